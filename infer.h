@@ -1,0 +1,5418 @@
+/* infer.h v0.1.0 - embeddable neural-network inference, one C file (MIT, see end of file)
+
+   QUICK START
+   -----------
+   Do this in exactly one C or C++ file (the repository ships it as infer.c):
+
+       #define INFER_IMPLEMENTATION
+       #include "infer.h"
+
+   and include "infer.h" without the define wherever you call it. Then:
+
+       infer_model *model = NULL;
+       infer_session *sess = NULL;
+       if (infer_model_load("model.infer", NULL, &model) != INFER_STATUS_OK) {
+           fprintf(stderr, "%s\n", infer_last_error()); return 1;
+       }
+       infer_dim dims[] = {{"batch", 1}};
+       infer_session_options opt = {0};
+       opt.dims = dims; opt.n_dims = 1;
+       if (infer_session_create(model, &opt, &sess) != INFER_STATUS_OK) {
+           fprintf(stderr, "%s\n", infer_last_error()); return 1;
+       }
+       float x[1 * 64], y[1 * 10];
+       infer_tensor in  = {"input",  INFER_DTYPE_F32, 2, {1, 64}, x, sizeof x};
+       infer_tensor out = {"logits", INFER_DTYPE_F32, 0, {0},     y, sizeof y};
+       if (infer_run(sess, &in, 1, &out, 1) != INFER_STATUS_OK)
+           fprintf(stderr, "%s\n", infer_session_error(sess));
+       infer_session_free(sess);
+       infer_model_free(model);
+
+   Build with: cc -O2 -fopenmp -march=native app.c infer.c -lm
+
+   CONFIGURATION
+   -------------
+   Define before including the implementation (all are "implementation only"
+   unless marked "global", which must match in every file that includes infer.h):
+
+   INFER_MALLOC(sz), INFER_FREE(p)  default malloc/free; define both or neither.
+                                    A per-object infer_allocator overrides them.
+   INFER_ASSERT(c)                  default assert(c); guards our own invariants only,
+                                    never anything that comes from a file or a caller.
+   INFER_NO_SIMD                    build only the portable reference kernels.
+   INFER_NO_MMAP                    read model files with fread instead of mmap.
+   INFER_NO_THREADS                 ignore OpenMP even when compiled with -fopenmp.
+   INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
+   INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
+                                    (defaults below, in section 3).
+
+   GUARANTEES
+   ----------
+   Threads: an infer_model is immutable after load; any number of threads may
+   create sessions from it and query it at once. An infer_session is used by one
+   thread at a time. infer_last_error() is per thread.
+   Hostile files: infer_model_load* validates every offset, size, count, index,
+   enum, dim and the graph order before using them, with overflow-checked
+   arithmetic; a malformed file yields INFER_STATUS_BAD_FILE (or UNSUPPORTED /
+   OUT_OF_MEMORY) and a message naming the section, item and value. It never
+   reads outside the file, never asserts, aborts or exits. A well-formed file
+   can still ask for a lot of work or memory: the caps above bound it.
+   infer_run allocates nothing, takes no lock and does no I/O.
+
+   CONTENTS
+   --------
+   1 api     public types and functions                       >>api
+   2 util    allocation, errors, checked maths, hashing, f16  >>util
+   3 file    .infer reader (validation) and writer (builder)  >>file
+   4 graph   the operator table                                >>graph
+   5 passes  shape inference and constant folding             >>passes
+   6 plan    the static memory planner                         >>plan
+   7 exec    session, executor and the backend interface       >>exec
+   8 tp      tensor parallelism (not yet built)                >>tp
+   9 cpu     CPU backend: reference kernels                    >>cpu
+*/
+#ifndef INFER_H
+#define INFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ===== 1. PUBLIC API ================================================= >>api */
+
+#define INFER_VERSION_MAJOR 0
+#define INFER_VERSION_MINOR 1
+#define INFER_VERSION_PATCH 0
+#define INFER_VERSION_STRING "0.1.0"
+
+#define INFER_MAX_DIMS 8 /* the highest tensor rank the runtime and the file format allow */
+
+#ifndef INFER_API
+#ifdef __cplusplus
+#define INFER_API extern "C"
+#else
+#define INFER_API extern
+#endif
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define INFER_DEPRECATED __attribute__((deprecated))
+#elif defined(_MSC_VER)
+#define INFER_DEPRECATED __declspec(deprecated)
+#else
+#define INFER_DEPRECATED
+#endif
+
+/* X-macro: status, name. infer_status_name() returns the name. */
+#define INFER_STATUS_LIST(X)                                                   \
+    X(OK, "ok")                                                                \
+    X(INVALID_ARGUMENT, "invalid argument")                                    \
+    X(OUT_OF_MEMORY, "out of memory")                                          \
+    X(IO, "i/o error")                                                         \
+    X(BAD_FILE, "bad model file")                                              \
+    X(UNSUPPORTED, "unsupported")                                              \
+    X(SHAPE, "shape mismatch")                                                 \
+    X(BACKEND, "backend failure")
+
+typedef enum infer_status {
+#define INFER__X(name, text) INFER_STATUS_##name,
+    INFER_STATUS_LIST(INFER__X)
+#undef INFER__X
+    INFER_STATUS_COUNT
+} infer_status;
+
+/* Element types. Values are stored in the file format: append only. */
+#define INFER_DTYPE_LIST(X)                                                    \
+    X(UNDEFINED, "undefined", 0)                                               \
+    X(F32, "f32", 4)                                                           \
+    X(F16, "f16", 2)                                                           \
+    X(BF16, "bf16", 2)                                                         \
+    X(F64, "f64", 8)                                                           \
+    X(I8, "i8", 1)                                                             \
+    X(I16, "i16", 2)                                                           \
+    X(I32, "i32", 4)                                                           \
+    X(I64, "i64", 8)                                                           \
+    X(U8, "u8", 1)                                                             \
+    X(U16, "u16", 2)                                                           \
+    X(U32, "u32", 4)                                                           \
+    X(U64, "u64", 8)                                                           \
+    X(BOOL, "bool", 1)
+
+typedef enum infer_dtype {
+#define INFER__X(name, text, bytes) INFER_DTYPE_##name,
+    INFER_DTYPE_LIST(INFER__X)
+#undef INFER__X
+    INFER_DTYPE_COUNT
+} infer_dtype;
+
+typedef struct infer_model infer_model;     /* immutable after load; share freely */
+typedef struct infer_session infer_session; /* one thread at a time */
+typedef struct infer_builder infer_builder; /* builds a graph to save as .infer */
+
+/* Allocation hooks for one object. All zero: INFER_MALLOC / INFER_FREE.
+   alloc returns memory aligned for any C type (as malloc does) or NULL. */
+typedef struct infer_allocator {
+    void *(*alloc)(void *user, size_t bytes);
+    void (*free)(void *user, void *ptr); /* ptr may be NULL */
+    void *user;
+} infer_allocator;
+
+/* A caller-owned tensor view, for infer_run's inputs and outputs.
+   name: matched against the model's input/output names; NULL matches by position.
+   Inputs: dtype, n_dims and dims must equal the session's bound shape; data is only read.
+   Outputs: data and data_bytes give the caller's buffer; infer_run fills in dtype,
+   n_dims and dims. Data is dense, row-major (C order). */
+typedef struct infer_tensor {
+    const char *name;
+    infer_dtype dtype;
+    int n_dims;
+    int64_t dims[INFER_MAX_DIMS];
+    void *data;
+    size_t data_bytes;
+} infer_tensor;
+
+/* What a model or session says about one of its inputs or outputs.
+   dims[i] is -1 where the dim is symbolic (then dim_names[i] names it, e.g. "batch")
+   or unknown; n_dims is -1 when the rank is unknown before a session binds dims. */
+typedef struct infer_tensor_info {
+    const char *name;
+    infer_dtype dtype; /* UNDEFINED: not known before a session is created */
+    int n_dims;
+    int64_t dims[INFER_MAX_DIMS];
+    const char *dim_names[INFER_MAX_DIMS]; /* NULL for a fixed dim */
+} infer_tensor_info;
+
+/* A value for a symbolic dim, e.g. {"batch", 8}. */
+typedef struct infer_dim {
+    const char *name;
+    int64_t value;
+} infer_dim;
+
+typedef struct infer_model_options {
+    int verify_weights;        /* 0: check the metadata checksum only; 1: also hash the
+                                  weight data (costs one pass over it) */
+    int copy;                  /* infer_model_load_memory: 0 uses the caller's buffer in
+                                  place (it must outlive the model and stay unchanged),
+                                  1 copies it. A buffer not 64-byte aligned is always copied. */
+    infer_allocator allocator; /* all zero: INFER_MALLOC / INFER_FREE */
+} infer_model_options;
+
+typedef struct infer_session_options {
+    int n_threads;             /* 0: one per core; 1: no thread team at all */
+    const char *device;        /* NULL or "cpu": the CPU backend */
+    const infer_dim *dims;     /* values for the model's symbolic dims */
+    size_t n_dims;
+    void *arena;               /* NULL: allocate; else a buffer of at least the size
+                                  infer_session_arena_bytes() reports, 64-byte aligned,
+                                  owned by the caller, outliving the session */
+    size_t arena_bytes;
+    infer_allocator allocator; /* all zero: INFER_MALLOC / INFER_FREE */
+    int force_reference;       /* 1: use the portable reference kernels only (tests) */
+} infer_session_options;
+
+/* Memory and work figures of a session's plan. */
+typedef struct infer_session_stats {
+    size_t arena_bytes;             /* the planned arena */
+    size_t arena_lower_bound_bytes; /* largest sum of live tensor sizes at any step */
+    size_t constant_bytes;          /* values computed once at session creation */
+    size_t n_nodes;                 /* nodes in the model */
+    size_t n_steps;                 /* nodes left to run per infer_run after folding */
+    int n_threads;
+} infer_session_stats;
+
+/* -- status and errors -- */
+INFER_API const char *infer_status_name(infer_status s); /* static text, never NULL */
+INFER_API const char *infer_dtype_name(infer_dtype t);   /* static text, never NULL */
+INFER_API size_t infer_dtype_bytes(infer_dtype t);       /* 0 for an unknown dtype */
+/* Detail of this thread's last failure ("" if none). Every failing call sets it. */
+INFER_API const char *infer_last_error(void);
+INFER_API const char *infer_version(void); /* INFER_VERSION_STRING */
+
+/* -- model -- */
+/* Maps the file (zero-copy weights) and validates it. opt may be NULL.
+   On failure *out is NULL; infer_last_error() names the file, item and problem.
+   Statuses: IO, BAD_FILE, UNSUPPORTED (newer format version, unknown op),
+   OUT_OF_MEMORY, INVALID_ARGUMENT. */
+INFER_API infer_status infer_model_load(const char *path, const infer_model_options *opt,
+                                        infer_model **out);
+/* As infer_model_load, from bytes in memory (see infer_model_options.copy). */
+INFER_API infer_status infer_model_load_memory(const void *data, size_t bytes,
+                                               const infer_model_options *opt,
+                                               infer_model **out);
+INFER_API void infer_model_free(infer_model *m); /* accepts NULL */
+INFER_API size_t infer_model_n_inputs(const infer_model *m);
+INFER_API size_t infer_model_n_outputs(const infer_model *m);
+/* Fill *info for input/output i. Strings live as long as the model. INVALID_ARGUMENT
+   for i out of range. Output dtype and dims are the ones the file declares, if any. */
+INFER_API infer_status infer_model_input(const infer_model *m, size_t i, infer_tensor_info *info);
+INFER_API infer_status infer_model_output(const infer_model *m, size_t i, infer_tensor_info *info);
+/* Metadata key-value pairs written by the builder (e.g. "producer"). */
+INFER_API size_t infer_model_n_metadata(const infer_model *m);
+INFER_API infer_status infer_model_metadata(const infer_model *m, size_t i, const char **key,
+                                            const char **value);
+INFER_API const char *infer_model_metadata_get(const infer_model *m, const char *key); /* NULL if absent */
+
+/* -- session -- */
+/* Binds symbolic dims, infers every shape, folds what is constant, selects kernels,
+   plans memory and allocates the arena (unless opt->arena is given). opt may be NULL.
+   Statuses: SHAPE (unbound dim, shapes that do not fit), UNSUPPORTED (dtype or
+   attribute a kernel lacks), OUT_OF_MEMORY, INVALID_ARGUMENT (arena too small). */
+INFER_API infer_status infer_session_create(const infer_model *m, const infer_session_options *opt,
+                                            infer_session **out);
+/* The arena size a session created with these options would need (plans, then frees). */
+INFER_API infer_status infer_session_arena_bytes(const infer_model *m,
+                                                 const infer_session_options *opt,
+                                                 size_t *arena_bytes);
+INFER_API void infer_session_free(infer_session *s); /* accepts NULL */
+/* Runs the plan. inputs: one per model input (by name, or by position when name is
+   NULL). outputs: any subset of the model outputs. Allocates nothing.
+   Statuses: INVALID_ARGUMENT (unknown name, missing input, buffer too small),
+   SHAPE (input dims or dtype differ from the bound ones), BAD_FILE-free: a run can also
+   fail on data, e.g. INVALID_ARGUMENT for a Gather index out of range. */
+INFER_API infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs,
+                                 infer_tensor *outputs, size_t n_outputs);
+/* The session's last failure ("" if none); also in infer_last_error() of that thread. */
+INFER_API const char *infer_session_error(const infer_session *s);
+/* Inputs/outputs with the dims this session bound (dims are all known). */
+INFER_API infer_status infer_session_input(const infer_session *s, size_t i, infer_tensor_info *info);
+INFER_API infer_status infer_session_output(const infer_session *s, size_t i, infer_tensor_info *info);
+INFER_API void infer_session_get_stats(const infer_session *s, infer_session_stats *stats);
+
+/* -- builder: make a graph in C and save it as .infer -- */
+typedef enum infer_attr_type {
+    INFER_ATTR_UNDEFINED = 0,
+    INFER_ATTR_INT,    /* i */
+    INFER_ATTR_FLOAT,  /* f */
+    INFER_ATTR_INTS,   /* ints[n] */
+    INFER_ATTR_FLOATS, /* floats[n] */
+    INFER_ATTR_STRING, /* s */
+    INFER_ATTR_TENSOR  /* t: a constant tensor (dtype, dims, data) */
+} infer_attr_type;
+
+/* A node attribute; fill it with the infer_attr_* helpers. Arrays are copied. */
+typedef struct infer_attr {
+    const char *name;
+    infer_attr_type type;
+    int64_t i;
+    float f;
+    const int64_t *ints;
+    const float *floats;
+    size_t n;
+    const char *s;
+    const infer_tensor *t;
+} infer_attr;
+
+INFER_API infer_attr infer_attr_int(const char *name, int64_t v);
+INFER_API infer_attr infer_attr_float(const char *name, float v);
+INFER_API infer_attr infer_attr_ints(const char *name, const int64_t *v, size_t n);
+INFER_API infer_attr infer_attr_floats(const char *name, const float *v, size_t n);
+INFER_API infer_attr infer_attr_string(const char *name, const char *v);
+INFER_API infer_attr infer_attr_tensor(const char *name, const infer_tensor *t);
+
+/* allocator may be NULL. Every add_* call validates what it is given (names unique,
+   inputs already defined, so nodes arrive in topological order; op type known; arity,
+   attribute names and types as the operator table says) and returns INVALID_ARGUMENT
+   or UNSUPPORTED with infer_last_error() set; the builder stays usable after a failure. */
+INFER_API infer_status infer_builder_create(const infer_allocator *allocator, infer_builder **out);
+INFER_API void infer_builder_free(infer_builder *b); /* accepts NULL */
+/* A graph input. dim_names may be NULL; dim_names[i] != NULL makes dim i symbolic
+   (dims[i] is then ignored). */
+INFER_API infer_status infer_builder_add_input(infer_builder *b, const char *name, infer_dtype dtype,
+                                               int n_dims, const int64_t *dims,
+                                               const char *const *dim_names);
+/* A constant (weights). t->data (t->data_bytes = elements x dtype size) is copied. */
+INFER_API infer_status infer_builder_add_constant(infer_builder *b, const infer_tensor *t);
+/* A node. inputs/outputs are tensor names; "" or NULL marks an absent optional input.
+   name may be NULL (a name "op_<index>" is made). */
+INFER_API infer_status infer_builder_add_node(infer_builder *b, const char *op_type, const char *name,
+                                              const char *const *inputs, size_t n_inputs,
+                                              const char *const *outputs, size_t n_outputs,
+                                              const infer_attr *attrs, size_t n_attrs);
+/* Marks a tensor as a graph output. */
+INFER_API infer_status infer_builder_add_output(infer_builder *b, const char *name);
+INFER_API infer_status infer_builder_set_metadata(infer_builder *b, const char *key, const char *value);
+/* Serialises into buf. With buf NULL (or cap too small) only *needed is set and the
+   status is OK (buf NULL) or INVALID_ARGUMENT (cap too small). */
+INFER_API infer_status infer_builder_serialize(const infer_builder *b, void *buf, size_t cap,
+                                               size_t *needed);
+/* Writes the file atomically (a temporary name in the same folder, then rename). */
+INFER_API infer_status infer_builder_save(const infer_builder *b, const char *path);
+
+#endif /* INFER_H */
+
+/* ===================================================================== */
+/*                          IMPLEMENTATION                                */
+/* ===================================================================== */
+#ifdef INFER_IMPLEMENTATION
+#ifndef INFER__IMPLEMENTED
+#define INFER__IMPLEMENTED
+
+/* ===== 2. UTILITIES ================================================== >>util */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <float.h>
+#include <limits.h>
+#include <errno.h>
+
+#if defined(INFER_MALLOC) && defined(INFER_FREE)
+#elif !defined(INFER_MALLOC) && !defined(INFER_FREE)
+#define INFER_MALLOC(sz) malloc(sz)
+#define INFER_FREE(p) free(p)
+#else
+#error "infer.h: define both INFER_MALLOC and INFER_FREE, or neither"
+#endif
+
+#ifndef INFER_ASSERT
+#include <assert.h>
+#define INFER_ASSERT(c) assert(c)
+#endif
+
+#if !defined(INFER_NO_THREADS) && defined(_OPENMP)
+#include <omp.h>
+#define INFER__OMP 1
+#else
+#define INFER__OMP 0
+#endif
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define INFER__TLS thread_local
+#elif defined(_MSC_VER)
+#define INFER__TLS __declspec(thread)
+#elif defined(__GNUC__) || defined(__clang__)
+#define INFER__TLS __thread
+#else
+#define INFER__TLS _Thread_local
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define INFER__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define INFER__PRINTF(f, a)
+#endif
+
+#define INFER__ERR_BYTES 512
+#define INFER__ALIGN 64 /* arena buffers and weight data */
+#define INFER__ABSENT 0xFFFFFFFFu
+#define INFER__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define INFER__MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* -- errors -- */
+
+static INFER__TLS char infer__tls_error[INFER__ERR_BYTES];
+
+/* Formats the message into this thread's error text and, when obj_err is not NULL,
+   into the object's own buffer; returns st so callers can `return infer__fail(...)`. */
+static infer_status infer__fail(char *obj_err, infer_status st, const char *fmt, ...)
+    INFER__PRINTF(3, 4);
+static infer_status infer__fail(char *obj_err, infer_status st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(infer__tls_error, sizeof infer__tls_error, fmt, ap);
+    va_end(ap);
+    if (obj_err) memcpy(obj_err, infer__tls_error, sizeof infer__tls_error);
+    return st;
+}
+
+const char *infer_last_error(void) { return infer__tls_error; }
+const char *infer_version(void) { return INFER_VERSION_STRING; }
+
+const char *infer_status_name(infer_status s) {
+    static const char *const names[] = {
+#define INFER__X(name, text) text,
+        INFER_STATUS_LIST(INFER__X)
+#undef INFER__X
+    };
+    if ((int)s < 0 || (int)s >= (int)INFER_STATUS_COUNT) return "unknown status";
+    return names[s];
+}
+
+const char *infer_dtype_name(infer_dtype t) {
+    static const char *const names[] = {
+#define INFER__X(name, text, bytes) text,
+        INFER_DTYPE_LIST(INFER__X)
+#undef INFER__X
+    };
+    if ((int)t < 0 || (int)t >= (int)INFER_DTYPE_COUNT) return "unknown dtype";
+    return names[t];
+}
+
+size_t infer_dtype_bytes(infer_dtype t) {
+    static const unsigned char bytes[] = {
+#define INFER__X(name, text, b) b,
+        INFER_DTYPE_LIST(INFER__X)
+#undef INFER__X
+    };
+    if ((int)t < 0 || (int)t >= (int)INFER_DTYPE_COUNT) return 0;
+    return bytes[t];
+}
+
+/* -- checked size maths: each returns 0 on overflow -- */
+
+static int infer__mul(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static int infer__add(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+/* a rounded up to a multiple of INFER__ALIGN */
+static int infer__align_up(size_t a, size_t *out) {
+    if (a > SIZE_MAX - (INFER__ALIGN - 1)) return 0;
+    *out = (a + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
+    return 1;
+}
+/* Element count of dims[0..n) and its size in bytes for dtype t, capped at `limit`
+   bytes. Returns 0 on overflow or when over the limit. */
+static int infer__dims_bytes(const int64_t *dims, int n, infer_dtype t, size_t limit,
+                             size_t *count, size_t *bytes) {
+    size_t c = 1, b;
+    int i;
+    for (i = 0; i < n; i++) {
+        if (dims[i] < 0 || (uint64_t)dims[i] > (uint64_t)SIZE_MAX) return 0;
+        if (!infer__mul(c, (size_t)dims[i], &c)) return 0;
+    }
+    if (!infer__mul(c, infer_dtype_bytes(t), &b) || b > limit) return 0;
+    *count = c;
+    *bytes = b;
+    return 1;
+}
+
+/* -- allocation: all memory goes through these -- */
+
+static void *infer__alloc_raw(const infer_allocator *a, size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (a && a->alloc) return a->alloc(a->user, bytes);
+    return INFER_MALLOC(bytes);
+}
+static void infer__free(const infer_allocator *a, void *p) {
+    if (!p) return;
+    if (a && a->alloc) {
+        if (a->free) a->free(a->user, p);
+        return;
+    }
+    INFER_FREE(p);
+}
+/* count x size bytes, zeroed; NULL on overflow or failure. */
+static void *infer__calloc(const infer_allocator *a, size_t count, size_t size) {
+    size_t bytes;
+    void *p;
+    if (!infer__mul(count, size, &bytes)) return NULL;
+    p = infer__alloc_raw(a, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+/* A 64-byte aligned block; *raw receives what to pass to infer__free. */
+static void *infer__alloc_aligned(const infer_allocator *a, size_t bytes, void **raw) {
+    size_t total;
+    uintptr_t u;
+    if (!infer__add(bytes, INFER__ALIGN, &total)) return NULL;
+    *raw = infer__alloc_raw(a, total);
+    if (!*raw) return NULL;
+    u = ((uintptr_t)*raw + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1);
+    return (void *)u;
+}
+/* Grows *p (elements of `size` bytes, capacity *cap) to hold at least `need`. */
+static int infer__grow(const infer_allocator *a, void **p, size_t *cap, size_t need, size_t size) {
+    size_t ncap = *cap ? *cap : 16, bytes;
+    void *np;
+    if (need <= *cap) return 1;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2) return 0;
+        ncap *= 2;
+    }
+    if (!infer__mul(ncap, size, &bytes)) return 0;
+    np = infer__alloc_raw(a, bytes);
+    if (!np) return 0;
+    if (*p) memcpy(np, *p, *cap * size);
+    infer__free(a, *p);
+    *p = np;
+    *cap = ncap;
+    return 1;
+}
+
+static char *infer__strdup(const infer_allocator *a, const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)infer__alloc_raw(a, n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* -- little-endian loads and stores (the file format is little-endian) -- */
+
+static uint16_t infer__rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t infer__rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static uint64_t infer__rd64(const uint8_t *p) {
+    return (uint64_t)infer__rd32(p) | ((uint64_t)infer__rd32(p + 4) << 32);
+}
+static void infer__wr16(uint8_t *p, uint16_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void infer__wr32(uint8_t *p, uint32_t v) {
+    int i;
+    for (i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void infer__wr64(uint8_t *p, uint64_t v) {
+    infer__wr32(p, (uint32_t)v);
+    infer__wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* The runtime reads the file's arrays in place, so the host must be little-endian. */
+static int infer__host_is_little_endian(void) {
+    const uint16_t one = 1;
+    uint8_t b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+/* -- hash: four lanes of FNV-1a over 64-bit little-endian words (docs/FORMAT.md).
+   Every step is a bijection of the lane for a fixed word, so any change to a
+   single word (any single bit flip) changes the result. -- */
+
+#define INFER__HASH_PRIME 0x00000100000001B3ull
+#define INFER__HASH_BASIS 0xCBF29CE484222325ull
+
+typedef struct infer__hash {
+    uint64_t lane[4];
+    uint64_t n;      /* bytes hashed */
+    uint8_t buf[32]; /* a partial block */
+    size_t n_buf;
+} infer__hash;
+
+static void infer__hash_init(infer__hash *h) {
+    int i;
+    memset(h, 0, sizeof *h);
+    for (i = 0; i < 4; i++) h->lane[i] = INFER__HASH_BASIS + (uint64_t)i;
+}
+/* p: n_blocks whole 32-byte blocks */
+static void infer__hash_blocks(infer__hash *h, const uint8_t *p, size_t n_blocks) {
+    uint64_t a = h->lane[0], b = h->lane[1], c = h->lane[2], d = h->lane[3];
+    size_t i;
+    for (i = 0; i < n_blocks; i++, p += 32) {
+        a = (a ^ infer__rd64(p)) * INFER__HASH_PRIME;
+        b = (b ^ infer__rd64(p + 8)) * INFER__HASH_PRIME;
+        c = (c ^ infer__rd64(p + 16)) * INFER__HASH_PRIME;
+        d = (d ^ infer__rd64(p + 24)) * INFER__HASH_PRIME;
+    }
+    h->lane[0] = a, h->lane[1] = b, h->lane[2] = c, h->lane[3] = d;
+}
+static void infer__hash_update(infer__hash *h, const uint8_t *p, size_t n) {
+    size_t whole;
+    h->n += n;
+    if (h->n_buf) {
+        size_t take = INFER__MIN(n, 32 - h->n_buf);
+        memcpy(h->buf + h->n_buf, p, take);
+        h->n_buf += take, p += take, n -= take;
+        if (h->n_buf < 32) return;
+        infer__hash_blocks(h, h->buf, 1);
+        h->n_buf = 0;
+    }
+    whole = n / 32;
+    infer__hash_blocks(h, p, whole);
+    p += whole * 32, n -= whole * 32;
+    memcpy(h->buf, p, n);
+    h->n_buf = n;
+}
+/* Zero-pads the last block, then folds the lanes and the length. */
+static uint64_t infer__hash_final(infer__hash *h) {
+    uint64_t r;
+    int i;
+    if (h->n_buf) {
+        memset(h->buf + h->n_buf, 0, 32 - h->n_buf);
+        infer__hash_blocks(h, h->buf, 1);
+    }
+    r = h->lane[0];
+    for (i = 1; i < 4; i++) r = (r ^ h->lane[i]) * INFER__HASH_PRIME;
+    return (r ^ h->n) * INFER__HASH_PRIME;
+}
+static uint64_t infer__hash_bytes(const uint8_t *p, size_t n) {
+    infer__hash h;
+    infer__hash_init(&h);
+    infer__hash_update(&h, p, n);
+    return infer__hash_final(&h);
+}
+
+/* -- half precision conversions (round to nearest even) -- */
+
+static float infer__f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    float f;
+    if (exp == 0) {
+        f = ldexpf((float)man, -24);
+        return sign ? -f : f;
+    }
+    if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
+    else bits = sign | ((exp + 112) << 23) | (man << 13);
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static uint16_t infer__f32_to_f16(float f) {
+    uint32_t x, sign, mag;
+    memcpy(&x, &f, 4);
+    sign = (x >> 16) & 0x8000;
+    mag = x & 0x7FFFFFFF;
+    if (mag > 0x7F800000u) return (uint16_t)(sign | 0x7E00); /* NaN */
+    if (mag >= 0x477FF000u) return (uint16_t)(sign | 0x7C00); /* overflow to inf */
+    if (mag < 0x38800000u) { /* subnormal or zero in f16 */
+        float a = fabsf(f) * 16777216.0f; /* 2^24: the f16 subnormal step becomes 1 */
+        return (uint16_t)(sign | (uint32_t)lrintf(a));
+    }
+    {
+        uint32_t r = mag - 0x38000000u + 0xFFF + ((mag >> 13) & 1);
+        return (uint16_t)(sign | (r >> 13));
+    }
+}
+static float infer__bf16_to_f32(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+static uint16_t infer__f32_to_bf16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7FFFFFFF) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40);
+    return (uint16_t)((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+}
+
+/* -- a string -> index map (open addressing), for names in the builder -- */
+
+typedef struct infer__map {
+    const char **keys; /* not owned */
+    uint32_t *vals;
+    size_t cap, n;
+} infer__map;
+
+static size_t infer__str_hash(const char *s) {
+    uint64_t h = INFER__HASH_BASIS;
+    while (*s) h = (h ^ (uint8_t)*s++) * INFER__HASH_PRIME;
+    return (size_t)(h ^ (h >> 29));
+}
+static void infer__map_free(const infer_allocator *a, infer__map *m) {
+    infer__free(a, (void *)m->keys);
+    infer__free(a, m->vals);
+    memset(m, 0, sizeof *m);
+}
+/* Index stored for key, or -1. */
+static long infer__map_get(const infer__map *m, const char *key) {
+    size_t i;
+    if (!m->cap) return -1;
+    for (i = infer__str_hash(key) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (!strcmp(m->keys[i], key)) return (long)m->vals[i];
+    return -1;
+}
+static int infer__map_put(const infer_allocator *a, infer__map *m, const char *key, uint32_t val) {
+    size_t i;
+    if ((m->n + 1) * 2 > m->cap) {
+        infer__map bigger;
+        size_t j;
+        bigger.cap = m->cap ? m->cap * 2 : 64;
+        bigger.n = 0;
+        bigger.keys = (const char **)infer__calloc(a, bigger.cap, sizeof(char *));
+        bigger.vals = (uint32_t *)infer__calloc(a, bigger.cap, sizeof(uint32_t));
+        if (!bigger.keys || !bigger.vals) {
+            infer__map_free(a, &bigger);
+            return 0;
+        }
+        for (j = 0; j < m->cap; j++)
+            if (m->keys[j]) infer__map_put(a, &bigger, m->keys[j], m->vals[j]);
+        infer__map_free(a, m);
+        *m = bigger;
+    }
+    for (i = infer__str_hash(key) & (m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (!strcmp(m->keys[i], key)) break;
+    if (!m->keys[i]) m->n++;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    return 1;
+}
+
+/* ===== 3. MODEL FILE: READER AND WRITER ============================= >>file */
+
+#ifndef INFER_MAX_TENSORS
+#define INFER_MAX_TENSORS (1u << 24)
+#endif
+#ifndef INFER_MAX_NODES
+#define INFER_MAX_NODES (1u << 24)
+#endif
+#ifndef INFER_MAX_ATTRS
+#define INFER_MAX_ATTRS (1u << 24)
+#endif
+#ifndef INFER_MAX_NODE_IO
+#define INFER_MAX_NODE_IO 4096u /* inputs or outputs of one node */
+#endif
+#ifndef INFER_MAX_STRING_BYTES
+#define INFER_MAX_STRING_BYTES (1u << 28)
+#endif
+#ifndef INFER_MAX_DIM_VALUE
+#define INFER_MAX_DIM_VALUE ((int64_t)1 << 40)
+#endif
+
+#if !defined(INFER_NO_MMAP) && !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define INFER__MMAP 1
+#else
+#define INFER__MMAP 0
+#endif
+
+/* -- the in-memory model that the reader builds (the graph IR) -- */
+
+typedef struct infer__attr {
+    const char *name;
+    infer_attr_type type;
+    size_t n;           /* elements of an INTS / FLOATS attribute */
+    int64_t i;          /* INT */
+    float f;            /* FLOAT */
+    const uint8_t *arr; /* INTS: n little-endian i64; FLOATS: n little-endian f32 */
+    const char *s;      /* STRING */
+    uint32_t t;         /* TENSOR: tensor index (a constant) */
+} infer__attr;
+
+typedef struct infer__node {
+    const char *name;
+    int op;                 /* row of the operator table */
+    uint32_t n_in, n_out, n_attrs;
+    const uint32_t *in;     /* tensor indices; INFER__ABSENT for a missing optional one */
+    const uint32_t *out;
+    const infer__attr *attrs;
+} infer__node;
+
+typedef struct infer__tensor {
+    const char *name;
+    infer_dtype dtype;      /* UNDEFINED for intermediates (inferred per session) */
+    int n_dims;
+    int64_t dims[INFER_MAX_DIMS];      /* -1 where symbolic */
+    const char *sym[INFER_MAX_DIMS];   /* symbol name or NULL */
+    const void *data;       /* constant data (in the file), or NULL */
+    size_t data_bytes;
+    int32_t producer;       /* node index, or -1 */
+    uint8_t is_input;
+} infer__tensor;
+
+struct infer_model {
+    infer_allocator alloc;
+    char path[256];           /* for messages: the file name or "<memory>" */
+    const uint8_t *bytes;     /* the whole file */
+    size_t n_bytes;
+    void *raw;                /* our copy (to free) or the mapping (to unmap) */
+    int mapped;
+    infer__tensor *tensors;
+    infer__node *nodes;
+    uint32_t *refs;           /* node inputs and outputs, [n_refs] */
+    infer__attr *attrs;
+    uint32_t *inputs, *outputs;
+    const char **meta;        /* [n_meta][2]: key, value */
+    uint32_t n_tensors, n_nodes, n_refs, n_attrs, n_inputs, n_outputs, n_meta;
+};
+
+/* -- layout constants (docs/FORMAT.md) -- */
+
+static const uint8_t infer__magic[8] = {0x89, 'I', 'N', 'F', '\r', '\n', 0x1A, '\n'};
+#define INFER__FORMAT_MAJOR 1
+#define INFER__FORMAT_MINOR 0
+#define INFER__HEADER_BYTES 64
+#define INFER__SECTION_BYTES 32
+#define INFER__HASH_FIELD 32      /* offset of meta_hash in the header */
+#define INFER__TENSOR_HAS_DATA 1u
+
+enum {
+    INFER__SEC_STRINGS = 1,
+    INFER__SEC_TENSORS,
+    INFER__SEC_NODES,
+    INFER__SEC_REFS,
+    INFER__SEC_ATTRS,
+    INFER__SEC_ATTR_DATA,
+    INFER__SEC_INPUTS,
+    INFER__SEC_OUTPUTS,
+    INFER__SEC_METADATA,
+    INFER__SEC_COUNT /* one past the last kind */
+};
+static const char *const infer__sec_names[INFER__SEC_COUNT] = {
+    "", "strings", "tensors", "nodes", "refs", "attrs", "attr_data", "inputs", "outputs", "metadata"};
+/* record size of each section kind */
+static const uint32_t infer__sec_rec[INFER__SEC_COUNT] = {0, 1, 128, 32, 4, 24, 1, 4, 4, 8};
+
+/* Forward declarations from section 4 (the operator table). */
+static int infer__op_find(const char *name);
+static infer_status infer__op_check(int op, const char *ctx, const uint32_t *in, size_t n_in,
+                                    const uint32_t *out, size_t n_out, const infer__attr *attrs,
+                                    size_t n_attrs);
+
+/* -- reader -- */
+
+typedef struct infer__sec {
+    uint64_t off, bytes, count;
+} infer__sec;
+
+/* A string reference: the blob ends with NUL, so every offset inside it is a string. */
+static const char *infer__str(const infer_model *m, const infer__sec *s, uint32_t off) {
+    if (off >= s->bytes) return NULL;
+    return (const char *)m->bytes + s->off + off;
+}
+
+#define INFER__BAD(...) infer__fail(NULL, INFER_STATUS_BAD_FILE, __VA_ARGS__)
+
+static infer_status infer__read_sections(infer_model *m, infer__sec *sec, uint64_t *weights_off,
+                                         uint64_t *weights_bytes) {
+    const uint8_t *b = m->bytes;
+    const char *f = m->path;
+    uint32_t n_sec, i, j, major, minor;
+    uint64_t file_bytes, table_end;
+    uint64_t order[32];
+    int n_order = 0;
+
+    if (m->n_bytes < INFER__HEADER_BYTES)
+        return INFER__BAD("%s: file is %zu bytes, smaller than the %d-byte header", f, m->n_bytes,
+                          INFER__HEADER_BYTES);
+    if (memcmp(b, infer__magic, 8) != 0) return INFER__BAD("%s: not an .infer file (bad magic)", f);
+    major = infer__rd16(b + 8);
+    minor = infer__rd16(b + 10);
+    if (major > INFER__FORMAT_MAJOR)
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED,
+                           "%s: format version %u.%u is newer than this reader's %d.%d; "
+                           "update infer.h",
+                           f, major, minor, INFER__FORMAT_MAJOR, INFER__FORMAT_MINOR);
+    if (major < INFER__FORMAT_MAJOR) return INFER__BAD("%s: format version %u.%u is invalid", f, major, minor);
+    if (infer__rd32(b + 12) != INFER__HEADER_BYTES)
+        return INFER__BAD("%s: header: header_bytes %u, expected %d", f, infer__rd32(b + 12),
+                          INFER__HEADER_BYTES);
+    if (infer__rd32(b + 20) != 0) return INFER__BAD("%s: header: flags 0x%x, expected 0", f, infer__rd32(b + 20));
+    file_bytes = infer__rd64(b + 24);
+    if (file_bytes != m->n_bytes)
+        return INFER__BAD("%s: file is %zu bytes but its header says %llu (truncated or extended)", f,
+                          m->n_bytes, (unsigned long long)file_bytes);
+    *weights_off = infer__rd64(b + 48);
+    *weights_bytes = infer__rd64(b + 56);
+    if (*weights_off % INFER__ALIGN || *weights_off > file_bytes ||
+        *weights_bytes != file_bytes - *weights_off)
+        return INFER__BAD("%s: header: weight data at %llu + %llu does not end the %llu-byte file "
+                          "on a 64-byte boundary",
+                          f, (unsigned long long)*weights_off, (unsigned long long)*weights_bytes,
+                          (unsigned long long)file_bytes);
+    n_sec = infer__rd32(b + 16);
+    if (n_sec > 32) return INFER__BAD("%s: header: %u sections, more than 32", f, n_sec);
+    table_end = INFER__HEADER_BYTES + (uint64_t)n_sec * INFER__SECTION_BYTES;
+    if (table_end > *weights_off)
+        return INFER__BAD("%s: section table (%u entries) runs past the metadata area (%llu bytes)", f,
+                          n_sec, (unsigned long long)*weights_off);
+    memset(sec, 0, sizeof(infer__sec) * INFER__SEC_COUNT);
+    for (i = 0; i < n_sec; i++) {
+        const uint8_t *e = b + INFER__HEADER_BYTES + (size_t)i * INFER__SECTION_BYTES;
+        uint32_t kind = infer__rd32(e);
+        uint64_t off = infer__rd64(e + 8), bytes = infer__rd64(e + 16), count = infer__rd64(e + 24);
+        const char *name = kind > 0 && kind < INFER__SEC_COUNT ? infer__sec_names[kind] : "unknown";
+        if (infer__rd32(e + 4) != 0)
+            return INFER__BAD("%s: section %u (%s): reserved field is not 0", f, i, name);
+        if (off % 8 || off < table_end || off > *weights_off || bytes > *weights_off - off)
+            return INFER__BAD("%s: section %u (%s): range %llu + %llu is outside the metadata area "
+                              "[%llu, %llu) or not 8-byte aligned",
+                              f, i, name, (unsigned long long)off, (unsigned long long)bytes,
+                              (unsigned long long)table_end, (unsigned long long)*weights_off);
+        if (kind == 0 || kind >= INFER__SEC_COUNT) {
+            if (minor > INFER__FORMAT_MINOR) continue; /* a newer minor's section: skip it */
+            return INFER__BAD("%s: section %u: unknown kind %u", f, i, kind);
+        }
+        if (sec[kind].off) return INFER__BAD("%s: section %u (%s) appears twice", f, i, name);
+        if (count > bytes || count * infer__sec_rec[kind] != bytes)
+            return INFER__BAD("%s: section %u (%s): %llu records do not fill %llu bytes", f, i, name,
+                              (unsigned long long)count, (unsigned long long)bytes);
+        sec[kind].off = off;
+        sec[kind].bytes = bytes;
+        sec[kind].count = count;
+        /* insertion sort by offset, to check for overlap */
+        for (j = (uint32_t)n_order; j > 0 && sec[order[j - 1]].off > off; j--) order[j] = order[j - 1];
+        order[j] = kind;
+        n_order++;
+    }
+    for (i = 1; i < INFER__SEC_COUNT; i++)
+        if (!sec[i].off) return INFER__BAD("%s: section '%s' is missing", f, infer__sec_names[i]);
+    for (i = 1; i < (uint32_t)n_order; i++) {
+        const infer__sec *p = &sec[order[i - 1]], *q = &sec[order[i]];
+        if (p->off + p->bytes > q->off)
+            return INFER__BAD("%s: sections '%s' and '%s' overlap", f, infer__sec_names[order[i - 1]],
+                              infer__sec_names[order[i]]);
+    }
+    if (sec[INFER__SEC_TENSORS].count > INFER_MAX_TENSORS)
+        return INFER__BAD("%s: %llu tensors, more than the limit %u (INFER_MAX_TENSORS)", f,
+                          (unsigned long long)sec[INFER__SEC_TENSORS].count, INFER_MAX_TENSORS);
+    if (sec[INFER__SEC_NODES].count > INFER_MAX_NODES)
+        return INFER__BAD("%s: %llu nodes, more than the limit %u (INFER_MAX_NODES)", f,
+                          (unsigned long long)sec[INFER__SEC_NODES].count, INFER_MAX_NODES);
+    if (sec[INFER__SEC_ATTRS].count > INFER_MAX_ATTRS)
+        return INFER__BAD("%s: %llu attributes, more than the limit %u (INFER_MAX_ATTRS)", f,
+                          (unsigned long long)sec[INFER__SEC_ATTRS].count, INFER_MAX_ATTRS);
+    if (sec[INFER__SEC_STRINGS].bytes > INFER_MAX_STRING_BYTES)
+        return INFER__BAD("%s: string table of %llu bytes, more than the limit %u (INFER_MAX_STRING_BYTES)",
+                          f, (unsigned long long)sec[INFER__SEC_STRINGS].bytes, INFER_MAX_STRING_BYTES);
+    if (sec[INFER__SEC_REFS].count > (uint64_t)INFER_MAX_NODES * 2 * INFER_MAX_NODE_IO ||
+        sec[INFER__SEC_REFS].count >= INFER__ABSENT)
+        return INFER__BAD("%s: %llu node references, too many", f,
+                          (unsigned long long)sec[INFER__SEC_REFS].count);
+    if (sec[INFER__SEC_INPUTS].count > INFER_MAX_TENSORS || sec[INFER__SEC_OUTPUTS].count > INFER_MAX_TENSORS ||
+        sec[INFER__SEC_METADATA].count > INFER_MAX_TENSORS)
+        return INFER__BAD("%s: more graph inputs, outputs or metadata entries than the limit %u", f,
+                          INFER_MAX_TENSORS);
+    if (sec[INFER__SEC_STRINGS].bytes == 0 || b[sec[INFER__SEC_STRINGS].off] != 0 ||
+        b[sec[INFER__SEC_STRINGS].off + sec[INFER__SEC_STRINGS].bytes - 1] != 0)
+        return INFER__BAD("%s: string table must start and end with a NUL byte", f);
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__read_tensors(infer_model *m, const infer__sec *sec, uint64_t w_off,
+                                        uint64_t w_bytes) {
+    const infer__sec *ss = &sec[INFER__SEC_STRINGS];
+    const char *f = m->path;
+    uint32_t i;
+    int d;
+    for (i = 0; i < m->n_tensors; i++) {
+        const uint8_t *r = m->bytes + sec[INFER__SEC_TENSORS].off + (size_t)i * 128;
+        infer__tensor *t = &m->tensors[i];
+        uint32_t flags = infer__rd16(r + 6);
+        uint64_t doff = infer__rd64(r + 8), dbytes = infer__rd64(r + 16);
+        t->name = infer__str(m, ss, infer__rd32(r));
+        if (!t->name) return INFER__BAD("%s: tensor %u: name offset %u is outside the string table", f, i, infer__rd32(r));
+        t->dtype = (infer_dtype)r[4];
+        t->n_dims = r[5];
+        t->producer = -1;
+        if (flags & ~INFER__TENSOR_HAS_DATA)
+            return INFER__BAD("%s: tensor %u '%s': unknown flags 0x%x", f, i, t->name, flags);
+        if (infer__rd64(r + 120) != 0)
+            return INFER__BAD("%s: tensor %u '%s': reserved field is not 0", f, i, t->name);
+        if (r[4] >= INFER_DTYPE_COUNT)
+            return INFER__BAD("%s: tensor %u '%s': dtype %u is out of range", f, i, t->name, r[4]);
+        if (t->n_dims > INFER_MAX_DIMS)
+            return INFER__BAD("%s: tensor %u '%s': rank %d is over the maximum %d", f, i, t->name,
+                              t->n_dims, INFER_MAX_DIMS);
+        for (d = 0; d < INFER_MAX_DIMS; d++) {
+            int64_t v = (int64_t)infer__rd64(r + 24 + 8 * d);
+            uint32_t so = infer__rd32(r + 88 + 4 * d);
+            if (d >= t->n_dims) {
+                if (v != 0 || so != 0)
+                    return INFER__BAD("%s: tensor %u '%s': dim %d is set beyond rank %d", f, i, t->name, d, t->n_dims);
+                continue;
+            }
+            if (so) {
+                t->sym[d] = infer__str(m, ss, so);
+                if (!t->sym[d] || !t->sym[d][0] || v != -1)
+                    return INFER__BAD("%s: tensor %u '%s': dim %d: bad symbolic dim (name offset %u, value %lld)",
+                                      f, i, t->name, d, so, (long long)v);
+            } else if (v < 0 || v > INFER_MAX_DIM_VALUE) {
+                return INFER__BAD("%s: tensor %u '%s': dim %d is %lld, outside [0, %lld]", f, i, t->name, d,
+                                  (long long)v, (long long)INFER_MAX_DIM_VALUE);
+            }
+            t->dims[d] = v;
+        }
+        if (flags & INFER__TENSOR_HAS_DATA) {
+            size_t count, bytes;
+            if (t->dtype == INFER_DTYPE_UNDEFINED)
+                return INFER__BAD("%s: tensor %u '%s': constant without a dtype", f, i, t->name);
+            for (d = 0; d < t->n_dims; d++)
+                if (t->sym[d]) return INFER__BAD("%s: tensor %u '%s': constant with a symbolic dim", f, i, t->name);
+            if (doff % INFER__ALIGN || doff > w_bytes || dbytes > w_bytes - doff)
+                return INFER__BAD("%s: tensor %u '%s': data at %llu + %llu is outside the %llu bytes of "
+                                  "weight data or not 64-byte aligned",
+                                  f, i, t->name, (unsigned long long)doff, (unsigned long long)dbytes,
+                                  (unsigned long long)w_bytes);
+            if (!infer__dims_bytes(t->dims, t->n_dims, t->dtype, SIZE_MAX, &count, &bytes) || bytes != dbytes)
+                return INFER__BAD("%s: tensor %u '%s': dims and dtype %s need %s bytes but the data has %llu",
+                                  f, i, t->name, infer_dtype_name(t->dtype),
+                                  infer__dims_bytes(t->dims, t->n_dims, t->dtype, SIZE_MAX, &count, &bytes)
+                                      ? "a different number of" : "an overflowing number of",
+                                  (unsigned long long)dbytes);
+            t->data = m->bytes + w_off + doff;
+            t->data_bytes = (size_t)dbytes;
+        } else if (doff != 0 || dbytes != 0) {
+            return INFER__BAD("%s: tensor %u '%s': data range set on a tensor without data", f, i, t->name);
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__read_attrs(infer_model *m, const infer__sec *sec) {
+    const infer__sec *ss = &sec[INFER__SEC_STRINGS], *ad = &sec[INFER__SEC_ATTR_DATA];
+    const char *f = m->path;
+    uint32_t i;
+    for (i = 0; i < m->n_attrs; i++) {
+        const uint8_t *r = m->bytes + sec[INFER__SEC_ATTRS].off + (size_t)i * 24;
+        infer__attr *a = &m->attrs[i];
+        uint32_t type = infer__rd32(r + 4);
+        uint64_t count = infer__rd64(r + 8), v = infer__rd64(r + 16);
+        a->name = infer__str(m, ss, infer__rd32(r));
+        if (!a->name || !a->name[0]) return INFER__BAD("%s: attribute %u: bad name offset %u", f, i, infer__rd32(r));
+        a->type = (infer_attr_type)type;
+        switch (type) {
+        case INFER_ATTR_INT:
+        case INFER_ATTR_FLOAT:
+        case INFER_ATTR_STRING:
+        case INFER_ATTR_TENSOR:
+            if (count != 1) return INFER__BAD("%s: attribute %u '%s': count %llu, expected 1", f, i, a->name, (unsigned long long)count);
+            if (type == INFER_ATTR_INT) a->i = (int64_t)v;
+            if (type == INFER_ATTR_FLOAT) {
+                uint32_t bits = (uint32_t)v;
+                if (v >> 32) return INFER__BAD("%s: attribute %u '%s': float value has high bits set", f, i, a->name);
+                memcpy(&a->f, &bits, 4);
+            }
+            if (type == INFER_ATTR_STRING && !(a->s = infer__str(m, ss, (uint32_t)v < v ? INFER__ABSENT : (uint32_t)v)))
+                return INFER__BAD("%s: attribute %u '%s': string offset %llu is outside the string table", f, i,
+                                  a->name, (unsigned long long)v);
+            if (type == INFER_ATTR_TENSOR) {
+                if (v >= m->n_tensors || !m->tensors[v].data)
+                    return INFER__BAD("%s: attribute %u '%s': tensor %llu is not a constant in the file", f, i,
+                                      a->name, (unsigned long long)v);
+                a->t = (uint32_t)v;
+            }
+            break;
+        case INFER_ATTR_INTS:
+        case INFER_ATTR_FLOATS: {
+            uint64_t esz = type == INFER_ATTR_INTS ? 8 : 4;
+            if (v % 8 || v > ad->bytes || count > (ad->bytes - v) / esz)
+                return INFER__BAD("%s: attribute %u '%s': %llu values at %llu run past the %llu-byte attr_data "
+                                  "section or are misaligned",
+                                  f, i, a->name, (unsigned long long)count, (unsigned long long)v,
+                                  (unsigned long long)ad->bytes);
+            a->n = (size_t)count;
+            a->arr = m->bytes + ad->off + v;
+            break;
+        }
+        default:
+            return INFER__BAD("%s: attribute %u '%s': type %u is out of range", f, i, a->name, type);
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__read_nodes(infer_model *m, const infer__sec *sec) {
+    const infer__sec *ss = &sec[INFER__SEC_STRINGS];
+    const char *f = m->path;
+    char ctx[INFER__ERR_BYTES];
+    uint32_t i, k;
+    infer_status st;
+    for (i = 0; i < m->n_nodes; i++) {
+        const uint8_t *r = m->bytes + sec[INFER__SEC_NODES].off + (size_t)i * 32;
+        infer__node *n = &m->nodes[i];
+        const char *op = infer__str(m, ss, infer__rd32(r + 4));
+        uint32_t fi = infer__rd32(r + 8), ni = infer__rd32(r + 12), fo = infer__rd32(r + 16),
+                 no = infer__rd32(r + 20), fa = infer__rd32(r + 24), na = infer__rd32(r + 28);
+        n->name = infer__str(m, ss, infer__rd32(r));
+        if (!n->name || !op) return INFER__BAD("%s: node %u: name or op type offset is outside the string table", f, i);
+        if (ni > INFER_MAX_NODE_IO || no > INFER_MAX_NODE_IO)
+            return INFER__BAD("%s: node %u '%s': %u inputs and %u outputs, over the limit %u", f, i, n->name, ni,
+                              no, INFER_MAX_NODE_IO);
+        if (fi > m->n_refs || ni > m->n_refs - fi || fo > m->n_refs || no > m->n_refs - fo)
+            return INFER__BAD("%s: node %u '%s': input/output references [%u,+%u) [%u,+%u) run past the %u refs",
+                              f, i, n->name, fi, ni, fo, no, m->n_refs);
+        if (fa > m->n_attrs || na > m->n_attrs - fa)
+            return INFER__BAD("%s: node %u '%s': attributes [%u,+%u) run past the %u attributes", f, i, n->name,
+                              fa, na, m->n_attrs);
+        n->op = infer__op_find(op);
+        if (n->op < 0)
+            return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: node %u '%s': op type '%s' is not supported", f,
+                               i, n->name, op);
+        n->n_in = ni, n->n_out = no, n->n_attrs = na;
+        n->in = m->refs + fi;
+        n->out = m->refs + fo;
+        n->attrs = m->attrs + fa;
+        for (k = 0; k < ni + no; k++) {
+            uint32_t t = k < ni ? n->in[k] : n->out[k - ni];
+            if (t != INFER__ABSENT && t >= m->n_tensors)
+                return INFER__BAD("%s: node %u '%s': %s %u refers to tensor %u of %u", f, i, n->name,
+                                  k < ni ? "input" : "output", k < ni ? k : k - ni, t, m->n_tensors);
+        }
+        snprintf(ctx, sizeof ctx, "%s: node %u '%s'", f, i, n->name);
+        st = infer__op_check(n->op, ctx, n->in, ni, n->out, no, n->attrs, na);
+        if (st) return st;
+        for (k = 0; k < no; k++) {
+            if (n->out[k] == INFER__ABSENT) continue;
+            if (m->tensors[n->out[k]].data || m->tensors[n->out[k]].is_input)
+                return INFER__BAD("%s: node %u '%s': output '%s' is a constant or a graph input", f, i, n->name,
+                                  m->tensors[n->out[k]].name);
+            if (m->tensors[n->out[k]].producer >= 0)
+                return INFER__BAD("%s: node %u '%s': tensor '%s' is also produced by node %d '%s'", f, i, n->name,
+                                  m->tensors[n->out[k]].name, m->tensors[n->out[k]].producer,
+                                  m->nodes[m->tensors[n->out[k]].producer].name);
+            m->tensors[n->out[k]].producer = (int32_t)i;
+        }
+    }
+    /* every input must exist before its node: constants, graph inputs, earlier nodes */
+    for (i = 0; i < m->n_nodes; i++) {
+        const infer__node *n = &m->nodes[i];
+        for (k = 0; k < n->n_in; k++) {
+            const infer__tensor *t;
+            if (n->in[k] == INFER__ABSENT) continue;
+            t = &m->tensors[n->in[k]];
+            if (t->data || t->is_input) continue;
+            if (t->producer < 0)
+                return INFER__BAD("%s: node %u '%s': input %u reads tensor '%s' that nothing produces", f, i,
+                                  n->name, k, t->name);
+            if ((uint32_t)t->producer == i)
+                return INFER__BAD("%s: node %u '%s': reads its own output '%s' (a self-loop)", f, i, n->name,
+                                  t->name);
+            if ((uint32_t)t->producer > i)
+                return INFER__BAD("%s: node %u '%s': reads '%s' before node %d '%s' produces it (cycle, or not "
+                                  "in topological order)",
+                                  f, i, n->name, t->name, t->producer, m->nodes[t->producer].name);
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__read_io(infer_model *m, const infer__sec *sec) {
+    const char *f = m->path;
+    uint32_t i, j;
+    for (i = 0; i < m->n_refs; i++) m->refs[i] = infer__rd32(m->bytes + sec[INFER__SEC_REFS].off + 4 * (size_t)i);
+    for (i = 0; i < m->n_inputs + m->n_outputs; i++) {
+        int is_in = i < m->n_inputs;
+        uint32_t k = is_in ? i : i - m->n_inputs;
+        uint32_t t = infer__rd32(m->bytes + sec[is_in ? INFER__SEC_INPUTS : INFER__SEC_OUTPUTS].off + 4 * (size_t)k);
+        if (t >= m->n_tensors)
+            return INFER__BAD("%s: graph %s %u refers to tensor %u of %u", f, is_in ? "input" : "output", k, t,
+                              m->n_tensors);
+        if (!m->tensors[t].name[0])
+            return INFER__BAD("%s: graph %s %u (tensor %u) has no name", f, is_in ? "input" : "output", k, t);
+        if (is_in) {
+            if (m->tensors[t].data)
+                return INFER__BAD("%s: graph input %u '%s' is a constant", f, k, m->tensors[t].name);
+            if (m->tensors[t].dtype == INFER_DTYPE_UNDEFINED)
+                return INFER__BAD("%s: graph input %u '%s' has no dtype", f, k, m->tensors[t].name);
+            m->tensors[t].is_input = 1;
+            m->inputs[k] = t;
+        } else {
+            m->outputs[k] = t;
+        }
+        for (j = 0; j < k; j++) {
+            uint32_t u = is_in ? m->inputs[j] : m->outputs[j];
+            if (u == t || !strcmp(m->tensors[u].name, m->tensors[t].name))
+                return INFER__BAD("%s: graph %s '%s' is listed twice", f, is_in ? "input" : "output",
+                                  m->tensors[t].name);
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__model_parse(infer_model *m, int verify_weights) {
+    infer__sec sec[INFER__SEC_COUNT];
+    uint64_t w_off = 0, w_bytes = 0, want, got;
+    uint32_t i;
+    infer_status st;
+    const infer_allocator *a = &m->alloc;
+
+    if (!infer__host_is_little_endian())
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED,
+                           "%s: this host is big-endian; the .infer format is little-endian only", m->path);
+    if ((st = infer__read_sections(m, sec, &w_off, &w_bytes))) return st;
+    m->n_tensors = (uint32_t)sec[INFER__SEC_TENSORS].count;
+    m->n_nodes = (uint32_t)sec[INFER__SEC_NODES].count;
+    m->n_refs = (uint32_t)sec[INFER__SEC_REFS].count;
+    m->n_attrs = (uint32_t)sec[INFER__SEC_ATTRS].count;
+    m->n_inputs = (uint32_t)sec[INFER__SEC_INPUTS].count;
+    m->n_outputs = (uint32_t)sec[INFER__SEC_OUTPUTS].count;
+    m->n_meta = (uint32_t)sec[INFER__SEC_METADATA].count;
+    m->tensors = (infer__tensor *)infer__calloc(a, m->n_tensors, sizeof(infer__tensor));
+    m->nodes = (infer__node *)infer__calloc(a, m->n_nodes, sizeof(infer__node));
+    m->refs = (uint32_t *)infer__calloc(a, m->n_refs, sizeof(uint32_t));
+    m->attrs = (infer__attr *)infer__calloc(a, m->n_attrs, sizeof(infer__attr));
+    m->inputs = (uint32_t *)infer__calloc(a, m->n_inputs, sizeof(uint32_t));
+    m->outputs = (uint32_t *)infer__calloc(a, m->n_outputs, sizeof(uint32_t));
+    m->meta = (const char **)infer__calloc(a, (size_t)m->n_meta * 2, sizeof(char *));
+    if (!m->tensors || !m->nodes || !m->refs || !m->attrs || !m->inputs || !m->outputs || !m->meta)
+        return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory for the graph", m->path);
+    if ((st = infer__read_tensors(m, sec, w_off, w_bytes))) return st;
+    if ((st = infer__read_attrs(m, sec))) return st;
+    if ((st = infer__read_io(m, sec))) return st;
+    if ((st = infer__read_nodes(m, sec))) return st;
+    for (i = 0; i < m->n_outputs; i++) {
+        const infer__tensor *t = &m->tensors[m->outputs[i]];
+        if (t->producer < 0 && !t->data && !t->is_input)
+            return INFER__BAD("%s: graph output '%s' is never produced", m->path, t->name);
+    }
+    for (i = 0; i < 2 * m->n_meta; i++) {
+        uint32_t off = infer__rd32(m->bytes + sec[INFER__SEC_METADATA].off + 4 * (size_t)i);
+        m->meta[i] = infer__str(m, &sec[INFER__SEC_STRINGS], off);
+        if (!m->meta[i])
+            return INFER__BAD("%s: metadata entry %u: string offset %u is outside the string table", m->path,
+                              i / 2, off);
+    }
+    /* checksums: the metadata area always, the weights on request */
+    {
+        uint8_t head[INFER__HEADER_BYTES];
+        infer__hash h;
+        memcpy(head, m->bytes, sizeof head);
+        memset(head + INFER__HASH_FIELD, 0, 8);
+        infer__hash_init(&h);
+        infer__hash_update(&h, head, INFER__HEADER_BYTES);
+        infer__hash_update(&h, m->bytes + INFER__HEADER_BYTES, (size_t)w_off - INFER__HEADER_BYTES);
+        got = infer__hash_final(&h);
+        want = infer__rd64(m->bytes + INFER__HASH_FIELD);
+        if (got != want)
+            return INFER__BAD("%s: metadata checksum mismatch (file says %016llx, content hashes to %016llx)",
+                              m->path, (unsigned long long)want, (unsigned long long)got);
+    }
+    if (verify_weights) {
+        got = infer__hash_bytes(m->bytes + w_off, (size_t)w_bytes);
+        want = infer__rd64(m->bytes + 40);
+        if (got != want)
+            return INFER__BAD("%s: weight data checksum mismatch (file says %016llx, data hashes to %016llx)",
+                              m->path, (unsigned long long)want, (unsigned long long)got);
+    }
+    return INFER_STATUS_OK;
+}
+
+void infer_model_free(infer_model *m) {
+    infer_allocator a;
+    if (!m) return;
+    a = m->alloc;
+#if INFER__MMAP
+    if (m->mapped) munmap(m->raw, m->n_bytes);
+    else
+#endif
+        infer__free(&a, m->raw);
+    infer__free(&a, m->tensors);
+    infer__free(&a, m->nodes);
+    infer__free(&a, m->refs);
+    infer__free(&a, m->attrs);
+    infer__free(&a, m->inputs);
+    infer__free(&a, m->outputs);
+    infer__free(&a, (void *)m->meta);
+    infer__free(&a, m);
+}
+
+static infer_model *infer__model_new(const infer_model_options *opt, const char *path) {
+    infer_allocator a;
+    infer_model *m;
+    memset(&a, 0, sizeof a);
+    if (opt) a = opt->allocator;
+    m = (infer_model *)infer__calloc(&a, 1, sizeof *m);
+    if (!m) return NULL;
+    m->alloc = a;
+    snprintf(m->path, sizeof m->path, "%s", path);
+    return m;
+}
+
+/* Parses m (whose bytes are set) and hands it to *out, or frees it. */
+static infer_status infer__model_finish(infer_model *m, const infer_model_options *opt, infer_model **out) {
+    infer_status st = infer__model_parse(m, opt && opt->verify_weights);
+    if (st) {
+        infer_model_free(m);
+        return st;
+    }
+    *out = m;
+    return INFER_STATUS_OK;
+}
+
+infer_status infer_model_load_memory(const void *data, size_t bytes, const infer_model_options *opt,
+                                     infer_model **out) {
+    infer_model *m;
+    if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load_memory: out is NULL");
+    *out = NULL;
+    if (!data && bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load_memory: data is NULL");
+    m = infer__model_new(opt, "<memory>");
+    if (!m) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "<memory>: out of memory");
+    m->n_bytes = bytes;
+    if ((opt && opt->copy) || ((uintptr_t)data % INFER__ALIGN) != 0) {
+        void *p = infer__alloc_aligned(&m->alloc, bytes, &m->raw);
+        if (!p) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "<memory>: out of memory copying %zu bytes", bytes);
+        }
+        if (bytes) memcpy(p, data, bytes);
+        m->bytes = (const uint8_t *)p;
+    } else {
+        m->bytes = (const uint8_t *)data;
+    }
+    return infer__model_finish(m, opt, out);
+}
+
+infer_status infer_model_load(const char *path, const infer_model_options *opt, infer_model **out) {
+    infer_model *m;
+    if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load: out is NULL");
+    *out = NULL;
+    if (!path) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load: path is NULL");
+    m = infer__model_new(opt, path);
+    if (!m) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
+#if INFER__MMAP
+    {
+        struct stat sb;
+        int fd = open(path, O_RDONLY);
+        void *p;
+        if (fd < 0) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
+        }
+        if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            close(fd);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: not a regular file", path);
+        }
+        if (sb.st_size < INFER__HEADER_BYTES) {
+            close(fd);
+            infer_model_free(m);
+            return INFER__BAD("%s: file is %lld bytes, smaller than the %d-byte header", path,
+                              (long long)sb.st_size, INFER__HEADER_BYTES);
+        }
+        if ((uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
+            close(fd);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: file too large for this address space", path);
+        }
+        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (p == MAP_FAILED) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: mmap failed: %s", path, strerror(errno));
+        }
+        m->raw = p;
+        m->mapped = 1;
+        m->bytes = (const uint8_t *)p;
+        m->n_bytes = (size_t)sb.st_size;
+    }
+#else
+    {
+        FILE *fp = fopen(path, "rb");
+        long size;
+        void *p;
+        if (!fp) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot open: %s", path, strerror(errno));
+        }
+        if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
+            fclose(fp);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot determine the file size", path);
+        }
+        p = infer__alloc_aligned(&m->alloc, (size_t)size, &m->raw);
+        if (!p) {
+            fclose(fp);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory reading %ld bytes", path, size);
+        }
+        if (fread(p, 1, (size_t)size, fp) != (size_t)size) {
+            fclose(fp);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: read failed", path);
+        }
+        fclose(fp);
+        m->bytes = (const uint8_t *)p;
+        m->n_bytes = (size_t)size;
+    }
+#endif
+    return infer__model_finish(m, opt, out);
+}
+
+/* -- model queries -- */
+
+size_t infer_model_n_inputs(const infer_model *m) { return m ? m->n_inputs : 0; }
+size_t infer_model_n_outputs(const infer_model *m) { return m ? m->n_outputs : 0; }
+size_t infer_model_n_metadata(const infer_model *m) { return m ? m->n_meta : 0; }
+
+static infer_status infer__model_io(const infer_model *m, size_t i, int is_in, infer_tensor_info *info) {
+    const infer__tensor *t;
+    int d;
+    size_t n = is_in ? infer_model_n_inputs(m) : infer_model_n_outputs(m);
+    if (!m || !info || i >= n)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_%s: index %zu out of range (%zu)",
+                           is_in ? "input" : "output", i, n);
+    t = &m->tensors[is_in ? m->inputs[i] : m->outputs[i]];
+    memset(info, 0, sizeof *info);
+    info->name = t->name;
+    info->dtype = t->dtype;
+    info->n_dims = (is_in || t->data) ? t->n_dims : -1;
+    for (d = 0; d < INFER_MAX_DIMS; d++) {
+        info->dims[d] = d < info->n_dims ? t->dims[d] : -1;
+        info->dim_names[d] = d < info->n_dims ? t->sym[d] : NULL;
+    }
+    return INFER_STATUS_OK;
+}
+infer_status infer_model_input(const infer_model *m, size_t i, infer_tensor_info *info) {
+    return infer__model_io(m, i, 1, info);
+}
+infer_status infer_model_output(const infer_model *m, size_t i, infer_tensor_info *info) {
+    return infer__model_io(m, i, 0, info);
+}
+infer_status infer_model_metadata(const infer_model *m, size_t i, const char **key, const char **value) {
+    if (!m || !key || !value || i >= m->n_meta)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_metadata: index %zu out of range", i);
+    *key = m->meta[2 * i];
+    *value = m->meta[2 * i + 1];
+    return INFER_STATUS_OK;
+}
+const char *infer_model_metadata_get(const infer_model *m, const char *key) {
+    uint32_t i;
+    if (!m || !key) return NULL;
+    for (i = 0; i < m->n_meta; i++)
+        if (!strcmp(m->meta[2 * i], key)) return m->meta[2 * i + 1];
+    return NULL;
+}
+
+/* -- writer: the builder -- */
+
+typedef struct infer__wtensor {
+    char *name;             /* owned; "" for an attribute's tensor */
+    uint32_t name_off;      /* in the string table */
+    infer_dtype dtype;
+    int n_dims;
+    int64_t dims[INFER_MAX_DIMS];
+    uint32_t sym[INFER_MAX_DIMS]; /* string offsets, 0 = fixed */
+    void *data;             /* owned copy, NULL for inputs and intermediates */
+    size_t data_bytes;
+} infer__wtensor;
+
+typedef struct infer__wattr {
+    uint32_t name, type;
+    uint64_t count, value;
+} infer__wattr;
+
+struct infer_builder {
+    infer_allocator a;
+    char *str;                 /* string table, starts with "" */
+    infer__wtensor *t;
+    uint32_t *nodes;           /* [n_nodes][8]: the node record's fields */
+    uint32_t *refs;
+    infer__wattr *attrs;
+    uint8_t *adata;            /* attribute arrays, 8-byte aligned entries */
+    uint32_t *inputs, *outputs;
+    uint32_t *meta;            /* [n_meta][2] */
+    size_t n_str, n_t, n_nodes, n_refs, n_attrs, n_adata, n_inputs, n_outputs, n_meta;
+    size_t c_str, c_t, c_nodes, c_refs, c_attrs, c_adata, c_inputs, c_outputs, c_meta;
+    infer__map names;          /* tensor name -> index */
+};
+
+#define INFER__BARG(...) infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, __VA_ARGS__)
+#define INFER__BOOM() infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "builder: out of memory")
+#define INFER__PUSH(b, arr, n, c, v)                                                           \
+    (infer__grow(&(b)->a, (void **)&(b)->arr, &(b)->c, (b)->n + 1, sizeof(*(b)->arr)) &&   \
+     (((b)->arr[(b)->n++] = (v)), 1))
+
+infer_attr infer_attr_int(const char *name, int64_t v) {
+    infer_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = name, a.type = INFER_ATTR_INT, a.i = v;
+    return a;
+}
+infer_attr infer_attr_float(const char *name, float v) {
+    infer_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = name, a.type = INFER_ATTR_FLOAT, a.f = v;
+    return a;
+}
+infer_attr infer_attr_ints(const char *name, const int64_t *v, size_t n) {
+    infer_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = name, a.type = INFER_ATTR_INTS, a.ints = v, a.n = n;
+    return a;
+}
+infer_attr infer_attr_floats(const char *name, const float *v, size_t n) {
+    infer_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = name, a.type = INFER_ATTR_FLOATS, a.floats = v, a.n = n;
+    return a;
+}
+infer_attr infer_attr_string(const char *name, const char *v) {
+    infer_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = name, a.type = INFER_ATTR_STRING, a.s = v;
+    return a;
+}
+infer_attr infer_attr_tensor(const char *name, const infer_tensor *t) {
+    infer_attr a;
+    memset(&a, 0, sizeof a);
+    a.name = name, a.type = INFER_ATTR_TENSOR, a.t = t;
+    return a;
+}
+
+infer_status infer_builder_create(const infer_allocator *allocator, infer_builder **out) {
+    infer_allocator a;
+    infer_builder *b;
+    if (!out) return INFER__BARG("infer_builder_create: out is NULL");
+    *out = NULL;
+    memset(&a, 0, sizeof a);
+    if (allocator) a = *allocator;
+    b = (infer_builder *)infer__calloc(&a, 1, sizeof *b);
+    if (!b) return INFER__BOOM();
+    b->a = a;
+    if (!INFER__PUSH(b, str, n_str, c_str, '\0')) {
+        infer__free(&a, b);
+        return INFER__BOOM();
+    }
+    *out = b;
+    return INFER_STATUS_OK;
+}
+
+void infer_builder_free(infer_builder *b) {
+    size_t i;
+    infer_allocator a;
+    if (!b) return;
+    a = b->a;
+    for (i = 0; i < b->n_t; i++) {
+        infer__free(&a, b->t[i].name);
+        infer__free(&a, b->t[i].data);
+    }
+    infer__free(&a, b->str);
+    infer__free(&a, b->t);
+    infer__free(&a, b->nodes);
+    infer__free(&a, b->refs);
+    infer__free(&a, b->attrs);
+    infer__free(&a, b->adata);
+    infer__free(&a, b->inputs);
+    infer__free(&a, b->outputs);
+    infer__free(&a, b->meta);
+    infer__map_free(&a, &b->names);
+    infer__free(&a, b);
+}
+
+/* Appends s to the string table; 0 on failure (offset 0 is the empty string). */
+static uint32_t infer__bstr(infer_builder *b, const char *s) {
+    size_t n = strlen(s) + 1, off = b->n_str;
+    if (n == 1) return 0;
+    if (off + n > INFER_MAX_STRING_BYTES) return 0;
+    if (!infer__grow(&b->a, (void **)&b->str, &b->c_str, off + n, 1)) return 0;
+    memcpy(b->str + off, s, n);
+    b->n_str += n;
+    return (uint32_t)off;
+}
+
+static int infer__name_ok(const char *s) { return s && s[0]; }
+
+/* Adds a tensor record; named tensors go into the name map. Returns its index or -1. */
+static long infer__btensor(infer_builder *b, const char *name, infer_dtype dtype, int n_dims,
+                           const int64_t *dims, const char *const *dim_names, const void *data,
+                           size_t data_bytes) {
+    infer__wtensor t;
+    int d;
+    memset(&t, 0, sizeof t);
+    t.dtype = dtype;
+    t.n_dims = n_dims;
+    for (d = 0; d < n_dims; d++) {
+        if (dim_names && dim_names[d]) {
+            if (!dim_names[d][0] || !(t.sym[d] = infer__bstr(b, dim_names[d]))) return -1;
+            t.dims[d] = -1;
+        } else {
+            t.dims[d] = dims[d];
+        }
+    }
+    t.name_off = infer__bstr(b, name);
+    if (name[0] && !t.name_off) return -1;
+    t.name = infer__strdup(&b->a, name);
+    if (!t.name) return -1;
+    if (data) {
+        t.data = infer__alloc_raw(&b->a, data_bytes);
+        if (!t.data) {
+            infer__free(&b->a, t.name);
+            return -1;
+        }
+        memcpy(t.data, data, data_bytes);
+        t.data_bytes = data_bytes;
+    }
+    if (b->n_t >= INFER_MAX_TENSORS || !INFER__PUSH(b, t, n_t, c_t, t)) {
+        infer__free(&b->a, t.name);
+        infer__free(&b->a, t.data);
+        return -1;
+    }
+    if (name[0] && !infer__map_put(&b->a, &b->names, b->t[b->n_t - 1].name, (uint32_t)(b->n_t - 1))) {
+        b->n_t--;
+        infer__free(&b->a, t.name);
+        infer__free(&b->a, t.data);
+        return -1;
+    }
+    return (long)(b->n_t - 1);
+}
+
+/* Checks dtype, rank and dims of a declared tensor. */
+static infer_status infer__bcheck_shape(const char *what, const char *name, infer_dtype dtype, int n_dims,
+                                        const int64_t *dims, const char *const *dim_names) {
+    int d;
+    if ((int)dtype <= 0 || (int)dtype >= (int)INFER_DTYPE_COUNT)
+        return INFER__BARG("%s '%s': dtype %d is out of range", what, name, (int)dtype);
+    if (n_dims < 0 || n_dims > INFER_MAX_DIMS)
+        return INFER__BARG("%s '%s': rank %d is outside [0, %d]", what, name, n_dims, INFER_MAX_DIMS);
+    if (n_dims && !dims && !dim_names) return INFER__BARG("%s '%s': dims is NULL", what, name);
+    for (d = 0; d < n_dims; d++) {
+        if (dim_names && dim_names[d]) {
+            if (!dim_names[d][0]) return INFER__BARG("%s '%s': dim %d has an empty name", what, name, d);
+            continue;
+        }
+        if (!dims || dims[d] < 0 || dims[d] > INFER_MAX_DIM_VALUE)
+            return INFER__BARG("%s '%s': dim %d is %lld, outside [0, %lld]", what, name, d,
+                               dims ? (long long)dims[d] : -1LL, (long long)INFER_MAX_DIM_VALUE);
+    }
+    return INFER_STATUS_OK;
+}
+
+infer_status infer_builder_add_input(infer_builder *b, const char *name, infer_dtype dtype, int n_dims,
+                                     const int64_t *dims, const char *const *dim_names) {
+    infer_status st;
+    long t;
+    if (!b || !infer__name_ok(name)) return INFER__BARG("infer_builder_add_input: NULL builder or empty name");
+    if ((st = infer__bcheck_shape("input", name, dtype, n_dims, dims, dim_names))) return st;
+    if (infer__map_get(&b->names, name) >= 0) return INFER__BARG("input '%s': the name is already used", name);
+    t = infer__btensor(b, name, dtype, n_dims, dims, dim_names, NULL, 0);
+    if (t < 0 || !INFER__PUSH(b, inputs, n_inputs, c_inputs, (uint32_t)t)) return INFER__BOOM();
+    return INFER_STATUS_OK;
+}
+
+/* Checks a constant's shape against its data size. */
+static infer_status infer__bcheck_const(const char *what, const infer_tensor *t) {
+    size_t count, bytes;
+    const char *name = t->name ? t->name : "";
+    infer_status st = infer__bcheck_shape(what, name, t->dtype, t->n_dims, t->dims, NULL);
+    if (st) return st;
+    if (!infer__dims_bytes(t->dims, t->n_dims, t->dtype, SIZE_MAX, &count, &bytes) || bytes != t->data_bytes)
+        return INFER__BARG("%s '%s': data_bytes is %zu but dims and dtype need %s", what, name, t->data_bytes,
+                           infer__dims_bytes(t->dims, t->n_dims, t->dtype, SIZE_MAX, &count, &bytes) ? "another size" : "an overflowing size");
+    if (bytes && !t->data) return INFER__BARG("%s '%s': data is NULL", what, name);
+    return INFER_STATUS_OK;
+}
+
+infer_status infer_builder_add_constant(infer_builder *b, const infer_tensor *t) {
+    infer_status st;
+    if (!b || !t || !infer__name_ok(t->name))
+        return INFER__BARG("infer_builder_add_constant: NULL builder or tensor, or empty name");
+    if ((st = infer__bcheck_const("constant", t))) return st;
+    if (infer__map_get(&b->names, t->name) >= 0)
+        return INFER__BARG("constant '%s': the name is already used", t->name);
+    if (infer__btensor(b, t->name, t->dtype, t->n_dims, t->dims, NULL, t->data, t->data_bytes) < 0)
+        return INFER__BOOM();
+    return INFER_STATUS_OK;
+}
+
+/* Appends n values of `size` bytes to attr_data (8-aligned); returns the offset. */
+static int infer__badata(infer_builder *b, const void *v, size_t n, size_t size, uint64_t *off) {
+    size_t bytes, start = (b->n_adata + 7) & ~(size_t)7, end;
+    if (!infer__mul(n, size, &bytes) || !infer__add(start, bytes, &end)) return 0;
+    if (!infer__grow(&b->a, (void **)&b->adata, &b->c_adata, end + 8, 1)) return 0;
+    memset(b->adata + b->n_adata, 0, start - b->n_adata);
+    if (bytes) {
+        size_t i;
+        for (i = 0; i < n; i++) { /* little-endian regardless of the host */
+            if (size == 8) {
+                int64_t x = ((const int64_t *)v)[i];
+                infer__wr64(b->adata + start + 8 * i, (uint64_t)x);
+            } else {
+                uint32_t x;
+                memcpy(&x, (const float *)v + i, 4);
+                infer__wr32(b->adata + start + 4 * i, x);
+            }
+        }
+    }
+    b->n_adata = end;
+    *off = start;
+    return 1;
+}
+
+infer_status infer_builder_add_node(infer_builder *b, const char *op_type, const char *name,
+                                    const char *const *inputs, size_t n_inputs, const char *const *outputs,
+                                    size_t n_outputs, const infer_attr *attrs, size_t n_attrs) {
+    char ctx[INFER__ERR_BYTES], auto_name[32];
+    uint32_t *in = NULL, *outs = NULL;
+    infer__attr *va = NULL;
+    size_t i, j, mark_t, mark_refs, mark_attrs, mark_adata, mark_str;
+    uint32_t rec[8];
+    infer_status st = INFER_STATUS_OK;
+    int op;
+
+    if (!b || !op_type) return INFER__BARG("infer_builder_add_node: NULL builder or op type");
+    if (!name || !name[0]) {
+        snprintf(auto_name, sizeof auto_name, "op_%zu", b->n_nodes);
+        name = auto_name;
+    }
+    snprintf(ctx, sizeof ctx, "node '%s' (%s)", name, op_type);
+    op = infer__op_find(op_type);
+    if (op < 0) return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: op type '%s' is not supported", ctx, op_type);
+    if (n_inputs > INFER_MAX_NODE_IO || n_outputs > INFER_MAX_NODE_IO || n_attrs > INFER_MAX_NODE_IO)
+        return INFER__BARG("%s: too many inputs, outputs or attributes", ctx);
+    if ((n_inputs && !inputs) || (n_outputs && !outputs) || (n_attrs && !attrs))
+        return INFER__BARG("%s: NULL inputs, outputs or attributes array", ctx);
+    if (b->n_nodes >= INFER_MAX_NODES) return INFER__BARG("%s: more than %u nodes", ctx, INFER_MAX_NODES);
+    mark_t = b->n_t, mark_refs = b->n_refs, mark_attrs = b->n_attrs, mark_adata = b->n_adata, mark_str = b->n_str;
+    in = (uint32_t *)infer__calloc(&b->a, n_inputs + n_outputs, sizeof(uint32_t));
+    va = (infer__attr *)infer__calloc(&b->a, n_attrs, sizeof(infer__attr));
+    if (!in || !va) {
+        st = INFER__BOOM();
+        goto fail;
+    }
+    outs = in + n_inputs;
+    for (i = 0; i < n_inputs; i++) {
+        long t;
+        if (!inputs[i] || !inputs[i][0]) {
+            in[i] = INFER__ABSENT;
+            continue;
+        }
+        t = infer__map_get(&b->names, inputs[i]);
+        if (t < 0) {
+            st = INFER__BARG("%s: input %zu '%s' is not defined yet (add inputs, constants and producing nodes "
+                             "first)", ctx, i, inputs[i]);
+            goto fail;
+        }
+        in[i] = (uint32_t)t;
+    }
+    for (i = 0; i < n_outputs; i++) {
+        outs[i] = INFER__ABSENT;
+        if (!outputs[i] || !outputs[i][0]) continue;
+        if (infer__map_get(&b->names, outputs[i]) >= 0) {
+            st = INFER__BARG("%s: output '%s' is already defined", ctx, outputs[i]);
+            goto fail;
+        }
+        for (j = 0; j < i; j++)
+            if (outputs[j] && !strcmp(outputs[j], outputs[i])) {
+                st = INFER__BARG("%s: output '%s' is listed twice", ctx, outputs[i]);
+                goto fail;
+            }
+        outs[i] = 0; /* present; real index assigned below */
+    }
+    for (i = 0; i < n_attrs; i++) {
+        if (!infer__name_ok(attrs[i].name)) {
+            st = INFER__BARG("%s: attribute %zu has no name", ctx, i);
+            goto fail;
+        }
+        va[i].name = attrs[i].name;
+        va[i].type = attrs[i].type;
+    }
+    if ((st = infer__op_check(op, ctx, in, n_inputs, outs, n_outputs, va, n_attrs))) goto fail;
+    /* attributes */
+    for (i = 0; i < n_attrs; i++) {
+        const infer_attr *at = &attrs[i];
+        infer__wattr w;
+        int ok = 1;
+        w.name = infer__bstr(b, at->name);
+        w.type = (uint32_t)at->type;
+        w.count = 1;
+        w.value = 0;
+        switch (at->type) {
+        case INFER_ATTR_INT: w.value = (uint64_t)at->i; break;
+        case INFER_ATTR_FLOAT: {
+            uint32_t bits;
+            memcpy(&bits, &at->f, 4);
+            w.value = bits;
+            break;
+        }
+        case INFER_ATTR_INTS:
+        case INFER_ATTR_FLOATS:
+            if (at->n && !(at->type == INFER_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats)) {
+                st = INFER__BARG("%s: attribute '%s': NULL array", ctx, at->name);
+                goto fail;
+            }
+            w.count = at->n;
+            ok = infer__badata(b, at->type == INFER_ATTR_INTS ? (const void *)at->ints : (const void *)at->floats,
+                               at->n, at->type == INFER_ATTR_INTS ? 8 : 4, &w.value);
+            break;
+        case INFER_ATTR_STRING:
+            if (!at->s) {
+                st = INFER__BARG("%s: attribute '%s': NULL string", ctx, at->name);
+                goto fail;
+            }
+            w.value = at->s[0] ? infer__bstr(b, at->s) : 0;
+            ok = !at->s[0] || w.value;
+            break;
+        case INFER_ATTR_TENSOR: {
+            long t;
+            if (!at->t) {
+                st = INFER__BARG("%s: attribute '%s': NULL tensor", ctx, at->name);
+                goto fail;
+            }
+            if ((st = infer__bcheck_const("attribute tensor", at->t))) goto fail;
+            t = infer__btensor(b, "", at->t->dtype, at->t->n_dims, at->t->dims, NULL, at->t->data ? at->t->data : "",
+                               at->t->data_bytes);
+            ok = t >= 0;
+            w.value = (uint64_t)t;
+            break;
+        }
+        default: break;
+        }
+        if (!ok || !w.name || !INFER__PUSH(b, attrs, n_attrs, c_attrs, w)) {
+            st = INFER__BOOM();
+            goto fail;
+        }
+    }
+    /* outputs become tensors whose dtype and shape are inferred per session */
+    for (i = 0; i < n_outputs; i++) {
+        long t;
+        if (outs[i] == INFER__ABSENT) continue;
+        t = infer__btensor(b, outputs[i], INFER_DTYPE_UNDEFINED, 0, NULL, NULL, NULL, 0);
+        if (t < 0) {
+            st = INFER__BOOM();
+            goto fail;
+        }
+        outs[i] = (uint32_t)t;
+    }
+    rec[0] = infer__bstr(b, name);
+    rec[1] = infer__bstr(b, op_type);
+    rec[2] = (uint32_t)b->n_refs;
+    rec[3] = (uint32_t)n_inputs;
+    rec[4] = (uint32_t)(b->n_refs + n_inputs);
+    rec[5] = (uint32_t)n_outputs;
+    rec[6] = (uint32_t)(b->n_attrs - n_attrs);
+    rec[7] = (uint32_t)n_attrs;
+    if (!rec[0] || !rec[1] ||
+        !infer__grow(&b->a, (void **)&b->refs, &b->c_refs, b->n_refs + n_inputs + n_outputs, sizeof(uint32_t)) ||
+        !infer__grow(&b->a, (void **)&b->nodes, &b->c_nodes, (b->n_nodes + 1) * 8, sizeof(uint32_t))) {
+        st = INFER__BOOM();
+        goto fail;
+    }
+    memcpy(b->refs + b->n_refs, in, (n_inputs + n_outputs) * sizeof(uint32_t));
+    b->n_refs += n_inputs + n_outputs;
+    memcpy(b->nodes + 8 * b->n_nodes, rec, sizeof rec);
+    b->n_nodes++;
+    infer__free(&b->a, in);
+    infer__free(&b->a, va);
+    return INFER_STATUS_OK;
+fail: /* roll back everything this call added */
+    while (b->n_t > mark_t) {
+        infer__wtensor *t = &b->t[--b->n_t];
+        if (t->name[0]) {
+            /* re-point the map entry away: rebuild is simplest and failures are rare */
+            infer__free(&b->a, t->name);
+            infer__free(&b->a, t->data);
+            infer__map_free(&b->a, &b->names);
+            for (i = 0; i < b->n_t; i++)
+                if (b->t[i].name[0]) infer__map_put(&b->a, &b->names, b->t[i].name, (uint32_t)i);
+        } else {
+            infer__free(&b->a, t->name);
+            infer__free(&b->a, t->data);
+        }
+    }
+    b->n_refs = mark_refs, b->n_attrs = mark_attrs, b->n_adata = mark_adata, b->n_str = mark_str;
+    infer__free(&b->a, in);
+    infer__free(&b->a, va);
+    return st;
+}
+
+infer_status infer_builder_add_output(infer_builder *b, const char *name) {
+    long t;
+    size_t i;
+    if (!b || !infer__name_ok(name)) return INFER__BARG("infer_builder_add_output: NULL builder or empty name");
+    t = infer__map_get(&b->names, name);
+    if (t < 0) return INFER__BARG("output '%s': no tensor has this name", name);
+    for (i = 0; i < b->n_outputs; i++)
+        if (b->outputs[i] == (uint32_t)t) return INFER__BARG("output '%s': already an output", name);
+    if (!INFER__PUSH(b, outputs, n_outputs, c_outputs, (uint32_t)t)) return INFER__BOOM();
+    return INFER_STATUS_OK;
+}
+
+infer_status infer_builder_set_metadata(infer_builder *b, const char *key, const char *value) {
+    uint32_t k, v;
+    size_t i;
+    if (!b || !infer__name_ok(key) || !value)
+        return INFER__BARG("infer_builder_set_metadata: NULL builder, key or value, or empty key");
+    k = infer__bstr(b, key);
+    v = value[0] ? infer__bstr(b, value) : 0;
+    if (!k || (value[0] && !v)) return INFER__BOOM();
+    for (i = 0; i < b->n_meta; i++)
+        if (!strcmp(b->str + b->meta[2 * i], key)) {
+            b->meta[2 * i + 1] = v;
+            return INFER_STATUS_OK;
+        }
+    if (!INFER__PUSH(b, meta, n_meta, c_meta, k) || !INFER__PUSH(b, meta, n_meta, c_meta, v)) return INFER__BOOM();
+    return INFER_STATUS_OK;
+}
+
+/* File layout of a builder: section offsets, the metadata area and the weights. */
+typedef struct infer__layout {
+    uint64_t off[INFER__SEC_COUNT], bytes[INFER__SEC_COUNT], count[INFER__SEC_COUNT];
+    uint64_t meta_end, weights_off, weights_bytes, file_bytes;
+} infer__layout;
+
+static uint64_t infer__pad64(uint64_t n) { return (n + INFER__ALIGN - 1) & ~(uint64_t)(INFER__ALIGN - 1); }
+
+static int infer__builder_layout(const infer_builder *b, infer__layout *L) {
+    uint64_t pos = INFER__HEADER_BYTES + (INFER__SEC_COUNT - 1) * INFER__SECTION_BYTES, w = 0;
+    int k;
+    size_t i;
+    L->count[INFER__SEC_STRINGS] = b->n_str;
+    L->count[INFER__SEC_TENSORS] = b->n_t;
+    L->count[INFER__SEC_NODES] = b->n_nodes;
+    L->count[INFER__SEC_REFS] = b->n_refs;
+    L->count[INFER__SEC_ATTRS] = b->n_attrs;
+    L->count[INFER__SEC_ATTR_DATA] = b->n_adata;
+    L->count[INFER__SEC_INPUTS] = b->n_inputs;
+    L->count[INFER__SEC_OUTPUTS] = b->n_outputs;
+    L->count[INFER__SEC_METADATA] = b->n_meta / 2;
+    for (k = 1; k < INFER__SEC_COUNT; k++) {
+        pos = (pos + 7) & ~(uint64_t)7;
+        L->off[k] = pos;
+        L->bytes[k] = L->count[k] * infer__sec_rec[k];
+        pos += L->bytes[k];
+    }
+    L->meta_end = pos;
+    L->weights_off = infer__pad64(pos);
+    for (i = 0; i < b->n_t; i++) { /* constants in tensor order, each 64-byte aligned */
+        if (!b->t[i].data) continue;
+        w += infer__pad64(b->t[i].data_bytes);
+        if (w > ((uint64_t)1 << 62)) return 0;
+    }
+    L->weights_bytes = w;
+    L->file_bytes = L->weights_off + w;
+    return L->file_bytes <= SIZE_MAX;
+}
+
+/* Writes the metadata area [0, weights_off) into p (zero-filled by the caller). */
+static void infer__builder_write_meta(const infer_builder *b, const infer__layout *L, uint8_t *p,
+                                      uint64_t weights_hash) {
+    size_t i;
+    int k, d;
+    uint64_t w = 0;
+    infer__hash h;
+    memcpy(p, infer__magic, 8);
+    infer__wr16(p + 8, INFER__FORMAT_MAJOR);
+    infer__wr16(p + 10, INFER__FORMAT_MINOR);
+    infer__wr32(p + 12, INFER__HEADER_BYTES);
+    infer__wr32(p + 16, INFER__SEC_COUNT - 1);
+    infer__wr64(p + 24, L->file_bytes);
+    infer__wr64(p + 40, weights_hash);
+    infer__wr64(p + 48, L->weights_off);
+    infer__wr64(p + 56, L->weights_bytes);
+    for (k = 1; k < INFER__SEC_COUNT; k++) {
+        uint8_t *e = p + INFER__HEADER_BYTES + (size_t)(k - 1) * INFER__SECTION_BYTES;
+        infer__wr32(e, (uint32_t)k);
+        infer__wr64(e + 8, L->off[k]);
+        infer__wr64(e + 16, L->bytes[k]);
+        infer__wr64(e + 24, L->count[k]);
+    }
+    memcpy(p + L->off[INFER__SEC_STRINGS], b->str, b->n_str);
+    for (i = 0; i < b->n_t; i++) {
+        const infer__wtensor *t = &b->t[i];
+        uint8_t *r = p + L->off[INFER__SEC_TENSORS] + 128 * i;
+        infer__wr32(r, t->name_off);
+        r[4] = (uint8_t)t->dtype;
+        r[5] = (uint8_t)t->n_dims;
+        infer__wr16(r + 6, t->data ? INFER__TENSOR_HAS_DATA : 0);
+        if (t->data) {
+            infer__wr64(r + 8, w);
+            infer__wr64(r + 16, t->data_bytes);
+            w += infer__pad64(t->data_bytes);
+        }
+        for (d = 0; d < t->n_dims; d++) {
+            infer__wr64(r + 24 + 8 * d, (uint64_t)t->dims[d]);
+            infer__wr32(r + 88 + 4 * d, t->sym[d]);
+        }
+    }
+    for (i = 0; i < b->n_nodes; i++)
+        for (d = 0; d < 8; d++) infer__wr32(p + L->off[INFER__SEC_NODES] + 32 * i + 4 * d, b->nodes[8 * i + d]);
+    for (i = 0; i < b->n_refs; i++) infer__wr32(p + L->off[INFER__SEC_REFS] + 4 * i, b->refs[i]);
+    for (i = 0; i < b->n_attrs; i++) {
+        uint8_t *r = p + L->off[INFER__SEC_ATTRS] + 24 * i;
+        infer__wr32(r, b->attrs[i].name);
+        infer__wr32(r + 4, b->attrs[i].type);
+        infer__wr64(r + 8, b->attrs[i].count);
+        infer__wr64(r + 16, b->attrs[i].value);
+    }
+    if (b->n_adata) memcpy(p + L->off[INFER__SEC_ATTR_DATA], b->adata, b->n_adata);
+    for (i = 0; i < b->n_inputs; i++) infer__wr32(p + L->off[INFER__SEC_INPUTS] + 4 * i, b->inputs[i]);
+    for (i = 0; i < b->n_outputs; i++) infer__wr32(p + L->off[INFER__SEC_OUTPUTS] + 4 * i, b->outputs[i]);
+    for (i = 0; i < b->n_meta; i++) infer__wr32(p + L->off[INFER__SEC_METADATA] + 4 * i, b->meta[i]);
+    infer__hash_init(&h);
+    infer__hash_update(&h, p, (size_t)L->weights_off);
+    infer__wr64(p + INFER__HASH_FIELD, infer__hash_final(&h));
+}
+
+/* Hashes the weight data as it will be laid out: each constant, zero-padded to 64. */
+static uint64_t infer__builder_weights_hash(const infer_builder *b) {
+    static const uint8_t zeros[INFER__ALIGN] = {0};
+    infer__hash h;
+    size_t i;
+    infer__hash_init(&h);
+    for (i = 0; i < b->n_t; i++) {
+        if (!b->t[i].data) continue;
+        infer__hash_update(&h, (const uint8_t *)b->t[i].data, b->t[i].data_bytes);
+        infer__hash_update(&h, zeros, (size_t)(infer__pad64(b->t[i].data_bytes) - b->t[i].data_bytes));
+    }
+    return infer__hash_final(&h);
+}
+
+infer_status infer_builder_serialize(const infer_builder *b, void *buf, size_t cap, size_t *needed) {
+    infer__layout L;
+    uint8_t *p = (uint8_t *)buf;
+    uint64_t w = 0;
+    size_t i;
+    if (!b || !needed) return INFER__BARG("infer_builder_serialize: NULL builder or needed");
+    if (!infer__builder_layout(b, &L)) return INFER__BARG("builder: the model is too large to serialise");
+    *needed = (size_t)L.file_bytes;
+    if (!buf) return INFER_STATUS_OK;
+    if (cap < L.file_bytes)
+        return INFER__BARG("infer_builder_serialize: buffer of %zu bytes, %llu needed", cap,
+                           (unsigned long long)L.file_bytes);
+    memset(p, 0, (size_t)L.file_bytes);
+    for (i = 0; i < b->n_t; i++) {
+        if (!b->t[i].data) continue;
+        memcpy(p + L.weights_off + w, b->t[i].data, b->t[i].data_bytes);
+        w += infer__pad64(b->t[i].data_bytes);
+    }
+    infer__builder_write_meta(b, &L, p, infer__builder_weights_hash(b));
+    return INFER_STATUS_OK;
+}
+
+infer_status infer_builder_save(const infer_builder *b, const char *path) {
+    static const uint8_t zeros[INFER__ALIGN] = {0};
+    char tmp[4096];
+    infer__layout L;
+    uint8_t *meta;
+    FILE *fp = NULL;
+    size_t i;
+    int ok;
+    if (!b || !path || !path[0]) return INFER__BARG("infer_builder_save: NULL builder or path");
+    if (!infer__builder_layout(b, &L)) return INFER__BARG("%s: the model is too large to serialise", path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp)
+        return INFER__BARG("%s: path too long", path);
+    meta = (uint8_t *)infer__calloc(&b->a, (size_t)L.weights_off, 1);
+    if (!meta) return INFER__BOOM();
+    infer__builder_write_meta(b, &L, meta, infer__builder_weights_hash(b));
+#if INFER__MMAP
+    {
+        int fd = mkstemp(tmp);
+        if (fd >= 0 && !(fp = fdopen(fd, "wb"))) close(fd);
+    }
+#else
+    tmp[strlen(path) + 4] = '\0'; /* "<path>.tmp" */
+    fp = fopen(tmp, "wb");
+#endif
+    if (!fp) {
+        infer__free(&b->a, meta);
+        return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot create a temporary file next to it: %s", path,
+                           strerror(errno));
+    }
+    ok = fwrite(meta, 1, (size_t)L.weights_off, fp) == (size_t)L.weights_off;
+    for (i = 0; ok && i < b->n_t; i++) {
+        size_t pad;
+        if (!b->t[i].data) continue;
+        pad = (size_t)(infer__pad64(b->t[i].data_bytes) - b->t[i].data_bytes);
+        ok = fwrite(b->t[i].data, 1, b->t[i].data_bytes, fp) == b->t[i].data_bytes &&
+             fwrite(zeros, 1, pad, fp) == pad;
+    }
+    ok = fflush(fp) == 0 && ok;
+#if INFER__MMAP
+    ok = ok && fsync(fileno(fp)) == 0;
+#endif
+    ok = fclose(fp) == 0 && ok;
+    infer__free(&b->a, meta);
+#if !INFER__MMAP
+    if (ok) remove(path); /* rename does not replace on Windows */
+#endif
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return infer__fail(NULL, INFER_STATUS_IO, "%s: write failed: %s", path, strerror(e));
+    }
+    return INFER_STATUS_OK;
+}
+
+/* ===== 4. GRAPH IR AND THE OPERATOR TABLE ========================== >>graph */
+
+/* A tensor as a session sees it: bound dims and where its bytes live. */
+typedef struct infer__val {
+    infer_dtype dtype;
+    int n_dims;
+    int64_t dims[INFER_MAX_DIMS];
+    size_t n;          /* elements */
+    size_t bytes;
+    void *data;        /* constants: set at creation; others: set by the plan / per run */
+    int kind;          /* INFER__VAL_* */
+    int32_t alias;     /* VIEW: the value whose bytes this one shares, else -1 */
+    int32_t storage;   /* ARENA: plan buffer, else -1 */
+    size_t offset;     /* ARENA: byte offset in the arena */
+} infer__val;
+
+enum { INFER__VAL_NONE = 0, INFER__VAL_CONST, INFER__VAL_INPUT, INFER__VAL_ARENA, INFER__VAL_VIEW };
+
+/* Per-node parameters, derived from attributes and bound shapes at session creation. */
+typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
+    int n_sp;                  /* spatial dims, 1..3; unused ones have size 1 */
+    int64_t n, c, m, group;    /* batch, input channels, output channels, groups */
+    int64_t in[3], out[3];     /* spatial sizes */
+    int64_t k[3], s[3], d[3];  /* kernel, stride, dilation */
+    int64_t pb[3], pe[3];      /* padding at the start and the end */
+    int count_include_pad;
+} infer__conv_p;
+
+typedef struct infer__mm_p {   /* MatMul, Gemm */
+    int64_t m, n, k;
+    int trans_a, trans_b;
+    float alpha, beta;
+    int n_batch;                                       /* broadcast batch rank */
+    int64_t batch[INFER_MAX_DIMS];                     /* output batch dims */
+    int64_t sa[INFER_MAX_DIMS], sb[INFER_MAX_DIMS];    /* A/B batch strides, in matrices */
+} infer__mm_p;
+
+typedef struct infer__axis_p { /* ops along one axis, and small scalar attributes */
+    int64_t axis;
+    int64_t outer, len, inner; /* the input as [outer][len][inner] around axis */
+    int flag;                  /* keepdims / select_last_index / log / approximate ... */
+    float alpha, beta;         /* LeakyRelu, HardSigmoid, epsilon */
+} infer__axis_p;
+
+typedef struct infer__index_p { /* Transpose, Slice, Pad, Tile, Expand: index maps */
+    int64_t a[INFER_MAX_DIMS];  /* perm / start / pad at the start */
+    int64_t b[INFER_MAX_DIMS];  /* step */
+    int mode;                   /* Pad: 0 constant, 1 reflect, 2 edge, 3 wrap */
+} infer__index_p;
+
+typedef struct infer__resize_p {
+    int mode;                   /* 0 nearest, 1 linear, 2 cubic */
+    int coord;                  /* INFER__COORD_* */
+    int nearest;                /* 0 round_prefer_floor, 1 round_prefer_ceil, 2 floor, 3 ceil */
+    int exclude_outside;
+    float cubic_a, extrapolation;
+    double scale[INFER_MAX_DIMS];
+    double roi_start[INFER_MAX_DIMS], roi_end[INFER_MAX_DIMS];
+} infer__resize_p;
+
+typedef union infer__params {
+    infer__conv_p conv;
+    infer__mm_p mm;
+    infer__axis_p ax;
+    infer__index_p ix;
+    infer__resize_p rs;
+    unsigned reduce_mask;       /* Reduce*: bit i set = reduce axis i */
+} infer__params;
+
+/* What shape functions and kernels see of one node. */
+typedef struct infer__ctx {
+    const infer_model *m;
+    char *err;                  /* the session's error buffer */
+    const infer__node *node;
+    infer__params *p;
+    infer__val **in, **out;     /* [n_in], [n_out]; NULL for an absent optional one */
+    uint32_t n_in, n_out;
+    void *scratch;              /* kernels: scratch_bytes of workspace in the arena */
+    size_t scratch_bytes;       /* shape functions: set what the kernel needs */
+    int n_threads;
+} infer__ctx;
+
+typedef infer_status (*infer__shape_fn)(infer__ctx *c);
+typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
+
+/* Op flags: how the planner may treat a node's output 0. */
+#define INFER__OPF_INPLACE 1 /* may share the bytes of an input of the same shape that dies here */
+#define INFER__OPF_VIEW 2    /* the same bytes as input 0 (a reshape): no work when aliased */
+#define INFER__OPF_SHAPE 4   /* depends on input shapes only: always folded at creation */
+#define INFER__VARIADIC INFER_MAX_NODE_IO
+
+/* The operator table: one row per op.
+   X(id, ONNX name, inputs min/max, outputs min/max, flags, shape function, CPU kernel,
+     attributes as "name:type" with type i int, f float, I ints, F floats, s string, t tensor).
+   The semantics are the newest ONNX opset's; infer-convert normalises older forms. */
+#define INFER__OPS(X)                                                                               \
+    X(ADD, "Add", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "")         \
+    X(SUB, "Sub", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "")         \
+    X(MUL, "Mul", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "")         \
+    X(DIV, "Div", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "")         \
+    X(POW, "Pow", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "")         \
+    X(MAX, "Max", 1, INFER__VARIADIC, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "") \
+    X(MIN, "Min", 1, INFER__VARIADIC, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "") \
+    X(SUM, "Sum", 1, INFER__VARIADIC, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "") \
+    X(EQUAL, "Equal", 2, 2, 1, 1, 0, infer__shape_compare, infer__compare_ref, "")                    \
+    X(LESS, "Less", 2, 2, 1, 1, 0, infer__shape_compare, infer__compare_ref, "")                      \
+    X(LESS_EQUAL, "LessOrEqual", 2, 2, 1, 1, 0, infer__shape_compare, infer__compare_ref, "")         \
+    X(GREATER, "Greater", 2, 2, 1, 1, 0, infer__shape_compare, infer__compare_ref, "")                \
+    X(GREATER_EQUAL, "GreaterOrEqual", 2, 2, 1, 1, 0, infer__shape_compare, infer__compare_ref, "")   \
+    X(AND, "And", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_compare, infer__compare_ref, "")       \
+    X(OR, "Or", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_compare, infer__compare_ref, "")         \
+    X(NOT, "Not", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(WHERE, "Where", 3, 3, 1, 1, 0, infer__shape_where, infer__where_ref, "")                        \
+    X(SQRT, "Sqrt", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(RECIPROCAL, "Reciprocal", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "") \
+    X(NEG, "Neg", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(ABS, "Abs", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(EXP, "Exp", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(LOG, "Log", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(ERF, "Erf", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(TANH, "Tanh", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(SIGMOID, "Sigmoid", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")   \
+    X(RELU, "Relu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(LEAKY_RELU, "LeakyRelu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "alpha:f") \
+    X(HARD_SIGMOID, "HardSigmoid", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, \
+      "alpha:f beta:f")                                                                             \
+    X(HARD_SWISH, "HardSwish", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "") \
+    X(GELU, "Gelu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "approximate:s") \
+    X(CLIP, "Clip", 1, 3, 1, 1, INFER__OPF_INPLACE, infer__shape_clip, infer__clip_ref, "")           \
+    X(SOFTMAX, "Softmax", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_softmax, infer__softmax_ref, "axis:i") \
+    X(LOG_SOFTMAX, "LogSoftmax", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_softmax, infer__softmax_ref, \
+      "axis:i")                                                                                     \
+    X(MATMUL, "MatMul", 2, 2, 1, 1, 0, infer__shape_matmul, infer__matmul_ref, "")                   \
+    X(GEMM, "Gemm", 2, 3, 1, 1, 0, infer__shape_gemm, infer__gemm_ref, "alpha:f beta:f transA:i transB:i") \
+    X(CONV, "Conv", 2, 3, 1, 1, 0, infer__shape_conv, infer__conv_ref,                               \
+      "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I")                             \
+    X(CONV_TRANSPOSE, "ConvTranspose", 2, 3, 1, 1, 0, infer__shape_conv_transpose,                   \
+      infer__conv_transpose_ref,                                                                    \
+      "auto_pad:s dilations:I group:i kernel_shape:I output_padding:I output_shape:I pads:I strides:I") \
+    X(MAX_POOL, "MaxPool", 1, 1, 1, 1, 0, infer__shape_pool, infer__pool_ref,                        \
+      "auto_pad:s ceil_mode:i dilations:I kernel_shape:I pads:I storage_order:i strides:I")         \
+    X(AVERAGE_POOL, "AveragePool", 1, 1, 1, 1, 0, infer__shape_pool, infer__pool_ref,                \
+      "auto_pad:s ceil_mode:i count_include_pad:i dilations:I kernel_shape:I pads:I strides:I")     \
+    X(GLOBAL_AVERAGE_POOL, "GlobalAveragePool", 1, 1, 1, 1, 0, infer__shape_global_pool,             \
+      infer__global_pool_ref, "")                                                                   \
+    X(BATCH_NORM, "BatchNormalization", 5, 5, 1, 1, INFER__OPF_INPLACE, infer__shape_batch_norm,     \
+      infer__batch_norm_ref, "epsilon:f momentum:f training_mode:i")                                \
+    X(LAYER_NORM, "LayerNormalization", 2, 3, 1, 3, INFER__OPF_INPLACE, infer__shape_layer_norm,     \
+      infer__layer_norm_ref, "axis:i epsilon:f stash_type:i")                                       \
+    X(REDUCE_MEAN, "ReduceMean", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,              \
+      "keepdims:i noop_with_empty_axes:i")                                                          \
+    X(REDUCE_SUM, "ReduceSum", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,                \
+      "keepdims:i noop_with_empty_axes:i")                                                          \
+    X(REDUCE_MAX, "ReduceMax", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,                \
+      "keepdims:i noop_with_empty_axes:i")                                                          \
+    X(ARG_MAX, "ArgMax", 1, 1, 1, 1, 0, infer__shape_arg_max, infer__arg_max_ref,                    \
+      "axis:i keepdims:i select_last_index:i")                                                      \
+    X(RESHAPE, "Reshape", 2, 2, 1, 1, INFER__OPF_VIEW, infer__shape_reshape, infer__copy_ref, "allowzero:i") \
+    X(FLATTEN, "Flatten", 1, 1, 1, 1, INFER__OPF_VIEW, infer__shape_flatten, infer__copy_ref, "axis:i") \
+    X(SQUEEZE, "Squeeze", 1, 2, 1, 1, INFER__OPF_VIEW, infer__shape_squeeze, infer__copy_ref, "")    \
+    X(UNSQUEEZE, "Unsqueeze", 2, 2, 1, 1, INFER__OPF_VIEW, infer__shape_unsqueeze, infer__copy_ref, "") \
+    X(IDENTITY, "Identity", 1, 1, 1, 1, INFER__OPF_VIEW, infer__shape_identity, infer__copy_ref, "") \
+    X(TRANSPOSE, "Transpose", 1, 1, 1, 1, 0, infer__shape_transpose, infer__transpose_ref, "perm:I") \
+    X(CONCAT, "Concat", 1, INFER__VARIADIC, 1, 1, 0, infer__shape_concat, infer__concat_ref, "axis:i") \
+    X(SPLIT, "Split", 1, 2, 1, INFER__VARIADIC, 0, infer__shape_split, infer__split_ref,             \
+      "axis:i num_outputs:i")                                                                       \
+    X(SLICE, "Slice", 3, 5, 1, 1, 0, infer__shape_slice, infer__slice_ref, "")                       \
+    X(GATHER, "Gather", 2, 2, 1, 1, 0, infer__shape_gather, infer__gather_ref, "axis:i")             \
+    X(EXPAND, "Expand", 2, 2, 1, 1, 0, infer__shape_expand, infer__expand_ref, "")                   \
+    X(TILE, "Tile", 2, 2, 1, 1, 0, infer__shape_tile, infer__tile_ref, "")                           \
+    X(PAD, "Pad", 2, 4, 1, 1, 0, infer__shape_pad, infer__pad_ref, "mode:s")                         \
+    X(RESIZE, "Resize", 1, 4, 1, 1, 0, infer__shape_resize, infer__resize_ref,                       \
+      "antialias:i axes:I coordinate_transformation_mode:s cubic_coeff_a:f exclude_outside:i "      \
+      "extrapolation_value:f keep_aspect_ratio_policy:s mode:s nearest_mode:s")                     \
+    X(CAST, "Cast", 1, 1, 1, 1, 0, infer__shape_cast, infer__cast_ref, "saturate:i to:i")            \
+    X(SHAPE, "Shape", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_shape, infer__shape_ref, "end:i start:i") \
+    X(SIZE, "Size", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_size, infer__shape_ref, "")           \
+    X(CONSTANT_OF_SHAPE, "ConstantOfShape", 1, 1, 1, 1, 0, infer__shape_constant_of_shape,           \
+      infer__constant_of_shape_ref, "value:t")                                                      \
+    X(RANGE, "Range", 3, 3, 1, 1, 0, infer__shape_range, infer__range_ref, "")
+
+enum {
+#define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) INFER__OP_##id,
+    INFER__OPS(INFER__X)
+#undef INFER__X
+    INFER__OP_COUNT
+};
+
+/* shape functions (section 5) and reference kernels (section 9) */
+#define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) \
+    static infer_status shape(infer__ctx *c);                                  \
+    static infer_status kernel(const infer__ctx *c);
+INFER__OPS(INFER__X)
+#undef INFER__X
+
+typedef struct infer__op_info {
+    const char *name;
+    uint32_t in_min, in_max, out_min, out_max;
+    unsigned flags;
+    infer__shape_fn shape;
+    infer__kernel_fn kernel;
+    const char *attrs;
+} infer__op_info;
+
+static const infer__op_info infer__ops[INFER__OP_COUNT] = {
+#define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) \
+    {name, imin, imax, omin, omax, flags, shape, kernel, attrs},
+    INFER__OPS(INFER__X)
+#undef INFER__X
+};
+
+static int infer__op_find(const char *name) {
+    int i;
+    for (i = 0; i < INFER__OP_COUNT; i++)
+        if (!strcmp(infer__ops[i].name, name)) return i;
+    return -1;
+}
+
+static const char infer__attr_letters[] = "?ifIFst"; /* by infer_attr_type */
+
+/* Checks a node's arity, absent slots and attribute names/types against its table row.
+   in/out hold INFER__ABSENT for absent slots. ctx prefixes messages. */
+static infer_status infer__op_check(int op, const char *ctx, const uint32_t *in, size_t n_in,
+                                    const uint32_t *out, size_t n_out, const infer__attr *attrs,
+                                    size_t n_attrs) {
+    const infer__op_info *o = &infer__ops[op];
+    size_t i, j;
+    if (n_in < o->in_min || n_in > o->in_max)
+        return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: %s takes %u to %u inputs, not %zu", ctx, o->name,
+                           o->in_min, o->in_max, n_in);
+    if (n_out < o->out_min || n_out > o->out_max)
+        return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: %s has %u to %u outputs, not %zu", ctx, o->name,
+                           o->out_min, o->out_max, n_out);
+    for (i = 0; i < o->in_min; i++)
+        if (in[i] == INFER__ABSENT)
+            return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: required input %zu is absent", ctx, i);
+    for (i = 0; i < o->out_min; i++)
+        if (out[i] == INFER__ABSENT)
+            return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: required output %zu is absent", ctx, i);
+    for (i = 0; i < n_attrs; i++) {
+        const char *spec = o->attrs, *name = attrs[i].name;
+        size_t len = strlen(name);
+        int found = 0;
+        while (*spec) {
+            const char *colon = strchr(spec, ':');
+            if ((size_t)(colon - spec) == len && !memcmp(spec, name, len)) {
+                int type = (int)attrs[i].type;
+                if (type <= 0 || type > INFER_ATTR_TENSOR || infer__attr_letters[type] != colon[1])
+                    return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: attribute '%s' has the wrong type", ctx,
+                                       name);
+                found = 1;
+                break;
+            }
+            spec = colon + 2;
+            while (*spec == ' ') spec++;
+        }
+        if (!found)
+            return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: %s has no attribute '%s'", ctx, o->name, name);
+        for (j = 0; j < i; j++)
+            if (!strcmp(attrs[j].name, name))
+                return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: attribute '%s' appears twice", ctx, name);
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- attribute access (types were checked on load) -- */
+
+static const infer__attr *infer__attr_find(const infer__node *n, const char *name) {
+    uint32_t i;
+    for (i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+    return NULL;
+}
+static int64_t infer__attr_i(const infer__node *n, const char *name, int64_t def) {
+    const infer__attr *a = infer__attr_find(n, name);
+    return a ? a->i : def;
+}
+static float infer__attr_f(const infer__node *n, const char *name, float def) {
+    const infer__attr *a = infer__attr_find(n, name);
+    return a ? a->f : def;
+}
+static const char *infer__attr_s(const infer__node *n, const char *name, const char *def) {
+    const infer__attr *a = infer__attr_find(n, name);
+    return a ? a->s : def;
+}
+/* Copies an INTS attribute into v[max]. Returns its length, -1 if absent, -2 if longer than max. */
+static int infer__attr_ints(const infer__node *n, const char *name, int64_t *v, int max) {
+    const infer__attr *a = infer__attr_find(n, name);
+    size_t i;
+    if (!a) return -1;
+    if (a->n > (size_t)max) return -2;
+    for (i = 0; i < a->n; i++) v[i] = (int64_t)infer__rd64(a->arr + 8 * i);
+    return (int)a->n;
+}
+
+/* ===== 5. SHAPE INFERENCE AND GRAPH PASSES ========================= >>passes */
+
+/* Fails with "<file>: node '<name>' (<Op>): <message>". */
+static infer_status infer__cfail(const infer__ctx *c, infer_status st, const char *fmt, ...) INFER__PRINTF(3, 4);
+static infer_status infer__cfail(const infer__ctx *c, infer_status st, const char *fmt, ...) {
+    char msg[INFER__ERR_BYTES - 128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return infer__fail(c->err, st, "%s: node '%s' (%s): %s", c->m->path, c->node->name, infer__ops[c->node->op].name,
+                       msg);
+}
+
+/* "[2,3,4]" into buf[96] */
+static const char *infer__dstr(char *buf, int n, const int64_t *d) {
+    int i, k = 0;
+    buf[k++] = '[';
+    buf[k] = '\0';
+    for (i = 0; i < n && k < 80; i++) k += snprintf(buf + k, (size_t)(96 - k), i ? ",%lld" : "%lld", (long long)d[i]);
+    if (i < n) k += snprintf(buf + k, (size_t)(96 - k), ",...");
+    snprintf(buf + k, (size_t)(96 - k), "]");
+    return buf;
+}
+
+/* Sets output k's dtype and dims (k may be an absent output). */
+static infer_status infer__set_out(infer__ctx *c, uint32_t k, infer_dtype t, int n_dims, const int64_t *dims) {
+    infer__val *v = k < c->n_out ? c->out[k] : NULL;
+    char b[96];
+    int i;
+    if (!v) return INFER_STATUS_OK;
+    if (n_dims < 0 || n_dims > INFER_MAX_DIMS)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "output %u would have rank %d, over the maximum %d", k, n_dims,
+                            INFER_MAX_DIMS);
+    for (i = 0; i < n_dims; i++)
+        if (dims[i] < 0 || dims[i] > INFER_MAX_DIM_VALUE)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "output %u would have dims %s", k, infer__dstr(b, n_dims, dims));
+    if (!infer__dims_bytes(dims, n_dims, t, SIZE_MAX / 4, &v->n, &v->bytes))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "output %u of dims %s is too large", k, infer__dstr(b, n_dims, dims));
+    v->dtype = t;
+    v->n_dims = n_dims;
+    memset(v->dims, 0, sizeof v->dims);
+    if (n_dims) memcpy(v->dims, dims, sizeof(int64_t) * (size_t)n_dims);
+    return INFER_STATUS_OK;
+}
+static infer_status infer__same_out(infer__ctx *c, uint32_t k, const infer__val *like) {
+    return infer__set_out(c, k, like->dtype, like->n_dims, like->dims);
+}
+
+static int infer__norm_axis(int64_t axis, int rank, int64_t *out) {
+    *out = 0;
+    if (axis < -(int64_t)rank || axis >= rank) return 0;
+    *out = axis < 0 ? axis + rank : axis;
+    return 1;
+}
+static infer_status infer__axis(infer__ctx *c, int64_t axis, int rank, int64_t *out) {
+    if (!infer__norm_axis(axis, rank, out))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "axis %lld is out of range for rank %d", (long long)axis, rank);
+    return INFER_STATUS_OK;
+}
+static int64_t infer__prod(const int64_t *d, int from, int to) {
+    int64_t p = 1;
+    int i;
+    for (i = from; i < to; i++) p *= d[i];
+    return p;
+}
+static int64_t infer__floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+#define INFER__IS_FLOAT(t) ((t) == INFER_DTYPE_F32 || (t) == INFER_DTYPE_F64)
+#define INFER__IS_SINT(t) ((t) == INFER_DTYPE_I8 || (t) == INFER_DTYPE_I16 || (t) == INFER_DTYPE_I32 || (t) == INFER_DTYPE_I64)
+#define INFER__IS_UINT(t) ((t) == INFER_DTYPE_U8 || (t) == INFER_DTYPE_U16 || (t) == INFER_DTYPE_U32 || (t) == INFER_DTYPE_U64)
+#define INFER__IS_NUMERIC(t) (INFER__IS_FLOAT(t) || INFER__IS_SINT(t) || INFER__IS_UINT(t))
+
+static infer_status infer__bad_dtype(infer__ctx *c, uint32_t k, const char *allowed) {
+    return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input %u has dtype %s; supported: %s", k,
+                        infer_dtype_name(c->in[k]->dtype), allowed);
+}
+
+/* Reads input k, which must be known at session creation: integers, rank 0 or 1. */
+static infer_status infer__const_ints(infer__ctx *c, uint32_t k, int64_t *v, int max, int *n) {
+    const infer__val *x = c->in[k];
+    size_t i;
+    if (!x->data || x->kind != INFER__VAL_CONST)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED,
+                            "input %u sets the output shape, so it must be known when the session is created "
+                            "(a constant, or computed from constants and shapes)", k);
+    if (x->dtype != INFER_DTYPE_I64 && x->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, k, "i64, i32");
+    if (x->n_dims > 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input %u must have rank 0 or 1", k);
+    if (x->n > (size_t)max)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input %u has %zu values, more than %d", k, x->n, max);
+    for (i = 0; i < x->n; i++)
+        v[i] = x->dtype == INFER_DTYPE_I64 ? ((const int64_t *)x->data)[i] : ((const int32_t *)x->data)[i];
+    *n = (int)x->n;
+    return INFER_STATUS_OK;
+}
+
+/* numpy (multidirectional) broadcasting of n values into dims/rank. */
+static infer_status infer__broadcast(infer__ctx *c, uint32_t n, infer__val *const *v, int *rank, int64_t *dims) {
+    uint32_t k;
+    int r = 0, i;
+    char b1[96], b2[96];
+    for (k = 0; k < n; k++) r = INFER__MAX(r, v[k]->n_dims);
+    for (i = 0; i < r; i++) {
+        int64_t d = 1;
+        for (k = 0; k < n; k++) {
+            int j = i - (r - v[k]->n_dims);
+            int64_t e = j >= 0 ? v[k]->dims[j] : 1;
+            if (e == 1) continue;
+            if (d == 1) d = e;
+            else if (d != e)
+                return infer__cfail(c, INFER_STATUS_SHAPE, "shapes %s and %s do not broadcast",
+                                    infer__dstr(b1, v[0]->n_dims, v[0]->dims), infer__dstr(b2, v[k]->n_dims, v[k]->dims));
+        }
+        dims[i] = d;
+    }
+    *rank = r;
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_unary(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    infer_dtype t = x->dtype;
+    int op = c->node->op;
+    infer__axis_p *p = &c->p->ax;
+    if (op == INFER__OP_NOT) {
+        if (t != INFER_DTYPE_BOOL) return infer__bad_dtype(c, 0, "bool");
+    } else if (op == INFER__OP_NEG || op == INFER__OP_ABS || op == INFER__OP_RELU) {
+        if (!INFER__IS_FLOAT(t) && !INFER__IS_SINT(t) && !(op == INFER__OP_ABS && INFER__IS_UINT(t)))
+            return infer__bad_dtype(c, 0, "f32, f64, signed integers");
+    } else if (!INFER__IS_FLOAT(t)) {
+        return infer__bad_dtype(c, 0, "f32, f64");
+    }
+    p->alpha = infer__attr_f(c->node, "alpha", op == INFER__OP_LEAKY_RELU ? 0.01f : 0.2f);
+    p->beta = infer__attr_f(c->node, "beta", 0.5f);
+    if (op == INFER__OP_GELU) {
+        const char *a = infer__attr_s(c->node, "approximate", "none");
+        if (strcmp(a, "none") && strcmp(a, "tanh"))
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "approximate='%s'; supported: none, tanh", a);
+        p->flag = !strcmp(a, "tanh");
+    }
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_binary(infer__ctx *c) {
+    int64_t dims[INFER_MAX_DIMS];
+    int r;
+    uint32_t k;
+    infer_status st;
+    infer_dtype t = c->in[0]->dtype;
+    if (!INFER__IS_NUMERIC(t)) return infer__bad_dtype(c, 0, "f32, f64, integers");
+    for (k = 1; k < c->n_in; k++) {
+        infer_dtype u = c->in[k]->dtype;
+        if (c->node->op == INFER__OP_POW) {
+            if (!(INFER__IS_FLOAT(t) && (INFER__IS_FLOAT(u) || u == INFER_DTYPE_I32 || u == INFER_DTYPE_I64)) &&
+                !((t == INFER_DTYPE_I32 || t == INFER_DTYPE_I64) && u == t))
+                return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "Pow of %s by %s is not supported", infer_dtype_name(t),
+                                    infer_dtype_name(u));
+        } else if (u != t) {
+            return infer__cfail(c, INFER_STATUS_SHAPE, "input %u has dtype %s but input 0 has %s", k,
+                                infer_dtype_name(u), infer_dtype_name(t));
+        }
+    }
+    if ((st = infer__broadcast(c, c->n_in, c->in, &r, dims))) return st;
+    return infer__set_out(c, 0, t, r, dims);
+}
+
+static infer_status infer__shape_compare(infer__ctx *c) {
+    int64_t dims[INFER_MAX_DIMS];
+    int r, op = c->node->op;
+    infer_status st;
+    infer_dtype t = c->in[0]->dtype;
+    if (op == INFER__OP_AND || op == INFER__OP_OR) {
+        if (t != INFER_DTYPE_BOOL) return infer__bad_dtype(c, 0, "bool");
+    } else if (!INFER__IS_NUMERIC(t) && !(op == INFER__OP_EQUAL && t == INFER_DTYPE_BOOL)) {
+        return infer__bad_dtype(c, 0, "f32, f64, integers");
+    }
+    if (c->in[1]->dtype != t)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input 1 has dtype %s but input 0 has %s",
+                            infer_dtype_name(c->in[1]->dtype), infer_dtype_name(t));
+    if ((st = infer__broadcast(c, 2, c->in, &r, dims))) return st;
+    return infer__set_out(c, 0, INFER_DTYPE_BOOL, r, dims);
+}
+
+static infer_status infer__shape_where(infer__ctx *c) {
+    int64_t dims[INFER_MAX_DIMS];
+    int r;
+    infer_status st;
+    if (c->in[0]->dtype != INFER_DTYPE_BOOL) return infer__bad_dtype(c, 0, "bool");
+    if (c->in[1]->dtype != c->in[2]->dtype)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "inputs 1 and 2 differ in dtype (%s, %s)",
+                            infer_dtype_name(c->in[1]->dtype), infer_dtype_name(c->in[2]->dtype));
+    if ((st = infer__broadcast(c, 3, c->in, &r, dims))) return st;
+    return infer__set_out(c, 0, c->in[1]->dtype, r, dims);
+}
+
+static infer_status infer__shape_clip(infer__ctx *c) {
+    uint32_t k;
+    infer_dtype t = c->in[0]->dtype;
+    if (!INFER__IS_NUMERIC(t)) return infer__bad_dtype(c, 0, "f32, f64, integers");
+    for (k = 1; k < c->n_in; k++) {
+        if (!c->in[k]) continue;
+        if (c->in[k]->dtype != t)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "input %u has dtype %s but input 0 has %s", k,
+                                infer_dtype_name(c->in[k]->dtype), infer_dtype_name(t));
+        if (c->in[k]->n != 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input %u (min/max) must be a scalar", k);
+    }
+    return infer__same_out(c, 0, c->in[0]);
+}
+
+/* [outer][len][inner] around an axis */
+static void infer__split_axis(const infer__val *x, int64_t axis, infer__axis_p *p) {
+    p->axis = axis;
+    p->outer = infer__prod(x->dims, 0, (int)axis);
+    p->len = x->dims[axis];
+    p->inner = infer__prod(x->dims, (int)axis + 1, x->n_dims);
+}
+
+static infer_status infer__shape_softmax(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis;
+    infer_status st;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", -1), x->n_dims, &axis))) return st;
+    infer__split_axis(x, axis, &c->p->ax);
+    c->p->ax.flag = c->node->op == INFER__OP_LOG_SOFTMAX;
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_matmul(infer__ctx *c) {
+    const infer__val *a = c->in[0], *b = c->in[1];
+    infer__mm_p *p = &c->p->mm;
+    int64_t dims[INFER_MAX_DIMS], ka, kb, sa = 1, sb = 1;
+    int ra = a->n_dims, rb = b->n_dims, nb, i, r = 0;
+    char b1[96], b2[96];
+    if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
+    if (ra < 1 || rb < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs must have rank >= 1");
+    p->m = ra == 1 ? 1 : a->dims[ra - 2];
+    ka = a->dims[ra - 1];
+    kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
+    p->n = rb == 1 ? 1 : b->dims[rb - 1];
+    if (ka != kb)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "inner dims differ: %s x %s", infer__dstr(b1, ra, a->dims),
+                            infer__dstr(b2, rb, b->dims));
+    p->k = ka;
+    /* batch dims: everything before the last two, broadcast */
+    nb = INFER__MAX(ra - 2, rb - 2);
+    if (nb < 0) nb = 0;
+    p->n_batch = nb;
+    for (i = nb - 1; i >= 0; i--) {
+        int ja = i - (nb - (ra - 2)), jb = i - (nb - (rb - 2));
+        int64_t da = ja >= 0 ? a->dims[ja] : 1, db = jb >= 0 ? b->dims[jb] : 1;
+        if (da != db && da != 1 && db != 1)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "batch dims of %s and %s do not broadcast",
+                                infer__dstr(b1, ra, a->dims), infer__dstr(b2, rb, b->dims));
+        p->batch[i] = da == 1 ? db : da;
+        p->sa[i] = da == 1 ? 0 : sa;
+        p->sb[i] = db == 1 ? 0 : sb;
+        sa *= da;
+        sb *= db;
+    }
+    for (i = 0; i < nb; i++) dims[r++] = p->batch[i];
+    if (ra > 1) dims[r++] = p->m;
+    if (rb > 1) dims[r++] = p->n;
+    return infer__set_out(c, 0, INFER_DTYPE_F32, r, dims);
+}
+
+static infer_status infer__shape_gemm(infer__ctx *c) {
+    const infer__val *a = c->in[0], *b = c->in[1], *cc = c->n_in > 2 ? c->in[2] : NULL;
+    infer__mm_p *p = &c->p->mm;
+    int64_t dims[2], kb;
+    int i;
+    char b1[96], b2[96];
+    if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
+    if (a->n_dims != 2 || b->n_dims != 2) return infer__cfail(c, INFER_STATUS_SHAPE, "A and B must be 2-D");
+    p->trans_a = infer__attr_i(c->node, "transA", 0) != 0;
+    p->trans_b = infer__attr_i(c->node, "transB", 0) != 0;
+    p->alpha = infer__attr_f(c->node, "alpha", 1.0f);
+    p->beta = infer__attr_f(c->node, "beta", 1.0f);
+    p->m = a->dims[p->trans_a ? 1 : 0];
+    p->k = a->dims[p->trans_a ? 0 : 1];
+    kb = b->dims[p->trans_b ? 1 : 0];
+    p->n = b->dims[p->trans_b ? 0 : 1];
+    if (p->k != kb)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "inner dims differ: A %s, B %s (transA %d, transB %d)",
+                            infer__dstr(b1, 2, a->dims), infer__dstr(b2, 2, b->dims), p->trans_a, p->trans_b);
+    dims[0] = p->m;
+    dims[1] = p->n;
+    if (cc) {
+        if (cc->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 2, "f32");
+        if (cc->n_dims > 2) return infer__cfail(c, INFER_STATUS_SHAPE, "C must have rank <= 2");
+        for (i = 0; i < cc->n_dims; i++) {
+            int64_t d = cc->dims[i], want = dims[2 - cc->n_dims + i];
+            if (d != 1 && d != want)
+                return infer__cfail(c, INFER_STATUS_SHAPE, "C %s does not broadcast to [%lld,%lld]",
+                                    infer__dstr(b1, cc->n_dims, cc->dims), (long long)p->m, (long long)p->n);
+        }
+    }
+    return infer__set_out(c, 0, INFER_DTYPE_F32, 2, dims);
+}
+
+/* Reads kernel/stride/dilation/pad attributes for n_sp spatial dims; kernel from
+   kernel_shape or (conv) the weight's dims. Pads still follow auto_pad afterwards. */
+static infer_status infer__conv_attrs(infer__ctx *c, int n_sp, const int64_t *wk, infer__conv_p *p) {
+    int64_t v[6];
+    int i, n;
+    for (i = 0; i < 3; i++) p->k[i] = p->s[i] = p->d[i] = 1, p->pb[i] = p->pe[i] = 0, p->in[i] = p->out[i] = 1;
+    n = infer__attr_ints(c->node, "kernel_shape", v, 3);
+    if (n == -1 && !wk) return infer__cfail(c, INFER_STATUS_SHAPE, "kernel_shape is required");
+    if (n != -1 && n != n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "kernel_shape must have %d values", n_sp);
+    for (i = 0; i < n_sp; i++) {
+        p->k[i] = n == -1 ? wk[i] : v[i];
+        if (wk && p->k[i] != wk[i])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "kernel_shape %lld differs from the weight's %lld",
+                                (long long)p->k[i], (long long)wk[i]);
+        if (p->k[i] < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "kernel size %lld < 1", (long long)p->k[i]);
+    }
+    n = infer__attr_ints(c->node, "strides", v, 3);
+    if (n != -1 && n != n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "strides must have %d values", n_sp);
+    for (i = 0; n > 0 && i < n_sp; i++)
+        if ((p->s[i] = v[i]) < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "stride %lld < 1", (long long)v[i]);
+    n = infer__attr_ints(c->node, "dilations", v, 3);
+    if (n != -1 && n != n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "dilations must have %d values", n_sp);
+    for (i = 0; n > 0 && i < n_sp; i++)
+        if ((p->d[i] = v[i]) < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "dilation %lld < 1", (long long)v[i]);
+    n = infer__attr_ints(c->node, "pads", v, 6);
+    if (n != -1 && n != 2 * n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "pads must have %d values", 2 * n_sp);
+    for (i = 0; n > 0 && i < n_sp; i++) {
+        p->pb[i] = v[i];
+        p->pe[i] = v[i + n_sp];
+        if (p->pb[i] < 0 || p->pe[i] < 0 || p->pb[i] > INFER_MAX_DIM_VALUE || p->pe[i] > INFER_MAX_DIM_VALUE)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "pads must be >= 0");
+    }
+    p->n_sp = n_sp;
+    return INFER_STATUS_OK;
+}
+
+/* auto_pad: 0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID; -1 unknown */
+static int infer__auto_pad(const infer__node *n) {
+    const char *s = infer__attr_s(n, "auto_pad", "NOTSET");
+    if (!strcmp(s, "NOTSET")) return 0;
+    if (!strcmp(s, "SAME_UPPER")) return 1;
+    if (!strcmp(s, "SAME_LOWER")) return 2;
+    if (!strcmp(s, "VALID")) return 3;
+    return -1;
+}
+
+/* Output spatial sizes of a convolution or pooling window (not ConvTranspose). */
+static infer_status infer__window_out(infer__ctx *c, infer__conv_p *p, int ceil_mode) {
+    int i, ap = infer__auto_pad(c->node);
+    if (ap < 0) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "auto_pad '%s' is unknown", infer__attr_s(c->node, "auto_pad", ""));
+    for (i = 0; i < p->n_sp; i++) {
+        int64_t span = (p->k[i] - 1) * p->d[i] + 1, o;
+        if (ap == 1 || ap == 2) {
+            int64_t total;
+            o = (p->in[i] + p->s[i] - 1) / p->s[i];
+            total = INFER__MAX(0, (o - 1) * p->s[i] + span - p->in[i]);
+            p->pb[i] = ap == 1 ? total / 2 : total - total / 2;
+            p->pe[i] = total - p->pb[i];
+        } else {
+            int64_t room;
+            if (ap == 3) p->pb[i] = p->pe[i] = 0;
+            room = p->in[i] + p->pb[i] + p->pe[i] - span;
+            if (room < 0)
+                return infer__cfail(c, INFER_STATUS_SHAPE,
+                                    "spatial dim %d: input %lld (padded by %lld+%lld) is smaller than the window %lld", i,
+                                    (long long)p->in[i], (long long)p->pb[i], (long long)p->pe[i], (long long)span);
+            o = (ceil_mode ? (room + p->s[i] - 1) / p->s[i] : room / p->s[i]) + 1;
+            if (ceil_mode && (o - 1) * p->s[i] >= p->in[i] + p->pb[i]) o--; /* last window starts in the padding */
+        }
+        p->out[i] = o;
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_conv(infer__ctx *c) {
+    const infer__val *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL;
+    infer__conv_p *p = &c->p->conv;
+    int64_t dims[5];
+    int i, n_sp = x->n_dims - 2;
+    infer_status st;
+    char b1[96], b2[96];
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (w->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
+    if (n_sp < 1 || n_sp > 3) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input rank %d; supported 3 to 5", x->n_dims);
+    if (w->n_dims != x->n_dims)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "weight %s and input %s differ in rank", infer__dstr(b1, w->n_dims, w->dims),
+                            infer__dstr(b2, x->n_dims, x->dims));
+    if ((st = infer__conv_attrs(c, n_sp, w->dims + 2, p))) return st;
+    p->group = infer__attr_i(c->node, "group", 1);
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    p->m = w->dims[0];
+    if (p->group < 1 || p->c % p->group || p->m % p->group || w->dims[1] * p->group != p->c)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input channels %lld, weight %s and group %lld do not agree",
+                            (long long)p->c, infer__dstr(b1, w->n_dims, w->dims), (long long)p->group);
+    if (b && (b->dtype != INFER_DTYPE_F32 || b->n_dims != 1 || b->dims[0] != p->m))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "bias must be f32 [%lld]", (long long)p->m);
+    for (i = 0; i < n_sp; i++) p->in[i] = x->dims[2 + i];
+    if ((st = infer__window_out(c, p, 0))) return st;
+    dims[0] = p->n;
+    dims[1] = p->m;
+    for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
+    return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
+}
+
+static infer_status infer__shape_conv_transpose(infer__ctx *c) {
+    const infer__val *x = c->in[0], *w = c->in[1], *b = c->n_in > 2 ? c->in[2] : NULL;
+    infer__conv_p *p = &c->p->conv;
+    int64_t dims[5], opad[3] = {0, 0, 0}, oshape[5];
+    int i, n_sp = x->n_dims - 2, n_op, n_os, ap = infer__auto_pad(c->node);
+    infer_status st;
+    char b1[96];
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (w->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
+    if (n_sp < 1 || n_sp > 3) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input rank %d; supported 3 to 5", x->n_dims);
+    if (w->n_dims != x->n_dims) return infer__cfail(c, INFER_STATUS_SHAPE, "weight and input differ in rank");
+    if (ap < 0) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "auto_pad '%s' is unknown", infer__attr_s(c->node, "auto_pad", ""));
+    if ((st = infer__conv_attrs(c, n_sp, w->dims + 2, p))) return st;
+    p->group = infer__attr_i(c->node, "group", 1);
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    if (p->group < 1 || w->dims[0] != p->c || p->c % p->group)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input channels %lld, weight %s and group %lld do not agree",
+                            (long long)p->c, infer__dstr(b1, w->n_dims, w->dims), (long long)p->group);
+    p->m = w->dims[1] * p->group;
+    if (b && (b->dtype != INFER_DTYPE_F32 || b->n_dims != 1 || b->dims[0] != p->m))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "bias must be f32 [%lld]", (long long)p->m);
+    n_op = infer__attr_ints(c->node, "output_padding", opad, 3);
+    if (n_op != -1 && n_op != n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "output_padding must have %d values", n_sp);
+    n_os = infer__attr_ints(c->node, "output_shape", oshape, 5);
+    if (n_os != -1 && n_os != n_sp && n_os != n_sp + 2)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "output_shape must have %d values", n_sp);
+    for (i = 0; i < n_sp; i++) {
+        int64_t span = (p->k[i] - 1) * p->d[i] + 1, full;
+        p->in[i] = x->dims[2 + i];
+        if (opad[i] < 0 || opad[i] > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "output_padding < 0");
+        full = p->s[i] * (p->in[i] - 1) + opad[i] + span;
+        if (n_os != -1 || ap == 1 || ap == 2) {
+            int64_t want = n_os != -1 ? oshape[n_os - n_sp + i] : p->in[i] * p->s[i], total = full - want;
+            if (want < 0 || want > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "output_shape < 0");
+            if (ap == 1) p->pb[i] = infer__floor_div(total, 2), p->pe[i] = total - p->pb[i];
+            else p->pe[i] = infer__floor_div(total, 2), p->pb[i] = total - p->pe[i];
+        } else if (ap == 3) {
+            p->pb[i] = p->pe[i] = 0;
+        }
+        p->out[i] = full - p->pb[i] - p->pe[i];
+        if (p->out[i] < 0) return infer__cfail(c, INFER_STATUS_SHAPE, "output size %lld < 0", (long long)p->out[i]);
+    }
+    dims[0] = p->n;
+    dims[1] = p->m;
+    for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
+    return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
+}
+
+static infer_status infer__shape_pool(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    infer__conv_p *p = &c->p->conv;
+    int64_t dims[5];
+    int i, n_sp = x->n_dims - 2, is_max = c->node->op == INFER__OP_MAX_POOL;
+    infer_status st;
+    if (is_max ? !(INFER__IS_FLOAT(x->dtype) || x->dtype == INFER_DTYPE_I8 || x->dtype == INFER_DTYPE_U8)
+               : x->dtype != INFER_DTYPE_F32)
+        return infer__bad_dtype(c, 0, is_max ? "f32, f64, i8, u8" : "f32");
+    if (n_sp < 1 || n_sp > 3) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input rank %d; supported 3 to 5", x->n_dims);
+    if ((st = infer__conv_attrs(c, n_sp, NULL, p))) return st;
+    p->n = x->dims[0];
+    p->c = p->m = x->dims[1];
+    p->group = 1;
+    p->count_include_pad = infer__attr_i(c->node, "count_include_pad", 0) != 0;
+    for (i = 0; i < n_sp; i++) p->in[i] = x->dims[2 + i];
+    if ((st = infer__window_out(c, p, infer__attr_i(c->node, "ceil_mode", 0) != 0))) return st;
+    dims[0] = p->n;
+    dims[1] = p->c;
+    for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
+    return infer__set_out(c, 0, x->dtype, x->n_dims, dims);
+}
+
+static infer_status infer__shape_global_pool(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t dims[INFER_MAX_DIMS];
+    int i;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 3) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 3");
+    for (i = 0; i < x->n_dims; i++) dims[i] = i < 2 ? x->dims[i] : 1;
+    c->p->ax.outer = x->dims[0] * x->dims[1];
+    c->p->ax.len = infer__prod(x->dims, 2, x->n_dims);
+    return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
+}
+
+static infer_status infer__shape_batch_norm(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    uint32_t k;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 2) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 2");
+    if (infer__attr_i(c->node, "training_mode", 0) != 0)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
+    for (k = 1; k < 5; k++)
+        if (c->in[k]->dtype != INFER_DTYPE_F32 || c->in[k]->n_dims != 1 || c->in[k]->dims[0] != x->dims[1])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "input %u must be f32 [%lld]", k, (long long)x->dims[1]);
+    infer__split_axis(x, 1, &c->p->ax);
+    c->p->ax.alpha = infer__attr_f(c->node, "epsilon", 1e-5f);
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_layer_norm(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis, dims[INFER_MAX_DIMS];
+    uint32_t k;
+    int i;
+    infer_status st;
+    infer__axis_p *p = &c->p->ax;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", -1), x->n_dims, &axis))) return st;
+    p->axis = axis;
+    p->outer = infer__prod(x->dims, 0, (int)axis);
+    p->len = infer__prod(x->dims, (int)axis, x->n_dims);
+    p->alpha = infer__attr_f(c->node, "epsilon", 1e-5f);
+    for (k = 1; k < c->n_in; k++) {
+        const infer__val *v = c->in[k];
+        if (!v) continue;
+        if (v->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, k, "f32");
+        if ((int64_t)v->n != p->len && v->n != 1)
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input %u has %zu values; supported: %lld (the normalised "
+                                "shape) or 1", k, v->n, (long long)p->len);
+    }
+    if ((st = infer__same_out(c, 0, x))) return st;
+    for (i = 0; i < x->n_dims; i++) dims[i] = i < axis ? x->dims[i] : 1;
+    if ((st = infer__set_out(c, 1, INFER_DTYPE_F32, x->n_dims, dims))) return st;
+    return infer__set_out(c, 2, INFER_DTYPE_F32, x->n_dims, dims);
+}
+
+static infer_status infer__shape_reduce(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axes[INFER_MAX_DIMS], dims[INFER_MAX_DIMS], a;
+    int n = 0, i, r = 0, keep = infer__attr_i(c->node, "keepdims", 1) != 0, op = c->node->op;
+    unsigned mask = 0;
+    infer_status st;
+    if (op == INFER__OP_REDUCE_MEAN ? !INFER__IS_FLOAT(x->dtype)
+                                    : !(INFER__IS_FLOAT(x->dtype) || x->dtype == INFER_DTYPE_I32 || x->dtype == INFER_DTYPE_I64))
+        return infer__bad_dtype(c, 0, op == INFER__OP_REDUCE_MEAN ? "f32, f64" : "f32, f64, i32, i64");
+    if (c->n_in > 1 && c->in[1] && (st = infer__const_ints(c, 1, axes, INFER_MAX_DIMS, &n))) return st;
+    for (i = 0; i < n; i++) {
+        if ((st = infer__axis(c, axes[i], x->n_dims, &a))) return st;
+        if (mask & (1u << a)) return infer__cfail(c, INFER_STATUS_SHAPE, "axis %lld is listed twice", (long long)axes[i]);
+        mask |= 1u << a;
+    }
+    if (n == 0 && !infer__attr_i(c->node, "noop_with_empty_axes", 0)) mask = (1u << x->n_dims) - 1;
+    for (i = 0; i < x->n_dims; i++) {
+        if (!(mask & (1u << i))) dims[r++] = x->dims[i];
+        else if (keep) dims[r++] = 1;
+    }
+    if (op == INFER__OP_REDUCE_MAX && x->n == 0 && !INFER__IS_FLOAT(x->dtype))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "ReduceMax of an empty integer tensor has no value");
+    c->p->reduce_mask = mask;
+    return infer__set_out(c, 0, x->dtype, r, dims);
+}
+
+static infer_status infer__shape_arg_max(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis, dims[INFER_MAX_DIMS];
+    int i, r = 0;
+    infer_status st;
+    if (!INFER__IS_NUMERIC(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64, integers");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 0), x->n_dims, &axis))) return st;
+    if (x->dims[axis] == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "ArgMax over an empty axis");
+    infer__split_axis(x, axis, &c->p->ax);
+    c->p->ax.flag = infer__attr_i(c->node, "select_last_index", 0) != 0;
+    for (i = 0; i < x->n_dims; i++) {
+        if (i != axis) dims[r++] = x->dims[i];
+        else if (infer__attr_i(c->node, "keepdims", 1)) dims[r++] = 1;
+    }
+    return infer__set_out(c, 0, INFER_DTYPE_I64, r, dims);
+}
+
+static infer_status infer__shape_reshape(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t dims[INFER_MAX_DIMS], known = 1;
+    int n, i, infer_at = -1, allowzero = infer__attr_i(c->node, "allowzero", 0) != 0;
+    infer_status st;
+    char b1[96], b2[96];
+    if ((st = infer__const_ints(c, 1, dims, INFER_MAX_DIMS, &n))) return st;
+    for (i = 0; i < n; i++) {
+        if (dims[i] == -1) {
+            if (infer_at >= 0) return infer__cfail(c, INFER_STATUS_SHAPE, "shape has more than one -1");
+            infer_at = i;
+            continue;
+        }
+        if (dims[i] == 0 && !allowzero) {
+            if (i >= x->n_dims)
+                return infer__cfail(c, INFER_STATUS_SHAPE, "shape[%d] = 0 copies a dim the input (rank %d) lacks", i, x->n_dims);
+            dims[i] = x->dims[i];
+        }
+        if (dims[i] < 0) return infer__cfail(c, INFER_STATUS_SHAPE, "shape[%d] = %lld", i, (long long)dims[i]);
+        if (dims[i] > 0 && known > INFER_MAX_DIM_VALUE / dims[i]) return infer__cfail(c, INFER_STATUS_SHAPE, "shape too large");
+        known *= dims[i];
+    }
+    if (infer_at >= 0) {
+        if (known == 0 || (int64_t)x->n % known)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "cannot reshape %s (%zu elements) to %s",
+                                infer__dstr(b1, x->n_dims, x->dims), x->n, infer__dstr(b2, n, dims));
+        dims[infer_at] = (int64_t)x->n / known;
+        known *= dims[infer_at];
+    }
+    if (known != (int64_t)x->n)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "cannot reshape %s (%zu elements) to %s",
+                            infer__dstr(b1, x->n_dims, x->dims), x->n, infer__dstr(b2, n, dims));
+    return infer__set_out(c, 0, x->dtype, n, dims);
+}
+
+static infer_status infer__shape_flatten(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis = infer__attr_i(c->node, "axis", 1), dims[2];
+    if (axis < -(int64_t)x->n_dims || axis > x->n_dims)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "axis %lld is out of range for rank %d", (long long)axis, x->n_dims);
+    if (axis < 0) axis += x->n_dims;
+    dims[0] = infer__prod(x->dims, 0, (int)axis);
+    dims[1] = infer__prod(x->dims, (int)axis, x->n_dims);
+    return infer__set_out(c, 0, x->dtype, 2, dims);
+}
+
+static infer_status infer__shape_squeeze(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axes[INFER_MAX_DIMS], dims[INFER_MAX_DIMS], a;
+    int n = -1, i, r = 0;
+    unsigned mask = 0;
+    infer_status st;
+    if (c->n_in > 1 && c->in[1] && (st = infer__const_ints(c, 1, axes, INFER_MAX_DIMS, &n))) return st;
+    for (i = 0; i < n; i++) {
+        if ((st = infer__axis(c, axes[i], x->n_dims, &a))) return st;
+        if (x->dims[a] != 1)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "cannot squeeze axis %lld of size %lld", (long long)a, (long long)x->dims[a]);
+        mask |= 1u << a;
+    }
+    for (i = 0; i < x->n_dims; i++)
+        if (n < 0 ? x->dims[i] != 1 : !(mask & (1u << i))) dims[r++] = x->dims[i];
+    return infer__set_out(c, 0, x->dtype, r, dims);
+}
+
+static infer_status infer__shape_unsqueeze(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axes[INFER_MAX_DIMS], dims[INFER_MAX_DIMS], a;
+    int n, i, j = 0, r;
+    unsigned mask = 0;
+    infer_status st;
+    if ((st = infer__const_ints(c, 1, axes, INFER_MAX_DIMS, &n))) return st;
+    r = x->n_dims + n;
+    if (r > INFER_MAX_DIMS) return infer__cfail(c, INFER_STATUS_SHAPE, "output rank %d is over the maximum", r);
+    for (i = 0; i < n; i++) {
+        if ((st = infer__axis(c, axes[i], r, &a))) return st;
+        if (mask & (1u << a)) return infer__cfail(c, INFER_STATUS_SHAPE, "axis %lld is listed twice", (long long)axes[i]);
+        mask |= 1u << a;
+    }
+    for (i = 0; i < r; i++) dims[i] = (mask & (1u << i)) ? 1 : x->dims[j++];
+    return infer__set_out(c, 0, x->dtype, r, dims);
+}
+
+static infer_status infer__shape_identity(infer__ctx *c) { return infer__same_out(c, 0, c->in[0]); }
+
+static infer_status infer__shape_transpose(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t *perm = c->p->ix.a, dims[INFER_MAX_DIMS];
+    int n = infer__attr_ints(c->node, "perm", perm, INFER_MAX_DIMS), i;
+    unsigned seen = 0;
+    if (n == -1) {
+        n = x->n_dims;
+        for (i = 0; i < n; i++) perm[i] = n - 1 - i;
+    }
+    if (n != x->n_dims) return infer__cfail(c, INFER_STATUS_SHAPE, "perm has %d values for rank %d", n, x->n_dims);
+    for (i = 0; i < n; i++) {
+        if (perm[i] < 0 || perm[i] >= n || (seen & (1u << perm[i])))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "perm is not a permutation of 0..%d", n - 1);
+        seen |= 1u << perm[i];
+        dims[i] = x->dims[perm[i]];
+    }
+    return infer__set_out(c, 0, x->dtype, n, dims);
+}
+
+static infer_status infer__shape_concat(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis, dims[INFER_MAX_DIMS];
+    uint32_t k;
+    int i;
+    infer_status st;
+    char b1[96], b2[96];
+    if (!infer__attr_find(c->node, "axis")) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'axis' is required");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 0), x->n_dims, &axis))) return st;
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = 0;
+    for (k = 0; k < c->n_in; k++) {
+        const infer__val *v = c->in[k];
+        if (!v) return infer__cfail(c, INFER_STATUS_SHAPE, "input %u is absent", k);
+        if (v->dtype != x->dtype || v->n_dims != x->n_dims)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "input %u (%s %s) differs in dtype or rank from input 0 (%s %s)", k,
+                                infer_dtype_name(v->dtype), infer__dstr(b1, v->n_dims, v->dims),
+                                infer_dtype_name(x->dtype), infer__dstr(b2, x->n_dims, x->dims));
+        for (i = 0; i < x->n_dims; i++)
+            if (i != axis && v->dims[i] != x->dims[i])
+                return infer__cfail(c, INFER_STATUS_SHAPE, "input %u %s and input 0 %s differ off the axis %lld", k,
+                                    infer__dstr(b1, v->n_dims, v->dims), infer__dstr(b2, x->n_dims, x->dims), (long long)axis);
+        dims[axis] += v->dims[axis];
+        if (dims[axis] > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "output too large");
+    }
+    infer__split_axis(x, axis, &c->p->ax);
+    return infer__set_out(c, 0, x->dtype, x->n_dims, dims);
+}
+
+static infer_status infer__shape_split(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis, dims[INFER_MAX_DIMS], sizes[INFER_MAX_NODE_IO], total = 0;
+    int n = 0, i;
+    int64_t num = infer__attr_i(c->node, "num_outputs", 0);
+    infer_status st;
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 0), x->n_dims, &axis))) return st;
+    if (c->n_in > 1 && c->in[1]) {
+        const infer__val *sv = c->in[1];
+        if (sv->n > INFER_MAX_NODE_IO) return infer__cfail(c, INFER_STATUS_SHAPE, "too many split sizes");
+        if ((st = infer__const_ints(c, 1, sizes, INFER_MAX_NODE_IO, &n))) return st;
+        if ((uint32_t)n != c->n_out)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "%d split sizes for %u outputs", n, c->n_out);
+        for (i = 0; i < n; i++) {
+            if (sizes[i] < 0 || sizes[i] > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "split size %lld < 0", (long long)sizes[i]);
+            total += sizes[i];
+        }
+        if (total != x->dims[axis])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "split sizes sum to %lld, the axis has %lld", (long long)total,
+                                (long long)x->dims[axis]);
+    } else {
+        int64_t chunk;
+        if (num && num != (int64_t)c->n_out)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "num_outputs %lld but %u outputs", (long long)num, c->n_out);
+        n = (int)c->n_out;
+        if (!num && x->dims[axis] % n)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "axis of %lld does not split evenly into %d", (long long)x->dims[axis], n);
+        chunk = (x->dims[axis] + n - 1) / n;
+        for (i = 0; i < n; i++) sizes[i] = INFER__MAX(0, INFER__MIN(chunk, x->dims[axis] - chunk * i));
+    }
+    memcpy(dims, x->dims, sizeof dims);
+    for (i = 0; i < n; i++) {
+        dims[axis] = sizes[i];
+        if ((st = infer__set_out(c, (uint32_t)i, x->dtype, x->n_dims, dims))) return st;
+    }
+    infer__split_axis(x, axis, &c->p->ax);
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_slice(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t starts[INFER_MAX_DIMS], ends[INFER_MAX_DIMS], axes[INFER_MAX_DIMS], steps[INFER_MAX_DIMS], dims[INFER_MAX_DIMS];
+    int ns, ne, na = -1, nt = -1, i;
+    unsigned seen = 0;
+    infer_status st;
+    infer__index_p *p = &c->p->ix;
+    if ((st = infer__const_ints(c, 1, starts, INFER_MAX_DIMS, &ns))) return st;
+    if ((st = infer__const_ints(c, 2, ends, INFER_MAX_DIMS, &ne))) return st;
+    if (c->n_in > 3 && c->in[3] && (st = infer__const_ints(c, 3, axes, INFER_MAX_DIMS, &na))) return st;
+    if (c->n_in > 4 && c->in[4] && (st = infer__const_ints(c, 4, steps, INFER_MAX_DIMS, &nt))) return st;
+    if (ne != ns || (na >= 0 && na != ns) || (nt >= 0 && nt != ns))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "starts, ends, axes and steps differ in length");
+    memcpy(dims, x->dims, sizeof dims);
+    for (i = 0; i < x->n_dims; i++) p->a[i] = 0, p->b[i] = 1;
+    for (i = 0; i < ns; i++) {
+        int64_t a, d, s = nt >= 0 ? steps[i] : 1, b = starts[i], e = ends[i];
+        if ((st = infer__axis(c, na >= 0 ? axes[i] : i, x->n_dims, &a))) return st;
+        if (seen & (1u << a)) return infer__cfail(c, INFER_STATUS_SHAPE, "axis %lld is listed twice", (long long)a);
+        seen |= 1u << a;
+        if (s == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "step 0 on axis %lld", (long long)a);
+        d = x->dims[a];
+        if (b < 0) b = b < -d ? -d - 1 : b + d; /* stays < 0 when far out; clamped below */
+        if (e < 0) e = e < -d ? -d - 1 : e + d;
+        if (s > 0) {
+            b = INFER__MAX(0, INFER__MIN(b, d));
+            e = INFER__MAX(0, INFER__MIN(e, d));
+            dims[a] = e > b ? (e - b + s - 1) / s : 0;
+        } else {
+            b = INFER__MAX(-1, INFER__MIN(b, d - 1));
+            e = INFER__MAX(-1, INFER__MIN(e, d - 1));
+            dims[a] = b > e ? (b - e + (-s) - 1) / (-s) : 0;
+        }
+        p->a[a] = b;
+        p->b[a] = s;
+    }
+    return infer__set_out(c, 0, x->dtype, x->n_dims, dims);
+}
+
+static infer_status infer__shape_gather(infer__ctx *c) {
+    const infer__val *x = c->in[0], *ix = c->in[1];
+    int64_t axis, dims[INFER_MAX_DIMS];
+    int i, r = 0;
+    infer_status st;
+    if (ix->dtype != INFER_DTYPE_I64 && ix->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, 1, "i64, i32");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "data must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 0), x->n_dims, &axis))) return st;
+    if (x->n_dims - 1 + ix->n_dims > INFER_MAX_DIMS) return infer__cfail(c, INFER_STATUS_SHAPE, "output rank over the maximum");
+    for (i = 0; i < axis; i++) dims[r++] = x->dims[i];
+    for (i = 0; i < ix->n_dims; i++) dims[r++] = ix->dims[i];
+    for (i = (int)axis + 1; i < x->n_dims; i++) dims[r++] = x->dims[i];
+    infer__split_axis(x, axis, &c->p->ax);
+    return infer__set_out(c, 0, x->dtype, r, dims);
+}
+
+static infer_status infer__shape_expand(infer__ctx *c) {
+    infer__val shape;
+    infer__val *two[2];
+    int64_t dims[INFER_MAX_DIMS];
+    int n, r;
+    infer_status st;
+    memset(&shape, 0, sizeof shape);
+    if ((st = infer__const_ints(c, 1, shape.dims, INFER_MAX_DIMS, &n))) return st;
+    shape.n_dims = n;
+    two[0] = c->in[0];
+    two[1] = &shape;
+    if ((st = infer__broadcast(c, 2, two, &r, dims))) return st;
+    return infer__set_out(c, 0, c->in[0]->dtype, r, dims);
+}
+
+static infer_status infer__shape_tile(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t rep[INFER_MAX_DIMS], dims[INFER_MAX_DIMS];
+    int n, i;
+    infer_status st;
+    if ((st = infer__const_ints(c, 1, rep, INFER_MAX_DIMS, &n))) return st;
+    if (n != x->n_dims) return infer__cfail(c, INFER_STATUS_SHAPE, "%d repeats for rank %d", n, x->n_dims);
+    for (i = 0; i < n; i++) {
+        if (rep[i] < 0 || rep[i] > INFER_MAX_DIM_VALUE || (rep[i] && x->dims[i] > INFER_MAX_DIM_VALUE / rep[i]))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "repeat %lld on axis %d", (long long)rep[i], i);
+        dims[i] = x->dims[i] * rep[i];
+    }
+    return infer__set_out(c, 0, x->dtype, n, dims);
+}
+
+static infer_status infer__shape_pad(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t pads[2 * INFER_MAX_DIMS], axes[INFER_MAX_DIMS], dims[INFER_MAX_DIMS], a;
+    int np, na = -1, i, n_ax;
+    const char *mode = infer__attr_s(c->node, "mode", "constant");
+    infer__index_p *p = &c->p->ix;
+    infer_status st;
+    if (!strcmp(mode, "constant")) p->mode = 0;
+    else if (!strcmp(mode, "reflect")) p->mode = 1;
+    else if (!strcmp(mode, "edge")) p->mode = 2;
+    else if (!strcmp(mode, "wrap")) p->mode = 3;
+    else return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "mode '%s'; supported: constant, reflect, edge, wrap", mode);
+    if ((st = infer__const_ints(c, 1, pads, 2 * INFER_MAX_DIMS, &np))) return st;
+    if (c->n_in > 3 && c->in[3] && (st = infer__const_ints(c, 3, axes, INFER_MAX_DIMS, &na))) return st;
+    if (c->n_in > 2 && c->in[2] && (c->in[2]->dtype != x->dtype || c->in[2]->n > 1))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "constant_value must be a scalar of the input's dtype");
+    n_ax = na >= 0 ? na : x->n_dims;
+    if (np != 2 * n_ax) return infer__cfail(c, INFER_STATUS_SHAPE, "%d pads for %d axes", np, n_ax);
+    memcpy(dims, x->dims, sizeof dims);
+    for (i = 0; i < x->n_dims; i++) p->a[i] = 0;
+    for (i = 0; i < n_ax; i++) {
+        if ((st = infer__axis(c, na >= 0 ? axes[i] : i, x->n_dims, &a))) return st;
+        if (pads[i] < -INFER_MAX_DIM_VALUE || pads[i] > INFER_MAX_DIM_VALUE || pads[i + n_ax] < -INFER_MAX_DIM_VALUE ||
+            pads[i + n_ax] > INFER_MAX_DIM_VALUE)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "pad on axis %lld is out of range", (long long)a);
+        p->a[a] = pads[i];
+        dims[a] = x->dims[a] + pads[i] + pads[i + n_ax];
+        if (dims[a] < 0) return infer__cfail(c, INFER_STATUS_SHAPE, "negative pads remove more than axis %lld has", (long long)a);
+        if (p->mode && x->dims[a] == 0 && dims[a] > 0)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "cannot %s-pad the empty axis %lld", mode, (long long)a);
+    }
+    return infer__set_out(c, 0, x->dtype, x->n_dims, dims);
+}
+
+enum { INFER__COORD_HALF_PIXEL, INFER__COORD_HALF_PIXEL_SYMMETRIC, INFER__COORD_PYTORCH_HALF_PIXEL,
+       INFER__COORD_ALIGN_CORNERS, INFER__COORD_ASYMMETRIC, INFER__COORD_TF_CROP_AND_RESIZE };
+
+/* index of s in the space-separated list, or -1 */
+static int infer__pick(const char *s, const char *list) {
+    int i = 0;
+    size_t n = strlen(s);
+    while (*list) {
+        const char *end = strchr(list, ' ');
+        size_t len = end ? (size_t)(end - list) : strlen(list);
+        if (len == n && !memcmp(list, s, n)) return i;
+        if (!end) break;
+        list = end + 1;
+        i++;
+    }
+    return -1;
+}
+
+static infer_status infer__const_floats(infer__ctx *c, uint32_t k, double *v, int max, int *n) {
+    const infer__val *x = c->in[k];
+    size_t i;
+    if (!x->data || x->kind != INFER__VAL_CONST)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input %u must be known when the session is created", k);
+    if (!INFER__IS_FLOAT(x->dtype)) return infer__bad_dtype(c, k, "f32, f64");
+    if (x->n > (size_t)max) return infer__cfail(c, INFER_STATUS_SHAPE, "input %u has %zu values, more than %d", k, x->n, max);
+    for (i = 0; i < x->n; i++)
+        v[i] = x->dtype == INFER_DTYPE_F32 ? (double)((const float *)x->data)[i] : ((const double *)x->data)[i];
+    *n = (int)x->n;
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_resize(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    const infer__node *nd = c->node;
+    infer__resize_p *p = &c->p->rs;
+    int64_t axes[INFER_MAX_DIMS], sizes[INFER_MAX_DIMS], dims[INFER_MAX_DIMS];
+    double scales[INFER_MAX_DIMS], roi[2 * INFER_MAX_DIMS];
+    int na, ns = 0, nz = 0, nr = 0, i, r = x->n_dims, policy;
+    infer_status st;
+    if (!INFER__IS_FLOAT(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64");
+    if (infer__attr_i(nd, "antialias", 0)) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "antialias=1 is not supported");
+    p->mode = infer__pick(infer__attr_s(nd, "mode", "nearest"), "nearest linear cubic");
+    p->coord = infer__pick(infer__attr_s(nd, "coordinate_transformation_mode", "half_pixel"),
+                           "half_pixel half_pixel_symmetric pytorch_half_pixel align_corners asymmetric tf_crop_and_resize");
+    p->nearest = infer__pick(infer__attr_s(nd, "nearest_mode", "round_prefer_floor"), "round_prefer_floor round_prefer_ceil floor ceil");
+    policy = infer__pick(infer__attr_s(nd, "keep_aspect_ratio_policy", "stretch"), "stretch not_larger not_smaller");
+    if (p->mode < 0 || p->coord < 0 || p->nearest < 0 || policy < 0)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "unknown mode, coordinate_transformation_mode, nearest_mode or "
+                            "keep_aspect_ratio_policy");
+    p->cubic_a = infer__attr_f(nd, "cubic_coeff_a", -0.75f);
+    p->exclude_outside = infer__attr_i(nd, "exclude_outside", 0) != 0;
+    p->extrapolation = infer__attr_f(nd, "extrapolation_value", 0.0f);
+    na = infer__attr_ints(nd, "axes", axes, INFER_MAX_DIMS);
+    if (na == -2) return infer__cfail(c, INFER_STATUS_SHAPE, "too many axes");
+    if (na < 0) {
+        na = r;
+        for (i = 0; i < r; i++) axes[i] = i;
+    }
+    for (i = 0; i < na; i++) {
+        int64_t a;
+        if ((st = infer__axis(c, axes[i], r, &a))) return st;
+        axes[i] = a;
+    }
+    if (c->n_in > 2 && c->in[2] && (st = infer__const_floats(c, 2, scales, INFER_MAX_DIMS, &ns))) return st;
+    if (c->n_in > 3 && c->in[3] && (st = infer__const_ints(c, 3, sizes, INFER_MAX_DIMS, &nz))) return st;
+    if ((ns > 0) == (nz > 0)) return infer__cfail(c, INFER_STATUS_SHAPE, "exactly one of scales and sizes must be given");
+    if ((ns && ns != na) || (nz && nz != na))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "scales/sizes have %d values for %d axes", ns ? ns : nz, na);
+    for (i = 0; i < r; i++) p->scale[i] = 1.0, p->roi_start[i] = 0.0, p->roi_end[i] = 1.0, dims[i] = x->dims[i];
+    if (p->coord == INFER__COORD_TF_CROP_AND_RESIZE) {
+        if (c->n_in < 2 || !c->in[1]) return infer__cfail(c, INFER_STATUS_SHAPE, "tf_crop_and_resize needs roi");
+        if ((st = infer__const_floats(c, 1, roi, 2 * INFER_MAX_DIMS, &nr))) return st;
+        if (nr != 2 * na) return infer__cfail(c, INFER_STATUS_SHAPE, "roi has %d values for %d axes", nr, na);
+        for (i = 0; i < na; i++) p->roi_start[axes[i]] = roi[i], p->roi_end[axes[i]] = roi[i + na];
+    }
+    if (ns) {
+        for (i = 0; i < na; i++) {
+            int64_t a = axes[i];
+            double o = floor((double)x->dims[a] * (p->roi_end[a] - p->roi_start[a]) * scales[i]);
+            if (!(scales[i] > 0) || !(o >= 0 && o <= (double)INFER_MAX_DIM_VALUE))
+                return infer__cfail(c, INFER_STATUS_SHAPE, "scale %g on axis %lld", scales[i], (long long)a);
+            p->scale[a] = scales[i];
+            dims[a] = (int64_t)o;
+        }
+    } else {
+        double s = policy == 1 ? 1e300 : 0.0;
+        for (i = 0; i < na; i++) {
+            if (sizes[i] < 0 || sizes[i] > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "size %lld", (long long)sizes[i]);
+            if (x->dims[axes[i]] == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "cannot resize an empty axis");
+            if (policy == 1) s = INFER__MIN(s, (double)sizes[i] / (double)x->dims[axes[i]]);
+            if (policy == 2) s = INFER__MAX(s, (double)sizes[i] / (double)x->dims[axes[i]]);
+        }
+        for (i = 0; i < na; i++) {
+            int64_t a = axes[i];
+            if (policy) {
+                dims[a] = (int64_t)floor(s * (double)x->dims[a] + 0.5);
+                p->scale[a] = s;
+            } else {
+                dims[a] = sizes[i];
+                p->scale[a] = (double)sizes[i] / (double)x->dims[a];
+            }
+        }
+    }
+    for (i = 0; i < r; i++)
+        if (dims[i] > 0 && x->dims[i] == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "cannot resize an empty axis");
+    /* scratch: per axis, per output index, two source indices and two weights (4 for cubic) */
+    c->scratch_bytes = 0;
+    for (i = 0; i < r; i++) c->scratch_bytes += (size_t)dims[i] * 4 * (sizeof(int64_t) + sizeof(double));
+    return infer__set_out(c, 0, x->dtype, r, dims);
+}
+
+static infer_status infer__shape_cast(infer__ctx *c) {
+    int64_t to = infer__attr_i(c->node, "to", 0);
+    infer_dtype t = c->in[0]->dtype;
+    if (!infer__attr_find(c->node, "to")) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'to' is required");
+    if (to <= 0 || to >= INFER_DTYPE_COUNT) return infer__cfail(c, INFER_STATUS_SHAPE, "'to' = %lld is not a dtype", (long long)to);
+    (void)t;
+    return infer__set_out(c, 0, (infer_dtype)to, c->in[0]->n_dims, c->in[0]->dims);
+}
+
+static infer_status infer__shape_shape(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t r = x->n_dims, dim;
+    infer__axis_p *p = &c->p->ax;
+    if (c->node->op == INFER__OP_SIZE) return infer__set_out(c, 0, INFER_DTYPE_I64, 0, NULL);
+    p->outer = infer__attr_i(c->node, "start", 0);
+    p->inner = infer__attr_i(c->node, "end", r);
+    if (p->outer < 0) p->outer += r;
+    if (p->inner < 0) p->inner += r;
+    p->outer = INFER__MAX(0, INFER__MIN(p->outer, r));
+    p->inner = INFER__MAX(0, INFER__MIN(p->inner, r));
+    dim = INFER__MAX(0, p->inner - p->outer);
+    return infer__set_out(c, 0, INFER_DTYPE_I64, 1, &dim);
+}
+static infer_status infer__shape_size(infer__ctx *c) { return infer__shape_shape(c); }
+
+static infer_status infer__shape_constant_of_shape(infer__ctx *c) {
+    const infer__attr *a = infer__attr_find(c->node, "value");
+    int64_t dims[INFER_MAX_DIMS];
+    int n, i;
+    infer_dtype t = INFER_DTYPE_F32;
+    infer_status st;
+    if ((st = infer__const_ints(c, 0, dims, INFER_MAX_DIMS, &n))) return st;
+    for (i = 0; i < n; i++)
+        if (dims[i] < 0) return infer__cfail(c, INFER_STATUS_SHAPE, "dim %d is %lld", i, (long long)dims[i]);
+    if (a) {
+        const infer__tensor *vt = &c->m->tensors[a->t];
+        size_t cnt = 1;
+        for (i = 0; i < vt->n_dims; i++) cnt *= (size_t)vt->dims[i];
+        if (cnt != 1) return infer__cfail(c, INFER_STATUS_SHAPE, "'value' must hold one element");
+        t = vt->dtype;
+    }
+    return infer__set_out(c, 0, t, n, dims);
+}
+
+static double infer__scalar(const infer__val *v) {
+    switch (v->dtype) {
+    case INFER_DTYPE_F32: return ((const float *)v->data)[0];
+    case INFER_DTYPE_F64: return ((const double *)v->data)[0];
+    case INFER_DTYPE_I16: return ((const int16_t *)v->data)[0];
+    case INFER_DTYPE_I32: return ((const int32_t *)v->data)[0];
+    case INFER_DTYPE_I64: return (double)((const int64_t *)v->data)[0];
+    default: return 0;
+    }
+}
+
+static infer_status infer__shape_range(infer__ctx *c) {
+    uint32_t k;
+    double start, limit, delta, n;
+    int64_t dim;
+    infer_dtype t = c->in[0]->dtype;
+    if (t != INFER_DTYPE_F32 && t != INFER_DTYPE_F64 && t != INFER_DTYPE_I16 && t != INFER_DTYPE_I32 && t != INFER_DTYPE_I64)
+        return infer__bad_dtype(c, 0, "f32, f64, i16, i32, i64");
+    for (k = 0; k < 3; k++) {
+        if (c->in[k]->dtype != t || c->in[k]->n != 1)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "start, limit and delta must be scalars of one dtype");
+        if (!c->in[k]->data || c->in[k]->kind != INFER__VAL_CONST)
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input %u sets the output shape, so it must be known when the "
+                                "session is created", k);
+    }
+    start = infer__scalar(c->in[0]);
+    limit = infer__scalar(c->in[1]);
+    delta = infer__scalar(c->in[2]);
+    if (delta == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "delta is 0");
+    n = ceil((limit - start) / delta);
+    if (!(n <= (double)INFER_MAX_DIM_VALUE)) return infer__cfail(c, INFER_STATUS_SHAPE, "range too long");
+    dim = n > 0 ? (int64_t)n : 0;
+    return infer__set_out(c, 0, t, 1, &dim);
+}
+
+/* ===== 6. MEMORY PLANNER ============================================== >>plan */
+
+/* One arena buffer: a tensor (or several sharing bytes in place) or a kernel's scratch. */
+typedef struct infer__buf {
+    size_t size;         /* bytes, a multiple of INFER__ALIGN */
+    size_t offset;       /* set by the planner */
+    int32_t first, last; /* steps during which it is live, inclusive */
+} infer__buf;
+
+static int infer__buf_live_together(const infer__buf *a, const infer__buf *b) {
+    return a->first <= b->last && b->first <= a->last;
+}
+
+/* Assigns offsets: largest buffer first, each into the smallest gap between already
+   placed buffers whose lifetimes overlap its own, or above them all when no gap fits.
+   Reports the arena size and the lower bound (the largest total of buffers live at one
+   step). Returns 0 when out of memory. */
+static int infer__plan(const infer_allocator *a, infer__buf *bufs, size_t n, int32_t n_steps, size_t *arena_bytes,
+                       size_t *lower_bound) {
+    size_t *order = (size_t *)infer__calloc(a, n, sizeof(size_t));
+    size_t *placed = (size_t *)infer__calloc(a, n, sizeof(size_t)); /* placed buffers by offset */
+    size_t *live = (size_t *)infer__calloc(a, (size_t)n_steps + 2, sizeof(size_t));
+    size_t i, j, n_placed = 0, top = 0, sum = 0, best_lb = 0;
+    int32_t st;
+    if (!order || !placed || !live) {
+        infer__free(a, order);
+        infer__free(a, placed);
+        infer__free(a, live);
+        return 0;
+    }
+    for (i = 0; i < n; i++) order[i] = i;
+    /* insertion sort would be quadratic on big graphs: a simple heap-free merge sort */
+    {
+        size_t width, *tmp = placed;
+        for (width = 1; width < n; width *= 2) {
+            for (i = 0; i < n; i += 2 * width) {
+                size_t lo = i, mid = INFER__MIN(i + width, n), hi = INFER__MIN(i + 2 * width, n), p = lo, q = mid, k = lo;
+                while (p < mid || q < hi) {
+                    int take_p;
+                    if (q >= hi) take_p = 1;
+                    else if (p >= mid) take_p = 0;
+                    else {
+                        const infer__buf *x = &bufs[order[p]], *y = &bufs[order[q]];
+                        take_p = x->size > y->size || (x->size == y->size && (x->first < y->first ||
+                                 (x->first == y->first && order[p] < order[q])));
+                    }
+                    tmp[k++] = take_p ? order[p++] : order[q++];
+                }
+            }
+            memcpy(order, tmp, n * sizeof(size_t));
+        }
+    }
+    for (i = 0; i < n; i++) {
+        infer__buf *b = &bufs[order[i]];
+        size_t prev_end = 0, best = SIZE_MAX, best_gap = SIZE_MAX, pos;
+        for (j = 0; j < n_placed; j++) {
+            const infer__buf *o = &bufs[placed[j]];
+            if (!infer__buf_live_together(b, o)) continue;
+            if (o->offset > prev_end && o->offset - prev_end >= b->size && o->offset - prev_end < best_gap) {
+                best_gap = o->offset - prev_end;
+                best = prev_end;
+            }
+            prev_end = INFER__MAX(prev_end, o->offset + o->size);
+        }
+        b->offset = best != SIZE_MAX ? best : prev_end;
+        top = INFER__MAX(top, b->offset + b->size);
+        /* keep `placed` sorted by offset */
+        for (pos = n_placed; pos > 0 && bufs[placed[pos - 1]].offset > b->offset; pos--) placed[pos] = placed[pos - 1];
+        placed[pos] = order[i];
+        n_placed++;
+    }
+    for (i = 0; i < n; i++) {
+        live[bufs[i].first] += bufs[i].size;
+        live[bufs[i].last + 1] -= bufs[i].size; /* wraps, and unwraps when summed */
+    }
+    for (st = 0; st <= n_steps; st++) {
+        sum += live[st];
+        best_lb = INFER__MAX(best_lb, sum);
+    }
+    *arena_bytes = top;
+    *lower_bound = best_lb;
+    infer__free(a, order);
+    infer__free(a, placed);
+    infer__free(a, live);
+    return 1;
+}
+
+/* ===== 7. SESSION, EXECUTOR AND THE BACKEND INTERFACE ================= >>exec */
+
+/* A backend runs nodes on one device. The executor only calls through this table:
+   arena memory, kernel choice per node, running a node, copies across the device
+   boundary and a final sync. The CPU backend is below; others register the same way. */
+typedef struct infer__backend {
+    const char *name;
+    void *(*alloc)(const infer_allocator *a, size_t bytes, void **raw); /* 64-byte aligned */
+    void (*free)(const infer_allocator *a, void *raw);
+    int (*supports)(const infer__ctx *c);
+    infer__kernel_fn (*prepare)(const infer__ctx *c, int force_reference);
+    infer_status (*run)(const infer__ctx *c, infer__kernel_fn fn);
+    void (*copy_in)(void *dst, const void *src, size_t bytes);  /* host -> device */
+    void (*copy_out)(void *dst, const void *src, size_t bytes); /* device -> host */
+    infer_status (*sync)(void);
+} infer__backend;
+
+struct infer_session {
+    const infer_model *m;
+    infer_allocator a;
+    char err[INFER__ERR_BYTES];
+    const infer__backend *be;
+    int n_threads;
+    infer__val *vals;            /* [m->n_tensors] */
+    infer__params *params;       /* [m->n_nodes] */
+    infer__val **slots;          /* per node: n_in input then n_out output pointers */
+    infer__kernel_fn *kernels;   /* [m->n_nodes] */
+    size_t *scratch_off;         /* [m->n_nodes] a step's scratch in the arena */
+    size_t *scratch_bytes;       /* [m->n_nodes] */
+    uint32_t *steps, n_steps;    /* nodes that run per infer_run, in order */
+    uint32_t *input_views, n_input_views; /* views of graph inputs: data set per run */
+    void **consts;               /* folded values (raw pointers to free) */
+    uint32_t n_consts;
+    size_t const_bytes;
+    uint8_t *arena;
+    void *arena_raw;             /* NULL when the caller owns the arena */
+    size_t arena_bytes, arena_lower_bound;
+    uint64_t empty[8];           /* where zero-byte tensors point */
+};
+
+/* -- the CPU backend -- */
+
+static void *infer__cpu_alloc(const infer_allocator *a, size_t bytes, void **raw) {
+    return infer__alloc_aligned(a, bytes, raw);
+}
+static void infer__cpu_free(const infer_allocator *a, void *raw) { infer__free(a, raw); }
+static int infer__cpu_supports(const infer__ctx *c) {
+    (void)c;
+    return 1;
+}
+static infer__kernel_fn infer__cpu_prepare(const infer__ctx *c, int force_reference) {
+    (void)force_reference; /* SIMD variants are chosen here when they exist */
+    return infer__ops[c->node->op].kernel;
+}
+static infer_status infer__cpu_run(const infer__ctx *c, infer__kernel_fn fn) { return fn(c); }
+static void infer__cpu_copy(void *dst, const void *src, size_t bytes) {
+    if (bytes) memcpy(dst, src, bytes);
+}
+static infer_status infer__cpu_sync(void) { return INFER_STATUS_OK; }
+
+static const infer__backend infer__cpu_backend = {
+    "cpu", infer__cpu_alloc, infer__cpu_free, infer__cpu_supports, infer__cpu_prepare,
+    infer__cpu_run, infer__cpu_copy, infer__cpu_copy, infer__cpu_sync};
+
+/* -- session creation -- */
+
+static int infer__default_threads(void) {
+#if INFER__OMP
+    return omp_get_num_procs();
+#elif defined(_SC_NPROCESSORS_ONLN)
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+#else
+    return 1;
+#endif
+}
+
+static void infer__ctx_init(infer_session *s, uint32_t node, infer__ctx *c) {
+    const infer__node *n = &s->m->nodes[node];
+    c->m = s->m;
+    c->err = s->err;
+    c->node = n;
+    c->p = &s->params[node];
+    c->in = s->slots + (n->in - s->m->refs); /* slots mirror the model's refs array */
+    c->out = s->slots + (size_t)(n->out - s->m->refs);
+    c->n_in = n->n_in;
+    c->n_out = n->n_out;
+    c->scratch = s->arena && s->scratch_bytes[node] ? s->arena + s->scratch_off[node] : NULL;
+    c->scratch_bytes = s->scratch_bytes[node];
+    c->n_threads = s->n_threads;
+}
+
+static int32_t infer__root(const infer_session *s, uint32_t t) {
+    while (s->vals[t].kind == INFER__VAL_VIEW) t = (uint32_t)s->vals[t].alias;
+    return (int32_t)t;
+}
+
+/* Computes the node's value now and keeps it as a constant of the session. */
+static infer_status infer__fold(infer_session *s, infer__ctx *c) {
+    uint32_t k;
+    void *scratch_raw = NULL;
+    infer_status st;
+    for (k = 0; k < c->n_out; k++) {
+        infer__val *v = c->out[k];
+        void *raw;
+        if (!v) continue;
+        v->data = infer__alloc_aligned(&s->a, v->bytes, &raw);
+        if (!v->data) return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "out of memory folding %zu bytes", v->bytes);
+        s->consts[s->n_consts++] = raw;
+        s->const_bytes += v->bytes;
+        v->kind = INFER__VAL_CONST;
+    }
+    if (c->scratch_bytes) {
+        c->scratch = infer__alloc_aligned(&s->a, c->scratch_bytes, &scratch_raw);
+        if (!c->scratch) return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "out of memory for scratch");
+    }
+    c->n_threads = 1;
+    st = infer__ops[c->node->op].kernel(c);
+    infer__free(&s->a, scratch_raw);
+    c->scratch = NULL;
+    return st;
+}
+
+/* Binds the graph inputs' dims from the options. */
+static infer_status infer__bind_inputs(infer_session *s, const infer_session_options *opt) {
+    const infer_model *m = s->m;
+    uint32_t i;
+    size_t j;
+    int d;
+    char b[96];
+    for (j = 0; opt && j < opt->n_dims; j++) {
+        int used = 0;
+        if (!opt->dims || !opt->dims[j].name)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "session options: dim %zu has no name", j);
+        for (i = 0; i < m->n_inputs && !used; i++)
+            for (d = 0; d < m->tensors[m->inputs[i]].n_dims; d++)
+                if (m->tensors[m->inputs[i]].sym[d] && !strcmp(m->tensors[m->inputs[i]].sym[d], opt->dims[j].name)) used = 1;
+        if (!used)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: '%s' is not a symbolic dim of any input", m->path,
+                               opt->dims[j].name);
+        if (opt->dims[j].value < 0 || opt->dims[j].value > INFER_MAX_DIM_VALUE)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: dim '%s' = %lld is out of range", m->path,
+                               opt->dims[j].name, (long long)opt->dims[j].value);
+    }
+    for (i = 0; i < m->n_inputs; i++) {
+        const infer__tensor *t = &m->tensors[m->inputs[i]];
+        infer__val *v = &s->vals[m->inputs[i]];
+        v->dtype = t->dtype;
+        v->n_dims = t->n_dims;
+        v->kind = INFER__VAL_INPUT;
+        for (d = 0; d < t->n_dims; d++) {
+            v->dims[d] = t->dims[d];
+            if (t->sym[d]) {
+                int found = 0;
+                for (j = 0; opt && j < opt->n_dims; j++)
+                    if (!strcmp(opt->dims[j].name, t->sym[d])) v->dims[d] = opt->dims[j].value, found = 1;
+                if (!found)
+                    return infer__fail(s->err, INFER_STATUS_SHAPE,
+                                       "%s: input '%s' dim %d '%s' is not bound; give its value in "
+                                       "infer_session_options.dims",
+                                       m->path, t->name, d, t->sym[d]);
+            }
+        }
+        if (!infer__dims_bytes(v->dims, v->n_dims, v->dtype, SIZE_MAX / 4, &v->n, &v->bytes))
+            return infer__fail(s->err, INFER_STATUS_SHAPE, "%s: input '%s' of dims %s is too large", m->path, t->name,
+                               infer__dstr(b, v->n_dims, v->dims));
+    }
+    return INFER_STATUS_OK;
+}
+
+/* Shape inference and folding over all nodes in order; records the steps. */
+static infer_status infer__infer_graph(infer_session *s) {
+    const infer_model *m = s->m;
+    uint32_t i, k;
+    infer_status st;
+    for (i = 0; i < m->n_tensors; i++) {
+        const infer__tensor *t = &m->tensors[i];
+        infer__val *v = &s->vals[i];
+        v->alias = v->storage = -1;
+        if (!t->data) continue;
+        v->kind = INFER__VAL_CONST;
+        v->dtype = t->dtype;
+        v->n_dims = t->n_dims;
+        memcpy(v->dims, t->dims, sizeof v->dims);
+        v->data = (void *)(uintptr_t)t->data; /* never written: constants are only read */
+        v->bytes = t->data_bytes;
+        infer__dims_bytes(v->dims, v->n_dims, v->dtype, SIZE_MAX, &v->n, &v->bytes);
+    }
+    for (i = 0; i < m->n_refs; i++) s->slots[i] = m->refs[i] == INFER__ABSENT ? NULL : &s->vals[m->refs[i]];
+    for (i = 0; i < m->n_nodes; i++) {
+        const infer__node *n = &m->nodes[i];
+        unsigned flags = infer__ops[n->op].flags;
+        int all_const = 1;
+        infer__ctx c;
+        infer__ctx_init(s, i, &c);
+        c.scratch_bytes = 0;
+        for (k = 0; k < n->n_in; k++)
+            if (c.in[k] && c.in[k]->kind != INFER__VAL_CONST) all_const = 0;
+        if ((st = infer__ops[n->op].shape(&c))) return st;
+        s->scratch_bytes[i] = c.scratch_bytes;
+        if (all_const || (flags & INFER__OPF_SHAPE)) {
+            if ((st = infer__fold(s, &c))) return st;
+            continue;
+        }
+        for (k = 0; k < n->n_out; k++)
+            if (c.out[k]) c.out[k]->kind = INFER__VAL_ARENA;
+        if ((flags & INFER__OPF_VIEW) && c.out[0]->bytes == c.in[0]->bytes) {
+            c.out[0]->kind = INFER__VAL_VIEW;
+            c.out[0]->alias = infer__root(s, n->in[0]);
+            continue;
+        }
+        s->steps[s->n_steps++] = i;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* Lifetimes, in-place sharing and the arena layout. */
+static infer_status infer__plan_session(infer_session *s) {
+    const infer_model *m = s->m;
+    int32_t *last = (int32_t *)infer__calloc(&s->a, m->n_tensors, sizeof(int32_t));
+    infer__buf *bufs = (infer__buf *)infer__calloc(&s->a, (size_t)m->n_tensors + s->n_steps, sizeof(infer__buf));
+    uint32_t i, k, t, n_bufs = 0;
+    int32_t step;
+    infer_status st = INFER_STATUS_OK;
+    if (!last || !bufs) {
+        st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory planning", m->path);
+        goto done;
+    }
+    for (t = 0; t < m->n_tensors; t++) last[t] = -1;
+    /* last use of every root value */
+    for (step = 0; step < (int32_t)s->n_steps; step++) {
+        const infer__node *n = &m->nodes[s->steps[step]];
+        for (k = 0; k < n->n_in; k++)
+            if (n->in[k] != INFER__ABSENT) last[infer__root(s, n->in[k])] = step;
+        for (k = 0; k < n->n_out; k++)
+            if (n->out[k] != INFER__ABSENT && last[n->out[k]] < step) last[n->out[k]] = step;
+    }
+    for (k = 0; k < m->n_outputs; k++) last[infer__root(s, m->outputs[k])] = (int32_t)s->n_steps;
+    for (step = 0; step < (int32_t)s->n_steps; step++) {
+        uint32_t node = s->steps[step];
+        const infer__node *n = &m->nodes[node];
+        unsigned used_in = 0;
+        for (k = 0; k < n->n_out; k++) {
+            infer__val *o;
+            uint32_t j;
+            if (n->out[k] == INFER__ABSENT) continue;
+            o = &s->vals[n->out[k]];
+            if (o->bytes == 0) continue;
+            if (k == 0 && (infer__ops[n->op].flags & INFER__OPF_INPLACE)) {
+                for (j = 0; j < n->n_in && j < 32; j++) { /* an input of the same shape that dies here */
+                    const infer__val *x;
+                    int32_t r;
+                    if (n->in[j] == INFER__ABSENT || (used_in & (1u << j))) continue;
+                    r = infer__root(s, n->in[j]);
+                    x = &s->vals[r];
+                    if (x->kind != INFER__VAL_ARENA || x->storage < 0 || bufs[x->storage].last != step ||
+                        x->bytes != o->bytes || x->n_dims != o->n_dims ||
+                        memcmp(x->dims, o->dims, sizeof(int64_t) * (size_t)o->n_dims) != 0 ||
+                        infer_dtype_bytes(x->dtype) != infer_dtype_bytes(o->dtype))
+                        continue;
+                    o->storage = x->storage;
+                    bufs[x->storage].last = INFER__MAX(bufs[x->storage].last, last[n->out[k]]);
+                    used_in |= 1u << j;
+                    break;
+                }
+                if (o->storage >= 0) continue;
+            }
+            if (!infer__align_up(o->bytes, &bufs[n_bufs].size)) {
+                st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: tensor too large", m->path);
+                goto done;
+            }
+            bufs[n_bufs].first = step;
+            bufs[n_bufs].last = INFER__MAX(step, last[n->out[k]]);
+            o->storage = (int32_t)n_bufs++;
+        }
+        if (s->scratch_bytes[node]) {
+            if (!infer__align_up(s->scratch_bytes[node], &bufs[n_bufs].size)) {
+                st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: scratch too large", m->path);
+                goto done;
+            }
+            bufs[n_bufs].first = bufs[n_bufs].last = step;
+            s->scratch_off[node] = n_bufs++; /* the buffer's index until planned */
+        }
+    }
+    if (!infer__plan(&s->a, bufs, n_bufs, (int32_t)s->n_steps, &s->arena_bytes, &s->arena_lower_bound)) {
+        st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory planning", m->path);
+        goto done;
+    }
+    /* offsets for now; infer__place_arena turns them into pointers */
+    for (t = 0; t < m->n_tensors; t++)
+        if (s->vals[t].kind == INFER__VAL_ARENA && s->vals[t].storage >= 0) s->vals[t].offset = bufs[s->vals[t].storage].offset;
+    for (i = 0; i < s->n_steps; i++) {
+        uint32_t node = s->steps[i];
+        if (s->scratch_bytes[node]) s->scratch_off[node] = bufs[s->scratch_off[node]].offset;
+    }
+done:
+    infer__free(&s->a, last);
+    infer__free(&s->a, bufs);
+    return st;
+}
+
+/* Points arena values, views and scratch into the arena (or at `empty` when empty). */
+static void infer__place_arena(infer_session *s) {
+    const infer_model *m = s->m;
+    uint32_t t;
+    for (t = 0; t < m->n_tensors; t++) {
+        infer__val *v = &s->vals[t];
+        if (v->kind == INFER__VAL_ARENA) v->data = v->storage >= 0 ? (void *)(s->arena + v->offset) : (void *)s->empty;
+    }
+    s->n_input_views = 0;
+    for (t = 0; t < m->n_tensors; t++) {
+        infer__val *v = &s->vals[t];
+        if (v->kind != INFER__VAL_VIEW) continue;
+        if (s->vals[v->alias].kind == INFER__VAL_INPUT) s->input_views[s->n_input_views++] = t;
+        else v->data = s->vals[v->alias].data;
+    }
+}
+
+void infer_session_free(infer_session *s) {
+    uint32_t i;
+    infer_allocator a;
+    if (!s) return;
+    a = s->a;
+    for (i = 0; i < s->n_consts; i++) infer__free(&a, s->consts[i]);
+    if (s->arena_raw) s->be->free(&a, s->arena_raw);
+    infer__free(&a, s->vals);
+    infer__free(&a, s->params);
+    infer__free(&a, (void *)s->slots);
+    infer__free(&a, (void *)s->kernels);
+    infer__free(&a, s->scratch_off);
+    infer__free(&a, s->scratch_bytes);
+    infer__free(&a, s->steps);
+    infer__free(&a, s->input_views);
+    infer__free(&a, (void *)s->consts);
+    infer__free(&a, s);
+}
+
+/* Everything but the arena; plan_only stops after planning (for the size query). */
+static infer_status infer__session_build(const infer_model *m, const infer_session_options *opt, int plan_only,
+                                         infer_session **out) {
+    infer_allocator a;
+    infer_session *s;
+    infer_status st;
+    uint32_t i;
+    memset(&a, 0, sizeof a);
+    if (opt) a = opt->allocator;
+    *out = NULL;
+    if (!m) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: model is NULL");
+    if (opt && opt->device && strcmp(opt->device, "cpu") != 0)
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s' is not available in this build (only 'cpu')",
+                           m->path, opt->device);
+    if (opt && opt->n_threads < 0)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: n_threads %d < 0", m->path, opt->n_threads);
+    s = (infer_session *)infer__calloc(&a, 1, sizeof *s);
+    if (!s) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+    s->m = m;
+    s->a = a;
+    s->be = &infer__cpu_backend;
+    s->n_threads = opt && opt->n_threads ? opt->n_threads : infer__default_threads();
+    s->vals = (infer__val *)infer__calloc(&a, m->n_tensors, sizeof(infer__val));
+    s->params = (infer__params *)infer__calloc(&a, m->n_nodes, sizeof(infer__params));
+    s->slots = (infer__val **)infer__calloc(&a, m->n_refs, sizeof(infer__val *));
+    s->kernels = (infer__kernel_fn *)infer__calloc(&a, m->n_nodes, sizeof(infer__kernel_fn));
+    s->scratch_off = (size_t *)infer__calloc(&a, m->n_nodes, sizeof(size_t));
+    s->scratch_bytes = (size_t *)infer__calloc(&a, m->n_nodes, sizeof(size_t));
+    s->steps = (uint32_t *)infer__calloc(&a, m->n_nodes, sizeof(uint32_t));
+    s->input_views = (uint32_t *)infer__calloc(&a, m->n_tensors, sizeof(uint32_t));
+    s->consts = (void **)infer__calloc(&a, m->n_refs, sizeof(void *)); /* at most one per node output */
+    if (!s->vals || !s->params || !s->slots || !s->kernels || !s->scratch_off || !s->scratch_bytes || !s->steps ||
+        !s->input_views || !s->consts) {
+        st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+        goto fail;
+    }
+    if ((st = infer__bind_inputs(s, opt))) goto fail;
+    if ((st = infer__infer_graph(s))) goto fail;
+    if ((st = infer__plan_session(s))) goto fail;
+    if (!plan_only) {
+        if (opt && opt->arena) {
+            if (((uintptr_t)opt->arena % INFER__ALIGN) != 0 || opt->arena_bytes < s->arena_bytes) {
+                st = infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT,
+                                 "%s: the caller's arena (%zu bytes at %p) must be 64-byte aligned and hold %zu bytes",
+                                 m->path, opt->arena_bytes, opt->arena, s->arena_bytes);
+                goto fail;
+            }
+            s->arena = (uint8_t *)opt->arena;
+        } else if (s->arena_bytes) {
+            s->arena = (uint8_t *)s->be->alloc(&a, s->arena_bytes, &s->arena_raw);
+            if (!s->arena) {
+                st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory for a %zu-byte arena", m->path,
+                                 s->arena_bytes);
+                goto fail;
+            }
+        }
+        infer__place_arena(s);
+        for (i = 0; i < s->n_steps; i++) {
+            infer__ctx c;
+            infer__ctx_init(s, s->steps[i], &c);
+            if (!s->be->supports(&c)) {
+                st = infer__cfail(&c, INFER_STATUS_UNSUPPORTED, "the %s backend cannot run this node", s->be->name);
+                goto fail;
+            }
+            s->kernels[s->steps[i]] = s->be->prepare(&c, opt && opt->force_reference);
+        }
+    }
+    *out = s;
+    return INFER_STATUS_OK;
+fail:
+    infer_session_free(s);
+    return st;
+}
+
+infer_status infer_session_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
+    if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: out is NULL");
+    return infer__session_build(m, opt, 0, out);
+}
+
+infer_status infer_session_arena_bytes(const infer_model *m, const infer_session_options *opt, size_t *arena_bytes) {
+    infer_session *s;
+    infer_status st;
+    if (!arena_bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_arena_bytes: arena_bytes is NULL");
+    *arena_bytes = 0;
+    if ((st = infer__session_build(m, opt, 1, &s))) return st;
+    *arena_bytes = s->arena_bytes;
+    infer_session_free(s);
+    return INFER_STATUS_OK;
+}
+
+const char *infer_session_error(const infer_session *s) { return s ? s->err : ""; }
+
+static infer_status infer__session_io(const infer_session *s, size_t i, int is_in, infer_tensor_info *info) {
+    const infer__val *v;
+    infer_status st;
+    int d;
+    if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_%s: session is NULL", is_in ? "input" : "output");
+    if ((st = infer__model_io(s->m, i, is_in, info))) return st;
+    v = &s->vals[is_in ? s->m->inputs[i] : s->m->outputs[i]];
+    info->dtype = v->dtype;
+    info->n_dims = v->n_dims;
+    for (d = 0; d < INFER_MAX_DIMS; d++) info->dims[d] = d < v->n_dims ? v->dims[d] : 0;
+    return INFER_STATUS_OK;
+}
+infer_status infer_session_input(const infer_session *s, size_t i, infer_tensor_info *info) {
+    return infer__session_io(s, i, 1, info);
+}
+infer_status infer_session_output(const infer_session *s, size_t i, infer_tensor_info *info) {
+    return infer__session_io(s, i, 0, info);
+}
+
+void infer_session_get_stats(const infer_session *s, infer_session_stats *st) {
+    if (!st) return;
+    memset(st, 0, sizeof *st);
+    if (!s) return;
+    st->arena_bytes = s->arena_bytes;
+    st->arena_lower_bound_bytes = s->arena_lower_bound;
+    st->constant_bytes = s->const_bytes;
+    st->n_nodes = s->m->n_nodes;
+    st->n_steps = s->n_steps;
+    st->n_threads = s->n_threads;
+}
+
+/* Finds the model input/output that a caller's tensor names (by name, or by position). */
+static long infer__match(const infer_session *s, const uint32_t *list, uint32_t n, const infer_tensor *t, size_t pos) {
+    uint32_t i;
+    if (!t->name) return pos < n ? (long)pos : -1;
+    for (i = 0; i < n; i++)
+        if (!strcmp(s->m->tensors[list[i]].name, t->name)) return (long)i;
+    return -1;
+}
+
+/* -- the executor -- */
+
+infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
+                       size_t n_outputs) {
+    const infer_model *m;
+    uint32_t i;
+    size_t j;
+    char b1[96], b2[96];
+    infer_status st;
+    if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_run: session is NULL");
+    m = s->m;
+    if ((n_inputs && !inputs) || (n_outputs && !outputs))
+        return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "infer_run: NULL inputs or outputs array");
+    if (n_inputs != m->n_inputs)
+        return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: infer_run got %zu inputs; the model has %u", m->path,
+                           n_inputs, m->n_inputs);
+    for (i = 0; i < m->n_inputs; i++) s->vals[m->inputs[i]].data = NULL;
+    for (j = 0; j < n_inputs; j++) {
+        const infer_tensor *t = &inputs[j];
+        long k = infer__match(s, m->inputs, m->n_inputs, t, j);
+        infer__val *v;
+        const char *name;
+        if (k < 0)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: the model has no input '%s'", m->path,
+                               t->name ? t->name : "?");
+        v = &s->vals[m->inputs[k]];
+        name = m->tensors[m->inputs[k]].name;
+        if (v->data)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: input '%s' is given twice", m->path, name);
+        if (t->dtype != v->dtype || t->n_dims != v->n_dims ||
+            (v->n_dims && memcmp(t->dims, v->dims, sizeof(int64_t) * (size_t)v->n_dims) != 0))
+            return infer__fail(s->err, INFER_STATUS_SHAPE, "%s: input '%s' is %s %s; the session expects %s %s", m->path, name,
+                               infer_dtype_name(t->dtype), infer__dstr(b1, t->n_dims < 0 || t->n_dims > INFER_MAX_DIMS ? 0 : t->n_dims, t->dims),
+                               infer_dtype_name(v->dtype), infer__dstr(b2, v->n_dims, v->dims));
+        if (t->data_bytes < v->bytes || (v->bytes && !t->data))
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: input '%s' has %zu bytes of data; it needs %zu",
+                               m->path, name, t->data ? t->data_bytes : 0, v->bytes);
+        v->data = v->bytes ? t->data : (void *)s->empty;
+    }
+    for (j = 0; j < n_outputs; j++) {
+        const infer_tensor *t = &outputs[j];
+        long k = infer__match(s, m->outputs, m->n_outputs, t, j);
+        const infer__val *v;
+        if (k < 0)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: the model has no output '%s'", m->path,
+                               t->name ? t->name : "?");
+        v = &s->vals[m->outputs[k]];
+        if (t->data_bytes < v->bytes || (v->bytes && !t->data))
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: output '%s' needs %zu bytes; the buffer has %zu",
+                               m->path, m->tensors[m->outputs[k]].name, v->bytes, t->data ? t->data_bytes : 0);
+    }
+    for (i = 0; i < s->n_input_views; i++) {
+        infer__val *v = &s->vals[s->input_views[i]];
+        v->data = s->vals[v->alias].data;
+    }
+    for (i = 0; i < s->n_steps; i++) {
+        infer__ctx c;
+        infer__ctx_init(s, s->steps[i], &c);
+        if ((st = s->be->run(&c, s->kernels[s->steps[i]]))) return st;
+    }
+    if ((st = s->be->sync())) return infer__fail(s->err, st, "%s: backend sync failed", m->path);
+    for (j = 0; j < n_outputs; j++) {
+        infer_tensor *t = &outputs[j];
+        const infer__val *v = &s->vals[m->outputs[infer__match(s, m->outputs, m->n_outputs, t, j)]];
+        s->be->copy_out(t->data, v->data, v->bytes);
+        t->dtype = v->dtype;
+        t->n_dims = v->n_dims;
+        memset(t->dims, 0, sizeof t->dims);
+        if (v->n_dims) memcpy(t->dims, v->dims, sizeof(int64_t) * (size_t)v->n_dims);
+    }
+    return INFER_STATUS_OK;
+}
+
+/* ===== 8. TENSOR PARALLELISM ========================================= >>tp */
+
+/* The partitioner and the communicator interface arrive with tensor parallelism
+   (DESIGN.md, "Parallelism"); sessions run on one device until then. */
+
+/* ===== 9. CPU BACKEND: KERNELS ======================================== >>cpu */
+
+/* -- helpers shared by the kernels -- */
+
+#if INFER__OMP
+#define INFER__PRAGMA(x) _Pragma(#x)
+/* parallel loop over independent iterations; `nt` is the kernel's thread count */
+#define INFER__PARALLEL_FOR(nt) INFER__PRAGMA(omp parallel for num_threads(nt) schedule(static) if(nt > 1))
+#else
+#define INFER__PARALLEL_FOR(nt)
+#endif
+
+/* Threads worth using for `work` multiply-adds: tiny ops run on one thread. */
+static int infer__threads_for(const infer__ctx *c, double work) {
+    int n = c->n_threads;
+    if (work < 32768.0) return 1;
+    if (work / n < 16384.0) n = (int)(work / 16384.0) + 1;
+    return n < 1 ? 1 : n;
+}
+
+/* Element strides of v broadcast into an output of rank r with dims; 0 where broadcast. */
+static void infer__bstrides(const infer__val *v, int r, const int64_t *dims, int64_t *st) {
+    int64_t s = 1;
+    int i;
+    for (i = r - 1; i >= 0; i--) {
+        int j = i - (r - v->n_dims);
+        int64_t d = j >= 0 ? v->dims[j] : 1;
+        st[i] = d == 1 ? 0 : s;
+        s *= d;
+        (void)dims;
+    }
+}
+
+/* Row-major walk over an output with up to 3 broadcast inputs. Adjacent dims merge
+   when every input is contiguous across them, so plain element-wise work is one row. */
+typedef struct infer__iter {
+    int r, n;
+    int64_t dims[INFER_MAX_DIMS];
+    int64_t st[3][INFER_MAX_DIMS];
+    int64_t idx[INFER_MAX_DIMS];
+    int64_t off[3];   /* element offsets of the current row's start */
+    int64_t len;      /* row length (innermost dim) */
+    int64_t inc[3];   /* innermost strides: 0 or 1 */
+    int64_t rows;     /* rows left */
+} infer__iter;
+
+static void infer__iter_init(infer__iter *it, const infer__val *out, infer__val *const *in, int n) {
+    int64_t st[3][INFER_MAX_DIMS];
+    int i, k, r = out->n_dims;
+    it->n = n;
+    for (k = 0; k < n; k++) infer__bstrides(in[k], r, out->dims, st[k]);
+    it->r = 0;
+    for (i = 0; i < r; i++) {
+        int merge = it->r > 0;
+        for (k = 0; k < n && merge; k++)
+            if (it->st[k][it->r - 1] != st[k][i] * out->dims[i]) merge = 0;
+        if (merge) {
+            it->dims[it->r - 1] *= out->dims[i];
+            for (k = 0; k < n; k++) it->st[k][it->r - 1] = st[k][i];
+        } else {
+            it->dims[it->r] = out->dims[i];
+            for (k = 0; k < n; k++) it->st[k][it->r] = st[k][i];
+            it->r++;
+        }
+    }
+    if (it->r == 0) { /* a scalar */
+        it->dims[0] = 1;
+        for (k = 0; k < n; k++) it->st[k][0] = 0;
+        it->r = 1;
+    }
+    it->len = it->dims[it->r - 1];
+    for (k = 0; k < n; k++) it->inc[k] = it->st[k][it->r - 1], it->off[k] = 0;
+    it->rows = it->len ? (int64_t)out->n / it->len : 0;
+    for (i = 0; i < it->r; i++) it->idx[i] = 0;
+}
+/* Advances to the next row; returns 0 after the last. */
+static int infer__iter_next(infer__iter *it) {
+    int i, k;
+    if (--it->rows <= 0) return 0;
+    for (i = it->r - 2; i >= 0; i--) {
+        for (k = 0; k < it->n; k++) it->off[k] += it->st[k][i];
+        if (++it->idx[i] < it->dims[i]) return 1;
+        for (k = 0; k < it->n; k++) it->off[k] -= it->st[k][i] * it->dims[i];
+        it->idx[i] = 0;
+    }
+    return 1;
+}
+
+/* Copies an n-d block: dims[r] elements of esz bytes with byte strides on both sides. */
+static void infer__copy_nd(uint8_t *dst, const int64_t *dst_st, const uint8_t *src, const int64_t *src_st, int r,
+                           const int64_t *dims, size_t esz) {
+    int64_t idx[2 * INFER_MAX_DIMS], j, len;
+    int i;
+    for (i = 0; i < r; i++)
+        if (dims[i] == 0) return;
+    if (r == 0) {
+        memcpy(dst, src, esz);
+        return;
+    }
+    len = dims[r - 1];
+    for (i = 0; i < r; i++) idx[i] = 0;
+    for (;;) {
+        int64_t ds = dst_st[r - 1], ss = src_st[r - 1];
+        if (ds == (int64_t)esz && ss == (int64_t)esz) {
+            memcpy(dst, src, (size_t)len * esz);
+        } else {
+            switch (esz) {
+            case 1: for (j = 0; j < len; j++) dst[j * ds] = src[j * ss]; break;
+            case 2: for (j = 0; j < len; j++) memcpy(dst + j * ds, src + j * ss, 2); break;
+            case 4: for (j = 0; j < len; j++) memcpy(dst + j * ds, src + j * ss, 4); break;
+            case 8: for (j = 0; j < len; j++) memcpy(dst + j * ds, src + j * ss, 8); break;
+            default: for (j = 0; j < len; j++) memcpy(dst + j * ds, src + j * ss, esz); break;
+            }
+        }
+        for (i = r - 2; i >= 0; i--) {
+            dst += dst_st[i];
+            src += src_st[i];
+            if (++idx[i] < dims[i]) break;
+            dst -= dst_st[i] * dims[i];
+            src -= src_st[i] * dims[i];
+            idx[i] = 0;
+        }
+        if (i < 0) return;
+    }
+}
+
+/* Row-major byte strides of dims. */
+static void infer__strides(const int64_t *dims, int r, size_t esz, int64_t *st) {
+    int64_t s = (int64_t)esz;
+    int i;
+    for (i = r - 1; i >= 0; i--) {
+        st[i] = s;
+        s *= dims[i];
+    }
+}
+
+/* -- element-wise: binary arithmetic (Add Sub Mul Div Pow Max Min Sum) -- */
+
+/* One row: o[i] = a[i*sa] op b[i*sb]. Integers wrap instead of overflowing. */
+#define INFER__ROW(T, EXPR)                                                                      \
+    do {                                                                                         \
+        const T *a = (const T *)pa, *b = (const T *)pb;                                          \
+        T *o = (T *)po;                                                                          \
+        for (i = 0; i < len; i++) {                                                              \
+            T x = a[i * sa], y = b[i * sb];                                                      \
+            o[i] = (EXPR);                                                                       \
+        }                                                                                        \
+    } while (0)
+
+#define INFER__FLOAT_ROWS(T, POWF)                                                               \
+    switch (op) {                                                                                \
+    case INFER__OP_ADD: case INFER__OP_SUM: INFER__ROW(T, x + y); break;                         \
+    case INFER__OP_SUB: INFER__ROW(T, x - y); break;                                             \
+    case INFER__OP_MUL: INFER__ROW(T, x * y); break;                                             \
+    case INFER__OP_DIV: INFER__ROW(T, x / y); break;                                             \
+    case INFER__OP_POW: INFER__ROW(T, POWF(x, y)); break;                                        \
+    case INFER__OP_MAX: INFER__ROW(T, (x > y || x != x) ? x : y); break;                         \
+    case INFER__OP_MIN: INFER__ROW(T, (x < y || x != x) ? x : y); break;                         \
+    default: break;                                                                              \
+    }
+
+#define INFER__INT_ROWS(T, IS_SIGNED, TMIN)                                                      \
+    switch (op) {                                                                                \
+    case INFER__OP_ADD: case INFER__OP_SUM: INFER__ROW(T, (T)((uint64_t)x + (uint64_t)y)); break; \
+    case INFER__OP_SUB: INFER__ROW(T, (T)((uint64_t)x - (uint64_t)y)); break;                    \
+    case INFER__OP_MUL: INFER__ROW(T, (T)((uint64_t)x * (uint64_t)y)); break;                    \
+    case INFER__OP_MAX: INFER__ROW(T, x > y ? x : y); break;                                     \
+    case INFER__OP_MIN: INFER__ROW(T, x < y ? x : y); break;                                     \
+    case INFER__OP_DIV:                                                                          \
+        INFER__ROW(T, y == 0 ? (bad = 1, (T)0)                                                   \
+                             : (IS_SIGNED && x == TMIN && y == (T)-1) ? x : (T)(x / y));         \
+        break;                                                                                   \
+    case INFER__OP_POW: INFER__ROW(T, infer__ipow(x, y, &bad)); break;                           \
+    default: break;                                                                              \
+    }
+
+static int64_t infer__ipow(int64_t x, int64_t y, int *bad) {
+    uint64_t r = 1, b = (uint64_t)x;
+    if (y < 0) {
+        *bad = 1;
+        return 0;
+    }
+    while (y) {
+        if (y & 1) r *= b;
+        b *= b;
+        y >>= 1;
+    }
+    return (int64_t)r;
+}
+
+/* Pow with an exponent of another dtype: the exponent is read as double. */
+static double infer__get_f64(const void *p, infer_dtype t, int64_t i) {
+    switch (t) {
+    case INFER_DTYPE_F32: return ((const float *)p)[i];
+    case INFER_DTYPE_F64: return ((const double *)p)[i];
+    case INFER_DTYPE_I32: return ((const int32_t *)p)[i];
+    case INFER_DTYPE_I64: return (double)((const int64_t *)p)[i];
+    default: return 0;
+    }
+}
+
+static int infer__binary_row(int op, infer_dtype t, infer_dtype tb, void *po, const void *pa, int64_t sa,
+                             const void *pb, int64_t sb, int64_t len) {
+    int64_t i;
+    int bad = 0;
+    if (op == INFER__OP_POW && tb != t) {
+        for (i = 0; i < len; i++) {
+            double y = infer__get_f64(pb, tb, i * sb);
+            if (t == INFER_DTYPE_F32) ((float *)po)[i] = (float)pow(((const float *)pa)[i * sa], y);
+            else ((double *)po)[i] = pow(((const double *)pa)[i * sa], y);
+        }
+        return 0;
+    }
+    switch (t) {
+    case INFER_DTYPE_F32: INFER__FLOAT_ROWS(float, powf); break;
+    case INFER_DTYPE_F64: INFER__FLOAT_ROWS(double, pow); break;
+    case INFER_DTYPE_I8: INFER__INT_ROWS(int8_t, 1, INT8_MIN); break;
+    case INFER_DTYPE_I16: INFER__INT_ROWS(int16_t, 1, INT16_MIN); break;
+    case INFER_DTYPE_I32: INFER__INT_ROWS(int32_t, 1, INT32_MIN); break;
+    case INFER_DTYPE_I64: INFER__INT_ROWS(int64_t, 1, INT64_MIN); break;
+    case INFER_DTYPE_U8: INFER__INT_ROWS(uint8_t, 0, 0); break;
+    case INFER_DTYPE_U16: INFER__INT_ROWS(uint16_t, 0, 0); break;
+    case INFER_DTYPE_U32: INFER__INT_ROWS(uint32_t, 0, 0); break;
+    case INFER_DTYPE_U64: INFER__INT_ROWS(uint64_t, 0, 0); break;
+    default: break;
+    }
+    return bad;
+}
+
+static infer_status infer__binary_ref(const infer__ctx *c) {
+    infer__val *o = c->out[0];
+    size_t esz = infer_dtype_bytes(o->dtype), eszb;
+    uint32_t k;
+    int op = c->node->op;
+    if (c->n_in == 1) { /* Sum/Max/Min of one input */
+        memmove(o->data, c->in[0]->data, o->bytes);
+        return INFER_STATUS_OK;
+    }
+    for (k = 1; k < c->n_in; k++) {
+        infer__val *pair[2];
+        infer__iter it;
+        int64_t row = 0;
+        pair[0] = k == 1 ? c->in[0] : o; /* later inputs accumulate into the output */
+        pair[1] = c->in[k];
+        eszb = infer_dtype_bytes(c->in[k]->dtype);
+        infer__iter_init(&it, o, pair, 2);
+        if (it.rows > 0) do {
+            if (infer__binary_row(op, o->dtype, c->in[k]->dtype, (uint8_t *)o->data + (size_t)(row++ * it.len) * esz,
+                                  (const uint8_t *)pair[0]->data + it.off[0] * (int64_t)esz, it.inc[0],
+                                  (const uint8_t *)pair[1]->data + it.off[1] * (int64_t)eszb, it.inc[1], it.len))
+                return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT,
+                                    op == INFER__OP_DIV ? "integer division by zero" : "integer power with a negative exponent");
+        } while (infer__iter_next(&it));
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- element-wise: comparisons and logic (output bool) -- */
+
+#define INFER__CMP_ROWS(T)                                                                       \
+    switch (op) {                                                                                \
+    case INFER__OP_EQUAL: INFER__ROW2(T, x == y); break;                                         \
+    case INFER__OP_LESS: INFER__ROW2(T, x < y); break;                                           \
+    case INFER__OP_LESS_EQUAL: INFER__ROW2(T, x <= y); break;                                    \
+    case INFER__OP_GREATER: INFER__ROW2(T, x > y); break;                                        \
+    case INFER__OP_GREATER_EQUAL: INFER__ROW2(T, x >= y); break;                                 \
+    case INFER__OP_AND: INFER__ROW2(T, x && y); break;                                           \
+    case INFER__OP_OR: INFER__ROW2(T, x || y); break;                                            \
+    default: break;                                                                              \
+    }
+#define INFER__ROW2(T, EXPR)                                                                     \
+    do {                                                                                         \
+        const T *a = (const T *)pa, *b = (const T *)pb;                                          \
+        for (i = 0; i < len; i++) {                                                              \
+            T x = a[i * sa], y = b[i * sb];                                                      \
+            po[i] = (uint8_t)((EXPR) ? 1 : 0);                                                   \
+        }                                                                                        \
+    } while (0)
+
+static void infer__compare_row(int op, infer_dtype t, uint8_t *po, const void *pa, int64_t sa, const void *pb,
+                               int64_t sb, int64_t len) {
+    int64_t i;
+    switch (t) {
+    case INFER_DTYPE_F32: INFER__CMP_ROWS(float); break;
+    case INFER_DTYPE_F64: INFER__CMP_ROWS(double); break;
+    case INFER_DTYPE_I8: INFER__CMP_ROWS(int8_t); break;
+    case INFER_DTYPE_I16: INFER__CMP_ROWS(int16_t); break;
+    case INFER_DTYPE_I32: INFER__CMP_ROWS(int32_t); break;
+    case INFER_DTYPE_I64: INFER__CMP_ROWS(int64_t); break;
+    case INFER_DTYPE_U8: case INFER_DTYPE_BOOL: INFER__CMP_ROWS(uint8_t); break;
+    case INFER_DTYPE_U16: INFER__CMP_ROWS(uint16_t); break;
+    case INFER_DTYPE_U32: INFER__CMP_ROWS(uint32_t); break;
+    case INFER_DTYPE_U64: INFER__CMP_ROWS(uint64_t); break;
+    default: break;
+    }
+}
+
+static infer_status infer__compare_ref(const infer__ctx *c) {
+    infer__val *o = c->out[0];
+    size_t esz = infer_dtype_bytes(c->in[0]->dtype);
+    int64_t row = 0;
+    infer__iter it;
+    infer__iter_init(&it, o, c->in, 2);
+    if (it.rows > 0) do {
+        infer__compare_row(c->node->op, c->in[0]->dtype, (uint8_t *)o->data + row * it.len,
+                           (const uint8_t *)c->in[0]->data + it.off[0] * (int64_t)esz, it.inc[0],
+                           (const uint8_t *)c->in[1]->data + it.off[1] * (int64_t)esz, it.inc[1], it.len);
+        row++;
+    } while (infer__iter_next(&it));
+    return INFER_STATUS_OK;
+}
+
+/* -- Where -- */
+
+static infer_status infer__where_ref(const infer__ctx *c) {
+    infer__val *o = c->out[0];
+    size_t esz = infer_dtype_bytes(o->dtype);
+    int64_t row = 0, i;
+    infer__iter it;
+    infer__iter_init(&it, o, c->in, 3);
+    if (it.rows > 0) do {
+        const uint8_t *cond = (const uint8_t *)c->in[0]->data + it.off[0];
+        const uint8_t *x = (const uint8_t *)c->in[1]->data + it.off[1] * (int64_t)esz;
+        const uint8_t *y = (const uint8_t *)c->in[2]->data + it.off[2] * (int64_t)esz;
+        uint8_t *po = (uint8_t *)o->data + (size_t)(row * it.len) * esz;
+        for (i = 0; i < it.len; i++)
+            memcpy(po + i * (int64_t)esz, cond[i * it.inc[0]] ? x + i * it.inc[1] * (int64_t)esz : y + i * it.inc[2] * (int64_t)esz, esz);
+        row++;
+    } while (infer__iter_next(&it));
+    return INFER_STATUS_OK;
+}
+
+/* -- element-wise: unary -- */
+
+#define INFER__UNARY_FLOAT(T, F)                                                                  \
+    do {                                                                                          \
+        const T *x = (const T *)c->in[0]->data;                                                   \
+        T *y = (T *)c->out[0]->data;                                                              \
+        const T al = (T)p->alpha, be = (T)p->beta;                                                \
+        switch (op) {                                                                             \
+        case INFER__OP_SQRT: for (i = 0; i < n; i++) y[i] = F(sqrt)(x[i]); break;                 \
+        case INFER__OP_RECIPROCAL: for (i = 0; i < n; i++) y[i] = (T)1 / x[i]; break;             \
+        case INFER__OP_NEG: for (i = 0; i < n; i++) y[i] = -x[i]; break;                          \
+        case INFER__OP_ABS: for (i = 0; i < n; i++) y[i] = F(fabs)(x[i]); break;                  \
+        case INFER__OP_EXP: for (i = 0; i < n; i++) y[i] = F(exp)(x[i]); break;                   \
+        case INFER__OP_LOG: for (i = 0; i < n; i++) y[i] = F(log)(x[i]); break;                   \
+        case INFER__OP_ERF: for (i = 0; i < n; i++) y[i] = F(erf)(x[i]); break;                   \
+        case INFER__OP_TANH: for (i = 0; i < n; i++) y[i] = F(tanh)(x[i]); break;                 \
+        case INFER__OP_RELU: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)0 : x[i]; break;        \
+        case INFER__OP_LEAKY_RELU: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? al * x[i] : x[i]; break; \
+        case INFER__OP_SIGMOID:                                                                   \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = x[i];                                                                       \
+                y[i] = v >= 0 ? (T)1 / ((T)1 + F(exp)(-v)) : F(exp)(v) / ((T)1 + F(exp)(v));      \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_HARD_SIGMOID:                                                              \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = al * x[i] + be;                                                             \
+                y[i] = v < 0 ? (T)0 : v > 1 ? (T)1 : v;                                           \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_HARD_SWISH:                                                                \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = x[i] / (T)6 + (T)0.5;                                                       \
+                y[i] = x[i] * (v < 0 ? (T)0 : v > 1 ? (T)1 : v);                                  \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_GELU:                                                                      \
+            if (p->flag)                                                                          \
+                for (i = 0; i < n; i++) {                                                         \
+                    T v = x[i];                                                                   \
+                    y[i] = (T)0.5 * v *                                                           \
+                           ((T)1 + F(tanh)((T)0.7978845608028654 * (v + (T)0.044715 * v * v * v))); \
+                }                                                                                 \
+            else                                                                                  \
+                for (i = 0; i < n; i++) y[i] = (T)0.5 * x[i] * ((T)1 + F(erf)(x[i] * (T)0.7071067811865476)); \
+            break;                                                                                \
+        default: break;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+#define INFER__F32FN(name) name##f
+#define INFER__F64FN(name) name
+
+#define INFER__UNARY_INT(T)                                                                       \
+    do {                                                                                          \
+        const T *x = (const T *)c->in[0]->data;                                                   \
+        T *y = (T *)c->out[0]->data;                                                              \
+        switch (op) {                                                                             \
+        case INFER__OP_NEG: for (i = 0; i < n; i++) y[i] = (T)(0 - (uint64_t)x[i]); break;        \
+        case INFER__OP_ABS: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)(0 - (uint64_t)x[i]) : x[i]; break; \
+        case INFER__OP_RELU: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)0 : x[i]; break;        \
+        default: break;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+static infer_status infer__unary_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    int64_t i, n = (int64_t)c->out[0]->n;
+    int op = c->node->op;
+    switch (c->in[0]->dtype) {
+    case INFER_DTYPE_F32: INFER__UNARY_FLOAT(float, INFER__F32FN); break;
+    case INFER_DTYPE_F64: INFER__UNARY_FLOAT(double, INFER__F64FN); break;
+    case INFER_DTYPE_I8: INFER__UNARY_INT(int8_t); break;
+    case INFER_DTYPE_I16: INFER__UNARY_INT(int16_t); break;
+    case INFER_DTYPE_I32: INFER__UNARY_INT(int32_t); break;
+    case INFER_DTYPE_I64: INFER__UNARY_INT(int64_t); break;
+    case INFER_DTYPE_U8: case INFER_DTYPE_U16: case INFER_DTYPE_U32: case INFER_DTYPE_U64: /* Abs */
+        memmove(c->out[0]->data, c->in[0]->data, c->out[0]->bytes);
+        break;
+    case INFER_DTYPE_BOOL: { /* Not */
+        const uint8_t *x = (const uint8_t *)c->in[0]->data;
+        uint8_t *y = (uint8_t *)c->out[0]->data;
+        for (i = 0; i < n; i++) y[i] = (uint8_t)!x[i];
+        break;
+    }
+    default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- Clip -- */
+
+#define INFER__CLIP(T, LO, HI)                                                                    \
+    do {                                                                                          \
+        const T *x = (const T *)c->in[0]->data;                                                   \
+        T *y = (T *)c->out[0]->data, lo = (LO), hi = (HI);                                        \
+        if (c->n_in > 1 && c->in[1]) lo = *(const T *)c->in[1]->data;                             \
+        if (c->n_in > 2 && c->in[2]) hi = *(const T *)c->in[2]->data;                             \
+        for (i = 0; i < n; i++) y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];                    \
+    } while (0)
+
+static infer_status infer__clip_ref(const infer__ctx *c) {
+    int64_t i, n = (int64_t)c->out[0]->n;
+    switch (c->in[0]->dtype) {
+    case INFER_DTYPE_F32: INFER__CLIP(float, -INFINITY, INFINITY); break;
+    case INFER_DTYPE_F64: INFER__CLIP(double, -INFINITY, INFINITY); break;
+    case INFER_DTYPE_I8: INFER__CLIP(int8_t, INT8_MIN, INT8_MAX); break;
+    case INFER_DTYPE_I16: INFER__CLIP(int16_t, INT16_MIN, INT16_MAX); break;
+    case INFER_DTYPE_I32: INFER__CLIP(int32_t, INT32_MIN, INT32_MAX); break;
+    case INFER_DTYPE_I64: INFER__CLIP(int64_t, INT64_MIN, INT64_MAX); break;
+    case INFER_DTYPE_U8: INFER__CLIP(uint8_t, 0, UINT8_MAX); break;
+    case INFER_DTYPE_U16: INFER__CLIP(uint16_t, 0, UINT16_MAX); break;
+    case INFER_DTYPE_U32: INFER__CLIP(uint32_t, 0, UINT32_MAX); break;
+    case INFER_DTYPE_U64: INFER__CLIP(uint64_t, 0, UINT64_MAX); break;
+    default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- Softmax, LogSoftmax: over one axis of [outer][len][inner] -- */
+
+static infer_status infer__softmax_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t o, in, i, len = p->len, inner = p->inner;
+    for (o = 0; o < p->outer; o++)
+        for (in = 0; in < inner; in++) {
+            const float *xr = x + o * len * inner + in;
+            float *yr = y + o * len * inner + in;
+            float mx = -INFINITY;
+            double sum = 0;
+            for (i = 0; i < len; i++) mx = xr[i * inner] > mx ? xr[i * inner] : mx;
+            if (p->flag) {
+                float lse;
+                for (i = 0; i < len; i++) sum += exp((double)xr[i * inner] - mx);
+                lse = (float)log(sum);
+                for (i = 0; i < len; i++) yr[i * inner] = xr[i * inner] - mx - lse;
+            } else {
+                for (i = 0; i < len; i++) {
+                    float e = expf(xr[i * inner] - mx);
+                    yr[i * inner] = e;
+                    sum += e;
+                }
+                for (i = 0; i < len; i++) yr[i * inner] = (float)(yr[i * inner] / sum);
+            }
+        }
+    return INFER_STATUS_OK;
+}
+
+/* -- MatMul and Gemm -- */
+
+/* c[m][n] (+)= a[m][k] * b[k][n], with element strides for a and b (transposes). */
+static void infer__gemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs,
+                                const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt) {
+    int64_t i;
+    (void)nt;
+    INFER__PARALLEL_FOR(nt)
+    for (i = 0; i < m; i++) {
+        float *cr = c + i * n;
+        int64_t j, p;
+        for (j = 0; j < n; j++) cr[j] = 0;
+        for (p = 0; p < k; p++) {
+            float av = a[i * a_rs + p * a_cs];
+            const float *br = b + p * b_rs;
+            if (b_cs == 1)
+                for (j = 0; j < n; j++) cr[j] += av * br[j];
+            else
+                for (j = 0; j < n; j++) cr[j] += av * br[j * b_cs];
+        }
+    }
+}
+
+static infer_status infer__matmul_ref(const infer__ctx *c) {
+    const infer__mm_p *p = &c->p->mm;
+    const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t idx[INFER_MAX_DIMS] = {0}, nb = infer__prod(p->batch, 0, p->n_batch), t, oa = 0, ob = 0;
+    int i, nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
+    for (t = 0; t < nb; t++) {
+        infer__gemm_f32_ref(p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
+                            y + t * p->m * p->n, nt);
+        for (i = p->n_batch - 1; i >= 0; i--) {
+            oa += p->sa[i];
+            ob += p->sb[i];
+            if (++idx[i] < p->batch[i]) break;
+            oa -= p->sa[i] * p->batch[i];
+            ob -= p->sb[i] * p->batch[i];
+            idx[i] = 0;
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__gemm_ref(const infer__ctx *c) {
+    const infer__mm_p *p = &c->p->mm;
+    const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
+    const infer__val *cv = c->n_in > 2 ? c->in[2] : NULL;
+    float *y = (float *)c->out[0]->data;
+    int64_t i, j;
+    int nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
+    infer__gemm_f32_ref(p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b, p->trans_b ? 1 : p->n,
+                        p->trans_b ? p->k : 1, y, nt);
+    for (i = 0; i < p->m; i++)
+        for (j = 0; j < p->n; j++) {
+            float v = p->alpha * y[i * p->n + j];
+            if (cv && p->beta != 0) {
+                const float *cd = (const float *)cv->data;
+                int64_t ci = 0;
+                if (cv->n_dims == 2) ci = (cv->dims[0] == 1 ? 0 : i) * cv->dims[1] + (cv->dims[1] == 1 ? 0 : j);
+                else if (cv->n_dims == 1) ci = cv->dims[0] == 1 ? 0 : j;
+                v += p->beta * cd[ci];
+            }
+            y[i * p->n + j] = v;
+        }
+    return INFER_STATUS_OK;
+}
+
+/* -- Conv: direct, over up to 3 spatial dims (unused ones have size 1) -- */
+
+/* Range of output positions o with 0 <= o*s - pb + kk*d < in. */
+static void infer__valid_range(int64_t out, int64_t in, int64_t s, int64_t pb, int64_t off, int64_t *lo, int64_t *hi) {
+    /* need o*s >= pb - off and o*s < in + pb - off */
+    int64_t a = pb - off, b = in + pb - off;
+    *lo = a <= 0 ? 0 : (a + s - 1) / s;
+    *hi = b <= 0 ? 0 : (b + s - 1) / s;
+    if (*hi > out) *hi = out;
+    if (*lo > *hi) *lo = *hi;
+}
+
+static infer_status infer__conv_ref(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    float *y = (float *)c->out[0]->data;
+    int64_t cg = p->c / p->group, mg = p->m / p->group;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2];
+    int64_t ksz = p->k[0] * p->k[1] * p->k[2], nm = p->n * p->m, job;
+    int nt = infer__threads_for(c, (double)nm * (double)out_sz * (double)(cg * ksz));
+    (void)nt;
+    INFER__PARALLEL_FOR(nt)
+    for (job = 0; job < nm; job++) {
+        int64_t n = job / p->m, m = job % p->m, g = m / mg, ci, k0, k1, k2, o0, o1, o2, i;
+        float *yp = y + job * out_sz;
+        for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
+        for (ci = 0; ci < cg; ci++) {
+            const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
+            const float *wp = w + (m * cg + ci) * ksz;
+            for (k0 = 0; k0 < p->k[0]; k0++)
+                for (k1 = 0; k1 < p->k[1]; k1++)
+                    for (k2 = 0; k2 < p->k[2]; k2++) {
+                        float wv = wp[(k0 * p->k[1] + k1) * p->k[2] + k2];
+                        int64_t lo0, hi0, lo1, hi1, lo2, hi2;
+                        infer__valid_range(p->out[0], p->in[0], p->s[0], p->pb[0], k0 * p->d[0], &lo0, &hi0);
+                        infer__valid_range(p->out[1], p->in[1], p->s[1], p->pb[1], k1 * p->d[1], &lo1, &hi1);
+                        infer__valid_range(p->out[2], p->in[2], p->s[2], p->pb[2], k2 * p->d[2], &lo2, &hi2);
+                        for (o0 = lo0; o0 < hi0; o0++)
+                            for (o1 = lo1; o1 < hi1; o1++) {
+                                int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
+                                int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];
+                                const float *xr = xp + (i0 * p->in[1] + i1) * p->in[2] - p->pb[2] + k2 * p->d[2];
+                                float *yr = yp + (o0 * p->out[1] + o1) * p->out[2];
+                                for (o2 = lo2; o2 < hi2; o2++) yr[o2] += wv * xr[o2 * p->s[2]];
+                            }
+                    }
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- ConvTranspose: each input position scatters into the output -- */
+
+static infer_status infer__conv_transpose_ref(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    float *y = (float *)c->out[0]->data;
+    int64_t cg = p->c / p->group, mg = p->m / p->group;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2];
+    int64_t ksz = p->k[0] * p->k[1] * p->k[2], nm = p->n * p->m, job;
+    int nt = infer__threads_for(c, (double)nm * (double)in_sz * (double)(cg * ksz));
+    (void)nt;
+    INFER__PARALLEL_FOR(nt)
+    for (job = 0; job < nm; job++) {
+        int64_t n = job / p->m, m = job % p->m, g = m / mg, mm = m % mg, ci, k0, k1, k2, i0, i1, i2, i;
+        float *yp = y + job * out_sz;
+        for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
+        for (ci = 0; ci < cg; ci++) {
+            const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
+            const float *wp = w + ((g * cg + ci) * mg + mm) * ksz;
+            for (k0 = 0; k0 < p->k[0]; k0++)
+                for (k1 = 0; k1 < p->k[1]; k1++)
+                    for (k2 = 0; k2 < p->k[2]; k2++) {
+                        float wv = wp[(k0 * p->k[1] + k1) * p->k[2] + k2];
+                        for (i0 = 0; i0 < p->in[0]; i0++) {
+                            int64_t o0 = i0 * p->s[0] - p->pb[0] + k0 * p->d[0];
+                            if (o0 < 0 || o0 >= p->out[0]) continue;
+                            for (i1 = 0; i1 < p->in[1]; i1++) {
+                                int64_t o1 = i1 * p->s[1] - p->pb[1] + k1 * p->d[1];
+                                if (o1 < 0 || o1 >= p->out[1]) continue;
+                                for (i2 = 0; i2 < p->in[2]; i2++) {
+                                    int64_t o2 = i2 * p->s[2] - p->pb[2] + k2 * p->d[2];
+                                    if (o2 < 0 || o2 >= p->out[2]) continue;
+                                    yp[(o0 * p->out[1] + o1) * p->out[2] + o2] += wv * xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
+                                }
+                            }
+                        }
+                    }
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- MaxPool, AveragePool -- */
+
+#define INFER__NAN_F(v) ((v) != (v))
+#define INFER__NAN_I(v) 0
+
+#define INFER__MAXPOOL(T, ISNAN)                                                                        \
+    do {                                                                                           \
+        const T *xp = (const T *)c->in[0]->data + job * in_sz;                                     \
+        T *yp = (T *)c->out[0]->data + job * out_sz;                                               \
+        for (o0 = 0; o0 < p->out[0]; o0++)                                                         \
+            for (o1 = 0; o1 < p->out[1]; o1++)                                                     \
+                for (o2 = 0; o2 < p->out[2]; o2++) {                                               \
+                    T best = 0;                                                                    \
+                    int any = 0;                                                                   \
+                    for (k0 = 0; k0 < p->k[0]; k0++) {                                             \
+                        int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];                       \
+                        if (i0 < 0 || i0 >= p->in[0]) continue;                                    \
+                        for (k1 = 0; k1 < p->k[1]; k1++) {                                         \
+                            int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];                   \
+                            if (i1 < 0 || i1 >= p->in[1]) continue;                                \
+                            for (k2 = 0; k2 < p->k[2]; k2++) {                                     \
+                                int64_t i2 = o2 * p->s[2] - p->pb[2] + k2 * p->d[2];               \
+                                T v;                                                               \
+                                if (i2 < 0 || i2 >= p->in[2]) continue;                            \
+                                v = xp[(i0 * p->in[1] + i1) * p->in[2] + i2];                      \
+                                if (!any || v > best || ISNAN(v)) best = v, any = 1;               \
+                                if (ISNAN(best)) break;                                            \
+                            }                                                                      \
+                        }                                                                          \
+                    }                                                                              \
+                    yp[(o0 * p->out[1] + o1) * p->out[2] + o2] = best;                             \
+                }                                                                                  \
+    } while (0)
+
+static infer_status infer__pool_ref(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2], job;
+    int is_max = c->node->op == INFER__OP_MAX_POOL;
+    for (job = 0; job < p->n * p->c; job++) {
+        int64_t o0, o1, o2, k0, k1, k2;
+        if (is_max) {
+            switch (c->in[0]->dtype) {
+            case INFER_DTYPE_F32: INFER__MAXPOOL(float, INFER__NAN_F); break;
+            case INFER_DTYPE_F64: INFER__MAXPOOL(double, INFER__NAN_F); break;
+            case INFER_DTYPE_I8: INFER__MAXPOOL(int8_t, INFER__NAN_I); break;
+            case INFER_DTYPE_U8: INFER__MAXPOOL(uint8_t, INFER__NAN_I); break;
+            default: break;
+            }
+            continue;
+        }
+        {
+            const float *xp = (const float *)c->in[0]->data + job * in_sz;
+            float *yp = (float *)c->out[0]->data + job * out_sz;
+            for (o0 = 0; o0 < p->out[0]; o0++)
+                for (o1 = 0; o1 < p->out[1]; o1++)
+                    for (o2 = 0; o2 < p->out[2]; o2++) {
+                        double sum = 0;
+                        int64_t cnt = 0, padded = 0;
+                        for (k0 = 0; k0 < p->k[0]; k0++) {
+                            int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
+                            if (i0 < -p->pb[0] || i0 >= p->in[0] + p->pe[0]) continue;
+                            for (k1 = 0; k1 < p->k[1]; k1++) {
+                                int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];
+                                if (i1 < -p->pb[1] || i1 >= p->in[1] + p->pe[1]) continue;
+                                for (k2 = 0; k2 < p->k[2]; k2++) {
+                                    int64_t i2 = o2 * p->s[2] - p->pb[2] + k2 * p->d[2];
+                                    if (i2 < -p->pb[2] || i2 >= p->in[2] + p->pe[2]) continue;
+                                    padded++;
+                                    if (i0 < 0 || i0 >= p->in[0] || i1 < 0 || i1 >= p->in[1] || i2 < 0 || i2 >= p->in[2])
+                                        continue;
+                                    sum += xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
+                                    cnt++;
+                                }
+                            }
+                        }
+                        if (p->count_include_pad) cnt = padded;
+                        yp[(o0 * p->out[1] + o1) * p->out[2] + o2] = cnt ? (float)(sum / (double)cnt) : 0.0f;
+                    }
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__global_pool_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t o, i;
+    for (o = 0; o < p->outer; o++) {
+        double sum = 0;
+        for (i = 0; i < p->len; i++) sum += x[o * p->len + i];
+        y[o] = p->len ? (float)(sum / (double)p->len) : 0.0f;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- normalisation -- */
+
+static infer_status infer__batch_norm_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data, *scale = (const float *)c->in[1]->data;
+    const float *bias = (const float *)c->in[2]->data, *mean = (const float *)c->in[3]->data;
+    const float *var = (const float *)c->in[4]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t o, ch, i;
+    for (o = 0; o < p->outer; o++)
+        for (ch = 0; ch < p->len; ch++) {
+            double a = scale[ch] / sqrt((double)var[ch] + p->alpha), b = bias[ch] - mean[ch] * a;
+            const float *xr = x + (o * p->len + ch) * p->inner;
+            float *yr = y + (o * p->len + ch) * p->inner;
+            for (i = 0; i < p->inner; i++) yr[i] = (float)(xr[i] * a + b);
+        }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__layer_norm_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data, *scale = (const float *)c->in[1]->data;
+    const infer__val *bv = c->n_in > 2 ? c->in[2] : NULL;
+    const float *bias = bv ? (const float *)bv->data : NULL;
+    int64_t ss = c->in[1]->n == 1 ? 0 : 1, bs = bv && bv->n == 1 ? 0 : 1, o, i;
+    float *y = (float *)c->out[0]->data;
+    float *mean_out = c->n_out > 1 && c->out[1] ? (float *)c->out[1]->data : NULL;
+    float *inv_out = c->n_out > 2 && c->out[2] ? (float *)c->out[2]->data : NULL;
+    for (o = 0; o < p->outer; o++) {
+        const float *xr = x + o * p->len;
+        float *yr = y + o * p->len;
+        double mean = 0, var = 0, inv;
+        for (i = 0; i < p->len; i++) mean += xr[i];
+        mean = p->len ? mean / (double)p->len : 0;
+        for (i = 0; i < p->len; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        var = p->len ? var / (double)p->len : 0;
+        inv = 1.0 / sqrt(var + p->alpha);
+        for (i = 0; i < p->len; i++)
+            yr[i] = (float)((xr[i] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f));
+        if (mean_out) mean_out[o] = (float)mean;
+        if (inv_out) inv_out[o] = (float)inv;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- ReduceMean, ReduceSum, ReduceMax; ArgMax -- */
+
+#define INFER__REDUCE(T, ACC, INIT, STEP)                                                          \
+    do {                                                                                           \
+        const T *x = (const T *)c->in[0]->data;                                                    \
+        T *y = (T *)c->out[0]->data;                                                               \
+        for (o = 0; o < n_out; o++) {                                                              \
+            ACC acc = INIT;                                                                        \
+            int64_t base = 0, rem = o, j;                                                          \
+            for (k = n_keep - 1; k >= 0; k--) {                                                    \
+                base += (rem % keep_dims[k]) * keep_st[k];                                         \
+                rem /= keep_dims[k];                                                               \
+            }                                                                                      \
+            for (j = 0; j < n_red_el; j++) {                                                       \
+                int64_t off = base, r2 = j;                                                        \
+                T v;                                                                               \
+                for (k = n_red - 1; k >= 0; k--) {                                                 \
+                    off += (r2 % red_dims[k]) * red_st[k];                                         \
+                    r2 /= red_dims[k];                                                             \
+                }                                                                                  \
+                v = x[off];                                                                        \
+                STEP;                                                                              \
+            }                                                                                      \
+            y[o] = (T)(op == INFER__OP_REDUCE_MEAN ? (n_red_el ? acc / (ACC)n_red_el : (ACC)NAN) : acc); \
+        }                                                                                          \
+    } while (0)
+
+static infer_status infer__reduce_ref(const infer__ctx *c) {
+    const infer__val *xv = c->in[0];
+    unsigned mask = c->p->reduce_mask;
+    int64_t keep_dims[INFER_MAX_DIMS], keep_st[INFER_MAX_DIMS], red_dims[INFER_MAX_DIMS], red_st[INFER_MAX_DIMS];
+    int64_t st[INFER_MAX_DIMS], n_out = (int64_t)c->out[0]->n, n_red_el = 1, o;
+    int n_keep = 0, n_red = 0, k, i, op = c->node->op;
+    infer__strides(xv->dims, xv->n_dims, 1, st);
+    for (i = 0; i < xv->n_dims; i++) {
+        if (mask & (1u << i)) red_dims[n_red] = xv->dims[i], red_st[n_red++] = st[i], n_red_el *= xv->dims[i];
+        else keep_dims[n_keep] = xv->dims[i], keep_st[n_keep++] = st[i];
+    }
+    switch (xv->dtype) {
+    case INFER_DTYPE_F32:
+        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(float, float, -INFINITY, if (v > acc || v != v) acc = v);
+        else INFER__REDUCE(float, double, 0.0, acc += v);
+        break;
+    case INFER_DTYPE_F64:
+        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(double, double, -INFINITY, if (v > acc || v != v) acc = v);
+        else INFER__REDUCE(double, double, 0.0, acc += v);
+        break;
+    case INFER_DTYPE_I32:
+        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(int32_t, int32_t, INT32_MIN, if (v > acc) acc = v);
+        else INFER__REDUCE(int32_t, int32_t, 0, acc = (int32_t)((uint32_t)acc + (uint32_t)v));
+        break;
+    case INFER_DTYPE_I64:
+        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(int64_t, int64_t, INT64_MIN, if (v > acc) acc = v);
+        else INFER__REDUCE(int64_t, int64_t, 0, acc = (int64_t)((uint64_t)acc + (uint64_t)v));
+        break;
+    default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* NaN counts as the largest value (as numpy's argmax); ties go to the first index, or
+   the last with select_last_index. */
+#define INFER__ARGMAX(T, ISNAN)                                                                    \
+    do {                                                                                           \
+        const T *x = (const T *)c->in[0]->data;                                                    \
+        for (o = 0; o < p->outer; o++)                                                             \
+            for (in = 0; in < p->inner; in++) {                                                    \
+                const T *xr = x + o * p->len * p->inner + in;                                      \
+                T best = xr[0];                                                                    \
+                int64_t bi = 0;                                                                    \
+                for (i = 1; i < p->len; i++) {                                                     \
+                    T v = xr[i * p->inner];                                                        \
+                    int better = ISNAN(v) ? (!ISNAN(best) || p->flag)                              \
+                                          : (!ISNAN(best) && (v > best || (p->flag && v == best))); \
+                    if (better) best = v, bi = i;                                                  \
+                }                                                                                  \
+                y[o * p->inner + in] = bi;                                                         \
+            }                                                                                      \
+    } while (0)
+
+static infer_status infer__arg_max_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    int64_t *y = (int64_t *)c->out[0]->data, o, in, i;
+    switch (c->in[0]->dtype) {
+    case INFER_DTYPE_F32: INFER__ARGMAX(float, INFER__NAN_F); break;
+    case INFER_DTYPE_F64: INFER__ARGMAX(double, INFER__NAN_F); break;
+    case INFER_DTYPE_I8: INFER__ARGMAX(int8_t, INFER__NAN_I); break;
+    case INFER_DTYPE_I16: INFER__ARGMAX(int16_t, INFER__NAN_I); break;
+    case INFER_DTYPE_I32: INFER__ARGMAX(int32_t, INFER__NAN_I); break;
+    case INFER_DTYPE_I64: INFER__ARGMAX(int64_t, INFER__NAN_I); break;
+    case INFER_DTYPE_U8: INFER__ARGMAX(uint8_t, INFER__NAN_I); break;
+    case INFER_DTYPE_U16: INFER__ARGMAX(uint16_t, INFER__NAN_I); break;
+    case INFER_DTYPE_U32: INFER__ARGMAX(uint32_t, INFER__NAN_I); break;
+    case INFER_DTYPE_U64: INFER__ARGMAX(uint64_t, INFER__NAN_I); break;
+    default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- data movement -- */
+
+/* Reshape, Flatten, Squeeze, Unsqueeze, Identity when they cannot share bytes. */
+static infer_status infer__copy_ref(const infer__ctx *c) {
+    if (c->out[0]->data != c->in[0]->data) memmove(c->out[0]->data, c->in[0]->data, c->out[0]->bytes);
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__transpose_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t xs[INFER_MAX_DIMS], ys[INFER_MAX_DIMS], ss[INFER_MAX_DIMS];
+    int i;
+    infer__strides(x->dims, x->n_dims, esz, xs);
+    infer__strides(y->dims, y->n_dims, esz, ys);
+    for (i = 0; i < y->n_dims; i++) ss[i] = xs[c->p->ix.a[i]];
+    infer__copy_nd((uint8_t *)y->data, ys, (const uint8_t *)x->data, ss, y->n_dims, y->dims, esz);
+    return INFER_STATUS_OK;
+}
+
+/* Concat and Split move [outer][len_k * inner] blocks. */
+static infer_status infer__concat_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const infer__val *y = c->out[0];
+    size_t esz = infer_dtype_bytes(y->dtype);
+    int64_t total = y->dims[p->axis] * p->inner * (int64_t)esz, at = 0, o;
+    uint32_t k;
+    for (k = 0; k < c->n_in; k++) {
+        int64_t blk = c->in[k]->dims[p->axis] * p->inner * (int64_t)esz;
+        for (o = 0; blk && o < p->outer; o++)
+            memcpy((uint8_t *)y->data + o * total + at, (const uint8_t *)c->in[k]->data + o * blk, (size_t)blk);
+        at += blk;
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__split_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const infer__val *x = c->in[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t total = x->dims[p->axis] * p->inner * (int64_t)esz, at = 0, o;
+    uint32_t k;
+    for (k = 0; k < c->n_out; k++) {
+        int64_t blk;
+        if (!c->out[k]) continue;
+        blk = c->out[k]->dims[p->axis] * p->inner * (int64_t)esz;
+        for (o = 0; blk && o < p->outer; o++)
+            memcpy((uint8_t *)c->out[k]->data + o * blk, (const uint8_t *)x->data + o * total + at, (size_t)blk);
+        at += blk;
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__slice_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t xs[INFER_MAX_DIMS], ys[INFER_MAX_DIMS], ss[INFER_MAX_DIMS], base = 0;
+    int i;
+    if (y->n == 0) return INFER_STATUS_OK;
+    infer__strides(x->dims, x->n_dims, esz, xs);
+    infer__strides(y->dims, y->n_dims, esz, ys);
+    for (i = 0; i < x->n_dims; i++) {
+        base += c->p->ix.a[i] * xs[i];
+        ss[i] = c->p->ix.b[i] * xs[i];
+    }
+    infer__copy_nd((uint8_t *)y->data, ys, (const uint8_t *)x->data + base, ss, y->n_dims, y->dims, esz);
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__gather_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const infer__val *x = c->in[0], *ix = c->in[1];
+    size_t esz = infer_dtype_bytes(x->dtype), blk = (size_t)p->inner * esz;
+    int64_t n_ix = (int64_t)ix->n, o, j;
+    for (j = 0; j < n_ix; j++) { /* indices come from the caller's data: check them all first */
+        int64_t k = ix->dtype == INFER_DTYPE_I64 ? ((const int64_t *)ix->data)[j] : ((const int32_t *)ix->data)[j];
+        if (k < -p->len || k >= p->len)
+            return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "index %lld is out of range for an axis of %lld",
+                                (long long)k, (long long)p->len);
+    }
+    for (o = 0; o < p->outer; o++)
+        for (j = 0; j < n_ix; j++) {
+            int64_t k = ix->dtype == INFER_DTYPE_I64 ? ((const int64_t *)ix->data)[j] : ((const int32_t *)ix->data)[j];
+            if (k < 0) k += p->len;
+            if (blk)
+                memcpy((uint8_t *)c->out[0]->data + (size_t)(o * n_ix + j) * blk,
+                       (const uint8_t *)x->data + (size_t)(o * p->len + k) * blk, blk);
+        }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__expand_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t ys[INFER_MAX_DIMS], ss[INFER_MAX_DIMS];
+    int i;
+    infer__strides(y->dims, y->n_dims, esz, ys);
+    infer__bstrides(x, y->n_dims, y->dims, ss);
+    for (i = 0; i < y->n_dims; i++) ss[i] *= (int64_t)esz;
+    infer__copy_nd((uint8_t *)y->data, ys, (const uint8_t *)x->data, ss, y->n_dims, y->dims, esz);
+    return INFER_STATUS_OK;
+}
+
+/* The output as [rep0][d0][rep1][d1]...: the source repeats with stride 0. */
+static infer_status infer__tile_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t xs[INFER_MAX_DIMS], ys[INFER_MAX_DIMS], dims[2 * INFER_MAX_DIMS], ds[2 * INFER_MAX_DIMS], ss[2 * INFER_MAX_DIMS];
+    int i;
+    infer__strides(x->dims, x->n_dims, esz, xs);
+    infer__strides(y->dims, y->n_dims, esz, ys);
+    for (i = 0; i < x->n_dims; i++) {
+        dims[2 * i] = x->dims[i] ? y->dims[i] / x->dims[i] : 0;
+        dims[2 * i + 1] = x->dims[i];
+        ds[2 * i] = ys[i] * x->dims[i];
+        ds[2 * i + 1] = ys[i];
+        ss[2 * i] = 0;
+        ss[2 * i + 1] = xs[i];
+    }
+    infer__copy_nd((uint8_t *)y->data, ds, (const uint8_t *)x->data, ss, 2 * x->n_dims, dims, esz);
+    return INFER_STATUS_OK;
+}
+
+/* Source index for output index i on an axis of d elements padded by pb at the start;
+   -1 for the constant. mode: 0 constant, 1 reflect, 2 edge, 3 wrap. */
+static int64_t infer__pad_src(int64_t i, int64_t pb, int64_t d, int mode) {
+    int64_t j = i - pb, period;
+    if (j >= 0 && j < d) return j;
+    switch (mode) {
+    case 1:
+        if (d == 1) return 0;
+        period = 2 * (d - 1);
+        j %= period;
+        if (j < 0) j += period;
+        return j < d ? j : period - j;
+    case 2: return j < 0 ? 0 : d - 1;
+    case 3: j %= d; return j < 0 ? j + d : j;
+    default: return -1;
+    }
+}
+
+static infer_status infer__pad_ref(const infer__ctx *c) {
+    const infer__index_p *p = &c->p->ix;
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    uint8_t value[8] = {0};
+    int64_t xs[INFER_MAX_DIMS], idx[INFER_MAX_DIMS] = {0}, e;
+    int r = y->n_dims, i;
+    if (c->n_in > 2 && c->in[2] && c->in[2]->n == 1) memcpy(value, c->in[2]->data, esz);
+    infer__strides(x->dims, x->n_dims, 1, xs);
+    for (e = 0; e < (int64_t)y->n; e++) {
+        int64_t off = 0;
+        for (i = 0; i < r; i++) {
+            int64_t j = infer__pad_src(idx[i], p->a[i], x->dims[i], p->mode);
+            if (j < 0) {
+                off = -1;
+                break;
+            }
+            off += j * xs[i];
+        }
+        memcpy((uint8_t *)y->data + (size_t)e * esz, off < 0 ? value : (const uint8_t *)x->data + (size_t)off * esz, esz);
+        for (i = r - 1; i >= 0; i--) {
+            if (++idx[i] < y->dims[i]) break;
+            idx[i] = 0;
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- Resize -- */
+
+/* Source coordinate of output index o on an axis (ONNX's coordinate_transformation_mode). */
+static double infer__resize_coord(const infer__resize_p *p, int a, int64_t o, int64_t in, int64_t out) {
+    double s = p->scale[a], x = (double)o;
+    switch (p->coord) {
+    case INFER__COORD_HALF_PIXEL: return (x + 0.5) / s - 0.5;
+    case INFER__COORD_HALF_PIXEL_SYMMETRIC: {
+        double adj = (double)out / (s * (double)in), center = (double)in / 2;
+        return center * (1 - adj) + (x + 0.5) / s - 0.5;
+    }
+    case INFER__COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / s - 0.5 : 0.0;
+    case INFER__COORD_ALIGN_CORNERS: return out > 1 ? x * (double)(in - 1) / (double)(out - 1) : 0.0;
+    case INFER__COORD_ASYMMETRIC: return x / s;
+    default: { /* tf_crop_and_resize */
+        double b = p->roi_start[a], e = p->roi_end[a];
+        return out > 1 ? b * (double)(in - 1) + x * (e - b) * (double)(in - 1) / (double)(out - 1)
+                       : 0.5 * (b + e) * (double)(in - 1);
+    }
+    }
+}
+
+static double infer__cubic_w(double t, double a) { /* Keys' cubic kernel at distance t */
+    t = fabs(t);
+    if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+    if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+    return 0;
+}
+
+/* Per axis and output index: up to 4 taps (source index, weight); index -1 = outside. */
+static infer_status infer__resize_ref(const infer__ctx *c) {
+    const infer__resize_p *p = &c->p->rs;
+    const infer__val *x = c->in[0], *y = c->out[0];
+    int r = y->n_dims, i, nt = p->mode == 0 ? 1 : p->mode == 1 ? 2 : 4;
+    int64_t *tap_i[INFER_MAX_DIMS], xs[INFER_MAX_DIMS], idx[INFER_MAX_DIMS] = {0}, e, pos = 0;
+    double *tap_w[INFER_MAX_DIMS];
+    uint8_t *sp = (uint8_t *)c->scratch;
+    for (i = 0; i < r; i++) {
+        int64_t in = x->dims[i], out = y->dims[i], o;
+        tap_i[i] = (int64_t *)(sp + pos);
+        pos += out * 4 * (int64_t)sizeof(int64_t);
+        tap_w[i] = (double *)(sp + pos);
+        pos += out * 4 * (int64_t)sizeof(double);
+        for (o = 0; o < out; o++) {
+            int64_t *ti = tap_i[i] + 4 * o;
+            double *tw = tap_w[i] + 4 * o, xc, sum = 0;
+            int k;
+            if (in == out && p->scale[i] == 1.0 && p->coord != INFER__COORD_TF_CROP_AND_RESIZE) {
+                ti[0] = o, tw[0] = 1, ti[1] = ti[2] = ti[3] = o, tw[1] = tw[2] = tw[3] = 0;
+                continue;
+            }
+            xc = infer__resize_coord(p, i, o, in, out);
+            if (p->coord == INFER__COORD_TF_CROP_AND_RESIZE && (xc < 0 || xc > (double)(in - 1))) {
+                for (k = 0; k < 4; k++) ti[k] = -1, tw[k] = 0;
+                continue;
+            }
+            if (p->mode == 0) {
+                double f = floor(xc), frac = xc - f;
+                int64_t j;
+                switch (p->nearest) {
+                case 0: j = (int64_t)(frac == 0.5 ? f : floor(xc + 0.5)); break;
+                case 1: j = (int64_t)(frac == 0.5 ? f + 1 : floor(xc + 0.5)); break;
+                case 2: j = (int64_t)f; break;
+                default: j = (int64_t)ceil(xc); break;
+                }
+                ti[0] = j < 0 ? 0 : j >= in ? in - 1 : j;
+                tw[0] = 1;
+                continue;
+            }
+            if (p->mode == 1) {
+                double f = floor(xc);
+                int64_t j = (int64_t)f;
+                ti[0] = j, ti[1] = j + 1;
+                tw[0] = 1 - (xc - f), tw[1] = xc - f;
+                for (k = 0; k < 2; k++) ti[k] = ti[k] < 0 ? 0 : ti[k] >= in ? in - 1 : ti[k];
+                continue;
+            }
+            {
+                double f = floor(xc);
+                int64_t j = (int64_t)f;
+                for (k = 0; k < 4; k++) {
+                    int64_t t = j - 1 + k;
+                    tw[k] = infer__cubic_w(xc - (double)t, p->cubic_a);
+                    if (p->exclude_outside && (t < 0 || t >= in)) tw[k] = 0;
+                    ti[k] = t < 0 ? 0 : t >= in ? in - 1 : t;
+                    sum += tw[k];
+                }
+                if (p->exclude_outside && sum != 0)
+                    for (k = 0; k < 4; k++) tw[k] /= sum;
+            }
+        }
+    }
+    infer__strides(x->dims, r, 1, xs);
+    for (e = 0; e < (int64_t)y->n; e++) {
+        /* sum over the taps of every axis: nt^r combinations, odometer-style */
+        int tap[INFER_MAX_DIMS] = {0}, outside = 0;
+        double acc = 0;
+        for (i = 0; i < r; i++)
+            if (tap_i[i][4 * idx[i]] < 0) outside = 1;
+        if (!outside)
+            for (;;) {
+                double w = 1;
+                int64_t off = 0;
+                for (i = 0; i < r; i++) {
+                    w *= tap_w[i][4 * idx[i] + tap[i]];
+                    off += tap_i[i][4 * idx[i] + tap[i]] * xs[i];
+                }
+                if (w != 0) acc += w * (x->dtype == INFER_DTYPE_F32 ? (double)((const float *)x->data)[off] : ((const double *)x->data)[off]);
+                for (i = r - 1; i >= 0; i--) {
+                    if (++tap[i] < nt) break;
+                    tap[i] = 0;
+                }
+                if (i < 0) break;
+            }
+        else
+            acc = p->extrapolation;
+        if (y->dtype == INFER_DTYPE_F32) ((float *)y->data)[e] = (float)acc;
+        else ((double *)y->data)[e] = acc;
+        for (i = r - 1; i >= 0; i--) {
+            if (++idx[i] < y->dims[i]) break;
+            idx[i] = 0;
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- Cast -- */
+
+/* A scalar in transit: float kinds travel as double, integers as int64/uint64. */
+typedef struct infer__num {
+    int kind; /* 0 float, 1 signed, 2 unsigned */
+    double f;
+    int64_t i;
+    uint64_t u;
+} infer__num;
+
+static infer__num infer__num_get(const void *p, infer_dtype t, size_t k) {
+    infer__num v;
+    memset(&v, 0, sizeof v);
+    switch (t) {
+    case INFER_DTYPE_F32: v.f = ((const float *)p)[k]; break;
+    case INFER_DTYPE_F64: v.f = ((const double *)p)[k]; break;
+    case INFER_DTYPE_F16: v.f = infer__f16_to_f32(((const uint16_t *)p)[k]); break;
+    case INFER_DTYPE_BF16: v.f = infer__bf16_to_f32(((const uint16_t *)p)[k]); break;
+    case INFER_DTYPE_I8: v.kind = 1, v.i = ((const int8_t *)p)[k]; break;
+    case INFER_DTYPE_I16: v.kind = 1, v.i = ((const int16_t *)p)[k]; break;
+    case INFER_DTYPE_I32: v.kind = 1, v.i = ((const int32_t *)p)[k]; break;
+    case INFER_DTYPE_I64: v.kind = 1, v.i = ((const int64_t *)p)[k]; break;
+    case INFER_DTYPE_U8: case INFER_DTYPE_BOOL: v.kind = 2, v.u = ((const uint8_t *)p)[k]; break;
+    case INFER_DTYPE_U16: v.kind = 2, v.u = ((const uint16_t *)p)[k]; break;
+    case INFER_DTYPE_U32: v.kind = 2, v.u = ((const uint32_t *)p)[k]; break;
+    case INFER_DTYPE_U64: v.kind = 2, v.u = ((const uint64_t *)p)[k]; break;
+    default: break;
+    }
+    return v;
+}
+
+/* float -> integer in [lo, hi]: truncation toward zero; NaN becomes 0 (C leaves these undefined). */
+static int64_t infer__f2i(double f, double lo, double hi) {
+    if (f != f) return 0;
+    if (f <= lo) return (int64_t)lo;
+    if (f >= hi) return (int64_t)hi;
+    return (int64_t)f;
+}
+static uint64_t infer__f2u(double f, double hi) {
+    if (!(f > 0)) return 0;
+    if (f >= hi) return (uint64_t)hi;
+    return (uint64_t)f;
+}
+
+static void infer__num_put(void *p, infer_dtype t, size_t k, infer__num v) {
+    double f = v.kind == 0 ? v.f : v.kind == 1 ? (double)v.i : (double)v.u;
+    int64_t i = v.kind == 0 ? infer__f2i(v.f, -9223372036854775808.0, 9223372036854774784.0) : v.kind == 1 ? v.i : (int64_t)v.u;
+    uint64_t u = v.kind == 0 ? infer__f2u(v.f, 18446744073709549568.0) : v.kind == 1 ? (uint64_t)v.i : v.u;
+    if (v.kind == 0 && t != INFER_DTYPE_I64 && t != INFER_DTYPE_U64 && INFER__IS_SINT(t)) i = infer__f2i(v.f, -2147483648.0, 2147483647.0);
+    switch (t) {
+    case INFER_DTYPE_F32: ((float *)p)[k] = (float)f; break;
+    case INFER_DTYPE_F64: ((double *)p)[k] = f; break;
+    case INFER_DTYPE_F16: ((uint16_t *)p)[k] = infer__f32_to_f16((float)f); break;
+    case INFER_DTYPE_BF16: ((uint16_t *)p)[k] = infer__f32_to_bf16((float)f); break;
+    case INFER_DTYPE_I8: ((int8_t *)p)[k] = (int8_t)(uint8_t)(uint64_t)i; break;
+    case INFER_DTYPE_I16: ((int16_t *)p)[k] = (int16_t)(uint16_t)(uint64_t)i; break;
+    case INFER_DTYPE_I32: ((int32_t *)p)[k] = (int32_t)(uint32_t)(uint64_t)i; break;
+    case INFER_DTYPE_I64: ((int64_t *)p)[k] = i; break;
+    case INFER_DTYPE_U8: ((uint8_t *)p)[k] = (uint8_t)u; break;
+    case INFER_DTYPE_U16: ((uint16_t *)p)[k] = (uint16_t)u; break;
+    case INFER_DTYPE_U32: ((uint32_t *)p)[k] = (uint32_t)u; break;
+    case INFER_DTYPE_U64: ((uint64_t *)p)[k] = u; break;
+    case INFER_DTYPE_BOOL: ((uint8_t *)p)[k] = (uint8_t)(v.kind == 0 ? f != 0 : v.kind == 1 ? v.i != 0 : v.u != 0); break;
+    default: break;
+    }
+}
+
+static infer_status infer__cast_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t k;
+    if (x->dtype == y->dtype) {
+        memmove(y->data, x->data, y->bytes);
+        return INFER_STATUS_OK;
+    }
+    for (k = 0; k < y->n; k++) infer__num_put(y->data, y->dtype, k, infer__num_get(x->data, x->dtype, k));
+    return INFER_STATUS_OK;
+}
+
+/* -- shape-derived values (folded at session creation) -- */
+
+static infer_status infer__shape_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t *y = (int64_t *)c->out[0]->data, i;
+    if (c->node->op == INFER__OP_SIZE) {
+        y[0] = (int64_t)x->n;
+        return INFER_STATUS_OK;
+    }
+    for (i = c->p->ax.outer; i < c->p->ax.inner; i++) y[i - c->p->ax.outer] = x->dims[i];
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__constant_of_shape_ref(const infer__ctx *c) {
+    const infer__attr *a = infer__attr_find(c->node, "value");
+    const infer__val *y = c->out[0];
+    size_t esz = infer_dtype_bytes(y->dtype), k;
+    uint8_t value[8] = {0};
+    if (a) memcpy(value, c->m->tensors[a->t].data, esz);
+    for (k = 0; k < y->n; k++) memcpy((uint8_t *)y->data + k * esz, value, esz);
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__range_ref(const infer__ctx *c) {
+    const infer__val *y = c->out[0];
+    size_t k;
+    infer__num start = infer__num_get(c->in[0]->data, y->dtype, 0), delta = infer__num_get(c->in[2]->data, y->dtype, 0);
+    for (k = 0; k < y->n; k++) {
+        infer__num v = start;
+        if (v.kind == 0) v.f = start.f + (double)k * delta.f;
+        else v.i = (int64_t)((uint64_t)start.i + (uint64_t)k * (uint64_t)delta.i);
+        infer__num_put(y->data, y->dtype, k, v);
+    }
+    return INFER_STATUS_OK;
+}
+
+#endif /* INFER__IMPLEMENTED */
+#endif /* INFER_IMPLEMENTATION */
+
+/*
+MIT License
+
+Copyright (c) 2026 the infer authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this
+software and associated documentation files (the "Software"), to deal in the Software
+without restriction, including without limitation the rights to use, copy, modify,
+merge, publish, distribute, sublicense, and/or sell copies of the Software, and to
+permit persons to whom the Software is furnished to do so, subject to the following
+conditions:
+
+The above copyright notice and this permission notice shall be included in all copies
+or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A
+PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT
+HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF
+CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE
+OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/
