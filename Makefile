@@ -26,6 +26,11 @@ help:
 $(B)/infer.o: infer.c infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
 
+# White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
+WHITEBOX := $(addprefix $(B)/,test_format test_planner)
+$(WHITEBOX): $(B)/%: tests/%.c tests/test.h infer.h | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(LIBS) -o $@
+
 $(B)/test_%: tests/test_%.c tests/test.h $(B)/infer.o | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(LIBS) -o $@
 

@@ -207,6 +207,8 @@ typedef struct infer_session_options {
     size_t arena_bytes;
     infer_allocator allocator; /* all zero: INFER_MALLOC / INFER_FREE */
     int force_reference;       /* 1: use the portable reference kernels only (tests) */
+    size_t max_memory_bytes;   /* 0: no cap; else creation fails (OUT_OF_MEMORY) before any
+                                  tensor, folded constant or arena would take more than this */
 } infer_session_options;
 
 /* Memory and work figures of a session's plan. */
@@ -1906,7 +1908,7 @@ infer_status infer_builder_set_metadata(infer_builder *b, const char *key, const
     k = infer__bstr(b, key);
     v = value[0] ? infer__bstr(b, value) : 0;
     if (!k || (value[0] && !v)) return INFER__BOOM();
-    for (i = 0; i < b->n_meta; i++)
+    for (i = 0; i < b->n_meta / 2; i++)
         if (!strcmp(b->str + b->meta[2 * i], key)) {
             b->meta[2 * i + 1] = v;
             return INFER_STATUS_OK;
@@ -2181,6 +2183,7 @@ typedef struct infer__ctx {
     infer__params *p;
     infer__val **in, **out;     /* [n_in], [n_out]; NULL for an absent optional one */
     uint32_t n_in, n_out;
+    size_t max_bytes;           /* the session's memory cap (SIZE_MAX: none) */
     void *scratch;              /* kernels: scratch_bytes of workspace in the arena */
     size_t scratch_bytes;       /* shape functions: set what the kernel needs */
     int n_threads;
@@ -2438,6 +2441,9 @@ static infer_status infer__set_out(infer__ctx *c, uint32_t k, infer_dtype t, int
             return infer__cfail(c, INFER_STATUS_SHAPE, "output %u would have dims %s", k, infer__dstr(b, n_dims, dims));
     if (!infer__dims_bytes(dims, n_dims, t, SIZE_MAX / 4, &v->n, &v->bytes))
         return infer__cfail(c, INFER_STATUS_SHAPE, "output %u of dims %s is too large", k, infer__dstr(b, n_dims, dims));
+    if (v->bytes > c->max_bytes)
+        return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "output %u of dims %s (%zu bytes) is over the session's memory "
+                            "cap of %zu bytes", k, infer__dstr(b, n_dims, dims), v->bytes, c->max_bytes);
     v->dtype = t;
     v->n_dims = n_dims;
     memset(v->dims, 0, sizeof v->dims);
@@ -3584,6 +3590,7 @@ struct infer_session {
     void **consts;               /* folded values (raw pointers to free) */
     uint32_t n_consts;
     size_t const_bytes;
+    size_t max_bytes;            /* memory cap, SIZE_MAX when none */
     uint8_t *arena;
     void *arena_raw;             /* NULL when the caller owns the arena */
     size_t arena_bytes, arena_lower_bound;
@@ -3640,6 +3647,7 @@ static void infer__ctx_init(infer_session *s, uint32_t node, infer__ctx *c) {
     c->scratch = s->arena && s->scratch_bytes[node] ? s->arena + s->scratch_off[node] : NULL;
     c->scratch_bytes = s->scratch_bytes[node];
     c->n_threads = s->n_threads;
+    c->max_bytes = s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes); /* what is left */
 }
 
 static int32_t infer__root(const infer_session *s, uint32_t t) {
@@ -3909,6 +3917,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     s->a = a;
     s->be = &infer__cpu_backend;
     s->n_threads = opt && opt->n_threads ? opt->n_threads : infer__default_threads();
+    s->max_bytes = opt && opt->max_memory_bytes ? opt->max_memory_bytes : SIZE_MAX;
     s->vals = (infer__val *)infer__calloc(&a, m->n_tensors, sizeof(infer__val));
     s->params = (infer__params *)infer__calloc(&a, m->n_nodes, sizeof(infer__params));
     s->slots = (infer__val **)infer__calloc(&a, m->n_refs, sizeof(infer__val *));
@@ -3926,6 +3935,12 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     if ((st = infer__bind_inputs(s, opt))) goto fail;
     if ((st = infer__infer_graph(s))) goto fail;
     if ((st = infer__plan_session(s))) goto fail;
+    if (s->arena_bytes > s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes)) {
+        st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY,
+                         "%s: the arena (%zu bytes) and folded constants (%zu bytes) are over the session's memory cap "
+                         "of %zu bytes", m->path, s->arena_bytes, s->const_bytes, s->max_bytes);
+        goto fail;
+    }
     if (!plan_only) {
         if (opt && opt->arena) {
             if (((uintptr_t)opt->arena % INFER__ALIGN) != 0 || opt->arena_bytes < s->arena_bytes) {
