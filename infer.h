@@ -2771,7 +2771,8 @@ static infer_status infer__window_out(infer__ctx *c, infer__conv_p *p, int ceil_
             p->pe[i] = total - p->pb[i];
         } else {
             int64_t room;
-            if (ap == 3) p->pb[i] = p->pe[i] = 0;
+            /* VALID: out = ceil((in - span + 1) / s), i.e. the floor formula, whatever ceil_mode says */
+            if (ap == 3) p->pb[i] = p->pe[i] = 0, ceil_mode = 0;
             room = p->in[i] + p->pb[i] + p->pe[i] - span;
             if (room < 0)
                 return infer__cfail(c, INFER_STATUS_SHAPE,
@@ -3482,63 +3483,79 @@ static int infer__buf_live_together(const infer__buf *a, const infer__buf *b) {
     return a->first <= b->last && b->first <= a->last;
 }
 
-/* Assigns offsets: largest buffer first, each into the smallest gap between already
-   placed buffers whose lifetimes overlap its own, or above them all when no gap fits.
-   Reports the arena size and the lower bound (the largest total of buffers live at one
-   step). Returns 0 when out of memory. */
-static int infer__plan(const infer_allocator *a, infer__buf *bufs, size_t n, int32_t n_steps, size_t *arena_bytes,
-                       size_t *lower_bound) {
-    size_t *order = (size_t *)infer__calloc(a, n, sizeof(size_t));
-    size_t *placed = (size_t *)infer__calloc(a, n, sizeof(size_t)); /* placed buffers by offset */
-    size_t *live = (size_t *)infer__calloc(a, (size_t)n_steps + 2, sizeof(size_t));
-    size_t i, j, n_placed = 0, top = 0, sum = 0, best_lb = 0;
-    int32_t st;
-    if (!order || !placed || !live) {
-        infer__free(a, order);
-        infer__free(a, placed);
-        infer__free(a, live);
-        return 0;
-    }
+/* Orders for placing buffers: 0 largest first, 1 longest-lived first, 2 earliest first;
+   ties go to the larger, then the earlier, then the lower index. */
+static int infer__plan_before(const infer__buf *x, const infer__buf *y, size_t ix, size_t iy, int key) {
+    int32_t lx = x->last - x->first, ly = y->last - y->first;
+    if (key == 1 && lx != ly) return lx > ly;
+    if (key == 2 && x->first != y->first) return x->first < y->first;
+    if (x->size != y->size) return x->size > y->size;
+    if (x->first != y->first) return x->first < y->first;
+    return ix < iy;
+}
+
+/* Stable merge sort of order[n] by infer__plan_before; tmp[n] is workspace. */
+static void infer__plan_sort(const infer__buf *bufs, size_t *order, size_t *tmp, size_t n, int key) {
+    size_t width, i;
     for (i = 0; i < n; i++) order[i] = i;
-    /* insertion sort would be quadratic on big graphs: a simple heap-free merge sort */
-    {
-        size_t width, *tmp = placed;
-        for (width = 1; width < n; width *= 2) {
-            for (i = 0; i < n; i += 2 * width) {
-                size_t lo = i, mid = INFER__MIN(i + width, n), hi = INFER__MIN(i + 2 * width, n), p = lo, q = mid, k = lo;
-                while (p < mid || q < hi) {
-                    int take_p;
-                    if (q >= hi) take_p = 1;
-                    else if (p >= mid) take_p = 0;
-                    else {
-                        const infer__buf *x = &bufs[order[p]], *y = &bufs[order[q]];
-                        take_p = x->size > y->size || (x->size == y->size && (x->first < y->first ||
-                                 (x->first == y->first && order[p] < order[q])));
-                    }
-                    tmp[k++] = take_p ? order[p++] : order[q++];
-                }
+    for (width = 1; width < n; width *= 2) {
+        for (i = 0; i < n; i += 2 * width) {
+            size_t mid = INFER__MIN(i + width, n), hi = INFER__MIN(i + 2 * width, n), p = i, q = mid, k = i;
+            while (p < mid || q < hi) {
+                int take_p = q >= hi || (p < mid && !infer__plan_before(&bufs[order[q]], &bufs[order[p]], order[q],
+                                                                         order[p], key));
+                tmp[k++] = take_p ? order[p++] : order[q++];
             }
-            memcpy(order, tmp, n * sizeof(size_t));
         }
+        memcpy(order, tmp, n * sizeof(size_t));
     }
+}
+
+/* Places buffers in `order`, each into the smallest gap (best_fit) or the lowest gap
+   between already placed buffers live at the same time, or above them all. Returns
+   the arena size; placed[n] is workspace. */
+static size_t infer__plan_pass(infer__buf *bufs, size_t n, const size_t *order, size_t *placed, int best_fit) {
+    size_t i, j, n_placed = 0, top = 0;
     for (i = 0; i < n; i++) {
         infer__buf *b = &bufs[order[i]];
         size_t prev_end = 0, best = SIZE_MAX, best_gap = SIZE_MAX, pos;
-        for (j = 0; j < n_placed; j++) {
+        for (j = 0; j < n_placed; j++) { /* placed[] is sorted by offset */
             const infer__buf *o = &bufs[placed[j]];
             if (!infer__buf_live_together(b, o)) continue;
             if (o->offset > prev_end && o->offset - prev_end >= b->size && o->offset - prev_end < best_gap) {
-                best_gap = o->offset - prev_end;
+                best_gap = best_fit ? o->offset - prev_end : 0;
                 best = prev_end;
             }
             prev_end = INFER__MAX(prev_end, o->offset + o->size);
         }
         b->offset = best != SIZE_MAX ? best : prev_end;
         top = INFER__MAX(top, b->offset + b->size);
-        /* keep `placed` sorted by offset */
         for (pos = n_placed; pos > 0 && bufs[placed[pos - 1]].offset > b->offset; pos--) placed[pos] = placed[pos - 1];
         placed[pos] = order[i];
         n_placed++;
+    }
+    return top;
+}
+
+/* Assigns offsets. Greedy by size with the smallest fitting gap is the main strategy;
+   a few other orders and first-fit are tried too (each pass is cheap) and the smallest
+   arena wins. Also reports the lower bound: the largest total of buffers live at one
+   step. Returns 0 when out of memory. */
+static int infer__plan(const infer_allocator *a, infer__buf *bufs, size_t n, int32_t n_steps, size_t *arena_bytes,
+                       size_t *lower_bound) {
+    size_t *order = (size_t *)infer__calloc(a, n, sizeof(size_t));
+    size_t *placed = (size_t *)infer__calloc(a, n, sizeof(size_t));
+    size_t *best = (size_t *)infer__calloc(a, n, sizeof(size_t));
+    size_t *live = (size_t *)infer__calloc(a, (size_t)n_steps + 2, sizeof(size_t));
+    size_t i, sum = 0, best_lb = 0, best_top = SIZE_MAX;
+    int32_t st;
+    int strategy;
+    if (!order || !placed || !best || !live) {
+        infer__free(a, order);
+        infer__free(a, placed);
+        infer__free(a, best);
+        infer__free(a, live);
+        return 0;
     }
     for (i = 0; i < n; i++) {
         live[bufs[i].first] += bufs[i].size;
@@ -3548,10 +3565,21 @@ static int infer__plan(const infer_allocator *a, infer__buf *bufs, size_t n, int
         sum += live[st];
         best_lb = INFER__MAX(best_lb, sum);
     }
-    *arena_bytes = top;
+    for (strategy = 0; strategy < 6 && best_top > best_lb; strategy++) {
+        size_t top;
+        infer__plan_sort(bufs, order, placed, n, strategy / 2);
+        top = infer__plan_pass(bufs, n, order, placed, strategy % 2 == 0);
+        if (top < best_top) {
+            best_top = top;
+            for (i = 0; i < n; i++) best[i] = bufs[i].offset;
+        }
+    }
+    for (i = 0; i < n; i++) bufs[i].offset = best[i];
+    *arena_bytes = n ? best_top : 0;
     *lower_bound = best_lb;
     infer__free(a, order);
     infer__free(a, placed);
+    infer__free(a, best);
     infer__free(a, live);
     return 1;
 }
@@ -4344,22 +4372,27 @@ static int infer__binary_row(int op, infer_dtype t, infer_dtype tb, void *po, co
 static infer_status infer__binary_ref(const infer__ctx *c) {
     infer__val *o = c->out[0];
     size_t esz = infer_dtype_bytes(o->dtype), eszb;
-    uint32_t k;
+    uint32_t k, first = 0;
     int op = c->node->op;
     if (c->n_in == 1) { /* Sum/Max/Min of one input */
         memmove(o->data, c->in[0]->data, o->bytes);
         return INFER_STATUS_OK;
     }
+    /* Inputs after the first two fold into the output. When the output shares its bytes
+       with one of them (in place), that input goes first (swapped with input 0), so it
+       is read before it is overwritten; Sum, Max and Min are commutative. */
+    for (k = 2; k < c->n_in; k++)
+        if (c->in[k]->data == o->data) first = k;
     for (k = 1; k < c->n_in; k++) {
         infer__val *pair[2];
         infer__iter it;
         int64_t row = 0;
-        pair[0] = k == 1 ? c->in[0] : o; /* later inputs accumulate into the output */
-        pair[1] = c->in[k];
-        eszb = infer_dtype_bytes(c->in[k]->dtype);
+        pair[0] = k == 1 ? c->in[first] : o; /* later inputs accumulate into the output */
+        pair[1] = c->in[k == first ? 0 : k];
+        eszb = infer_dtype_bytes(pair[1]->dtype);
         infer__iter_init(&it, o, pair, 2);
         if (it.rows > 0) do {
-            if (infer__binary_row(op, o->dtype, c->in[k]->dtype, (uint8_t *)o->data + (size_t)(row++ * it.len) * esz,
+            if (infer__binary_row(op, o->dtype, pair[1]->dtype, (uint8_t *)o->data + (size_t)(row++ * it.len) * esz,
                                   (const uint8_t *)pair[0]->data + it.off[0] * (int64_t)esz, it.inc[0],
                                   (const uint8_t *)pair[1]->data + it.off[1] * (int64_t)eszb, it.inc[1], it.len))
                 return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT,
@@ -4480,15 +4513,15 @@ static infer_status infer__where_ref(const infer__ctx *c) {
                 y[i] = x[i] * (v < 0 ? (T)0 : v > 1 ? (T)1 : v);                                  \
             }                                                                                     \
             break;                                                                                \
-        case INFER__OP_GELU:                                                                      \
+        case INFER__OP_GELU: /* 1 + tanh(u) = 2 / (1 + exp(-2u)) and 1 + erf(-z) = erfc(z): \
+                                no cancellation for negative x */                                 \
             if (p->flag)                                                                          \
                 for (i = 0; i < n; i++) {                                                         \
                     T v = x[i];                                                                   \
-                    y[i] = (T)0.5 * v *                                                           \
-                           ((T)1 + F(tanh)((T)0.7978845608028654 * (v + (T)0.044715 * v * v * v))); \
+                    y[i] = v / ((T)1 + F(exp)((T)-1.5957691216057308 * (v + (T)0.044715 * v * v * v))); \
                 }                                                                                 \
             else                                                                                  \
-                for (i = 0; i < n; i++) y[i] = (T)0.5 * x[i] * ((T)1 + F(erf)(x[i] * (T)0.7071067811865476)); \
+                for (i = 0; i < n; i++) y[i] = (T)0.5 * x[i] * F(erfc)(x[i] * (T)-0.7071067811865476); \
             break;                                                                                \
         default: break;                                                                           \
         }                                                                                         \
@@ -4542,7 +4575,10 @@ static infer_status infer__unary_ref(const infer__ctx *c) {
         T *y = (T *)c->out[0]->data, lo = (LO), hi = (HI);                                        \
         if (c->n_in > 1 && c->in[1]) lo = *(const T *)c->in[1]->data;                             \
         if (c->n_in > 2 && c->in[2]) hi = *(const T *)c->in[2]->data;                             \
-        for (i = 0; i < n; i++) y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];                    \
+        for (i = 0; i < n; i++) { /* Min(max, Max(x, min)): min > max gives max (ONNX) */         \
+            T v = x[i] < lo ? lo : x[i];                                                          \
+            y[i] = v > hi ? hi : v;                                                               \
+        }                                                                                         \
     } while (0)
 
 static infer_status infer__clip_ref(const infer__ctx *c) {
@@ -5340,12 +5376,34 @@ static void infer__num_put(void *p, infer_dtype t, size_t k, infer__num v) {
     double f = v.kind == 0 ? v.f : v.kind == 1 ? (double)v.i : (double)v.u;
     int64_t i = v.kind == 0 ? infer__f2i(v.f, -9223372036854775808.0, 9223372036854774784.0) : v.kind == 1 ? v.i : (int64_t)v.u;
     uint64_t u = v.kind == 0 ? infer__f2u(v.f, 18446744073709549568.0) : v.kind == 1 ? (uint64_t)v.i : v.u;
+    float h = 0;
     if (v.kind == 0 && t != INFER_DTYPE_I64 && t != INFER_DTYPE_U64 && INFER__IS_SINT(t)) i = infer__f2i(v.f, -2147483648.0, 2147483647.0);
+    if (t == INFER_DTYPE_F16 || t == INFER_DTYPE_BF16) {
+        /* Round to f32 "to odd" (toward zero, then the last bit set if inexact): the
+           rounding to f16/bf16 that follows is then the one correct rounding of the value,
+           not a double rounding (e.g. 1 + 2^-11 + 2^-40 would tie to 1.0 in f16). */
+        double d = f;
+        uint64_t m = v.kind == 1 ? (v.i < 0 ? 0 - (uint64_t)v.i : (uint64_t)v.i) : v.u;
+        uint32_t bits;
+        if (v.kind != 0 && (m >> 53)) { /* an integer too wide for a double: to odd as well */
+            int s = 0;
+            while (m >> (53 + s)) s++;
+            d = ldexp((double)((m >> s) | ((m & ((1ull << s) - 1)) != 0)), s);
+            if (v.kind == 1 && v.i < 0) d = -d;
+        }
+        h = d > FLT_MAX ? FLT_MAX : d < -FLT_MAX ? -FLT_MAX : (float)d;
+        if (h == h && (double)h != d) {
+            if (fabs((double)h) > fabs(d)) h = nextafterf(h, 0.0f);
+            memcpy(&bits, &h, 4);
+            bits |= 1;
+            memcpy(&h, &bits, 4);
+        }
+    }
     switch (t) {
-    case INFER_DTYPE_F32: ((float *)p)[k] = (float)f; break;
+    case INFER_DTYPE_F32: ((float *)p)[k] = v.kind == 1 ? (float)v.i : v.kind == 2 ? (float)v.u : (float)f; break; /* one rounding */
     case INFER_DTYPE_F64: ((double *)p)[k] = f; break;
-    case INFER_DTYPE_F16: ((uint16_t *)p)[k] = infer__f32_to_f16((float)f); break;
-    case INFER_DTYPE_BF16: ((uint16_t *)p)[k] = infer__f32_to_bf16((float)f); break;
+    case INFER_DTYPE_F16: ((uint16_t *)p)[k] = infer__f32_to_f16(h); break;
+    case INFER_DTYPE_BF16: ((uint16_t *)p)[k] = infer__f32_to_bf16(h); break;
     case INFER_DTYPE_I8: ((int8_t *)p)[k] = (int8_t)(uint8_t)(uint64_t)i; break;
     case INFER_DTYPE_I16: ((int16_t *)p)[k] = (int16_t)(uint16_t)(uint64_t)i; break;
     case INFER_DTYPE_I32: ((int32_t *)p)[k] = (int32_t)(uint32_t)(uint64_t)i; break;
