@@ -6,7 +6,7 @@ WARN    := -Wall -Wextra -Werror
 STD     := -std=c99 -D_POSIX_C_SOURCE=200809L
 # OpenMP when the compiler has it; the library runs single-threaded without it.
 OMP     := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
-LIBS    := -lm
+LIBS    := -lm -pthread
 
 B       := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))

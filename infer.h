@@ -1779,7 +1779,10 @@ infer_status infer_builder_add_node(infer_builder *b, const char *op_type, const
         va[i].name = attrs[i].name;
         va[i].type = attrs[i].type;
     }
-    if ((st = infer__op_check(op, ctx, in, n_inputs, outs, n_outputs, va, n_attrs))) goto fail;
+    if ((st = infer__op_check(op, ctx, in, n_inputs, outs, n_outputs, va, n_attrs))) {
+        if (st == INFER_STATUS_BAD_FILE) st = INFER_STATUS_INVALID_ARGUMENT; /* the caller's arguments, not a file */
+        goto fail;
+    }
     /* attributes */
     for (i = 0; i < n_attrs; i++) {
         const infer_attr *at = &attrs[i];
@@ -2964,8 +2967,8 @@ static infer_status infer__shape_reduce(infer__ctx *c) {
         if (!(mask & (1u << i))) dims[r++] = x->dims[i];
         else if (keep) dims[r++] = 1;
     }
-    if (op == INFER__OP_REDUCE_MAX && x->n == 0 && !INFER__IS_FLOAT(x->dtype))
-        return infer__cfail(c, INFER_STATUS_SHAPE, "ReduceMax of an empty integer tensor has no value");
+    /* an empty set reduces to 0 (sum), NaN (mean), or -inf / the dtype's minimum (max,
+       ONNX ReduceMax-18): the kernels' initial values */
     c->p->reduce_mask = mask;
     return infer__set_out(c, 0, x->dtype, r, dims);
 }
@@ -3185,17 +3188,19 @@ static infer_status infer__shape_slice(infer__ctx *c) {
         d = x->dims[a];
         if (b < 0) b = b < -d ? -d - 1 : b + d; /* stays < 0 when far out; clamped below */
         if (e < 0) e = e < -d ? -d - 1 : e + d;
+        /* ONNX Slice-13: clamp start into [0, d] for s > 0 and into [0, d-1] for s < 0,
+           end into [0, d] or [-1, d-1]; counts in unsigned maths so no step overflows */
         if (s > 0) {
             b = INFER__MAX(0, INFER__MIN(b, d));
             e = INFER__MAX(0, INFER__MIN(e, d));
-            dims[a] = e > b ? (e - b + s - 1) / s : 0;
+            dims[a] = e > b ? (int64_t)(1 + (uint64_t)(e - b - 1) / (uint64_t)s) : 0;
         } else {
-            b = INFER__MAX(-1, INFER__MIN(b, d - 1));
+            b = INFER__MAX(0, INFER__MIN(b, d - 1));
             e = INFER__MAX(-1, INFER__MIN(e, d - 1));
-            dims[a] = b > e ? (b - e + (-s) - 1) / (-s) : 0;
+            dims[a] = d > 0 && b > e ? (int64_t)(1 + (uint64_t)(b - e - 1) / (0 - (uint64_t)s)) : 0;
         }
         p->a[a] = b;
-        p->b[a] = s;
+        p->b[a] = dims[a] > 1 ? s : 1; /* with one element the step is unused (and may be huge) */
     }
     return infer__set_out(c, 0, x->dtype, x->n_dims, dims);
 }
