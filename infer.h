@@ -4199,6 +4199,7 @@ static void infer__iter_init(infer__iter *it, const infer__val *out, infer__val 
     it->r = 0;
     for (i = 0; i < r; i++) {
         int merge = it->r > 0;
+        if (out->dims[i] == 1) continue; /* size-1 dims do not change any offset */
         for (k = 0; k < n && merge; k++)
             if (it->st[k][it->r - 1] != st[k][i] * out->dims[i]) merge = 0;
         if (merge) {
