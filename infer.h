@@ -7,28 +7,35 @@
        #define INFER_IMPLEMENTATION
        #include "infer.h"
 
-   and include "infer.h" without the define wherever you call it. Then:
+   and include "infer.h" without the define wherever you call it. Then (the README's example):
 
-       infer_model *model = NULL;
-       infer_session *sess = NULL;
-       if (infer_model_load("model.infer", NULL, &model) != INFER_STATUS_OK) {
-           fprintf(stderr, "%s\n", infer_last_error()); return 1;
-       }
-       infer_dim dims[] = {{"batch", 1}};
-       infer_session_options opt = {0};
-       opt.dims = dims; opt.n_dims = 1;
-       if (infer_session_create(model, &opt, &sess) != INFER_STATUS_OK) {
-           fprintf(stderr, "%s\n", infer_last_error()); return 1;
-       }
-       float x[1 * 64], y[1 * 10];
-       infer_tensor in  = {"input",  INFER_DTYPE_F32, 2, {1, 64}, x, sizeof x};
-       infer_tensor out = {"logits", INFER_DTYPE_F32, 0, {0},     y, sizeof y};
-       if (infer_run(sess, &in, 1, &out, 1) != INFER_STATUS_OK)
-           fprintf(stderr, "%s\n", infer_session_error(sess));
-       infer_session_free(sess);
-       infer_model_free(model);
+       #include <stdio.h>
+       #include "infer.h"   // and compile infer.c (or #define INFER_IMPLEMENTATION in one file)
 
-   Build with: cc -O2 -fopenmp -march=native app.c infer.c -lm
+       int classify(const char *path, float *x, float *y) {  // x: [1][64], y: [1][10]
+           infer_model *model = NULL;
+           infer_session *sess = NULL;
+           infer_dim dims[] = {{"batch", 1}};
+           infer_session_options opt = {0};
+           infer_tensor in  = {"input",  INFER_DTYPE_F32, 2, {1, 64}, x, 64 * sizeof(float)};
+           infer_tensor out = {"logits", INFER_DTYPE_F32, 0, {0},     y, 10 * sizeof(float)};
+           int ok = 0;
+           opt.dims = dims;
+           opt.n_dims = 1;
+           if (infer_model_load(path, NULL, &model) != INFER_STATUS_OK)
+               fprintf(stderr, "%s\n", infer_last_error());
+           else if (infer_session_create(model, &opt, &sess) != INFER_STATUS_OK)
+               fprintf(stderr, "%s\n", infer_last_error());
+           else if (infer_run(sess, &in, 1, &out, 1) != INFER_STATUS_OK)
+               fprintf(stderr, "%s\n", infer_session_error(sess));
+           else
+               ok = 1;
+           infer_session_free(sess);
+           infer_model_free(model);
+           return ok;
+       }
+
+   Build with: cc -O2 -fopenmp app.c infer.c -lm
 
    CONFIGURATION
    -------------
