@@ -41,7 +41,7 @@ $(B):
 	mkdir -p $(B)
 
 test: $(addprefix $(B)/,$(TESTS))
-	@sh tests/run.sh $(addprefix $(B)/,$(TESTS))
+	@sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh
 
 # Sanitizer build: its own folder, the same sources.
 asan:
