@@ -216,6 +216,11 @@ typedef struct infer_session_options {
     int force_reference;       /* 1: use the portable reference kernels only (tests) */
     size_t max_memory_bytes;   /* 0: no cap; else creation fails (OUT_OF_MEMORY) before any
                                   tensor, folded constant or arena would take more than this */
+    const infer_tensor *constants; /* values of graph inputs fixed when the session is created
+                                  (by name): they fold like constants, so an input that sets a
+                                  shape (a Reshape's target, say) can be a graph input. The
+                                  data is copied; infer_run does not take these inputs. */
+    size_t n_constants;
 } infer_session_options;
 
 /* Memory and work figures of a session's plan. */
@@ -3627,6 +3632,7 @@ struct infer_session {
     size_t *scratch_bytes;       /* [m->n_nodes] */
     uint32_t *steps, n_steps;    /* nodes that run per infer_run, in order */
     uint32_t *input_views, n_input_views; /* views of graph inputs: data set per run */
+    uint32_t n_fixed;            /* graph inputs fixed at creation (infer_session_options.constants) */
     void **consts;               /* folded values (raw pointers to free) */
     uint32_t n_consts;
     size_t const_bytes;
@@ -3727,7 +3733,7 @@ static infer_status infer__bind_inputs(infer_session *s, const infer_session_opt
     uint32_t i;
     size_t j;
     int d;
-    char b[96];
+    char b[96], b2[96];
     for (j = 0; opt && j < opt->n_dims; j++) {
         int used = 0;
         if (!opt->dims || !opt->dims[j].name)
@@ -3764,6 +3770,33 @@ static infer_status infer__bind_inputs(infer_session *s, const infer_session_opt
         if (!infer__dims_bytes(v->dims, v->n_dims, v->dtype, SIZE_MAX / 4, &v->n, &v->bytes))
             return infer__fail(s->err, INFER_STATUS_SHAPE, "%s: input '%s' of dims %s is too large", m->path, t->name,
                                infer__dstr(b, v->n_dims, v->dims));
+    }
+    for (j = 0; opt && j < opt->n_constants; j++) { /* inputs fixed now become constants */
+        const infer_tensor *c = &opt->constants[j];
+        infer__val *v = NULL;
+        void *raw;
+        for (i = 0; c->name && i < m->n_inputs; i++)
+            if (!strcmp(m->tensors[m->inputs[i]].name, c->name)) v = &s->vals[m->inputs[i]];
+        if (!v)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: constant '%s' is not a graph input", m->path,
+                               c->name ? c->name : "(null)");
+        if (v->kind == INFER__VAL_CONST)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: input '%s' is fixed twice", m->path, c->name);
+        if (c->dtype != v->dtype || c->n_dims != v->n_dims ||
+            (v->n_dims && memcmp(c->dims, v->dims, sizeof(int64_t) * (size_t)v->n_dims) != 0))
+            return infer__fail(s->err, INFER_STATUS_SHAPE, "%s: constant '%s' is %s %s; the input is %s %s", m->path,
+                               c->name, infer_dtype_name(c->dtype),
+                               infer__dstr(b, c->n_dims < 0 || c->n_dims > INFER_MAX_DIMS ? 0 : c->n_dims, c->dims),
+                               infer_dtype_name(v->dtype), infer__dstr(b2, v->n_dims, v->dims));
+        if (c->data_bytes < v->bytes || (v->bytes && !c->data))
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: constant '%s' has %zu bytes; it needs %zu",
+                               m->path, c->name, c->data_bytes, v->bytes);
+        v->data = infer__alloc_aligned(&s->a, v->bytes, &raw);
+        if (!v->data) return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+        s->consts[s->n_consts++] = raw;
+        s->const_bytes += v->bytes;
+        if (v->bytes) memcpy(v->data, c->data, v->bytes);
+        v->kind = INFER__VAL_CONST;
     }
     return INFER_STATUS_OK;
 }
@@ -3966,13 +3999,14 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     s->scratch_bytes = (size_t *)infer__calloc(&a, m->n_nodes, sizeof(size_t));
     s->steps = (uint32_t *)infer__calloc(&a, m->n_nodes, sizeof(uint32_t));
     s->input_views = (uint32_t *)infer__calloc(&a, m->n_tensors, sizeof(uint32_t));
-    s->consts = (void **)infer__calloc(&a, m->n_refs, sizeof(void *)); /* at most one per node output */
+    s->consts = (void **)infer__calloc(&a, (size_t)m->n_refs + (opt ? opt->n_constants : 0), sizeof(void *)); /* one per node output or fixed input */
     if (!s->vals || !s->params || !s->slots || !s->kernels || !s->scratch_off || !s->scratch_bytes || !s->steps ||
         !s->input_views || !s->consts) {
         st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
         goto fail;
     }
     if ((st = infer__bind_inputs(s, opt))) goto fail;
+    s->n_fixed = (uint32_t)(opt ? opt->n_constants : 0);
     if ((st = infer__infer_graph(s))) goto fail;
     if ((st = infer__plan_session(s))) goto fail;
     if (s->arena_bytes > s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes)) {
@@ -4087,10 +4121,11 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
     m = s->m;
     if ((n_inputs && !inputs) || (n_outputs && !outputs))
         return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "infer_run: NULL inputs or outputs array");
-    if (n_inputs != m->n_inputs)
-        return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: infer_run got %zu inputs; the model has %u", m->path,
-                           n_inputs, m->n_inputs);
-    for (i = 0; i < m->n_inputs; i++) s->vals[m->inputs[i]].data = NULL;
+    if (n_inputs != m->n_inputs - s->n_fixed)
+        return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: infer_run got %zu inputs; the session takes %u",
+                           m->path, n_inputs, m->n_inputs - s->n_fixed);
+    for (i = 0; i < m->n_inputs; i++)
+        if (s->vals[m->inputs[i]].kind == INFER__VAL_INPUT) s->vals[m->inputs[i]].data = NULL;
     for (j = 0; j < n_inputs; j++) {
         const infer_tensor *t = &inputs[j];
         long k = infer__match(s, m->inputs, m->n_inputs, t, j);
@@ -4101,6 +4136,9 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
                                t->name ? t->name : "?");
         v = &s->vals[m->inputs[k]];
         name = m->tensors[m->inputs[k]].name;
+        if (v->kind != INFER__VAL_INPUT)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: input '%s' was fixed when the session was created",
+                               m->path, name);
         if (v->data)
             return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: input '%s' is given twice", m->path, name);
         if (t->dtype != v->dtype || t->n_dims != v->n_dims ||

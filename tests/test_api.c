@@ -198,7 +198,7 @@ static void test_run_errors(void) {
     CHECK_OK(infer_model_load_memory(file, n, NULL, &m));
     CHECK_OK(infer_session_create(m, &o, &s));
     if (!s) goto done;
-    CHECK_STATUS(infer_run(s, &in, 0, &out, 1), INFER_STATUS_INVALID_ARGUMENT, "got 0 inputs; the model has 1");
+    CHECK_STATUS(infer_run(s, &in, 0, &out, 1), INFER_STATUS_INVALID_ARGUMENT, "got 0 inputs; the session takes 1");
     CHECK(strstr(infer_session_error(s), "got 0 inputs") != NULL);
     in.name = "X";
     CHECK_STATUS(infer_run(s, &in, 1, &out, 1), INFER_STATUS_INVALID_ARGUMENT, "the model has no input 'X'");
@@ -507,6 +507,55 @@ static void test_threads_share_a_model(void) {
     free(file);
 }
 
+
+/* A graph input that sets a shape can be fixed when the session is created. */
+static void test_fixed_inputs(void) {
+    infer_builder *b = NULL;
+    const int64_t xd[2] = {2, 6}, sd[1] = {2};
+    const char *ins[2] = {"x", "shape"}, *outs[1] = {"y"};
+    int64_t shape[2] = {3, 4}, bad_shape[3] = {3, 4, 1};
+    float x[12], y[12];
+    void *file = NULL;
+    size_t n = 0;
+    infer_model *m = NULL;
+    infer_session *s = NULL;
+    infer_session_options o;
+    infer_tensor c = {"shape", INFER_DTYPE_I64, 1, {2}, shape, sizeof shape};
+    infer_tensor in = {"x", INFER_DTYPE_F32, 2, {2, 6}, x, sizeof x}, two[2];
+    infer_tensor out = {"y", INFER_DTYPE_UNDEFINED, 0, {0}, y, sizeof y};
+    int i;
+    for (i = 0; i < 12; i++) x[i] = (float)i;
+    CHECK_OK(infer_builder_create(NULL, &b));
+    CHECK_OK(infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2, xd, NULL));
+    CHECK_OK(infer_builder_add_input(b, "shape", INFER_DTYPE_I64, 1, sd, NULL));
+    CHECK_OK(infer_builder_add_node(b, "Reshape", "r", ins, 2, outs, 1, NULL, 0));
+    CHECK_OK(infer_builder_add_output(b, "y"));
+    CHECK_OK(infer_builder_serialize(b, NULL, 0, &n));
+    CHECK(posix_memalign(&file, 64, n) == 0);
+    CHECK_OK(infer_builder_serialize(b, file, n, &n));
+    CHECK_OK(infer_model_load_memory(file, n, NULL, &m));
+    memset(&o, 0, sizeof o);
+    o.n_threads = 1;
+    CHECK_STATUS(infer_session_create(m, &o, &s), INFER_STATUS_UNSUPPORTED, "known when the session is created");
+    o.constants = &c, o.n_constants = 1;
+    c.name = "nope";
+    CHECK_STATUS(infer_session_create(m, &o, &s), INFER_STATUS_INVALID_ARGUMENT, "constant 'nope' is not a graph input");
+    c.name = "shape", c.dims[0] = 3, c.data = bad_shape, c.data_bytes = sizeof bad_shape;
+    CHECK_STATUS(infer_session_create(m, &o, &s), INFER_STATUS_SHAPE, "constant 'shape' is i64 [3]; the input is i64 [2]");
+    c.dims[0] = 2, c.data = shape, c.data_bytes = sizeof shape;
+    CHECK_OK(infer_session_create(m, &o, &s));
+    if (s) {
+        two[0] = in, two[1] = c;
+        CHECK_STATUS(infer_run(s, two, 2, &out, 1), INFER_STATUS_INVALID_ARGUMENT, "got 2 inputs; the session takes 1");
+        CHECK_OK(infer_run(s, &in, 1, &out, 1));
+        CHECK(out.n_dims == 2 && out.dims[0] == 3 && out.dims[1] == 4 && y[11] == 11.0f);
+    }
+    infer_session_free(s);
+    infer_model_free(m);
+    infer_builder_free(b);
+    free(file);
+}
+
 int main(void) {
     RUN(test_names);
     RUN(test_run_and_queries);
@@ -518,5 +567,6 @@ int main(void) {
     RUN(test_builder_errors);
     RUN(test_errors_per_thread);
     RUN(test_threads_share_a_model);
+    RUN(test_fixed_inputs);
     return test_finish();
 }
