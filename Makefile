@@ -11,10 +11,13 @@ LIBS    := -lm -pthread
 B       := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
+# tools/infer-*.c are programs; the other tools/*.c are shared code they link
+TOOLS   := $(patsubst tools/%.c,%,$(wildcard tools/infer-*.c))
+TOOLLIB := $(patsubst tools/%.c,$(B)/tools_%.o,$(filter-out tools/infer-%.c,$(wildcard tools/*.c)))
 
 .PHONY: all test asan demo clean help
 
-all: $(B)/infer.o $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/,$(EXAMPLES))
+all: $(B)/infer.o $(addprefix $(B)/,$(TOOLS)) $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/,$(EXAMPLES))
 
 help:
 	@echo "make          build the library object, tests and examples into $(B)/"
@@ -31,8 +34,14 @@ WHITEBOX := $(addprefix $(B)/,test_format test_planner)
 $(WHITEBOX): $(B)/%: tests/%.c tests/test.h infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(LIBS) -o $@
 
-$(B)/test_%: tests/test_%.c tests/test.h $(B)/infer.o | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(LIBS) -o $@
+$(B)/test_%: tests/test_%.c tests/test.h $(B)/infer.o $(TOOLLIB) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+
+$(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
+
+$(B)/infer-%: tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/%: examples/%.c $(B)/infer.o | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(LIBS) -o $@

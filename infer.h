@@ -291,6 +291,9 @@ INFER_API infer_status infer_session_input(const infer_session *s, size_t i, inf
 INFER_API infer_status infer_session_output(const infer_session *s, size_t i, infer_tensor_info *info);
 INFER_API void infer_session_get_stats(const infer_session *s, infer_session_stats *stats);
 
+/* 1 when the runtime has an operator of this type (ONNX name, e.g. "Conv"), else 0. */
+INFER_API int infer_op_exists(const char *op_type);
+
 /* -- builder: make a graph in C and save it as .infer -- */
 typedef enum infer_attr_type {
     INFER_ATTR_UNDEFINED = 0,
@@ -2339,6 +2342,8 @@ static int infer__op_find(const char *name) {
         if (!strcmp(infer__ops[i].name, name)) return i;
     return -1;
 }
+
+int infer_op_exists(const char *op_type) { return op_type && infer__op_find(op_type) >= 0; }
 
 static const char infer__attr_letters[] = "?ifIFst"; /* by infer_attr_type */
 

@@ -1,0 +1,1010 @@
+/* tools/convert.c - ONNX model -> infer graph (see convert.h).
+
+   1. read the ONNX file (onnx.c);
+   2. translate each node into the runtime's one form of its op (the newest opset's):
+      attribute-style axes/splits/pads/clip bounds become constant inputs, pre-13 Softmax
+      flattening is made explicit, Upsample becomes Resize, Constant becomes a constant;
+   3. graph passes (unless no_fuse): fold nodes whose inputs are all constant (with the
+      runtime itself), drop Identity/Dropout, fold BatchNormalization into Conv;
+   4. write everything with infer.h's builder.
+   Unsupported op types are collected over the whole graph and reported together. */
+#define _XOPEN_SOURCE 700
+#include "convert.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -- the converter's graph -- */
+
+typedef struct cconst { /* a constant tensor */
+    char *name;
+    infer_dtype dtype;
+    int n_dims;
+    int64_t dims[INFER_MAX_DIMS];
+    void *data;              /* owned */
+    size_t bytes;
+} cconst;
+
+typedef struct cattr {
+    char *name;
+    infer_attr_type type;
+    int64_t i;
+    float f;
+    int64_t *ints;
+    float *floats;
+    size_t n;
+    char *s;
+    cconst *t;               /* TENSOR: owned */
+} cattr;
+
+typedef struct cnode {
+    char *op, *name;
+    char **in, **out;        /* "" = absent */
+    size_t n_in, n_out;
+    cattr *attrs;
+    size_t n_attrs;
+    int removed;
+} cnode;
+
+typedef struct cgraph {
+    cnode *nodes;
+    size_t n_nodes, c_nodes;
+    cconst *consts;
+    size_t n_consts, c_consts;
+    int64_t opset;
+    const onnx_model *onnx;
+    const convert_options *opt;
+    char *err;
+    size_t err_bytes;
+    const char *path;
+    size_t counter;          /* for fresh names */
+    char *unsupported;       /* "Op: node, node; Op2: ..." collected */
+    size_t unsupported_len;
+    convert_stats *stats;
+} cgraph;
+
+static int cfail(cgraph *g, const char *fmt, ...) {
+    va_list ap;
+    size_t n = (size_t)snprintf(g->err, g->err_bytes, "%s: ", g->path);
+    if (n < g->err_bytes) {
+        va_start(ap, fmt);
+        vsnprintf(g->err + n, g->err_bytes - n, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+static char *sdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static void *xgrow(void *p, size_t *cap, size_t need, size_t size) {
+    size_t ncap;
+    void *np;
+    if (need <= *cap) return p;
+    ncap = *cap ? *cap : 8;
+    while (ncap < need) ncap *= 2;
+    np = realloc(p, ncap * size);
+    if (np) *cap = ncap;
+    return np;
+}
+
+static void cconst_free(cconst *c) {
+    if (!c) return;
+    free(c->name);
+    free(c->data);
+}
+
+static void cattr_free(cattr *a) {
+    free(a->name);
+    free(a->ints);
+    free(a->floats);
+    free(a->s);
+    if (a->t) cconst_free(a->t);
+    free(a->t);
+}
+
+static void cnode_free(cnode *n) {
+    size_t i;
+    free(n->op);
+    free(n->name);
+    for (i = 0; i < n->n_in; i++) free(n->in[i]);
+    for (i = 0; i < n->n_out; i++) free(n->out[i]);
+    free(n->in);
+    free(n->out);
+    for (i = 0; i < n->n_attrs; i++) cattr_free(&n->attrs[i]);
+    free(n->attrs);
+}
+
+static void cgraph_free(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) cnode_free(&g->nodes[i]);
+    free(g->nodes);
+    for (i = 0; i < g->n_consts; i++) cconst_free(&g->consts[i]);
+    free(g->consts);
+    free(g->unsupported);
+}
+
+static cconst *find_const(cgraph *g, const char *name) {
+    size_t i;
+    if (!name || !name[0]) return NULL;
+    for (i = g->n_consts; i-- > 0;)
+        if (!strcmp(g->consts[i].name, name)) return &g->consts[i];
+    return NULL;
+}
+
+/* Adds a constant (takes ownership of data). Returns it or NULL. */
+static cconst *add_const(cgraph *g, const char *name, infer_dtype t, int n_dims, const int64_t *dims, void *data,
+                         size_t bytes) {
+    cconst *c;
+    void *p = xgrow(g->consts, &g->c_consts, g->n_consts + 1, sizeof(cconst));
+    if (!p) {
+        free(data);
+        return NULL;
+    }
+    g->consts = (cconst *)p;
+    c = &g->consts[g->n_consts];
+    memset(c, 0, sizeof *c);
+    c->name = sdup(name);
+    c->dtype = t;
+    c->n_dims = n_dims;
+    if (n_dims) memcpy(c->dims, dims, sizeof(int64_t) * (size_t)n_dims);
+    c->data = data;
+    c->bytes = bytes;
+    if (!c->name) {
+        free(data);
+        return NULL;
+    }
+    g->n_consts++;
+    return c;
+}
+
+/* A constant 1-D i64 tensor with a fresh name; returns its name (owned by the graph). */
+static const char *const_ints(cgraph *g, const char *hint, const int64_t *v, size_t n) {
+    char name[256];
+    int64_t dims[1];
+    void *data = malloc(n ? n * 8 : 1);
+    cconst *c;
+    if (!data) return NULL;
+    if (n) memcpy(data, v, n * 8);
+    snprintf(name, sizeof name, "%s__c%zu", hint, g->counter++);
+    dims[0] = (int64_t)n;
+    c = add_const(g, name, INFER_DTYPE_I64, 1, dims, data, n * 8);
+    return c ? c->name : NULL;
+}
+
+static const char *const_scalar(cgraph *g, const char *hint, infer_dtype t, const void *v) {
+    char name[256];
+    size_t esz = infer_dtype_bytes(t);
+    void *data = malloc(esz);
+    cconst *c;
+    if (!data) return NULL;
+    memcpy(data, v, esz);
+    snprintf(name, sizeof name, "%s__c%zu", hint, g->counter++);
+    c = add_const(g, name, t, 0, NULL, data, esz);
+    return c ? c->name : NULL;
+}
+
+static cnode *new_node(cgraph *g, const char *op, const char *name) {
+    cnode *n;
+    void *p = xgrow(g->nodes, &g->c_nodes, g->n_nodes + 1, sizeof(cnode));
+    if (!p) return NULL;
+    g->nodes = (cnode *)p;
+    n = &g->nodes[g->n_nodes];
+    memset(n, 0, sizeof *n);
+    n->op = sdup(op);
+    n->name = sdup(name);
+    if (!n->op || !n->name) return NULL;
+    g->n_nodes++;
+    return n;
+}
+
+static int node_io(cnode *n, int is_in, const char *name) {
+    char ***arr = is_in ? &n->in : &n->out;
+    size_t *cnt = is_in ? &n->n_in : &n->n_out;
+    char **p = (char **)realloc(*arr, sizeof(char *) * (*cnt + 1));
+    if (!p) return 0;
+    *arr = p;
+    p[*cnt] = sdup(name ? name : "");
+    if (!p[*cnt]) return 0;
+    (*cnt)++;
+    return 1;
+}
+
+static cattr *node_attr(cnode *n, const char *name, infer_attr_type type) {
+    cattr *a;
+    cattr *p = (cattr *)realloc(n->attrs, sizeof(cattr) * (n->n_attrs + 1));
+    if (!p) return NULL;
+    n->attrs = p;
+    a = &p[n->n_attrs];
+    memset(a, 0, sizeof *a);
+    a->name = sdup(name);
+    a->type = type;
+    if (!a->name) return NULL;
+    n->n_attrs++;
+    return a;
+}
+
+static int attr_int(cnode *n, const char *name, int64_t v) {
+    cattr *a = node_attr(n, name, INFER_ATTR_INT);
+    if (!a) return 0;
+    a->i = v;
+    return 1;
+}
+static int attr_float(cnode *n, const char *name, float v) {
+    cattr *a = node_attr(n, name, INFER_ATTR_FLOAT);
+    if (!a) return 0;
+    a->f = v;
+    return 1;
+}
+static int attr_string(cnode *n, const char *name, const char *v) {
+    cattr *a = node_attr(n, name, INFER_ATTR_STRING);
+    if (!a || !(a->s = sdup(v))) return 0;
+    return 1;
+}
+static int attr_ints(cnode *n, const char *name, const int64_t *v, size_t k) {
+    cattr *a = node_attr(n, name, INFER_ATTR_INTS);
+    if (!a || !(a->ints = (int64_t *)malloc(k ? k * 8 : 1))) return 0;
+    if (k) memcpy(a->ints, v, k * 8);
+    a->n = k;
+    return 1;
+}
+static int attr_floats(cnode *n, const char *name, const float *v, size_t k) {
+    cattr *a = node_attr(n, name, INFER_ATTR_FLOATS);
+    if (!a || !(a->floats = (float *)malloc(k ? k * 4 : 1))) return 0;
+    if (k) memcpy(a->floats, v, k * 4);
+    a->n = k;
+    return 1;
+}
+
+static cattr *find_cattr(cnode *n, const char *name) {
+    size_t i;
+    for (i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+    return NULL;
+}
+
+/* -- ONNX attribute access -- */
+
+static const onnx_attr *oattr(const onnx_node *n, const char *name) {
+    size_t i;
+    for (i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+    return NULL;
+}
+static int64_t oattr_i(const onnx_node *n, const char *name, int64_t def) {
+    const onnx_attr *a = oattr(n, name);
+    return a ? a->i : def;
+}
+static float oattr_f(const onnx_node *n, const char *name, float def) {
+    const onnx_attr *a = oattr(n, name);
+    return a ? a->f : def;
+}
+static const char *oattr_s(const onnx_node *n, const char *name, const char *def) {
+    const onnx_attr *a = oattr(n, name);
+    return a && a->s ? a->s : def;
+}
+
+/* A converter constant from an ONNX tensor (copies the data). */
+static cconst *const_from_onnx(cgraph *g, const char *name, const onnx_tensor *t) {
+    infer_dtype dt = onnx_dtype(t->data_type);
+    void *data;
+    if (dt == INFER_DTYPE_UNDEFINED) {
+        cfail(g, "tensor '%s': data type %s is not supported", name, onnx_dtype_name(t->data_type));
+        return NULL;
+    }
+    data = malloc(t->data_bytes ? t->data_bytes : 1);
+    if (!data) return NULL;
+    if (t->data_bytes) memcpy(data, t->data, t->data_bytes);
+    return add_const(g, name, dt, t->n_dims, t->dims, data, t->data_bytes);
+}
+
+/* Copies an ONNX attribute onto a node, translating types; graph-valued ones are refused. */
+static int copy_attr(cgraph *g, cnode *n, const onnx_attr *a, const onnx_node *on) {
+    switch (a->type) {
+    case ONNX_ATTR_INT: return attr_int(n, a->name, a->i);
+    case ONNX_ATTR_FLOAT: return attr_float(n, a->name, a->f);
+    case ONNX_ATTR_STRING: return attr_string(n, a->name, a->s ? a->s : "");
+    case ONNX_ATTR_INTS: return attr_ints(n, a->name, a->ints, a->n);
+    case ONNX_ATTR_FLOATS: return attr_floats(n, a->name, a->floats, a->n);
+    case ONNX_ATTR_TENSOR: {
+        cattr *c = node_attr(n, a->name, INFER_ATTR_TENSOR);
+        infer_dtype dt = onnx_dtype(a->t->data_type);
+        if (!c) return 0;
+        if (dt == INFER_DTYPE_UNDEFINED)
+            return cfail(g, "node '%s' (%s): attribute '%s': tensor type %s is not supported", on->name, on->op_type,
+                         a->name, onnx_dtype_name(a->t->data_type));
+        c->t = (cconst *)calloc(1, sizeof(cconst));
+        if (!c->t) return 0;
+        c->t->name = sdup("");
+        c->t->dtype = dt;
+        c->t->n_dims = a->t->n_dims;
+        memcpy(c->t->dims, a->t->dims, sizeof c->t->dims);
+        c->t->bytes = a->t->data_bytes;
+        c->t->data = malloc(a->t->data_bytes ? a->t->data_bytes : 1);
+        if (!c->t->data || !c->t->name) return 0;
+        if (a->t->data_bytes) memcpy(c->t->data, a->t->data, a->t->data_bytes);
+        return 1;
+    }
+    default:
+        return cfail(g, "node '%s' (%s): attribute '%s' of type %d is not supported", on->name, on->op_type, a->name,
+                     a->type);
+    }
+}
+
+/* -- translation of one ONNX node -- */
+
+typedef struct onnx_op_map {
+    const char *onnx;        /* ONNX op type */
+    const char *infer;       /* the runtime's op (NULL: handled by translate()) */
+} onnx_op_map;
+
+/* Ops whose newest ONNX form the runtime takes as is (older forms are fixed below). */
+static const char *const passthrough[] = {
+    "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Equal", "Less", "LessOrEqual", "Greater",
+    "GreaterOrEqual", "And", "Or", "Not", "Where", "Sqrt", "Reciprocal", "Neg", "Abs", "Exp", "Log", "Erf", "Tanh",
+    "Sigmoid", "Relu", "LeakyRelu", "HardSigmoid", "HardSwish", "Gelu", "MatMul", "Gemm", "Conv", "ConvTranspose",
+    "MaxPool", "AveragePool", "GlobalAveragePool", "LayerNormalization", "ArgMax", "Reshape", "Flatten",
+    "Transpose", "Concat", "Gather", "Expand", "Tile", "Shape", "Size", "Range", "Identity", NULL};
+
+static int is_passthrough(const char *op) {
+    int i;
+    for (i = 0; passthrough[i]; i++)
+        if (!strcmp(passthrough[i], op)) return 1;
+    return 0;
+}
+
+/* Ops translate() rewrites; any other op the runtime has passes through as it is. */
+static const char *const rewritten[] = {"Cast", "ConstantOfShape", "BatchNormalization", "Softmax", "LogSoftmax",
+                                        "ReduceMean", "ReduceSum", "ReduceMax", "Squeeze", "Unsqueeze", "Split",
+                                        "Slice", "Clip", "Pad", "Resize", "Dropout", "Constant", NULL};
+static int is_rewritten(const char *op) {
+    int i;
+    for (i = 0; rewritten[i]; i++)
+        if (!strcmp(rewritten[i], op)) return 1;
+    return 0;
+}
+
+/* Attributes a converter drops because the runtime's form has no use for them. */
+static int dropped_attr(const char *op, const char *name) {
+    if (!strcmp(name, "consumed_inputs")) return 1; /* opset <= 6 bookkeeping */
+    if (!strcmp(op, "BatchNormalization") && (!strcmp(name, "spatial") || !strcmp(name, "is_test"))) return 1;
+    if (!strcmp(op, "MaxPool") && !strcmp(name, "storage_order")) return 0;
+    return 0;
+}
+
+/* The runtime knows this op type (by asking the builder would need a graph; the table
+   is mirrored by infer_builder_add_node's check, which reports UNSUPPORTED). */
+static int note_unsupported(cgraph *g, const onnx_node *on) {
+    char item[512];
+    size_t len;
+    char *p;
+    snprintf(item, sizeof item, "%s%s (node '%s')", g->unsupported_len ? "; " : "", on->op_type, on->name);
+    len = strlen(item);
+    p = (char *)realloc(g->unsupported, g->unsupported_len + len + 1);
+    if (!p) return 0;
+    g->unsupported = p;
+    memcpy(p + g->unsupported_len, item, len + 1);
+    g->unsupported_len += len;
+    return 1;
+}
+
+/* Copies the ONNX node's inputs, outputs and (translatable) attributes onto n. */
+static int copy_node(cgraph *g, cnode *n, const onnx_node *on, int copy_attrs) {
+    size_t i;
+    for (i = 0; i < on->n_inputs; i++)
+        if (!node_io(n, 1, on->inputs[i])) return 0;
+    for (i = 0; i < on->n_outputs; i++)
+        if (!node_io(n, 0, on->outputs[i])) return 0;
+    for (i = 0; copy_attrs && i < on->n_attrs; i++) {
+        if (dropped_attr(on->op_type, on->attrs[i].name)) continue;
+        if (!copy_attr(g, n, &on->attrs[i], on)) return 0;
+    }
+    return 1;
+}
+
+/* Copies attributes except those in `skip` (space-separated names). */
+static int copy_attrs_except(cgraph *g, cnode *n, const onnx_node *on, const char *skip) {
+    size_t i;
+    for (i = 0; i < on->n_attrs; i++) {
+        const char *nm = on->attrs[i].name, *p = skip;
+        size_t len = strlen(nm);
+        int skipped = 0;
+        while (p && *p) {
+            const char *e = strchr(p, ' ');
+            size_t l = e ? (size_t)(e - p) : strlen(p);
+            if (l == len && !memcmp(p, nm, len)) skipped = 1;
+            p = e ? e + 1 : NULL;
+        }
+        if (skipped || dropped_attr(on->op_type, nm)) continue;
+        if (!copy_attr(g, n, &on->attrs[i], on)) return 0;
+    }
+    return 1;
+}
+
+static int set_input(cnode *n, size_t k, const char *name) {
+    while (n->n_in <= k)
+        if (!node_io(n, 1, "")) return 0;
+    free(n->in[k]);
+    n->in[k] = sdup(name ? name : "");
+    return n->in[k] != NULL;
+}
+
+/* An attribute-style ints list becomes constant input k (when the attribute is set). */
+static int attr_to_input(cgraph *g, cnode *n, const onnx_node *on, const char *attr, size_t k) {
+    const onnx_attr *a = oattr(on, attr);
+    const char *c;
+    if (!a) return 1;
+    c = const_ints(g, on->outputs[0], a->ints, a->n);
+    return c && set_input(n, k, c);
+}
+
+static int translate(cgraph *g, const onnx_node *on) {
+    const char *op = on->op_type;
+    int64_t opset = g->opset;
+    cnode *n;
+
+    if (on->domain[0] && strcmp(on->domain, "ai.onnx")) return note_unsupported(g, on);
+
+    if (!strcmp(op, "Constant")) {
+        const onnx_attr *a = on->n_attrs ? &on->attrs[0] : NULL;
+        int64_t one = 1;
+        void *data;
+        if (!a || on->n_outputs != 1) return cfail(g, "node '%s' (Constant): needs one value attribute", on->name);
+        if (!strcmp(a->name, "value")) return const_from_onnx(g, on->outputs[0], a->t) != NULL;
+        if (!strcmp(a->name, "value_float") || !strcmp(a->name, "value_int")) {
+            int is_f = a->name[6] == 'f';
+            data = malloc(is_f ? 4 : 8);
+            if (!data) return 0;
+            if (is_f) memcpy(data, &a->f, 4);
+            else memcpy(data, &a->i, 8);
+            return add_const(g, on->outputs[0], is_f ? INFER_DTYPE_F32 : INFER_DTYPE_I64, 0, &one, data, is_f ? 4 : 8) != NULL;
+        }
+        if (!strcmp(a->name, "value_floats") || !strcmp(a->name, "value_ints")) {
+            int is_f = a->name[6] == 'f';
+            int64_t d = (int64_t)a->n;
+            data = malloc(a->n ? a->n * (is_f ? 4 : 8) : 1);
+            if (!data) return 0;
+            if (a->n) memcpy(data, is_f ? (const void *)a->floats : (const void *)a->ints, a->n * (is_f ? 4 : 8));
+            return add_const(g, on->outputs[0], is_f ? INFER_DTYPE_F32 : INFER_DTYPE_I64, 1, &d, data,
+                             a->n * (is_f ? 4 : 8)) != NULL;
+        }
+        return cfail(g, "node '%s' (Constant): attribute '%s' is not supported", on->name, a->name);
+    }
+
+    if (!strcmp(op, "Dropout")) { /* inference: the identity on output 0; the mask, if used, is all true */
+        n = new_node(g, "Identity", on->name);
+        if (!n || !node_io(n, 1, on->inputs[0]) || !node_io(n, 0, on->outputs[0])) return 0;
+        if (on->n_outputs > 1 && on->outputs[1][0])
+            return cfail(g, "node '%s' (Dropout): the mask output is not supported", on->name);
+        return 1;
+    }
+
+    if (is_passthrough(op) || (!is_rewritten(op) && infer_op_exists(op))) {
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 1)) return 0;
+        if (!strcmp(op, "Gemm")) { /* opset < 7 broadcast attr: always on now */
+            size_t i;
+            for (i = 0; i < n->n_attrs; i++)
+                if (!strcmp(n->attrs[i].name, "broadcast")) {
+                    cattr_free(&n->attrs[i]);
+                    n->attrs[i] = n->attrs[--n->n_attrs];
+                }
+        }
+        return 1;
+    }
+
+    if (!strcmp(op, "Cast")) {
+        infer_dtype to = onnx_dtype((int32_t)oattr_i(on, "to", 0));
+        n = new_node(g, "Cast", on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (to == INFER_DTYPE_UNDEFINED)
+            return cfail(g, "node '%s' (Cast): target type %s is not supported", on->name,
+                         onnx_dtype_name((int32_t)oattr_i(on, "to", 0)));
+        return attr_int(n, "to", to);
+    }
+
+    if (!strcmp(op, "ConstantOfShape")) {
+        n = new_node(g, op, on->name);
+        return n && copy_node(g, n, on, 1);
+    }
+
+    if (!strcmp(op, "BatchNormalization")) {
+        size_t i;
+        n = new_node(g, op, on->name);
+        if (!n || !copy_attrs_except(g, n, on, "spatial is_test momentum")) return 0;
+        for (i = 0; i < on->n_inputs; i++)
+            if (!node_io(n, 1, on->inputs[i])) return 0;
+        if (!node_io(n, 0, on->outputs[0])) return 0;
+        for (i = 1; i < on->n_outputs; i++)
+            if (on->outputs[i][0]) return cfail(g, "node '%s' (BatchNormalization): training outputs are not supported", on->name);
+        return 1;
+    }
+
+    if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
+        int64_t axis = oattr_i(on, "axis", opset >= 13 ? -1 : 1);
+        if (opset >= 13 || axis == -1) {
+            n = new_node(g, op, on->name);
+            return n && copy_node(g, n, on, 0) && attr_int(n, "axis", axis);
+        }
+        { /* before 13: over the input flattened to 2-D at axis; the result keeps the input's shape */
+            char f[256], s[256], y[256];
+            snprintf(f, sizeof f, "%s__flat", on->outputs[0]);
+            snprintf(s, sizeof s, "%s__shape", on->outputs[0]);
+            snprintf(y, sizeof y, "%s__2d", on->outputs[0]);
+            n = new_node(g, "Shape", s);
+            if (!n || !node_io(n, 1, on->inputs[0]) || !node_io(n, 0, s)) return 0;
+            n = new_node(g, "Flatten", f);
+            if (!n || !node_io(n, 1, on->inputs[0]) || !node_io(n, 0, f) || !attr_int(n, "axis", axis)) return 0;
+            n = new_node(g, op, on->name);
+            if (!n || !node_io(n, 1, f) || !node_io(n, 0, y) || !attr_int(n, "axis", -1)) return 0;
+            n = new_node(g, "Reshape", y);
+            return n && node_io(n, 1, y) && node_io(n, 1, s) && node_io(n, 0, on->outputs[0]);
+        }
+    }
+
+    if (!strcmp(op, "ReduceMean") || !strcmp(op, "ReduceSum") || !strcmp(op, "ReduceMax")) {
+        int attr_form = !strcmp(op, "ReduceSum") ? opset < 13 : opset < 18;
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (attr_form && !attr_to_input(g, n, on, "axes", 1)) return 0;
+        if (!copy_attrs_except(g, n, on, "axes")) return 0;
+        return 1;
+    }
+
+    if (!strcmp(op, "Squeeze") || !strcmp(op, "Unsqueeze")) {
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (opset < 13 && !attr_to_input(g, n, on, "axes", 1)) return 0;
+        return 1;
+    }
+
+    if (!strcmp(op, "Split")) {
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (opset < 13 && !attr_to_input(g, n, on, "split", 1)) return 0;
+        return copy_attrs_except(g, n, on, "split");
+    }
+
+    if (!strcmp(op, "Slice")) {
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (opset < 10) {
+            const onnx_attr *axes = oattr(on, "axes");
+            if (!attr_to_input(g, n, on, "starts", 1) || !attr_to_input(g, n, on, "ends", 2)) return 0;
+            if (axes && !attr_to_input(g, n, on, "axes", 3)) return 0;
+        }
+        return 1;
+    }
+
+    if (!strcmp(op, "Clip")) {
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (opset < 11) {
+            float lo = oattr_f(on, "min", -3.4028234663852886e38f), hi = oattr_f(on, "max", 3.4028234663852886e38f);
+            const char *a = const_scalar(g, on->outputs[0], INFER_DTYPE_F32, &lo);
+            const char *b = const_scalar(g, on->outputs[0], INFER_DTYPE_F32, &hi);
+            return a && b && set_input(n, 1, a) && set_input(n, 2, b);
+        }
+        return 1;
+    }
+
+    if (!strcmp(op, "Pad")) {
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0)) return 0;
+        if (opset < 11) {
+            float v = oattr_f(on, "value", 0.0f);
+            const char *c = const_scalar(g, on->outputs[0], INFER_DTYPE_F32, &v);
+            if (!attr_to_input(g, n, on, "pads", 1) || !c || !set_input(n, 2, c)) return 0;
+        }
+        return copy_attrs_except(g, n, on, "pads value");
+    }
+
+    if (!strcmp(op, "Upsample") || (!strcmp(op, "Resize") && opset < 11)) {
+        /* Upsample (7-9) and Resize-10: scales, asymmetric coordinates, nearest rounds down */
+        const char *mode = oattr_s(on, "mode", "nearest");
+        n = new_node(g, "Resize", on->name);
+        if (!n || !node_io(n, 1, on->inputs[0]) || !node_io(n, 1, "") || !node_io(n, 0, on->outputs[0])) return 0;
+        if (opset < 9 && oattr(on, "scales")) {
+            const onnx_attr *sc = oattr(on, "scales");
+            char name[256];
+            int64_t d = (int64_t)sc->n;
+            void *data = malloc(sc->n ? sc->n * 4 : 1);
+            if (!data) return 0;
+            if (sc->n) memcpy(data, sc->floats, sc->n * 4);
+            snprintf(name, sizeof name, "%s__scales", on->outputs[0]);
+            if (!add_const(g, name, INFER_DTYPE_F32, 1, &d, data, sc->n * 4) || !node_io(n, 1, name)) return 0;
+        } else if (on->n_inputs > 1) {
+            if (!node_io(n, 1, on->inputs[1])) return 0;
+        }
+        if (!attr_string(n, "mode", !strcmp(mode, "bilinear") ? "linear" : mode) ||
+            !attr_string(n, "coordinate_transformation_mode", "asymmetric"))
+            return 0;
+        return strcmp(mode, "nearest") || attr_string(n, "nearest_mode", "floor");
+    }
+
+    if (!strcmp(op, "Resize")) {
+        n = new_node(g, op, on->name);
+        return n && copy_node(g, n, on, 1);
+    }
+
+    return note_unsupported(g, on);
+}
+
+/* -- passes -- */
+
+static size_t count_uses(const cgraph *g, const char *name) {
+    size_t i, k, uses = 0;
+    for (i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].removed) continue;
+        for (k = 0; k < g->nodes[i].n_in; k++) uses += !strcmp(g->nodes[i].in[k], name);
+    }
+    return uses;
+}
+
+static int is_graph_output(const cgraph *g, const char *name) {
+    size_t i;
+    const onnx_graph *og = g->onnx->graph;
+    for (i = 0; i < og->n_outputs; i++)
+        if (!strcmp(og->outputs[i].name, name)) return 1;
+    return 0;
+}
+
+/* Replaces every use of `from` by `to`. */
+static int rename_uses(cgraph *g, const char *from, const char *to) {
+    size_t i, k;
+    for (i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].removed) continue;
+        for (k = 0; k < g->nodes[i].n_in; k++)
+            if (!strcmp(g->nodes[i].in[k], from)) {
+                char *d = sdup(to);
+                if (!d) return 0;
+                free(g->nodes[i].in[k]);
+                g->nodes[i].in[k] = d;
+            }
+    }
+    return 1;
+}
+
+/* Identity (and Dropout, translated to Identity): consumers read the input directly. */
+static int pass_identity(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *n = &g->nodes[i];
+        if (n->removed || strcmp(n->op, "Identity") || is_graph_output(g, n->out[0])) continue;
+        if (!rename_uses(g, n->out[0], n->in[0])) return 0;
+        n->removed = 1;
+        if (g->stats) g->stats->removed++;
+    }
+    return 1;
+}
+
+/* Conv -> BatchNormalization with constant parameters: scale the weights and bias. */
+static int pass_conv_bn(cgraph *g) {
+    size_t i, j;
+    for (j = 0; j < g->n_nodes; j++) {
+        cnode *bn = &g->nodes[j], *conv = NULL;
+        cconst *w, *sc[4], *b = NULL;
+        size_t m, per, k;
+        float eps;
+        cattr *ea;
+        float *nb;
+        if (bn->removed || strcmp(bn->op, "BatchNormalization") || bn->n_in != 5) continue;
+        for (i = 0; i < j; i++)
+            if (!g->nodes[i].removed && !strcmp(g->nodes[i].op, "Conv") && !strcmp(g->nodes[i].out[0], bn->in[0]))
+                conv = &g->nodes[i];
+        if (!conv || count_uses(g, conv->out[0]) != 1 || is_graph_output(g, conv->out[0])) continue;
+        w = find_const(g, conv->in[1]);
+        if (conv->n_in > 2 && conv->in[2][0] && !(b = find_const(g, conv->in[2]))) continue;
+        for (k = 0; k < 4; k++)
+            if (!(sc[k] = find_const(g, bn->in[1 + k])) || sc[k]->dtype != INFER_DTYPE_F32) break;
+        if (k < 4 || !w || w->dtype != INFER_DTYPE_F32 || w->n_dims < 1 || (b && b->dtype != INFER_DTYPE_F32)) continue;
+        m = (size_t)w->dims[0];
+        if (sc[0]->bytes != m * 4 || sc[1]->bytes != m * 4 || sc[2]->bytes != m * 4 || sc[3]->bytes != m * 4 ||
+            (b && b->bytes != m * 4) || !m)
+            continue;
+        if (count_uses(g, w->name) != 1) continue; /* the weights are ours to rewrite */
+        ea = find_cattr(bn, "epsilon");
+        eps = ea ? ea->f : 1e-5f;
+        per = w->bytes / 4 / m;
+        nb = (float *)malloc(m * 4);
+        if (!nb) return 0;
+        for (k = 0; k < m; k++) {
+            const float *gamma = (const float *)sc[0]->data, *beta = (const float *)sc[1]->data;
+            const float *mean = (const float *)sc[2]->data, *var = (const float *)sc[3]->data;
+            double s = gamma[k] / sqrt((double)var[k] + eps);
+            size_t e;
+            for (e = 0; e < per; e++) ((float *)w->data)[k * per + e] = (float)(((float *)w->data)[k * per + e] * s);
+            nb[k] = (float)(((b ? ((const float *)b->data)[k] : 0.0f) - mean[k]) * s + beta[k]);
+        }
+        {
+            char name[256];
+            int64_t d = (int64_t)m;
+            cconst *c;
+            snprintf(name, sizeof name, "%s__bias", conv->name);
+            c = add_const(g, name, INFER_DTYPE_F32, 1, &d, nb, m * 4);
+            if (!c) return 0;
+            /* add_const may move the array: re-find the nodes by index */
+            conv = &g->nodes[conv - g->nodes];
+            bn = &g->nodes[j];
+            if (!set_input(conv, 2, c->name)) return 0;
+        }
+        free(conv->out[0]);
+        conv->out[0] = sdup(bn->out[0]);
+        if (!conv->out[0]) return 0;
+        bn->removed = 1;
+        if (g->stats) g->stats->fused++;
+    }
+    return 1;
+}
+
+/* Evaluates a node whose inputs are all constants with the runtime, into constants. */
+static int fold_node(cgraph *g, cnode *n, int *folded) {
+    infer_builder *b = NULL;
+    infer_model *m = NULL;
+    infer_session *s = NULL;
+    infer_attr attrs[64];
+    infer_tensor at[64], outs[16];
+    const char *outs_named[16];
+    size_t i, bytes = 0;
+    void *file = NULL;
+    int ok = 0;
+    *folded = 0;
+    if (n->n_attrs > 64 || n->n_out > 16) return 1;
+    for (i = 0; i < n->n_in; i++)
+        if (n->in[i][0] && !find_const(g, n->in[i])) return 1;
+    if (infer_builder_create(NULL, &b)) return 0;
+    for (i = 0; i < n->n_in; i++) {
+        cconst *c = find_const(g, n->in[i]);
+        infer_tensor t;
+        if (!c) continue;
+        memset(&t, 0, sizeof t);
+        t.name = c->name, t.dtype = c->dtype, t.n_dims = c->n_dims, t.data = c->data, t.data_bytes = c->bytes;
+        memcpy(t.dims, c->dims, sizeof t.dims);
+        if (infer_builder_add_constant(b, &t) && !strstr(infer_last_error(), "already used")) goto done;
+    }
+    for (i = 0; i < n->n_attrs; i++) {
+        cattr *a = &n->attrs[i];
+        memset(&attrs[i], 0, sizeof attrs[i]);
+        attrs[i].name = a->name, attrs[i].type = a->type, attrs[i].i = a->i, attrs[i].f = a->f;
+        attrs[i].ints = a->ints, attrs[i].floats = a->floats, attrs[i].n = a->n, attrs[i].s = a->s;
+        if (a->t) {
+            memset(&at[i], 0, sizeof at[i]);
+            at[i].dtype = a->t->dtype, at[i].n_dims = a->t->n_dims, at[i].data = a->t->data, at[i].data_bytes = a->t->bytes;
+            memcpy(at[i].dims, a->t->dims, sizeof at[i].dims);
+            attrs[i].t = &at[i];
+        }
+    }
+    for (i = 0; i < n->n_out; i++) outs_named[i] = n->out[i];
+    if (infer_builder_add_node(b, n->op, n->name, (const char *const *)n->in, n->n_in, outs_named, n->n_out, attrs,
+                               n->n_attrs))
+        goto done; /* not something the runtime can build: leave it to the session */
+    for (i = 0; i < n->n_out; i++)
+        if (n->out[i][0] && infer_builder_add_output(b, n->out[i])) goto done;
+    if (infer_builder_serialize(b, NULL, 0, &bytes) || posix_memalign(&file, 64, bytes) ||
+        infer_builder_serialize(b, file, bytes, &bytes) || infer_model_load_memory(file, bytes, NULL, &m))
+        goto done;
+    {
+        infer_session_options o;
+        memset(&o, 0, sizeof o);
+        o.n_threads = 1;
+        o.max_memory_bytes = (size_t)1 << 30; /* folding must not blow up a file */
+        if (infer_session_create(m, &o, &s)) goto done;
+    }
+    {
+        size_t k = 0;
+        for (i = 0; i < n->n_out; i++) {
+            infer_tensor_info info;
+            size_t ob;
+            int d;
+            if (!n->out[i][0]) continue;
+            if (infer_session_output(s, k, &info)) goto done;
+            ob = infer_dtype_bytes(info.dtype);
+            for (d = 0; d < info.n_dims; d++) ob *= (size_t)info.dims[d];
+            memset(&outs[k], 0, sizeof outs[k]);
+            outs[k].name = n->out[i];
+            outs[k].data = malloc(ob ? ob : 1);
+            outs[k].data_bytes = ob;
+            if (!outs[k].data) goto done;
+            k++;
+        }
+        if (infer_run(s, NULL, 0, outs, k)) {
+            for (i = 0; i < k; i++) free(outs[i].data);
+            goto done;
+        }
+        for (i = 0; i < k; i++)
+            if (!add_const(g, outs[i].name, outs[i].dtype, outs[i].n_dims, outs[i].dims, outs[i].data, outs[i].data_bytes))
+                goto done;
+    }
+    g->nodes[n - g->nodes].removed = 1;
+    *folded = 1;
+    ok = 1;
+done:
+    if (!*folded) ok = 1; /* a node that does not fold stays as it is */
+    infer_session_free(s);
+    infer_model_free(m);
+    infer_builder_free(b);
+    free(file);
+    return ok;
+}
+
+static int pass_fold(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) {
+        int folded = 0;
+        if (g->nodes[i].removed) continue;
+        if (!fold_node(g, &g->nodes[i], &folded)) return 0;
+        if (folded && g->stats) g->stats->folded++;
+    }
+    return 1;
+}
+
+/* -- writing -- */
+
+static int used_anywhere(const cgraph *g, const char *name) {
+    return count_uses(g, name) > 0 || is_graph_output(g, name);
+}
+
+static infer_status write_graph(cgraph *g, infer_builder **out) {
+    const onnx_graph *og = g->onnx->graph;
+    infer_builder *b = NULL;
+    infer_status st;
+    size_t i, k;
+    char producer[256];
+    if ((st = infer_builder_create(NULL, &b))) return st;
+    /* graph inputs (initializers listed as inputs are constants, as IR < 4 files do) */
+    for (i = 0; i < og->n_inputs; i++) {
+        const onnx_value_info *vi = &og->inputs[i];
+        infer_dtype dt = onnx_dtype(vi->elem_type);
+        int64_t dims[INFER_MAX_DIMS];
+        const char *syms[INFER_MAX_DIMS];
+        char gen[INFER_MAX_DIMS][64];
+        int d;
+        if (find_const(g, vi->name)) continue;
+        if (dt == INFER_DTYPE_UNDEFINED) {
+            st = INFER_STATUS_UNSUPPORTED;
+            cfail(g, "graph input '%s': element type %s is not supported", vi->name, onnx_dtype_name(vi->elem_type));
+            goto fail;
+        }
+        if (vi->n_dims < 0) {
+            st = INFER_STATUS_UNSUPPORTED;
+            cfail(g, "graph input '%s' has no shape", vi->name);
+            goto fail;
+        }
+        for (d = 0; d < vi->n_dims; d++) {
+            const char *sym = vi->dim_params[d];
+            size_t j;
+            syms[d] = NULL;
+            dims[d] = vi->dims[d];
+            if (!sym && dims[d] < 0) { /* unknown and unnamed: give it a name to bind */
+                snprintf(gen[d], sizeof gen[d], "%s_dim%d", vi->name, d);
+                sym = gen[d];
+            }
+            if (!sym) continue;
+            for (j = 0; j < g->opt->n_dims; j++) /* --dim NAME=VALUE fixes it now */
+                if (!strcmp(g->opt->dims[j].name, sym)) {
+                    dims[d] = g->opt->dims[j].value;
+                    sym = NULL;
+                }
+            syms[d] = sym;
+            if (sym) dims[d] = -1;
+        }
+        if ((st = infer_builder_add_input(b, vi->name, dt, vi->n_dims, dims, syms))) {
+            cfail(g, "graph input '%s': %s", vi->name, infer_last_error());
+            goto fail;
+        }
+    }
+    /* constants that something uses */
+    for (i = 0; i < g->n_consts; i++) {
+        cconst *c = &g->consts[i];
+        infer_tensor t;
+        if (!used_anywhere(g, c->name) || find_const(g, c->name) != c) continue;
+        memset(&t, 0, sizeof t);
+        t.name = c->name, t.dtype = c->dtype, t.n_dims = c->n_dims, t.data = c->data, t.data_bytes = c->bytes;
+        memcpy(t.dims, c->dims, sizeof t.dims);
+        if ((st = infer_builder_add_constant(b, &t))) {
+            cfail(g, "constant '%s': %s", c->name, infer_last_error());
+            goto fail;
+        }
+    }
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *n = &g->nodes[i];
+        infer_attr attrs[64];
+        infer_tensor at[64];
+        if (n->removed) continue;
+        if (n->n_attrs > 64) {
+            st = INFER_STATUS_UNSUPPORTED;
+            cfail(g, "node '%s': too many attributes", n->name);
+            goto fail;
+        }
+        for (k = 0; k < n->n_attrs; k++) {
+            cattr *a = &n->attrs[k];
+            memset(&attrs[k], 0, sizeof attrs[k]);
+            attrs[k].name = a->name, attrs[k].type = a->type, attrs[k].i = a->i, attrs[k].f = a->f;
+            attrs[k].ints = a->ints, attrs[k].floats = a->floats, attrs[k].n = a->n, attrs[k].s = a->s;
+            if (a->t) {
+                memset(&at[k], 0, sizeof at[k]);
+                at[k].dtype = a->t->dtype, at[k].n_dims = a->t->n_dims, at[k].data = a->t->data, at[k].data_bytes = a->t->bytes;
+                memcpy(at[k].dims, a->t->dims, sizeof at[k].dims);
+                attrs[k].t = &at[k];
+            }
+        }
+        if ((st = infer_builder_add_node(b, n->op, n->name, (const char *const *)n->in, n->n_in,
+                                         (const char *const *)n->out, n->n_out, attrs, n->n_attrs))) {
+            cfail(g, "%s", infer_last_error());
+            goto fail;
+        }
+        if (g->stats) g->stats->infer_nodes++;
+    }
+    for (i = 0; i < og->n_outputs; i++)
+        if ((st = infer_builder_add_output(b, og->outputs[i].name))) {
+            cfail(g, "graph output '%s': %s", og->outputs[i].name, infer_last_error());
+            goto fail;
+        }
+    snprintf(producer, sizeof producer, "infer-convert %s from %s %s (opset %lld)", infer_version(),
+             g->onnx->producer_name ? g->onnx->producer_name : "?",
+             g->onnx->producer_version ? g->onnx->producer_version : "", (long long)g->opset);
+    if ((st = infer_builder_set_metadata(b, "producer", producer))) goto fail;
+    *out = b;
+    return INFER_STATUS_OK;
+fail:
+    infer_builder_free(b);
+    return st;
+}
+
+infer_status convert_onnx(const char *path, const convert_options *opt, infer_builder **out, convert_stats *stats,
+                          char *err, size_t err_bytes) {
+    onnx_model *om = NULL;
+    cgraph g;
+    convert_options defaults;
+    infer_status st = INFER_STATUS_OK;
+    size_t i;
+    *out = NULL;
+    if (err_bytes) err[0] = '\0';
+    memset(&defaults, 0, sizeof defaults);
+    if (!opt) opt = &defaults;
+    if (stats) memset(stats, 0, sizeof *stats);
+    if (!onnx_load_model(path, &om, err, err_bytes)) return INFER_STATUS_BAD_FILE;
+    memset(&g, 0, sizeof g);
+    g.onnx = om, g.opt = opt, g.err = err, g.err_bytes = err_bytes, g.path = path, g.stats = stats;
+    g.opset = onnx_opset_version(om);
+    if (g.opset && g.opset < 7) {
+        cfail(&g, "opset %lld is older than 7, the oldest supported", (long long)g.opset);
+        st = INFER_STATUS_UNSUPPORTED;
+        goto done;
+    }
+    for (i = 0; i < om->graph->n_initializers; i++)
+        if (!const_from_onnx(&g, om->graph->initializers[i].name, &om->graph->initializers[i])) {
+            if (!err[0]) cfail(&g, "out of memory");
+            st = INFER_STATUS_UNSUPPORTED;
+            goto done;
+        }
+    if (stats) stats->onnx_nodes = om->graph->n_nodes;
+    for (i = 0; i < om->graph->n_nodes; i++)
+        if (!translate(&g, &om->graph->nodes[i])) {
+            if (!err[0]) cfail(&g, "out of memory");
+            st = INFER_STATUS_UNSUPPORTED;
+            goto done;
+        }
+    if (g.unsupported) {
+        cfail(&g, "unsupported operators: %s", g.unsupported);
+        st = INFER_STATUS_UNSUPPORTED;
+        goto done;
+    }
+    if (!opt->no_fuse && (!pass_identity(&g) || !pass_conv_bn(&g) || !pass_fold(&g))) {
+        if (!err[0]) cfail(&g, "out of memory");
+        st = INFER_STATUS_OUT_OF_MEMORY;
+        goto done;
+    }
+    st = write_graph(&g, out);
+done:
+    cgraph_free(&g);
+    onnx_model_free(om);
+    return st;
+}
