@@ -6,7 +6,12 @@ WARN    := -Wall -Wextra -Werror
 STD     := -std=c99 -D_POSIX_C_SOURCE=200809L
 # OpenMP when the compiler has it; the library runs single-threaded without it.
 OMP     := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
-LIBS    := -lm -pthread
+# libpng and libjpeg for infer-run's image input (tools/image.c), when they link.
+HAVE_PNG  := $(shell printf '\043include <png.h>\nint main(void){return !png_access_version_number();}\n' | $(CC) -x c - -lpng -o /dev/null 2>/dev/null && echo 1)
+HAVE_JPEG := $(shell printf '\043include <stdio.h>\n\043include <jpeglib.h>\nint main(void){return !jpeg_std_error;}\n' | $(CC) -x c - -ljpeg -o /dev/null 2>/dev/null && echo 1)
+IMG_DEFS:= $(if $(HAVE_PNG),-DINFER_HAVE_PNG) $(if $(HAVE_JPEG),-DINFER_HAVE_JPEG)
+LIBS    := -lm -pthread $(if $(HAVE_PNG),-lpng) $(if $(HAVE_JPEG),-ljpeg)
+PREFIX  ?= /usr/local
 
 B       := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
@@ -15,15 +20,29 @@ EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 TOOLS   := $(patsubst tools/%.c,%,$(wildcard tools/infer-*.c))
 TOOLLIB := $(patsubst tools/%.c,$(B)/tools_%.o,$(filter-out tools/infer-%.c,$(wildcard tools/*.c)))
 
-.PHONY: all test asan demo clean help
+.PHONY: all test asan demo hello install uninstall clean help testdata conformance
+
+# ONNX backend node tests: the test data inside the onnx wheel (the package is not
+# installed). One pinned wheel, checked by hash; any platform's wheel has the same data.
+ONNX_VERSION := 1.22.0
+ONNX_WHEEL   := onnx-$(ONNX_VERSION)-cp311-cp311-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl
+ONNX_SHA256  := 1d0a2bdb15eb2b3cb65c438f3423d9620d14fdce32f92380e6bb1b2e09568ef5
+NODETESTS    := build/onnx-node-tests
 
 all: $(B)/infer.o $(addprefix $(B)/,$(TOOLS)) $(addprefix $(B)/,$(TESTS)) $(addprefix $(B)/,$(EXAMPLES))
 
 help:
 	@echo "make          build the library object, tests and examples into $(B)/"
-	@echo "make demo     build and run the demo"
+	@echo "make demo     build the tools, convert the bundled digits model, run it over 1797 images: accuracy, items/s"
+	@echo "make hello    build and run examples/hello (a model made with the builder API)"
+	@echo "make install  install infer.h, infer.c, libinfer.a, the tools and infer.pc under PREFIX (now $(PREFIX))"
 	@echo "make test     build and run every test; the last line is 'N passed, N failed, N skipped'"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
+	@echo "make conformance  run the ONNX node tests through the converter and the runtime"
+	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
+	@echo "make models  export the real models (small sizes) with reference outputs into build/models/"
+	@echo "make models-full  the same at full size (ResNet-18 224, BERT-base, GPT-2 small, ViT-B/16) into build/models-full/"
 	@echo "make clean    remove $(B)/"
 
 $(B)/infer.o: infer.c infer.h | $(B)
@@ -40,7 +59,20 @@ $(B)/test_%: tests/test_%.c tests/test.h $(B)/infer.o $(TOOLLIB) | $(B)
 $(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
 
+$(B)/tools_image.o: tools/image.c tools/image.h Makefile | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(IMG_DEFS) -c $< -o $@
+
+# Test helpers that are not tests themselves (tests/test_cli.sh uses cli_models).
+$(B)/cli_models: tests/cli_models.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+
+$(B)/libinfer.a: $(B)/infer.o
+	$(AR) rcs $@ $<
+
 $(B)/infer-%: tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+
+$(B)/conformance: tests/conformance.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/%: examples/%.c $(B)/infer.o | $(B)
@@ -49,15 +81,93 @@ $(B)/%: examples/%.c $(B)/infer.o | $(B)
 $(B):
 	mkdir -p $(B)
 
-test: $(addprefix $(B)/,$(TESTS))
-	@sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh
+# tests/conformance.sh runs $(NODETESTS) (make testdata) and build/models (make models)
+# when they exist, and prints nothing otherwise.
+test: $(addprefix $(B)/,$(TESTS)) $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models
+	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh
+
+testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
+build/.onnx-node-tests-$(ONNX_VERSION).stamp:
+	@mkdir -p build/wheels
+	@test -f build/wheels/$(ONNX_WHEEL) || python3 -m pip download -q --disable-pip-version-check --no-deps \
+	    --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
+	    --platform manylinux_2_28_x86_64 -d build/wheels onnx==$(ONNX_VERSION)
+	rm -rf $(NODETESTS) build/onnx-wheel.tmp
+	python3 -c 'import hashlib, sys, zipfile; w, want, out = sys.argv[1:]; \
+	    got = hashlib.sha256(open(w, "rb").read()).hexdigest(); \
+	    got == want or sys.exit("%s: sha256 %s, expected %s" % (w, got, want)); z = zipfile.ZipFile(w); \
+	    z.extractall(out, [n for n in z.namelist() if n.startswith("onnx/backend/test/data/node/")])' \
+	    build/wheels/$(ONNX_WHEEL) $(ONNX_SHA256) build/onnx-wheel.tmp
+	mv build/onnx-wheel.tmp/onnx/backend/test/data/node $(NODETESTS)
+	rm -rf build/onnx-wheel.tmp
+	@echo "$(NODETESTS): $$(ls $(NODETESTS) | wc -l) cases"
+	@touch $@
+
+conformance: testdata $(B)/conformance
+	$(B)/conformance --expect tests/conformance_expected.txt $(NODETESTS)
+
+# Real models exported from PyTorch (models/export_models.py), reference outputs from
+# onnxruntime. The venv is Debian's python3 with its python3-torch, python3-torchvision
+# and python3-numpy (.ci/run installs them) plus the pinned requirements.txt.
+.PHONY: venv models models-full
+PYTHON3 ?= /usr/bin/python3
+VENV    := .venv
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: requirements.txt
+	test -x $(VENV)/bin/python || $(PYTHON3) -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -c 'import numpy, onnx, onnxruntime, torch, torchvision'
+	@touch $@
+
+models: build/.models.stamp
+build/.models.stamp: models/export_models.py models/control_flow.py $(VENV)/.stamp
+	rm -rf build/models
+	$(VENV)/bin/python models/export_models.py --size small -o build/models
+	$(VENV)/bin/python models/control_flow.py -o build/models
+	@touch $@
+
+models-full: build/.models-full.stamp
+build/.models-full.stamp: models/export_models.py $(VENV)/.stamp
+	rm -rf build/models-full
+	$(VENV)/bin/python models/export_models.py --size full -o build/models-full
+	@touch $@
 
 # Sanitizer build: its own folder, the same sources.
 asan:
 	$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-demo: $(B)/hello
+# The bundled model: a small CNN trained on scikit-learn's digits by models/digits/train.py
+# (which wrote digits.onnx, images.npy and labels.npy; nothing is downloaded here).
+demo: $(B)/infer-convert $(B)/infer-run $(B)/digits-accuracy
+	$(B)/infer-convert models/digits/digits.onnx -o $(B)/digits.infer
+	$(B)/infer-run $(B)/digits.infer models/digits/images.npy -o $(B)/digits --batch-size 64
+	$(B)/digits-accuracy $(B)/digits/logits.npy models/digits/labels.npy
+
+$(B)/digits-accuracy: models/digits/accuracy.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+
+hello: $(B)/hello
 	$(B)/hello $(B)/hello.infer
+
+# make install PREFIX=/opt/infer [DESTDIR=...]; make uninstall with the same PREFIX removes it.
+INSTALLED_TOOLS := $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(TOOLS))
+install: $(B)/libinfer.a $(addprefix $(B)/,$(TOOLS))
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/infer
+	install -m 644 infer.h $(DESTDIR)$(PREFIX)/include/infer.h
+	install -m 644 infer.c $(DESTDIR)$(PREFIX)/share/infer/infer.c
+	install -m 644 $(B)/libinfer.a $(DESTDIR)$(PREFIX)/lib/libinfer.a
+	install -m 755 $(addprefix $(B)/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
+	    'Name: infer' 'Description: embeddable single-header neural-network inference' \
+	    "Version: $$(sed -n 's/^#define INFER_VERSION_STRING "\(.*\)"/\1/p' infer.h)" \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -linfer $(OMP) -lm -pthread' \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/infer.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/infer.h $(DESTDIR)$(PREFIX)/share/infer/infer.c \
+	    $(DESTDIR)$(PREFIX)/lib/libinfer.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/infer.pc $(INSTALLED_TOOLS)
+	-rmdir $(DESTDIR)$(PREFIX)/share/infer 2>/dev/null
 
 clean:
 	rm -rf $(B)

@@ -2143,6 +2143,17 @@ typedef struct infer__val {
 enum { INFER__VAL_NONE = 0, INFER__VAL_CONST, INFER__VAL_INPUT, INFER__VAL_ARENA, INFER__VAL_VIEW };
 
 /* Per-node parameters, derived from attributes and bound shapes at session creation. */
+
+/* An activation fused into Conv, ConvTranspose, Gemm or MatMul by infer-convert: the
+   infer extension attributes activation (a name), activation_alpha, activation_beta. */
+enum { INFER__ACT_NONE, INFER__ACT_RELU, INFER__ACT_LEAKY_RELU, INFER__ACT_SIGMOID, INFER__ACT_TANH, INFER__ACT_CLIP,
+       INFER__ACT_HARD_SIGMOID, INFER__ACT_HARD_SWISH, INFER__ACT_GELU, INFER__ACT_GELU_TANH, INFER__ACT_SILU };
+#define INFER__ACT_NAMES "None Relu LeakyRelu Sigmoid Tanh Clip HardSigmoid HardSwish Gelu GeluTanh Silu"
+typedef struct infer__act {
+    int kind;          /* INFER__ACT_* */
+    float alpha, beta; /* LeakyRelu alpha; Clip min, max; HardSigmoid alpha, beta */
+} infer__act;
+
 typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
     int n_sp;                  /* spatial dims, 1..3; unused ones have size 1 */
     int64_t n, c, m, group;    /* batch, input channels, output channels, groups */
@@ -2150,6 +2161,7 @@ typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
     int64_t k[3], s[3], d[3];  /* kernel, stride, dilation */
     int64_t pb[3], pe[3];      /* padding at the start and the end */
     int count_include_pad;
+    infer__act act;
 } infer__conv_p;
 
 typedef struct infer__mm_p {   /* MatMul, Gemm */
@@ -2159,6 +2171,7 @@ typedef struct infer__mm_p {   /* MatMul, Gemm */
     int n_batch;                                       /* broadcast batch rank */
     int64_t batch[INFER_MAX_DIMS];                     /* output batch dims */
     int64_t sa[INFER_MAX_DIMS], sb[INFER_MAX_DIMS];    /* A/B batch strides, in matrices */
+    infer__act act;
 } infer__mm_p;
 
 typedef struct infer__axis_p { /* ops along one axis, and small scalar attributes */
@@ -2184,12 +2197,24 @@ typedef struct infer__resize_p {
     double roi_start[INFER_MAX_DIMS], roi_end[INFER_MAX_DIMS];
 } infer__resize_p;
 
+typedef struct infer__rnn_p {  /* LSTM, GRU */
+    int64_t seq, batch, input, hidden;
+    int n_dir, reverse;         /* 1 or 2 directions; reverse: direction 'reverse' */
+    int layout;                 /* 0: X [seq,batch,input]; 1: X [batch,seq,input] */
+    int flag;                   /* LSTM input_forget; GRU linear_before_reset */
+    float clip;                 /* > 0: activation inputs clipped to [-clip, clip]; 0: none */
+    int n_act;                  /* activations per direction: LSTM 3 (f g h), GRU 2 (f g) */
+    int act[6];                 /* INFER__RNN_ACT_*, [direction][n_act] */
+    float alpha[6], beta[6];
+} infer__rnn_p;
+
 typedef union infer__params {
     infer__conv_p conv;
     infer__mm_p mm;
     infer__axis_p ax;
     infer__index_p ix;
     infer__resize_p rs;
+    infer__rnn_p rnn;
     unsigned reduce_mask;       /* Reduce*: bit i set = reduce axis i */
 } infer__params;
 
@@ -2257,13 +2282,19 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
     X(SOFTMAX, "Softmax", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_softmax, infer__softmax_ref, "axis:i") \
     X(LOG_SOFTMAX, "LogSoftmax", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_softmax, infer__softmax_ref, \
       "axis:i")                                                                                     \
-    X(MATMUL, "MatMul", 2, 2, 1, 1, 0, infer__shape_matmul, infer__matmul_ref, "")                   \
-    X(GEMM, "Gemm", 2, 3, 1, 1, 0, infer__shape_gemm, infer__gemm_ref, "alpha:f beta:f transA:i transB:i") \
+    /* MatMul's third input (a bias of N values) and the activation* attributes of these  \
+       four are infer extensions that infer-convert's fusion passes produce */              \
+    X(MATMUL, "MatMul", 2, 3, 1, 1, 0, infer__shape_matmul, infer__matmul_ref,                       \
+      "activation:s activation_alpha:f activation_beta:f")                                          \
+    X(GEMM, "Gemm", 2, 3, 1, 1, 0, infer__shape_gemm, infer__gemm_ref,                               \
+      "alpha:f beta:f transA:i transB:i activation:s activation_alpha:f activation_beta:f")         \
     X(CONV, "Conv", 2, 3, 1, 1, 0, infer__shape_conv, infer__conv_ref,                               \
-      "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I")                             \
+      "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I activation:s activation_alpha:f " \
+      "activation_beta:f")                                                                          \
     X(CONV_TRANSPOSE, "ConvTranspose", 2, 3, 1, 1, 0, infer__shape_conv_transpose,                   \
       infer__conv_transpose_ref,                                                                    \
-      "auto_pad:s dilations:I group:i kernel_shape:I output_padding:I output_shape:I pads:I strides:I") \
+      "auto_pad:s dilations:I group:i kernel_shape:I output_padding:I output_shape:I pads:I strides:I " \
+      "activation:s activation_alpha:f activation_beta:f")                                          \
     X(MAX_POOL, "MaxPool", 1, 1, 1, 1, 0, infer__shape_pool, infer__pool_ref,                        \
       "auto_pad:s ceil_mode:i dilations:I kernel_shape:I pads:I storage_order:i strides:I")         \
     X(AVERAGE_POOL, "AveragePool", 1, 1, 1, 1, 0, infer__shape_pool, infer__pool_ref,                \
@@ -2293,6 +2324,84 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
       "axis:i num_outputs:i")                                                                       \
     X(SLICE, "Slice", 3, 5, 1, 1, 0, infer__shape_slice, infer__slice_ref, "")                       \
     X(GATHER, "Gather", 2, 2, 1, 1, 0, infer__shape_gather, infer__gather_ref, "axis:i")             \
+    X(FLOOR, "Floor", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")       \
+    X(CEIL, "Ceil", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(ROUND, "Round", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")       \
+    X(SIGN, "Sign", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(SIN, "Sin", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(COS, "Cos", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(TAN, "Tan", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")           \
+    X(ASIN, "Asin", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(ACOS, "Acos", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(ATAN, "Atan", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(SINH, "Sinh", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(COSH, "Cosh", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(ASINH, "Asinh", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")       \
+    X(ACOSH, "Acosh", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")       \
+    X(ATANH, "Atanh", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")       \
+    X(SOFTPLUS, "Softplus", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "") \
+    X(SOFTSIGN, "Softsign", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "") \
+    X(ELU, "Elu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "alpha:f")    \
+    X(SELU, "Selu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref,             \
+      "alpha:f gamma:f")                                                                              \
+    X(CELU, "Celu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "alpha:f")  \
+    X(THRESHOLDED_RELU, "ThresholdedRelu", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary,        \
+      infer__unary_ref, "alpha:f")                                                                    \
+    X(MISH, "Mish", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "")         \
+    X(SHRINK, "Shrink", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref,         \
+      "bias:f lambd:f")                                                                               \
+    X(IS_NAN, "IsNaN", 1, 1, 1, 1, 0, infer__shape_unary, infer__unary_ref, "")                       \
+    X(IS_INF, "IsInf", 1, 1, 1, 1, 0, infer__shape_unary, infer__unary_ref,                           \
+      "detect_negative:i detect_positive:i")                                                          \
+    X(MOD, "Mod", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "fmod:i")   \
+    X(PRELU, "PRelu", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref, "")     \
+    X(MEAN, "Mean", 1, INFER__VARIADIC, 1, 1, INFER__OPF_INPLACE, infer__shape_binary,                \
+      infer__binary_ref, "")                                                                          \
+    X(BIT_SHIFT, "BitShift", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary, infer__binary_ref,  \
+      "direction:s")                                                                                  \
+    X(XOR, "Xor", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_compare, infer__compare_ref, "")       \
+    X(REDUCE_MIN, "ReduceMin", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,                 \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(REDUCE_PROD, "ReduceProd", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,               \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(REDUCE_L1, "ReduceL1", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,                   \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(REDUCE_L2, "ReduceL2", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,                   \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(REDUCE_LOG_SUM, "ReduceLogSum", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,          \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(REDUCE_LOG_SUM_EXP, "ReduceLogSumExp", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,   \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(REDUCE_SUM_SQUARE, "ReduceSumSquare", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,    \
+      "keepdims:i noop_with_empty_axes:i")                                                            \
+    X(ARG_MIN, "ArgMin", 1, 1, 1, 1, 0, infer__shape_arg_max, infer__arg_max_ref,                     \
+      "axis:i keepdims:i select_last_index:i")                                                        \
+    X(GLOBAL_MAX_POOL, "GlobalMaxPool", 1, 1, 1, 1, 0, infer__shape_global_pool,                      \
+      infer__global_pool_ref, "")                                                                     \
+    X(INSTANCE_NORM, "InstanceNormalization", 3, 3, 1, 1, INFER__OPF_INPLACE, infer__shape_instance_norm, \
+      infer__instance_norm_ref, "epsilon:f")                                                          \
+    X(LP_NORM, "LpNormalization", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_lp_norm,               \
+      infer__lp_norm_ref, "axis:i p:i")                                                               \
+    X(HARDMAX, "Hardmax", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_softmax, infer__hardmax_ref,   \
+      "axis:i")                                                                                       \
+    X(DEPTH_TO_SPACE, "DepthToSpace", 1, 1, 1, 1, 0, infer__shape_depth_to_space,                     \
+      infer__depth_to_space_ref, "blocksize:i mode:s")                                                \
+    X(SPACE_TO_DEPTH, "SpaceToDepth", 1, 1, 1, 1, 0, infer__shape_depth_to_space,                     \
+      infer__depth_to_space_ref, "blocksize:i")                                                       \
+    X(TRILU, "Trilu", 1, 2, 1, 1, 0, infer__shape_trilu, infer__trilu_ref, "upper:i")                 \
+    X(CUM_SUM, "CumSum", 2, 2, 1, 1, 0, infer__shape_cum_sum, infer__cum_sum_ref,                     \
+      "exclusive:i reverse:i")                                                                        \
+    X(ONE_HOT, "OneHot", 3, 3, 1, 1, 0, infer__shape_one_hot, infer__one_hot_ref, "axis:i")           \
+    X(GATHER_ELEMENTS, "GatherElements", 2, 2, 1, 1, 0, infer__shape_gather_elements,                 \
+      infer__gather_elements_ref, "axis:i")                                                           \
+    X(GATHER_ND, "GatherND", 2, 2, 1, 1, 0, infer__shape_gather_nd, infer__gather_nd_ref,             \
+      "batch_dims:i")                                                                                 \
+    X(SCATTER_ELEMENTS, "ScatterElements", 3, 3, 1, 1, 0, infer__shape_scatter_elements,              \
+      infer__scatter_elements_ref, "axis:i reduction:s")                                              \
+    X(SCATTER_ND, "ScatterND", 3, 3, 1, 1, 0, infer__shape_scatter_nd, infer__scatter_nd_ref,         \
+      "reduction:s")                                                                                  \
+    X(TOP_K, "TopK", 2, 2, 2, 2, 0, infer__shape_top_k, infer__top_k_ref, "axis:i largest:i sorted:i") \
+    X(EINSUM, "Einsum", 1, INFER__VARIADIC, 1, 1, 0, infer__shape_einsum, infer__einsum_ref, "equation:s")  \
     X(EXPAND, "Expand", 2, 2, 1, 1, 0, infer__shape_expand, infer__expand_ref, "")                   \
     X(TILE, "Tile", 2, 2, 1, 1, 0, infer__shape_tile, infer__tile_ref, "")                           \
     X(PAD, "Pad", 2, 4, 1, 1, 0, infer__shape_pad, infer__pad_ref, "mode:s")                         \
@@ -2304,7 +2413,13 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
     X(SIZE, "Size", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_size, infer__shape_ref, "")           \
     X(CONSTANT_OF_SHAPE, "ConstantOfShape", 1, 1, 1, 1, 0, infer__shape_constant_of_shape,           \
       infer__constant_of_shape_ref, "value:t")                                                      \
-    X(RANGE, "Range", 3, 3, 1, 1, 0, infer__shape_range, infer__range_ref, "")
+    X(RANGE, "Range", 3, 3, 1, 1, 0, infer__shape_range, infer__range_ref, "")                      \
+    X(LSTM, "LSTM", 3, 8, 0, 3, 0, infer__shape_rnn, infer__rnn_ref,                                \
+      "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i "        \
+      "input_forget:i layout:i")                                                                    \
+    X(GRU, "GRU", 3, 6, 0, 2, 0, infer__shape_rnn, infer__rnn_ref,                                  \
+      "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i "        \
+      "layout:i linear_before_reset:i")
 
 enum {
 #define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) INFER__OP_##id,
@@ -2423,6 +2538,8 @@ static int infer__attr_ints(const infer__node *n, const char *name, int64_t *v, 
 }
 
 /* ===== 5. SHAPE INFERENCE AND GRAPH PASSES ========================= >>passes */
+
+static int infer__pick(const char *s, const char *list);
 
 /* Fails with "<file>: node '<name>' (<Op>): <message>". */
 static infer_status infer__cfail(const infer__ctx *c, infer_status st, const char *fmt, ...) INFER__PRINTF(3, 4);
@@ -2554,14 +2671,28 @@ static infer_status infer__shape_unary(infer__ctx *c) {
     infer__axis_p *p = &c->p->ax;
     if (op == INFER__OP_NOT) {
         if (t != INFER_DTYPE_BOOL) return infer__bad_dtype(c, 0, "bool");
-    } else if (op == INFER__OP_NEG || op == INFER__OP_ABS || op == INFER__OP_RELU) {
-        if (!INFER__IS_FLOAT(t) && !INFER__IS_SINT(t) && !(op == INFER__OP_ABS && INFER__IS_UINT(t)))
+    } else if (op == INFER__OP_IS_NAN || op == INFER__OP_IS_INF) {
+        if (!INFER__IS_FLOAT(t) && t != INFER_DTYPE_F16 && t != INFER_DTYPE_BF16) return infer__bad_dtype(c, 0, "f32, f64, f16, bf16");
+    } else if (op == INFER__OP_NEG || op == INFER__OP_ABS || op == INFER__OP_RELU || op == INFER__OP_SIGN) {
+        if (!INFER__IS_FLOAT(t) && !INFER__IS_SINT(t) && !((op == INFER__OP_ABS || op == INFER__OP_SIGN) && INFER__IS_UINT(t)))
             return infer__bad_dtype(c, 0, "f32, f64, signed integers");
     } else if (!INFER__IS_FLOAT(t)) {
         return infer__bad_dtype(c, 0, "f32, f64");
     }
-    p->alpha = infer__attr_f(c->node, "alpha", op == INFER__OP_LEAKY_RELU ? 0.01f : 0.2f);
+    /* alpha, beta: LeakyRelu, HardSigmoid, Elu, Celu, ThresholdedRelu; Selu alpha, gamma;
+       Shrink lambd, bias. IsInf: flag bit 0 detect_negative, bit 1 detect_positive. */
+    p->alpha = infer__attr_f(c->node, "alpha", op == INFER__OP_LEAKY_RELU ? 0.01f : op == INFER__OP_HARD_SIGMOID ? 0.2f
+                                               : op == INFER__OP_SELU ? 1.67326319217681884765625f : 1.0f);
     p->beta = infer__attr_f(c->node, "beta", 0.5f);
+    if (op == INFER__OP_SELU) p->beta = infer__attr_f(c->node, "gamma", 1.05070102214813232421875f);
+    if (op == INFER__OP_SHRINK) {
+        p->alpha = infer__attr_f(c->node, "lambd", 0.5f);
+        p->beta = infer__attr_f(c->node, "bias", 0.0f);
+    }
+    if (op == INFER__OP_IS_NAN || op == INFER__OP_IS_INF) {
+        p->flag = (infer__attr_i(c->node, "detect_negative", 1) != 0) | (infer__attr_i(c->node, "detect_positive", 1) != 0) << 1;
+        return infer__set_out(c, 0, INFER_DTYPE_BOOL, x->n_dims, x->dims);
+    }
     if (op == INFER__OP_GELU) {
         const char *a = infer__attr_s(c->node, "approximate", "none");
         if (strcmp(a, "none") && strcmp(a, "tanh"))
@@ -2591,6 +2722,19 @@ static infer_status infer__shape_binary(infer__ctx *c) {
         }
     }
     if ((st = infer__broadcast(c, c->n_in, c->in, &r, dims))) return st;
+    if (c->node->op == INFER__OP_MEAN && !INFER__IS_FLOAT(t)) return infer__bad_dtype(c, 0, "f32, f64");
+    if (c->node->op == INFER__OP_PRELU && /* slope broadcasts to X, not X to the slope */
+        (r != c->in[0]->n_dims || memcmp(dims, c->in[0]->dims, sizeof(int64_t) * (size_t)r)))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "slope does not broadcast to X's shape");
+    c->p->ax.flag = 0; /* Mod: fmod; BitShift: 1 for RIGHT */
+    if (c->node->op == INFER__OP_MOD) c->p->ax.flag = infer__attr_i(c->node, "fmod", 0) != 0;
+    if (c->node->op == INFER__OP_BIT_SHIFT) {
+        const char *d = infer__attr_s(c->node, "direction", "");
+        if (!INFER__IS_UINT(t)) return infer__bad_dtype(c, 0, "u8, u16, u32, u64");
+        if (strcmp(d, "LEFT") && strcmp(d, "RIGHT"))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "direction '%s'; must be LEFT or RIGHT", d);
+        c->p->ax.flag = !strcmp(d, "RIGHT");
+    }
     return infer__set_out(c, 0, t, r, dims);
 }
 
@@ -2599,7 +2743,7 @@ static infer_status infer__shape_compare(infer__ctx *c) {
     int r, op = c->node->op;
     infer_status st;
     infer_dtype t = c->in[0]->dtype;
-    if (op == INFER__OP_AND || op == INFER__OP_OR) {
+    if (op == INFER__OP_AND || op == INFER__OP_OR || op == INFER__OP_XOR) {
         if (t != INFER_DTYPE_BOOL) return infer__bad_dtype(c, 0, "bool");
     } else if (!INFER__IS_NUMERIC(t) && !(op == INFER__OP_EQUAL && t == INFER_DTYPE_BOOL)) {
         return infer__bad_dtype(c, 0, "f32, f64, integers");
@@ -2657,12 +2801,25 @@ static infer_status infer__shape_softmax(infer__ctx *c) {
     return infer__same_out(c, 0, x);
 }
 
+/* Reads a fused activation (infer extension attributes) into *a. */
+static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
+    const char *name = infer__attr_s(c->node, "activation", "None");
+    a->kind = infer__pick(name, INFER__ACT_NAMES);
+    if (a->kind < 0)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "activation '%s'; supported: %s", name, INFER__ACT_NAMES);
+    a->alpha = infer__attr_f(c->node, "activation_alpha", a->kind == INFER__ACT_LEAKY_RELU ? 0.01f
+                                                         : a->kind == INFER__ACT_HARD_SIGMOID ? 0.2f : -INFINITY);
+    a->beta = infer__attr_f(c->node, "activation_beta", a->kind == INFER__ACT_HARD_SIGMOID ? 0.5f : INFINITY);
+    return INFER_STATUS_OK;
+}
+
 static infer_status infer__shape_matmul(infer__ctx *c) {
     const infer__val *a = c->in[0], *b = c->in[1];
     infer__mm_p *p = &c->p->mm;
     int64_t dims[INFER_MAX_DIMS], ka, kb, sa = 1, sb = 1;
     int ra = a->n_dims, rb = b->n_dims, nb, i, r = 0;
     char b1[96], b2[96];
+    infer_status st;
     if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
     if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
     if (ra < 1 || rb < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs must have rank >= 1");
@@ -2693,6 +2850,9 @@ static infer_status infer__shape_matmul(infer__ctx *c) {
     for (i = 0; i < nb; i++) dims[r++] = p->batch[i];
     if (ra > 1) dims[r++] = p->m;
     if (rb > 1) dims[r++] = p->n;
+    if (c->n_in > 2 && c->in[2] && (c->in[2]->dtype != INFER_DTYPE_F32 || (int64_t)c->in[2]->n != p->n))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "bias (input 2) must be f32 with %lld values", (long long)p->n);
+    if ((st = infer__act_parse(c, &p->act))) return st;
     return infer__set_out(c, 0, INFER_DTYPE_F32, r, dims);
 }
 
@@ -2701,6 +2861,7 @@ static infer_status infer__shape_gemm(infer__ctx *c) {
     infer__mm_p *p = &c->p->mm;
     int64_t dims[2], kb;
     int i;
+    infer_status st;
     char b1[96], b2[96];
     if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
     if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
@@ -2728,6 +2889,7 @@ static infer_status infer__shape_gemm(infer__ctx *c) {
                                     infer__dstr(b1, cc->n_dims, cc->dims), (long long)p->m, (long long)p->n);
         }
     }
+    if ((st = infer__act_parse(c, &p->act))) return st;
     return infer__set_out(c, 0, INFER_DTYPE_F32, 2, dims);
 }
 
@@ -2834,6 +2996,7 @@ static infer_status infer__shape_conv(infer__ctx *c) {
     dims[0] = p->n;
     dims[1] = p->m;
     for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
+    if ((st = infer__act_parse(c, &p->act))) return st;
     return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
 }
 
@@ -2883,6 +3046,7 @@ static infer_status infer__shape_conv_transpose(infer__ctx *c) {
     dims[0] = p->n;
     dims[1] = p->m;
     for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
+    if ((st = infer__act_parse(c, &p->act))) return st;
     return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
 }
 
@@ -2970,9 +3134,13 @@ static infer_status infer__shape_reduce(infer__ctx *c) {
     int n = 0, i, r = 0, keep = infer__attr_i(c->node, "keepdims", 1) != 0, op = c->node->op;
     unsigned mask = 0;
     infer_status st;
-    if (op == INFER__OP_REDUCE_MEAN ? !INFER__IS_FLOAT(x->dtype)
-                                    : !(INFER__IS_FLOAT(x->dtype) || x->dtype == INFER_DTYPE_I32 || x->dtype == INFER_DTYPE_I64))
-        return infer__bad_dtype(c, 0, op == INFER__OP_REDUCE_MEAN ? "f32, f64" : "f32, f64, i32, i64");
+    int fonly = op == INFER__OP_REDUCE_MEAN || op == INFER__OP_REDUCE_L2 || op == INFER__OP_REDUCE_LOG_SUM ||
+                op == INFER__OP_REDUCE_LOG_SUM_EXP;
+    int minmax = op == INFER__OP_REDUCE_MIN || op == INFER__OP_REDUCE_MAX; /* also i8, u8, bool */
+    if (fonly ? !INFER__IS_FLOAT(x->dtype)
+              : !(INFER__IS_FLOAT(x->dtype) || x->dtype == INFER_DTYPE_I32 || x->dtype == INFER_DTYPE_I64 ||
+                  (minmax && (x->dtype == INFER_DTYPE_I8 || x->dtype == INFER_DTYPE_U8 || x->dtype == INFER_DTYPE_BOOL))))
+        return infer__bad_dtype(c, 0, fonly ? "f32, f64" : minmax ? "f32, f64, i32, i64, i8, u8, bool" : "f32, f64, i32, i64");
     if (c->n_in > 1 && c->in[1] && (st = infer__const_ints(c, 1, axes, INFER_MAX_DIMS, &n))) return st;
     for (i = 0; i < n; i++) {
         if ((st = infer__axis(c, axes[i], x->n_dims, &a))) return st;
@@ -2985,7 +3153,8 @@ static infer_status infer__shape_reduce(infer__ctx *c) {
         else if (keep) dims[r++] = 1;
     }
     /* an empty set reduces to 0 (sum), NaN (mean), or -inf / the dtype's minimum (max,
-       ONNX ReduceMax-18): the kernels' initial values */
+       ONNX ReduceMax-18), +inf / the maximum (min), 1 (prod), 0 (L1, L2, sum square),
+       -inf (log sum, log sum exp): the kernels' initial values */
     c->p->reduce_mask = mask;
     return infer__set_out(c, 0, x->dtype, r, dims);
 }
@@ -2998,7 +3167,7 @@ static infer_status infer__shape_arg_max(infer__ctx *c) {
     if (!INFER__IS_NUMERIC(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64, integers");
     if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
     if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 0), x->n_dims, &axis))) return st;
-    if (x->dims[axis] == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "ArgMax over an empty axis");
+    if (x->dims[axis] == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "%s over an empty axis", infer__ops[c->node->op].name);
     infer__split_axis(x, axis, &c->p->ax);
     c->p->ax.flag = infer__attr_i(c->node, "select_last_index", 0) != 0;
     for (i = 0; i < x->n_dims; i++) {
@@ -3091,6 +3260,387 @@ static infer_status infer__shape_unsqueeze(infer__ctx *c) {
 }
 
 static infer_status infer__shape_identity(infer__ctx *c) { return infer__same_out(c, 0, c->in[0]); }
+
+/* -- more operators: normalisation, index and data-movement ops -- */
+
+static int infer__pick(const char *s, const char *list);
+static infer_status infer__const_floats(infer__ctx *c, uint32_t k, double *v, int max, int *n);
+
+/* Checks that input k is one i32 or i64 value (read by the kernel: it may change per run). */
+static infer_status infer__one_int(infer__ctx *c, uint32_t k) {
+    const infer__val *v = c->in[k];
+    if (v->dtype != INFER_DTYPE_I64 && v->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, k, "i64, i32");
+    if (v->n != 1 || v->n_dims > 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input %u must hold one value", k);
+    return INFER_STATUS_OK;
+}
+
+/* Reduction attribute of ScatterElements / ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min. */
+static infer_status infer__scatter_reduction(infer__ctx *c) {
+    const char *r = infer__attr_s(c->node, "reduction", "none");
+    int k = infer__pick(r, "none add mul max min");
+    if (k < 0) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "reduction '%s'; supported: none, add, mul, max, min", r);
+    if (k > 0 && !INFER__IS_NUMERIC(c->in[0]->dtype)) return infer__bad_dtype(c, 0, "f32, f64, integers (with a reduction)");
+    if (c->in[2]->dtype != c->in[0]->dtype)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "updates have dtype %s but data has %s", infer_dtype_name(c->in[2]->dtype),
+                            infer_dtype_name(c->in[0]->dtype));
+    c->p->ax.flag = k;
+    return INFER_STATUS_OK;
+}
+
+/* GatherElements, ScatterElements: indices of data's rank, no larger than data off the axis. */
+static infer_status infer__elements_axis(infer__ctx *c, const infer__val *ix) {
+    const infer__val *x = c->in[0];
+    int64_t axis;
+    int i;
+    infer_status st;
+    char b1[96], b2[96];
+    if (ix->dtype != INFER_DTYPE_I64 && ix->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, 1, "i64, i32");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "data must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 0), x->n_dims, &axis))) return st;
+    if (ix->n_dims != x->n_dims)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "indices %s and data %s differ in rank", infer__dstr(b1, ix->n_dims, ix->dims),
+                            infer__dstr(b2, x->n_dims, x->dims));
+    for (i = 0; i < x->n_dims; i++)
+        if (i != axis && ix->dims[i] > x->dims[i])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "indices %s are larger than data %s off the axis %lld",
+                                infer__dstr(b1, ix->n_dims, ix->dims), infer__dstr(b2, x->n_dims, x->dims), (long long)axis);
+    c->p->ax.axis = axis;
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_instance_norm(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    uint32_t k;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 3) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 3");
+    for (k = 1; k < 3; k++)
+        if (c->in[k]->dtype != INFER_DTYPE_F32 || c->in[k]->n_dims != 1 || c->in[k]->dims[0] != x->dims[1])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "input %u must be f32 [%lld]", k, (long long)x->dims[1]);
+    infer__split_axis(x, 1, &c->p->ax);
+    c->p->ax.alpha = infer__attr_f(c->node, "epsilon", 1e-5f);
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_lp_norm(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis, p = infer__attr_i(c->node, "p", 2);
+    infer_status st;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if (p != 1 && p != 2) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "p = %lld; supported: 1, 2", (long long)p);
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", -1), x->n_dims, &axis))) return st;
+    infer__split_axis(x, axis, &c->p->ax);
+    c->p->ax.flag = (int)p;
+    return infer__same_out(c, 0, x);
+}
+
+/* DepthToSpace (flag: 0 DCR, 1 CRD) and SpaceToDepth; ax.len is the block size. */
+static infer_status infer__shape_depth_to_space(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t b = infer__attr_i(c->node, "blocksize", 0), dims[4];
+    int d2s = c->node->op == INFER__OP_DEPTH_TO_SPACE;
+    const char *mode = infer__attr_s(c->node, "mode", "DCR");
+    char b1[96];
+    if (x->n_dims != 4) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank 4");
+    if (!infer__attr_find(c->node, "blocksize")) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'blocksize' is required");
+    if (b < 1 || b > 65536) return infer__cfail(c, INFER_STATUS_SHAPE, "blocksize %lld", (long long)b);
+    c->p->ax.flag = d2s ? infer__pick(mode, "DCR CRD") : 0;
+    if (c->p->ax.flag < 0) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "mode '%s'; supported: DCR, CRD", mode);
+    c->p->ax.len = b;
+    dims[0] = x->dims[0];
+    if (d2s) {
+        if (x->dims[1] % (b * b))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "channels of %s are not a multiple of blocksize^2 = %lld",
+                                infer__dstr(b1, 4, x->dims), (long long)(b * b));
+        dims[1] = x->dims[1] / (b * b);
+        dims[2] = x->dims[2] * b; /* dims <= 2^40 and b <= 2^16: no overflow */
+        dims[3] = x->dims[3] * b;
+    } else {
+        if (x->dims[2] % b || x->dims[3] % b)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "height and width of %s are not multiples of blocksize %lld",
+                                infer__dstr(b1, 4, x->dims), (long long)b);
+        dims[1] = x->dims[1] * b * b;
+        dims[2] = x->dims[2] / b;
+        dims[3] = x->dims[3] / b;
+    }
+    return infer__set_out(c, 0, x->dtype, 4, dims);
+}
+
+static infer_status infer__shape_trilu(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    infer_status st;
+    if (x->n_dims < 2) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 2");
+    if (c->n_in > 1 && c->in[1] && (st = infer__one_int(c, 1))) return st;
+    c->p->ax.flag = infer__attr_i(c->node, "upper", 1) != 0;
+    c->p->ax.len = x->dims[x->n_dims - 2];   /* rows */
+    c->p->ax.inner = x->dims[x->n_dims - 1]; /* columns */
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_cum_sum(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    infer_status st;
+    if (!INFER__IS_NUMERIC(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64, integers");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__one_int(c, 1))) return st;
+    c->p->ax.flag = (infer__attr_i(c->node, "exclusive", 0) != 0) | (infer__attr_i(c->node, "reverse", 0) != 0) << 1;
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_one_hot(infer__ctx *c) {
+    const infer__val *ix = c->in[0], *dv = c->in[1], *vals = c->in[2];
+    int64_t axis = infer__attr_i(c->node, "axis", -1), depth, dims[INFER_MAX_DIMS];
+    int r = ix->n_dims, n, i;
+    infer_status st;
+    if (!INFER__IS_NUMERIC(ix->dtype)) return infer__bad_dtype(c, 0, "f32, f64, integers");
+    if (INFER__IS_FLOAT(dv->dtype)) {
+        double d;
+        if ((st = infer__const_floats(c, 1, &d, 1, &n))) return st;
+        if (!(d >= 0 && d <= (double)INFER_MAX_DIM_VALUE)) return infer__cfail(c, INFER_STATUS_SHAPE, "depth %g", d);
+        depth = (int64_t)d; /* non-integer depth is cast to int64 */
+    } else if ((st = infer__const_ints(c, 1, &depth, 1, &n))) {
+        return st;
+    }
+    if (n != 1 || dv->n_dims > 1) return infer__cfail(c, INFER_STATUS_SHAPE, "depth must hold one value");
+    if (depth < 0 || depth > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "depth %lld", (long long)depth);
+    if (vals->n != 2 || vals->n_dims != 1) return infer__cfail(c, INFER_STATUS_SHAPE, "values must be [off_value, on_value]");
+    if (r + 1 > INFER_MAX_DIMS) return infer__cfail(c, INFER_STATUS_SHAPE, "output rank over the maximum");
+    if ((st = infer__axis(c, axis, r + 1, &axis))) return st;
+    for (i = 0; i < r + 1; i++) dims[i] = i < axis ? ix->dims[i] : i == axis ? depth : ix->dims[i - 1];
+    c->p->ax.axis = axis;
+    c->p->ax.outer = infer__prod(ix->dims, 0, (int)axis);
+    c->p->ax.len = depth;
+    c->p->ax.inner = infer__prod(ix->dims, (int)axis, r);
+    return infer__set_out(c, 0, vals->dtype, r + 1, dims);
+}
+
+static infer_status infer__shape_gather_elements(infer__ctx *c) {
+    infer_status st;
+    if ((st = infer__elements_axis(c, c->in[1]))) return st;
+    return infer__set_out(c, 0, c->in[0]->dtype, c->in[1]->n_dims, c->in[1]->dims);
+}
+
+static infer_status infer__shape_scatter_elements(infer__ctx *c) {
+    const infer__val *ix = c->in[1], *u = c->in[2];
+    infer_status st;
+    char b1[96], b2[96];
+    if ((st = infer__elements_axis(c, ix))) return st;
+    if ((st = infer__scatter_reduction(c))) return st;
+    if (u->n_dims != ix->n_dims || memcmp(u->dims, ix->dims, sizeof(int64_t) * (size_t)ix->n_dims))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "updates %s and indices %s differ in shape", infer__dstr(b1, u->n_dims, u->dims),
+                            infer__dstr(b2, ix->n_dims, ix->dims));
+    return infer__same_out(c, 0, c->in[0]);
+}
+
+/* GatherND and ScatterND: ax.axis = batch_dims, ax.len = the index tuple's length. */
+static infer_status infer__nd_index(infer__ctx *c, int64_t b) {
+    const infer__val *x = c->in[0], *ix = c->in[1];
+    int64_t k;
+    int i;
+    char b1[96], b2[96];
+    if (ix->dtype != INFER_DTYPE_I64 && ix->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, 1, "i64, i32");
+    if (x->n_dims < 1 || ix->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "data and indices must have rank >= 1");
+    if (b < 0 || b >= INFER__MIN(x->n_dims, ix->n_dims))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "batch_dims %lld is out of range", (long long)b);
+    k = ix->dims[ix->n_dims - 1];
+    if (k < 1 || k > x->n_dims - b)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "indices %s: the last dim must be 1 to %lld for data %s",
+                            infer__dstr(b1, ix->n_dims, ix->dims), (long long)(x->n_dims - b), infer__dstr(b2, x->n_dims, x->dims));
+    for (i = 0; i < b; i++)
+        if (ix->dims[i] != x->dims[i])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "batch dims of indices %s and data %s differ",
+                                infer__dstr(b1, ix->n_dims, ix->dims), infer__dstr(b2, x->n_dims, x->dims));
+    c->p->ax.axis = b;
+    c->p->ax.len = k;
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_gather_nd(infer__ctx *c) {
+    const infer__val *x = c->in[0], *ix = c->in[1];
+    int64_t dims[2 * INFER_MAX_DIMS], b = infer__attr_i(c->node, "batch_dims", 0);
+    int i, r = 0;
+    infer_status st;
+    if ((st = infer__nd_index(c, b))) return st;
+    for (i = 0; i < ix->n_dims - 1; i++) dims[r++] = ix->dims[i];
+    for (i = (int)(b + c->p->ax.len); i < x->n_dims; i++) dims[r++] = x->dims[i];
+    return infer__set_out(c, 0, x->dtype, r, dims);
+}
+
+static infer_status infer__shape_scatter_nd(infer__ctx *c) {
+    const infer__val *x = c->in[0], *ix = c->in[1], *u = c->in[2];
+    int64_t want[2 * INFER_MAX_DIMS];
+    int i, r = 0;
+    infer_status st;
+    char b1[96], b2[96];
+    if ((st = infer__nd_index(c, 0))) return st;
+    if ((st = infer__scatter_reduction(c))) return st;
+    for (i = 0; i < ix->n_dims - 1; i++) want[r++] = ix->dims[i];
+    for (i = (int)c->p->ax.len; i < x->n_dims; i++) want[r++] = x->dims[i];
+    if (u->n_dims != r || memcmp(u->dims, want, sizeof(int64_t) * (size_t)r))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "updates %s must have shape %s", infer__dstr(b1, u->n_dims, u->dims),
+                            infer__dstr(b2, r, want));
+    return infer__same_out(c, 0, x);
+}
+
+static infer_status infer__shape_top_k(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis, k, dims[INFER_MAX_DIMS];
+    int n;
+    infer_status st;
+    if (!INFER__IS_NUMERIC(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64, integers");
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", -1), x->n_dims, &axis))) return st;
+    if ((st = infer__const_ints(c, 1, &k, 1, &n))) return st;
+    if (n != 1) return infer__cfail(c, INFER_STATUS_SHAPE, "K must hold one value");
+    if (k < 0 || k > x->dims[axis])
+        return infer__cfail(c, INFER_STATUS_SHAPE, "K = %lld is out of range for an axis of %lld", (long long)k,
+                            (long long)x->dims[axis]);
+    infer__split_axis(x, axis, &c->p->ax);
+    c->p->ax.flag = infer__attr_i(c->node, "largest", 1) != 0; /* sorted=0 may sort anyway: it does */
+    memcpy(dims, x->dims, sizeof dims);
+    dims[axis] = k;
+    if ((uint64_t)x->dims[axis] > SIZE_MAX / (2 * sizeof(int64_t))) return infer__cfail(c, INFER_STATUS_SHAPE, "axis too long");
+    c->scratch_bytes = (size_t)x->dims[axis] * 2 * sizeof(int64_t); /* a merge sort of indices */
+    if ((st = infer__set_out(c, 0, x->dtype, x->n_dims, dims))) return st;
+    return infer__set_out(c, 1, INFER_DTYPE_I64, x->n_dims, dims);
+}
+
+/* Einsum: labels are the letters a-z, A-Z (0..51) and the broadcast dims of "..." (52..59,
+   right-aligned across inputs). Parsed from the equation by the shape function and again
+   by the kernel (nothing is stored between them). */
+#define INFER__EINSUM_MAX_IN 8
+#define INFER__EINSUM_LABELS (52 + INFER_MAX_DIMS)
+typedef struct infer__einsum {
+    int n_in, n_ell;                                   /* inputs; dims under "..." (the most of any input) */
+    int rank[INFER__EINSUM_MAX_IN];
+    int lab[INFER__EINSUM_MAX_IN][INFER_MAX_DIMS];     /* label of each input dim */
+    int n_out, out[INFER_MAX_DIMS];                    /* output labels */
+    int count[INFER__EINSUM_LABELS];                   /* uses over all inputs */
+    int64_t size[INFER__EINSUM_LABELS];
+} infer__einsum;
+
+static int infer__einsum_letter(char ch) {
+    if (ch >= 'a' && ch <= 'z') return ch - 'a';
+    if (ch >= 'A' && ch <= 'Z') return 26 + ch - 'A';
+    return -1;
+}
+
+/* Reads one term ("ij", "...ij", "i...j"): letters into lab (ellipsis marked -1 once). */
+static int infer__einsum_term(const char **s, const char *end, int *lab, int *n, int *has_ell) {
+    *n = 0, *has_ell = 0;
+    while (*s < end && **s != ',') {
+        if (**s == ' ') {
+            (*s)++;
+        } else if (**s == '.') {
+            if (end - *s < 3 || (*s)[1] != '.' || (*s)[2] != '.' || *has_ell || *n >= INFER_MAX_DIMS) return 0;
+            lab[(*n)++] = -1, *has_ell = 1, *s += 3;
+        } else {
+            int l = infer__einsum_letter(**s);
+            if (l < 0 || *n >= INFER_MAX_DIMS) return 0;
+            lab[(*n)++] = l, (*s)++;
+        }
+    }
+    return 1;
+}
+
+static infer_status infer__einsum_parse(const infer__ctx *c, infer__einsum *e) {
+    const char *eq = infer__attr_s(c->node, "equation", NULL), *s, *arrow, *end;
+    int k, i, j, l, n, ell, tl[INFER__EINSUM_MAX_IN][INFER_MAX_DIMS], tn[INFER__EINSUM_MAX_IN], te[INFER__EINSUM_MAX_IN];
+    char b1[96];
+    memset(e, 0, sizeof *e);
+    if (!eq) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'equation' is required");
+    if (c->n_in > INFER__EINSUM_MAX_IN)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "%u inputs; supported: up to %d", c->n_in, INFER__EINSUM_MAX_IN);
+    e->n_in = (int)c->n_in;
+    arrow = strstr(eq, "->");
+    end = arrow ? arrow : eq + strlen(eq);
+    for (s = eq, k = 0;; k++) { /* the input terms */
+        if (k >= e->n_in) return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s' has more terms than the %d inputs", eq, e->n_in);
+        if (!infer__einsum_term(&s, end, tl[k], &tn[k], &te[k]))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s': term %d is not letters and one '...'", eq, k);
+        if (s == end) break;
+        s++; /* the comma */
+    }
+    if (k + 1 != e->n_in) return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s' has %d terms for %d inputs", eq, k + 1, e->n_in);
+    for (k = 0; k < e->n_in; k++) { /* dims under "..." */
+        int r = c->in[k]->n_dims, ne = r - (tn[k] - te[k]);
+        if (ne < 0 || (!te[k] && ne != 0))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "term %d of '%s' does not fit input %d of dims %s", k, eq, k,
+                                infer__dstr(b1, r, c->in[k]->dims));
+        if (!INFER__IS_FLOAT(c->in[k]->dtype))
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input %d has dtype %s; supported: f32, f64", k,
+                                infer_dtype_name(c->in[k]->dtype));
+        if (c->in[k]->dtype != c->in[0]->dtype) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs differ in dtype");
+        e->n_ell = INFER__MAX(e->n_ell, ne);
+    }
+    for (i = 0; i < INFER__EINSUM_LABELS; i++) e->size[i] = -1;
+    for (k = 0; k < e->n_in; k++) { /* labels and sizes */
+        const infer__val *x = c->in[k];
+        int ne = x->n_dims - (tn[k] - te[k]), d = 0;
+        e->rank[k] = x->n_dims;
+        for (i = 0; i < tn[k]; i++) {
+            if (tl[k][i] >= 0) {
+                e->lab[k][d++] = tl[k][i];
+                continue;
+            }
+            for (j = 0; j < ne; j++) e->lab[k][d++] = 52 + e->n_ell - ne + j;
+        }
+        for (d = 0; d < x->n_dims; d++) { /* letters must agree; "..." dims also broadcast from 1 */
+            int L = e->lab[k][d];
+            int64_t v = x->dims[d];
+            e->count[L]++;
+            if (e->size[L] < 0 || (L >= 52 && e->size[L] == 1)) e->size[L] = v;
+            else if (v != e->size[L] && !(L >= 52 && v == 1))
+                return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s': a label has sizes %lld and %lld", eq,
+                                    (long long)e->size[L], (long long)v);
+        }
+    }
+    if (arrow) { /* explicit output */
+        int lab[INFER_MAX_DIMS + 1];
+        s = arrow + 2;
+        end = eq + strlen(eq);
+        if (!infer__einsum_term(&s, end, lab, &n, &ell) || s != end)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s': the output is not letters and one '...'", eq);
+        for (i = 0; i < n; i++) {
+            if (lab[i] < 0) {
+                if (e->n_out + e->n_ell > INFER_MAX_DIMS) return infer__cfail(c, INFER_STATUS_SHAPE, "output rank too high");
+                for (j = 0; j < e->n_ell; j++) e->out[e->n_out++] = 52 + j;
+                continue;
+            }
+            if (!e->count[lab[i]]) return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s': an output label is in no input", eq);
+            for (j = 0; j < e->n_out; j++)
+                if (e->out[j] == lab[i]) return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s': an output label repeats", eq);
+            if (e->n_out >= INFER_MAX_DIMS) return infer__cfail(c, INFER_STATUS_SHAPE, "output rank too high");
+            e->out[e->n_out++] = lab[i];
+        }
+    } else { /* implicit: "..." dims, then the letters used once, in alphabetical (ASCII) order */
+        static const char order[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        for (j = 0; j < e->n_ell; j++) e->out[e->n_out++] = 52 + j;
+        for (i = 0; order[i]; i++) {
+            l = infer__einsum_letter(order[i]);
+            if (e->count[l] != 1) continue;
+            if (e->n_out >= INFER_MAX_DIMS) return infer__cfail(c, INFER_STATUS_SHAPE, "output rank too high");
+            e->out[e->n_out++] = l;
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_einsum(infer__ctx *c) {
+    infer__einsum e;
+    int64_t dims[INFER_MAX_DIMS], work = 1; /* output elements times summed terms */
+    int i;
+    infer_status st;
+    if ((st = infer__einsum_parse(c, &e))) return st;
+    for (i = 0; i < INFER__EINSUM_LABELS; i++) {
+        if (!e.count[i] || !e.size[i]) continue;
+        if (e.size[i] > ((int64_t)1 << 62) / work)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "equation '%s' asks for too much work", infer__attr_s(c->node, "equation", ""));
+        work *= e.size[i];
+    }
+    for (i = 0; i < e.n_out; i++) dims[i] = e.size[e.out[i]];
+    return infer__set_out(c, 0, c->in[0]->dtype, e.n_out, dims);
+}
 
 static infer_status infer__shape_transpose(infer__ctx *c) {
     const infer__val *x = c->in[0];
@@ -3490,6 +4040,193 @@ static infer_status infer__shape_range(infer__ctx *c) {
     if (!(n <= (double)INFER_MAX_DIM_VALUE)) return infer__cfail(c, INFER_STATUS_SHAPE, "range too long");
     dim = n > 0 ? (int64_t)n : 0;
     return infer__set_out(c, 0, t, 1, &dim);
+}
+
+/* -- recurrent: LSTM, GRU -- */
+
+/* Gate activations of LSTM/GRU, as ONNX names them (matched without regard to case). */
+enum {
+    INFER__RNN_ACT_SIGMOID, INFER__RNN_ACT_TANH, INFER__RNN_ACT_RELU, INFER__RNN_ACT_AFFINE,
+    INFER__RNN_ACT_LEAKY_RELU, INFER__RNN_ACT_THRESHOLDED_RELU, INFER__RNN_ACT_SCALED_TANH,
+    INFER__RNN_ACT_HARD_SIGMOID, INFER__RNN_ACT_ELU, INFER__RNN_ACT_SOFTSIGN, INFER__RNN_ACT_SOFTPLUS,
+    INFER__RNN_ACT_COUNT
+};
+static const struct {
+    const char *name;
+    int uses;            /* 1: takes an alpha, 2: takes a beta */
+    float alpha, beta;   /* defaults */
+} infer__rnn_acts[INFER__RNN_ACT_COUNT] = {
+    {"Sigmoid", 0, 0, 0},        {"Tanh", 0, 0, 0},          {"Relu", 0, 0, 0},
+    {"Affine", 3, 1.0f, 0.0f},   {"LeakyRelu", 1, 0.01f, 0}, {"ThresholdedRelu", 1, 1.0f, 0},
+    {"ScaledTanh", 3, 1.0f, 1.0f}, {"HardSigmoid", 3, 0.2f, 0.5f}, {"Elu", 1, 1.0f, 0},
+    {"Softsign", 0, 0, 0},       {"Softplus", 0, 0, 0},
+};
+
+/* The activation named by s[0..len), or -1. */
+static int infer__rnn_act_find(const char *s, size_t len) {
+    int a;
+    size_t i;
+    for (a = 0; a < INFER__RNN_ACT_COUNT; a++) {
+        const char *nm = infer__rnn_acts[a].name;
+        for (i = 0; i < len && nm[i]; i++) {
+            char ch = s[i], cn = nm[i];
+            if (ch >= 'A' && ch <= 'Z') ch = (char)(ch - 'A' + 'a');
+            if (cn >= 'A' && cn <= 'Z') cn = (char)(cn - 'A' + 'a');
+            if (ch != cn) break;
+        }
+        if (i == len && !nm[i]) return a;
+    }
+    return -1;
+}
+
+/* sequence_lens[b] (input 4; absent: every sequence is full), checked against the sequence length. */
+static infer_status infer__rnn_len(const infer__ctx *c, int64_t b, int64_t *len) {
+    const infer__val *v = c->n_in > 4 ? c->in[4] : NULL;
+    int64_t l;
+    *len = c->p->rnn.seq;
+    if (!v) return INFER_STATUS_OK;
+    l = v->dtype == INFER_DTYPE_I64 ? ((const int64_t *)v->data)[b] : (int64_t)((const int32_t *)v->data)[b];
+    if (l < 0 || l > c->p->rnn.seq)
+        return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "sequence_lens[%lld] = %lld is outside [0, %lld]",
+                            (long long)b, (long long)l, (long long)c->p->rnn.seq);
+    *len = l;
+    return INFER_STATUS_OK;
+}
+
+/* Checks that optional input k, when present, has dims want[n]. */
+static infer_status infer__rnn_dims(infer__ctx *c, uint32_t k, const char *what, int n, const int64_t *want) {
+    const infer__val *v = k < c->n_in ? c->in[k] : NULL;
+    char b1[96], b2[96];
+    if (!v) return INFER_STATUS_OK;
+    if (v->n_dims != n || memcmp(v->dims, want, sizeof(int64_t) * (size_t)n) != 0)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input %u (%s) is %s; expected %s", k, what,
+                            infer__dstr(b1, v->n_dims, v->dims), infer__dstr(b2, n, want));
+    return INFER_STATUS_OK;
+}
+
+/* LSTM (gates i o f c) and GRU (gates z r h); the attributes the converter writes:
+   direction:s forward|reverse|bidirectional; hidden_size:i (absent: R's last dim); layout:i;
+   clip:f; input_forget:i (LSTM: f = 1 - i); linear_before_reset:i (GRU);
+   activations:s as one comma-separated list, e.g. "Sigmoid,Tanh,Tanh" (LSTM: f g h, GRU: f g,
+   per direction, forward first); activation_alpha:F / activation_beta:F consumed in that order
+   by the functions that take one (Affine LeakyRelu ThresholdedRelu ScaledTanh HardSigmoid Elu
+   take alpha; Affine ScaledTanh HardSigmoid take beta); a missing one takes the ONNX default. */
+static infer_status infer__shape_rnn(infer__ctx *c) {
+    static const char *const what[8] = {"X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
+    const infer__node *n = c->node;
+    infer__rnn_p *p = &c->p->rnn;
+    const infer__val *x = c->in[0], *r = c->in[2];
+    const char *dir = infer__attr_s(n, "direction", "forward"), *acts = infer__attr_s(n, "activations", NULL);
+    const infer__attr *aa = infer__attr_find(n, "activation_alpha"), *ab = infer__attr_find(n, "activation_beta");
+    int lstm = n->op == INFER__OP_LSTM, i, n_total;
+    int64_t g = lstm ? 4 : 3, h, d, dims[4], hs[3], len;
+    size_t ia = 0, ib = 0, n1, n2, sz1, sz2;
+    uint32_t k;
+    infer_status s;
+    for (k = 0; k < c->n_in; k++)
+        if (c->in[k] && k != 4 && c->in[k]->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, k, "f32");
+    if (c->n_in > 4 && c->in[4] && c->in[4]->dtype != INFER_DTYPE_I32 && c->in[4]->dtype != INFER_DTYPE_I64)
+        return infer__bad_dtype(c, 4, "i32, i64");
+    if (!strcmp(dir, "forward")) p->n_dir = 1, p->reverse = 0;
+    else if (!strcmp(dir, "reverse")) p->n_dir = 1, p->reverse = 1;
+    else if (!strcmp(dir, "bidirectional")) p->n_dir = 2, p->reverse = 0;
+    else
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "direction='%s'; supported: forward, reverse, bidirectional",
+                            dir);
+    p->layout = (int)infer__attr_i(n, "layout", 0);
+    if (p->layout != 0 && p->layout != 1)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "layout=%lld; supported: 0, 1",
+                            (long long)infer__attr_i(n, "layout", 0));
+    if (x->n_dims != 3 || c->in[1]->n_dims != 3 || r->n_dims != 3)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "X, W and R must be 3-D");
+    p->seq = x->dims[p->layout ? 1 : 0];
+    p->batch = x->dims[p->layout ? 0 : 1];
+    p->input = x->dims[2];
+    h = p->hidden = infer__attr_i(n, "hidden_size", r->dims[2]);
+    if (h < 1 || h > INFER_MAX_DIM_VALUE)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "hidden_size %lld must be >= 1", (long long)h);
+    d = p->n_dir;
+    dims[0] = d, dims[1] = g * h, dims[2] = p->input;
+    if ((s = infer__rnn_dims(c, 1, what[1], 3, dims))) return s;
+    dims[2] = h;
+    if ((s = infer__rnn_dims(c, 2, what[2], 3, dims))) return s;
+    dims[1] = 2 * g * h;
+    if ((s = infer__rnn_dims(c, 3, what[3], 2, dims))) return s;
+    if ((s = infer__rnn_dims(c, 4, what[4], 1, &p->batch))) return s;
+    hs[0] = p->layout ? p->batch : d, hs[1] = p->layout ? d : p->batch, hs[2] = h;
+    for (k = 5; k < 7; k++)
+        if ((s = infer__rnn_dims(c, k, what[k], 3, hs))) return s;
+    dims[1] = 3 * h;
+    if ((s = infer__rnn_dims(c, 7, what[7], 2, dims))) return s;
+    p->flag = infer__attr_i(n, lstm ? "input_forget" : "linear_before_reset", 0) != 0;
+    p->clip = 0;
+    if (infer__attr_find(n, "clip")) {
+        p->clip = infer__attr_f(n, "clip", 0);
+        if (!(p->clip > 0)) return infer__cfail(c, INFER_STATUS_SHAPE, "clip %g must be > 0", (double)p->clip);
+    }
+    /* activations: per direction f g (h) */
+    p->n_act = lstm ? 3 : 2;
+    n_total = p->n_act * p->n_dir;
+    for (i = 0; i < n_total; i++) p->act[i] = i % p->n_act ? INFER__RNN_ACT_TANH : INFER__RNN_ACT_SIGMOID;
+    if (acts) {
+        const char *q = acts;
+        for (i = 0;; i++) {
+            const char *e = strchr(q, ',');
+            size_t l = e ? (size_t)(e - q) : strlen(q);
+            int a;
+            while (l && *q == ' ') q++, l--;
+            while (l && q[l - 1] == ' ') l--;
+            a = infer__rnn_act_find(q, l);
+            if (a < 0)
+                return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "activation '%.*s' is not supported; supported: "
+                                    "Sigmoid Tanh Relu Affine LeakyRelu ThresholdedRelu ScaledTanh HardSigmoid Elu "
+                                    "Softsign Softplus", (int)INFER__MIN(l, 64), q);
+            if (i < n_total) p->act[i] = a;
+            if (!e) break;
+            q = e + 1;
+        }
+        if (i + 1 != n_total)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "activations lists %d functions; %s takes %d ('%s')", i + 1,
+                                lstm ? "LSTM" : "GRU", n_total, dir);
+    }
+    for (i = 0; i < n_total; i++) {
+        int a = p->act[i];
+        float v;
+        p->alpha[i] = infer__rnn_acts[a].alpha;
+        p->beta[i] = infer__rnn_acts[a].beta;
+        if ((infer__rnn_acts[a].uses & 1) && aa && ia < aa->n) {
+            uint32_t bits = infer__rd32(aa->arr + 4 * ia++);
+            memcpy(&v, &bits, 4);
+            p->alpha[i] = v;
+        }
+        if ((infer__rnn_acts[a].uses & 2) && ab && ib < ab->n) {
+            uint32_t bits = infer__rd32(ab->arr + 4 * ib++);
+            memcpy(&v, &bits, 4);
+            p->beta[i] = v;
+        }
+    }
+    /* a constant sequence_lens is checked now */
+    if (c->n_in > 4 && c->in[4] && c->in[4]->kind == INFER__VAL_CONST && c->in[4]->data)
+        for (dims[0] = 0; dims[0] < p->batch; dims[0]++)
+            if ((s = infer__rnn_len(c, dims[0], &len))) return s;
+    /* scratch, in doubles: X.W^T + biases [dir][seq*batch][g*h], then per (dir, batch) job
+       the recurrent gates [g*h] and h, c, tmp [h] each */
+    dims[0] = d, dims[1] = p->seq, dims[2] = p->batch, dims[3] = g * h;
+    hs[0] = d, hs[1] = p->batch, hs[2] = (g + 3) * h;
+    if (!infer__dims_bytes(dims, 4, INFER_DTYPE_F64, SIZE_MAX, &n1, &sz1) ||
+        !infer__dims_bytes(hs, 3, INFER_DTYPE_F64, SIZE_MAX, &n2, &sz2) || !infer__add(sz1, sz2, &sz1) ||
+        sz1 > c->max_bytes)
+        return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch for seq %lld, batch %lld, hidden %lld is over the "
+                            "session's memory cap", (long long)p->seq, (long long)p->batch, (long long)h);
+    c->scratch_bytes = sz1;
+    /* outputs: Y, Y_h (, Y_c) */
+    if (p->layout) dims[0] = p->batch, dims[1] = p->seq, dims[2] = d;
+    else dims[0] = p->seq, dims[1] = d, dims[2] = p->batch;
+    dims[3] = h;
+    hs[0] = p->layout ? p->batch : d, hs[1] = p->layout ? d : p->batch, hs[2] = h;
+    if ((s = infer__set_out(c, 0, INFER_DTYPE_F32, 4, dims))) return s;
+    if ((s = infer__set_out(c, 1, INFER_DTYPE_F32, 3, hs))) return s;
+    return infer__set_out(c, 2, INFER_DTYPE_F32, 3, hs);
 }
 
 /* ===== 6. MEMORY PLANNER ============================================== >>plan */
@@ -4354,6 +5091,9 @@ static void infer__strides(const int64_t *dims, int r, size_t esz, int64_t *st) 
     case INFER__OP_POW: INFER__ROW(T, POWF(x, y)); break;                                        \
     case INFER__OP_MAX: INFER__ROW(T, (x > y || x != x) ? x : y); break;                         \
     case INFER__OP_MIN: INFER__ROW(T, (x < y || x != x) ? x : y); break;                         \
+    case INFER__OP_MEAN: INFER__ROW(T, x + y); break; /* divided at the end */                   \
+    case INFER__OP_PRELU: INFER__ROW(T, x < 0 ? x * y : x); break;                               \
+    case INFER__OP_MOD: INFER__ROW(T, (T)infer__fmod_or_mod((double)x, (double)y, flag)); break; \
     default: break;                                                                              \
     }
 
@@ -4369,6 +5109,18 @@ static void infer__strides(const int64_t *dims, int r, size_t esz, int64_t *st) 
                              : (IS_SIGNED && x == TMIN && y == (T)-1) ? x : (T)(x / y));         \
         break;                                                                                   \
     case INFER__OP_POW: INFER__ROW(T, infer__ipow(x, y, &bad)); break;                           \
+    case INFER__OP_PRELU: /* unsigned: never negative */                                         \
+        INFER__ROW(T, (IS_SIGNED && infer__is_neg((int64_t)x)) ? (T)((uint64_t)x * (uint64_t)y) : x); \
+        break;                                                                                   \
+    case INFER__OP_MOD: /* IS_SIGNED: fmod=1 keeps the dividend's sign, 0 the divisor's */       \
+        INFER__ROW(T, y == 0 ? (bad = 1, (T)0)                                                   \
+                             : IS_SIGNED ? (T)infer__imod((int64_t)x, (int64_t)y, flag)          \
+                                         : (T)((uint64_t)x % (uint64_t)y));                      \
+        break;                                                                                   \
+    case INFER__OP_BIT_SHIFT: /* unsigned only; shifting out every bit gives 0 */                \
+        INFER__ROW(T, (uint64_t)y >= sizeof(T) * 8 ? (T)0                                        \
+                      : flag ? (T)((uint64_t)x >> (uint64_t)y) : (T)((uint64_t)x << (uint64_t)y)); \
+        break;                                                                                   \
     default: break;                                                                              \
     }
 
@@ -4386,6 +5138,21 @@ static int64_t infer__ipow(int64_t x, int64_t y, int *bad) {
     return (int64_t)r;
 }
 
+static int infer__is_neg(int64_t v) { return v < 0; }
+
+/* Mod: fmod (the dividend's sign) or, flag 0, Python's % (the divisor's sign). */
+static double infer__fmod_or_mod(double x, double y, int fmod_) {
+    double r = fmod(x, y);
+    if (!fmod_ && r != 0 && ((r < 0) != (y < 0))) r += y;
+    if (!fmod_ && r == 0) r = copysign(0.0, y);
+    return r;
+}
+static int64_t infer__imod(int64_t x, int64_t y, int fmod_) { /* y != 0 */
+    int64_t r = y == -1 ? 0 : x % y;
+    if (!fmod_ && r != 0 && ((r < 0) != (y < 0))) r += y;
+    return r;
+}
+
 /* Pow with an exponent of another dtype: the exponent is read as double. */
 static double infer__get_f64(const void *p, infer_dtype t, int64_t i) {
     switch (t) {
@@ -4397,7 +5164,7 @@ static double infer__get_f64(const void *p, infer_dtype t, int64_t i) {
     }
 }
 
-static int infer__binary_row(int op, infer_dtype t, infer_dtype tb, void *po, const void *pa, int64_t sa,
+static int infer__binary_row(int op, int flag, infer_dtype t, infer_dtype tb, void *po, const void *pa, int64_t sa,
                              const void *pb, int64_t sb, int64_t len) {
     int64_t i;
     int bad = 0;
@@ -4448,12 +5215,19 @@ static infer_status infer__binary_ref(const infer__ctx *c) {
         eszb = infer_dtype_bytes(pair[1]->dtype);
         infer__iter_init(&it, o, pair, 2);
         if (it.rows > 0) do {
-            if (infer__binary_row(op, o->dtype, pair[1]->dtype, (uint8_t *)o->data + (size_t)(row++ * it.len) * esz,
+            if (infer__binary_row(op, c->p->ax.flag, o->dtype, pair[1]->dtype, (uint8_t *)o->data + (size_t)(row++ * it.len) * esz,
                                   (const uint8_t *)pair[0]->data + it.off[0] * (int64_t)esz, it.inc[0],
                                   (const uint8_t *)pair[1]->data + it.off[1] * (int64_t)eszb, it.inc[1], it.len))
                 return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT,
-                                    op == INFER__OP_DIV ? "integer division by zero" : "integer power with a negative exponent");
+                                    op == INFER__OP_POW ? "integer power with a negative exponent" : "integer division by zero");
         } while (infer__iter_next(&it));
+    }
+    if (op == INFER__OP_MEAN) {
+        size_t i;
+        if (o->dtype == INFER_DTYPE_F32)
+            for (i = 0; i < o->n; i++) ((float *)o->data)[i] /= (float)c->n_in;
+        else
+            for (i = 0; i < o->n; i++) ((double *)o->data)[i] /= (double)c->n_in;
     }
     return INFER_STATUS_OK;
 }
@@ -4469,6 +5243,7 @@ static infer_status infer__binary_ref(const infer__ctx *c) {
     case INFER__OP_GREATER_EQUAL: INFER__ROW2(T, x >= y); break;                                 \
     case INFER__OP_AND: INFER__ROW2(T, x && y); break;                                           \
     case INFER__OP_OR: INFER__ROW2(T, x || y); break;                                            \
+    case INFER__OP_XOR: INFER__ROW2(T, !x != !y); break;                                         \
     default: break;                                                                              \
     }
 #define INFER__ROW2(T, EXPR)                                                                     \
@@ -4539,6 +5314,7 @@ static infer_status infer__where_ref(const infer__ctx *c) {
     do {                                                                                          \
         const T *x = (const T *)c->in[0]->data;                                                   \
         T *y = (T *)c->out[0]->data;                                                              \
+        uint8_t *yb = (uint8_t *)c->out[0]->data; /* IsNaN, IsInf */                              \
         const T al = (T)p->alpha, be = (T)p->beta;                                                \
         switch (op) {                                                                             \
         case INFER__OP_SQRT: for (i = 0; i < n; i++) y[i] = F(sqrt)(x[i]); break;                 \
@@ -4579,6 +5355,59 @@ static infer_status infer__where_ref(const infer__ctx *c) {
             else                                                                                  \
                 for (i = 0; i < n; i++) y[i] = (T)0.5 * x[i] * F(erfc)(x[i] * (T)-0.7071067811865476); \
             break;                                                                                \
+        case INFER__OP_FLOOR: for (i = 0; i < n; i++) y[i] = F(floor)(x[i]); break;              \
+        case INFER__OP_CEIL: for (i = 0; i < n; i++) y[i] = F(ceil)(x[i]); break;                \
+        case INFER__OP_ROUND: /* half to even, whatever the rounding mode; keeps the sign of 0 */ \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = x[i], r = F(floor)(v), d = v - r;                                           \
+                if (d > (T)0.5 || (d == (T)0.5 && F(fmod)(r, (T)2) != 0)) r += 1;                 \
+                y[i] = F(copysign)(r, v);                                                         \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_SIGN: for (i = 0; i < n; i++) y[i] = x[i] > 0 ? (T)1 : x[i] < 0 ? (T)-1 : x[i]; break; \
+        case INFER__OP_SIN: for (i = 0; i < n; i++) y[i] = F(sin)(x[i]); break;                  \
+        case INFER__OP_COS: for (i = 0; i < n; i++) y[i] = F(cos)(x[i]); break;                  \
+        case INFER__OP_TAN: for (i = 0; i < n; i++) y[i] = F(tan)(x[i]); break;                  \
+        case INFER__OP_ASIN: for (i = 0; i < n; i++) y[i] = F(asin)(x[i]); break;                \
+        case INFER__OP_ACOS: for (i = 0; i < n; i++) y[i] = F(acos)(x[i]); break;                \
+        case INFER__OP_ATAN: for (i = 0; i < n; i++) y[i] = F(atan)(x[i]); break;                \
+        case INFER__OP_SINH: for (i = 0; i < n; i++) y[i] = F(sinh)(x[i]); break;                \
+        case INFER__OP_COSH: for (i = 0; i < n; i++) y[i] = F(cosh)(x[i]); break;                \
+        case INFER__OP_ASINH: for (i = 0; i < n; i++) y[i] = F(asinh)(x[i]); break;              \
+        case INFER__OP_ACOSH: for (i = 0; i < n; i++) y[i] = F(acosh)(x[i]); break;              \
+        case INFER__OP_ATANH: for (i = 0; i < n; i++) y[i] = F(atanh)(x[i]); break;              \
+        case INFER__OP_SOFTPLUS: /* log(1 + exp(x)) without overflow */                           \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = x[i];                                                                       \
+                y[i] = v > 0 ? v + F(log1p)(F(exp)(-v)) : F(log1p)(F(exp)(v));                   \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_SOFTSIGN: for (i = 0; i < n; i++) y[i] = x[i] / ((T)1 + F(fabs)(x[i])); break; \
+        case INFER__OP_ELU: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? al * F(expm1)(x[i]) : x[i]; break; \
+        case INFER__OP_SELU: /* gamma * (alpha * exp(x) - alpha) for x <= 0, gamma * x above */   \
+            for (i = 0; i < n; i++) y[i] = x[i] > 0 ? be * x[i] : be * al * F(expm1)(x[i]);      \
+            break;                                                                                \
+        case INFER__OP_CELU: /* max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) */               \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = x[i], e = al * F(expm1)(v / al);                                            \
+                y[i] = v != v ? v : (v > 0 ? v : (T)0) + (e < 0 ? e : (T)0);                      \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_THRESHOLDED_RELU: for (i = 0; i < n; i++) y[i] = x[i] > al ? x[i] : (T)0; break; \
+        case INFER__OP_MISH: /* x * tanh(softplus(x)) */                                          \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = x[i], sp = v > 0 ? v + F(log1p)(F(exp)(-v)) : F(log1p)(F(exp)(v));          \
+                y[i] = v * F(tanh)(sp);                                                           \
+            }                                                                                     \
+            break;                                                                                \
+        case INFER__OP_SHRINK: /* alpha = lambd, beta = bias */                                   \
+            for (i = 0; i < n; i++) y[i] = x[i] < -al ? x[i] + be : x[i] > al ? x[i] - be : (T)0; \
+            break;                                                                                \
+        case INFER__OP_IS_NAN: for (i = 0; i < n; i++) yb[i] = (uint8_t)(x[i] != x[i]); break;   \
+        case INFER__OP_IS_INF:                                                                    \
+            for (i = 0; i < n; i++)                                                               \
+                yb[i] = (uint8_t)((x[i] == (T)INFINITY && (p->flag & 2)) || (x[i] == -(T)INFINITY && (p->flag & 1))); \
+            break;                                                                                \
         default: break;                                                                           \
         }                                                                                         \
     } while (0)
@@ -4594,8 +5423,16 @@ static infer_status infer__where_ref(const infer__ctx *c) {
         case INFER__OP_NEG: for (i = 0; i < n; i++) y[i] = (T)(0 - (uint64_t)x[i]); break;        \
         case INFER__OP_ABS: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)(0 - (uint64_t)x[i]) : x[i]; break; \
         case INFER__OP_RELU: for (i = 0; i < n; i++) y[i] = x[i] < 0 ? (T)0 : x[i]; break;        \
+        case INFER__OP_SIGN: for (i = 0; i < n; i++) y[i] = (T)(x[i] > 0 ? 1 : x[i] < 0 ? -1 : 0); break; \
         default: break;                                                                           \
         }                                                                                         \
+    } while (0)
+
+#define INFER__SIGN_UINT(T)                                                                       \
+    do {                                                                                          \
+        const T *x = (const T *)c->in[0]->data;                                                   \
+        T *y = (T *)c->out[0]->data;                                                              \
+        for (i = 0; i < n; i++) y[i] = (T)(x[i] != 0);                                            \
     } while (0)
 
 static infer_status infer__unary_ref(const infer__ctx *c) {
@@ -4609,9 +5446,24 @@ static infer_status infer__unary_ref(const infer__ctx *c) {
     case INFER_DTYPE_I16: INFER__UNARY_INT(int16_t); break;
     case INFER_DTYPE_I32: INFER__UNARY_INT(int32_t); break;
     case INFER_DTYPE_I64: INFER__UNARY_INT(int64_t); break;
-    case INFER_DTYPE_U8: case INFER_DTYPE_U16: case INFER_DTYPE_U32: case INFER_DTYPE_U64: /* Abs */
-        memmove(c->out[0]->data, c->in[0]->data, c->out[0]->bytes);
+    case INFER_DTYPE_U8: case INFER_DTYPE_U16: case INFER_DTYPE_U32: case INFER_DTYPE_U64: /* Abs, Sign */
+        if (op != INFER__OP_SIGN) memmove(c->out[0]->data, c->in[0]->data, c->out[0]->bytes);
+        else if (c->in[0]->dtype == INFER_DTYPE_U8) INFER__SIGN_UINT(uint8_t);
+        else if (c->in[0]->dtype == INFER_DTYPE_U16) INFER__SIGN_UINT(uint16_t);
+        else if (c->in[0]->dtype == INFER_DTYPE_U32) INFER__SIGN_UINT(uint32_t);
+        else INFER__SIGN_UINT(uint64_t);
         break;
+    case INFER_DTYPE_F16: case INFER_DTYPE_BF16: { /* IsNaN, IsInf: exponent all ones */
+        const uint16_t *x = (const uint16_t *)c->in[0]->data;
+        uint8_t *y = (uint8_t *)c->out[0]->data;
+        unsigned e = c->in[0]->dtype == INFER_DTYPE_F16 ? 0x7C00u : 0x7F80u; /* the exponent bits */
+        for (i = 0; i < n; i++) {
+            unsigned h = x[i], inf = (h & 0x7FFFu) == e;
+            y[i] = (uint8_t)(op == INFER__OP_IS_NAN ? (h & e) == e && !inf
+                                                    : inf && (p->flag & ((h & 0x8000u) ? 1 : 2)));
+        }
+        break;
+    }
     case INFER_DTYPE_BOOL: { /* Not */
         const uint8_t *x = (const uint8_t *)c->in[0]->data;
         uint8_t *y = (uint8_t *)c->out[0]->data;
@@ -4655,6 +5507,439 @@ static infer_status infer__clip_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
+/* -- InstanceNormalization, LpNormalization, Hardmax -- */
+
+static infer_status infer__instance_norm_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax; /* [outer = N][len = C][inner = spatial] */
+    const float *x = (const float *)c->in[0]->data, *scale = (const float *)c->in[1]->data;
+    const float *bias = (const float *)c->in[2]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t o, ch, i;
+    for (o = 0; o < p->outer; o++)
+        for (ch = 0; ch < p->len; ch++) {
+            const float *xr = x + (o * p->len + ch) * p->inner;
+            float *yr = y + (o * p->len + ch) * p->inner;
+            double mean = 0, var = 0, a, b;
+            for (i = 0; i < p->inner; i++) mean += xr[i];
+            mean = p->inner ? mean / (double)p->inner : 0;
+            for (i = 0; i < p->inner; i++) var += (xr[i] - mean) * (xr[i] - mean);
+            var = p->inner ? var / (double)p->inner : 0;
+            a = scale[ch] / sqrt(var + p->alpha);
+            b = bias[ch] - mean * a;
+            for (i = 0; i < p->inner; i++) yr[i] = (float)(xr[i] * a + b);
+        }
+    return INFER_STATUS_OK;
+}
+
+/* x / ||x||_p along the axis; a zero norm gives 0 (as the ONNX test data). */
+static infer_status infer__lp_norm_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t o, in, i;
+    for (o = 0; o < p->outer; o++)
+        for (in = 0; in < p->inner; in++) {
+            const float *xr = x + o * p->len * p->inner + in;
+            float *yr = y + o * p->len * p->inner + in;
+            double norm = 0;
+            for (i = 0; i < p->len; i++) norm += p->flag == 1 ? fabs((double)xr[i * p->inner]) : (double)xr[i * p->inner] * xr[i * p->inner];
+            if (p->flag == 2) norm = sqrt(norm);
+            for (i = 0; i < p->len; i++) yr[i * p->inner] = norm == 0 ? 0.0f : (float)(xr[i * p->inner] / norm);
+        }
+    return INFER_STATUS_OK;
+}
+
+/* 1 at the first largest element along the axis (NaN wins, as ArgMax), 0 elsewhere. */
+static infer_status infer__hardmax_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t o, in, i;
+    for (o = 0; o < p->outer; o++)
+        for (in = 0; in < p->inner; in++) {
+            const float *xr = x + o * p->len * p->inner + in;
+            float *yr = y + o * p->len * p->inner + in, best = p->len ? xr[0] : 0;
+            int64_t bi = 0;
+            for (i = 1; i < p->len && best == best; i++)
+                if (xr[i * p->inner] > best || xr[i * p->inner] != xr[i * p->inner]) best = xr[i * p->inner], bi = i;
+            for (i = 0; i < p->len; i++) yr[i * p->inner] = i == bi ? 1.0f : 0.0f;
+        }
+    return INFER_STATUS_OK;
+}
+
+/* -- DepthToSpace, SpaceToDepth: one strided 6-d copy -- */
+
+static infer_status infer__depth_to_space_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t b = c->p->ax.len, dims[6], ds[6], ss[6], e = (int64_t)esz;
+    int64_t n = x->dims[0], ch = x->dims[1], h = x->dims[2], w = x->dims[3], hw = h * w;
+    if (c->node->op == INFER__OP_DEPTH_TO_SPACE) { /* y viewed as [n][c'][h][b_i][w][b_j] */
+        int64_t cc = ch / (b * b);
+        dims[0] = n, dims[1] = cc, dims[2] = h, dims[3] = b, dims[4] = w, dims[5] = b;
+        ss[0] = ch * hw, ss[2] = w, ss[4] = 1;
+        if (c->p->ax.flag == 0) ss[1] = hw, ss[3] = b * cc * hw, ss[5] = cc * hw; /* DCR: channel (i*b + j)*c' + c */
+        else ss[1] = b * b * hw, ss[3] = b * hw, ss[5] = hw;                       /* CRD: channel c*b*b + i*b + j */
+    } else { /* y viewed as [n][b_i][b_j][c][h'][w'], from x[n][c][h'*b + i][w'*b + j] */
+        dims[0] = n, dims[1] = b, dims[2] = b, dims[3] = ch, dims[4] = h / b, dims[5] = w / b;
+        ss[0] = ch * hw, ss[1] = w, ss[2] = 1, ss[3] = hw, ss[4] = b * w, ss[5] = b;
+    }
+    {
+        int i;
+        for (i = 0; i < 6; i++) ss[i] *= e;
+    }
+    infer__strides(dims, 6, esz, ds);
+    infer__copy_nd((uint8_t *)y->data, ds, (const uint8_t *)x->data, ss, 6, dims, esz);
+    return INFER_STATUS_OK;
+}
+
+/* -- Trilu, CumSum -- */
+
+/* Element i of an i32 or i64 tensor. */
+static int64_t infer__ix_at(const infer__val *v, size_t i) {
+    return v->dtype == INFER_DTYPE_I64 ? ((const int64_t *)v->data)[i] : ((const int32_t *)v->data)[i];
+}
+
+static infer_status infer__trilu_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t rows = c->p->ax.len, cols = c->p->ax.inner, k = 0, m, r, n_mat;
+    if (c->n_in > 1 && c->in[1]) k = infer__ix_at(c->in[1], 0);
+    k = INFER__MAX(-rows - 1, INFER__MIN(k, cols + 1)); /* beyond these, every k acts the same */
+    n_mat = rows && cols ? (int64_t)x->n / (rows * cols) : 0;
+    for (m = 0; m < n_mat; m++)
+        for (r = 0; r < rows; r++) {
+            /* upper keeps columns >= r + k; lower keeps columns <= r + k */
+            int64_t lo = c->p->ax.flag ? INFER__MAX(0, INFER__MIN(cols, r + k)) : 0;
+            int64_t hi = c->p->ax.flag ? cols : INFER__MAX(0, INFER__MIN(cols, r + k + 1));
+            size_t row = (size_t)((m * rows + r) * cols) * esz;
+            uint8_t *yr = (uint8_t *)y->data + row;
+            const uint8_t *xr = (const uint8_t *)x->data + row;
+            memset(yr, 0, (size_t)cols * esz);
+            if (hi > lo) memcpy(yr + (size_t)lo * esz, xr + (size_t)lo * esz, (size_t)(hi - lo) * esz);
+        }
+    return INFER_STATUS_OK;
+}
+
+#define INFER__CUMSUM(T, ACC)                                                                      \
+    do {                                                                                           \
+        const T *x = (const T *)c->in[0]->data;                                                    \
+        T *y = (T *)c->out[0]->data;                                                               \
+        for (o = 0; o < outer; o++)                                                                \
+            for (in = 0; in < inner; in++) {                                                       \
+                ACC acc = 0;                                                                       \
+                for (j = 0; j < len; j++) {                                                        \
+                    int64_t at = o * len * inner + (rev ? len - 1 - j : j) * inner + in;           \
+                    T v = x[at];                                                                   \
+                    if (excl) y[at] = (T)acc;                                                      \
+                    acc = (ACC)(acc + (ACC)v);                                                     \
+                    if (!excl) y[at] = (T)acc;                                                     \
+                }                                                                                  \
+            }                                                                                      \
+    } while (0)
+
+/* Integers wrap (accumulated as uint64); floats accumulate in double. */
+static infer_status infer__cum_sum_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axis = infer__ix_at(c->in[1], 0), outer, len, inner, o, in, j;
+    int excl = c->p->ax.flag & 1, rev = (c->p->ax.flag >> 1) & 1;
+    if (axis < -(int64_t)x->n_dims || axis >= x->n_dims)
+        return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "axis %lld is out of range for rank %d", (long long)axis, x->n_dims);
+    if (axis < 0) axis += x->n_dims;
+    outer = infer__prod(x->dims, 0, (int)axis);
+    len = x->dims[axis];
+    inner = infer__prod(x->dims, (int)axis + 1, x->n_dims);
+    switch (x->dtype) {
+    case INFER_DTYPE_F32: INFER__CUMSUM(float, double); break;
+    case INFER_DTYPE_F64: INFER__CUMSUM(double, double); break;
+    case INFER_DTYPE_I8: INFER__CUMSUM(int8_t, uint64_t); break;
+    case INFER_DTYPE_I16: INFER__CUMSUM(int16_t, uint64_t); break;
+    case INFER_DTYPE_I32: INFER__CUMSUM(int32_t, uint64_t); break;
+    case INFER_DTYPE_I64: INFER__CUMSUM(int64_t, uint64_t); break;
+    case INFER_DTYPE_U8: INFER__CUMSUM(uint8_t, uint64_t); break;
+    case INFER_DTYPE_U16: INFER__CUMSUM(uint16_t, uint64_t); break;
+    case INFER_DTYPE_U32: INFER__CUMSUM(uint32_t, uint64_t); break;
+    case INFER_DTYPE_U64: INFER__CUMSUM(uint64_t, uint64_t); break;
+    default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- OneHot -- */
+
+/* Element i of a numeric tensor as an index; 0 in *ok when it is no integer in int64's range. */
+static int64_t infer__index_any(const infer__val *v, size_t i, int *ok) {
+    double f;
+    *ok = 1;
+    switch (v->dtype) {
+    case INFER_DTYPE_I8: return ((const int8_t *)v->data)[i];
+    case INFER_DTYPE_I16: return ((const int16_t *)v->data)[i];
+    case INFER_DTYPE_I32: return ((const int32_t *)v->data)[i];
+    case INFER_DTYPE_I64: return ((const int64_t *)v->data)[i];
+    case INFER_DTYPE_U8: return ((const uint8_t *)v->data)[i];
+    case INFER_DTYPE_U16: return ((const uint16_t *)v->data)[i];
+    case INFER_DTYPE_U32: return ((const uint32_t *)v->data)[i];
+    case INFER_DTYPE_U64:
+        if (((const uint64_t *)v->data)[i] > (uint64_t)INT64_MAX) break;
+        return (int64_t)((const uint64_t *)v->data)[i];
+    case INFER_DTYPE_F32: f = ((const float *)v->data)[i]; goto from_float;
+    case INFER_DTYPE_F64: f = ((const double *)v->data)[i]; goto from_float;
+    default: break;
+    }
+    *ok = 0;
+    return 0;
+from_float: /* cast to int64 (toward zero), as ONNX casts non-integer indices */
+    if (f > -9.2e18 && f < 9.2e18) return (int64_t)f;
+    *ok = 0;
+    return 0;
+}
+
+/* Indices outside [-depth, depth-1] give a row of off values (ONNX OneHot). */
+static infer_status infer__one_hot_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax; /* output [outer][len = depth][inner] */
+    const infer__val *ix = c->in[0], *vals = c->in[2];
+    size_t esz = infer_dtype_bytes(vals->dtype);
+    const uint8_t *off = (const uint8_t *)vals->data, *on = off + esz;
+    uint8_t *y = (uint8_t *)c->out[0]->data;
+    int64_t o, in, d;
+    for (o = 0; o < p->outer; o++)
+        for (in = 0; in < p->inner; in++) {
+            int ok;
+            int64_t k = infer__index_any(ix, (size_t)(o * p->inner + in), &ok);
+            if (ok && k < 0) k += p->len;
+            for (d = 0; d < p->len; d++)
+                memcpy(y + (size_t)((o * p->len + d) * p->inner + in) * esz, ok && d == k ? on : off, esz);
+        }
+    return INFER_STATUS_OK;
+}
+
+/* -- GatherElements, GatherND, ScatterElements, ScatterND: indices are checked one by one -- */
+
+static infer_status infer__bad_index(const infer__ctx *c, int64_t k, int64_t dim) {
+    return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "index %lld is out of range for an axis of %lld", (long long)k,
+                        (long long)dim);
+}
+
+/* dst = reduce(dst, src) for one element: 0 none, 1 add, 2 mul, 3 max, 4 min. */
+#define INFER__SCATTER_OP(T)                                                                       \
+    do {                                                                                           \
+        T a, b;                                                                                    \
+        memcpy(&a, dst, sizeof a);                                                                 \
+        memcpy(&b, src, sizeof b);                                                                 \
+        a = red == 1 ? (T)(a + b) : red == 2 ? (T)(a * b) : red == 3 ? (b > a ? b : a) : (b < a ? b : a); \
+        memcpy(dst, &a, sizeof a);                                                                 \
+    } while (0)
+#define INFER__SCATTER_UOP(T, UT) /* integers wrap */                                              \
+    do {                                                                                           \
+        T a, b;                                                                                    \
+        memcpy(&a, dst, sizeof a);                                                                 \
+        memcpy(&b, src, sizeof b);                                                                 \
+        a = red == 1 ? (T)((UT)a + (UT)b) : red == 2 ? (T)((UT)a * (UT)b) : red == 3 ? (b > a ? b : a) : (b < a ? b : a); \
+        memcpy(dst, &a, sizeof a);                                                                 \
+    } while (0)
+
+static void infer__scatter_one(uint8_t *dst, const uint8_t *src, infer_dtype t, size_t esz, int red) {
+    if (red == 0) {
+        memcpy(dst, src, esz);
+        return;
+    }
+    switch (t) {
+    case INFER_DTYPE_F32: INFER__SCATTER_OP(float); break;
+    case INFER_DTYPE_F64: INFER__SCATTER_OP(double); break;
+    case INFER_DTYPE_I8: INFER__SCATTER_UOP(int8_t, uint64_t); break;
+    case INFER_DTYPE_I16: INFER__SCATTER_UOP(int16_t, uint64_t); break;
+    case INFER_DTYPE_I32: INFER__SCATTER_UOP(int32_t, uint64_t); break;
+    case INFER_DTYPE_I64: INFER__SCATTER_UOP(int64_t, uint64_t); break;
+    case INFER_DTYPE_U8: INFER__SCATTER_UOP(uint8_t, uint64_t); break;
+    case INFER_DTYPE_U16: INFER__SCATTER_UOP(uint16_t, uint64_t); break;
+    case INFER_DTYPE_U32: INFER__SCATTER_UOP(uint32_t, uint64_t); break;
+    case INFER_DTYPE_U64: INFER__SCATTER_UOP(uint64_t, uint64_t); break;
+    default: break;
+    }
+}
+
+/* GatherElements (scatter 0) and ScatterElements (scatter 1): walk the indices' positions;
+   the data position is the same with the axis coordinate replaced by the index. */
+static infer_status infer__elements_walk(const infer__ctx *c, int scatter) {
+    const infer__val *x = c->in[0], *ix = c->in[1];
+    size_t esz = infer_dtype_bytes(x->dtype), f;
+    int64_t st[INFER_MAX_DIMS], idx[INFER_MAX_DIMS], axis = c->p->ax.axis, dim = x->dims[axis], base = 0;
+    int r = x->n_dims, i;
+    uint8_t *y = (uint8_t *)c->out[0]->data;
+    if (scatter && y != x->data) memcpy(y, x->data, x->bytes);
+    infer__strides(x->dims, r, 1, st);
+    for (i = 0; i < r; i++) idx[i] = 0;
+    for (f = 0; f < ix->n; f++) {
+        int64_t k = infer__ix_at(ix, f), at;
+        if (k < -dim || k >= dim) return infer__bad_index(c, k, dim);
+        if (k < 0) k += dim;
+        at = base + k * st[axis]; /* base leaves the axis out */
+        if (scatter)
+            infer__scatter_one(y + (size_t)at * esz, (const uint8_t *)c->in[2]->data + f * esz, x->dtype, esz, c->p->ax.flag);
+        else
+            memcpy(y + f * esz, (const uint8_t *)x->data + (size_t)at * esz, esz);
+        for (i = r - 1; i >= 0; i--) { /* next position in the indices */
+            if (++idx[i] < ix->dims[i]) {
+                if (i != axis) base += st[i];
+                break;
+            }
+            if (i != axis) base -= st[i] * (idx[i] - 1);
+            idx[i] = 0;
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__gather_elements_ref(const infer__ctx *c) { return infer__elements_walk(c, 0); }
+static infer_status infer__scatter_elements_ref(const infer__ctx *c) { return infer__elements_walk(c, 1); }
+
+/* GatherND (scatter 0) and ScatterND (scatter 1): per batch, each index tuple of length k
+   picks a slice of data. batch_dims is 0 for ScatterND. */
+static infer_status infer__nd_walk(const infer__ctx *c, int scatter) {
+    const infer__val *x = c->in[0], *ix = c->in[1];
+    size_t esz = infer_dtype_bytes(x->dtype);
+    int64_t b = c->p->ax.axis, k = c->p->ax.len, st[INFER_MAX_DIMS], n_batch, n_tup, slice, bs, bi, t, j;
+    uint8_t *y = (uint8_t *)c->out[0]->data;
+    const uint8_t *src = scatter ? (const uint8_t *)c->in[2]->data : (const uint8_t *)x->data;
+    if (scatter && y != x->data) memcpy(y, x->data, x->bytes);
+    infer__strides(x->dims, x->n_dims, 1, st);
+    n_batch = infer__prod(x->dims, 0, (int)b);
+    n_tup = infer__prod(ix->dims, (int)b, ix->n_dims - 1);
+    slice = infer__prod(x->dims, (int)(b + k), x->n_dims);
+    bs = infer__prod(x->dims, (int)b, x->n_dims); /* elements of data per batch */
+    for (bi = 0; bi < n_batch; bi++)
+        for (t = 0; t < n_tup; t++) {
+            int64_t at = bi * bs, u = (bi * n_tup + t) * slice;
+            for (j = 0; j < k; j++) {
+                int64_t v = infer__ix_at(ix, (size_t)((bi * n_tup + t) * k + j)), dim = x->dims[b + j];
+                if (v < -dim || v >= dim) return infer__bad_index(c, v, dim);
+                at += (v < 0 ? v + dim : v) * st[b + j];
+            }
+            if (!scatter) {
+                if (slice) memcpy(y + (size_t)u * esz, src + (size_t)at * esz, (size_t)slice * esz);
+            } else {
+                for (j = 0; j < slice; j++)
+                    infer__scatter_one(y + (size_t)(at + j) * esz, src + (size_t)(u + j) * esz, x->dtype, esz, c->p->ax.flag);
+            }
+        }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__gather_nd_ref(const infer__ctx *c) { return infer__nd_walk(c, 0); }
+static infer_status infer__scatter_nd_ref(const infer__ctx *c) { return infer__nd_walk(c, 1); }
+
+static int infer__nan_d(double v) { return v != v; }
+#define INFER__TOPK_NAN(v) infer__nan_d((double)(v))
+
+/* -- TopK: a stable merge sort of each row's indices (ties keep the lower index first);
+      NaN counts as the largest value -- */
+
+#define INFER__TOPK(T, ISNAN)                                                                      \
+    do {                                                                                           \
+        const T *x = (const T *)c->in[0]->data;                                                    \
+        T *yv = (T *)c->out[0]->data;                                                              \
+        for (o = 0; o < p->outer; o++)                                                             \
+            for (in = 0; in < p->inner; in++) {                                                    \
+                const T *xr = x + o * len * p->inner + in;                                         \
+                int64_t *a = sc, *b = sc + len, *tmp, w, lo;                                       \
+                for (i = 0; i < len; i++) a[i] = i;                                                \
+                for (w = 1; w < len; w *= 2) {                                                     \
+                    for (lo = 0; lo < len; lo += 2 * w) {                                          \
+                        int64_t mid = INFER__MIN(lo + w, len), hi = INFER__MIN(lo + 2 * w, len);   \
+                        int64_t l = lo, r = mid, d = lo;                                           \
+                        while (l < mid && r < hi) {                                                \
+                            T vr = xr[a[r] * p->inner], vl = xr[a[l] * p->inner];                  \
+                            int right = largest ? (ISNAN(vr) ? !ISNAN(vl) : !ISNAN(vl) && vr > vl) \
+                                                : (!ISNAN(vr) && (ISNAN(vl) || vr < vl));          \
+                            b[d++] = right ? a[r++] : a[l++];                                      \
+                        }                                                                          \
+                        while (l < mid) b[d++] = a[l++];                                           \
+                        while (r < hi) b[d++] = a[r++];                                            \
+                    }                                                                              \
+                    tmp = a, a = b, b = tmp;                                                       \
+                }                                                                                  \
+                for (i = 0; i < kk; i++) {                                                         \
+                    yv[(o * kk + i) * p->inner + in] = xr[a[i] * p->inner];                        \
+                    yi[(o * kk + i) * p->inner + in] = a[i];                                       \
+                }                                                                                  \
+            }                                                                                      \
+    } while (0)
+
+static infer_status infer__top_k_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    int64_t len = p->len, kk = c->out[0]->dims[p->axis], o, in, i, *sc = (int64_t *)c->scratch;
+    int64_t *yi = (int64_t *)c->out[1]->data;
+    int largest = p->flag;
+    if (!len || !kk) return INFER_STATUS_OK;
+    switch (c->in[0]->dtype) {
+    case INFER_DTYPE_F32: INFER__TOPK(float, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_F64: INFER__TOPK(double, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_I8: INFER__TOPK(int8_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_I16: INFER__TOPK(int16_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_I32: INFER__TOPK(int32_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_I64: INFER__TOPK(int64_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_U8: INFER__TOPK(uint8_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_U16: INFER__TOPK(uint16_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_U32: INFER__TOPK(uint32_t, INFER__TOPK_NAN); break;
+    case INFER_DTYPE_U64: INFER__TOPK(uint64_t, INFER__TOPK_NAN); break;
+    default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- Einsum: for each output element, the sum over the other labels of the inputs' product -- */
+
+static infer_status infer__einsum_ref(const infer__ctx *c) {
+    infer__einsum e;
+    int64_t st[INFER__EINSUM_MAX_IN][INFER__EINSUM_LABELS], off[INFER__EINSUM_MAX_IN], base[INFER__EINSUM_MAX_IN];
+    int64_t sidx[INFER__EINSUM_LABELS], n_sum_el = 1, o, n_out_el = (int64_t)c->out[0]->n;
+    int sum[INFER__EINSUM_LABELS], n_sum = 0, is_out[INFER__EINSUM_LABELS], k, i, d, f64 = c->out[0]->dtype == INFER_DTYPE_F64;
+    infer_status status = infer__einsum_parse(c, &e); /* the shape function parsed it already: cannot fail */
+    if (status) return status;
+    memset(st, 0, sizeof st);
+    memset(is_out, 0, sizeof is_out);
+    for (i = 0; i < e.n_out; i++) is_out[e.out[i]] = 1;
+    for (i = 0; i < INFER__EINSUM_LABELS; i++)
+        if (e.count[i] && !is_out[i]) sum[n_sum++] = i, n_sum_el *= e.size[i];
+    for (k = 0; k < e.n_in; k++) { /* element strides per label; repeated labels add (diagonals) */
+        const infer__val *x = c->in[k];
+        int64_t s = 1;
+        for (d = x->n_dims - 1; d >= 0; d--) {
+            if (!(x->dims[d] == 1 && e.size[e.lab[k][d]] != 1)) st[k][e.lab[k][d]] += s; /* else broadcast */
+            s *= x->dims[d];
+        }
+    }
+    for (o = 0; o < n_out_el; o++) {
+        double acc = 0;
+        int64_t rem = o, t;
+        for (k = 0; k < e.n_in; k++) base[k] = 0, off[k] = 0;
+        for (i = e.n_out - 1; i >= 0; i--) {
+            int64_t v = rem % e.size[e.out[i]];
+            rem /= e.size[e.out[i]];
+            for (k = 0; k < e.n_in; k++) base[k] += v * st[k][e.out[i]];
+        }
+        for (i = 0; i < n_sum; i++) sidx[i] = 0;
+        for (t = 0; t < n_sum_el; t++) {
+            double p = 1;
+            for (k = 0; k < e.n_in; k++) {
+                int64_t at = base[k] + off[k];
+                p *= c->in[k]->dtype == INFER_DTYPE_F64 ? ((const double *)c->in[k]->data)[at]
+                                                        : (double)((const float *)c->in[k]->data)[at];
+            }
+            acc += p;
+            for (i = n_sum - 1; i >= 0; i--) { /* next summed index */
+                for (k = 0; k < e.n_in; k++) off[k] += st[k][sum[i]];
+                if (++sidx[i] < e.size[sum[i]]) break;
+                for (k = 0; k < e.n_in; k++) off[k] -= st[k][sum[i]] * e.size[sum[i]];
+                sidx[i] = 0;
+            }
+        }
+        if (f64) ((double *)c->out[0]->data)[o] = acc;
+        else ((float *)c->out[0]->data)[o] = (float)acc;
+    }
+    return INFER_STATUS_OK;
+}
+
 /* -- Softmax, LogSoftmax: over one axis of [outer][len][inner] -- */
 
 static infer_status infer__softmax_ref(const infer__ctx *c) {
@@ -4684,6 +5969,38 @@ static infer_status infer__softmax_ref(const infer__ctx *c) {
             }
         }
     return INFER_STATUS_OK;
+}
+
+/* -- fused activations (the epilogue of Conv, ConvTranspose, Gemm, MatMul) -- */
+
+static void infer__act_apply(const infer__act *a, float *y, int64_t n) {
+    int64_t i;
+    switch (a->kind) {
+    case INFER__ACT_RELU: for (i = 0; i < n; i++) y[i] = y[i] < 0 ? 0.0f : y[i]; break;
+    case INFER__ACT_LEAKY_RELU: for (i = 0; i < n; i++) y[i] = y[i] < 0 ? a->alpha * y[i] : y[i]; break;
+    case INFER__ACT_SIGMOID:
+        for (i = 0; i < n; i++) y[i] = y[i] >= 0 ? 1.0f / (1.0f + expf(-y[i])) : expf(y[i]) / (1.0f + expf(y[i]));
+        break;
+    case INFER__ACT_TANH: for (i = 0; i < n; i++) y[i] = tanhf(y[i]); break;
+    case INFER__ACT_CLIP: for (i = 0; i < n; i++) y[i] = fminf(a->beta, fmaxf(y[i], a->alpha)); break;
+    case INFER__ACT_HARD_SIGMOID:
+        for (i = 0; i < n; i++) y[i] = fminf(1.0f, fmaxf(0.0f, a->alpha * y[i] + a->beta));
+        break;
+    case INFER__ACT_HARD_SWISH:
+        for (i = 0; i < n; i++) y[i] = y[i] * fminf(1.0f, fmaxf(0.0f, y[i] / 6.0f + 0.5f));
+        break;
+    case INFER__ACT_GELU: for (i = 0; i < n; i++) y[i] = 0.5f * y[i] * erfcf(-y[i] * 0.7071067811865476f); break;
+    case INFER__ACT_GELU_TANH:
+        for (i = 0; i < n; i++) {
+            float u = 0.7978845608028654f * (y[i] + 0.044715f * y[i] * y[i] * y[i]);
+            y[i] = y[i] / (1.0f + expf(-2.0f * u));
+        }
+        break;
+    case INFER__ACT_SILU:
+        for (i = 0; i < n; i++) y[i] = y[i] >= 0 ? y[i] / (1.0f + expf(-y[i])) : y[i] * expf(y[i]) / (1.0f + expf(y[i]));
+        break;
+    default: break;
+    }
 }
 
 /* -- MatMul and Gemm -- */
@@ -4727,6 +6044,13 @@ static infer_status infer__matmul_ref(const infer__ctx *c) {
             idx[i] = 0;
         }
     }
+    if (c->n_in > 2 && c->in[2]) { /* fused bias: one value per output column */
+        const float *bias = (const float *)c->in[2]->data;
+        int64_t r, j, rows = (int64_t)c->out[0]->n / (p->n ? p->n : 1);
+        for (r = 0; r < rows; r++)
+            for (j = 0; j < p->n; j++) y[r * p->n + j] += bias[j];
+    }
+    infer__act_apply(&p->act, y, (int64_t)c->out[0]->n);
     return INFER_STATUS_OK;
 }
 
@@ -4751,6 +6075,7 @@ static infer_status infer__gemm_ref(const infer__ctx *c) {
             }
             y[i * p->n + j] = v;
         }
+    infer__act_apply(&p->act, y, p->m * p->n);
     return INFER_STATUS_OK;
 }
 
@@ -4803,6 +6128,7 @@ static infer_status infer__conv_ref(const infer__ctx *c) {
                     }
         }
     }
+    infer__act_apply(&p->act, y, nm * out_sz);
     return INFER_STATUS_OK;
 }
 
@@ -4846,6 +6172,7 @@ static infer_status infer__conv_transpose_ref(const infer__ctx *c) {
                     }
         }
     }
+    infer__act_apply(&p->act, y, nm * out_sz);
     return INFER_STATUS_OK;
 }
 
@@ -4939,6 +6266,15 @@ static infer_status infer__global_pool_ref(const infer__ctx *c) {
     int64_t o, i;
     for (o = 0; o < p->outer; o++) {
         double sum = 0;
+        if (c->node->op == INFER__OP_GLOBAL_MAX_POOL) {
+            float mx = -INFINITY; /* NaN wins */
+            for (i = 0; i < p->len && mx == mx; i++) {
+                float v = x[o * p->len + i];
+                if (v > mx || v != v) mx = v;
+            }
+            y[o] = mx;
+            continue;
+        }
         for (i = 0; i < p->len; i++) sum += x[o * p->len + i];
         y[o] = p->len ? (float)(sum / (double)p->len) : 0.0f;
     }
@@ -4990,9 +6326,10 @@ static infer_status infer__layer_norm_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
-/* -- ReduceMean, ReduceSum, ReduceMax; ArgMax -- */
+/* -- Reduce*; ArgMax, ArgMin -- */
 
-#define INFER__REDUCE(T, ACC, INIT, STEP)                                                          \
+/* y[o] = FINISH after acc = INIT; STEP for each reduced element v */
+#define INFER__REDUCE(T, ACC, INIT, STEP, FINISH)                                                  \
     do {                                                                                           \
         const T *x = (const T *)c->in[0]->data;                                                    \
         T *y = (T *)c->out[0]->data;                                                               \
@@ -5013,9 +6350,47 @@ static infer_status infer__layer_norm_ref(const infer__ctx *c) {
                 v = x[off];                                                                        \
                 STEP;                                                                              \
             }                                                                                      \
-            y[o] = (T)(op == INFER__OP_REDUCE_MEAN ? (n_red_el ? acc / (ACC)n_red_el : (ACC)NAN) : acc); \
+            y[o] = (T)(FINISH);                                                                    \
         }                                                                                          \
     } while (0)
+
+/* Float reductions accumulate in double. LogSumExp first writes the max into y, then sums
+   exp(v - max) (max 0 when infinite, as the ONNX reference); empty sets follow the initial
+   values (ONNX Reduce*-18). */
+#define INFER__REDUCE_FLOAT(T)                                                                     \
+    switch (op) {                                                                                  \
+    case INFER__OP_REDUCE_MAX: INFER__REDUCE(T, T, -INFINITY, if (v > acc || v != v) acc = v, acc); break; \
+    case INFER__OP_REDUCE_MIN: INFER__REDUCE(T, T, INFINITY, if (v < acc || v != v) acc = v, acc); break; \
+    case INFER__OP_REDUCE_MEAN: INFER__REDUCE(T, double, 0.0, acc += v, n_red_el ? acc / (double)n_red_el : NAN); break; \
+    case INFER__OP_REDUCE_PROD: INFER__REDUCE(T, double, 1.0, acc *= v, acc); break;              \
+    case INFER__OP_REDUCE_L1: INFER__REDUCE(T, double, 0.0, acc += fabs((double)v), acc); break;   \
+    case INFER__OP_REDUCE_L2: INFER__REDUCE(T, double, 0.0, acc += (double)v * v, sqrt(acc)); break; \
+    case INFER__OP_REDUCE_SUM_SQUARE: INFER__REDUCE(T, double, 0.0, acc += (double)v * v, acc); break; \
+    case INFER__OP_REDUCE_LOG_SUM: INFER__REDUCE(T, double, 0.0, acc += v, log(acc)); break;      \
+    case INFER__OP_REDUCE_LOG_SUM_EXP:                                                             \
+        INFER__REDUCE(T, T, -INFINITY, if (v > acc || v != v) acc = v, acc);                       \
+        INFER__REDUCE(T, double, 0.0, acc += exp((double)v - infer__lse_shift(y[o])),              \
+                      log(acc) + infer__lse_shift(y[o]));                                          \
+        break;                                                                                     \
+    default: INFER__REDUCE(T, double, 0.0, acc += v, acc); break; /* Sum */                        \
+    }
+
+/* Integer reductions wrap (two's complement) as numpy's do. */
+#define INFER__REDUCE_INT(T, TMIN, TMAX)                                                           \
+    switch (op) {                                                                                  \
+    case INFER__OP_REDUCE_MAX: INFER__REDUCE(T, T, TMIN, if (v > acc) acc = v, acc); break;        \
+    case INFER__OP_REDUCE_MIN: INFER__REDUCE(T, T, TMAX, if (v < acc) acc = v, acc); break;        \
+    case INFER__OP_REDUCE_PROD: INFER__REDUCE(T, T, 1, acc = (T)((uint64_t)acc * (uint64_t)v), acc); break; \
+    case INFER__OP_REDUCE_L1:                                                                      \
+        INFER__REDUCE(T, T, 0, acc = (T)((uint64_t)acc + (v < 0 ? 0 - (uint64_t)v : (uint64_t)v)), acc); \
+        break;                                                                                     \
+    case INFER__OP_REDUCE_SUM_SQUARE:                                                              \
+        INFER__REDUCE(T, T, 0, acc = (T)((uint64_t)acc + (uint64_t)v * (uint64_t)v), acc);         \
+        break;                                                                                     \
+    default: INFER__REDUCE(T, T, 0, acc = (T)((uint64_t)acc + (uint64_t)v), acc); break; /* Sum */ \
+    }
+
+static double infer__lse_shift(double m) { return m - m == 0 ? m : 0; /* finite */ }
 
 static infer_status infer__reduce_ref(const infer__ctx *c) {
     const infer__val *xv = c->in[0];
@@ -5029,29 +6404,25 @@ static infer_status infer__reduce_ref(const infer__ctx *c) {
         else keep_dims[n_keep] = xv->dims[i], keep_st[n_keep++] = st[i];
     }
     switch (xv->dtype) {
-    case INFER_DTYPE_F32:
-        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(float, float, -INFINITY, if (v > acc || v != v) acc = v);
-        else INFER__REDUCE(float, double, 0.0, acc += v);
+    case INFER_DTYPE_F32: INFER__REDUCE_FLOAT(float); break;
+    case INFER_DTYPE_F64: INFER__REDUCE_FLOAT(double); break;
+    case INFER_DTYPE_I32: INFER__REDUCE_INT(int32_t, INT32_MIN, INT32_MAX); break;
+    case INFER_DTYPE_I64: INFER__REDUCE_INT(int64_t, INT64_MIN, INT64_MAX); break;
+    case INFER_DTYPE_I8: /* ReduceMin, ReduceMax only */
+        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(int8_t, int8_t, INT8_MIN, if (v > acc) acc = v, acc);
+        else INFER__REDUCE(int8_t, int8_t, INT8_MAX, if (v < acc) acc = v, acc);
         break;
-    case INFER_DTYPE_F64:
-        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(double, double, -INFINITY, if (v > acc || v != v) acc = v);
-        else INFER__REDUCE(double, double, 0.0, acc += v);
-        break;
-    case INFER_DTYPE_I32:
-        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(int32_t, int32_t, INT32_MIN, if (v > acc) acc = v);
-        else INFER__REDUCE(int32_t, int32_t, 0, acc = (int32_t)((uint32_t)acc + (uint32_t)v));
-        break;
-    case INFER_DTYPE_I64:
-        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(int64_t, int64_t, INT64_MIN, if (v > acc) acc = v);
-        else INFER__REDUCE(int64_t, int64_t, 0, acc = (int64_t)((uint64_t)acc + (uint64_t)v));
+    case INFER_DTYPE_U8: case INFER_DTYPE_BOOL: /* bool: max is any, min is all (true when empty) */
+        if (op == INFER__OP_REDUCE_MAX) INFER__REDUCE(uint8_t, uint8_t, 0, if (v > acc) acc = v, acc);
+        else INFER__REDUCE(uint8_t, uint8_t, xv->dtype == INFER_DTYPE_BOOL ? 1 : UINT8_MAX, if (v < acc) acc = v, acc);
         break;
     default: break;
     }
     return INFER_STATUS_OK;
 }
 
-/* NaN counts as the largest value (as numpy's argmax); ties go to the first index, or
-   the last with select_last_index. */
+/* NaN wins (as numpy's argmax and argmin); ties go to the first index, or the last with
+   select_last_index. ArgMin (is_min) looks for the smallest. */
 #define INFER__ARGMAX(T, ISNAN)                                                                    \
     do {                                                                                           \
         const T *x = (const T *)c->in[0]->data;                                                    \
@@ -5063,7 +6434,7 @@ static infer_status infer__reduce_ref(const infer__ctx *c) {
                 for (i = 1; i < p->len; i++) {                                                     \
                     T v = xr[i * p->inner];                                                        \
                     int better = ISNAN(v) ? (!ISNAN(best) || p->flag)                              \
-                                          : (!ISNAN(best) && (v > best || (p->flag && v == best))); \
+                                          : (!ISNAN(best) && ((is_min ? v < best : v > best) || (p->flag && v == best))); \
                     if (better) best = v, bi = i;                                                  \
                 }                                                                                  \
                 y[o * p->inner + in] = bi;                                                         \
@@ -5073,6 +6444,7 @@ static infer_status infer__reduce_ref(const infer__ctx *c) {
 static infer_status infer__arg_max_ref(const infer__ctx *c) {
     const infer__axis_p *p = &c->p->ax;
     int64_t *y = (int64_t *)c->out[0]->data, o, in, i;
+    int is_min = c->node->op == INFER__OP_ARG_MIN;
     switch (c->in[0]->dtype) {
     case INFER_DTYPE_F32: INFER__ARGMAX(float, INFER__NAN_F); break;
     case INFER_DTYPE_F64: INFER__ARGMAX(double, INFER__NAN_F); break;
@@ -5516,6 +6888,139 @@ static infer_status infer__range_ref(const infer__ctx *c) {
         if (v.kind == 0) v.f = start.f + (double)k * delta.f;
         else v.i = (int64_t)((uint64_t)start.i + (uint64_t)k * (uint64_t)delta.i);
         infer__num_put(y->data, y->dtype, k, v);
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- recurrent: LSTM, GRU. Gates, states and activations in double; one job per
+      (direction, batch entry) runs its whole sequence. -- */
+
+static double infer__rnn_act(int a, double x, double alpha, double beta) {
+    switch (a) {
+    case INFER__RNN_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case INFER__RNN_ACT_TANH: return tanh(x);
+    case INFER__RNN_ACT_RELU: return x > 0 ? x : 0.0;
+    case INFER__RNN_ACT_AFFINE: return alpha * x + beta;
+    case INFER__RNN_ACT_LEAKY_RELU: return x >= 0 ? x : alpha * x;
+    case INFER__RNN_ACT_THRESHOLDED_RELU: return x >= alpha ? x : 0.0;
+    case INFER__RNN_ACT_SCALED_TANH: return alpha * tanh(beta * x);
+    case INFER__RNN_ACT_HARD_SIGMOID: x = alpha * x + beta; return x < 0 ? 0.0 : x > 1 ? 1.0 : x;
+    case INFER__RNN_ACT_ELU: return x >= 0 ? x : alpha * expm1(x);
+    case INFER__RNN_ACT_SOFTSIGN: return x / (1.0 + fabs(x));
+    default: return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); /* Softplus */
+    }
+}
+/* activation k of direction d applied to x clipped to [-clip, clip] (clip 0: none) */
+static double infer__rnn_gate(const infer__rnn_p *p, int64_t d, int k, double x) {
+    int i = (int)d * p->n_act + k;
+    if (p->clip > 0) x = x < -p->clip ? -p->clip : x > p->clip ? p->clip : x;
+    return infer__rnn_act(p->act[i], x, p->alpha[i], p->beta[i]);
+}
+static double infer__dot_ff(const float *a, const float *b, int64_t n) {
+    double s = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) s += (double)a[i] * (double)b[i];
+    return s;
+}
+static double infer__dot_df(const double *a, const float *b, int64_t n) {
+    double s = 0;
+    int64_t i;
+    for (i = 0; i < n; i++) s += a[i] * (double)b[i];
+    return s;
+}
+
+/* Inputs X W R B? sequence_lens? initial_h? (initial_c? P? for LSTM); outputs Y? Y_h? (Y_c?).
+   Past a batch entry's sequence length Y is 0; Y_h / Y_c hold the state after its last step
+   (the initial state for length 0). */
+static infer_status infer__rnn_ref(const infer__ctx *c) {
+    const infer__rnn_p *p = &c->p->rnn;
+    int lstm = c->node->op == INFER__OP_LSTM, nt;
+    const infer__val *bv = c->n_in > 3 ? c->in[3] : NULL, *h0v = c->n_in > 5 ? c->in[5] : NULL;
+    const infer__val *c0v = lstm && c->n_in > 6 ? c->in[6] : NULL, *pv = lstm && c->n_in > 7 ? c->in[7] : NULL;
+    const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
+    const float *r = (const float *)c->in[2]->data;
+    float *y = c->n_out > 0 && c->out[0] ? (float *)c->out[0]->data : NULL;
+    float *yh = c->n_out > 1 && c->out[1] ? (float *)c->out[1]->data : NULL;
+    float *yc = lstm && c->n_out > 2 && c->out[2] ? (float *)c->out[2]->data : NULL;
+    int64_t S = p->seq, B = p->batch, I = p->input, H = p->hidden, D = p->n_dir, GH = (lstm ? 4 : 3) * p->hidden;
+    int64_t rows = S * B, job, len;
+    double *xw = (double *)c->scratch, *work; /* xw [D][rows][GH], work [D*B][GH + 3H] */
+    infer_status st;
+    for (job = 0; job < B; job++)
+        if ((st = infer__rnn_len(c, job, &len))) return st;
+    if (y) memset(y, 0, c->out[0]->bytes);
+    if (B == 0) return INFER_STATUS_OK;
+    work = xw + D * rows * GH;
+    /* X.W^T + the biases outside the recurrence, for every row of X in its own order */
+    nt = infer__threads_for(c, (double)D * (double)rows * (double)GH * (double)I);
+    (void)nt;
+    INFER__PARALLEL_FOR(nt)
+    for (job = 0; job < D * rows; job++) {
+        int64_t d = job / rows, row = job % rows, j;
+        const float *xr = x + row * I, *wd = w + d * GH * I;
+        const float *bd = bv ? (const float *)bv->data + d * 2 * GH : NULL;
+        double *o = xw + job * GH;
+        for (j = 0; j < GH; j++) {
+            double v = infer__dot_ff(xr, wd + j * I, I);
+            if (bd) v += (double)bd[j] + (lstm || !p->flag || j < 2 * H ? (double)bd[GH + j] : 0.0);
+            o[j] = v;
+        }
+    }
+    nt = infer__threads_for(c, (double)D * (double)rows * (double)GH * (double)H);
+    INFER__PARALLEL_FOR(nt)
+    for (job = 0; job < D * B; job++) {
+        int64_t d = job / B, b = job % B, s, j, k, sl = S;
+        const float *rd = r + d * GH * H;
+        const float *pd = pv ? (const float *)pv->data + d * 3 * H : NULL;
+        const float *rb = bv ? (const float *)bv->data + d * 2 * GH + GH : NULL;
+        double *g = work + job * (GH + 3 * H), *hp = g + GH, *cp = hp + H, *tmp = cp + H;
+        int64_t so = (p->layout ? b * D + d : d * B + b) * H; /* offset in initial_h, Y_h, ... */
+        int rev = p->reverse || d == 1;
+        (void)infer__rnn_len(c, b, &sl); /* checked above */
+        for (k = 0; k < H; k++) {
+            hp[k] = h0v ? (double)((const float *)h0v->data)[so + k] : 0.0;
+            cp[k] = c0v ? (double)((const float *)c0v->data)[so + k] : 0.0;
+        }
+        for (s = 0; s < sl; s++) {
+            int64_t t = rev ? sl - 1 - s : s;
+            const double *xg = xw + (d * rows + (p->layout ? b * S + t : t * B + b)) * GH;
+            if (lstm) { /* gates i o f c */
+                for (j = 0; j < GH; j++) g[j] = xg[j] + infer__dot_df(hp, rd + j * H, H);
+                for (k = 0; k < H; k++) {
+                    double gi = g[k], go = g[H + k], gf = g[2 * H + k], ig, fg, cn;
+                    if (pd) gi += (double)pd[k] * cp[k], gf += (double)pd[2 * H + k] * cp[k];
+                    ig = infer__rnn_gate(p, d, 0, gi);
+                    fg = p->flag ? 1.0 - ig : infer__rnn_gate(p, d, 0, gf);
+                    cn = fg * cp[k] + ig * infer__rnn_gate(p, d, 1, g[3 * H + k]);
+                    if (pd) go += (double)pd[H + k] * cn;
+                    cp[k] = cn;
+                    hp[k] = infer__rnn_gate(p, d, 0, go) * infer__rnn_act(p->act[d * 3 + 2], cn, p->alpha[d * 3 + 2],
+                                                                          p->beta[d * 3 + 2]);
+                }
+            } else { /* gates z r h; g holds z, r, then the recurrent part of h */
+                for (j = 0; j < 2 * H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
+                if (p->flag) {
+                    for (j = 2 * H; j < GH; j++) g[j] = infer__dot_df(hp, rd + j * H, H) + (rb ? (double)rb[j] : 0.0);
+                    for (k = 0; k < H; k++) tmp[k] = xg[2 * H + k] + g[H + k] * g[2 * H + k];
+                } else {
+                    for (k = 0; k < H; k++) tmp[k] = g[H + k] * hp[k];
+                    for (j = 2 * H; j < GH; j++) g[j] = infer__dot_df(tmp, rd + j * H, H);
+                    for (k = 0; k < H; k++) tmp[k] = xg[2 * H + k] + g[2 * H + k];
+                }
+                for (k = 0; k < H; k++) {
+                    double z = g[k];
+                    hp[k] = (1.0 - z) * infer__rnn_gate(p, d, 1, tmp[k]) + z * hp[k];
+                }
+            }
+            if (y) {
+                float *yo = y + (p->layout ? (b * S + t) * D + d : (t * D + d) * B + b) * H;
+                for (k = 0; k < H; k++) yo[k] = (float)hp[k];
+            }
+        }
+        for (k = 0; k < H; k++) {
+            if (yh) yh[so + k] = (float)hp[k];
+            if (yc) yc[so + k] = (float)cp[k];
+        }
     }
     return INFER_STATUS_OK;
 }

@@ -433,7 +433,7 @@ static void test_broken_files(void) {
     expect_broken("two producers", p_two_producers, INFER_STATUS_BAD_FILE, "'xw' is also produced by node 0 'mm'", 1);
     expect_broken("output never produced", p_output_unproduced, INFER_STATUS_BAD_FILE, "graph output 'f' is never produced", 1);
     expect_broken("unknown op", p_unknown_op, INFER_STATUS_UNSUPPORTED, "op type 'MatMux' is not supported", 1);
-    expect_broken("arity", p_arity, INFER_STATUS_BAD_FILE, "MatMul takes 2 to 2 inputs, not 1", 1);
+    expect_broken("arity", p_arity, INFER_STATUS_BAD_FILE, "MatMul takes 2 to 3 inputs, not 1", 1);
     expect_broken("attr blob", p_attr_blob, INFER_STATUS_BAD_FILE, "attribute 1 'perm': 1000 values", 1);
     expect_broken("attr type", p_attr_type, INFER_STATUS_BAD_FILE, "attribute 'alpha' has the wrong type", 1);
     expect_broken("attr unknown", p_attr_unknown, INFER_STATUS_UNSUPPORTED, "LeakyRelu has no attribute 'alphx'", 1);

@@ -61,6 +61,8 @@ typedef struct cgraph {
     size_t err_bytes;
     const char *path;
     size_t counter;          /* for fresh names */
+    char **ren;              /* [n_ren][2]: inside an inlined subgraph, name -> new name */
+    size_t n_ren, c_ren;
     char *unsupported;       /* "Op: node, node; Op2: ..." collected */
     size_t unsupported_len;
     convert_stats *stats;
@@ -124,6 +126,8 @@ static void cnode_free(cnode *n) {
 
 static void cgraph_free(cgraph *g) {
     size_t i;
+    for (i = 0; i < 2 * g->n_ren; i++) free(g->ren[i]);
+    free(g->ren);
     for (i = 0; i < g->n_nodes; i++) cnode_free(&g->nodes[i]);
     free(g->nodes);
     for (i = 0; i < g->n_consts; i++) cconst_free(&g->consts[i]);
@@ -313,6 +317,21 @@ static int copy_attr(cgraph *g, cnode *n, const onnx_attr *a, const onnx_node *o
     case ONNX_ATTR_STRING: return attr_string(n, a->name, a->s ? a->s : "");
     case ONNX_ATTR_INTS: return attr_ints(n, a->name, a->ints, a->n);
     case ONNX_ATTR_FLOATS: return attr_floats(n, a->name, a->floats, a->n);
+    case ONNX_ATTR_STRINGS: { /* the runtime takes a string list as one comma-separated string */
+        size_t i, len = 1;
+        char *joined;
+        int ok;
+        for (i = 0; i < a->n; i++) len += strlen(a->strings[i]) + 1;
+        if (!(joined = (char *)malloc(len))) return 0;
+        joined[0] = '\0';
+        for (i = 0; i < a->n; i++) {
+            if (i) strcat(joined, ",");
+            strcat(joined, a->strings[i]);
+        }
+        ok = attr_string(n, a->name, joined);
+        free(joined);
+        return ok;
+    }
     case ONNX_ATTR_TENSOR: {
         cattr *c = node_attr(n, a->name, INFER_ATTR_TENSOR);
         infer_dtype dt = onnx_dtype(a->t->data_type);
@@ -361,7 +380,7 @@ static int is_passthrough(const char *op) {
 }
 
 /* Ops translate() rewrites; any other op the runtime has passes through as it is. */
-static const char *const rewritten[] = {"Cast", "ConstantOfShape", "BatchNormalization", "Softmax", "LogSoftmax",
+static const char *const rewritten[] = {"If", "Loop", "Cast", "ConstantOfShape", "BatchNormalization", "Softmax", "LogSoftmax",
                                         "ReduceMean", "ReduceSum", "ReduceMax", "Squeeze", "Unsqueeze", "Split",
                                         "Slice", "Clip", "Pad", "Resize", "Dropout", "Constant", NULL};
 static int is_rewritten(const char *op) {
@@ -445,6 +464,239 @@ static int attr_to_input(cgraph *g, cnode *n, const onnx_node *on, const char *a
     return c && set_input(n, k, c);
 }
 
+/* -- subgraphs (If, Loop) are inlined: their names are renamed to stay unique -- */
+
+static int translate(cgraph *g, const onnx_node *on);
+
+/* The current name of `name` (the innermost renaming wins). */
+static const char *rn(const cgraph *g, const char *name) {
+    size_t i;
+    for (i = g->n_ren; i-- > 0;)
+        if (!strcmp(g->ren[2 * i], name)) return g->ren[2 * i + 1];
+    return name;
+}
+
+static int push_rename(cgraph *g, const char *from, const char *to) {
+    void *p = xgrow(g->ren, &g->c_ren, 2 * (g->n_ren + 1), sizeof(char *));
+    if (!p) return 0;
+    g->ren = (char **)p;
+    g->ren[2 * g->n_ren] = sdup(from);
+    g->ren[2 * g->n_ren + 1] = sdup(to);
+    if (!g->ren[2 * g->n_ren] || !g->ren[2 * g->n_ren + 1]) return 0;
+    g->n_ren++;
+    return 1;
+}
+
+static void pop_renames(cgraph *g, size_t mark) {
+    while (g->n_ren > mark) {
+        g->n_ren--;
+        free(g->ren[2 * g->n_ren]);
+        free(g->ren[2 * g->n_ren + 1]);
+    }
+}
+
+/* Translates a node of an inlined subgraph with its names renamed. */
+static int translate_renamed(cgraph *g, const onnx_node *on) {
+    onnx_node copy = *on;
+    const char **in = (const char **)malloc(sizeof(char *) * (on->n_inputs + 1));
+    const char **out = (const char **)malloc(sizeof(char *) * (on->n_outputs + 1));
+    size_t i;
+    int ok;
+    if (!in || !out) {
+        free((void *)in);
+        free((void *)out);
+        return 0;
+    }
+    for (i = 0; i < on->n_inputs; i++) in[i] = on->inputs[i][0] ? rn(g, on->inputs[i]) : "";
+    for (i = 0; i < on->n_outputs; i++) out[i] = on->outputs[i][0] ? rn(g, on->outputs[i]) : "";
+    copy.inputs = (char **)in;
+    copy.outputs = (char **)out;
+    ok = translate(g, &copy);
+    free((void *)in);
+    free((void *)out);
+    return ok;
+}
+
+/* Inlines graph `sub`: its formal inputs read `actual`, its outputs are copied (Identity)
+   to `targets`, and its own names get `prefix`. */
+static int inline_graph(cgraph *g, const onnx_graph *sub, const char *prefix, const char *const *actual,
+                        const char *const *targets) {
+    size_t mark = g->n_ren, i, k;
+    char name[1024];
+    for (i = 0; i < sub->n_initializers; i++) {
+        snprintf(name, sizeof name, "%s/%s", prefix, sub->initializers[i].name);
+        if (!push_rename(g, sub->initializers[i].name, name) || !const_from_onnx(g, name, &sub->initializers[i])) return 0;
+    }
+    for (i = 0; i < sub->n_inputs; i++)
+        if (!push_rename(g, sub->inputs[i].name, actual[i])) return 0;
+    for (i = 0; i < sub->n_nodes; i++)
+        for (k = 0; k < sub->nodes[i].n_outputs; k++) {
+            if (!sub->nodes[i].outputs[k][0]) continue;
+            snprintf(name, sizeof name, "%s/%s", prefix, sub->nodes[i].outputs[k]);
+            if (!push_rename(g, sub->nodes[i].outputs[k], name)) return 0;
+        }
+    for (i = 0; i < sub->n_nodes; i++)
+        if (!translate_renamed(g, &sub->nodes[i])) return 0;
+    for (i = 0; i < sub->n_outputs; i++) {
+        cnode *n;
+        if (!targets[i] || !targets[i][0]) continue;
+        snprintf(name, sizeof name, "%s/out%zu", prefix, i);
+        if (!(n = new_node(g, "Identity", name)) || !node_io(n, 1, rn(g, sub->outputs[i].name)) || !node_io(n, 0, targets[i]))
+            return 0;
+    }
+    pop_renames(g, mark);
+    return 1;
+}
+
+/* If: a constant condition inlines one branch; otherwise both run and Where picks
+   (the branches must then give outputs of the same shape). */
+static int translate_if(cgraph *g, const onnx_node *on) {
+    const onnx_attr *tb = oattr(on, "then_branch"), *eb = oattr(on, "else_branch");
+    cconst *cond = find_const(g, on->inputs[0]);
+    char prefix[512], name[1024];
+    const char **t = NULL, **e = NULL;
+    size_t i;
+    int ok = 0;
+    if (!tb || !eb || !tb->g || !eb->g || tb->g->n_outputs != on->n_outputs || eb->g->n_outputs != on->n_outputs)
+        return cfail(g, "node '%s' (If): needs then_branch and else_branch with %zu outputs", on->name, on->n_outputs);
+    if (cond && cond->bytes >= 1) {
+        int take = ((const uint8_t *)cond->data)[0] != 0;
+        snprintf(prefix, sizeof prefix, "%s/%s", on->outputs[0], take ? "then" : "else");
+        return inline_graph(g, take ? tb->g : eb->g, prefix, NULL, (const char *const *)on->outputs);
+    }
+    t = (const char **)calloc(on->n_outputs + 1, sizeof(char *));
+    e = (const char **)calloc(on->n_outputs + 1, sizeof(char *));
+    if (!t || !e) goto done;
+    for (i = 0; i < on->n_outputs; i++) {
+        snprintf(name, sizeof name, "%s/then_out%zu", on->outputs[0], i);
+        t[i] = sdup(name);
+        snprintf(name, sizeof name, "%s/else_out%zu", on->outputs[0], i);
+        e[i] = sdup(name);
+        if (!t[i] || !e[i]) goto done;
+    }
+    snprintf(prefix, sizeof prefix, "%s/then", on->outputs[0]);
+    if (!inline_graph(g, tb->g, prefix, NULL, t)) goto done;
+    snprintf(prefix, sizeof prefix, "%s/else", on->outputs[0]);
+    if (!inline_graph(g, eb->g, prefix, NULL, e)) goto done;
+    for (i = 0; i < on->n_outputs; i++) {
+        cnode *n = new_node(g, "Where", on->name);
+        if (!n || !node_io(n, 1, on->inputs[0]) || !node_io(n, 1, t[i]) || !node_io(n, 1, e[i]) || !node_io(n, 0, on->outputs[i]))
+            goto done;
+    }
+    ok = 1;
+done:
+    for (i = 0; t && i < on->n_outputs; i++) free((void *)t[i]);
+    for (i = 0; e && i < on->n_outputs; i++) free((void *)e[i]);
+    free((void *)t);
+    free((void *)e);
+    return ok;
+}
+
+/* Loop with a trip count known now and a condition that stays true: unrolled. */
+static int translate_loop(cgraph *g, const onnx_node *on) {
+    const onnx_attr *ba = oattr(on, "body");
+    const onnx_graph *body = ba ? ba->g : NULL;
+    cconst *mc = on->n_inputs > 0 && on->inputs[0][0] ? find_const(g, on->inputs[0]) : NULL;
+    size_t n_carried, n_scan, i, k, it, iters;
+    char prefix[512], name[1024];
+    const char **actual = NULL, **targets = NULL;
+    char **carried = NULL;
+    int ok = 0;
+    const uint8_t yes = 1;
+    const char *true_name;
+    if (!body || on->n_inputs < 2 || body->n_inputs != on->n_inputs || body->n_outputs < 1)
+        return cfail(g, "node '%s' (Loop): malformed (inputs or body)", on->name);
+    if (!mc || (mc->dtype != INFER_DTYPE_I64 && mc->dtype != INFER_DTYPE_I32) || mc->bytes < infer_dtype_bytes(mc->dtype))
+        return cfail(g, "node '%s' (Loop): the trip count must be a constant (loops run a fixed number of times here)",
+                     on->name);
+    iters = mc->dtype == INFER_DTYPE_I64 ? (size_t)((const int64_t *)mc->data)[0] : (size_t)((const int32_t *)mc->data)[0];
+    if (on->inputs[1][0]) {
+        cconst *cc = find_const(g, on->inputs[1]);
+        if (!cc || !cc->bytes || !((const uint8_t *)cc->data)[0])
+            return cfail(g, "node '%s' (Loop): the initial condition must be a constant true", on->name);
+    }
+    { /* the body's condition must pass its input through or be a constant true */
+        const char *co = body->outputs[0].name;
+        size_t j;
+        int fixed = !strcmp(co, body->inputs[1].name);
+        for (j = 0; !fixed && j < body->n_initializers; j++) fixed = !strcmp(body->initializers[j].name, co);
+        for (j = 0; !fixed && j < body->n_nodes; j++)
+            if (body->nodes[j].n_outputs && !strcmp(body->nodes[j].outputs[0], co))
+                fixed = (!strcmp(body->nodes[j].op_type, "Identity") && !strcmp(body->nodes[j].inputs[0], body->inputs[1].name)) ||
+                        !strcmp(body->nodes[j].op_type, "Constant");
+        if (!fixed) return cfail(g, "node '%s' (Loop): a condition computed in the body is not supported", on->name);
+    }
+    n_carried = on->n_inputs - 2;
+    if (body->n_outputs < 1 + n_carried || on->n_outputs != body->n_outputs - 1)
+        return cfail(g, "node '%s' (Loop): body outputs do not match the loop", on->name);
+    n_scan = body->n_outputs - 1 - n_carried;
+    if (iters > 4096 || iters * (body->n_nodes + 1) > 200000)
+        return cfail(g, "node '%s' (Loop): %zu iterations is too many to unroll", on->name, iters);
+    if (iters == 0 && n_scan) return cfail(g, "node '%s' (Loop): zero iterations with scan outputs", on->name);
+    actual = (const char **)calloc(body->n_inputs + 1, sizeof(char *));
+    targets = (const char **)calloc(body->n_outputs + 1, sizeof(char *));
+    carried = (char **)calloc(n_carried + 1, sizeof(char *));
+    if (!actual || !targets || !carried) goto done;
+    if (!(true_name = const_scalar(g, on->outputs[0], INFER_DTYPE_BOOL, &yes))) goto done;
+    for (k = 0; k < n_carried; k++)
+        if (!(carried[k] = sdup(on->inputs[2 + k]))) goto done;
+    for (it = 0; it < iters; it++) {
+        int64_t itv = (int64_t)it;
+        const char *itn = const_scalar(g, on->outputs[0], INFER_DTYPE_I64, &itv);
+        if (!itn) goto done;
+        actual[0] = itn;
+        actual[1] = true_name;
+        for (k = 0; k < n_carried; k++) actual[2 + k] = carried[k];
+        snprintf(prefix, sizeof prefix, "%s/iter%zu", on->outputs[0], it);
+        targets[0] = NULL; /* the condition output is not needed */
+        for (k = 1; k < body->n_outputs; k++) {
+            snprintf(name, sizeof name, "%s/o%zu", prefix, k);
+            if (!(targets[k] = sdup(name))) goto done;
+        }
+        if (!inline_graph(g, body, prefix, actual, targets)) goto done;
+        for (k = 0; k < n_carried; k++) {
+            free(carried[k]);
+            carried[k] = (char *)targets[1 + k];
+            targets[1 + k] = NULL;
+        }
+        for (k = 1 + n_carried; k < body->n_outputs; k++) { /* scan values gain a leading axis */
+            static const int64_t zero = 0;
+            cnode *n;
+            const char *axes = const_ints(g, on->outputs[0], &zero, 1);
+            snprintf(name, sizeof name, "%s/scan%zu", prefix, k);
+            if (!axes || !(n = new_node(g, "Unsqueeze", name)) || !node_io(n, 1, targets[k]) || !node_io(n, 1, axes) ||
+                !node_io(n, 0, name))
+                goto done;
+            free((void *)targets[k]);
+            targets[k] = NULL;
+        }
+    }
+    for (k = 0; k < n_carried; k++) { /* final values */
+        cnode *n;
+        if (!on->outputs[k][0]) continue;
+        snprintf(name, sizeof name, "%s/final%zu", on->name, k);
+        if (!(n = new_node(g, "Identity", name)) || !node_io(n, 1, carried[k]) || !node_io(n, 0, on->outputs[k])) goto done;
+    }
+    for (i = 0; i < n_scan; i++) {
+        cnode *n;
+        if (!on->outputs[n_carried + i][0]) continue;
+        if (!(n = new_node(g, "Concat", on->name)) || !attr_int(n, "axis", 0)) goto done;
+        for (it = 0; it < iters; it++) {
+            snprintf(name, sizeof name, "%s/iter%zu/scan%zu", on->outputs[0], it, 1 + n_carried + i);
+            if (!node_io(n, 1, name)) goto done;
+        }
+        if (!node_io(n, 0, on->outputs[n_carried + i])) goto done;
+    }
+    ok = 1;
+done:
+    for (k = 0; carried && k < n_carried; k++) free(carried[k]);
+    for (k = 0; targets && k < body->n_outputs; k++) free((void *)targets[k]);
+    free(carried);
+    free((void *)targets);
+    free((void *)actual);
+    return ok;
+}
+
 static int translate(cgraph *g, const onnx_node *on) {
     const char *op = on->op_type;
     int64_t opset = g->opset;
@@ -477,6 +729,9 @@ static int translate(cgraph *g, const onnx_node *on) {
         }
         return cfail(g, "node '%s' (Constant): attribute '%s' is not supported", on->name, a->name);
     }
+
+    if (!strcmp(op, "If")) return translate_if(g, on);
+    if (!strcmp(op, "Loop")) return translate_loop(g, on);
 
     if (!strcmp(op, "Dropout")) { /* inference: the identity on output 0; the mask, if used, is all true */
         n = new_node(g, "Identity", on->name);
@@ -744,6 +999,332 @@ static int pass_conv_bn(cgraph *g) {
     return 1;
 }
 
+
+/* -- pattern helpers -- */
+
+/* The live node that produces `name`, or NULL. */
+static cnode *producer(cgraph *g, const char *name) {
+    size_t i, k;
+    for (i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].removed) continue;
+        for (k = 0; k < g->nodes[i].n_out; k++)
+            if (!strcmp(g->nodes[i].out[k], name)) return &g->nodes[i];
+    }
+    return NULL;
+}
+
+/* The only live node reading `name` (and `name` is not a graph output), else NULL. */
+static cnode *sole_consumer(cgraph *g, const char *name) {
+    size_t i, k;
+    cnode *found = NULL;
+    if (is_graph_output(g, name)) return NULL;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *n = &g->nodes[i];
+        if (n->removed) continue;
+        for (k = 0; k < n->n_in; k++)
+            if (!strcmp(n->in[k], name)) {
+                if (found) return NULL;
+                found = n;
+            }
+    }
+    return found;
+}
+
+/* Value of a one-element f32 constant named `name`, in *v. */
+static int const_scalar_value(cgraph *g, const char *name, double *v) {
+    cconst *c = find_const(g, name);
+    if (!c || c->bytes != infer_dtype_bytes(c->dtype)) return 0;
+    if (c->dtype == INFER_DTYPE_F32) *v = ((const float *)c->data)[0];
+    else if (c->dtype == INFER_DTYPE_F64) *v = ((const double *)c->data)[0];
+    else return 0;
+    return 1;
+}
+
+static int near(double a, double b) { return fabs(a - b) <= 1e-4 * fabs(b); }
+
+/* For a binary node reading `x` and a scalar constant: the constant's value. */
+static int other_scalar(cgraph *g, const cnode *n, const char *x, double *v) {
+    if (n->n_in != 2) return 0;
+    if (!strcmp(n->in[0], x)) return const_scalar_value(g, n->in[1], v);
+    if (!strcmp(n->in[1], x)) return const_scalar_value(g, n->in[0], v);
+    return 0;
+}
+
+/* The input of binary node n that is not `x` ("" when neither or both are). */
+static const char *other_input(const cnode *n, const char *x) {
+    if (n->n_in != 2) return "";
+    if (!strcmp(n->in[0], x) && strcmp(n->in[1], x)) return n->in[1];
+    if (!strcmp(n->in[1], x) && strcmp(n->in[0], x)) return n->in[0];
+    return "";
+}
+
+/* Gives node `keep` the output of node `last` (which then goes away with `gone`). */
+static int take_output(cnode *keep, const cnode *last) {
+    char *o = sdup(last->out[0]);
+    if (!o) return 0;
+    free(keep->out[0]);
+    keep->out[0] = o;
+    return 1;
+}
+
+static void note(cgraph *g, const char *what, const char *node) {
+    if (g->opt->verbose) fprintf(stderr, "infer-convert: %s at node '%s'\n", what, node);
+    if (g->stats) g->stats->fused++;
+}
+
+/* MatMul/Gemm followed by Add of a constant vector of N values: the bias moves in. */
+static int pass_bias(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *n = &g->nodes[i], *add;
+        cconst *w, *b;
+        const char *bname;
+        int64_t nn;
+        int d;
+        if (n->removed || (strcmp(n->op, "MatMul") && strcmp(n->op, "Gemm")) || n->n_in != 2 || find_cattr(n, "activation"))
+            continue;
+        if (!(add = sole_consumer(g, n->out[0])) || strcmp(add->op, "Add")) continue;
+        bname = other_input(add, n->out[0]);
+        if (!(b = find_const(g, bname)) || b->dtype != INFER_DTYPE_F32 || !(w = find_const(g, n->in[1])) || w->n_dims != 2)
+            continue;
+        if (!strcmp(n->op, "Gemm")) {
+            cattr *tb = find_cattr(n, "transB"), *beta = find_cattr(n, "beta");
+            nn = w->dims[tb && tb->i ? 0 : 1];
+            if (beta && beta->f != 1.0f) continue;
+        } else {
+            nn = w->dims[1];
+        }
+        if ((int64_t)(b->bytes / 4) != nn) continue;
+        for (d = 0; d + 1 < b->n_dims; d++)
+            if (b->dims[d] != 1) break;
+        if (d + 1 < b->n_dims && b->n_dims) continue; /* must be [N], [1,N], ...: not a [M,N] addend */
+        if (!set_input(n, 2, bname) || !take_output(n, add)) return 0;
+        add->removed = 1;
+        note(g, "bias fused", n->name);
+    }
+    return 1;
+}
+
+/* Conv/ConvTranspose/Gemm/MatMul followed by an activation that only it feeds. */
+static int pass_activation(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *n = &g->nodes[i], *a, *mul = NULL;
+        const char *kind = NULL;
+        float alpha = 0, beta = 0;
+        int has_alpha = 0, has_beta = 0;
+        if (n->removed || find_cattr(n, "activation") ||
+            (strcmp(n->op, "Conv") && strcmp(n->op, "ConvTranspose") && strcmp(n->op, "Gemm") && strcmp(n->op, "MatMul")))
+            continue;
+        a = sole_consumer(g, n->out[0]);
+        if (!a) { /* SiLU: y * Sigmoid(y), where y feeds exactly those two */
+            size_t j, k, uses = 0;
+            cnode *sig = NULL;
+            if (is_graph_output(g, n->out[0])) continue;
+            for (j = 0; j < g->n_nodes; j++) {
+                cnode *m = &g->nodes[j];
+                if (m->removed) continue;
+                for (k = 0; k < m->n_in; k++)
+                    if (!strcmp(m->in[k], n->out[0])) {
+                        uses++;
+                        if (!strcmp(m->op, "Sigmoid")) sig = m;
+                        else if (!strcmp(m->op, "Mul")) mul = m;
+                    }
+            }
+            if (uses != 2 || !sig || !mul || sole_consumer(g, sig->out[0]) != mul ||
+                strcmp(other_input(mul, n->out[0]), sig->out[0]))
+                continue;
+            if (!take_output(n, mul) || !attr_string(n, "activation", "Silu")) return 0;
+            sig->removed = mul->removed = 1;
+            note(g, "Silu fused", n->name);
+            continue;
+        }
+        if (!strcmp(a->op, "Relu") || !strcmp(a->op, "Sigmoid") || !strcmp(a->op, "Tanh") || !strcmp(a->op, "HardSwish")) {
+            kind = a->op;
+        } else if (!strcmp(a->op, "LeakyRelu")) {
+            cattr *al = find_cattr(a, "alpha");
+            kind = a->op, alpha = al ? al->f : 0.01f, has_alpha = 1;
+        } else if (!strcmp(a->op, "HardSigmoid")) {
+            cattr *al = find_cattr(a, "alpha"), *be = find_cattr(a, "beta");
+            kind = a->op, alpha = al ? al->f : 0.2f, beta = be ? be->f : 0.5f, has_alpha = has_beta = 1;
+        } else if (!strcmp(a->op, "Gelu")) {
+            cattr *ap = find_cattr(a, "approximate");
+            kind = ap && ap->s && !strcmp(ap->s, "tanh") ? "GeluTanh" : "Gelu";
+        } else if (!strcmp(a->op, "Clip")) {
+            double lo = -INFINITY, hi = INFINITY;
+            if ((a->n_in > 1 && a->in[1][0] && !const_scalar_value(g, a->in[1], &lo)) ||
+                (a->n_in > 2 && a->in[2][0] && !const_scalar_value(g, a->in[2], &hi)))
+                continue;
+            kind = "Clip", alpha = (float)lo, beta = (float)hi, has_alpha = has_beta = 1;
+        }
+        if (!kind) continue;
+        if (!take_output(n, a) || !attr_string(n, "activation", kind) ||
+            (has_alpha && !attr_float(n, "activation_alpha", alpha)) || (has_beta && !attr_float(n, "activation_beta", beta)))
+            return 0;
+        a->removed = 1;
+        note(g, "activation fused", n->name);
+    }
+    return 1;
+}
+
+/* The tail shared by both GELU forms: t -> Add(1) -> Mul(x) -> Mul(0.5), or with the
+   0.5 applied to x first (Mul(Mul(x, 0.5), .)). Returns the last node, or NULL. */
+static cnode *gelu_tail(cgraph *g, const char *t, const char *x, cnode **gone, int *n_gone) {
+    cnode *add = sole_consumer(g, t), *m1, *m2;
+    double v;
+    const char *o;
+    if (!add || strcmp(add->op, "Add") || !other_scalar(g, add, t, &v) || !near(v, 1.0)) return NULL;
+    if (!(m1 = sole_consumer(g, add->out[0])) || strcmp(m1->op, "Mul")) return NULL;
+    gone[(*n_gone)++] = add;
+    gone[(*n_gone)++] = m1;
+    o = other_input(m1, add->out[0]);
+    if (!strcmp(o, x)) { /* Mul(x, .) then Mul(0.5) */
+        if (!(m2 = sole_consumer(g, m1->out[0])) || strcmp(m2->op, "Mul") || !other_scalar(g, m2, m1->out[0], &v) ||
+            !near(v, 0.5))
+            return NULL;
+        gone[(*n_gone)++] = m2;
+        return m2;
+    }
+    { /* Mul(Mul(x, 0.5), .) */
+        cnode *h = producer(g, o);
+        if (!h || strcmp(h->op, "Mul") || sole_consumer(g, o) != m1 || !other_scalar(g, h, x, &v) || !near(v, 0.5))
+            return NULL;
+        gone[(*n_gone)++] = h;
+        return m1;
+    }
+}
+
+/* p computes x^3: Pow(x, 3), or x * (x * x) in either order. Adds the inner Mul to gone. */
+static int is_cube(cgraph *g, const cnode *p, const char *x, cnode **gone, int *n_gone) {
+    double v;
+    const char *q;
+    cnode *sq;
+    if (!strcmp(p->op, "Pow")) return !strcmp(p->in[0], x) && const_scalar_value(g, p->in[1], &v) && near(v, 3.0);
+    if (strcmp(p->op, "Mul") || p->n_in != 2) return 0;
+    q = !strcmp(p->in[0], x) ? p->in[1] : !strcmp(p->in[1], x) ? p->in[0] : "";
+    sq = producer(g, q);
+    if (!sq || strcmp(sq->op, "Mul") || sq->n_in != 2 || strcmp(sq->in[0], x) || strcmp(sq->in[1], x) ||
+        sole_consumer(g, q) != p)
+        return 0;
+    gone[(*n_gone)++] = sq;
+    return 1;
+}
+
+/* x * 0.5 * (1 + erf(x / sqrt 2)) and 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) -> Gelu. */
+static int pass_gelu(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *e = &g->nodes[i], *gone[10], *last, *d;
+        int n_gone = 0, k, tanh_form;
+        const char *x;
+        double v;
+        if (e->removed || (strcmp(e->op, "Erf") && strcmp(e->op, "Tanh"))) continue;
+        tanh_form = !strcmp(e->op, "Tanh");
+        if (!(d = producer(g, e->in[0])) || sole_consumer(g, e->in[0]) != e || d->n_in != 2) continue;
+        if (!tanh_form) { /* x / 1.41421 or x * 0.70711 */
+            if (!strcmp(d->op, "Div") && const_scalar_value(g, d->in[1], &v) && near(v, 1.4142135623730951)) x = d->in[0];
+            else if (!strcmp(d->op, "Mul") && const_scalar_value(g, d->in[1], &v) && near(v, 0.7071067811865476)) x = d->in[0];
+            else if (!strcmp(d->op, "Mul") && const_scalar_value(g, d->in[0], &v) && near(v, 0.7071067811865476)) x = d->in[1];
+            else continue;
+            gone[n_gone++] = d;
+        } else { /* u = 0.79788 * (x + 0.044715 * x^3) */
+            cnode *add, *w, *p = NULL;
+            const char *inner;
+            int n_cube = 0;
+            if (strcmp(d->op, "Mul")) continue;
+            if (const_scalar_value(g, d->in[1], &v) && near(v, 0.7978845608028654)) inner = d->in[0];
+            else if (const_scalar_value(g, d->in[0], &v) && near(v, 0.7978845608028654)) inner = d->in[1];
+            else continue;
+            if (!(add = producer(g, inner)) || strcmp(add->op, "Add") || sole_consumer(g, inner) != d) continue;
+            for (k = 0; k < 2; k++) { /* one side is x, the other 0.044715 * x^3 */
+                w = producer(g, add->in[k]);
+                if (!w || strcmp(w->op, "Mul") || sole_consumer(g, add->in[k]) != add) continue;
+                if (!(const_scalar_value(g, w->in[1], &v) && (p = producer(g, w->in[0]))) &&
+                    !(const_scalar_value(g, w->in[0], &v) && (p = producer(g, w->in[1]))))
+                    continue;
+                if (!near(v, 0.044715) || !p || sole_consumer(g, p->out[0]) != w ||
+                    !is_cube(g, p, add->in[1 - k], gone + 4, &n_cube))
+                    continue;
+                gone[0] = d, gone[1] = add, gone[2] = w, gone[3] = p;
+                n_gone = 4 + n_cube;
+                break;
+            }
+            if (k == 2) continue;
+            x = add->in[1 - k];
+        }
+        if (!(last = gelu_tail(g, e->out[0], x, gone, &n_gone))) continue;
+        {
+            char *xin = sdup(x), *op = sdup("Gelu");
+            if (!xin || !op || !take_output(e, last)) return 0;
+            free(e->in[0]);
+            e->in[0] = xin;
+            free(e->op);
+            e->op = op;
+            if (tanh_form && !attr_string(e, "approximate", "tanh")) return 0;
+        }
+        for (k = 0; k < n_gone; k++) gone[k]->removed = 1;
+        note(g, tanh_form ? "Gelu (tanh) recognised" : "Gelu recognised", e->name);
+    }
+    return 1;
+}
+
+/* (x - mean) / sqrt(var + eps) * gamma + beta over the last axis -> LayerNormalization. */
+static int pass_layer_norm(cgraph *g) {
+    size_t i;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *rm = &g->nodes[i], *sub = NULL, *pw = NULL, *rm2, *ad, *sq, *dv = NULL, *mu, *bias, *ln;
+        cconst *ax;
+        double v, eps;
+        size_t j, k;
+        if (rm->removed || strcmp(rm->op, "ReduceMean") || rm->n_in < 2 || !(ax = find_const(g, rm->in[1])) ||
+            ax->bytes != 8 || ((const int64_t *)ax->data)[0] != -1)
+            continue;
+        for (j = 0; j < g->n_nodes; j++) { /* Sub(x, mean) */
+            cnode *m = &g->nodes[j];
+            if (!m->removed && !strcmp(m->op, "Sub") && m->n_in == 2 && !strcmp(m->in[0], rm->in[0]) && !strcmp(m->in[1], rm->out[0]))
+                sub = m;
+        }
+        if (!sub || sole_consumer(g, rm->out[0]) != sub) continue;
+        for (j = 0; j < g->n_nodes; j++) { /* the difference feeds Pow(., 2) and Div */
+            cnode *m = &g->nodes[j];
+            if (m->removed) continue;
+            for (k = 0; k < m->n_in; k++)
+                if (!strcmp(m->in[k], sub->out[0])) {
+                    if (!strcmp(m->op, "Pow") && k == 0 && const_scalar_value(g, m->in[1], &v) && near(v, 2.0)) pw = m;
+                    else if (!strcmp(m->op, "Div") && k == 0) dv = m;
+                    else pw = dv = NULL, j = g->n_nodes - 1;
+                }
+        }
+        if (!pw || !dv || count_uses(g, sub->out[0]) != 2 || is_graph_output(g, sub->out[0])) continue;
+        if (!(rm2 = sole_consumer(g, pw->out[0])) || strcmp(rm2->op, "ReduceMean") || rm2->n_in < 2 ||
+            strcmp(rm2->in[1], rm->in[1]))
+            continue;
+        if (!(ad = sole_consumer(g, rm2->out[0])) || strcmp(ad->op, "Add") || !other_scalar(g, ad, rm2->out[0], &eps)) continue;
+        if (!(sq = sole_consumer(g, ad->out[0])) || strcmp(sq->op, "Sqrt") || sole_consumer(g, sq->out[0]) != dv ||
+            strcmp(dv->in[1], sq->out[0]))
+            continue;
+        if (!(mu = sole_consumer(g, dv->out[0])) || strcmp(mu->op, "Mul") || !find_const(g, other_input(mu, dv->out[0])))
+            continue;
+        bias = sole_consumer(g, mu->out[0]);
+        if (bias && (strcmp(bias->op, "Add") || !find_const(g, other_input(bias, mu->out[0])))) bias = NULL;
+        ln = rm; /* the first node becomes the LayerNormalization */
+        {
+            char *op = sdup("LayerNormalization");
+            const char *scale = other_input(mu, dv->out[0]), *b = bias ? other_input(bias, mu->out[0]) : "";
+            if (!op || !set_input(ln, 1, scale) || (bias && !set_input(ln, 2, b)) || !take_output(ln, bias ? bias : mu)) return 0;
+            free(ln->op);
+            ln->op = op;
+            for (k = 0; k < ln->n_attrs; k++) cattr_free(&ln->attrs[k]);
+            ln->n_attrs = 0;
+            if (!attr_int(ln, "axis", -1) || !attr_float(ln, "epsilon", (float)eps)) return 0;
+        }
+        sub->removed = pw->removed = rm2->removed = ad->removed = sq->removed = dv->removed = mu->removed = 1;
+        if (bias) bias->removed = 1;
+        note(g, "LayerNormalization recognised", ln->name);
+    }
+    return 1;
+}
+
 /* Evaluates a node whose inputs are all constants with the runtime, into constants. */
 static int fold_node(cgraph *g, cnode *n, int *folded) {
     infer_builder *b = NULL;
@@ -997,7 +1578,8 @@ infer_status convert_onnx(const char *path, const convert_options *opt, infer_bu
         st = INFER_STATUS_UNSUPPORTED;
         goto done;
     }
-    if (!opt->no_fuse && (!pass_identity(&g) || !pass_conv_bn(&g) || !pass_fold(&g))) {
+    if (!opt->no_fuse && (!pass_identity(&g) || !pass_fold(&g) || !pass_conv_bn(&g) || !pass_layer_norm(&g) ||
+                          !pass_gelu(&g) || !pass_bias(&g) || !pass_activation(&g))) {
         if (!err[0]) cfail(&g, "out of memory");
         st = INFER_STATUS_OUT_OF_MEMORY;
         goto done;
