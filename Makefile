@@ -120,10 +120,10 @@ $(VENV)/.stamp: requirements.txt
 	@touch $@
 
 models: build/.models.stamp
-build/.models.stamp: models/export_models.py models/control_flow.py $(VENV)/.stamp
+build/.models.stamp: models/export_models.py models/converter_cases.py $(VENV)/.stamp
 	rm -rf build/models
 	$(VENV)/bin/python models/export_models.py --size small -o build/models
-	$(VENV)/bin/python models/control_flow.py -o build/models
+	$(VENV)/bin/python models/converter_cases.py -o build/models
 	@touch $@
 
 models-full: build/.models-full.stamp

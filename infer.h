@@ -5766,7 +5766,7 @@ static infer_status infer__elements_walk(const infer__ctx *c, int scatter) {
     int64_t st[INFER_MAX_DIMS], idx[INFER_MAX_DIMS], axis = c->p->ax.axis, dim = x->dims[axis], base = 0;
     int r = x->n_dims, i;
     uint8_t *y = (uint8_t *)c->out[0]->data;
-    if (scatter && y != x->data) memcpy(y, x->data, x->bytes);
+    if (scatter && y != x->data && x->bytes) memcpy(y, x->data, x->bytes);
     infer__strides(x->dims, r, 1, st);
     for (i = 0; i < r; i++) idx[i] = 0;
     for (f = 0; f < ix->n; f++) {
@@ -5801,7 +5801,7 @@ static infer_status infer__nd_walk(const infer__ctx *c, int scatter) {
     int64_t b = c->p->ax.axis, k = c->p->ax.len, st[INFER_MAX_DIMS], n_batch, n_tup, slice, bs, bi, t, j;
     uint8_t *y = (uint8_t *)c->out[0]->data;
     const uint8_t *src = scatter ? (const uint8_t *)c->in[2]->data : (const uint8_t *)x->data;
-    if (scatter && y != x->data) memcpy(y, x->data, x->bytes);
+    if (scatter && y != x->data && x->bytes) memcpy(y, x->data, x->bytes);
     infer__strides(x->dims, x->n_dims, 1, st);
     n_batch = infer__prod(x->dims, 0, (int)b);
     n_tup = infer__prod(ix->dims, (int)b, ix->n_dims - 1);

@@ -353,6 +353,41 @@ static void test_unsupported_listed(void) {
     infer_builder_free(b);
 }
 
+
+/* The passes on exported models (make models writes them; skipped without them):
+   Conv+BN+Clip becomes one Conv; decomposed LayerNorm and GELU are recognised. */
+static void test_passes_on_exports(void) {
+    static const struct {
+        const char *path;
+        size_t max_nodes, min_fused;
+    } cases[] = {{"build/models/conv_bn/model.onnx", 1, 2},
+                 {"build/models/encoder_opset13/model.onnx", 69, 7},
+                 {"build/models/gpt2/model.onnx", 114, 12},
+                 {"build/models/efficientnet_b0/model.onnx", 125, 65}};
+    size_t i;
+    FILE *f = fopen(cases[0].path, "rb");
+    if (!f) SKIP("no build/models (make models)");
+    fclose(f);
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        infer_builder *b = NULL;
+        convert_stats st;
+        char err[2048];
+        convert_options o;
+        memset(&o, 0, sizeof o);
+        CHECK_OK(convert_onnx(cases[i].path, &o, &b, &st, err, sizeof err));
+        if (st.infer_nodes > cases[i].max_nodes || st.fused < cases[i].min_fused) {
+            printf("  %s: %zu nodes (at most %zu wanted), %zu fused (at least %zu wanted)\n", cases[i].path, st.infer_nodes,
+                   cases[i].max_nodes, st.fused, cases[i].min_fused);
+            test__failed_checks++;
+        }
+        infer_builder_free(b);
+        o.no_fuse = 1; /* --no-fuse keeps every node */
+        CHECK_OK(convert_onnx(cases[i].path, &o, &b, &st, err, sizeof err));
+        CHECK(st.fused == 0 && st.infer_nodes > cases[i].max_nodes);
+        infer_builder_free(b);
+    }
+}
+
 int main(void) {
     RUN(test_good_models);
     RUN(test_external_data_stays_inside);
@@ -360,5 +395,6 @@ int main(void) {
     RUN(test_mutations);
     RUN(test_hostile_fields);
     RUN(test_unsupported_listed);
+    RUN(test_passes_on_exports);
     return test_finish();
 }

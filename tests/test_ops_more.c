@@ -2079,6 +2079,62 @@ static void test_einsum(void) {
     }
 }
 
+/* Empty tensors: nothing to read or write, the shapes still follow the rules. */
+static void test_empty(void) {
+    static const int64_t d34[2] = {3, 4}, d20[2] = {2, 0}, d03[2] = {0, 3}, di0[2] = {0, 1}, du0[2] = {0, 4};
+    float x[12] = {0}, *none = NULL;
+    int64_t *ino = NULL, ax = 1;
+    double want[12] = {0};
+    op_case c;
+    op_init(&c, "GatherElements");
+    c.in[0] = op_in("x", F32, 2, d34, x);
+    c.in[1] = op_in("i", I64, 2, d20, ino);
+    c.n_in = 2;
+    if (run_ok(&c, "GatherElements empty")) out_is(&c, 0, F32, 2, d20, "GatherElements empty");
+    op_free(&c);
+    op_init(&c, "ScatterElements");
+    c.in[0] = op_in("x", F32, 2, d34, x);
+    c.in[1] = op_in("i", I64, 2, d20, ino);
+    c.in[2] = op_in("u", F32, 2, d20, none);
+    c.n_in = 3;
+    if (run_ok(&c, "ScatterElements empty") && out_is(&c, 0, F32, 2, d34, "ScatterElements empty"))
+        check_exact("ScatterElements empty", &c, 0, want, 12);
+    op_free(&c);
+    op_init(&c, "ScatterND");
+    c.in[0] = op_in("x", F32, 2, d34, x);
+    c.in[1] = op_in("i", I64, 2, di0, ino);
+    c.in[2] = op_in("u", F32, 2, du0, none);
+    c.n_in = 3;
+    if (run_ok(&c, "ScatterND empty") && out_is(&c, 0, F32, 2, d34, "ScatterND empty")) check_exact("ScatterND empty", &c, 0, want, 12);
+    op_free(&c);
+    op_init(&c, "GatherND");
+    c.in[0] = op_in("x", F32, 2, d34, x);
+    c.in[1] = op_in("i", I64, 2, di0, ino);
+    c.n_in = 2;
+    {
+        static const int64_t dy[2] = {0, 4};
+        if (run_ok(&c, "GatherND empty")) out_is(&c, 0, F32, 2, dy, "GatherND empty");
+    }
+    op_free(&c);
+    op_init(&c, "CumSum");
+    c.in[0] = op_in("x", F32, 2, d03, none);
+    c.in[1] = op_in("axis", I64, 0, NULL, &ax);
+    c.n_in = 2;
+    if (run_ok(&c, "CumSum empty")) out_is(&c, 0, F32, 2, d03, "CumSum empty");
+    op_free(&c);
+    op_init(&c, "Trilu");
+    c.in[0] = op_in("x", F32, 2, d03, none);
+    c.n_in = 1;
+    if (run_ok(&c, "Trilu empty")) out_is(&c, 0, F32, 2, d03, "Trilu empty");
+    op_free(&c);
+    op_init(&c, "Einsum");
+    c.in[0] = op_in("x", F32, 2, d03, none);
+    c.n_in = 1;
+    c.attrs[c.n_attrs++] = infer_attr_string("equation", "ij->j");
+    if (run_ok(&c, "Einsum empty sum") && out_is(&c, 0, F32, 1, d03 + 1, "Einsum empty sum")) check_exact("Einsum empty sum", &c, 0, want, 3);
+    op_free(&c);
+}
+
 int main(void) {
     RUN(test_unary_float);
     RUN(test_round_ties);
@@ -2111,5 +2167,6 @@ int main(void) {
     RUN(test_scatter_nd);
     RUN(test_top_k);
     RUN(test_einsum);
+    RUN(test_empty);
     return test_finish();
 }

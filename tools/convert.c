@@ -1296,9 +1296,11 @@ static int pass_layer_norm(cgraph *g) {
                 }
         }
         if (!pw || !dv || count_uses(g, sub->out[0]) != 2 || is_graph_output(g, sub->out[0])) continue;
-        if (!(rm2 = sole_consumer(g, pw->out[0])) || strcmp(rm2->op, "ReduceMean") || rm2->n_in < 2 ||
-            strcmp(rm2->in[1], rm->in[1]))
-            continue;
+        if (!(rm2 = sole_consumer(g, pw->out[0])) || strcmp(rm2->op, "ReduceMean") || rm2->n_in < 2) continue;
+        { /* the same axes (each ReduceMean may have its own constant) */
+            cconst *ax2 = find_const(g, rm2->in[1]);
+            if (!ax2 || ax2->bytes != ax->bytes || memcmp(ax2->data, ax->data, ax->bytes)) continue;
+        }
         if (!(ad = sole_consumer(g, rm2->out[0])) || strcmp(ad->op, "Add") || !other_scalar(g, ad, rm2->out[0], &eps)) continue;
         if (!(sq = sole_consumer(g, ad->out[0])) || strcmp(sq->op, "Sqrt") || sole_consumer(g, sq->out[0]) != dv ||
             strcmp(dv->in[1], sq->out[0]))

@@ -1137,8 +1137,8 @@ static int run_inspect(const run_options *o) {
                    cli_format_shape(info.n_dims, info.dims, b1, sizeof b1));
         }
         printf("  nodes %zu, steps per run %zu (the rest folded at creation)\n", st.n_nodes, st.n_steps);
-        printf("  arena %s (%zu bytes), lower bound %zu bytes, ratio %.3f\n", cli_format_bytes((double)st.arena_bytes, b2, sizeof b2),
-               st.arena_bytes, st.arena_lower_bound_bytes,
+        printf("  arena %s, lower bound %s, ratio %.3f\n", cli_format_bytes((double)st.arena_bytes, b2, sizeof b2),
+               cli_format_bytes((double)st.arena_lower_bound_bytes, b3, sizeof b3),
                st.arena_lower_bound_bytes ? (double)st.arena_bytes / (double)st.arena_lower_bound_bytes : 1.0);
         printf("  folded constants %s\n", cli_format_bytes((double)st.constant_bytes, b3, sizeof b3));
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Control flow and recurrence as exporters emit them, with reference outputs from onnxruntime.
+"""Converter cases: control flow, recurrence and the patterns its passes rewrite, as
+exporters emit them, with reference outputs from onnxruntime.
 
-    .venv/bin/python models/control_flow.py [-o DIR]
+    .venv/bin/python models/converter_cases.py [-o DIR]
 
 Writes folders in the ONNX backend-test layout (see export_models.py), checked by
 `build/conformance --models` like the real architectures:
@@ -12,6 +13,11 @@ Writes folders in the ONNX backend-test layout (see export_models.py), checked b
     gru_reverse       a reverse GRU written with onnx.helper (initial state,
                       linear_before_reset); layout 0, since onnxruntime refuses layout 1
     lstm_seq_lens     forward LSTM with per-batch sequence_lens and peepholes (onnx.helper)
+    conv_bn           Conv -> BatchNormalization -> Clip (ReLU6) (onnx.helper: torch folds BN
+                      itself), for the Conv+BN folding and activation fusion passes
+    encoder_opset13   a transformer layer exported at opset 13: LayerNorm and GELU arrive
+                      decomposed (ReduceMean/Sub/Pow/Sqrt/Div..., Div/Erf/Add/Mul), for the
+                      pattern passes; Softmax and Reduce* in their opset-13 forms
 """
 import argparse
 import os
@@ -130,12 +136,51 @@ def lstm_seq_lens(root):
                                                "lens": np.array([6, 2, 4], np.int32)})
 
 
+def conv_bn(root):
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((6, 3, 3, 3)).astype(np.float32) * 0.3
+    b = rng.standard_normal(6).astype(np.float32)
+    sc, bb = rng.uniform(0.5, 1.5, 6).astype(np.float32), rng.standard_normal(6).astype(np.float32)
+    mu, var = rng.standard_normal(6).astype(np.float32), rng.uniform(0.5, 2, 6).astype(np.float32)
+    g = h.make_graph([h.make_node("Conv", ["x", "W", "B"], ["c"], pads=[1, 1, 1, 1]),
+                      h.make_node("BatchNormalization", ["c", "sc", "bb", "mu", "var"], ["bn"], epsilon=1e-3),
+                      h.make_node("Clip", ["bn", "lo", "hi"], ["y"])], "conv_bn",
+                     [h.make_tensor_value_info("x", T.FLOAT, ["batch", 3, 8, 8])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(v, k) for k, v in dict(W=w, B=b, sc=sc, bb=bb, mu=mu, var=var,
+                                                            lo=np.array(0, np.float32), hi=np.array(6, np.float32)).items()])
+    save_case(root, "conv_bn", make(g), {"x": rng.standard_normal((2, 3, 8, 8)).astype(np.float32)}, "batch=2")
+
+
+class Layer(torch.nn.Module):
+    def __init__(self, d=32, heads=4):
+        super().__init__()
+        self.ln1, self.ln2 = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
+        self.attn = torch.nn.MultiheadAttention(d, heads, batch_first=True)
+        self.fc1, self.fc2 = torch.nn.Linear(d, 4 * d), torch.nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        a = self.ln1(x)
+        x = x + self.attn(a, a, a, need_weights=False)[0]
+        return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
+
+
+def encoder_opset13(root):
+    torch.manual_seed(4)
+    m = Layer().eval()
+    x = torch.randn(2, 10, 32)
+    path = os.path.join(root, "encoder_opset13.onnx")
+    torch.onnx.export(m, (x,), path, opset_version=13, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch", 1: "seq"}})
+    save_case(root, "encoder_opset13", path, {"x": x.numpy()}, "batch=2 seq=10")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--out", default="build/models")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    for f in (loop_const, if_dynamic, lstm_bidir, gru_reverse, lstm_seq_lens):
+    for f in (loop_const, if_dynamic, lstm_bidir, gru_reverse, lstm_seq_lens, conv_bn, encoder_opset13):
         f(args.out)
 
 
