@@ -127,7 +127,11 @@ typedef enum infer_status {
     INFER_STATUS_COUNT
 } infer_status;
 
-/* Element types. Values are stored in the file format: append only. */
+/* Element types. Values are stored in the file format: append only.
+   The small types after BOOL (float8 e4m3fn/e4m3fnuz/e5m2/e5m2fnuz/e8m0, float4 e2m1,
+   4- and 2-bit integers) take one byte per element, unpacked: the value sits in the low
+   bits, sign-extended for I4 and I2. They move through every data-movement op; Cast
+   converts them (ONNX rules: round to nearest even, 'saturate', e8m0 'round_mode'). */
 #define INFER_DTYPE_LIST(X)                                                    \
     X(UNDEFINED, "undefined", 0)                                               \
     X(F32, "f32", 4)                                                           \
@@ -142,7 +146,17 @@ typedef enum infer_status {
     X(U16, "u16", 2)                                                           \
     X(U32, "u32", 4)                                                           \
     X(U64, "u64", 8)                                                           \
-    X(BOOL, "bool", 1)
+    X(BOOL, "bool", 1)                                                         \
+    X(F8E4M3FN, "f8e4m3fn", 1)                                                 \
+    X(F8E4M3FNUZ, "f8e4m3fnuz", 1)                                             \
+    X(F8E5M2, "f8e5m2", 1)                                                     \
+    X(F8E5M2FNUZ, "f8e5m2fnuz", 1)                                             \
+    X(U4, "u4", 1)                                                             \
+    X(I4, "i4", 1)                                                             \
+    X(F4E2M1, "f4e2m1", 1)                                                     \
+    X(F8E8M0, "f8e8m0", 1)                                                     \
+    X(U2, "u2", 1)                                                             \
+    X(I2, "i2", 1)
 
 typedef enum infer_dtype {
 #define INFER__X(name, text, bytes) INFER_DTYPE_##name,
@@ -216,6 +230,7 @@ typedef struct infer_session_options {
     int force_reference;       /* 1: use the portable reference kernels only (tests) */
     size_t max_memory_bytes;   /* 0: no cap; else creation fails (OUT_OF_MEMORY) before any
                                   tensor, folded constant or arena would take more than this */
+    int profile;               /* 1: time every node of every run (see infer_session_node) */
     const infer_tensor *constants; /* values of graph inputs fixed when the session is created
                                   (by name): they fold like constants, so an input that sets a
                                   shape (a Reshape's target, say) can be a graph input. The
@@ -290,6 +305,33 @@ INFER_API const char *infer_session_error(const infer_session *s);
 INFER_API infer_status infer_session_input(const infer_session *s, size_t i, infer_tensor_info *info);
 INFER_API infer_status infer_session_output(const infer_session *s, size_t i, infer_tensor_info *info);
 INFER_API void infer_session_get_stats(const infer_session *s, infer_session_stats *stats);
+
+/* -- introspection and profiling -- */
+typedef struct infer_model_stats {
+    size_t n_nodes, n_tensors, n_inputs, n_outputs;
+    size_t n_constants;       /* tensors with data in the file (weights and other constants) */
+    size_t constant_elements; /* their element count: the parameter count */
+    size_t constant_bytes;
+    size_t file_bytes;
+} infer_model_stats;
+
+typedef struct infer_node_info {
+    const char *name;
+    const char *op_type;      /* ONNX name, e.g. "Conv" */
+    size_t n_inputs, n_outputs;
+    /* sessions only: */
+    int runs;                 /* 1: runs on every infer_run; 0: folded at creation or a shared view */
+    const char *kernel;       /* the kernel variant chosen ("ref"), NULL when it does not run */
+    double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
+    uint64_t n_runs;          /* infer_run calls timed so far */
+} infer_node_info;
+
+INFER_API void infer_model_get_stats(const infer_model *m, infer_model_stats *stats);
+/* Node i of the model, in execution order (INVALID_ARGUMENT when out of range). */
+INFER_API infer_status infer_model_node(const infer_model *m, size_t i, infer_node_info *info);
+/* As infer_model_node, plus what this session does with the node and, when the session
+   was created with profile = 1, the time it took. */
+INFER_API infer_status infer_session_node(const infer_session *s, size_t i, infer_node_info *info);
 
 /* 1 when the runtime has an operator of this type (ONNX name, e.g. "Conv"), else 0. */
 INFER_API int infer_op_exists(const char *op_type);
@@ -373,6 +415,10 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #include <float.h>
 #include <limits.h>
 #include <errno.h>
+#include <time.h>
+#if !defined(_WIN32)
+#include <unistd.h> /* sysconf, _POSIX_TIMERS */
+#endif
 
 #if defined(INFER_MALLOC) && defined(INFER_FREE)
 #elif !defined(INFER_MALLOC) && !defined(INFER_FREE)
@@ -434,6 +480,17 @@ static infer_status infer__fail(char *obj_err, infer_status st, const char *fmt,
 }
 
 const char *infer_last_error(void) { return infer__tls_error; }
+
+/* A monotonic clock in milliseconds, for profiling. */
+static double infer__now_ms(void) {
+#if defined(_POSIX_TIMERS) && _POSIX_TIMERS > 0 && defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+#else
+    return (double)clock() * 1e3 / CLOCKS_PER_SEC;
+#endif
+}
 const char *infer_version(void) { return INFER_VERSION_STRING; }
 
 const char *infer_status_name(infer_status s) {
@@ -1463,6 +1520,23 @@ infer_status infer_model_metadata(const infer_model *m, size_t i, const char **k
     *value = m->meta[2 * i + 1];
     return INFER_STATUS_OK;
 }
+void infer_model_get_stats(const infer_model *m, infer_model_stats *st) {
+    uint32_t i;
+    if (!st) return;
+    memset(st, 0, sizeof *st);
+    if (!m) return;
+    st->n_nodes = m->n_nodes, st->n_tensors = m->n_tensors, st->n_inputs = m->n_inputs, st->n_outputs = m->n_outputs;
+    st->file_bytes = m->n_bytes;
+    for (i = 0; i < m->n_tensors; i++) {
+        const infer__tensor *t = &m->tensors[i];
+        size_t esz = infer_dtype_bytes(t->dtype);
+        if (!t->data) continue;
+        st->n_constants++;
+        st->constant_bytes += t->data_bytes;
+        st->constant_elements += esz ? t->data_bytes / esz : 0;
+    }
+}
+
 const char *infer_model_metadata_get(const infer_model *m, const char *key) {
     uint32_t i;
     if (!m || !key) return NULL;
@@ -2216,7 +2290,11 @@ typedef union infer__params {
     infer__resize_p rs;
     infer__rnn_p rnn;
     unsigned reduce_mask;       /* Reduce*: bit i set = reduce axis i */
+    unsigned cast_mode;         /* Cast: INFER__CAST_* bits */
 } infer__params;
+#define INFER__CAST_SATURATE 1 /* float8 targets: out of range -> +-max (else inf or NaN) */
+#define INFER__CAST_DOWN 2     /* f8e8m0 round_mode "down" (toward zero); default "up" */
+#define INFER__CAST_NEAREST 4  /* f8e8m0 round_mode "nearest" (ties up) */
 
 /* What shape functions and kernels see of one node. */
 typedef struct infer__ctx {
@@ -2408,7 +2486,7 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
     X(RESIZE, "Resize", 1, 4, 1, 1, 0, infer__shape_resize, infer__resize_ref,                       \
       "antialias:i axes:I coordinate_transformation_mode:s cubic_coeff_a:f exclude_outside:i "      \
       "extrapolation_value:f keep_aspect_ratio_policy:s mode:s nearest_mode:s")                     \
-    X(CAST, "Cast", 1, 1, 1, 1, 0, infer__shape_cast, infer__cast_ref, "saturate:i to:i")            \
+    X(CAST, "Cast", 1, 1, 1, 1, 0, infer__shape_cast, infer__cast_ref, "round_mode:s saturate:i to:i")\
     X(SHAPE, "Shape", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_shape, infer__shape_ref, "end:i start:i") \
     X(SIZE, "Size", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_size, infer__shape_ref, "")           \
     X(CONSTANT_OF_SHAPE, "ConstantOfShape", 1, 1, 1, 1, 0, infer__shape_constant_of_shape,           \
@@ -2459,6 +2537,20 @@ static int infer__op_find(const char *name) {
 }
 
 int infer_op_exists(const char *op_type) { return op_type && infer__op_find(op_type) >= 0; }
+
+infer_status infer_model_node(const infer_model *m, size_t i, infer_node_info *info) {
+    const infer__node *n;
+    if (!m || !info || i >= m->n_nodes)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_node: index %zu out of range (%u)", i,
+                           m ? m->n_nodes : 0);
+    n = &m->nodes[i];
+    memset(info, 0, sizeof *info);
+    info->name = n->name;
+    info->op_type = infer__ops[n->op].name;
+    info->n_inputs = n->n_in;
+    info->n_outputs = n->n_out;
+    return INFER_STATUS_OK;
+}
 
 static const char infer__attr_letters[] = "?ifIFst"; /* by infer_attr_type */
 
@@ -3969,6 +4061,14 @@ static infer_status infer__shape_cast(infer__ctx *c) {
     if (!infer__attr_find(c->node, "to")) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'to' is required");
     if (to <= 0 || to >= INFER_DTYPE_COUNT) return infer__cfail(c, INFER_STATUS_SHAPE, "'to' = %lld is not a dtype", (long long)to);
     (void)t;
+    {
+        const char *rm = infer__attr_s(c->node, "round_mode", "up");
+        c->p->cast_mode = infer__attr_i(c->node, "saturate", 1) ? INFER__CAST_SATURATE : 0;
+        if (!strcmp(rm, "down")) c->p->cast_mode |= INFER__CAST_DOWN;
+        else if (!strcmp(rm, "nearest")) c->p->cast_mode |= INFER__CAST_NEAREST;
+        else if (strcmp(rm, "up"))
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "round_mode '%s' is not up, down or nearest", rm);
+    }
     return infer__set_out(c, 0, (infer_dtype)to, c->in[0]->n_dims, c->in[0]->dims);
 }
 
@@ -4383,6 +4483,8 @@ struct infer_session {
     void *arena_raw;             /* NULL when the caller owns the arena */
     size_t arena_bytes, arena_lower_bound;
     uint64_t empty[8];           /* where zero-byte tensors point */
+    double *node_ms;             /* [m->n_nodes] with profiling, else NULL */
+    uint64_t n_runs;             /* timed runs */
 };
 
 /* -- the CPU backend -- */
@@ -4707,6 +4809,7 @@ void infer_session_free(infer_session *s) {
     infer__free(&a, s->steps);
     infer__free(&a, s->input_views);
     infer__free(&a, (void *)s->consts);
+    infer__free(&a, s->node_ms);
     infer__free(&a, s);
 }
 
@@ -4744,6 +4847,10 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     s->consts = (void **)infer__calloc(&a, (size_t)m->n_refs + (opt ? opt->n_constants : 0), sizeof(void *)); /* one per node output or fixed input */
     if (!s->vals || !s->params || !s->slots || !s->kernels || !s->scratch_off || !s->scratch_bytes || !s->steps ||
         !s->input_views || !s->consts) {
+        st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+        goto fail;
+    }
+    if (opt && opt->profile && !(s->node_ms = (double *)infer__calloc(&a, m->n_nodes, sizeof(double)))) {
         st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
         goto fail;
     }
@@ -4841,6 +4948,17 @@ void infer_session_get_stats(const infer_session *s, infer_session_stats *st) {
     st->n_threads = s->n_threads;
 }
 
+infer_status infer_session_node(const infer_session *s, size_t i, infer_node_info *info) {
+    infer_status st;
+    if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_node: session is NULL");
+    if ((st = infer_model_node(s->m, i, info))) return st;
+    info->runs = s->kernels[i] != NULL;
+    info->kernel = s->kernels[i] ? "ref" : NULL;
+    info->total_ms = s->node_ms ? s->node_ms[i] : 0;
+    info->n_runs = s->n_runs;
+    return INFER_STATUS_OK;
+}
+
 /* Finds the model input/output that a caller's tensor names (by name, or by position). */
 static long infer__match(const infer_session *s, const uint32_t *list, uint32_t n, const infer_tensor *t, size_t pos) {
     uint32_t i;
@@ -4911,9 +5029,12 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
     }
     for (i = 0; i < s->n_steps; i++) {
         infer__ctx c;
+        double t0 = s->node_ms ? infer__now_ms() : 0;
         infer__ctx_init(s, s->steps[i], &c);
         if ((st = s->be->run(&c, s->kernels[s->steps[i]]))) return st;
+        if (s->node_ms) s->node_ms[s->steps[i]] += infer__now_ms() - t0;
     }
+    if (s->node_ms) s->n_runs++;
     if ((st = s->be->sync())) return infer__fail(s->err, st, "%s: backend sync failed", m->path);
     for (j = 0; j < n_outputs; j++) {
         infer_tensor *t = &outputs[j];
@@ -6766,6 +6887,151 @@ typedef struct infer__num {
     uint64_t u;
 } infer__num;
 
+/* The small types (after BOOL in INFER_DTYPE_LIST), one element per byte. */
+#define INFER__IS_SMALL(t) ((t) >= INFER_DTYPE_F8E4M3FN && (t) <= INFER_DTYPE_I2)
+
+/* Small floats: float8 e4m3fn, e4m3fnuz, e5m2, e5m2fnuz and float4 e2m1 (e8m0 is apart).
+   What the top of each range holds:
+     IEEE    inf = S.1..1.00, NaN = S.1..1.xx                  (e5m2)
+     FN      no inf; NaN = S.1..1.1..1                         (e4m3fn)
+     FNUZ    no inf, no -0; NaN = 1.0..0.0..0 (the -0 pattern) (e4m3fnuz, e5m2fnuz)
+     FINITE  no inf, no NaN                                    (e2m1) */
+enum { INFER__MF_IEEE, INFER__MF_FN, INFER__MF_FNUZ, INFER__MF_FINITE };
+typedef struct infer__minifloat {
+    int ebits, mbits, bias, kind;
+    unsigned max_mag; /* the code of the largest finite value, sign clear */
+} infer__minifloat;
+
+static const infer__minifloat *infer__minifloat_of(infer_dtype t) {
+    static const infer__minifloat f[5] = {
+        {4, 3, 7, INFER__MF_FN, 0x7E},    /* e4m3fn: max 448 */
+        {4, 3, 8, INFER__MF_FNUZ, 0x7F},  /* e4m3fnuz: max 240 */
+        {5, 2, 15, INFER__MF_IEEE, 0x7B}, /* e5m2: max 57344 */
+        {5, 2, 16, INFER__MF_FNUZ, 0x7F}, /* e5m2fnuz: max 57344 */
+        {2, 1, 1, INFER__MF_FINITE, 0x7}, /* e2m1: max 6 */
+    };
+    switch (t) {
+    case INFER_DTYPE_F8E4M3FN: return &f[0];
+    case INFER_DTYPE_F8E4M3FNUZ: return &f[1];
+    case INFER_DTYPE_F8E5M2: return &f[2];
+    case INFER_DTYPE_F8E5M2FNUZ: return &f[3];
+    case INFER_DTYPE_F4E2M1: return &f[4];
+    default: return NULL;
+    }
+}
+
+/* The value of code b (exact in a double). */
+static double infer__minifloat_get(const infer__minifloat *f, unsigned b) {
+    unsigned sign = 1u << (f->ebits + f->mbits), mag, e, m;
+    double v;
+    b &= 2 * sign - 1;
+    mag = b & (sign - 1);
+    e = mag >> f->mbits;
+    m = mag & ((1u << f->mbits) - 1);
+    if (f->kind == INFER__MF_FNUZ && b == sign) return -(double)NAN;
+    if (f->kind == INFER__MF_FN && mag == sign - 1) v = (double)NAN;
+    else if (f->kind == INFER__MF_IEEE && e == (1u << f->ebits) - 1) v = m ? (double)NAN : (double)INFINITY;
+    else if (e) v = ldexp((double)(m | (1u << f->mbits)), (int)e - f->bias - f->mbits);
+    else v = ldexp((double)m, 1 - f->bias - f->mbits);
+    return (b & sign) ? -v : v;
+}
+
+/* d rounded to format f, to nearest, ties to even (ONNX Cast). saturate: a magnitude over
+   the largest finite value (inf too) becomes +-max; otherwise one that rounds over it
+   becomes inf (e5m2) or NaN. -0 stays -0 except in FNUZ formats. e2m1 always saturates
+   and has no NaN: NaN becomes the -0 pattern (+0 for -NaN), as the ONNX reference does. */
+static unsigned infer__minifloat_put(const infer__minifloat *f, double d, int saturate) {
+    unsigned sign = 1u << (f->ebits + f->mbits), s = signbit(d) ? sign : 0, mag;
+    unsigned all_e = ((1u << f->ebits) - 1) << f->mbits; /* the exponent field all ones */
+    unsigned over = f->kind == INFER__MF_IEEE ? s | all_e : f->kind == INFER__MF_FN ? s | (sign - 1) : sign;
+    double a = fabs(d), n, r;
+    int e;
+    if (d != d) {
+        switch (f->kind) {
+        case INFER__MF_IEEE: return s | all_e | (1u << (f->mbits - 1));
+        case INFER__MF_FN: return s | (sign - 1);
+        case INFER__MF_FNUZ: return sign;
+        default: return s ^ sign;
+        }
+    }
+    if (f->kind == INFER__MF_FINITE) saturate = 1;
+    if (saturate && a > infer__minifloat_get(f, f->max_mag)) return s | f->max_mag;
+    if (a == (double)INFINITY) return over;
+    if (a == 0) return f->kind == INFER__MF_FNUZ ? 0 : s;
+    (void)frexp(a, &e);
+    e -= 1; /* a = 1.x * 2^e */
+    if (e < 1 - f->bias) e = 1 - f->bias; /* subnormal: the smallest exponent's spacing */
+    n = ldexp(a, f->mbits - e);           /* a in units of the last place: < 2^(mbits+1) */
+    r = floor(n);
+    if (n - r > 0.5 || (n - r == 0.5 && fmod(r, 2) != 0)) r += 1;
+    if (r >= ldexp(1, f->mbits + 1)) r = ldexp(1, f->mbits), e++; /* rounded up to the next binade */
+    if (r < ldexp(1, f->mbits)) mag = (unsigned)r; /* subnormal or zero */
+    else if (e + f->bias > (1 << f->ebits) - 1) return saturate ? s | f->max_mag : over;
+    else mag = ((unsigned)(e + f->bias) << f->mbits) | ((unsigned)r - (1u << f->mbits));
+    if (mag > f->max_mag) return saturate ? s | f->max_mag : over;
+    if (mag == 0 && f->kind == INFER__MF_FNUZ) return 0;
+    return s | mag;
+}
+
+/* float8e8m0: code b is 2^(b - 127); 0xFF is NaN. */
+static double infer__e8m0_get(unsigned b) { return (b & 255) == 255 ? (double)NAN : ldexp(1, (int)(b & 255) - 127); }
+
+/* d to float8e8m0 (ONNX Cast): the sign is ignored (a negative input is undefined);
+   round_mode up (default: to the power of two at or above), down (at or below) or nearest
+   (ties up). Results below 2^-127 (0 too) or above 2^127 (inf too): with saturate the
+   smallest / largest code, else NaN. */
+static unsigned infer__e8m0_put(double d, unsigned mode) {
+    double a = fabs(d), m;
+    int e, sat = (mode & INFER__CAST_SATURATE) != 0;
+    if (d != d) return 255;
+    if (a == (double)INFINITY) return sat ? 254 : 255;
+    if (a == 0) return sat ? 0 : 255;
+    m = frexp(a, &e); /* a = m 2^e, 0.5 <= m < 1: code e - 1 + 127, or one more rounded up */
+    e += 126;
+    if (mode & INFER__CAST_DOWN) (void)0;
+    else if (mode & INFER__CAST_NEAREST) e += m >= 0.75;
+    else e += m > 0.5;
+    if (e > 254) return sat ? 254 : 255;
+    if (e < 0) return sat ? 0 : 255;
+    return (unsigned)e;
+}
+
+/* A value in transit as a double, for rounding to a small float: integers wider than 53
+   bits are rounded "to odd" (toward zero, then the last bit set if inexact), so that the
+   one rounding that follows is correct. */
+static double infer__num_f64_odd(infer__num v) {
+    uint64_t m;
+    double d;
+    int s = 0;
+    if (v.kind == 0) return v.f;
+    m = v.kind == 1 ? (v.i < 0 ? 0 - (uint64_t)v.i : (uint64_t)v.i) : v.u;
+    while (m >> (53 + s)) s++;
+    d = ldexp((double)((m >> s) | ((m & ((1ull << s) - 1)) != 0)), s);
+    return v.kind == 1 && v.i < 0 ? -d : d;
+}
+
+/* v as a small type's byte. Floats to 4- and 2-bit integers round to nearest even, then
+   keep the low bits (ONNX int4.md / int2.md), as integers do; I4 and I2 are stored
+   sign-extended. mode: INFER__CAST_* (saturate applies to float8 targets only). */
+static uint8_t infer__small_put(infer_dtype t, infer__num v, unsigned mode) {
+    const infer__minifloat *f = infer__minifloat_of(t);
+    int bits = t == INFER_DTYPE_U4 || t == INFER_DTYPE_I4 ? 4 : 2;
+    uint64_t x;
+    if (f) return (uint8_t)infer__minifloat_put(f, infer__num_f64_odd(v), (mode & INFER__CAST_SATURATE) != 0);
+    if (t == INFER_DTYPE_F8E8M0) return (uint8_t)infer__e8m0_put(infer__num_f64_odd(v), mode);
+    if (v.kind == 0) {
+        double r = floor(v.f);
+        if (v.f - r > 0.5 || (v.f - r == 0.5 && fmod(r, 2) != 0)) r += 1;
+        x = r != r ? 0 : r <= -9223372036854775808.0 ? (uint64_t)INT64_MIN
+          : r >= 9223372036854775807.0 ? (uint64_t)INT64_MAX : (uint64_t)(int64_t)r;
+    } else {
+        x = v.kind == 1 ? (uint64_t)v.i : v.u;
+    }
+    x &= (1u << bits) - 1;
+    if ((t == INFER_DTYPE_I4 || t == INFER_DTYPE_I2) && (x >> (bits - 1))) x |= ~(uint64_t)0 << bits;
+    return (uint8_t)x;
+}
+
 static infer__num infer__num_get(const void *p, infer_dtype t, size_t k) {
     infer__num v;
     memset(&v, 0, sizeof v);
@@ -6782,7 +7048,14 @@ static infer__num infer__num_get(const void *p, infer_dtype t, size_t k) {
     case INFER_DTYPE_U16: v.kind = 2, v.u = ((const uint16_t *)p)[k]; break;
     case INFER_DTYPE_U32: v.kind = 2, v.u = ((const uint32_t *)p)[k]; break;
     case INFER_DTYPE_U64: v.kind = 2, v.u = ((const uint64_t *)p)[k]; break;
-    default: break;
+    case INFER_DTYPE_U4: v.kind = 2, v.u = ((const uint8_t *)p)[k] & 15u; break;
+    case INFER_DTYPE_I4: v.kind = 1, v.i = (int)((((const uint8_t *)p)[k] & 15u) ^ 8u) - 8; break;
+    case INFER_DTYPE_U2: v.kind = 2, v.u = ((const uint8_t *)p)[k] & 3u; break;
+    case INFER_DTYPE_I2: v.kind = 1, v.i = (int)((((const uint8_t *)p)[k] & 3u) ^ 2u) - 2; break;
+    case INFER_DTYPE_F8E8M0: v.f = infer__e8m0_get(((const uint8_t *)p)[k]); break;
+    default:
+        if (infer__minifloat_of(t)) v.f = infer__minifloat_get(infer__minifloat_of(t), ((const uint8_t *)p)[k]);
+        break;
     }
     return v;
 }
@@ -6841,7 +7114,9 @@ static void infer__num_put(void *p, infer_dtype t, size_t k, infer__num v) {
     case INFER_DTYPE_U32: ((uint32_t *)p)[k] = (uint32_t)u; break;
     case INFER_DTYPE_U64: ((uint64_t *)p)[k] = u; break;
     case INFER_DTYPE_BOOL: ((uint8_t *)p)[k] = (uint8_t)(v.kind == 0 ? f != 0 : v.kind == 1 ? v.i != 0 : v.u != 0); break;
-    default: break;
+    default:
+        if (INFER__IS_SMALL(t)) ((uint8_t *)p)[k] = infer__small_put(t, v, INFER__CAST_SATURATE);
+        break;
     }
 }
 
@@ -6850,6 +7125,11 @@ static infer_status infer__cast_ref(const infer__ctx *c) {
     size_t k;
     if (x->dtype == y->dtype) {
         memmove(y->data, x->data, y->bytes);
+        return INFER_STATUS_OK;
+    }
+    if (INFER__IS_SMALL(y->dtype)) { /* saturate and round_mode apply */
+        for (k = 0; k < y->n; k++)
+            ((uint8_t *)y->data)[k] = infer__small_put(y->dtype, infer__num_get(x->data, x->dtype, k), c->p->cast_mode);
         return INFER_STATUS_OK;
     }
     for (k = 0; k < y->n; k++) infer__num_put(y->data, y->dtype, k, infer__num_get(x->data, x->dtype, k));

@@ -1,13 +1,15 @@
 /* tests/conformance.c - the ONNX conformance driver.
 
-   conformance [--expect FILE] [--models] [--verbose] [-j N] [--timeout S] [--no-fork] DIR...
+   conformance [--expect FILE] [--models] [--verbose] [-j N] [--threads N] [--timeout S]
+               [--no-fork] DIR...
 
    Each DIR is a case folder (model.onnx, test_data_set_N/input_K.pb and output_K.pb,
    as the ONNX backend tests lay them out) or a folder of case folders. Each case is
    converted with convert_onnx, serialised, loaded back from memory and run on every
    data set, in a session whose symbolic dims are bound from the inputs' shapes. When
    the session wants a graph input fixed at creation ("known when the session is
-   created"), every integer-typed graph input is passed as a session constant instead.
+   created"), every integer-typed graph input is passed as a session constant instead,
+   and if that is not enough (a Resize's scales, say), every graph input.
 
    Node tests (default): every output must match the reference like
    numpy.testing.assert_allclose with the ONNX backend defaults,
@@ -30,10 +32,10 @@
    list only shrinks. Exit status 1 on any FAIL, 2 on a usage error.
 
    Every case runs in its own child process (-j at once, default one per core; sessions
-   use one thread each and at most 4 GiB), so a crash, a sanitizer report, a leak or a
-   hang (--timeout S, default 120, 600 with --models) is that case's failure, never the
-   driver's. --no-fork runs cases in
-   this process, one after another (for a debugger). */
+   use --threads threads, default 1, and at most 4 GiB), so a crash, a sanitizer report,
+   a leak or a hang (--timeout S, default 120, 600 with --models) is that case's failure,
+   never the driver's. --no-fork runs the cases in this process, one after another (for a
+   debugger). */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -78,7 +80,7 @@ typedef struct expect_entry {
 } expect_entry;
 
 typedef struct driver {
-    int models, verbose, jobs, no_fork;
+    int models, verbose, jobs, no_fork, threads;
     double timeout_s;
     char **cases; /* case folder paths, in order */
     size_t n_cases, cap_cases;
@@ -314,13 +316,28 @@ static int is_integer(infer_dtype t) {
            t == INFER_DTYPE_U8 || t == INFER_DTYPE_U16 || t == INFER_DTYPE_U32 || t == INFER_DTYPE_U64;
 }
 
-/* Element i of an integer or bool dtype, printed. */
+/* Whether byte b of a float8 dtype is a NaN: such outputs match any NaN of the dtype
+   (the ONNX reference writes e5m2 NaN as 0x7E, but every S.11111.xx pattern is one). */
+static int small_nan(infer_dtype t, uint8_t b) {
+    switch (t) {
+    case INFER_DTYPE_F8E4M3FN: return (b & 0x7F) == 0x7F;
+    case INFER_DTYPE_F8E5M2: return (b & 0x7F) > 0x7C;
+    case INFER_DTYPE_F8E4M3FNUZ: case INFER_DTYPE_F8E5M2FNUZ: return b == 0x80;
+    case INFER_DTYPE_F8E8M0: return b == 0xFF;
+    default: return 0;
+    }
+}
+
+/* Element i of an integer, bool or other one-byte dtype (printed in hex), printed. */
 static void int_str(char *buf, size_t n, const uint8_t *p, infer_dtype t, size_t i) {
     size_t sz = infer_dtype_bytes(t);
     uint64_t u = 0;
     int64_t v;
     memcpy(&u, p + sz * i, sz); /* little-endian host */
     switch (t) {
+    case INFER_DTYPE_F8E4M3FN: case INFER_DTYPE_F8E4M3FNUZ: case INFER_DTYPE_F8E5M2: case INFER_DTYPE_F8E5M2FNUZ:
+    case INFER_DTYPE_F8E8M0: case INFER_DTYPE_F4E2M1: snprintf(buf, n, "0x%02x", (unsigned)u); return;
+    case INFER_DTYPE_I4: case INFER_DTYPE_I2: /* fall through: stored sign-extended */
     case INFER_DTYPE_I8: v = (int8_t)u; break;
     case INFER_DTYPE_I16: v = (int16_t)u; break;
     case INFER_DTYPE_I32: v = (int32_t)u; break;
@@ -429,7 +446,9 @@ static int compare_output(const driver *d, const char *name, const onnx_tensor *
         return 1;
     }
     for (i = 0; i < count; i++)
-        if (memcmp((const uint8_t *)got->data + i * esz, want->data + i * esz, esz) && !bad++) first = i;
+        if (memcmp((const uint8_t *)got->data + i * esz, want->data + i * esz, esz) &&
+            !(small_nan(wt, ((const uint8_t *)got->data)[i]) && small_nan(wt, want->data[i])) && !bad++)
+            first = i;
     if (bad) {
         char g[32], w[32];
         int_str(g, sizeof g, (const uint8_t *)got->data, wt, first);
@@ -612,7 +631,8 @@ static int run_data_set(const driver *d, const char *case_dir, const char *set_d
             for (i = 0; i < n_model_in && !used; i++) {
                 infer_tensor_info info;
                 if (infer_model_input(m, i, &info) != INFER_STATUS_OK) continue;
-                for (dd = 0; dd < info.n_dims; dd++) used |= info.dim_names[dd] && !strcmp(info.dim_names[dd], extra[e].name);
+                for (dd = 0; dd < info.n_dims; dd++)
+                    used |= info.dim_names[dd] && !strcmp(info.dim_names[dd], extra[e].name);
             }
             if (used && !bound) dims[n_dims++] = extra[e];
         }
@@ -624,7 +644,7 @@ static int run_data_set(const driver *d, const char *case_dir, const char *set_d
     }
 
     memset(&so, 0, sizeof so);
-    so.n_threads = 1;
+    so.n_threads = d->threads;
     so.max_memory_bytes = MEMORY_CAP;
     so.dims = n_dims ? dims : NULL;
     so.n_dims = n_dims;
@@ -710,7 +730,8 @@ static int run_data_set(const driver *d, const char *case_dir, const char *set_d
         size_t bytes = 0;
         int dd, found = 0;
         for (j = 0; j < n_model_out && !found; j++)
-            if (infer_session_output(s, j, &info) == INFER_STATUS_OK && info.name && !strcmp(info.name, name)) found = 1;
+            if (infer_session_output(s, j, &info) == INFER_STATUS_OK && info.name && !strcmp(info.name, name))
+                found = 1;
         if (!found) {
             set_result(r, R_FAIL, "graph output '%s' is not an output of the converted model", name);
             ok = 0;
@@ -912,7 +933,7 @@ static void start_case(const driver *d, slot *s, size_t idx) {
 /* After EOF: reaps the child and turns what it printed into an outcome. */
 static void finish_case(const driver *d, slot *s, outcome *o) {
     int status = 0, cls = -1;
-    char *rec = NULL, *msg = "", *p;
+    char *rec = NULL, *msg = "", *msg_copy = NULL, *p;
     close(s->fd);
     while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -922,7 +943,7 @@ static void finish_case(const driver *d, slot *s, outcome *o) {
             if (p == s->buf || p[-1] == '\n') rec = p;
     }
     if (rec) {
-        char *eol = strchr(rec, '\n');
+        char *eol = strchr(rec, '\n'), *after = eol ? eol + 1 : rec + strlen(rec);
         size_t c;
         if (eol) *eol = 0;
         for (c = 0; c < 3; c++) {
@@ -932,8 +953,8 @@ static void finish_case(const driver *d, slot *s, outcome *o) {
                 msg = rec + 3 + n + (rec[3 + n] == ' ');
             }
         }
-        if (rec > s->buf) rec[-1] = 0; /* the log is what came before */
-        else s->buf[0] = 0;
+        msg = msg_copy = xstrdup(msg);
+        memmove(rec, after, strlen(after) + 1); /* the log: what came before and after it */
     }
     if (s->killed) {
         o->cls = R_FAIL;
@@ -957,6 +978,7 @@ static void finish_case(const driver *d, slot *s, outcome *o) {
         o->cls = cls;
         o->msg = xstrdup(msg);
     }
+    free(msg_copy);
     o->log = s->buf ? s->buf : xstrdup("");
     s->buf = NULL;
     o->done = 1;
@@ -1048,8 +1070,8 @@ static void report(driver *d, size_t idx, const outcome *o, tally *t, op_count *
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: conformance [--expect FILE] [--models] [--verbose] [-j N] [--timeout S] [--no-fork] "
-                    "DIR...\n");
+    fprintf(stderr, "usage: conformance [--expect FILE] [--models] [--verbose] [-j N] [--threads N]\n"
+                    "                   [--timeout S] [--no-fork] DIR...\n");
     exit(2);
 }
 
@@ -1068,6 +1090,7 @@ int main(int argc, char **argv) {
     memset(&t, 0, sizeof t);
     d.jobs = cpus > 0 ? (int)cpus : 1;
     d.timeout_s = -1;
+    d.threads = 1;
     for (a = 1; a < argc; a++) {
         if (!strcmp(argv[a], "--expect") && a + 1 < argc) {
             if (!load_expect(&d, argv[++a])) return 2;
@@ -1078,6 +1101,9 @@ int main(int argc, char **argv) {
         } else if (!strcmp(argv[a], "-j") && a + 1 < argc) {
             d.jobs = atoi(argv[++a]);
             if (d.jobs < 1) d.jobs = 1;
+        } else if (!strcmp(argv[a], "--threads") && a + 1 < argc) {
+            d.threads = atoi(argv[++a]);
+            if (d.threads < 1) d.threads = 1;
         } else if (!strcmp(argv[a], "--timeout") && a + 1 < argc) {
             d.timeout_s = atof(argv[++a]);
         } else if (!strcmp(argv[a], "--no-fork")) {
@@ -1172,7 +1198,8 @@ int main(int argc, char **argv) {
     }
     for (i = 0, a = 0; i < d.n_expect; i++) a += !d.expect[i].seen;
     if (a) { /* a typo, or a case not in the folders given */
-        printf("  note: %d expected-failure entr%s name%s no case of this run:", a, a == 1 ? "y" : "ies", a == 1 ? "s" : "");
+        printf("  note: %d expected-failure entr%s name%s no case of this run:", a, a == 1 ? "y" : "ies",
+               a == 1 ? "s" : "");
         for (i = 0; i < d.n_expect && a <= 10; i++)
             if (!d.expect[i].seen) printf(" %s", d.expect[i].name);
         printf("%s\n", a > 10 ? " (a subset of the suite?)" : "");

@@ -762,6 +762,8 @@ static int translate(cgraph *g, const onnx_node *on) {
         if (to == INFER_DTYPE_UNDEFINED)
             return cfail(g, "node '%s' (Cast): target type %s is not supported", on->name,
                          onnx_dtype_name((int32_t)oattr_i(on, "to", 0)));
+        if (oattr(on, "saturate") && !attr_int(n, "saturate", oattr_i(on, "saturate", 1))) return 0;
+        if (oattr(on, "round_mode") && !attr_string(n, "round_mode", oattr_s(on, "round_mode", "up"))) return 0;
         return attr_int(n, "to", to);
     }
 

@@ -8,8 +8,10 @@
    zero), runs --warmup untimed runs, then --runs timed ones, and reports latency
    (min, median, p90, p99, mean), throughput (items/s, where the items are the first dim
    of the first input), load and session creation times, the arena against its lower
-   bound and the peak resident memory. --json prints one JSON object whose keys carry
-   their unit (median_ms, arena_bytes, items_per_s, ...). */
+   bound and the peak resident memory. --profile adds the time per op type and per node
+   (averaged over the timed runs; sorted, with % of the sum of node times).
+   --json prints one JSON object whose keys carry their unit (median_ms, arena_bytes,
+   items_per_s, ...; with --profile a "profile" member with ms_per_run and percent). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,7 @@ static const char bench_usage[] =
     "  --warmup N         untimed runs first (default 5)\n"
     "  --runs N           timed runs (default 50)\n"
     "  --device DEV       cpu (default) or cuda:N (when built with CUDA)\n"
-    "  --profile          per-op-type and per-node times (needs per-node timing in infer.h)\n"
+    "  --profile          time per op type and per node, sorted, with % of the total\n"
     "  --json             one JSON object; keys carry their unit (median_ms, arena_bytes, ...)\n"
     "  --help, --version\n";
 
@@ -91,6 +93,117 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
     return 0;
 }
 
+/* A string as a JSON string literal. */
+static void bench_json_str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20) printf("\\u%04x", (unsigned char)*s);
+        else putchar(*s);
+    }
+    putchar('"');
+}
+
+/* -- --profile: time per node and per op type, from infer_session_node -- */
+
+typedef struct bench_row {
+    const char *name, *op, *kernel;
+    double ms;      /* per run */
+    size_t n_nodes; /* op rows: nodes of this type */
+} bench_row;
+
+static int bench_cmp_row(const void *a, const void *b) {
+    double x = ((const bench_row *)a)->ms, y = ((const bench_row *)b)->ms;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void bench_rows(const char *title, const bench_row *rows, size_t n, double total, int json, int is_op) {
+    size_t i;
+    if (json) {
+        printf("%s\"%s\": [", is_op ? "" : ", ", title);
+        for (i = 0; i < n; i++) {
+            printf("%s{", i ? ", " : "");
+            if (!is_op) {
+                printf("\"name\": ");
+                bench_json_str(rows[i].name);
+                printf(", \"kernel\": ");
+                bench_json_str(rows[i].kernel ? rows[i].kernel : "");
+                printf(", ");
+            }
+            printf("\"op\": ");
+            bench_json_str(rows[i].op);
+            printf(", \"ms_per_run\": %.5f, \"percent\": %.2f", rows[i].ms, total > 0 ? 100.0 * rows[i].ms / total : 0.0);
+            if (is_op) printf(", \"nodes\": %zu", rows[i].n_nodes);
+            printf("}");
+        }
+        printf("]");
+        return;
+    }
+    if (is_op) printf("\n%-20s %6s %10s %7s\n", title, "nodes", "ms/run", "%");
+    else printf("\n%-40s %-20s %-8s %10s %7s\n", title, "op", "kernel", "ms/run", "%");
+    for (i = 0; i < n; i++) {
+        double pct = total > 0 ? 100.0 * rows[i].ms / total : 0.0;
+        if (is_op) printf("%-20s %6zu %10.4f %6.1f%%\n", rows[i].op, rows[i].n_nodes, rows[i].ms, pct);
+        else printf("%-40s %-20s %-8s %10.4f %6.1f%%\n", rows[i].name, rows[i].op, rows[i].kernel ? rows[i].kernel : "",
+                    rows[i].ms, pct);
+    }
+}
+
+/* Each node's time so far (the warm-up runs), to leave out of the profile. */
+static double *bench_profile_mark(const infer_session *s, uint64_t **n_runs) {
+    infer_session_stats st;
+    infer_node_info ni;
+    double *ms;
+    size_t i;
+    infer_session_get_stats(s, &st);
+    ms = (double *)calloc(st.n_nodes + 1, sizeof *ms);
+    *n_runs = (uint64_t *)calloc(st.n_nodes + 1, sizeof **n_runs);
+    for (i = 0; ms && *n_runs && i < st.n_nodes; i++)
+        if (infer_session_node(s, i, &ni) == INFER_STATUS_OK) ms[i] = ni.total_ms, (*n_runs)[i] = ni.n_runs;
+    return ms;
+}
+
+/* Prints the per-op-type and per-node tables (text, or the "profile" JSON member) of the
+   runs since bench_profile_mark gave mark_ms and mark_runs. */
+static int bench_profile(const infer_session *s, const double *mark_ms, const uint64_t *mark_runs, int json) {
+    infer_session_stats st;
+    infer_node_info ni;
+    bench_row *nodes, *ops;
+    size_t i, k, n_nodes = 0, n_ops = 0;
+    double total = 0;
+    infer_session_get_stats(s, &st);
+    nodes = (bench_row *)calloc(st.n_nodes + 1, sizeof *nodes);
+    ops = (bench_row *)calloc(st.n_nodes + 1, sizeof *ops);
+    if (!nodes || !ops) {
+        free(nodes);
+        free(ops);
+        return 0;
+    }
+    for (i = 0; i < st.n_nodes; i++) {
+        if (infer_session_node(s, i, &ni) != INFER_STATUS_OK || !ni.runs || ni.n_runs <= mark_runs[i]) continue;
+        nodes[n_nodes].name = ni.name;
+        nodes[n_nodes].op = ni.op_type;
+        nodes[n_nodes].kernel = ni.kernel;
+        nodes[n_nodes].ms = (ni.total_ms - mark_ms[i]) / (double)(ni.n_runs - mark_runs[i]);
+        total += nodes[n_nodes].ms;
+        for (k = 0; k < n_ops && strcmp(ops[k].op, ni.op_type) != 0; k++) {}
+        if (k == n_ops) ops[n_ops++].op = ni.op_type;
+        ops[k].ms += nodes[n_nodes].ms;
+        ops[k].n_nodes++;
+        n_nodes++;
+    }
+    qsort(nodes, n_nodes, sizeof *nodes, bench_cmp_row);
+    qsort(ops, n_ops, sizeof *ops, bench_cmp_row);
+    if (json) printf(", \"profile\": {\"total_ms_per_run\": %.5f, ", total);
+    else printf("\nprofile            %.4f ms per run in %zu nodes (the sum of node times)", total, n_nodes);
+    bench_rows(json ? "ops" : "op type", ops, n_ops, total, json, 1);
+    bench_rows(json ? "nodes" : "node", nodes, n_nodes, total, json, 0);
+    if (json) printf("}");
+    free(nodes);
+    free(ops);
+    return 1;
+}
+
 static int bench_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -125,7 +238,8 @@ int main(int argc, char **argv) {
     infer_tensor in[BENCH_MAX_IO], out[BENCH_MAX_IO];
     infer_tensor_info info;
     size_t n_in = 0, n_out = 0, i, k;
-    double t, load_ms, create_ms, *lat = NULL, total = 0, mean, items = 1;
+    double t, load_ms, create_ms, *lat = NULL, total = 0, mean, items = 1, *mark_ms = NULL;
+    uint64_t *mark_runs = NULL;
     char b1[64], b2[64];
     int rc = bench_parse(argc, argv, &o), d;
     if (rc) return rc < 0 ? 0 : rc;
@@ -156,6 +270,7 @@ int main(int argc, char **argv) {
         }
     }
     memset(&so, 0, sizeof so);
+    so.profile = o.profile;
     so.n_threads = (int)o.n_threads;
     so.device = o.device;
     so.dims = o.dims;
@@ -192,20 +307,21 @@ int main(int argc, char **argv) {
             goto done;
         }
         if (i >= (size_t)o.warmup) lat[i - (size_t)o.warmup] = (cli_now() - t) * 1e3;
+        if (o.profile && i + 1 == (size_t)o.warmup) mark_ms = bench_profile_mark(s, &mark_runs);
+    }
+    if (o.profile && !o.warmup) mark_ms = bench_profile_mark(s, &mark_runs);
+    if (o.profile && (!mark_ms || !mark_runs)) {
+        fprintf(stderr, "infer-bench: out of memory\n");
+        goto done;
     }
     for (i = 0; i < (size_t)o.runs; i++) total += lat[i];
     mean = total / (double)o.runs;
     qsort(lat, (size_t)o.runs, sizeof *lat, bench_cmp_double);
     infer_session_get_stats(s, &st);
-    if (o.profile)
-        fprintf(stderr, "infer-bench: --profile: per-node times are not available from this version of infer.h; "
-                        "the rest follows\n");
     if (o.json) {
-        printf("{\"model\": \"");
-        for (i = 0; o.model_path[i]; i++) /* a path as a JSON string */
-            printf(o.model_path[i] == '"' || o.model_path[i] == '\\' ? "\\%c" : (unsigned char)o.model_path[i] < 0x20 ? "?" : "%c",
-                   o.model_path[i]);
-        printf("\", \"threads\": %d, \"warmup\": %lld, \"runs\": %lld, \"batch_items\": %.0f, ", st.n_threads, o.warmup,
+        printf("{\"model\": ");
+        bench_json_str(o.model_path);
+        printf(", \"threads\": %d, \"warmup\": %lld, \"runs\": %lld, \"batch_items\": %.0f, ", st.n_threads, o.warmup,
                o.runs, items);
         printf("\"load_ms\": %.3f, \"session_create_ms\": %.3f, ", load_ms, create_ms);
         printf("\"min_ms\": %.4f, \"median_ms\": %.4f, \"p90_ms\": %.4f, \"p99_ms\": %.4f, \"mean_ms\": %.4f, "
@@ -213,8 +329,10 @@ int main(int argc, char **argv) {
                bench_percentile(lat, (size_t)o.runs, 99), mean, lat[o.runs - 1]);
         printf("\"items_per_s\": %.1f, \"runs_per_s\": %.1f, ", items * 1e3 / mean, 1e3 / mean);
         printf("\"arena_bytes\": %zu, \"arena_lower_bound_bytes\": %zu, \"constant_bytes\": %zu, \"n_nodes\": %zu, "
-               "\"n_steps\": %zu, \"peak_rss_bytes\": %zu}\n", st.arena_bytes, st.arena_lower_bound_bytes,
+               "\"n_steps\": %zu, \"peak_rss_bytes\": %zu", st.arena_bytes, st.arena_lower_bound_bytes,
                st.constant_bytes, st.n_nodes, st.n_steps, cli_peak_rss_bytes());
+        if (o.profile) bench_profile(s, mark_ms, mark_runs, 1);
+        printf("}\n");
     } else {
         printf("model              %s\n", o.model_path);
         printf("dims              ");
@@ -233,6 +351,7 @@ int main(int argc, char **argv) {
         printf("folded constants   %s\n", cli_format_bytes((double)st.constant_bytes, b1, sizeof b1));
         printf("nodes              %zu (%zu run per call)\n", st.n_nodes, st.n_steps);
         printf("peak RSS           %s\n", cli_format_bytes((double)cli_peak_rss_bytes(), b1, sizeof b1));
+        if (o.profile) bench_profile(s, mark_ms, mark_runs, 0);
     }
     rc = 0;
 done:
@@ -241,6 +360,8 @@ done:
         free(out[k].data);
     }
     free(lat);
+    free(mark_ms);
+    free(mark_runs);
     infer_session_free(s);
     infer_model_free(m);
     return rc;

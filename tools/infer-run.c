@@ -552,7 +552,7 @@ static int run_read_image(const run_job *job, const char *path, float *x, char *
 }
 
 /* Reads a batch's inputs into e->in; a set that cannot be read fails (its items stay zero). */
-static void run_read(run_worker *w, run_entry *e, const run_seg *segs, size_t n_segs, size_t n) {
+static void run_read(run_worker *w, run_entry *e, const run_seg *segs, size_t n_segs) {
     run_job *job = w->job;
     char err[1024];
     size_t s, i, at = 0;
@@ -595,7 +595,6 @@ static void run_read(run_worker *w, run_entry *e, const run_seg *segs, size_t n_
         }
         at += segs[s].count;
     }
-    (void)n;
 }
 
 /* Overwrites the output rows of items that failed to load: NaN for floats, 0 otherwise. */
@@ -662,7 +661,7 @@ static void *run_worker_main(void *arg) {
             run_fail_batch(job, w->segs, n_segs, err);
             continue;
         }
-        run_read(w, e, w->segs, n_segs, n);
+        run_read(w, e, w->segs, n_segs);
         if (infer_run(e->sess, e->in, job->n_in, e->out, job->n_out) != INFER_STATUS_OK) {
             snprintf(err, sizeof err, "%s", infer_session_error(e->sess));
             run_fail_batch(job, w->segs, n_segs, err);
@@ -1006,7 +1005,7 @@ static int run_reopen(run_job *job, run_set *set) {
 static void run_resume_journal(run_job *job) {
     char line[128], want[64];
     FILE *f = fopen(job->journal, "r");
-    size_t s, first, count, n_kept = 0;
+    size_t s, first, count;
     int header = 1;
     if (!f) return;
     snprintf(want, sizeof want, "infer-run journal 1 %016llx\n", (unsigned long long)job->fingerprint);
@@ -1030,7 +1029,7 @@ static void run_resume_journal(run_job *job) {
             continue;
         }
         for (; count; first++, count--)
-            if (!set->done[first]) set->done[first] = 1, set->n_resumed++, n_kept++;
+            if (!set->done[first]) set->done[first] = 1, set->n_resumed++;
     }
     fclose(f);
     for (s = 0; s < job->n_sets; s++) {
@@ -1038,20 +1037,35 @@ static void run_resume_journal(run_job *job) {
         if (set->n_resumed == SIZE_MAX) set->n_resumed = 0;
         set->n_written = set->n_resumed;
     }
-    (void)n_kept;
 }
 
-/* Opens the journal: --resume reads what it holds first; either way it is rewritten
-   with the items known to be written. Returns 0 if OUTDIR cannot be written. */
+/* Opens and locks the journal (one infer-run per output folder): --resume reads what it
+   holds first; either way it is rewritten with the items known to be written. Returns 0
+   if OUTDIR cannot be written or another infer-run holds it. */
 static int run_journal_open(run_job *job) {
     char line[96];
     size_t s, i;
+    struct flock lock;
     snprintf(job->journal, sizeof job->journal, "%s/%s", job->opt->out_dir, RUN_JOURNAL);
     job->fingerprint = run_fingerprint(job);
-    if (job->opt->resume) run_resume_journal(job);
-    job->journal_fd = open(job->journal, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    job->journal_fd = open(job->journal, O_RDWR | O_CREAT, 0666);
     if (job->journal_fd < 0) {
         run_msg("%s: cannot write in the output folder: %s", job->opt->out_dir, strerror(errno));
+        return 0;
+    }
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    if (fcntl(job->journal_fd, F_SETLK, &lock) != 0) {
+        run_msg("%s: another infer-run is writing to this folder (%s is locked)", job->opt->out_dir, job->journal);
+        close(job->journal_fd);
+        job->journal_fd = -1;
+        job->journal[0] = '\0'; /* not ours to remove */
+        return 0;
+    }
+    if (job->opt->resume) run_resume_journal(job);
+    if (ftruncate(job->journal_fd, 0) != 0) {
+        run_msg("%s: %s", job->journal, strerror(errno));
         return 0;
     }
     snprintf(line, sizeof line, "infer-run journal 1 %016llx\n", (unsigned long long)job->fingerprint);
@@ -1078,6 +1092,40 @@ static int run_journal_open(run_job *job) {
 }
 
 /* ===== --inspect ===== */
+
+typedef struct run_op_count {
+    const char *op;
+    size_t n;
+} run_op_count;
+
+static int run_cmp_op_count(const void *a, const void *b) {
+    const run_op_count *x = (const run_op_count *)a, *y = (const run_op_count *)b;
+    return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->op, y->op);
+}
+
+/* The op histogram (most used first) and the parameter count. */
+static void run_inspect_ops(const infer_model *m) {
+    infer_model_stats ms;
+    infer_node_info ni;
+    run_op_count *ops;
+    size_t i, k, n_ops = 0;
+    char b1[64];
+    infer_model_get_stats(m, &ms);
+    printf("parameters %zu in %zu constants (%s)\n", ms.constant_elements, ms.n_constants,
+           cli_format_bytes((double)ms.constant_bytes, b1, sizeof b1));
+    if (!(ops = (run_op_count *)calloc(ms.n_nodes + 1, sizeof *ops))) return;
+    for (i = 0; i < ms.n_nodes; i++) {
+        if (infer_model_node(m, i, &ni) != INFER_STATUS_OK) continue;
+        for (k = 0; k < n_ops && strcmp(ops[k].op, ni.op_type) != 0; k++) {}
+        if (k == n_ops) ops[n_ops++].op = ni.op_type;
+        ops[k].n++;
+    }
+    qsort(ops, n_ops, sizeof *ops, run_cmp_op_count);
+    printf("ops        %zu nodes:", ms.n_nodes);
+    for (k = 0; k < n_ops; k++) printf(" %s %zu%s", ops[k].op, ops[k].n, k + 1 < n_ops ? "," : "");
+    printf("\n");
+    free(ops);
+}
 
 static int run_inspect(const run_options *o) {
     infer_model *m = NULL;
@@ -1120,6 +1168,7 @@ static int run_inspect(const run_options *o) {
             }
         }
     }
+    run_inspect_ops(m);
     memset(&so, 0, sizeof so);
     so.n_threads = 1;
     so.dims = dims;
@@ -1142,9 +1191,6 @@ static int run_inspect(const run_options *o) {
                st.arena_lower_bound_bytes ? (double)st.arena_bytes / (double)st.arena_lower_bound_bytes : 1.0);
         printf("  folded constants %s\n", cli_format_bytes((double)st.constant_bytes, b3, sizeof b3));
     }
-    /* The op histogram and parameter count need per-node and per-constant queries that
-       infer.h does not offer yet. */
-    printf("ops, parameters: not available from this version of infer.h\n");
     infer_session_free(s);
     infer_model_free(m);
     return 0;
@@ -1400,8 +1446,8 @@ int main(int argc, char **argv) {
     run_job job;
     run_worker *workers = NULL;
     run_list files;
-    size_t i, k, n_failed_inputs = 0, n_items = 0, n_devices;
-    double t0, secs;
+    size_t i, k, n_failed_inputs = 0, n_items = 0, n_devices = 0;
+    double t0, secs, last_draw = 0;
     int rc, n_threads;
     memset(&job, 0, sizeof job);
     memset(&files, 0, sizeof files);
@@ -1417,6 +1463,7 @@ int main(int argc, char **argv) {
         free((void *)o.paths);
         return rc;
     }
+    run_install_signals(); /* from here on a signal stops the run and removes what it wrote */
     job.opt = &o;
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.changed, NULL);
@@ -1460,6 +1507,20 @@ int main(int argc, char **argv) {
     job.n_failures += n_failed_inputs;
     /* workers: one per device, threads shared among them unless --threads says */
     n_devices = o.n_devices ? o.n_devices : 1;
+    for (i = 0; i < o.n_devices; i++) { /* a device this build lacks fails here, once */
+        infer_session_options so;
+        size_t bytes;
+        memset(&so, 0, sizeof so);
+        so.device = o.devices[i];
+        if (strcmp(o.devices[i], "cpu") != 0 &&
+            infer_session_arena_bytes(job.model, &so, &bytes) == INFER_STATUS_UNSUPPORTED) {
+            run_msg("--device %s: %s (this infer-run was built without CUDA: build it with make cuda)", o.devices[i],
+                    infer_last_error());
+            rc = 1;
+            n_devices = 0;
+            goto done;
+        }
+    }
     n_threads = o.n_threads ? (int)o.n_threads : cli_n_cores() / (int)n_devices;
     if (n_threads < 1) n_threads = 1;
     workers = (run_worker *)calloc(n_devices, sizeof *workers);
@@ -1468,7 +1529,6 @@ int main(int argc, char **argv) {
         rc = 1;
         goto done;
     }
-    run_install_signals();
     for (i = 0; i < n_devices; i++) {
         run_worker *w = &workers[i];
         w->job = &job;
@@ -1500,7 +1560,8 @@ int main(int argc, char **argv) {
         ts.tv_nsec += 200000000L;
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&job.changed, &job.lock, &ts);
-        if (run_tty) {
+        if (run_tty && cli_now() - last_draw >= 0.1) { /* at most 10 times a second */
+            last_draw = cli_now();
             pthread_mutex_unlock(&job.lock);
             run_progress(&job, t0);
             pthread_mutex_lock(&job.lock);
@@ -1520,9 +1581,9 @@ int main(int argc, char **argv) {
         if (set->state != RUN_DONE) run_set_clean(&job, set);
     }
     n_items -= (job.n_bad_items < n_items ? job.n_bad_items : n_items);
+    unlink(job.journal); /* before closing, which releases the lock */
     if (job.journal_fd >= 0) close(job.journal_fd);
     job.journal_fd = -1;
-    unlink(job.journal);
     secs = cli_now() - t0;
     if (o.json)
         printf("{\"items\": %zu, \"failures\": %zu, \"skipped\": %zu, \"seconds\": %.3f, \"items_per_s\": %.1f, "
@@ -1534,6 +1595,10 @@ int main(int argc, char **argv) {
                 (double)cli_peak_rss_bytes() / (1024.0 * 1024.0), run_signal ? "; interrupted" : "");
     rc = run_signal ? 128 + run_signal : job.n_failures || job.fatal ? 1 : 0;
 done:
+    if (job.journal_fd >= 0) { /* a failure after the journal was opened: nothing was written */
+        unlink(job.journal);
+        close(job.journal_fd);
+    }
     for (i = 0; i < n_devices && workers; i++) {
         free(workers[i].segs);
         free(workers[i].bad);

@@ -160,6 +160,18 @@ static size_t dtype_size(int32_t t) {
     case ONNX_UINT8: case ONNX_INT8: case ONNX_BOOL: return 1;
     case ONNX_UINT16: case ONNX_INT16: case ONNX_FLOAT16: case ONNX_BFLOAT16: return 2;
     case ONNX_INT64: case ONNX_DOUBLE: case ONNX_UINT64: return 8;
+    case ONNX_FLOAT8E4M3FN: case ONNX_FLOAT8E4M3FNUZ: case ONNX_FLOAT8E5M2: case ONNX_FLOAT8E5M2FNUZ:
+    case ONNX_FLOAT8E8M0: return 1;
+    case ONNX_UINT4: case ONNX_INT4: case ONNX_FLOAT4E2M1: case ONNX_UINT2: case ONNX_INT2: return 1; /* unpacked */
+    default: return 0;
+    }
+}
+
+/* Bits per element of the packed types (several to a byte in the file), else 0. */
+static int dtype_packed_bits(int32_t t) {
+    switch (t) {
+    case ONNX_UINT4: case ONNX_INT4: case ONNX_FLOAT4E2M1: return 4;
+    case ONNX_UINT2: case ONNX_INT2: return 2;
     default: return 0;
     }
 }
@@ -179,6 +191,16 @@ infer_dtype onnx_dtype(int32_t t) {
     case ONNX_UINT32: return INFER_DTYPE_U32;
     case ONNX_UINT64: return INFER_DTYPE_U64;
     case ONNX_BFLOAT16: return INFER_DTYPE_BF16;
+    case ONNX_FLOAT8E4M3FN: return INFER_DTYPE_F8E4M3FN;
+    case ONNX_FLOAT8E4M3FNUZ: return INFER_DTYPE_F8E4M3FNUZ;
+    case ONNX_FLOAT8E5M2: return INFER_DTYPE_F8E5M2;
+    case ONNX_FLOAT8E5M2FNUZ: return INFER_DTYPE_F8E5M2FNUZ;
+    case ONNX_UINT4: return INFER_DTYPE_U4;
+    case ONNX_INT4: return INFER_DTYPE_I4;
+    case ONNX_FLOAT4E2M1: return INFER_DTYPE_F4E2M1;
+    case ONNX_FLOAT8E8M0: return INFER_DTYPE_F8E8M0;
+    case ONNX_UINT2: return INFER_DTYPE_U2;
+    case ONNX_INT2: return INFER_DTYPE_I2;
     default: return INFER_DTYPE_UNDEFINED;
     }
 }
@@ -187,7 +209,8 @@ const char *onnx_dtype_name(int32_t t) {
     static const char *const names[] = {"undefined", "float", "uint8", "int8", "uint16", "int16", "int32",
                                         "int64", "string", "bool", "float16", "double", "uint32", "uint64",
                                         "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz",
-                                        "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1"};
+                                        "float8e5m2", "float8e5m2fnuz", "uint4", "int4", "float4e2m1",
+                                        "float8e8m0", "uint2", "int2"};
     if (t < 0 || (size_t)t >= sizeof names / sizeof names[0]) return "unknown";
     return names[t];
 }
@@ -241,10 +264,33 @@ static int read_external(ctx *c, onnx_tensor *t, const char *location, uint64_t 
     return 1;
 }
 
+/* Unpacks `count` elements of `bits` bits (4 or 2; the first element in the lowest bits of
+   a byte) from the bytes `packed`, or from the low byte of each of `vals`, to one byte each,
+   sign-extended for INT4 and INT2. The caller has checked that the source holds them all.
+   t->data becomes the new buffer, which replaces t->owned. */
+static int unpack_tensor(ctx *c, onnx_tensor *t, const uint8_t *packed, const uint64_t *vals, size_t count, int bits) {
+    uint8_t *out = (uint8_t *)malloc(count ? count : 1);
+    size_t per = (size_t)(8 / bits), i;
+    unsigned mask = (1u << bits) - 1;
+    int sign = t->data_type == ONNX_INT4 || t->data_type == ONNX_INT2;
+    if (!out) return fail(c, "tensor '%s': out of memory", t->name);
+    for (i = 0; i < count; i++) {
+        unsigned byte = packed ? packed[i / per] : (unsigned)(vals[i / per] & 0xFF);
+        unsigned x = (byte >> (bits * (int)(i % per))) & mask;
+        if (sign && (x >> (bits - 1))) x |= 0xFF & ~mask;
+        out[i] = (uint8_t)x;
+    }
+    free(t->owned);
+    t->owned = out;
+    t->data = out;
+    t->data_bytes = count;
+    return 1;
+}
+
 static int parse_tensor(ctx *c, rd *r, onnx_tensor *t) {
     uint64_t *vals = NULL, *dims = NULL, v;
-    size_t n_vals = 0, c_vals = 0, n_dims = 0, c_dims = 0, count = 1, esz, want, i;
-    int val_field = 0, location = 0, ok = 0, has_len = 0;
+    size_t n_vals = 0, c_vals = 0, n_dims = 0, c_dims = 0, count = 1, esz, want, i, per;
+    int val_field = 0, location = 0, ok = 0, has_len = 0, bits;
     const uint8_t *raw = NULL;
     size_t raw_bytes = 0;
     char *ext_loc = NULL;
@@ -368,9 +414,12 @@ static int parse_tensor(ctx *c, rd *r, onnx_tensor *t) {
         fail(c, "tensor '%s': too large", t->name);
         goto done;
     }
-    want = count * esz;
+    bits = dtype_packed_bits(t->data_type);
+    per = bits ? (size_t)(8 / bits) : 1;
+    want = bits ? count / per + (count % per != 0) : count * esz; /* bytes in the file */
     if (location == 1) {
-        ok = read_external(c, t, ext_loc, ext_off, ext_len, has_len, want);
+        ok = read_external(c, t, ext_loc, ext_off, ext_len, has_len, want) &&
+             (!bits || unpack_tensor(c, t, t->data, NULL, count, bits));
         goto done;
     }
     if (raw) {
@@ -379,9 +428,22 @@ static int parse_tensor(ctx *c, rd *r, onnx_tensor *t) {
                  onnx_dtype_name(t->data_type), count, want);
             goto done;
         }
+        if (bits) {
+            ok = unpack_tensor(c, t, raw, NULL, count, bits);
+            goto done;
+        }
         t->data = raw;
         t->data_bytes = want;
         ok = 1;
+        goto done;
+    }
+    if (bits) { /* int32_data, each value one packed byte */
+        if ((n_vals && val_field != 5) || n_vals != want) {
+            fail(c, "tensor '%s': %s [%zu elements] needs %zu int32_data values (%zu to a value)", t->name,
+                 onnx_dtype_name(t->data_type), count, want, per);
+            goto done;
+        }
+        ok = unpack_tensor(c, t, NULL, vals, count, bits);
         goto done;
     }
     if (n_vals != count) {

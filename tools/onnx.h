@@ -18,10 +18,14 @@
 enum {
     ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_UINT16 = 4, ONNX_INT16 = 5, ONNX_INT32 = 6,
     ONNX_INT64 = 7, ONNX_STRING = 8, ONNX_BOOL = 9, ONNX_FLOAT16 = 10, ONNX_DOUBLE = 11, ONNX_UINT32 = 12,
-    ONNX_UINT64 = 13, ONNX_BFLOAT16 = 16
+    ONNX_UINT64 = 13, ONNX_BFLOAT16 = 16, ONNX_FLOAT8E4M3FN = 17, ONNX_FLOAT8E4M3FNUZ = 18, ONNX_FLOAT8E5M2 = 19,
+    ONNX_FLOAT8E5M2FNUZ = 20, ONNX_UINT4 = 21, ONNX_INT4 = 22, ONNX_FLOAT4E2M1 = 23, ONNX_FLOAT8E8M0 = 24,
+    ONNX_UINT2 = 25, ONNX_INT2 = 26
 };
 
-/* A tensor: dense little-endian elements whatever field of TensorProto held them. */
+/* A tensor: dense little-endian elements whatever field of TensorProto held them.
+   4- and 2-bit types (packed in the file) are unpacked to one byte per element, as infer
+   stores them: the value in the low bits, sign-extended for INT4 and INT2. */
 typedef struct onnx_tensor {
     char *name;
     int32_t data_type;          /* TensorProto.DataType */
