@@ -380,7 +380,7 @@ static int is_passthrough(const char *op) {
 }
 
 /* Ops translate() rewrites; any other op the runtime has passes through as it is. */
-static const char *const rewritten[] = {"If", "Loop", "Cast", "ConstantOfShape", "BatchNormalization", "Softmax", "LogSoftmax",
+static const char *const rewritten[] = {"If", "Loop", "Cast", "EyeLike", "ConstantOfShape", "BatchNormalization", "Softmax", "LogSoftmax",
                                         "ReduceMean", "ReduceSum", "ReduceMax", "Squeeze", "Unsqueeze", "Split",
                                         "Slice", "Clip", "Pad", "Resize", "Dropout", "Constant", NULL};
 static int is_rewritten(const char *op) {
@@ -765,6 +765,17 @@ static int translate(cgraph *g, const onnx_node *on) {
         if (oattr(on, "saturate") && !attr_int(n, "saturate", oattr_i(on, "saturate", 1))) return 0;
         if (oattr(on, "round_mode") && !attr_string(n, "round_mode", oattr_s(on, "round_mode", "up"))) return 0;
         return attr_int(n, "to", to);
+    }
+
+    if (!strcmp(op, "EyeLike")) { /* dtype: an ONNX TensorProto number, as Cast's 'to'; absent: the input's */
+        infer_dtype to = onnx_dtype((int32_t)oattr_i(on, "dtype", 0));
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0) || !copy_attrs_except(g, n, on, "dtype")) return 0;
+        if (!oattr(on, "dtype")) return 1;
+        if (to == INFER_DTYPE_UNDEFINED)
+            return cfail(g, "node '%s' (EyeLike): dtype %s is not supported", on->name,
+                         onnx_dtype_name((int32_t)oattr_i(on, "dtype", 0)));
+        return attr_int(n, "dtype", to);
     }
 
     if (!strcmp(op, "ConstantOfShape")) {
@@ -1329,6 +1340,30 @@ static int pass_layer_norm(cgraph *g) {
     return 1;
 }
 
+/* The builder's view of a converter constant and of a node's attributes (arrays of
+   n->n_attrs; `at` holds the tensors that TENSOR attributes point to). */
+static infer_tensor const_tensor(const cconst *c) {
+    infer_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = c->name, t.dtype = c->dtype, t.n_dims = c->n_dims, t.data = c->data, t.data_bytes = c->bytes;
+    memcpy(t.dims, c->dims, sizeof t.dims);
+    return t;
+}
+
+static void builder_attrs(const cnode *n, infer_attr *attrs, infer_tensor *at) {
+    size_t k;
+    for (k = 0; k < n->n_attrs; k++) {
+        const cattr *a = &n->attrs[k];
+        memset(&attrs[k], 0, sizeof attrs[k]);
+        attrs[k].name = a->name, attrs[k].type = a->type, attrs[k].i = a->i, attrs[k].f = a->f;
+        attrs[k].ints = a->ints, attrs[k].floats = a->floats, attrs[k].n = a->n, attrs[k].s = a->s;
+        if (a->t) {
+            at[k] = const_tensor(a->t);
+            attrs[k].t = &at[k];
+        }
+    }
+}
+
 /* Evaluates a node whose inputs are all constants with the runtime, into constants. */
 static int fold_node(cgraph *g, cnode *n, int *folded) {
     infer_builder *b = NULL;
@@ -1349,23 +1384,10 @@ static int fold_node(cgraph *g, cnode *n, int *folded) {
         cconst *c = find_const(g, n->in[i]);
         infer_tensor t;
         if (!c) continue;
-        memset(&t, 0, sizeof t);
-        t.name = c->name, t.dtype = c->dtype, t.n_dims = c->n_dims, t.data = c->data, t.data_bytes = c->bytes;
-        memcpy(t.dims, c->dims, sizeof t.dims);
+        t = const_tensor(c);
         if (infer_builder_add_constant(b, &t) && !strstr(infer_last_error(), "already used")) goto done;
     }
-    for (i = 0; i < n->n_attrs; i++) {
-        cattr *a = &n->attrs[i];
-        memset(&attrs[i], 0, sizeof attrs[i]);
-        attrs[i].name = a->name, attrs[i].type = a->type, attrs[i].i = a->i, attrs[i].f = a->f;
-        attrs[i].ints = a->ints, attrs[i].floats = a->floats, attrs[i].n = a->n, attrs[i].s = a->s;
-        if (a->t) {
-            memset(&at[i], 0, sizeof at[i]);
-            at[i].dtype = a->t->dtype, at[i].n_dims = a->t->n_dims, at[i].data = a->t->data, at[i].data_bytes = a->t->bytes;
-            memcpy(at[i].dims, a->t->dims, sizeof at[i].dims);
-            attrs[i].t = &at[i];
-        }
-    }
+    builder_attrs(n, attrs, at);
     for (i = 0; i < n->n_out; i++) outs_named[i] = n->out[i];
     if (infer_builder_add_node(b, n->op, n->name, (const char *const *)n->in, n->n_in, outs_named, n->n_out, attrs,
                                n->n_attrs))
@@ -1440,7 +1462,7 @@ static infer_status write_graph(cgraph *g, infer_builder **out) {
     const onnx_graph *og = g->onnx->graph;
     infer_builder *b = NULL;
     infer_status st;
-    size_t i, k;
+    size_t i;
     char producer[256];
     if ((st = infer_builder_create(NULL, &b))) return st;
     /* graph inputs (initializers listed as inputs are constants, as IR < 4 files do) */
@@ -1490,9 +1512,7 @@ static infer_status write_graph(cgraph *g, infer_builder **out) {
         cconst *c = &g->consts[i];
         infer_tensor t;
         if (!used_anywhere(g, c->name) || find_const(g, c->name) != c) continue;
-        memset(&t, 0, sizeof t);
-        t.name = c->name, t.dtype = c->dtype, t.n_dims = c->n_dims, t.data = c->data, t.data_bytes = c->bytes;
-        memcpy(t.dims, c->dims, sizeof t.dims);
+        t = const_tensor(c);
         if ((st = infer_builder_add_constant(b, &t))) {
             cfail(g, "constant '%s': %s", c->name, infer_last_error());
             goto fail;
@@ -1508,18 +1528,7 @@ static infer_status write_graph(cgraph *g, infer_builder **out) {
             cfail(g, "node '%s': too many attributes", n->name);
             goto fail;
         }
-        for (k = 0; k < n->n_attrs; k++) {
-            cattr *a = &n->attrs[k];
-            memset(&attrs[k], 0, sizeof attrs[k]);
-            attrs[k].name = a->name, attrs[k].type = a->type, attrs[k].i = a->i, attrs[k].f = a->f;
-            attrs[k].ints = a->ints, attrs[k].floats = a->floats, attrs[k].n = a->n, attrs[k].s = a->s;
-            if (a->t) {
-                memset(&at[k], 0, sizeof at[k]);
-                at[k].dtype = a->t->dtype, at[k].n_dims = a->t->n_dims, at[k].data = a->t->data, at[k].data_bytes = a->t->bytes;
-                memcpy(at[k].dims, a->t->dims, sizeof at[k].dims);
-                attrs[k].t = &at[k];
-            }
-        }
+        builder_attrs(n, attrs, at);
         if ((st = infer_builder_add_node(b, n->op, n->name, (const char *const *)n->in, n->n_in,
                                          (const char *const *)n->out, n->n_out, attrs, n->n_attrs))) {
             cfail(g, "%s", infer_last_error());
