@@ -130,8 +130,9 @@ typedef enum infer_status {
 /* Element types. Values are stored in the file format: append only.
    The small types after BOOL (float8 e4m3fn/e4m3fnuz/e5m2/e5m2fnuz/e8m0, float4 e2m1,
    4- and 2-bit integers) take one byte per element, unpacked: the value sits in the low
-   bits, sign-extended for I4 and I2. They move through every data-movement op; Cast
-   converts them (ONNX rules: round to nearest even, 'saturate', e8m0 'round_mode'). */
+   bits, sign-extended for I4 and I2. They move through every data-movement op; Cast and
+   CastLike convert them (ONNX rules: round to nearest even, 'saturate', e8m0 'round_mode';
+   floats to 4- and 2-bit integers round to nearest even, then keep the low bits). */
 #define INFER_DTYPE_LIST(X)                                                    \
     X(UNDEFINED, "undefined", 0)                                               \
     X(F32, "f32", 4)                                                           \
@@ -2268,16 +2269,17 @@ typedef struct infer__resize_p {
     int exclude_outside;
     float cubic_a, extrapolation;
     double scale[INFER_MAX_DIMS];
+    double len[INFER_MAX_DIMS];     /* ONNX's length_resized: in * scale when scales are given */
     double roi_start[INFER_MAX_DIMS], roi_end[INFER_MAX_DIMS];
 } infer__resize_p;
 
-typedef struct infer__rnn_p {  /* LSTM, GRU */
+typedef struct infer__rnn_p {  /* LSTM, GRU, RNN */
     int64_t seq, batch, input, hidden;
     int n_dir, reverse;         /* 1 or 2 directions; reverse: direction 'reverse' */
     int layout;                 /* 0: X [seq,batch,input]; 1: X [batch,seq,input] */
     int flag;                   /* LSTM input_forget; GRU linear_before_reset */
     float clip;                 /* > 0: activation inputs clipped to [-clip, clip]; 0: none */
-    int n_act;                  /* activations per direction: LSTM 3 (f g h), GRU 2 (f g) */
+    int n_act;                  /* activations per direction: LSTM 3 (f g h), GRU 2 (f g), RNN 1 (f) */
     int act[6];                 /* INFER__RNN_ACT_*, [direction][n_act] */
     float alpha[6], beta[6];
 } infer__rnn_p;
@@ -2480,6 +2482,28 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
       "reduction:s")                                                                                  \
     X(TOP_K, "TopK", 2, 2, 2, 2, 0, infer__shape_top_k, infer__top_k_ref, "axis:i largest:i sorted:i") \
     X(EINSUM, "Einsum", 1, INFER__VARIADIC, 1, 1, 0, infer__shape_einsum, infer__einsum_ref, "equation:s")  \
+    X(RMS_NORM, "RMSNormalization", 2, 2, 1, 1, 0, infer__shape_rms_norm, infer__rms_norm_ref,          \
+      "axis:i epsilon:f stash_type:i")                                                                \
+    X(CUM_PROD, "CumProd", 2, 2, 1, 1, 0, infer__shape_cum_sum, infer__cum_sum_ref,                     \
+      "exclusive:i reverse:i")                                                                        \
+    X(BITWISE_AND, "BitwiseAnd", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary,                 \
+      infer__binary_ref, "")                                                                          \
+    X(BITWISE_OR, "BitwiseOr", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary,                   \
+      infer__binary_ref, "")                                                                          \
+    X(BITWISE_XOR, "BitwiseXor", 2, 2, 1, 1, INFER__OPF_INPLACE, infer__shape_binary,                 \
+      infer__binary_ref, "")                                                                          \
+    X(BITWISE_NOT, "BitwiseNot", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "") \
+    X(GROUP_NORM, "GroupNormalization", 3, 3, 1, 1, INFER__OPF_INPLACE, infer__shape_group_norm,      \
+      infer__group_norm_ref, "epsilon:f num_groups:i stash_type:i")                                   \
+    X(LRN, "LRN", 1, 1, 1, 1, 0, infer__shape_lrn, infer__lrn_ref, "alpha:f beta:f bias:f size:i")     \
+    X(MVN, "MeanVarianceNormalization", 1, 1, 1, 1, 0, infer__shape_mvn, infer__mvn_ref, "axes:I")    \
+    X(SWISH, "Swish", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_unary, infer__unary_ref, "alpha:f") \
+    X(EYE_LIKE, "EyeLike", 1, 1, 1, 1, 0, infer__shape_eye_like, infer__eye_like_ref, "dtype:i k:i")  \
+    X(LP_POOL, "LpPool", 1, 1, 1, 1, 0, infer__shape_pool, infer__pool_ref,                            \
+      "auto_pad:s ceil_mode:i dilations:I kernel_shape:I p:i pads:I strides:I")                       \
+    X(REVERSE_SEQUENCE, "ReverseSequence", 2, 2, 1, 1, 0, infer__shape_reverse_sequence,               \
+      infer__reverse_sequence_ref, "batch_axis:i time_axis:i")                                        \
+    X(DET, "Det", 1, 1, 1, 1, 0, infer__shape_det, infer__det_ref, "")                                 \
     X(EXPAND, "Expand", 2, 2, 1, 1, 0, infer__shape_expand, infer__expand_ref, "")                   \
     X(TILE, "Tile", 2, 2, 1, 1, 0, infer__shape_tile, infer__tile_ref, "")                           \
     X(PAD, "Pad", 2, 4, 1, 1, 0, infer__shape_pad, infer__pad_ref, "mode:s")                         \
@@ -2487,6 +2511,7 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
       "antialias:i axes:I coordinate_transformation_mode:s cubic_coeff_a:f exclude_outside:i "      \
       "extrapolation_value:f keep_aspect_ratio_policy:s mode:s nearest_mode:s")                     \
     X(CAST, "Cast", 1, 1, 1, 1, 0, infer__shape_cast, infer__cast_ref, "round_mode:s saturate:i to:i")\
+    X(CAST_LIKE, "CastLike", 2, 2, 1, 1, 0, infer__shape_cast_like, infer__cast_ref, "round_mode:s saturate:i") \
     X(SHAPE, "Shape", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_shape, infer__shape_ref, "end:i start:i") \
     X(SIZE, "Size", 1, 1, 1, 1, INFER__OPF_SHAPE, infer__shape_size, infer__shape_ref, "")           \
     X(CONSTANT_OF_SHAPE, "ConstantOfShape", 1, 1, 1, 1, 0, infer__shape_constant_of_shape,           \
@@ -2497,7 +2522,9 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
       "input_forget:i layout:i")                                                                    \
     X(GRU, "GRU", 3, 6, 0, 2, 0, infer__shape_rnn, infer__rnn_ref,                                  \
       "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i "        \
-      "layout:i linear_before_reset:i")
+      "layout:i linear_before_reset:i")                                                              \
+    X(RNN, "RNN", 3, 6, 0, 2, 0, infer__shape_rnn, infer__rnn_ref,                                  \
+      "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i layout:i")
 
 enum {
 #define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) INFER__OP_##id,
@@ -2765,6 +2792,8 @@ static infer_status infer__shape_unary(infer__ctx *c) {
         if (t != INFER_DTYPE_BOOL) return infer__bad_dtype(c, 0, "bool");
     } else if (op == INFER__OP_IS_NAN || op == INFER__OP_IS_INF) {
         if (!INFER__IS_FLOAT(t) && t != INFER_DTYPE_F16 && t != INFER_DTYPE_BF16) return infer__bad_dtype(c, 0, "f32, f64, f16, bf16");
+    } else if (op == INFER__OP_BITWISE_NOT) {
+        if (!INFER__IS_SINT(t) && !INFER__IS_UINT(t)) return infer__bad_dtype(c, 0, "integers");
     } else if (op == INFER__OP_NEG || op == INFER__OP_ABS || op == INFER__OP_RELU || op == INFER__OP_SIGN) {
         if (!INFER__IS_FLOAT(t) && !INFER__IS_SINT(t) && !((op == INFER__OP_ABS || op == INFER__OP_SIGN) && INFER__IS_UINT(t)))
             return infer__bad_dtype(c, 0, "f32, f64, signed integers");
@@ -2815,6 +2844,9 @@ static infer_status infer__shape_binary(infer__ctx *c) {
     }
     if ((st = infer__broadcast(c, c->n_in, c->in, &r, dims))) return st;
     if (c->node->op == INFER__OP_MEAN && !INFER__IS_FLOAT(t)) return infer__bad_dtype(c, 0, "f32, f64");
+    if ((c->node->op == INFER__OP_BITWISE_AND || c->node->op == INFER__OP_BITWISE_OR ||
+         c->node->op == INFER__OP_BITWISE_XOR) && !INFER__IS_SINT(t) && !INFER__IS_UINT(t))
+        return infer__bad_dtype(c, 0, "integers");
     if (c->node->op == INFER__OP_PRELU && /* slope broadcasts to X, not X to the slope */
         (r != c->in[0]->n_dims || memcmp(dims, c->in[0]->dims, sizeof(int64_t) * (size_t)r)))
         return infer__cfail(c, INFER_STATUS_SHAPE, "slope does not broadcast to X's shape");
@@ -3153,6 +3185,11 @@ static infer_status infer__shape_pool(infer__ctx *c) {
         return infer__bad_dtype(c, 0, is_max ? "f32, f64, i8, u8" : "f32");
     if (n_sp < 1 || n_sp > 3) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input rank %d; supported 3 to 5", x->n_dims);
     if ((st = infer__conv_attrs(c, n_sp, NULL, p))) return st;
+    if (c->node->op == INFER__OP_LP_POOL) { /* the kernel reads p */
+        int64_t pw = infer__attr_i(c->node, "p", 2);
+        if (pw < 1 || pw > 1024)
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "p = %lld; supported: 1 to 1024", (long long)pw);
+    }
     p->n = x->dims[0];
     p->c = p->m = x->dims[1];
     p->group = 1;
@@ -3218,6 +3255,33 @@ static infer_status infer__shape_layer_norm(infer__ctx *c) {
     for (i = 0; i < x->n_dims; i++) dims[i] = i < axis ? x->dims[i] : 1;
     if ((st = infer__set_out(c, 1, INFER_DTYPE_F32, x->n_dims, dims))) return st;
     return infer__set_out(c, 2, INFER_DTYPE_F32, x->n_dims, dims);
+}
+
+/* RMSNormalization: ax.outer rows of ax.len elements (axis to the end) divided by their root
+   mean square; the scale broadcasts to X (numpy rules, one way). Statistics are in double,
+   whatever stash_type says (it only asks for at least f32). */
+static infer_status infer__shape_rms_norm(infer__ctx *c) {
+    const infer__val *x = c->in[0], *s = c->in[1];
+    int64_t axis;
+    int i;
+    infer_status st;
+    infer__axis_p *p = &c->p->ax;
+    char b1[96], b2[96];
+    if (!INFER__IS_FLOAT(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64");
+    if (s->dtype != x->dtype)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "scale has dtype %s but X has %s", infer_dtype_name(s->dtype),
+                            infer_dtype_name(x->dtype));
+    if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
+    if ((st = infer__axis(c, infer__attr_i(c->node, "axis", -1), x->n_dims, &axis))) return st;
+    for (i = 0; i < s->n_dims; i++)
+        if (s->n_dims > x->n_dims || (s->dims[i] != 1 && s->dims[i] != x->dims[x->n_dims - s->n_dims + i]))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "scale %s does not broadcast to X %s",
+                                infer__dstr(b1, s->n_dims, s->dims), infer__dstr(b2, x->n_dims, x->dims));
+    p->axis = axis;
+    p->outer = infer__prod(x->dims, 0, (int)axis);
+    p->len = infer__prod(x->dims, (int)axis, x->n_dims);
+    p->alpha = infer__attr_f(c->node, "epsilon", 1e-5f);
+    return infer__same_out(c, 0, x);
 }
 
 static infer_status infer__shape_reduce(infer__ctx *c) {
@@ -3413,6 +3477,69 @@ static infer_status infer__shape_instance_norm(infer__ctx *c) {
     return infer__same_out(c, 0, x);
 }
 
+/* GroupNormalization (opset 21: scale and bias per channel); ax.axis holds num_groups. */
+static infer_status infer__shape_group_norm(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t g = infer__attr_i(c->node, "num_groups", 0);
+    uint32_t k;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 2) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 2");
+    if (!infer__attr_find(c->node, "num_groups"))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'num_groups' is required");
+    if (g < 1 || x->dims[1] % g)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "num_groups %lld does not divide the %lld channels", (long long)g,
+                            (long long)x->dims[1]);
+    for (k = 1; k < 3; k++)
+        if (c->in[k]->dtype != INFER_DTYPE_F32 || c->in[k]->n_dims != 1 || c->in[k]->dims[0] != x->dims[1])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "input %u must be f32 [%lld], one value per channel (the "
+                                "opset-18 form, one per group, is not supported)", k, (long long)x->dims[1]);
+    infer__split_axis(x, 1, &c->p->ax);
+    c->p->ax.axis = g;
+    c->p->ax.alpha = infer__attr_f(c->node, "epsilon", 1e-5f);
+    return infer__same_out(c, 0, x);
+}
+
+/* LRN across channels: ax as [N][C][spatial], flag the window size; the kernel reads 'bias'. */
+static infer_status infer__shape_lrn(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t size = infer__attr_i(c->node, "size", 0);
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (x->n_dims < 2) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 2");
+    if (!infer__attr_find(c->node, "size")) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'size' is required");
+    if (size < 1 || size > (1 << 30))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "size %lld must be >= 1", (long long)size);
+    infer__split_axis(x, 1, &c->p->ax);
+    c->p->ax.flag = (int)size;
+    c->p->ax.alpha = infer__attr_f(c->node, "alpha", 1e-4f);
+    c->p->ax.beta = infer__attr_f(c->node, "beta", 0.75f);
+    return infer__same_out(c, 0, x);
+}
+
+/* MeanVarianceNormalization over the axes in reduce_mask (default 0, 2, 3); scratch holds the
+   mean and the deviation of each kept position, in double. */
+static infer_status infer__shape_mvn(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t axes[INFER_MAX_DIMS] = {0, 2, 3}, a, kept = 1;
+    int n = infer__attr_ints(c->node, "axes", axes, INFER_MAX_DIMS), i;
+    unsigned mask = 0;
+    infer_status st;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (n == -2) return infer__cfail(c, INFER_STATUS_SHAPE, "axes lists more than %d axes", INFER_MAX_DIMS);
+    if (n == -1) axes[0] = 0, axes[1] = 2, axes[2] = 3, n = 3;
+    for (i = 0; i < n; i++) {
+        if ((st = infer__axis(c, axes[i], x->n_dims, &a))) return st;
+        mask |= 1u << a;
+    }
+    for (i = 0; i < x->n_dims; i++)
+        if (!(mask >> i & 1)) kept *= x->dims[i];
+    c->p->reduce_mask = mask;
+    c->scratch_bytes = 2 * sizeof(double) * (size_t)kept; /* kept <= x->n: no overflow */
+    if (c->scratch_bytes > c->max_bytes)
+        return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch of %zu bytes is over the session's memory cap",
+                            c->scratch_bytes);
+    return infer__same_out(c, 0, x);
+}
+
 static infer_status infer__shape_lp_norm(infer__ctx *c) {
     const infer__val *x = c->in[0];
     int64_t axis, p = infer__attr_i(c->node, "p", 2);
@@ -3469,6 +3596,21 @@ static infer_status infer__shape_trilu(infer__ctx *c) {
     return infer__same_out(c, 0, x);
 }
 
+/* EyeLike: dtype (an infer dtype; absent: the input's), ax.axis = k clamped to the matrix. */
+static infer_status infer__shape_eye_like(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int64_t t = infer__attr_i(c->node, "dtype", (int64_t)x->dtype), k = infer__attr_i(c->node, "k", 0);
+    if (x->n_dims != 2) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank 2");
+    if (t <= 0 || t >= INFER_DTYPE_COUNT)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "'dtype' = %lld is not a dtype", (long long)t);
+    if (!INFER__IS_NUMERIC(t) && t != INFER_DTYPE_F16 && t != INFER_DTYPE_BF16 && t != INFER_DTYPE_BOOL)
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "output dtype %s; supported: f32, f64, f16, bf16, integers, "
+                            "bool", infer_dtype_name((infer_dtype)t));
+    /* beyond these, every k acts the same */
+    c->p->ax.axis = INFER__MAX(-x->dims[0] - 1, INFER__MIN(k, x->dims[1] + 1));
+    return infer__set_out(c, 0, (infer_dtype)t, 2, x->dims);
+}
+
 static infer_status infer__shape_cum_sum(infer__ctx *c) {
     const infer__val *x = c->in[0];
     infer_status st;
@@ -3476,6 +3618,24 @@ static infer_status infer__shape_cum_sum(infer__ctx *c) {
     if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 1");
     if ((st = infer__one_int(c, 1))) return st;
     c->p->ax.flag = (infer__attr_i(c->node, "exclusive", 0) != 0) | (infer__attr_i(c->node, "reverse", 0) != 0) << 1;
+    return infer__same_out(c, 0, x);
+}
+
+/* ReverseSequence: batch and time are axes 0 and 1 (flag: batch_axis); ax.inner the rest. */
+static infer_status infer__shape_reverse_sequence(infer__ctx *c) {
+    const infer__val *x = c->in[0], *l = c->in[1];
+    int64_t ba = infer__attr_i(c->node, "batch_axis", 1), ta = infer__attr_i(c->node, "time_axis", 0);
+    char b1[96];
+    if (x->n_dims < 2) return infer__cfail(c, INFER_STATUS_SHAPE, "input must have rank >= 2");
+    if (!((ba == 0 && ta == 1) || (ba == 1 && ta == 0)))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "batch_axis %lld and time_axis %lld must be 0 and 1, or 1 and 0",
+                            (long long)ba, (long long)ta);
+    if (l->dtype != INFER_DTYPE_I64 && l->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, 1, "i64, i32");
+    if (l->n_dims != 1 || l->dims[0] != x->dims[ba])
+        return infer__cfail(c, INFER_STATUS_SHAPE, "sequence_lens %s must be [%lld], one length per batch entry",
+                            infer__dstr(b1, l->n_dims, l->dims), (long long)x->dims[ba]);
+    c->p->ax.flag = (int)ba;
+    c->p->ax.inner = infer__prod(x->dims, 2, x->n_dims);
     return infer__same_out(c, 0, x);
 }
 
@@ -3732,6 +3892,24 @@ static infer_status infer__shape_einsum(infer__ctx *c) {
     }
     for (i = 0; i < e.n_out; i++) dims[i] = e.size[e.out[i]];
     return infer__set_out(c, 0, c->in[0]->dtype, e.n_out, dims);
+}
+
+/* Det of the last two (square) dims; scratch: one matrix in double. */
+static infer_status infer__shape_det(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    int r = x->n_dims;
+    size_t n;
+    char b1[96];
+    if (!INFER__IS_FLOAT(x->dtype)) return infer__bad_dtype(c, 0, "f32, f64");
+    if (r < 2 || x->dims[r - 1] != x->dims[r - 2])
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input %s is not a (batch of) square matrices",
+                            infer__dstr(b1, r, x->dims));
+    if (!infer__dims_bytes(x->dims + r - 2, 2, INFER_DTYPE_F64, SIZE_MAX, &n, &c->scratch_bytes) ||
+        c->scratch_bytes > c->max_bytes)
+        return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch for %lld x %lld matrices is over the session's "
+                            "memory cap", (long long)x->dims[r - 1], (long long)x->dims[r - 1]);
+    c->p->ax.len = x->dims[r - 1];
+    return infer__set_out(c, 0, x->dtype, r - 2, x->dims);
 }
 
 static infer_status infer__shape_transpose(infer__ctx *c) {
@@ -4026,6 +4204,7 @@ static infer_status infer__shape_resize(infer__ctx *c) {
             if (!(scales[i] > 0) || !(o >= 0 && o <= (double)INFER_MAX_DIM_VALUE))
                 return infer__cfail(c, INFER_STATUS_SHAPE, "scale %g on axis %lld", scales[i], (long long)a);
             p->scale[a] = scales[i];
+            p->len[a] = (double)x->dims[a] * scales[i];
             dims[a] = (int64_t)o;
         }
     } else {
@@ -4048,6 +4227,8 @@ static infer_status infer__shape_resize(infer__ctx *c) {
         }
     }
     for (i = 0; i < r; i++)
+        if (!ns || p->len[i] == 0) p->len[i] = (double)dims[i]; /* sizes given, or an axis not resized */
+    for (i = 0; i < r; i++)
         if (dims[i] > 0 && x->dims[i] == 0) return infer__cfail(c, INFER_STATUS_SHAPE, "cannot resize an empty axis");
     /* scratch: per axis, per output index, two source indices and two weights (4 for cubic) */
     c->scratch_bytes = 0;
@@ -4055,21 +4236,33 @@ static infer_status infer__shape_resize(infer__ctx *c) {
     return infer__set_out(c, 0, x->dtype, r, dims);
 }
 
+/* Cast and CastLike: 'saturate' and 'round_mode' into c->p->cast_mode. */
+static infer_status infer__cast_attrs(infer__ctx *c) {
+    const char *rm = infer__attr_s(c->node, "round_mode", "up");
+    c->p->cast_mode = infer__attr_i(c->node, "saturate", 1) ? INFER__CAST_SATURATE : 0;
+    if (!strcmp(rm, "down")) c->p->cast_mode |= INFER__CAST_DOWN;
+    else if (!strcmp(rm, "nearest")) c->p->cast_mode |= INFER__CAST_NEAREST;
+    else if (strcmp(rm, "up"))
+        return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "round_mode '%s' is not up, down or nearest", rm);
+    return INFER_STATUS_OK;
+}
+
 static infer_status infer__shape_cast(infer__ctx *c) {
     int64_t to = infer__attr_i(c->node, "to", 0);
     infer_dtype t = c->in[0]->dtype;
+    infer_status st;
     if (!infer__attr_find(c->node, "to")) return infer__cfail(c, INFER_STATUS_SHAPE, "attribute 'to' is required");
     if (to <= 0 || to >= INFER_DTYPE_COUNT) return infer__cfail(c, INFER_STATUS_SHAPE, "'to' = %lld is not a dtype", (long long)to);
     (void)t;
-    {
-        const char *rm = infer__attr_s(c->node, "round_mode", "up");
-        c->p->cast_mode = infer__attr_i(c->node, "saturate", 1) ? INFER__CAST_SATURATE : 0;
-        if (!strcmp(rm, "down")) c->p->cast_mode |= INFER__CAST_DOWN;
-        else if (!strcmp(rm, "nearest")) c->p->cast_mode |= INFER__CAST_NEAREST;
-        else if (strcmp(rm, "up"))
-            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "round_mode '%s' is not up, down or nearest", rm);
-    }
+    if ((st = infer__cast_attrs(c)) != INFER_STATUS_OK) return st;
     return infer__set_out(c, 0, (infer_dtype)to, c->in[0]->n_dims, c->in[0]->dims);
+}
+
+/* CastLike(x, like): Cast to like's dtype (only its dtype is used). */
+static infer_status infer__shape_cast_like(infer__ctx *c) {
+    infer_status st = infer__cast_attrs(c);
+    if (st != INFER_STATUS_OK) return st;
+    return infer__set_out(c, 0, c->in[1]->dtype, c->in[0]->n_dims, c->in[0]->dims);
 }
 
 static infer_status infer__shape_shape(infer__ctx *c) {
@@ -4142,7 +4335,7 @@ static infer_status infer__shape_range(infer__ctx *c) {
     return infer__set_out(c, 0, t, 1, &dim);
 }
 
-/* -- recurrent: LSTM, GRU -- */
+/* -- recurrent: LSTM, GRU, RNN -- */
 
 /* Gate activations of LSTM/GRU, as ONNX names them (matched without regard to case). */
 enum {
@@ -4204,11 +4397,11 @@ static infer_status infer__rnn_dims(infer__ctx *c, uint32_t k, const char *what,
     return INFER_STATUS_OK;
 }
 
-/* LSTM (gates i o f c) and GRU (gates z r h); the attributes the converter writes:
+/* LSTM (gates i o f c), GRU (gates z r h) and RNN (one gate); the attributes the converter writes:
    direction:s forward|reverse|bidirectional; hidden_size:i (absent: R's last dim); layout:i;
    clip:f; input_forget:i (LSTM: f = 1 - i); linear_before_reset:i (GRU);
    activations:s as one comma-separated list, e.g. "Sigmoid,Tanh,Tanh" (LSTM: f g h, GRU: f g,
-   per direction, forward first); activation_alpha:F / activation_beta:F consumed in that order
+   RNN: f, per direction, forward first); activation_alpha:F / activation_beta:F consumed in that order
    by the functions that take one (Affine LeakyRelu ThresholdedRelu ScaledTanh HardSigmoid Elu
    take alpha; Affine ScaledTanh HardSigmoid take beta); a missing one takes the ONNX default. */
 static infer_status infer__shape_rnn(infer__ctx *c) {
@@ -4218,8 +4411,8 @@ static infer_status infer__shape_rnn(infer__ctx *c) {
     const infer__val *x = c->in[0], *r = c->in[2];
     const char *dir = infer__attr_s(n, "direction", "forward"), *acts = infer__attr_s(n, "activations", NULL);
     const infer__attr *aa = infer__attr_find(n, "activation_alpha"), *ab = infer__attr_find(n, "activation_beta");
-    int lstm = n->op == INFER__OP_LSTM, i, n_total;
-    int64_t g = lstm ? 4 : 3, h, d, dims[4], hs[3], len;
+    int lstm = n->op == INFER__OP_LSTM, rnn = n->op == INFER__OP_RNN, i, n_total;
+    int64_t g = lstm ? 4 : rnn ? 1 : 3, h, d, dims[4], hs[3], len;
     size_t ia = 0, ib = 0, n1, n2, sz1, sz2;
     uint32_t k;
     infer_status s;
@@ -4265,9 +4458,9 @@ static infer_status infer__shape_rnn(infer__ctx *c) {
         if (!(p->clip > 0)) return infer__cfail(c, INFER_STATUS_SHAPE, "clip %g must be > 0", (double)p->clip);
     }
     /* activations: per direction f g (h) */
-    p->n_act = lstm ? 3 : 2;
+    p->n_act = lstm ? 3 : rnn ? 1 : 2;
     n_total = p->n_act * p->n_dir;
-    for (i = 0; i < n_total; i++) p->act[i] = i % p->n_act ? INFER__RNN_ACT_TANH : INFER__RNN_ACT_SIGMOID;
+    for (i = 0; i < n_total; i++) p->act[i] = rnn || i % p->n_act ? INFER__RNN_ACT_TANH : INFER__RNN_ACT_SIGMOID;
     if (acts) {
         const char *q = acts;
         for (i = 0;; i++) {
@@ -4287,7 +4480,7 @@ static infer_status infer__shape_rnn(infer__ctx *c) {
         }
         if (i + 1 != n_total)
             return infer__cfail(c, INFER_STATUS_SHAPE, "activations lists %d functions; %s takes %d ('%s')", i + 1,
-                                lstm ? "LSTM" : "GRU", n_total, dir);
+                                infer__ops[n->op].name, n_total, dir);
     }
     for (i = 0; i < n_total; i++) {
         int a = p->act[i];
@@ -5238,6 +5431,9 @@ static void infer__strides(const int64_t *dims, int r, size_t esz, int64_t *st) 
                              : IS_SIGNED ? (T)infer__imod((int64_t)x, (int64_t)y, flag)          \
                                          : (T)((uint64_t)x % (uint64_t)y));                      \
         break;                                                                                   \
+    case INFER__OP_BITWISE_AND: INFER__ROW(T, (T)(x & y)); break;                               \
+    case INFER__OP_BITWISE_OR: INFER__ROW(T, (T)(x | y)); break;                                 \
+    case INFER__OP_BITWISE_XOR: INFER__ROW(T, (T)(x ^ y)); break;                               \
     case INFER__OP_BIT_SHIFT: /* unsigned only; shifting out every bit gives 0 */                \
         INFER__ROW(T, (uint64_t)y >= sizeof(T) * 8 ? (T)0                                        \
                       : flag ? (T)((uint64_t)x >> (uint64_t)y) : (T)((uint64_t)x << (uint64_t)y)); \
@@ -5460,6 +5656,12 @@ static infer_status infer__where_ref(const infer__ctx *c) {
                 y[i] = v < 0 ? (T)0 : v > 1 ? (T)1 : v;                                           \
             }                                                                                     \
             break;                                                                                \
+        case INFER__OP_SWISH: /* x * sigmoid(alpha * x) */                                        \
+            for (i = 0; i < n; i++) {                                                             \
+                T v = al * x[i];                                                                  \
+                y[i] = x[i] * (v >= 0 ? (T)1 / ((T)1 + F(exp)(-v)) : F(exp)(v) / ((T)1 + F(exp)(v))); \
+            }                                                                                     \
+            break;                                                                                \
         case INFER__OP_HARD_SWISH:                                                                \
             for (i = 0; i < n; i++) {                                                             \
                 T v = x[i] / (T)6 + (T)0.5;                                                       \
@@ -5560,6 +5762,13 @@ static infer_status infer__unary_ref(const infer__ctx *c) {
     const infer__axis_p *p = &c->p->ax;
     int64_t i, n = (int64_t)c->out[0]->n;
     int op = c->node->op;
+    if (op == INFER__OP_BITWISE_NOT) { /* any integer width: every byte complemented */
+        const uint8_t *x = (const uint8_t *)c->in[0]->data;
+        uint8_t *y = (uint8_t *)c->out[0]->data;
+        size_t k;
+        for (k = 0; k < c->out[0]->bytes; k++) y[k] = (uint8_t)~x[k];
+        return INFER_STATUS_OK;
+    }
     switch (c->in[0]->dtype) {
     case INFER_DTYPE_F32: INFER__UNARY_FLOAT(float, INFER__F32FN); break;
     case INFER_DTYPE_F64: INFER__UNARY_FLOAT(double, INFER__F64FN); break;
@@ -5649,6 +5858,94 @@ static infer_status infer__instance_norm_ref(const infer__ctx *c) {
             b = bias[ch] - mean * a;
             for (i = 0; i < p->inner; i++) yr[i] = (float)(xr[i] * a + b);
         }
+    return INFER_STATUS_OK;
+}
+
+/* GroupNormalization: statistics over each (instance, group of channels), then per-channel
+   scale and bias. */
+static infer_status infer__group_norm_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax; /* [outer = N][len = C][inner = spatial]; axis: groups */
+    const float *x = (const float *)c->in[0]->data, *scale = (const float *)c->in[1]->data;
+    const float *bias = (const float *)c->in[2]->data;
+    float *y = (float *)c->out[0]->data;
+    int64_t cpg = p->len / p->axis, n = cpg * p->inner, o, g, ch, i;
+    for (o = 0; o < p->outer; o++)
+        for (g = 0; g < p->axis; g++) {
+            const float *xr = x + (o * p->len + g * cpg) * p->inner;
+            float *yr = y + (o * p->len + g * cpg) * p->inner;
+            double mean = 0, var = 0, inv;
+            for (i = 0; i < n; i++) mean += xr[i];
+            mean = n ? mean / (double)n : 0;
+            for (i = 0; i < n; i++) var += (xr[i] - mean) * (xr[i] - mean);
+            var = n ? var / (double)n : 0;
+            inv = 1.0 / sqrt(var + p->alpha);
+            for (ch = 0; ch < cpg; ch++) {
+                double a = scale[g * cpg + ch] * inv, b = bias[g * cpg + ch];
+                for (i = 0; i < p->inner; i++) yr[ch * p->inner + i] = (float)((xr[ch * p->inner + i] - mean) * a + b);
+            }
+        }
+    return INFER_STATUS_OK;
+}
+
+/* LRN: y = x / (bias + alpha / size * sum of x^2 over channels [c - (size-1)/2, c + size/2])^beta */
+static infer_status infer__lrn_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax; /* [outer = N][len = C][inner = spatial]; flag: size */
+    const float *x = (const float *)c->in[0]->data;
+    float *y = (float *)c->out[0]->data;
+    double bias = infer__attr_f(c->node, "bias", 1.0f), scale = (double)p->alpha / p->flag;
+    int64_t o, ch, i, j;
+    for (o = 0; o < p->outer; o++)
+        for (ch = 0; ch < p->len; ch++) {
+            int64_t lo = INFER__MAX(0, ch - (p->flag - 1) / 2), hi = INFER__MIN(p->len - 1, ch + p->flag / 2);
+            const float *xo = x + o * p->len * p->inner;
+            for (i = 0; i < p->inner; i++) {
+                double sq = 0, v;
+                for (j = lo; j <= hi; j++) {
+                    v = xo[j * p->inner + i];
+                    sq += v * v;
+                }
+                y[(o * p->len + ch) * p->inner + i] =
+                    (float)(xo[ch * p->inner + i] / pow(bias + scale * sq, (double)p->beta));
+            }
+        }
+    return INFER_STATUS_OK;
+}
+
+/* MeanVarianceNormalization: y = (x - mean) / (sqrt(variance) + 1e-9) over the masked axes. */
+static infer_status infer__mvn_ref(const infer__ctx *c) {
+    const infer__val *xv = c->in[0];
+    const float *x = (const float *)xv->data;
+    float *y = (float *)c->out[0]->data;
+    unsigned mask = c->p->reduce_mask;
+    double *mean = (double *)c->scratch, *dev;
+    int64_t kst[INFER_MAX_DIMS], idx[INFER_MAX_DIMS], kept = 1, cnt, e, k;
+    int r = xv->n_dims, i, pass;
+    if (xv->n == 0) return INFER_STATUS_OK;
+    for (i = r - 1; i >= 0; i--) { /* strides of the kept positions; 0 along the reduced axes */
+        kst[i] = (mask >> i & 1) ? 0 : kept;
+        if (!(mask >> i & 1)) kept *= xv->dims[i];
+    }
+    cnt = (int64_t)xv->n / kept;
+    dev = mean + kept;
+    memset(mean, 0, 2 * sizeof(double) * (size_t)kept);
+    for (pass = 0; pass < 3; pass++) { /* sums, squared deviations, the output */
+        for (i = 0; i < r; i++) idx[i] = 0;
+        for (e = 0, k = 0; e < (int64_t)xv->n; e++) {
+            if (pass == 0) mean[k] += x[e];
+            else if (pass == 1) dev[k] += (x[e] - mean[k]) * (x[e] - mean[k]);
+            else y[e] = (float)((x[e] - mean[k]) / dev[k]);
+            for (i = r - 1; i >= 0; i--) {
+                k += kst[i];
+                if (++idx[i] < xv->dims[i]) break;
+                k -= kst[i] * xv->dims[i];
+                idx[i] = 0;
+            }
+        }
+        for (k = 0; k < kept; k++) {
+            if (pass == 0) mean[k] /= (double)cnt;
+            else if (pass == 1) dev[k] = sqrt(dev[k] / (double)cnt) + 1e-9;
+        }
+    }
     return INFER_STATUS_OK;
 }
 
@@ -5748,22 +6045,22 @@ static infer_status infer__trilu_ref(const infer__ctx *c) {
         T *y = (T *)c->out[0]->data;                                                               \
         for (o = 0; o < outer; o++)                                                                \
             for (in = 0; in < inner; in++) {                                                       \
-                ACC acc = 0;                                                                       \
+                ACC acc = (ACC)prod;                                                               \
                 for (j = 0; j < len; j++) {                                                        \
                     int64_t at = o * len * inner + (rev ? len - 1 - j : j) * inner + in;           \
                     T v = x[at];                                                                   \
                     if (excl) y[at] = (T)acc;                                                      \
-                    acc = (ACC)(acc + (ACC)v);                                                     \
+                    acc = prod ? (ACC)(acc * (ACC)v) : (ACC)(acc + (ACC)v);                        \
                     if (!excl) y[at] = (T)acc;                                                     \
                 }                                                                                  \
             }                                                                                      \
     } while (0)
 
-/* Integers wrap (accumulated as uint64); floats accumulate in double. */
+/* CumSum, CumProd. Integers wrap (accumulated as uint64); floats accumulate in double. */
 static infer_status infer__cum_sum_ref(const infer__ctx *c) {
     const infer__val *x = c->in[0];
     int64_t axis = infer__ix_at(c->in[1], 0), outer, len, inner, o, in, j;
-    int excl = c->p->ax.flag & 1, rev = (c->p->ax.flag >> 1) & 1;
+    int excl = c->p->ax.flag & 1, rev = (c->p->ax.flag >> 1) & 1, prod = c->node->op == INFER__OP_CUM_PROD;
     if (axis < -(int64_t)x->n_dims || axis >= x->n_dims)
         return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "axis %lld is out of range for rank %d", (long long)axis, x->n_dims);
     if (axis < 0) axis += x->n_dims;
@@ -5782,6 +6079,30 @@ static infer_status infer__cum_sum_ref(const infer__ctx *c) {
     case INFER_DTYPE_U32: INFER__CUMSUM(uint32_t, uint64_t); break;
     case INFER_DTYPE_U64: INFER__CUMSUM(uint64_t, uint64_t); break;
     default: break;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* -- ReverseSequence -- */
+
+static infer_status infer__reverse_sequence_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *lv = c->in[1];
+    int bt = c->p->ax.flag; /* 1: x is [time][batch]..., 0: [batch][time]... */
+    int64_t d1 = x->dims[1], nb = bt ? x->dims[1] : x->dims[0], nt = bt ? x->dims[0] : x->dims[1], b, t;
+    size_t row = (size_t)c->p->ax.inner * infer_dtype_bytes(x->dtype);
+    for (b = 0; b < nb; b++) {
+        int64_t len = infer__ix_at(lv, (size_t)b);
+        if (len < 0 || len > nt)
+            return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "sequence_lens[%lld] = %lld is outside [0, %lld]",
+                                (long long)b, (long long)len, (long long)nt);
+    }
+    for (b = 0; b < nb; b++) {
+        int64_t len = infer__ix_at(lv, (size_t)b);
+        for (t = 0; t < nt; t++) {
+            int64_t from = t < len ? len - 1 - t : t;
+            size_t dst = (size_t)(bt ? t * d1 + b : b * d1 + t), src = (size_t)(bt ? from * d1 + b : b * d1 + from);
+            memcpy((uint8_t *)c->out[0]->data + dst * row, (const uint8_t *)x->data + src * row, row);
+        }
     }
     return INFER_STATUS_OK;
 }
@@ -6061,6 +6382,43 @@ static infer_status infer__einsum_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
+/* -- Det: LU decomposition with partial pivoting, in double -- */
+
+static infer_status infer__det_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    int64_t m = c->p->ax.len, mat, i, j, k;
+    double *a = (double *)c->scratch;
+    for (mat = 0; mat < (int64_t)y->n; mat++) {
+        double det = 1;
+        for (i = 0; i < m * m; i++) a[i] = infer__get_f64(x->data, x->dtype, mat * m * m + i);
+        for (k = 0; k < m; k++) {
+            int64_t piv = k;
+            for (i = k + 1; i < m; i++)
+                if (fabs(a[i * m + k]) > fabs(a[piv * m + k])) piv = i;
+            if (a[piv * m + k] == 0) {
+                det = 0;
+                break;
+            }
+            if (piv != k) {
+                for (j = 0; j < m; j++) {
+                    double t = a[k * m + j];
+                    a[k * m + j] = a[piv * m + j];
+                    a[piv * m + j] = t;
+                }
+                det = -det;
+            }
+            det *= a[k * m + k];
+            for (i = k + 1; i < m; i++) {
+                double f = a[i * m + k] / a[k * m + k];
+                for (j = k + 1; j < m; j++) a[i * m + j] -= f * a[k * m + j];
+            }
+        }
+        if (y->dtype == INFER_DTYPE_F64) ((double *)y->data)[mat] = det;
+        else ((float *)y->data)[mat] = (float)det;
+    }
+    return INFER_STATUS_OK;
+}
+
 /* -- Softmax, LogSoftmax: over one axis of [outer][len][inner] -- */
 
 static infer_status infer__softmax_ref(const infer__ctx *c) {
@@ -6335,6 +6693,7 @@ static infer_status infer__pool_ref(const infer__ctx *c) {
     const infer__conv_p *p = &c->p->conv;
     int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2], job;
     int is_max = c->node->op == INFER__OP_MAX_POOL;
+    int lp = c->node->op == INFER__OP_LP_POOL ? (int)infer__attr_i(c->node, "p", 2) : 0; /* LpPool: (sum |x|^p)^(1/p) */
     for (job = 0; job < p->n * p->c; job++) {
         int64_t o0, o1, o2, k0, k1, k2;
         if (is_max) {
@@ -6353,7 +6712,7 @@ static infer_status infer__pool_ref(const infer__ctx *c) {
             for (o0 = 0; o0 < p->out[0]; o0++)
                 for (o1 = 0; o1 < p->out[1]; o1++)
                     for (o2 = 0; o2 < p->out[2]; o2++) {
-                        double sum = 0;
+                        double sum = 0, v;
                         int64_t cnt = 0, padded = 0;
                         for (k0 = 0; k0 < p->k[0]; k0++) {
                             int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
@@ -6367,13 +6726,15 @@ static infer_status infer__pool_ref(const infer__ctx *c) {
                                     padded++;
                                     if (i0 < 0 || i0 >= p->in[0] || i1 < 0 || i1 >= p->in[1] || i2 < 0 || i2 >= p->in[2])
                                         continue;
-                                    sum += xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
+                                    v = xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
+                                    sum += !lp ? v : lp == 1 ? fabs(v) : lp == 2 ? v * v : pow(fabs(v), (double)lp);
                                     cnt++;
                                 }
                             }
                         }
                         if (p->count_include_pad) cnt = padded;
-                        yp[(o0 * p->out[1] + o1) * p->out[2] + o2] = cnt ? (float)(sum / (double)cnt) : 0.0f;
+                        yp[(o0 * p->out[1] + o1) * p->out[2] + o2] = lp ? (float)pow(sum, 1.0 / lp)
+                                                                    : cnt ? (float)(sum / (double)cnt) : 0.0f;
                     }
         }
     }
@@ -6444,6 +6805,42 @@ static infer_status infer__layer_norm_ref(const infer__ctx *c) {
         if (mean_out) mean_out[o] = (float)mean;
         if (inv_out) inv_out[o] = (float)inv;
     }
+    return INFER_STATUS_OK;
+}
+
+/* y = x / sqrt(mean(x^2) + epsilon) per row, then times the scale (broadcast; y is not X's or
+   the scale's bytes: the op is not in place). */
+static infer_status infer__rms_norm_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const infer__val *xv = c->in[0];
+    infer__val *yv = c->out[0], *pair[2];
+    int f64 = xv->dtype == INFER_DTYPE_F64;
+    int64_t o, i, row = 0;
+    infer__iter it;
+    for (o = 0; o < p->outer; o++) {
+        double ss = 0, inv;
+        for (i = 0; i < p->len; i++) {
+            double v = infer__get_f64(xv->data, xv->dtype, o * p->len + i);
+            ss += v * v;
+        }
+        inv = 1.0 / sqrt((p->len ? ss / (double)p->len : 0.0) + p->alpha);
+        for (i = 0; i < p->len; i++) {
+            double v = infer__get_f64(xv->data, xv->dtype, o * p->len + i) * inv;
+            if (f64) ((double *)yv->data)[o * p->len + i] = v;
+            else ((float *)yv->data)[o * p->len + i] = (float)v;
+        }
+    }
+    pair[0] = yv;
+    pair[1] = c->in[1];
+    infer__iter_init(&it, yv, pair, 2);
+    if (it.rows > 0) do {
+        for (i = 0; i < it.len; i++) {
+            int64_t k = it.off[1] + i * it.inc[1];
+            if (f64) ((double *)yv->data)[row * it.len + i] *= ((const double *)c->in[1]->data)[k];
+            else ((float *)yv->data)[row * it.len + i] *= ((const float *)c->in[1]->data)[k];
+        }
+        row++;
+    } while (infer__iter_next(&it));
     return INFER_STATUS_OK;
 }
 
@@ -6762,8 +7159,8 @@ static double infer__resize_coord(const infer__resize_p *p, int a, int64_t o, in
         double adj = (double)out / (s * (double)in), center = (double)in / 2;
         return center * (1 - adj) + (x + 0.5) / s - 0.5;
     }
-    case INFER__COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / s - 0.5 : 0.0;
-    case INFER__COORD_ALIGN_CORNERS: return out > 1 ? x * (double)(in - 1) / (double)(out - 1) : 0.0;
+    case INFER__COORD_PYTORCH_HALF_PIXEL: return p->len[a] > 1 ? (x + 0.5) / s - 0.5 : 0.0;
+    case INFER__COORD_ALIGN_CORNERS: return p->len[a] > 1 ? x * (double)(in - 1) / (p->len[a] - 1) : 0.0;
     case INFER__COORD_ASYMMETRIC: return x / s;
     default: { /* tf_crop_and_resize */
         double b = p->roi_start[a], e = p->roi_end[a];
@@ -7005,7 +7402,7 @@ static double infer__num_f64_odd(infer__num v) {
     int s = 0;
     if (v.kind == 0) return v.f;
     m = v.kind == 1 ? (v.i < 0 ? 0 - (uint64_t)v.i : (uint64_t)v.i) : v.u;
-    while (m >> (53 + s)) s++;
+    while (s < 11 && m >> (53 + s)) s++; /* m < 2^64: s <= 11 */
     d = ldexp((double)((m >> s) | ((m & ((1ull << s) - 1)) != 0)), s);
     return v.kind == 1 && v.i < 0 ? -d : d;
 }
@@ -7088,7 +7485,7 @@ static void infer__num_put(void *p, infer_dtype t, size_t k, infer__num v) {
         uint32_t bits;
         if (v.kind != 0 && (m >> 53)) { /* an integer too wide for a double: to odd as well */
             int s = 0;
-            while (m >> (53 + s)) s++;
+            while (s < 11 && m >> (53 + s)) s++; /* m < 2^64 */
             d = ldexp((double)((m >> s) | ((m & ((1ull << s) - 1)) != 0)), s);
             if (v.kind == 1 && v.i < 0) d = -d;
         }
@@ -7159,6 +7556,20 @@ static infer_status infer__constant_of_shape_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
+/* EyeLike: zeros, and ones on the diagonal k places right of the main one. */
+static infer_status infer__eye_like_ref(const infer__ctx *c) {
+    const infer__val *y = c->out[0];
+    int64_t rows = y->dims[0], cols = y->dims[1], k = c->p->ax.axis, r;
+    infer__num one;
+    memset(&one, 0, sizeof one);
+    one.kind = 1;
+    one.i = 1;
+    memset(y->data, 0, y->bytes);
+    for (r = 0; r < rows; r++)
+        if (r + k >= 0 && r + k < cols) infer__num_put(y->data, y->dtype, (size_t)(r * cols + r + k), one);
+    return INFER_STATUS_OK;
+}
+
 static infer_status infer__range_ref(const infer__ctx *c) {
     const infer__val *y = c->out[0];
     size_t k;
@@ -7172,7 +7583,7 @@ static infer_status infer__range_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
-/* -- recurrent: LSTM, GRU. Gates, states and activations in double; one job per
+/* -- recurrent: LSTM, GRU, RNN. Gates, states and activations in double; one job per
       (direction, batch entry) runs its whole sequence. -- */
 
 static double infer__rnn_act(int a, double x, double alpha, double beta) {
@@ -7214,7 +7625,7 @@ static double infer__dot_df(const double *a, const float *b, int64_t n) {
    (the initial state for length 0). */
 static infer_status infer__rnn_ref(const infer__ctx *c) {
     const infer__rnn_p *p = &c->p->rnn;
-    int lstm = c->node->op == INFER__OP_LSTM, nt;
+    int lstm = c->node->op == INFER__OP_LSTM, rnn = c->node->op == INFER__OP_RNN, nt;
     const infer__val *bv = c->n_in > 3 ? c->in[3] : NULL, *h0v = c->n_in > 5 ? c->in[5] : NULL;
     const infer__val *c0v = lstm && c->n_in > 6 ? c->in[6] : NULL, *pv = lstm && c->n_in > 7 ? c->in[7] : NULL;
     const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
@@ -7222,7 +7633,8 @@ static infer_status infer__rnn_ref(const infer__ctx *c) {
     float *y = c->n_out > 0 && c->out[0] ? (float *)c->out[0]->data : NULL;
     float *yh = c->n_out > 1 && c->out[1] ? (float *)c->out[1]->data : NULL;
     float *yc = lstm && c->n_out > 2 && c->out[2] ? (float *)c->out[2]->data : NULL;
-    int64_t S = p->seq, B = p->batch, I = p->input, H = p->hidden, D = p->n_dir, GH = (lstm ? 4 : 3) * p->hidden;
+    int64_t S = p->seq, B = p->batch, I = p->input, H = p->hidden, D = p->n_dir;
+    int64_t GH = (lstm ? 4 : rnn ? 1 : 3) * p->hidden;
     int64_t rows = S * B, job, len;
     double *xw = (double *)c->scratch, *work; /* xw [D][rows][GH], work [D*B][GH + 3H] */
     infer_status st;
@@ -7277,6 +7689,9 @@ static infer_status infer__rnn_ref(const infer__ctx *c) {
                     hp[k] = infer__rnn_gate(p, d, 0, go) * infer__rnn_act(p->act[d * 3 + 2], cn, p->alpha[d * 3 + 2],
                                                                           p->beta[d * 3 + 2]);
                 }
+            } else if (rnn) { /* h = f(x.W^T + h.R^T + Wb + Rb) */
+                for (j = 0; j < H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
+                for (k = 0; k < H; k++) hp[k] = g[k];
             } else { /* gates z r h; g holds z, r, then the recurrent part of h */
                 for (j = 0; j < 2 * H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
                 if (p->flag) {

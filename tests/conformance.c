@@ -14,7 +14,8 @@
    Node tests (default): every output must match the reference like
    numpy.testing.assert_allclose with the ONNX backend defaults,
    |got - want| <= 1e-7 + 1e-3 |want| (NaN matches NaN), integers and bools exactly,
-   dtypes and shapes exactly.
+   float8/float4 codes exactly (a float8 NaN matches any NaN code), dtypes and shapes
+   exactly.
    --models (real architectures, with an optional info.txt of dims like "batch=2 seq=16"):
    max|got - want| / (max|want| + 1e-6) <= 1e-4 for every output, and the session's
    arena may be at most 1.02 x its lower bound.

@@ -118,7 +118,7 @@ static unsigned ref_encode(infer_dtype t, double x, int saturate) {
     }
     {
         double d = fabs(a - over_v);
-        if (d < best_d || (d == best_d && (max_c & 1))) best_virtual = 1; /* the virtual code is max_c + 1 */
+        if (a >= over_v || d < best_d || (d == best_d && (max_c & 1))) best_virtual = 1; /* code max_c + 1 */
     }
     if (best_virtual) return saturate ? max_c | (s ? sb : 0) : over;
     if (best == 0 && (t == E4M3FNUZ || t == E5M2FNUZ)) return 0;
@@ -291,8 +291,10 @@ static void test_round_trip(void) {
             if (!cast(F32, yf, n, t, sat, NULL, back)) continue;
             for (i = 0; i < n; i++) {
                 double v;
-                want[i] = ref_decode(t, (unsigned)i, &v) == NAN_ ? (uint8_t)(t == E8M0 ? 255 : ref_nan(t, (i & sign_bit(t)) != 0))
-                                                               : (uint8_t)i;
+                int cls = ref_decode(t, (unsigned)i, &v);
+                want[i] = cls == NAN_ ? (uint8_t)(t == E8M0 ? 255 : ref_nan(t, (i & sign_bit(t)) != 0))
+                          : cls == INF && sat ? (uint8_t)(i ^ 0x7C ^ 0x7B) /* inf saturates to max */
+                                              : (uint8_t)i;
             }
             same_codes(infer_dtype_name(t), back, want, NULL, (size_t)n);
         }
@@ -405,7 +407,8 @@ static void test_cast_table(void) {
     { /* float4: 6 for everything too big, inf included; NaN as ONNX's reference */
         const float x4[8] = {0.0f, -0.0f, NAN, INFINITY, -INFINITY, 7.0f, -100.0f, 5.0f};
         const uint8_t w4[8] = {0x0, 0x8, 0x8, 0x7, 0xF, 0x7, 0xF, 0x6};
-        if (cast(F32, x4, 8, E2M1, 0, NULL, y)) same_codes("f4e2m1", y, w4, NULL, 8);
+        uint8_t y4[8];
+        if (cast(F32, x4, 8, E2M1, 0, NULL, y4)) same_codes("f4e2m1", y4, w4, NULL, 8);
     }
 }
 
@@ -452,8 +455,8 @@ static void test_small_to_small(void) {
             for (i = 0; i < n; i++) {
                 double v;
                 int cls = ref_decode(from, (unsigned)i, &v);
-                want[i] = (uint8_t)ref_encode(to, cls == NAN_ ? ((i & sign_bit(from)) && from != E4M3FNUZ && from != E5M2FNUZ ? -NAN : NAN) : v, 1);
-                if (cls == NAN_ && (from == E4M3FNUZ || from == E5M2FNUZ)) want[i] = (uint8_t)ref_nan(to, 1); /* the fnuz NaN is -0's pattern */
+                if (cls == NAN_) v = (i & sign_bit(from)) ? -NAN : NAN; /* a NaN keeps its sign bit (fnuz: set) */
+                want[i] = (uint8_t)ref_encode(to, v, 1);
             }
             snprintf(what, sizeof what, "%s -> %s", infer_dtype_name(from), infer_dtype_name(to));
             if (cast(from, codes, n, to, -1, NULL, got)) same_codes(what, got, want, NULL, (size_t)n);
@@ -523,9 +526,11 @@ static void test_wide_integers(void) {
     const int64_t x[4] = {((int64_t)1 << 62) + 1, ((int64_t)3 << 61) - 1, ((int64_t)3 << 61), INT64_MAX};
     const uint64_t ux[2] = {UINT64_MAX, ((uint64_t)1 << 63) + 1};
     uint8_t y[4];
-    const uint8_t up[4] = {127 + 63, 127 + 62 + 1, 127 + 62 + 1, 127 + 63};
-    const uint8_t down[4] = {127 + 62, 127 + 61, 127 + 61, 127 + 62};
-    const uint8_t nearest[4] = {127 + 62, 127 + 61, 127 + 62, 127 + 63};
+    /* all four lie in [2^62, 2^63); 1.5 * 2^62 is nearest's tie. In a double, 2^62 + 1 is
+       2^62 (up would give 2^62) and 1.5 * 2^62 - 1 is the tie (nearest would go up). */
+    const uint8_t up[4] = {127 + 63, 127 + 63, 127 + 63, 127 + 63};
+    const uint8_t down[4] = {127 + 62, 127 + 62, 127 + 62, 127 + 62};
+    const uint8_t nearest[4] = {127 + 62, 127 + 62, 127 + 63, 127 + 63};
     const uint8_t u_up[2] = {127 + 64, 127 + 64};
     if (cast(I64, x, 4, E8M0, -1, NULL, y)) same_codes("i64 -> e8m0 up", y, up, NULL, 4);
     if (cast(I64, x, 4, E8M0, -1, "down", y)) same_codes("i64 -> e8m0 down", y, down, NULL, 4);
@@ -593,10 +598,49 @@ static void test_small_integers(void) {
     }
 }
 
+/* CastLike takes the second input's dtype, and Cast's attributes. */
+static void test_cast_like(void) {
+    const float x[4] = {1000.0f, -0.3f, 7.5f, NAN};
+    const uint8_t like[1] = {0};
+    const int64_t four = 4, one = 1;
+    const uint8_t want_sat[4] = {0x7E, 0xAA, 0x4F, 0x7F}, want_nosat[4] = {0x7F, 0xAA, 0x4F, 0x7F};
+    const uint8_t want_i4[4] = {8, 0, 8, 0}; /* 1000 -> ...1000b: -8; -0.3 -> 0; 7.5 -> 8 (even): -8; NaN -> 0 */
+    int sat;
+    for (sat = -1; sat <= 1; sat++) {
+        op_case c;
+        memset(&c, 0, sizeof c);
+        c.op = "CastLike";
+        c.in[0] = op_in("x", F32, 1, &four, x);
+        c.in[1] = op_in("like", E4M3FN, 1, &one, like);
+        c.n_in = 2;
+        if (sat >= 0) c.attrs[c.n_attrs++] = infer_attr_int("saturate", sat);
+        if (op_run(&c) == INFER_STATUS_OK)
+            CHECK(c.out[0].dtype == E4M3FN && c.out[0].dims[0] == 4 &&
+                  !memcmp(c.out[0].data, sat ? want_sat : want_nosat, 4));
+        else
+            test__failed_checks++, printf("  CastLike: %s\n", c.error);
+        op_free(&c);
+    }
+    {
+        op_case c;
+        int8_t w[4];
+        int i;
+        for (i = 0; i < 4; i++) w[i] = (int8_t)(want_i4[i] == 8 ? -8 : 0);
+        memset(&c, 0, sizeof c);
+        c.op = "CastLike";
+        c.in[0] = op_in("x", F32, 1, &four, x);
+        c.in[1] = op_const("like", I4, 1, &one, like);
+        c.n_in = 2;
+        if (op_run(&c) == INFER_STATUS_OK) CHECK(c.out[0].dtype == I4 && !memcmp(c.out[0].data, w, 4));
+        else test__failed_checks++, printf("  CastLike: %s\n", c.error);
+        op_free(&c);
+    }
+}
+
 /* Data-movement ops carry the one-byte dtypes unchanged. */
 static void test_data_movement(void) {
     const uint8_t x[6] = {0x7F, 0x80, 0x01, 0xFE, 0x38, 0x00};
-    const int64_t d23[2] = {2, 3}, d6[1] = {6}, shape6[1] = {6}, perm[2] = {1, 0}, two = 2;
+    const int64_t d23[2] = {2, 3}, d1[1] = {1}, shape6[1] = {6}, perm[2] = {1, 0}, two = 2;
     int k;
     for (k = 0; k < 10; k++) {
         infer_dtype t = (infer_dtype)(INFER_DTYPE_F8E4M3FN + k);
@@ -617,7 +661,7 @@ static void test_data_movement(void) {
         memset(&c, 0, sizeof c);
         c.op = "Reshape";
         c.in[0] = op_in("x", t, 2, d23, x);
-        c.in[1] = op_const("s", I64, 1, d6, shape6);
+        c.in[1] = op_const("s", I64, 1, d1, shape6);
         c.n_in = 2;
         if (op_run(&c) == INFER_STATUS_OK) CHECK(c.out[0].dtype == t && c.out[0].n_dims == 1 && !memcmp(c.out[0].data, x, 6));
         else test__failed_checks++, printf("  Reshape %s: %s\n", infer_dtype_name(t), c.error);
@@ -862,6 +906,7 @@ int main(void) {
     RUN(test_e8m0);
     RUN(test_wide_integers);
     RUN(test_small_integers);
+    RUN(test_cast_like);
     RUN(test_data_movement);
     RUN(test_reader_unpacks);
     RUN(test_reader_truncated);

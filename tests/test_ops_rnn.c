@@ -1,4 +1,4 @@
-/* tests/test_ops_rnn.c - LSTM and GRU against references written here in double precision,
+/* tests/test_ops_rnn.c - LSTM, GRU and RNN against references written here in double precision,
    straight from the ONNX equations (the newest opset of each op).
 
    Each case draws random weights from a fixed seed and runs one node through the builder,
@@ -160,9 +160,10 @@ static int check_fail(const op_case *c, const char *what, infer_status want, con
 
 /* ===== the reference ===== */
 
-/* One LSTM/GRU configuration. Zero is the ONNX default for every field but the sizes. */
+/* One LSTM/GRU/RNN configuration. Zero is the ONNX default for every field but the sizes. */
 typedef struct rnn_cfg {
     int lstm;
+    int rnn;                    /* the simple RNN (lstm is 0): one gate, no flag */
     int64_t S, B, I, H;         /* seq, batch, input size, hidden size */
     int dir;                    /* 0 forward, 1 reverse, 2 bidirectional */
     int layout;
@@ -216,8 +217,8 @@ static double ref_apply(const ref_act *a, double x) {
 
 /* Resolves cfg's activation list (defaults, then names, then alpha/beta in order). */
 static void ref_acts(const rnn_cfg *g, ref_act *a, int n_total) {
-    int per = g->lstm ? 3 : 2, i, ia = 0, ib = 0;
-    for (i = 0; i < n_total; i++) snprintf(a[i].name, sizeof a[i].name, "%s", i % per ? "Tanh" : "Sigmoid");
+    int per = g->lstm ? 3 : g->rnn ? 1 : 2, i, ia = 0, ib = 0;
+    for (i = 0; i < n_total; i++) snprintf(a[i].name, sizeof a[i].name, "%s", g->rnn || i % per ? "Tanh" : "Sigmoid");
     if (g->acts) {
         const char *q = g->acts;
         for (i = 0; i < n_total && *q; i++) {
@@ -259,8 +260,8 @@ static int64_t lens_of(const rnn_cfg *g, const rnn_data *d, int64_t b) {
 
 /* The ONNX equations, one direction, batch entry and time step at a time. */
 static void rnn_ref(const rnn_cfg *g, rnn_data *dt) {
-    int64_t S = g->S, B = g->B, I = g->I, H = g->H, D = g->dir == 2 ? 2 : 1, G = g->lstm ? 4 : 3;
-    int per = g->lstm ? 3 : 2;
+    int64_t S = g->S, B = g->B, I = g->I, H = g->H, D = g->dir == 2 ? 2 : 1, G = g->lstm ? 4 : g->rnn ? 1 : 3;
+    int per = g->lstm ? 3 : g->rnn ? 1 : 2;
     ref_act acts[6];
     int64_t d, b, step, k, j, q;
     double *h = new_f64(H), *cs = new_f64(H), *pre = new_f64(G * H), *hn = new_f64(H);
@@ -270,7 +271,7 @@ static void rnn_ref(const rnn_cfg *g, rnn_data *dt) {
         const float *W = dt->w + d * G * H * I, *R = dt->r + d * G * H * H;
         const float *Wb = dt->b ? dt->b + d * 2 * G * H : NULL, *Rb = Wb ? Wb + G * H : NULL;
         const float *P = dt->p ? dt->p + d * 3 * H : NULL;
-        const ref_act *f = &acts[d * per], *gg = &acts[d * per + 1], *hh = g->lstm ? &acts[d * per + 2] : NULL;
+        const ref_act *f = &acts[d * per], *gg = per > 1 ? &acts[d * per + 1] : NULL, *hh = g->lstm ? &acts[d * per + 2] : NULL;
         int backward = g->dir == 1 || d == 1;
         for (b = 0; b < B; b++) {
             int64_t L = lens_of(g, dt, b);
@@ -303,6 +304,12 @@ static void rnn_ref(const rnn_cfg *g, rnn_data *dt) {
                         ot = ref_apply(f, clipv(g, r4[1] + (P ? P[H + k] * Ct : 0)));
                         hn[k] = ot * ref_apply(hh, Ct);
                         cs[k] = Ct; /* unit k's cell is read only by unit k */
+                    }
+                } else if (g->rnn) { /* Ht = f(Xt*(Wi^T) + Ht-1*(Ri^T) + Wbi + Rbi) */
+                    for (k = 0; k < H; k++) {
+                        double hs = pre[k] + (Rb ? Rb[k] : 0);
+                        for (j = 0; j < H; j++) hs += h[j] * R[k * H + j];
+                        hn[k] = ref_apply(f, clipv(g, hs));
                     }
                 } else { /* z r h */
                     for (k = 0; k < H; k++) {
@@ -354,7 +361,7 @@ static void cfg_name(const rnn_cfg *g, char *buf, size_t cap) {
     static const char *const dirs[3] = {"forward", "reverse", "bidirectional"};
     snprintf(buf, cap,
              "%s S%lld B%lld I%lld H%lld %s layout%d b%d h0%d c0%d p%d lens%d%s flag%d clip%g acts=%s outs%u thr%d",
-             g->lstm ? "LSTM" : "GRU", (long long)g->S, (long long)g->B, (long long)g->I, (long long)g->H,
+             g->lstm ? "LSTM" : g->rnn ? "RNN" : "GRU", (long long)g->S, (long long)g->B, (long long)g->I, (long long)g->H,
              dirs[g->dir], g->layout, g->has_b, g->has_h0, g->has_c0, g->has_p, g->lens, g->lens_i64 ? "(i64)" : "",
              g->flag, (double)g->clip, g->acts ? g->acts : "-", g->outs, g->n_threads);
 }
@@ -363,10 +370,10 @@ static const char *const dir_names[3] = {"forward", "reverse", "bidirectional"};
 
 /* Builds the node of cfg with data dt (inputs only) into c. */
 static void build_case(op_case *c, const rnn_cfg *g, const rnn_data *dt) {
-    int64_t D = g->dir == 2 ? 2 : 1, G = g->lstm ? 4 : 3, dims[3];
+    int64_t D = g->dir == 2 ? 2 : 1, G = g->lstm ? 4 : g->rnn ? 1 : 3, dims[3];
     int last = 3;
     memset(c, 0, sizeof *c);
-    c->op = g->lstm ? "LSTM" : "GRU";
+    c->op = g->lstm ? "LSTM" : g->rnn ? "RNN" : "GRU";
     dims[0] = g->layout ? g->B : g->S, dims[1] = g->layout ? g->S : g->B, dims[2] = g->I;
     c->in[0] = g->x_const ? op_const("X", F32, 3, dims, dt->x) : op_in("X", F32, 3, dims, dt->x);
     dims[0] = D, dims[1] = G * g->H, dims[2] = g->I;
@@ -397,7 +404,7 @@ static void build_case(op_case *c, const rnn_cfg *g, const rnn_data *dt) {
     c->attrs[c->n_attrs++] = infer_attr_string("direction", dir_names[g->dir]);
     if (g->hidden_attr) c->attrs[c->n_attrs++] = infer_attr_int("hidden_size", g->H);
     if (g->layout) c->attrs[c->n_attrs++] = infer_attr_int("layout", 1);
-    if (g->flag) c->attrs[c->n_attrs++] = infer_attr_int(g->lstm ? "input_forget" : "linear_before_reset", 1);
+    if (g->flag && !g->rnn) c->attrs[c->n_attrs++] = infer_attr_int(g->lstm ? "input_forget" : "linear_before_reset", 1);
     if (g->clip > 0) c->attrs[c->n_attrs++] = infer_attr_float("clip", g->clip);
     if (g->acts) c->attrs[c->n_attrs++] = infer_attr_string("activations", g->acts);
     if (g->n_alpha) c->attrs[c->n_attrs++] = infer_attr_floats("activation_alpha", g->alpha, (size_t)g->n_alpha);
@@ -406,7 +413,7 @@ static void build_case(op_case *c, const rnn_cfg *g, const rnn_data *dt) {
 }
 
 static void make_data(const rnn_cfg *g, rnn_data *dt) {
-    int64_t D = g->dir == 2 ? 2 : 1, G = g->lstm ? 4 : 3, S = g->S, B = g->B, H = g->H, b;
+    int64_t D = g->dir == 2 ? 2 : 1, G = g->lstm ? 4 : g->rnn ? 1 : 3, S = g->S, B = g->B, H = g->H, b;
     double ws = 1.0 / sqrt((double)(g->I + H)) + 0.2; /* keeps the gates away from saturation */
     memset(dt, 0, sizeof *dt);
     dt->x = uniform(S * B * g->I, -1, 1);
@@ -464,12 +471,15 @@ static int run_cfg(const rnn_cfg *g) {
     return ok;
 }
 
-static rnn_cfg base(int lstm, int64_t S, int64_t B, int64_t I, int64_t H) {
+/* kind: 0 GRU, 1 LSTM, 2 RNN */
+static rnn_cfg base(int kind, int64_t S, int64_t B, int64_t I, int64_t H) {
     rnn_cfg g;
     memset(&g, 0, sizeof g);
-    g.lstm = lstm, g.S = S, g.B = B, g.I = I, g.H = H;
+    g.lstm = kind == 1, g.rnn = kind == 2, g.S = S, g.B = B, g.I = I, g.H = H;
     return g;
 }
+#define N_OUTS(kind) ((kind) == 1 ? 3 : 2)           /* Y Y_h (Y_c) */
+#define N_ACTS(kind) ((kind) == 1 ? 3 : (kind) == 2 ? 1 : 2) /* activations per direction */
 
 static const int64_t hiddens[] = {1, 3, 7, 17};
 static const int64_t inputs[] = {1, 2, 5, 17};
@@ -479,29 +489,30 @@ static const int64_t batches[] = {1, 3};
 /* ===== tests ===== */
 
 /* Defaults only (forward, Sigmoid/Tanh/Tanh, no optional inputs), over all the sizes. */
-static void sizes_sweep(int lstm) {
+static void sizes_sweep(int kind) {
     int a, b, s, n;
-    test_seed(lstm ? 1 : 2);
+    test_seed((unsigned long long)(kind == 2 ? 17 : kind ? 1 : 2));
     for (a = 0; a < 4; a++)
         for (b = 0; b < 4; b++)
             for (s = 0; s < 3; s++)
                 for (n = 0; n < 2; n++) {
-                    rnn_cfg g = base(lstm, seqs[s], batches[n], inputs[b], hiddens[a]);
+                    rnn_cfg g = base(kind, seqs[s], batches[n], inputs[b], hiddens[a]);
                     if (!run_cfg(&g)) return;
                 }
 }
 static void test_lstm_sizes(void) { sizes_sweep(1); }
 static void test_gru_sizes(void) { sizes_sweep(0); }
+static void test_simple_rnn_sizes(void) { sizes_sweep(2); }
 
 /* Every direction x layout x set of outputs, with every optional input present. */
-static void dir_layout_outputs(int lstm) {
+static void dir_layout_outputs(int kind) {
     int dir, layout;
     unsigned outs;
-    test_seed(lstm ? 3 : 4);
+    test_seed((unsigned long long)(kind == 2 ? 18 : kind ? 3 : 4));
     for (dir = 0; dir < 3; dir++)
         for (layout = 0; layout < 2; layout++)
-            for (outs = 1; outs < (lstm ? 8u : 4u); outs++) {
-                rnn_cfg g = base(lstm, 7, 3, 5, 3);
+            for (outs = 1; outs < (1u << N_OUTS(kind)); outs++) {
+                rnn_cfg g = base(kind, 7, 3, 5, 3);
                 g.dir = dir, g.layout = layout, g.outs = outs;
                 g.has_b = g.has_h0 = g.has_c0 = g.has_p = 1;
                 g.lens = 1 + (int)(outs % 2);
@@ -511,14 +522,15 @@ static void dir_layout_outputs(int lstm) {
 }
 static void test_lstm_directions_layouts_outputs(void) { dir_layout_outputs(1); }
 static void test_gru_directions_layouts_outputs(void) { dir_layout_outputs(0); }
+static void test_simple_rnn_directions_layouts_outputs(void) { dir_layout_outputs(2); }
 
 /* Every optional input present or absent (with and without sequence_lens, both ways). */
-static void optional_inputs(int lstm) {
+static void optional_inputs(int kind) {
     int mask, lens;
-    test_seed(lstm ? 5 : 6);
-    for (mask = 0; mask < (lstm ? 16 : 4); mask++)
+    test_seed((unsigned long long)(kind == 2 ? 19 : kind ? 5 : 6));
+    for (mask = 0; mask < (kind == 1 ? 16 : 4); mask++)
         for (lens = 0; lens < 3; lens++) {
-            rnn_cfg g = base(lstm, 3, 3, 2, 7);
+            rnn_cfg g = base(kind, 3, 3, 2, 7);
             g.dir = (mask + lens) % 3;
             g.layout = mask % 2;
             g.has_b = mask & 1, g.has_h0 = (mask >> 1) & 1, g.has_c0 = (mask >> 2) & 1, g.has_p = (mask >> 3) & 1;
@@ -529,13 +541,14 @@ static void optional_inputs(int lstm) {
 }
 static void test_lstm_optional_inputs(void) { optional_inputs(1); }
 static void test_gru_optional_inputs(void) { optional_inputs(0); }
+static void test_simple_rnn_optional_inputs(void) { optional_inputs(2); }
 
 /* Random combinations of everything, sizes from the lists. */
-static void random_sweep(int lstm, int n) {
-    int i;
-    test_seed(lstm ? 7 : 8);
+static void random_sweep(int kind, int n) {
+    int i, lstm = kind == 1;
+    test_seed((unsigned long long)(kind == 2 ? 20 : kind ? 7 : 8));
     for (i = 0; i < n; i++) {
-        rnn_cfg g = base(lstm, seqs[test_int(0, 2)], batches[test_int(0, 1)], test_int(1, 17), hiddens[test_int(0, 3)]);
+        rnn_cfg g = base(kind, seqs[test_int(0, 2)], batches[test_int(0, 1)], test_int(1, 17), hiddens[test_int(0, 3)]);
         g.dir = (int)test_int(0, 2);
         g.layout = (int)test_int(0, 1);
         g.has_b = (int)test_int(0, 1), g.has_h0 = (int)test_int(0, 1);
@@ -551,14 +564,15 @@ static void random_sweep(int lstm, int n) {
 }
 static void test_lstm_random(void) { random_sweep(1, 300); }
 static void test_gru_random(void) { random_sweep(0, 300); }
+static void test_simple_rnn_random(void) { random_sweep(2, 300); }
 
 /* clip that binds (small), with and without the coupled/linear-before-reset variants. */
-static void clip_cases(int lstm) {
+static void clip_cases(int kind) {
     int flag, dir;
-    test_seed(lstm ? 9 : 10);
+    test_seed((unsigned long long)(kind == 2 ? 21 : kind ? 9 : 10));
     for (flag = 0; flag < 2; flag++)
         for (dir = 0; dir < 3; dir++) {
-            rnn_cfg g = base(lstm, 7, 3, 17, 17);
+            rnn_cfg g = base(kind, 7, 3, 17, 17);
             g.dir = dir, g.flag = flag, g.clip = 0.25f;
             g.has_b = g.has_h0 = g.has_c0 = g.has_p = 1;
             if (!run_cfg(&g)) return;
@@ -566,24 +580,25 @@ static void clip_cases(int lstm) {
 }
 static void test_lstm_clip(void) { clip_cases(1); }
 static void test_gru_clip(void) { clip_cases(0); }
+static void test_simple_rnn_clip(void) { clip_cases(2); }
 
 /* Every activation in every position, alpha/beta given and defaulted, names in any case. */
-static void activation_cases(int lstm) {
+static void activation_cases(int kind) {
     static const char *const names[] = {"Sigmoid", "Tanh", "Relu", "Affine", "LeakyRelu", "ThresholdedRelu",
                                         "ScaledTanh", "HardSigmoid", "Elu", "Softsign", "Softplus"};
-    int per = lstm ? 3 : 2, a, pos, given;
+    int per = N_ACTS(kind), a, pos, given;
     char acts[256];
-    test_seed(lstm ? 11 : 12);
+    test_seed((unsigned long long)(kind == 2 ? 22 : kind ? 11 : 12));
     for (a = 0; a < 11; a++)
         for (pos = 0; pos < per; pos++)
             for (given = 0; given < 2; given++) {
-                rnn_cfg g = base(lstm, 3, 3, 3, 7);
+                rnn_cfg g = base(kind, 3, 3, 3, 7);
                 int i, k = 0;
                 g.dir = 2;
                 g.has_b = 1;
                 g.has_h0 = 1;
                 for (i = 0; i < 2 * per; i++) {
-                    const char *n = i % per == pos ? names[a] : (i % per ? "Tanh" : "Sigmoid");
+                    const char *n = i % per == pos ? names[a] : (i % per || kind == 2 ? "Tanh" : "Sigmoid");
                     if (i == per + pos && a % 2) n = a == 3 ? "aFFINE" : names[(a + 1) % 11]; /* backward differs */
                     k += snprintf(acts + k, sizeof acts - (size_t)k, "%s%s", i ? "," : "", n);
                 }
@@ -598,12 +613,13 @@ static void activation_cases(int lstm) {
 }
 static void test_lstm_activations(void) { activation_cases(1); }
 static void test_gru_activations(void) { activation_cases(0); }
+static void test_simple_rnn_activations(void) { activation_cases(2); }
 
 /* All lengths 0: Y is 0 and Y_h / Y_c are the initial state; lengths = seq: no effect. */
 static void test_rnn_sequence_lens_edges(void) {
     int lstm, zero;
     test_seed(13);
-    for (lstm = 0; lstm < 2; lstm++)
+    for (lstm = 0; lstm < 3; lstm++) /* 0 GRU, 1 LSTM, 2 RNN */
         for (zero = 0; zero < 2; zero++) {
             rnn_cfg g = base(lstm, 3, 3, 2, 3);
             rnn_data dt;
@@ -615,13 +631,13 @@ static void test_rnn_sequence_lens_edges(void) {
             for (b = 0; b < 3; b++) dt.lens32[b] = zero ? 0 : 3;
             rnn_ref(&g, &dt);
             build_case(&c, &g, &dt);
-            rnn_run(&c, lstm ? 3 : 2, lstm ? 7 : 3);
+            rnn_run(&c, N_OUTS(lstm), (1u << N_OUTS(lstm)) - 1);
             CHECK_EQ_INT(c.status, INFER_STATUS_OK);
             if (c.status == INFER_STATUS_OK) {
                 const float *y = (const float *)c.out[0].data, *yh = (const float *)c.out[1].data;
                 for (k = 0; zero && k < 3 * 2 * 3 * 3; k++) CHECK(y[k] == 0.0f);
                 for (k = 0; zero && k < 2 * 3 * 3; k++) CHECK(yh[k] == dt.h0[k]);
-                for (k = 0; zero && lstm && k < 2 * 3 * 3; k++) CHECK(((const float *)c.out[2].data)[k] == dt.c0[k]);
+                for (k = 0; zero && lstm == 1 && k < 2 * 3 * 3; k++) CHECK(((const float *)c.out[2].data)[k] == dt.c0[k]);
                 check_out(&c, 0, "lens edge", 4, (const int64_t[]){3, 2, 3, 3}, dt.y);
                 check_out(&c, 1, "lens edge", 3, (const int64_t[]){2, 3, 3}, dt.yh);
             }
@@ -634,7 +650,7 @@ static void test_rnn_sequence_lens_edges(void) {
 static void test_rnn_empty(void) {
     int lstm, dir;
     test_seed(16);
-    for (lstm = 0; lstm < 2; lstm++)
+    for (lstm = 0; lstm < 3; lstm++) /* 0 GRU, 1 LSTM, 2 RNN */
         for (dir = 0; dir < 3; dir++) {
             rnn_cfg g = base(lstm, 0, 3, 2, 3);
             g.dir = dir, g.layout = dir == 1, g.has_b = g.has_h0 = g.has_c0 = g.has_p = 1;
@@ -685,11 +701,11 @@ static void test_rnn_threads(void) {
 /* Bad shapes, dtypes, attribute values and run-time lengths. */
 static void test_rnn_bad_input(void) {
     int lstm;
-    for (lstm = 0; lstm < 2; lstm++) {
+    for (lstm = 0; lstm < 3; lstm++) { /* 0 GRU, 1 LSTM, 2 RNN */
         rnn_cfg g0 = base(lstm, 3, 3, 5, 7);
         rnn_data dt;
         op_case c;
-        int64_t G = lstm ? 4 : 3, dims[3];
+        int64_t G = lstm == 1 ? 4 : lstm == 2 ? 1 : 3, dims[3];
         float big[4096];
         double x64[64];
         int32_t lens_bad[3] = {1, 4, 2}, lens_neg[3] = {1, -1, 2}, lens_ok[3] = {3, 0, 2};
@@ -750,7 +766,7 @@ static void test_rnn_bad_input(void) {
         rnn_run(&c, 1, 1);
         check_fail(&c, "lens shape", INFER_STATUS_SHAPE, "input 4 (sequence_lens)");
         op_free(&c);
-        if (lstm) {
+        if (lstm == 1) {
             /* P [1, 4H] */
             build_case(&c, &g0, &dt);
             dims[0] = 1, dims[1] = 28;
@@ -786,7 +802,7 @@ static void test_rnn_bad_input(void) {
         op_free(&c);
         /* unknown activation; wrong number of activations */
         build_case(&c, &g0, &dt);
-        c.attrs[c.n_attrs++] = infer_attr_string("activations", lstm ? "Sigmoid,Swish,Tanh" : "Sigmoid,Swish");
+        c.attrs[c.n_attrs++] = infer_attr_string("activations", lstm == 1 ? "Sigmoid,Swish,Tanh" : lstm == 2 ? "Swish" : "Sigmoid,Swish");
         rnn_run(&c, 1, 1);
         check_fail(&c, "activation", INFER_STATUS_UNSUPPORTED, "activation 'Swish' is not supported");
         op_free(&c);
@@ -840,7 +856,7 @@ static void test_rnn_bad_input(void) {
 }
 
 static void test_rnn_case_count(void) {
-    printf("  %d LSTM/GRU cases checked against the reference\n", n_cases);
+    printf("  %d LSTM/GRU/RNN cases checked against the reference\n", n_cases);
     CHECK(n_cases > 1000);
 }
 
@@ -857,6 +873,12 @@ int main(void) {
     RUN(test_gru_clip);
     RUN(test_lstm_activations);
     RUN(test_gru_activations);
+    RUN(test_simple_rnn_sizes);
+    RUN(test_simple_rnn_directions_layouts_outputs);
+    RUN(test_simple_rnn_optional_inputs);
+    RUN(test_simple_rnn_random);
+    RUN(test_simple_rnn_clip);
+    RUN(test_simple_rnn_activations);
     RUN(test_rnn_sequence_lens_edges);
     RUN(test_rnn_empty);
     RUN(test_rnn_threads);

@@ -394,7 +394,6 @@ static int is_rewritten(const char *op) {
 static int dropped_attr(const char *op, const char *name) {
     if (!strcmp(name, "consumed_inputs")) return 1; /* opset <= 6 bookkeeping */
     if (!strcmp(op, "BatchNormalization") && (!strcmp(name, "spatial") || !strcmp(name, "is_test"))) return 1;
-    if (!strcmp(op, "MaxPool") && !strcmp(name, "storage_order")) return 0;
     return 0;
 }
 
@@ -463,6 +462,8 @@ static int attr_to_input(cgraph *g, cnode *n, const onnx_node *on, const char *a
     c = const_ints(g, on->outputs[0], a->ints, a->n);
     return c && set_input(n, k, c);
 }
+
+static int const_scalar_value(cgraph *g, const char *name, double *v);
 
 /* -- subgraphs (If, Loop) are inlined: their names are renamed to stay unique -- */
 
@@ -706,6 +707,7 @@ static int translate(cgraph *g, const onnx_node *on) {
 
     if (!strcmp(op, "Constant")) {
         const onnx_attr *a = on->n_attrs ? &on->attrs[0] : NULL;
+        if (g->stats) g->stats->folded++; /* a Constant node becomes a constant tensor */
         int64_t one = 1;
         void *data;
         if (!a || on->n_outputs != 1) return cfail(g, "node '%s' (Constant): needs one value attribute", on->name);
@@ -734,12 +736,36 @@ static int translate(cgraph *g, const onnx_node *on) {
     if (!strcmp(op, "Loop")) return translate_loop(g, on);
 
     if (!strcmp(op, "Dropout")) { /* inference: the identity on output 0; the mask, if used, is all true */
+        if (on->n_inputs > 2 && on->inputs[2][0]) {
+            cconst *tm = find_const(g, on->inputs[2]), *ratio = on->inputs[1][0] ? find_const(g, on->inputs[1]) : NULL;
+            double r = 1;
+            int zero_ratio = ratio && const_scalar_value(g, ratio->name, &r) && r == 0; /* drops nothing */
+            if (!zero_ratio && (!tm || !tm->bytes || ((const uint8_t *)tm->data)[0]))
+                return cfail(g, "node '%s' (Dropout): training_mode must be a constant false (inference only)", on->name);
+        }
         n = new_node(g, "Identity", on->name);
         if (!n || !node_io(n, 1, on->inputs[0]) || !node_io(n, 0, on->outputs[0])) return 0;
-        if (on->n_outputs > 1 && on->outputs[1][0])
-            return cfail(g, "node '%s' (Dropout): the mask output is not supported", on->name);
+        if (on->n_outputs > 1 && on->outputs[1][0]) { /* mask = ConstantOfShape(Shape(x), true) */
+            char s[512];
+            cattr *v;
+            snprintf(s, sizeof s, "%s__shape", on->outputs[1]);
+            if (!(n = new_node(g, "Shape", s)) || !node_io(n, 1, on->inputs[0]) || !node_io(n, 0, s)) return 0;
+            if (!(n = new_node(g, "ConstantOfShape", on->name)) || !node_io(n, 1, s) || !node_io(n, 0, on->outputs[1]) ||
+                !(v = node_attr(n, "value", INFER_ATTR_TENSOR)) || !(v->t = (cconst *)calloc(1, sizeof(cconst))))
+                return 0;
+            v->t->name = sdup("");
+            v->t->dtype = INFER_DTYPE_BOOL;
+            v->t->n_dims = 1;
+            v->t->dims[0] = 1;
+            v->t->bytes = 1;
+            if (!v->t->name || !(v->t->data = malloc(1))) return 0;
+            ((uint8_t *)v->t->data)[0] = 1;
+        }
         return 1;
     }
+
+    if (!strcmp(op, "MaxPool") && on->n_outputs > 1 && on->outputs[1][0])
+        return cfail(g, "node '%s' (MaxPool): the Indices output is not supported", on->name);
 
     if (is_passthrough(op) || (!is_rewritten(op) && infer_op_exists(op))) {
         n = new_node(g, op, on->name);
