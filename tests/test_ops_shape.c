@@ -1699,6 +1699,7 @@ static int rs_taps(const resize_case *g, int64_t in, int64_t out, double scale, 
     double x, xo = (double)o, t, sum = 0;
     int64_t base;
     int k, n = g->mode == RS_CUBIC ? 4 : 2, coord = g->coord < 0 ? CT_HALF_PIXEL : g->coord;
+    double len = g->n_scales ? (double)in * scale : (double)out;
     switch (coord) {
     case CT_HALF_PIXEL: x = (xo + 0.5) / scale - 0.5; break;
     case CT_HALF_PIXEL_SYMMETRIC: {
@@ -1706,8 +1707,10 @@ static int rs_taps(const resize_case *g, int64_t in, int64_t out, double scale, 
         x = center * (1 - adj) + (xo + 0.5) / scale - 0.5;
         break;
     }
-    case CT_PYTORCH_HALF_PIXEL: x = out > 1 ? (xo + 0.5) / scale - 0.5 : 0; break;
-    case CT_ALIGN_CORNERS: x = out == 1 ? 0 : xo * (double)(in - 1) / (double)(out - 1); break;
+    /* ONNX's length_resized: in * scale when scales are given (the reference
+       implementation and the conformance data use it unrounded), else the output size */
+    case CT_PYTORCH_HALF_PIXEL: x = len > 1 ? (xo + 0.5) / scale - 0.5 : 0; break;
+    case CT_ALIGN_CORNERS: x = len <= 1 ? 0 : xo * (double)(in - 1) / (len - 1); break;
     case CT_ASYMMETRIC: x = xo / scale; break;
     default:
         x = out > 1 ? roi_s * (double)(in - 1) + xo * (roi_e - roi_s) * (double)(in - 1) / (double)(out - 1)
