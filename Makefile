@@ -19,8 +19,11 @@ EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 # tools/infer-*.c are programs; the other tools/*.c are shared code they link
 TOOLS   := $(patsubst tools/%.c,%,$(wildcard tools/infer-*.c))
 TOOLLIB := $(patsubst tools/%.c,$(B)/tools_%.o,$(filter-out tools/infer-%.c,$(wildcard tools/*.c)))
+# fuzz targets (tests/fuzz/); make test replays their regression files
+FUZZ_TARGETS := model onnx npy
+FUZZ_REPLAY  := $(addprefix $(B)/fuzz_replay_,$(FUZZ_TARGETS))
 
-.PHONY: all test asan demo hello install uninstall clean help testdata conformance
+.PHONY: all test asan demo hello install uninstall clean help testdata conformance fuzz fuzz-build
 
 # ONNX backend node tests: the test data inside the onnx wheel (the package is not
 # installed). One pinned wheel, checked by hash; any platform's wheel has the same data.
@@ -38,20 +41,31 @@ help:
 	@echo "make install  install infer.h, infer.c, libinfer.a, the tools and infer.pc under PREFIX (now $(PREFIX))"
 	@echo "make test     build and run every test; the last line is 'N passed, N failed, N skipped'"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@echo "make valgrind the unit-test programs under valgrind memcheck: 0 errors, 0 bytes lost"
+	@echo "make tsan     the concurrency test (8 threads, one model) under ThreadSanitizer"
+	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
+	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
 	@echo "make conformance  run the ONNX node tests through the converter and the runtime"
 	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
 	@echo "make models  export the real models (small sizes) with reference outputs into build/models/"
 	@echo "make models-full  the same at full size (ResNet-18 224, BERT-base, GPT-2 small, ViT-B/16) into build/models-full/"
+	@echo "make bench-gemm  our f32 GEMM vs OpenBLAS cblas_sgemm (needs libopenblas-dev): GFLOP/s, % of FMA peak"
 	@echo "make clean    remove $(B)/"
 
 $(B)/infer.o: infer.c infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
 
 # White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
-WHITEBOX := $(addprefix $(B)/,test_format test_planner)
+WHITEBOX := $(addprefix $(B)/,test_format test_planner test_gemm make_bad_files)
 $(WHITEBOX): $(B)/%: tests/%.c tests/test.h infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(LIBS) -o $@
+
+# tests/data/bad/: one broken file per validation rule, written by tests/make_bad_files.c
+# (committed; tests/test_bad_files.c checks each). Regenerate after a format change.
+bad-files: $(B)/make_bad_files
+	rm -f tests/data/bad/*.infer
+	$(B)/make_bad_files tests/data/bad
 
 $(B)/test_%: tests/test_%.c tests/test.h $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
@@ -83,8 +97,8 @@ $(B):
 
 # tests/conformance.sh runs $(NODETESTS) (make testdata) and build/models (make models)
 # when they exist, and prints nothing otherwise.
-test: $(addprefix $(B)/,$(TESTS)) $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models
-	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh
+test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models $(FUZZ_REPLAY)
+	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh
 
 testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
 build/.onnx-node-tests-$(ONNX_VERSION).stamp:
@@ -132,9 +146,61 @@ build/.models-full.stamp: models/export_models.py $(VENV)/.stamp
 	$(VENV)/bin/python models/export_models.py --size full -o build/models-full
 	@touch $@
 
+# -- fuzzing (tests/fuzz/) --
+# Each target also builds with tests/fuzz/replay_main.c instead of libFuzzer, so that
+# make test replays tests/data/fuzz/<target>/* (tests/fuzz_replay.sh) with any compiler.
+FUZZ_DEPS    := tests/fuzz/fuzz_tmp.h $(wildcard tools/*.h) infer.h
+$(B)/fuzz_replay_model: tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c $(FUZZ_DEPS) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c $(LIBS) -o $@
+$(B)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_DEPS) $(B)/infer.o $(TOOLLIB) | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< tests/fuzz/replay_main.c $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+
+# make fuzz FUZZ_SECONDS=N: libFuzzer (clang, ASan + UBSan) runs each target for N seconds,
+# its corpus in build/fuzz/corpus-<target>, seeded by tests/fuzz/make_corpus.sh.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FZ           := build/fuzz
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(STD) -D_DEFAULT_SOURCE
+FUZZ_MAXLEN_model := 65536
+FUZZ_MAXLEN_onnx  := 131072
+FUZZ_MAXLEN_npy   := 4096
+$(FZ)/obj/%.o: tools/%.c $(wildcard tools/*.h) infer.h
+	@mkdir -p $(FZ)/obj
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FZ)/obj/infer.o: infer.c infer.h
+	@mkdir -p $(FZ)/obj
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FZ)/fuzz_model: tests/fuzz/fuzz_model.c $(FUZZ_DEPS)
+	@mkdir -p $(FZ)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< -lm -pthread -o $@
+$(FZ)/fuzz_onnx: tests/fuzz/fuzz_onnx.c $(FUZZ_DEPS) $(FZ)/obj/infer.o $(FZ)/obj/onnx.o $(FZ)/obj/convert.o
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FZ)/obj/infer.o $(FZ)/obj/onnx.o $(FZ)/obj/convert.o -lm -pthread -o $@
+$(FZ)/fuzz_npy: tests/fuzz/fuzz_npy.c $(FUZZ_DEPS) $(FZ)/obj/infer.o $(FZ)/obj/npy.o
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FZ)/obj/infer.o $(FZ)/obj/npy.o -lm -pthread -o $@
+$(FZ)/.corpus.stamp: tests/fuzz/make_corpus.sh $(B)/cli_models $(B)/hello $(B)/infer-convert
+	B=$(B) sh tests/fuzz/make_corpus.sh $(FZ)
+	@touch $@
+fuzz-build: $(addprefix $(FZ)/fuzz_,$(FUZZ_TARGETS)) $(FZ)/.corpus.stamp
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do sh tests/fuzz/run_fuzz.sh $$t $(FUZZ_SECONDS) $(FZ) || exit 1; done
+
 # Sanitizer build: its own folder, the same sources.
 asan:
 	$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
+
+# ThreadSanitizer on the concurrency test (tests/test_threads.c): its own folder, OpenMP
+# off (libgomp is not TSan-instrumented); any report fails the run.
+.PHONY: tsan valgrind bad-files
+tsan:
+	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" build/tsan/test_threads
+
+# valgrind memcheck on every unit-test program (not the conformance suite or the CLI
+# shell tests): a build without OpenMP in its own folder; 0 errors and 0 bytes definitely
+# or indirectly lost, or it fails (tests/valgrind.sh).
+valgrind:
+	$(MAKE) --no-print-directory B=build/valgrind OMP= $(addprefix build/valgrind/,$(TESTS))
+	sh tests/valgrind.sh $(addprefix build/valgrind/,$(TESTS))
 
 # The bundled model: a small CNN trained on scikit-learn's digits by models/digits/train.py
 # (which wrote digits.onnx, images.npy and labels.npy; nothing is downloaded here).
@@ -169,5 +235,16 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/libinfer.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/infer.pc $(INSTALLED_TOOLS)
 	-rmdir $(DESTDIR)$(PREFIX)/share/infer 2>/dev/null
 
+
+# tools/bench/gemm.c: our GEMM against OpenBLAS, 1 and 2 threads (README "CPU performance")
+HAVE_OPENBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return !openblas_get_config();}\n' | $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo 1)
+.PHONY: bench-gemm
+bench-gemm: | $(B)
+ifeq ($(HAVE_OPENBLAS),1)
+	$(CC) -O2 $(WARN) $(STD) $(OMP) tools/bench/gemm.c -lopenblas $(LIBS) -o $(B)/bench_gemm
+	$(B)/bench_gemm $(BENCH_REPS)
+else
+	@echo "bench-gemm: OpenBLAS not found (apt-get install libopenblas-dev)"; exit 1
+endif
 clean:
 	rm -rf $(B)

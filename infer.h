@@ -76,7 +76,7 @@
    6 plan    the static memory planner                         >>plan
    7 exec    session, executor and the backend interface       >>exec
    8 tp      tensor parallelism (not yet built)                >>tp
-   9 cpu     CPU backend: reference kernels                    >>cpu
+   9 cpu     CPU backend: reference and SIMD kernels, GEMM     >>cpu
 */
 #ifndef INFER_H
 #define INFER_H
@@ -322,7 +322,7 @@ typedef struct infer_node_info {
     size_t n_inputs, n_outputs;
     /* sessions only: */
     int runs;                 /* 1: runs on every infer_run; 0: folded at creation or a shared view */
-    const char *kernel;       /* the kernel variant chosen ("ref"), NULL when it does not run */
+    const char *kernel;       /* the kernel variant chosen ("avx512", "avx2", "ref"), NULL when it does not run */
     double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
     uint64_t n_runs;          /* infer_run calls timed so far */
 } infer_node_info;
@@ -808,6 +808,37 @@ static int infer__map_put(const infer_allocator *a, infer__map *m, const char *k
     m->keys[i] = key;
     m->vals[i] = val;
     return 1;
+}
+
+/* -- CPU features (STYLE.md section 7): checked once, read by session creation only -- */
+
+#if (defined(__x86_64__) || defined(_M_X64)) && !defined(INFER_NO_SIMD) && (defined(__GNUC__) || defined(__clang__))
+#define INFER__HAVE_AVX2 1   /* AVX2+FMA kernels are compiled (target attributes, no -m flags) */
+#define INFER__HAVE_AVX512 1 /* AVX-512F kernels are compiled */
+#endif
+
+#define INFER__CPU_AVX2 1   /* AVX2 and FMA, with OS support for the ymm state */
+#define INFER__CPU_AVX512 2 /* AVX-512F, with OS support for the zmm state */
+
+/* The one mutable global besides the error text: 0 until checked, then the INFER__CPU_*
+   bits | 0x100. Racing first calls compute the same value, and the atomics keep it a
+   benign, idempotent store. */
+static int infer__cpu_cache;
+
+static int infer__cpu_features(void) {
+#if defined(INFER__HAVE_AVX2)
+    int f = __atomic_load_n(&infer__cpu_cache, __ATOMIC_RELAXED);
+    if (!f) {
+        f = 0x100; /* __builtin_cpu_supports checks XCR0 (xgetbv) for the OS-saved state */
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f |= INFER__CPU_AVX2;
+        if (__builtin_cpu_supports("avx512f")) f |= INFER__CPU_AVX512;
+        __atomic_store_n(&infer__cpu_cache, f, __ATOMIC_RELAXED);
+    }
+    return f & 0xff;
+#else
+    (void)infer__cpu_cache;
+    return 0;
+#endif
 }
 
 /* ===== 3. MODEL FILE: READER AND WRITER ============================= >>file */
@@ -2937,6 +2968,8 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
     return INFER_STATUS_OK;
 }
 
+static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
+
 static infer_status infer__shape_matmul(infer__ctx *c) {
     const infer__val *a = c->in[0], *b = c->in[1];
     infer__mm_p *p = &c->p->mm;
@@ -2977,6 +3010,7 @@ static infer_status infer__shape_matmul(infer__ctx *c) {
     if (c->n_in > 2 && c->in[2] && (c->in[2]->dtype != INFER_DTYPE_F32 || (int64_t)c->in[2]->n != p->n))
         return infer__cfail(c, INFER_STATUS_SHAPE, "bias (input 2) must be f32 with %lld values", (long long)p->n);
     if ((st = infer__act_parse(c, &p->act))) return st;
+    c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads); /* packed blocks */
     return infer__set_out(c, 0, INFER_DTYPE_F32, r, dims);
 }
 
@@ -3014,6 +3048,7 @@ static infer_status infer__shape_gemm(infer__ctx *c) {
         }
     }
     if ((st = infer__act_parse(c, &p->act))) return st;
+    c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads); /* packed blocks */
     return infer__set_out(c, 0, INFER_DTYPE_F32, 2, dims);
 }
 
@@ -3031,16 +3066,22 @@ static infer_status infer__conv_attrs(infer__ctx *c, int n_sp, const int64_t *wk
         if (wk && p->k[i] != wk[i])
             return infer__cfail(c, INFER_STATUS_SHAPE, "kernel_shape %lld differs from the weight's %lld",
                                 (long long)p->k[i], (long long)wk[i]);
-        if (p->k[i] < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "kernel size %lld < 1", (long long)p->k[i]);
+        if (p->k[i] < 1 || p->k[i] > INFER_MAX_DIM_VALUE)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "kernel size %lld is not in [1, %lld]", (long long)p->k[i],
+                                (long long)INFER_MAX_DIM_VALUE);
     }
     n = infer__attr_ints(c->node, "strides", v, 3);
     if (n != -1 && n != n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "strides must have %d values", n_sp);
     for (i = 0; n > 0 && i < n_sp; i++)
-        if ((p->s[i] = v[i]) < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "stride %lld < 1", (long long)v[i]);
+        if ((p->s[i] = v[i]) < 1 || v[i] > INFER_MAX_DIM_VALUE)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "stride %lld is not in [1, %lld]", (long long)v[i],
+                                (long long)INFER_MAX_DIM_VALUE);
     n = infer__attr_ints(c->node, "dilations", v, 3);
     if (n != -1 && n != n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "dilations must have %d values", n_sp);
     for (i = 0; n > 0 && i < n_sp; i++)
-        if ((p->d[i] = v[i]) < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "dilation %lld < 1", (long long)v[i]);
+        if ((p->d[i] = v[i]) < 1 || p->k[i] - 1 > INFER_MAX_DIM_VALUE / v[i])
+            return infer__cfail(c, INFER_STATUS_SHAPE, "dilation %lld: < 1, or the window (kernel %lld) spans more "
+                                "than %lld", (long long)v[i], (long long)p->k[i], (long long)INFER_MAX_DIM_VALUE);
     n = infer__attr_ints(c->node, "pads", v, 6);
     if (n != -1 && n != 2 * n_sp) return infer__cfail(c, INFER_STATUS_SHAPE, "pads must have %d values", 2 * n_sp);
     for (i = 0; n > 0 && i < n_sp; i++) {
@@ -4690,9 +4731,13 @@ static int infer__cpu_supports(const infer__ctx *c) {
     (void)c;
     return 1;
 }
+/* section 9: the SIMD variant of a node's kernel for this CPU (a one-time check), or its
+   reference kernel; and the variant's name ("avx512", "avx2", "ref") */
+static infer__kernel_fn infer__cpu_variant(const infer__ctx *c, int force_reference);
+static const char *infer__cpu_kernel_name(infer__kernel_fn fn);
+
 static infer__kernel_fn infer__cpu_prepare(const infer__ctx *c, int force_reference) {
-    (void)force_reference; /* SIMD variants are chosen here when they exist */
-    return infer__ops[c->node->op].kernel;
+    return infer__cpu_variant(c, force_reference);
 }
 static infer_status infer__cpu_run(const infer__ctx *c, infer__kernel_fn fn) { return fn(c); }
 static void infer__cpu_copy(void *dst, const void *src, size_t bytes) {
@@ -5146,7 +5191,7 @@ infer_status infer_session_node(const infer_session *s, size_t i, infer_node_inf
     if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_node: session is NULL");
     if ((st = infer_model_node(s->m, i, info))) return st;
     info->runs = s->kernels[i] != NULL;
-    info->kernel = s->kernels[i] ? "ref" : NULL;
+    info->kernel = s->kernels[i] ? infer__cpu_kernel_name(s->kernels[i]) : NULL;
     info->total_ms = s->node_ms ? s->node_ms[i] : 0;
     info->n_runs = s->n_runs;
     return INFER_STATUS_OK;
@@ -6505,15 +6550,340 @@ static void infer__gemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a,
     }
 }
 
-static infer_status infer__matmul_ref(const infer__ctx *c) {
+/* -- the packed, cache-blocked f32 GEMM (AVX2+FMA, AVX-512) --
+
+   C[m][n] = A[m][k] * B[k][n] in the BLIS loop order: for each NC-wide column block of B
+   and KC-deep slice of k, B's block is packed into NR-wide panels ([kc][NR] each), then
+   for each MC-tall row block of A, A is packed into MR-tall panels ([kc][MR] each) and a
+   register-tiled micro-kernel computes every MR x NR tile. Packing zero-pads the edges,
+   so the micro-kernel always runs a full tile; edge tiles go through a small buffer.
+   Threads own bands of C (infer__gemm_f32_packed); each C element is summed by one
+   thread in a fixed k order, so results do not depend on the thread count. Fewer than
+   INFER__GEMM_ROWS rows (batch-1 inference) skip packing: a row kernel streams B once.
+   Scratch (planned by the shape functions, so runs allocate nothing): one packed A block
+   and one packed B block per thread. */
+
+#define INFER__GEMM_KC 256
+#define INFER__GEMM_MC 240  /* a multiple of every MR */
+#define INFER__GEMM_NC 1024 /* a multiple of every NR */
+#define INFER__GEMM_MR_MAX 12
+#define INFER__GEMM_NR_MAX 32
+#define INFER__GEMM_ROWS 4 /* fewer rows of C than this: the row kernel, no packing */
+
+#if defined(INFER__HAVE_AVX2)
+#include <immintrin.h>
+#endif
+
+/* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x b-panel [kc][NR] */
+typedef void (*infer__ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+
+/* c[0..n) = sum_p a[p * a_cs] * b[p * b_rs + 0..n): one row of C straight from B */
+typedef void (*infer__row_fn)(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
+                              float *c);
+
+typedef struct infer__gemm_isa {
+    int mr, nr;
+    infer__ukr_fn ukr;
+    infer__row_fn row; /* for m < INFER__GEMM_ROWS with b's columns contiguous: no packing */
+} infer__gemm_isa;
+
+/* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
+   kernels): per thread one packed A block and one packed B block. */
+static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
+#if defined(INFER__HAVE_AVX2)
+    int64_t mc = INFER__MIN(m, INFER__GEMM_MC), nc = INFER__MIN(n, INFER__GEMM_NC), kc = INFER__MIN(k, INFER__GEMM_KC);
+    mc = (mc + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX * INFER__GEMM_MR_MAX;
+    nc = (nc + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
+    if (m <= 0 || n <= 0 || k <= 0) return 0;
+    return (size_t)((mc + nc) * kc) * sizeof(float) * (size_t)(nt < 1 ? 1 : nt) + INFER__ALIGN; /* 1.3 MB a thread */
+#else
+    (void)m, (void)n, (void)k, (void)nt;
+    return 0;
+#endif
+}
+
+#if defined(INFER__HAVE_AVX2)
+
+#define INFER__FMA8(r, x) r##a = _mm256_fmadd_ps(x, b0, r##a), r##b = _mm256_fmadd_ps(x, b1, r##b)
+#define INFER__ST8(r, i)                                                                                           \
+    do {                                                                                                           \
+        float *cr = c + (i) * ldc;                                                                                 \
+        if (acc) r##a = _mm256_add_ps(r##a, _mm256_loadu_ps(cr)), r##b = _mm256_add_ps(r##b, _mm256_loadu_ps(cr + 8)); \
+        _mm256_storeu_ps(cr, r##a);                                                                                \
+        _mm256_storeu_ps(cr + 8, r##b);                                                                            \
+    } while (0)
+
+/* 6 x 16: 12 ymm accumulators, 2 for the B row, 1 broadcast */
+__attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
+                                                                     float *c, int64_t ldc, int acc) {
+    __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
+    __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 6, b += 16) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
+        x = _mm256_broadcast_ss(a + 0), INFER__FMA8(r0, x);
+        x = _mm256_broadcast_ss(a + 1), INFER__FMA8(r1, x);
+        x = _mm256_broadcast_ss(a + 2), INFER__FMA8(r2, x);
+        x = _mm256_broadcast_ss(a + 3), INFER__FMA8(r3, x);
+        x = _mm256_broadcast_ss(a + 4), INFER__FMA8(r4, x);
+        x = _mm256_broadcast_ss(a + 5), INFER__FMA8(r5, x);
+    }
+    INFER__ST8(r0, 0);
+    INFER__ST8(r1, 1);
+    INFER__ST8(r2, 2);
+    INFER__ST8(r3, 3);
+    INFER__ST8(r4, 4);
+    INFER__ST8(r5, 5);
+}
+
+#define INFER__FMA16(r, i)                                                                                         \
+    do {                                                                                                           \
+        __m512 x = _mm512_set1_ps(a[i]);                                                                           \
+        r##a = _mm512_fmadd_ps(x, b0, r##a), r##b = _mm512_fmadd_ps(x, b1, r##b);                                  \
+    } while (0)
+#define INFER__ST16(r, i)                                                                                          \
+    do {                                                                                                           \
+        float *cr = c + (i) * ldc;                                                                                 \
+        if (acc) r##a = _mm512_add_ps(r##a, _mm512_loadu_ps(cr)), r##b = _mm512_add_ps(r##b, _mm512_loadu_ps(cr + 16)); \
+        _mm512_storeu_ps(cr, r##a);                                                                                \
+        _mm512_storeu_ps(cr + 16, r##b);                                                                           \
+    } while (0)
+
+/* 12 x 32: 24 zmm accumulators, 2 for the B row, 1 broadcast */
+__attribute__((target("avx512f"))) static void infer__ukr_f32_avx512(int64_t kc, const float *a, const float *b,
+                                                                      float *c, int64_t ldc, int acc) {
+    __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
+    __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
+    __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 12, b += 32) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        INFER__FMA16(r0, 0);
+        INFER__FMA16(r1, 1);
+        INFER__FMA16(r2, 2);
+        INFER__FMA16(r3, 3);
+        INFER__FMA16(r4, 4);
+        INFER__FMA16(r5, 5);
+        INFER__FMA16(r6, 6);
+        INFER__FMA16(r7, 7);
+        INFER__FMA16(r8, 8);
+        INFER__FMA16(r9, 9);
+        INFER__FMA16(rA, 10);
+        INFER__FMA16(rB, 11);
+    }
+    INFER__ST16(r0, 0);
+    INFER__ST16(r1, 1);
+    INFER__ST16(r2, 2);
+    INFER__ST16(r3, 3);
+    INFER__ST16(r4, 4);
+    INFER__ST16(r5, 5);
+    INFER__ST16(r6, 6);
+    INFER__ST16(r7, 7);
+    INFER__ST16(r8, 8);
+    INFER__ST16(r9, 9);
+    INFER__ST16(rA, 10);
+    INFER__ST16(rB, 11);
+}
+
+/* 64 columns at a time in 4 zmm accumulators; masked tail */
+__attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, int64_t k, const float *a,
+                                                                      int64_t a_cs, const float *b, int64_t b_rs,
+                                                                      float *c) {
+    int64_t j, p;
+    for (j = 0; j < n; j += 64) {
+        int64_t w = INFER__MIN(64, n - j);
+        __mmask16 k0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
+        __mmask16 k1 = (__mmask16)(w >= 32 ? 0xFFFF : w <= 16 ? 0 : (1u << (w - 16)) - 1);
+        __mmask16 k2 = (__mmask16)(w >= 48 ? 0xFFFF : w <= 32 ? 0 : (1u << (w - 32)) - 1);
+        __mmask16 k3 = (__mmask16)(w >= 64 ? 0xFFFF : w <= 48 ? 0 : (1u << (w - 48)) - 1);
+        __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) {
+            __m512 x = _mm512_set1_ps(a[p * a_cs]);
+            r0 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k0, bp), r0);
+            r1 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k1, bp + 16), r1);
+            r2 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k2, bp + 32), r2);
+            r3 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k3, bp + 48), r3);
+        }
+        _mm512_mask_storeu_ps(c + j, k0, r0);
+        _mm512_mask_storeu_ps(c + j + 16, k1, r1);
+        _mm512_mask_storeu_ps(c + j + 32, k2, r2);
+        _mm512_mask_storeu_ps(c + j + 48, k3, r3);
+    }
+}
+
+/* 32 columns at a time in 4 ymm accumulators; the tail one column at a time */
+__attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, int64_t k, const float *a,
+                                                                     int64_t a_cs, const float *b, int64_t b_rs,
+                                                                     float *c) {
+    int64_t j, p;
+    for (j = 0; j + 32 <= n; j += 32) {
+        __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) {
+            __m256 x = _mm256_set1_ps(a[p * a_cs]);
+            r0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp), r0);
+            r1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 8), r1);
+            r2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 16), r2);
+            r3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 24), r3);
+        }
+        _mm256_storeu_ps(c + j, r0);
+        _mm256_storeu_ps(c + j + 8, r1);
+        _mm256_storeu_ps(c + j + 16, r2);
+        _mm256_storeu_ps(c + j + 24, r3);
+    }
+    for (; j < n; j++) {
+        float acc = 0;
+        for (p = 0; p < k; p++) acc += a[p * a_cs] * b[p * b_rs + j];
+        c[j] = acc;
+    }
+}
+
+static const infer__gemm_isa infer__isa_avx2 = {6, 16, infer__ukr_f32_avx2, infer__row_f32_avx2};
+static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512};
+
+/* ap[kc][mr] = A[i0 + 0..mr)[p0 + 0..kc), zero rows past m */
+static void infer__pack_a(float *ap, const float *a, int64_t a_rs, int64_t a_cs, int64_t i0, int64_t rows,
+                          int64_t p0, int64_t kc, int mr) {
+    int64_t i, p;
+    if (a_cs == 1 && rows == mr) { /* sequential writes, mr sequential read streams */
+        const float *ar[INFER__GEMM_MR_MAX];
+        for (i = 0; i < mr; i++) ar[i] = a + (i0 + i) * a_rs + p0;
+        for (p = 0; p < kc; p++, ap += mr)
+            for (i = 0; i < mr; i++) ap[i] = ar[i][p];
+        return;
+    }
+    for (p = 0; p < kc; p++, ap += mr) {
+        const float *ac = a + i0 * a_rs + (p0 + p) * a_cs;
+        for (i = 0; i < rows; i++) ap[i] = ac[i * a_rs];
+        for (; i < mr; i++) ap[i] = 0;
+    }
+}
+
+/* The B block B[p0 + 0..kc)[j0 + 0..cols) as panels bp[cols / nr][kc][nr], zero columns
+   past cols; row by row, so B is read in order. */
+static void infer__pack_b(float *bp, const float *b, int64_t b_rs, int64_t b_cs, int64_t j0, int64_t cols,
+                          int64_t p0, int64_t kc, int nr) {
+    int64_t j, p, jr;
+    for (p = 0; p < kc; p++) {
+        const float *br = b + (p0 + p) * b_rs + j0 * b_cs;
+        for (jr = 0; jr < cols; jr += nr) {
+            float *d = bp + jr * kc + p * nr;
+            int64_t w = INFER__MIN(nr, cols - jr);
+            if (b_cs == 1)
+                memcpy(d, br + jr, (size_t)w * sizeof(float));
+            else
+                for (j = 0; j < w; j++) d[j] = br[(jr + j) * b_cs];
+            for (j = w; j < nr; j++) d[j] = 0;
+        }
+    }
+}
+
+/* C[i0..i1)[j0..j1) of c[m][n] = a * b, on one thread, with its own packing buffers
+   ap (the A block, [roundup(MC, mr)][KC]) and bp (the B block, [KC][roundup(NC, nr)]). */
+static void infer__gemm_f32_part(const infer__gemm_isa *isa, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                                 int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                                 int64_t b_rs, int64_t b_cs, float *c, float *ap, float *bp) {
+    const int mr = isa->mr, nr = isa->nr;
+    int64_t jc, pc, ic, jr, ir;
+    for (jc = j0; jc < j1; jc += INFER__GEMM_NC) {
+        int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
+        for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
+            int64_t kc = INFER__MIN(k - pc, INFER__GEMM_KC);
+            infer__pack_b(bp, b, b_rs, b_cs, jc, nc, pc, kc, nr);
+            for (ic = i0; ic < i1; ic += INFER__GEMM_MC) {
+                int64_t mc = INFER__MIN(i1 - ic, INFER__GEMM_MC);
+                for (ir = 0; ir < mc; ir += mr)
+                    infer__pack_a(ap + ir * kc, a, a_rs, a_cs, ic + ir, INFER__MIN(mr, mc - ir), pc, kc, mr);
+                for (jr = 0; jr < nc; jr += nr)
+                    for (ir = 0; ir < mc; ir += mr) {
+                        int64_t rows = INFER__MIN(mr, mc - ir), cols = INFER__MIN(nr, nc - jr);
+                        float *ct = c + (ic + ir) * n + jc + jr;
+                        if (rows == mr && cols == nr)
+                            isa->ukr(kc, ap + ir * kc, bp + jr * kc, ct, n, pc > 0);
+                        else { /* the same sums through a full tile; pc == 0 adds them to 0 */
+                            float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
+                            int64_t i, j;
+                            isa->ukr(kc, ap + ir * kc, bp + jr * kc, tile, nr, 0);
+                            for (i = 0; i < rows; i++)
+                                for (j = 0; j < cols; j++) ct[i * n + j] = (pc > 0 ? ct[i * n + j] : 0) + tile[i * nr + j];
+                        }
+                    }
+            }
+        }
+    }
+}
+
+/* c[m][n] = a[m][k] * b[k][n] with element strides for a and b, as infer__gemm_f32_ref.
+   Each thread owns a band of C (rows when m > n, else columns, in whole tiles) and packs
+   what it reads itself: no barriers, and every element's sum is the same on any thread. */
+static void infer__gemm_f32_packed(const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a,
+                                   int64_t a_rs, int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c,
+                                   int nt, void *scratch, size_t scratch_bytes) {
+    size_t per = infer__gemm_f32_scratch(m, n, k, 1) - INFER__ALIGN;
+    int64_t t, unit, n_units;
+    int split_m = m > n;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        memset(c, 0, (size_t)(m * n) * sizeof(float));
+        return;
+    }
+    if (m < INFER__GEMM_ROWS && b_cs == 1) { /* few rows: B is read once, packing it would double that */
+        int64_t n_ch = (n + 63) / 64;
+        INFER__PARALLEL_FOR(nt)
+        for (t = 0; t < m * n_ch; t++) {
+            int64_t i = t / n_ch, j = t % n_ch * 64;
+            isa->row(INFER__MIN(64, n - j), k, a + i * a_rs, a_cs, b + j, b_rs, c + i * n + j);
+        }
+        return;
+    }
+    if (scratch_bytes < per + INFER__ALIGN) return; /* not planned for: cannot happen (see the callers) */
+    if ((size_t)nt > (scratch_bytes - INFER__ALIGN) / per) nt = (int)((scratch_bytes - INFER__ALIGN) / per);
+    unit = split_m ? isa->mr : isa->nr;
+    n_units = ((split_m ? m : n) + unit - 1) / unit;
+    if (nt > n_units) nt = (int)n_units;
+    if (nt < 1) nt = 1;
+    INFER__PARALLEL_FOR(nt)
+    for (t = 0; t < nt; t++) {
+        float *ap = (float *)(((uintptr_t)scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
+                    (size_t)t * (per / sizeof(float));
+        float *bp = ap + (INFER__MIN(m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
+                             INFER__GEMM_MR_MAX * INFER__MIN(k, INFER__GEMM_KC);
+        int64_t lo = INFER__MIN(n_units * t / nt * unit, split_m ? m : n);
+        int64_t hi = INFER__MIN(n_units * (t + 1) / nt * unit, split_m ? m : n);
+        if (split_m)
+            infer__gemm_f32_part(isa, lo, hi, 0, n, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, ap, bp);
+        else
+            infer__gemm_f32_part(isa, 0, m, lo, hi, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, ap, bp);
+    }
+}
+
+#endif /* INFER__HAVE_AVX2 */
+
+/* The GEMM of one ISA (NULL: the reference); scratch holds infer__gemm_f32_scratch bytes
+   (for fewer threads than nt, the GEMM runs on fewer). */
+static void infer__gemm_f32(const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
+                            int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt, void *scratch,
+                            size_t scratch_bytes) {
+#if defined(INFER__HAVE_AVX2)
+    if (isa) {
+        infer__gemm_f32_packed(isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, scratch, scratch_bytes);
+        return;
+    }
+#endif
+    (void)isa, (void)scratch, (void)scratch_bytes;
+    infer__gemm_f32_ref(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt);
+}
+
+static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__mm_p *p = &c->p->mm;
     const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
     float *y = (float *)c->out[0]->data;
     int64_t idx[INFER_MAX_DIMS] = {0}, nb = infer__prod(p->batch, 0, p->n_batch), t, oa = 0, ob = 0;
     int i, nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
     for (t = 0; t < nb; t++) {
-        infer__gemm_f32_ref(p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
-                            y + t * p->m * p->n, nt);
+        infer__gemm_f32(isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
+                        y + t * p->m * p->n, nt, c->scratch, c->scratch_bytes);
         for (i = p->n_batch - 1; i >= 0; i--) {
             oa += p->sa[i];
             ob += p->sb[i];
@@ -6533,15 +6903,15 @@ static infer_status infer__matmul_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
-static infer_status infer__gemm_ref(const infer__ctx *c) {
+static infer_status infer__gemm_op_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__mm_p *p = &c->p->mm;
     const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
     const infer__val *cv = c->n_in > 2 ? c->in[2] : NULL;
     float *y = (float *)c->out[0]->data;
     int64_t i, j;
     int nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
-    infer__gemm_f32_ref(p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b, p->trans_b ? 1 : p->n,
-                        p->trans_b ? p->k : 1, y, nt);
+    infer__gemm_f32(isa, p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b, p->trans_b ? 1 : p->n,
+                    p->trans_b ? p->k : 1, y, nt, c->scratch, c->scratch_bytes);
     for (i = 0; i < p->m; i++)
         for (j = 0; j < p->n; j++) {
             float v = p->alpha * y[i * p->n + j];
@@ -6556,6 +6926,48 @@ static infer_status infer__gemm_ref(const infer__ctx *c) {
         }
     infer__act_apply(&p->act, y, p->m * p->n);
     return INFER_STATUS_OK;
+}
+
+static infer_status infer__matmul_ref(const infer__ctx *c) { return infer__matmul_f32(c, NULL); }
+static infer_status infer__gemm_ref(const infer__ctx *c) { return infer__gemm_op_f32(c, NULL); }
+#if defined(INFER__HAVE_AVX2)
+static infer_status infer__matmul_f32_avx2(const infer__ctx *c) { return infer__matmul_f32(c, &infer__isa_avx2); }
+static infer_status infer__matmul_f32_avx512(const infer__ctx *c) { return infer__matmul_f32(c, &infer__isa_avx512); }
+static infer_status infer__gemm_f32_avx2(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_avx2); }
+static infer_status infer__gemm_f32_avx512(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_avx512); }
+#endif
+
+/* SIMD variants of the CPU kernels, best first. Session creation records the first one
+   the CPU runs (infer__cpu_prepare); an op without one runs its table kernel, "ref". */
+typedef struct infer__variant {
+    int op, cpu; /* INFER__OP_*, INFER__CPU_* bits it needs */
+    const char *name;
+    infer__kernel_fn fn;
+} infer__variant;
+
+static const infer__variant infer__variants[] = {
+#if defined(INFER__HAVE_AVX2)
+    {INFER__OP_MATMUL, INFER__CPU_AVX512, "avx512", infer__matmul_f32_avx512},
+    {INFER__OP_MATMUL, INFER__CPU_AVX2, "avx2", infer__matmul_f32_avx2},
+    {INFER__OP_GEMM, INFER__CPU_AVX512, "avx512", infer__gemm_f32_avx512},
+    {INFER__OP_GEMM, INFER__CPU_AVX2, "avx2", infer__gemm_f32_avx2},
+#endif
+    {INFER__OP_COUNT, 0, "ref", NULL}};
+
+static infer__kernel_fn infer__cpu_variant(const infer__ctx *c, int force_reference) {
+    int cpu = force_reference ? 0 : infer__cpu_features();
+    size_t i;
+    for (i = 0; infer__variants[i].fn; i++)
+        if (infer__variants[i].op == (int)c->node->op && (infer__variants[i].cpu & cpu) == infer__variants[i].cpu)
+            return infer__variants[i].fn;
+    return infer__ops[c->node->op].kernel;
+}
+
+static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
+    size_t i;
+    for (i = 0; infer__variants[i].fn; i++)
+        if (infer__variants[i].fn == fn) return infer__variants[i].name;
+    return "ref";
 }
 
 /* -- Conv: direct, over up to 3 spatial dims (unused ones have size 1) -- */
@@ -6660,6 +7072,18 @@ static infer_status infer__conv_transpose_ref(const infer__ctx *c) {
 #define INFER__NAN_F(v) ((v) != (v))
 #define INFER__NAN_I(v) 0
 
+/* The window taps k in [0, k_n) whose position o * s - pb + k * d lies in [lo, hi), as
+   [*a, *b): the pool loops visit only those, so their work is bounded by the input, not
+   by kernel or pad sizes from the file (a 2^40 window over 3 values; found by fuzzing). */
+static void infer__win_taps(int64_t o, int64_t s, int64_t pb, int64_t d, int64_t k_n, int64_t lo, int64_t hi,
+                            int64_t *a, int64_t *b) {
+    int64_t base = o * s - pb, x = lo - base, y = hi - base - 1; /* want x <= k * d <= y */
+    int64_t first = x <= 0 ? 0 : (x + d - 1) / d, last = y < 0 ? -1 : y / d;
+    *a = first;
+    *b = INFER__MIN(k_n, last + 1);
+    if (*b < *a) *b = *a;
+}
+
 #define INFER__MAXPOOL(T, ISNAN)                                                                        \
     do {                                                                                           \
         const T *xp = (const T *)c->in[0]->data + job * in_sz;                                     \
@@ -6669,13 +7093,17 @@ static infer_status infer__conv_transpose_ref(const infer__ctx *c) {
                 for (o2 = 0; o2 < p->out[2]; o2++) {                                               \
                     T best = 0;                                                                    \
                     int any = 0;                                                                   \
-                    for (k0 = 0; k0 < p->k[0]; k0++) {                                             \
+                    int64_t a0, b0, a1, b1, a2, b2;                                                \
+                    infer__win_taps(o0, p->s[0], p->pb[0], p->d[0], p->k[0], 0, p->in[0], &a0, &b0); \
+                    infer__win_taps(o1, p->s[1], p->pb[1], p->d[1], p->k[1], 0, p->in[1], &a1, &b1); \
+                    infer__win_taps(o2, p->s[2], p->pb[2], p->d[2], p->k[2], 0, p->in[2], &a2, &b2); \
+                    for (k0 = a0; k0 < b0; k0++) {                                                 \
                         int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];                       \
                         if (i0 < 0 || i0 >= p->in[0]) continue;                                    \
-                        for (k1 = 0; k1 < p->k[1]; k1++) {                                         \
+                        for (k1 = a1; k1 < b1; k1++) {                                             \
                             int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];                   \
                             if (i1 < 0 || i1 >= p->in[1]) continue;                                \
-                            for (k2 = 0; k2 < p->k[2]; k2++) {                                     \
+                            for (k2 = a2; k2 < b2; k2++) {                                         \
                                 int64_t i2 = o2 * p->s[2] - p->pb[2] + k2 * p->d[2];               \
                                 T v;                                                               \
                                 if (i2 < 0 || i2 >= p->in[2]) continue;                            \
@@ -6713,17 +7141,23 @@ static infer_status infer__pool_ref(const infer__ctx *c) {
                 for (o1 = 0; o1 < p->out[1]; o1++)
                     for (o2 = 0; o2 < p->out[2]; o2++) {
                         double sum = 0, v;
-                        int64_t cnt = 0, padded = 0;
-                        for (k0 = 0; k0 < p->k[0]; k0++) {
+                        int64_t cnt = 0, a[3], b[3], d;
+                        double padded = 1; /* up to (2^41)^3 taps */
+                        /* taps inside the padded input count for count_include_pad; the
+                           loops visit only the taps inside the input */
+                        for (d = 0; d < 3; d++) {
+                            infer__win_taps(d == 0 ? o0 : d == 1 ? o1 : o2, p->s[d], p->pb[d], p->d[d], p->k[d],
+                                            -p->pb[d], p->in[d] + p->pe[d], &a[d], &b[d]);
+                            padded *= b[d] - a[d];
+                            infer__win_taps(d == 0 ? o0 : d == 1 ? o1 : o2, p->s[d], p->pb[d], p->d[d], p->k[d], 0,
+                                            p->in[d], &a[d], &b[d]);
+                        }
+                        for (k0 = a[0]; k0 < b[0]; k0++) {
                             int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
-                            if (i0 < -p->pb[0] || i0 >= p->in[0] + p->pe[0]) continue;
-                            for (k1 = 0; k1 < p->k[1]; k1++) {
+                            for (k1 = a[1]; k1 < b[1]; k1++) {
                                 int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];
-                                if (i1 < -p->pb[1] || i1 >= p->in[1] + p->pe[1]) continue;
-                                for (k2 = 0; k2 < p->k[2]; k2++) {
+                                for (k2 = a[2]; k2 < b[2]; k2++) {
                                     int64_t i2 = o2 * p->s[2] - p->pb[2] + k2 * p->d[2];
-                                    if (i2 < -p->pb[2] || i2 >= p->in[2] + p->pe[2]) continue;
-                                    padded++;
                                     if (i0 < 0 || i0 >= p->in[0] || i1 < 0 || i1 >= p->in[1] || i2 < 0 || i2 >= p->in[2])
                                         continue;
                                     v = xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
@@ -6732,9 +7166,9 @@ static infer_status infer__pool_ref(const infer__ctx *c) {
                                 }
                             }
                         }
-                        if (p->count_include_pad) cnt = padded;
+                        if (!p->count_include_pad) padded = (double)cnt;
                         yp[(o0 * p->out[1] + o1) * p->out[2] + o2] = lp ? (float)pow(sum, 1.0 / lp)
-                                                                    : cnt ? (float)(sum / (double)cnt) : 0.0f;
+                                                                    : padded > 0 ? (float)(sum / padded) : 0.0f;
                     }
         }
     }

@@ -631,7 +631,9 @@ static int translate_loop(cgraph *g, const onnx_node *on) {
     if (body->n_outputs < 1 + n_carried || on->n_outputs != body->n_outputs - 1)
         return cfail(g, "node '%s' (Loop): body outputs do not match the loop", on->name);
     n_scan = body->n_outputs - 1 - n_carried;
-    if (iters > 4096 || iters * (body->n_nodes + 1) > 200000)
+    /* the passes below are quadratic in the node count: 200000 unrolled nodes took minutes
+       (a fuzzing timeout, tests/data/fuzz/onnx/loop-unroll-slow) */
+    if (iters > 4096 || iters * (body->n_nodes + 1) > 4096)
         return cfail(g, "node '%s' (Loop): %zu iterations is too many to unroll", on->name, iters);
     if (iters == 0 && n_scan) return cfail(g, "node '%s' (Loop): zero iterations with scan outputs", on->name);
     actual = (const char **)calloc(body->n_inputs + 1, sizeof(char *));
@@ -704,6 +706,9 @@ static int translate(cgraph *g, const onnx_node *on) {
     cnode *n;
 
     if (on->domain[0] && strcmp(on->domain, "ai.onnx")) return note_unsupported(g, on);
+    /* every operator has an output; the passes read out[0] (a fuzzing find:
+       tests/data/fuzz/onnx/node-no-outputs) */
+    if (on->n_outputs == 0) return cfail(g, "node '%s' (%s): no outputs", on->name, op);
 
     if (!strcmp(op, "Constant")) {
         const onnx_attr *a = on->n_attrs ? &on->attrs[0] : NULL;
@@ -953,6 +958,9 @@ static int is_graph_output(const cgraph *g, const char *name) {
 /* Replaces every use of `from` by `to`. */
 static int rename_uses(cgraph *g, const char *from, const char *to) {
     size_t i, k;
+    /* x -> Identity -> x: `to` may be the very input this would free (a fuzzing find:
+       tests/data/fuzz/onnx/identity-self-loop) */
+    if (!strcmp(from, to)) return 1;
     for (i = 0; i < g->n_nodes; i++) {
         if (g->nodes[i].removed) continue;
         for (k = 0; k < g->nodes[i].n_in; k++)
@@ -971,7 +979,7 @@ static int pass_identity(cgraph *g) {
     size_t i;
     for (i = 0; i < g->n_nodes; i++) {
         cnode *n = &g->nodes[i];
-        if (n->removed || strcmp(n->op, "Identity") || is_graph_output(g, n->out[0])) continue;
+        if (n->removed || strcmp(n->op, "Identity") || n->n_in < 1 || is_graph_output(g, n->out[0])) continue;
         if (!rename_uses(g, n->out[0], n->in[0])) return 0;
         n->removed = 1;
         if (g->stats) g->stats->removed++;

@@ -1,0 +1,312 @@
+/* tests/test_gemm.c - the SIMD f32 GEMM (section 9) against the reference and a double
+   reference: every variant this CPU runs, on odd sizes, transposed operands, through
+   MatMul (batched, broadcast, bias + each activation) and Gemm, for 1 and 2 threads.
+   White-box: it compiles the implementation to call the GEMM variants directly. */
+#define INFER_IMPLEMENTATION
+#include "test.h"
+
+static const int64_t sizes[] = {0, 1, 3, 7, 8, 9, 17, 63, 64, 65, 1000};
+#define N_SIZES (sizeof sizes / sizeof sizes[0])
+
+/* |got - want| <= 1e-5 * sum_k |a_ik b_kj| + tiny, want in double; sums in abs */
+static int close_to(const char *what, const float *got, const double *want, const double *abs_sum, int64_t n) {
+    int64_t i;
+    for (i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= 1e-5 * abs_sum[i] + 1e-30)) {
+            printf("  %s: [%lld] got %.9g want %.9g (sum |ab| %g)\n", what, (long long)i, (double)got[i], want[i],
+                   abs_sum[i]);
+            test__failed_checks++;
+            return 0;
+        }
+    return 1;
+}
+
+static void ref_double(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                       int64_t b_rs, int64_t b_cs, double *want, double *abs_sum) {
+    int64_t i, j, p;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) {
+            double s = 0, t = 0;
+            for (p = 0; p < k; p++) {
+                double x = (double)a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+                s += x;
+                t += fabs(x);
+            }
+            want[i * n + j] = s;
+            abs_sum[i * n + j] = t;
+        }
+}
+
+/* One shape through the reference and every variant the CPU runs, with 1 and 2 threads;
+   ta/tb: A stored as [k][m], B as [n][k]. Returns 0 on a failure. */
+static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
+    const infer__gemm_isa *isas[2];
+    const char *names[2];
+    int n_isa = 0, cpu = infer__cpu_features(), v, ok = 1;
+    float *a = (float *)malloc((size_t)(m * k + 1) * sizeof(float)), *b = (float *)malloc((size_t)(k * n + 1) * sizeof(float));
+    float *c1 = (float *)malloc((size_t)(m * n + 1) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n + 1) * sizeof(float));
+    double *want = (double *)malloc((size_t)(m * n + 1) * sizeof(double)), *abs_sum = (double *)malloc((size_t)(m * n + 1) * sizeof(double));
+    size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
+    void *scratch = malloc(sb + 1);
+    int64_t a_rs = ta ? 1 : k, a_cs = ta ? m : 1, b_rs = tb ? 1 : n, b_cs = tb ? k : 1;
+    char what[128];
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__isa_avx512, names[n_isa++] = "avx512";
+    if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__isa_avx2, names[n_isa++] = "avx2";
+#endif
+    (void)cpu;
+    test_fill(a, (size_t)(m * k), -1, 1);
+    test_fill(b, (size_t)(k * n), -1, 1);
+    ref_double(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, want, abs_sum);
+    snprintf(what, sizeof what, "ref m=%lld n=%lld k=%lld ta=%d tb=%d", (long long)m, (long long)n, (long long)k, ta, tb);
+    test_fill(c1, (size_t)(m * n), -9, 9); /* the GEMM overwrites C */
+    infer__gemm_f32_ref(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1);
+    ok &= close_to(what, c1, want, abs_sum, m * n);
+    for (v = 0; v < n_isa; v++) {
+        snprintf(what, sizeof what, "%s m=%lld n=%lld k=%lld ta=%d tb=%d", names[v], (long long)m, (long long)n,
+                 (long long)k, ta, tb);
+        test_fill(c1, (size_t)(m * n), -9, 9);
+        test_fill(c2, (size_t)(m * n), -9, 9);
+        infer__gemm_f32(isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1, scratch, sb);
+        ok &= close_to(what, c1, want, abs_sum, m * n);
+        if (m * n * k < 100000) continue; /* 2 threads where the work splits */
+        infer__gemm_f32(isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c2, 2, scratch, sb);
+        if (memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) != 0) {
+            printf("  %s: 1 and 2 threads differ\n", what);
+            test__failed_checks++;
+            ok = 0;
+        }
+    }
+    free(a), free(b), free(c1), free(c2), free(want), free(abs_sum), free(scratch);
+    return ok;
+}
+
+static void test_gemm_small_sizes(void) {
+    size_t i, j, l;
+    test_seed(1);
+    for (i = 0; i < N_SIZES - 1; i++) /* a third of the combinations of the sizes below 1000 */
+        for (j = 0; j < N_SIZES - 1; j++)
+            for (l = 0; l < N_SIZES - 1; l++)
+                if (test_int(0, 2) == 0 && !check_shape(sizes[i], sizes[j], sizes[l], (int)((i + l) & 1), (int)((j + l) / 2 & 1))) return;
+}
+
+static void test_gemm_large_sizes(void) {
+    static const int64_t small[] = {1, 7, 65};
+    static const int64_t big[][3] = {{300, 257, 517}, {13, 2100, 300}, {250, 33, 1000}, {1, 4100, 64}};
+    int d, i, j, t;
+    test_seed(2);
+    for (d = 0; d < 3; d++) /* 1000 in one of m, n, k */
+        for (i = 0; i < 3; i++)
+            for (j = 0; j < 3; j++) {
+                int64_t s[3];
+                s[d] = 1000, s[(d + 1) % 3] = small[i], s[(d + 2) % 3] = small[j];
+                if (!check_shape(s[0], s[1], s[2], i & 1, j & 1)) return;
+            }
+    for (i = 0; i < 4; i++) /* across the MC, NC and KC blocks */
+        for (t = 0; t < 4; t += 3)
+            if (!check_shape(big[i][0], big[i][1], big[i][2], t & 1, t >> 1)) return;
+}
+
+/* -- through the public API -- */
+
+typedef struct mm_case {
+    const char *op;
+    int n_in;
+    int nd[3];
+    int64_t dims[3][INFER_MAX_DIMS];
+    const float *data[3];
+    infer_attr attrs[8];
+    int n_attrs;
+} mm_case;
+
+/* Builds the one-node model, runs it with the options; y gets the output, kernel the
+   node's kernel name. Returns the status. */
+static infer_status mm_run(const mm_case *mc, int n_threads, int force_reference, float *y, size_t y_bytes,
+                           const char **kernel) {
+    static const char *in_names[3] = {"a", "b", "c"}, *out_names[1] = {"y"};
+    infer_builder *b = NULL;
+    infer_model *m = NULL;
+    infer_session *s = NULL;
+    infer_session_options opt;
+    infer_tensor feeds[3], out;
+    infer_node_info info;
+    void *file = NULL;
+    size_t bytes = 0;
+    int i;
+    infer_status st;
+    if ((st = infer_builder_create(NULL, &b))) return st;
+    memset(feeds, 0, sizeof feeds);
+    for (i = 0; i < mc->n_in; i++) {
+        size_t n = 1;
+        int d;
+        if ((st = infer_builder_add_input(b, in_names[i], INFER_DTYPE_F32, mc->nd[i], mc->dims[i], NULL))) goto done;
+        for (d = 0; d < mc->nd[i]; d++) n *= (size_t)mc->dims[i][d];
+        feeds[i].name = in_names[i];
+        feeds[i].dtype = INFER_DTYPE_F32;
+        feeds[i].n_dims = mc->nd[i];
+        memcpy(feeds[i].dims, mc->dims[i], sizeof feeds[i].dims);
+        feeds[i].data = (void *)mc->data[i];
+        feeds[i].data_bytes = n * sizeof(float);
+    }
+    if ((st = infer_builder_add_node(b, mc->op, "mm", in_names, (size_t)mc->n_in, out_names, 1, mc->attrs,
+                                     (size_t)mc->n_attrs)) ||
+        (st = infer_builder_add_output(b, "y")) || (st = infer_builder_serialize(b, NULL, 0, &bytes)))
+        goto done;
+    file = malloc(bytes);
+    if (!file) {
+        st = INFER_STATUS_OUT_OF_MEMORY;
+        goto done;
+    }
+    if ((st = infer_builder_serialize(b, file, bytes, &bytes)) || (st = infer_model_load_memory(file, bytes, NULL, &m)))
+        goto done;
+    memset(&opt, 0, sizeof opt);
+    opt.n_threads = n_threads;
+    opt.force_reference = force_reference;
+    if ((st = infer_session_create(m, &opt, &s)) || (st = infer_session_node(s, 0, &info))) goto done;
+    *kernel = info.kernel;
+    memset(&out, 0, sizeof out);
+    out.name = "y";
+    out.data = y;
+    out.data_bytes = y_bytes;
+    st = infer_run(s, feeds, (size_t)mc->n_in, &out, 1);
+done:
+    infer_session_free(s);
+    infer_model_free(m);
+    infer_builder_free(b);
+    free(file);
+    return st;
+}
+
+/* The name session creation records for a MatMul/Gemm node on this CPU. */
+static const char *expected_kernel(void) {
+    int cpu = infer__cpu_features();
+    return cpu & INFER__CPU_AVX512 ? "avx512" : cpu & INFER__CPU_AVX2 ? "avx2" : "ref";
+}
+
+/* Runs mc with the chosen kernel (1 and 2 threads, bit-identical) and the reference;
+   they agree within tol times the output's scale (at least 1). */
+static void compare_api(const mm_case *mc, size_t n_out, double tol) {
+    float *y1 = (float *)malloc(n_out * sizeof(float) + 4), *y2 = (float *)malloc(n_out * sizeof(float) + 4);
+    float *yr = (float *)malloc(n_out * sizeof(float) + 4);
+    double scale = 1;
+    const char *k1 = NULL, *k2 = NULL, *kr = NULL;
+    size_t i;
+    CHECK_OK(mm_run(mc, 1, 0, y1, n_out * sizeof(float), &k1));
+    CHECK_OK(mm_run(mc, 2, 0, y2, n_out * sizeof(float), &k2));
+    CHECK_OK(mm_run(mc, 1, 1, yr, n_out * sizeof(float), &kr));
+    CHECK(k1 && !strcmp(k1, expected_kernel()));
+    CHECK(k2 && !strcmp(k2, expected_kernel()));
+    CHECK(kr && !strcmp(kr, "ref"));
+    CHECK(memcmp(y1, y2, n_out * sizeof(float)) == 0);
+    for (i = 0; i < n_out; i++) scale = fmax(scale, fabs((double)yr[i]));
+    for (i = 0; i < n_out; i++) /* absolute: activations can shrink values whose error stays */
+        if (!(fabs((double)y1[i] - yr[i]) <= tol * scale)) {
+            printf("  %s: [%zu] got %.9g, ref %.9g (tol %g x scale %g)\n", mc->op, i, (double)y1[i], (double)yr[i],
+                   tol, scale);
+            test__failed_checks++;
+            break;
+        }
+    free(y1), free(y2), free(yr);
+}
+
+static void test_matmul_batched_broadcast(void) {
+    mm_case mc;
+    static float a[2 * 1 * 70 * 67], b[3 * 67 * 45];
+    test_seed(3);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    memset(&mc, 0, sizeof mc);
+    mc.op = "MatMul";
+    mc.n_in = 2;
+    mc.nd[0] = 4, mc.dims[0][0] = 2, mc.dims[0][1] = 1, mc.dims[0][2] = 70, mc.dims[0][3] = 67;
+    mc.nd[1] = 3, mc.dims[1][0] = 3, mc.dims[1][1] = 67, mc.dims[1][2] = 45;
+    mc.data[0] = a, mc.data[1] = b;
+    compare_api(&mc, 2 * 3 * 70 * 45, 1e-4);
+    /* a vector times a matrix, and a matrix times a vector */
+    mc.nd[0] = 1, mc.dims[0][0] = 67;
+    compare_api(&mc, 3 * 45, 1e-4);
+    mc.nd[0] = 4, mc.dims[0][0] = 2, mc.dims[0][1] = 1, mc.dims[0][2] = 70, mc.dims[0][3] = 67;
+    mc.nd[1] = 1, mc.dims[1][0] = 67;
+    compare_api(&mc, 2 * 70, 1e-4);
+}
+
+static void test_matmul_bias_activations(void) {
+    static const char *acts[] = {"None", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish",
+                                 "Gelu", "GeluTanh", "Silu"};
+    static float a[150 * 130], b[130 * 77], bias[77];
+    mm_case mc;
+    size_t i;
+    test_seed(4);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    test_fill(bias, 77, -1, 1);
+    for (i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+        memset(&mc, 0, sizeof mc);
+        mc.op = "MatMul";
+        mc.n_in = 3;
+        mc.nd[0] = 2, mc.dims[0][0] = 150, mc.dims[0][1] = 130;
+        mc.nd[1] = 2, mc.dims[1][0] = 130, mc.dims[1][1] = 77;
+        mc.nd[2] = 1, mc.dims[2][0] = 77;
+        mc.data[0] = a, mc.data[1] = b, mc.data[2] = bias;
+        mc.attrs[mc.n_attrs++] = infer_attr_string("activation", acts[i]);
+        if (!strcmp(acts[i], "Clip")) {
+            mc.attrs[mc.n_attrs++] = infer_attr_float("activation_alpha", -1.5f);
+            mc.attrs[mc.n_attrs++] = infer_attr_float("activation_beta", 2.0f);
+        }
+        compare_api(&mc, 150 * 77, 1e-4);
+    }
+}
+
+static void test_gemm_op_transposes(void) {
+    static float a[97 * 81], b[81 * 66], cc[66];
+    mm_case mc;
+    int t;
+    test_seed(5);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    test_fill(cc, 66, -1, 1);
+    for (t = 0; t < 4; t++) {
+        int ta = t & 1, tb = t >> 1;
+        memset(&mc, 0, sizeof mc);
+        mc.op = "Gemm";
+        mc.n_in = 3;
+        mc.nd[0] = 2, mc.dims[0][0] = ta ? 81 : 97, mc.dims[0][1] = ta ? 97 : 81;
+        mc.nd[1] = 2, mc.dims[1][0] = tb ? 66 : 81, mc.dims[1][1] = tb ? 81 : 66;
+        mc.nd[2] = 1, mc.dims[2][0] = 66;
+        mc.data[0] = a, mc.data[1] = b, mc.data[2] = cc;
+        mc.attrs[mc.n_attrs++] = infer_attr_int("transA", ta);
+        mc.attrs[mc.n_attrs++] = infer_attr_int("transB", tb);
+        mc.attrs[mc.n_attrs++] = infer_attr_float("alpha", 0.5f);
+        mc.attrs[mc.n_attrs++] = infer_attr_float("beta", 2.0f);
+        mc.attrs[mc.n_attrs++] = infer_attr_string("activation", "Relu");
+        compare_api(&mc, 97 * 66, 1e-4);
+    }
+}
+
+/* 1 and 2 threads through a session: a size where the kernel really splits the work. */
+static void test_threads_identical(void) {
+    static float a[256 * 300], b[300 * 530];
+    mm_case mc;
+    test_seed(6);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    memset(&mc, 0, sizeof mc);
+    mc.op = "MatMul";
+    mc.n_in = 2;
+    mc.nd[0] = 2, mc.dims[0][0] = 256, mc.dims[0][1] = 300;
+    mc.nd[1] = 2, mc.dims[1][0] = 300, mc.dims[1][1] = 530;
+    mc.data[0] = a, mc.data[1] = b;
+    compare_api(&mc, 256 * 530, 1e-4);
+}
+
+int main(void) {
+    printf("# cpu: avx2 %d, avx512 %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
+           !!(infer__cpu_features() & INFER__CPU_AVX512));
+    RUN(test_gemm_small_sizes);
+    RUN(test_gemm_large_sizes);
+    RUN(test_matmul_batched_broadcast);
+    RUN(test_matmul_bias_activations);
+    RUN(test_gemm_op_transposes);
+    RUN(test_threads_identical);
+    return test_finish();
+}
