@@ -553,11 +553,12 @@ static int inline_graph(cgraph *g, const onnx_graph *sub, const char *prefix, co
    (the branches must then give outputs of the same shape). */
 static int translate_if(cgraph *g, const onnx_node *on) {
     const onnx_attr *tb = oattr(on, "then_branch"), *eb = oattr(on, "else_branch");
-    cconst *cond = find_const(g, on->inputs[0]);
+    cconst *cond = on->n_inputs ? find_const(g, on->inputs[0]) : NULL;
     char prefix[512], name[1024];
     const char **t = NULL, **e = NULL;
     size_t i;
     int ok = 0;
+    if (on->n_inputs < 1) return cfail(g, "node '%s' (If): no condition input", on->name); /* fuzz: if-no-input */
     if (!tb || !eb || !tb->g || !eb->g || tb->g->n_outputs != on->n_outputs || eb->g->n_outputs != on->n_outputs)
         return cfail(g, "node '%s' (If): needs then_branch and else_branch with %zu outputs", on->name, on->n_outputs);
     if (cond && cond->bytes >= 1) {
@@ -623,7 +624,8 @@ static int translate_loop(cgraph *g, const onnx_node *on) {
         for (j = 0; !fixed && j < body->n_initializers; j++) fixed = !strcmp(body->initializers[j].name, co);
         for (j = 0; !fixed && j < body->n_nodes; j++)
             if (body->nodes[j].n_outputs && !strcmp(body->nodes[j].outputs[0], co))
-                fixed = (!strcmp(body->nodes[j].op_type, "Identity") && !strcmp(body->nodes[j].inputs[0], body->inputs[1].name)) ||
+                fixed = (!strcmp(body->nodes[j].op_type, "Identity") && body->nodes[j].n_inputs && /* fuzz: loop-identity-no-input */
+                         !strcmp(body->nodes[j].inputs[0], body->inputs[1].name)) ||
                         !strcmp(body->nodes[j].op_type, "Constant");
         if (!fixed) return cfail(g, "node '%s' (Loop): a condition computed in the body is not supported", on->name);
     }

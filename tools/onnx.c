@@ -648,14 +648,20 @@ static int parse_attr(ctx *c, rd *r, onnx_attr *a) {
             if (!(a->g = (onnx_graph *)calloc(1, sizeof *a->g)) || !parse_graph(c, &sub, a->g)) goto done;
             break;
         case 7: case 8:
-            if (vals_kind && vals_kind != (int)field) {
-                fail(c, "AttributeProto: both floats and ints");
+            if ((vals_kind && vals_kind != (int)field) || a->strings || a->graphs) {
+                fail(c, "AttributeProto: more than one of floats, ints, strings, graphs");
                 goto done;
             }
             vals_kind = (int)field;
             if (!rd_repeated(c, r, wire, field == 7 ? 4 : 0, &vals, &n_vals, &c_vals, "AttributeProto.floats/ints")) goto done;
             break;
         case 9:
+            /* strings and graphs share n and c_str: one kind per attribute (a fuzzing find:
+               tests/data/fuzz/onnx/attr-strings-and-graphs) */
+            if (vals_kind || a->graphs) {
+                fail(c, "AttributeProto: more than one of floats, ints, strings, graphs");
+                goto done;
+            }
             if (!grow((void **)&a->strings, &c_str, a->n, sizeof(char *))) goto done;
             a->strings[a->n] = NULL;
             if (!rd_string(c, r, wire, &a->strings[a->n], "AttributeProto.strings")) goto done;
@@ -664,6 +670,10 @@ static int parse_attr(ctx *c, rd *r, onnx_attr *a) {
         case 11:
             if (wire != 2 || !rd_len(r, &sub)) {
                 fail(c, "AttributeProto.graphs: bad length");
+                goto done;
+            }
+            if (vals_kind || a->strings) {
+                fail(c, "AttributeProto: more than one of floats, ints, strings, graphs");
                 goto done;
             }
             if (!grow((void **)&a->graphs, &c_str, a->n, sizeof(onnx_graph *))) goto done;
@@ -700,6 +710,13 @@ static int parse_attr(ctx *c, rd *r, onnx_attr *a) {
     if (!a->type) { /* very old files leave type out: infer it from what is set */
         a->type = a->t ? ONNX_ATTR_TENSOR : a->g ? ONNX_ATTR_GRAPH : a->s ? ONNX_ATTR_STRING : vals_kind == 7 ? ONNX_ATTR_FLOATS
                 : vals_kind == 8 ? ONNX_ATTR_INTS : a->strings ? ONNX_ATTR_STRINGS : a->graphs ? ONNX_ATTR_GRAPHS : ONNX_ATTR_INT;
+    }
+    /* n counts the values of the one list present; a type naming another list would make
+       readers index a NULL array (a fuzzing find: tests/data/fuzz/onnx/attr-type-mismatch) */
+    if (a->n && ((a->type == ONNX_ATTR_FLOATS && !a->floats) || (a->type == ONNX_ATTR_INTS && !a->ints) ||
+                 (a->type == ONNX_ATTR_STRINGS && !a->strings) || (a->type == ONNX_ATTR_GRAPHS && !a->graphs))) {
+        fail(c, "attribute '%s': type %d does not match its values", a->name, a->type);
+        goto done;
     }
     if (a->type == ONNX_ATTR_STRING && !a->s && !(a->s = dup_bytes((const uint8_t *)"", 0))) goto done;
     if ((a->type == ONNX_ATTR_TENSOR && !a->t) || (a->type == ONNX_ATTR_GRAPH && !a->g)) {
