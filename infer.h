@@ -3196,6 +3196,9 @@ static infer_status infer__shape_conv_transpose(infer__ctx *c) {
         int64_t span = (p->k[i] - 1) * p->d[i] + 1, full;
         p->in[i] = x->dims[2 + i];
         if (opad[i] < 0 || opad[i] > INFER_MAX_DIM_VALUE) return infer__cfail(c, INFER_STATUS_SHAPE, "output_padding < 0");
+        if (p->in[i] > 0 && p->s[i] > INFER_MAX_DIM_VALUE / p->in[i]) /* stride x input would overflow */
+            return infer__cfail(c, INFER_STATUS_SHAPE, "spatial dim %d: stride %lld x input %lld is too large", i,
+                                (long long)p->s[i], (long long)p->in[i]);
         full = p->s[i] * (p->in[i] - 1) + opad[i] + span;
         if (n_os != -1 || ap == 1 || ap == 2) {
             int64_t want = n_os != -1 ? oshape[n_os - n_sp + i] : p->in[i] * p->s[i], total = full - want;

@@ -3,13 +3,15 @@
 # on DIR/corpus-TARGET with tests/fuzz/TARGET.dict when there is one, logs to
 # DIR/TARGET.log, and prints one line: executions, seconds, corpus size, crashes.
 # Exits non-zero when the target crashed (the crash file is DIR/crash-TARGET-*).
-t=$1 secs=$2 dir=$3
+# FUZZ_SEED (default 1) fixes libFuzzer's mutations, so a run over the same corpus
+# repeats: a short CI run replays the start of a longer run made by hand.
+t=$1 secs=$2 dir=$3 seed=${FUZZ_SEED:-1}
 case $t in model) maxlen=65536 ;; onnx) maxlen=131072 ;; *) maxlen=4096 ;; esac
 dict=
 [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
 mkdir -p "$dir/corpus-$t"
 "$dir/fuzz_$t" "$dir/corpus-$t" $dict -max_len=$maxlen -max_total_time="$secs" -timeout=60 \
-    -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/crash-$t-" >"$dir/$t.log" 2>&1
+    -seed="$seed" -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$dir/crash-$t-" >"$dir/$t.log" 2>&1
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/$t.log" | tail -n 1)
 ran=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$dir/$t.log" | tail -n 1 | awk '{print $5}')
