@@ -193,7 +193,7 @@ asan:
 .PHONY: tsan valgrind bad-files
 tsan:
 	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads
-	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" build/tsan/test_threads
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads
 
 # valgrind memcheck on every unit-test program (not the conformance suite or the CLI
 # shell tests): a build without OpenMP in its own folder; 0 errors and 0 bytes definitely
