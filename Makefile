@@ -67,7 +67,7 @@ bad-files: $(B)/make_bad_files
 	rm -f tests/data/bad/*.infer
 	$(B)/make_bad_files tests/data/bad
 
-$(B)/test_%: tests/test_%.c tests/test.h $(B)/infer.o $(TOOLLIB) | $(B)
+$(B)/test_%: tests/test_%.c tests/test.h tests/op_helpers.h $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
