@@ -5298,13 +5298,25 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
 
 /* -- helpers shared by the kernels -- */
 
+/* Every parallel loop of the kernels goes through here: fn(arg, i) for each i in [0, n),
+   in contiguous chunks over at most nt threads (a static split, so a fixed thread count
+   always gives the same work to the same thread: results are deterministic). OpenMP runs
+   it today; keeping it one function keeps the choice of thread team in one place.
+   `c` (may be NULL: tests, and helpers called outside a run) is the running node. */
+typedef void (*infer__task_fn)(void *arg, int64_t i);
+static void infer__parallel(const infer__ctx *c, int nt, int64_t n, infer__task_fn fn, void *arg) {
+    int64_t i;
+    (void)c;
+    if (nt > n) nt = (int)n;
 #if INFER__OMP
-#define INFER__PRAGMA(x) _Pragma(#x)
-/* parallel loop over independent iterations; `nt` is the kernel's thread count */
-#define INFER__PARALLEL_FOR(nt) INFER__PRAGMA(omp parallel for num_threads(nt) schedule(static) if(nt > 1))
-#else
-#define INFER__PARALLEL_FOR(nt)
+    if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (i = 0; i < n; i++) fn(arg, i);
+        return;
+    }
 #endif
+    for (i = 0; i < n; i++) fn(arg, i);
+}
 
 /* Threads worth using for `work` multiply-adds: tiny ops run on one thread. */
 static int infer__threads_for(const infer__ctx *c, double work) {
@@ -6532,25 +6544,42 @@ static void infer__act_apply(const infer__act *a, float *y, int64_t n) {
 
 /* -- MatMul and Gemm -- */
 
-/* c[m][n] (+)= a[m][k] * b[k][n], with element strides for a and b (transposes). */
-static void infer__gemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs,
-                                const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt) {
-    int64_t i;
-    (void)nt;
-    INFER__PARALLEL_FOR(nt)
-    for (i = 0; i < m; i++) {
-        float *cr = c + i * n;
-        int64_t j, p;
-        for (j = 0; j < n; j++) cr[j] = 0;
-        for (p = 0; p < k; p++) {
-            float av = a[i * a_rs + p * a_cs];
-            const float *br = b + p * b_rs;
-            if (b_cs == 1)
-                for (j = 0; j < n; j++) cr[j] += av * br[j];
-            else
-                for (j = 0; j < n; j++) cr[j] += av * br[j * b_cs];
-        }
+/* One f32 GEMM's operands, for the parallel loops: c[m][n] = a[m][k] * b[k][n] with
+   element strides for a and b (transposes), plus what the packed GEMM's threads share. */
+typedef struct infer__gemm_job {
+    const struct infer__gemm_isa *isa;
+    int64_t m, n, k, a_rs, a_cs, b_rs, b_cs;
+    const float *a, *b;
+    float *c;
+    void *scratch;               /* packed GEMM: nt per-thread packing buffers of `per` bytes */
+    size_t per;
+    int64_t unit, n_units, n_ch; /* packed GEMM: a band is whole units (tiles) of rows or columns */
+    int nt, split_m;
+} infer__gemm_job;
+
+/* row i of c = row i of a * b */
+static void infer__gemm_f32_ref_row(void *arg, int64_t i) {
+    const infer__gemm_job *g = (const infer__gemm_job *)arg;
+    float *cr = g->c + i * g->n;
+    int64_t j, p;
+    for (j = 0; j < g->n; j++) cr[j] = 0;
+    for (p = 0; p < g->k; p++) {
+        float av = g->a[i * g->a_rs + p * g->a_cs];
+        const float *br = g->b + p * g->b_rs;
+        if (g->b_cs == 1)
+            for (j = 0; j < g->n; j++) cr[j] += av * br[j];
+        else
+            for (j = 0; j < g->n; j++) cr[j] += av * br[j * g->b_cs];
     }
+}
+
+/* c[m][n] = a[m][k] * b[k][n], with element strides for a and b (transposes). */
+static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
+                                int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt) {
+    infer__gemm_job g;
+    memset(&g, 0, sizeof g);
+    g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs, g.b = b, g.b_rs = b_rs, g.b_cs = b_cs, g.c = c;
+    infer__parallel(cx, nt, m, infer__gemm_f32_ref_row, &g);
 }
 
 /* -- the packed, cache-blocked f32 GEMM (AVX2+FMA, AVX-512) --
@@ -6820,62 +6849,75 @@ static void infer__gemm_f32_part(const infer__gemm_isa *isa, int64_t i0, int64_t
 /* c[m][n] = a[m][k] * b[k][n] with element strides for a and b, as infer__gemm_f32_ref.
    Each thread owns a band of C (rows when m > n, else columns, in whole tiles) and packs
    what it reads itself: no barriers, and every element's sum is the same on any thread. */
-static void infer__gemm_f32_packed(const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a,
-                                   int64_t a_rs, int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c,
-                                   int nt, void *scratch, size_t scratch_bytes) {
-    size_t per = infer__gemm_f32_scratch(m, n, k, 1) - INFER__ALIGN;
-    int64_t t, unit, n_units;
-    int split_m = m > n;
+/* task t of the few-rows path: 64 columns of one row */
+static void infer__gemm_f32_row_task(void *arg, int64_t t) {
+    const infer__gemm_job *g = (const infer__gemm_job *)arg;
+    int64_t i = t / g->n_ch, j = t % g->n_ch * 64;
+    g->isa->row(INFER__MIN(64, g->n - j), g->k, g->a + i * g->a_rs, g->a_cs, g->b + j, g->b_rs, g->c + i * g->n + j);
+}
+
+/* task t of the packed path: thread t's band of C, with its own packing buffers */
+static void infer__gemm_f32_band_task(void *arg, int64_t t) {
+    const infer__gemm_job *g = (const infer__gemm_job *)arg;
+    int64_t len = g->split_m ? g->m : g->n;
+    float *ap = (float *)(((uintptr_t)g->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
+                (size_t)t * (g->per / sizeof(float));
+    float *bp = ap + (INFER__MIN(g->m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
+                         INFER__GEMM_MR_MAX * INFER__MIN(g->k, INFER__GEMM_KC);
+    int64_t lo = INFER__MIN(g->n_units * t / g->nt * g->unit, len);
+    int64_t hi = INFER__MIN(g->n_units * (t + 1) / g->nt * g->unit, len);
+    if (g->split_m)
+        infer__gemm_f32_part(g->isa, lo, hi, 0, g->n, g->n, g->k, g->a, g->a_rs, g->a_cs, g->b, g->b_rs, g->b_cs, g->c,
+                             ap, bp);
+    else
+        infer__gemm_f32_part(g->isa, 0, g->m, lo, hi, g->n, g->k, g->a, g->a_rs, g->a_cs, g->b, g->b_rs, g->b_cs, g->c,
+                             ap, bp);
+}
+
+static void infer__gemm_f32_packed(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k,
+                                   const float *a, int64_t a_rs, int64_t a_cs, const float *b, int64_t b_rs,
+                                   int64_t b_cs, float *c, int nt, void *scratch, size_t scratch_bytes) {
+    infer__gemm_job g;
     if (m <= 0 || n <= 0) return;
     if (k <= 0) {
         memset(c, 0, (size_t)(m * n) * sizeof(float));
         return;
     }
+    memset(&g, 0, sizeof g);
+    g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
+    g.b = b, g.b_rs = b_rs, g.b_cs = b_cs, g.c = c, g.scratch = scratch;
     if (m < INFER__GEMM_ROWS && b_cs == 1) { /* few rows: B is read once, packing it would double that */
-        int64_t n_ch = (n + 63) / 64;
-        INFER__PARALLEL_FOR(nt)
-        for (t = 0; t < m * n_ch; t++) {
-            int64_t i = t / n_ch, j = t % n_ch * 64;
-            isa->row(INFER__MIN(64, n - j), k, a + i * a_rs, a_cs, b + j, b_rs, c + i * n + j);
-        }
+        g.n_ch = (n + 63) / 64;
+        infer__parallel(cx, nt, m * g.n_ch, infer__gemm_f32_row_task, &g);
         return;
     }
-    if (scratch_bytes < per + INFER__ALIGN) return; /* not planned for: cannot happen (see the callers) */
-    if ((size_t)nt > (scratch_bytes - INFER__ALIGN) / per) nt = (int)((scratch_bytes - INFER__ALIGN) / per);
-    unit = split_m ? isa->mr : isa->nr;
-    n_units = ((split_m ? m : n) + unit - 1) / unit;
-    if (nt > n_units) nt = (int)n_units;
+    g.per = infer__gemm_f32_scratch(m, n, k, 1) - INFER__ALIGN;
+    if (scratch_bytes < g.per + INFER__ALIGN) return; /* not planned for: cannot happen (see the callers) */
+    if ((size_t)nt > (scratch_bytes - INFER__ALIGN) / g.per) nt = (int)((scratch_bytes - INFER__ALIGN) / g.per);
+    g.split_m = m > n;
+    g.unit = g.split_m ? isa->mr : isa->nr;
+    g.n_units = ((g.split_m ? m : n) + g.unit - 1) / g.unit;
+    if (nt > g.n_units) nt = (int)g.n_units;
     if (nt < 1) nt = 1;
-    INFER__PARALLEL_FOR(nt)
-    for (t = 0; t < nt; t++) {
-        float *ap = (float *)(((uintptr_t)scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
-                    (size_t)t * (per / sizeof(float));
-        float *bp = ap + (INFER__MIN(m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
-                             INFER__GEMM_MR_MAX * INFER__MIN(k, INFER__GEMM_KC);
-        int64_t lo = INFER__MIN(n_units * t / nt * unit, split_m ? m : n);
-        int64_t hi = INFER__MIN(n_units * (t + 1) / nt * unit, split_m ? m : n);
-        if (split_m)
-            infer__gemm_f32_part(isa, lo, hi, 0, n, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, ap, bp);
-        else
-            infer__gemm_f32_part(isa, 0, m, lo, hi, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, ap, bp);
-    }
+    g.nt = nt;
+    infer__parallel(cx, nt, nt, infer__gemm_f32_band_task, &g);
 }
 
 #endif /* INFER__HAVE_AVX2 */
 
 /* The GEMM of one ISA (NULL: the reference); scratch holds infer__gemm_f32_scratch bytes
    (for fewer threads than nt, the GEMM runs on fewer). */
-static void infer__gemm_f32(const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
+static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
                             int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt, void *scratch,
                             size_t scratch_bytes) {
 #if defined(INFER__HAVE_AVX2)
     if (isa) {
-        infer__gemm_f32_packed(isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, scratch, scratch_bytes);
+        infer__gemm_f32_packed(cx, isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, scratch, scratch_bytes);
         return;
     }
 #endif
     (void)isa, (void)scratch, (void)scratch_bytes;
-    infer__gemm_f32_ref(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt);
+    infer__gemm_f32_ref(cx, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt);
 }
 
 static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
@@ -6885,7 +6927,7 @@ static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa
     int64_t idx[INFER_MAX_DIMS] = {0}, nb = infer__prod(p->batch, 0, p->n_batch), t, oa = 0, ob = 0;
     int i, nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
     for (t = 0; t < nb; t++) {
-        infer__gemm_f32(isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
+        infer__gemm_f32(c, isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
                         y + t * p->m * p->n, nt, c->scratch, c->scratch_bytes);
         for (i = p->n_batch - 1; i >= 0; i--) {
             oa += p->sa[i];
@@ -6913,7 +6955,7 @@ static infer_status infer__gemm_op_f32(const infer__ctx *c, const infer__gemm_is
     float *y = (float *)c->out[0]->data;
     int64_t i, j;
     int nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
-    infer__gemm_f32(isa, p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b, p->trans_b ? 1 : p->n,
+    infer__gemm_f32(c, isa, p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b, p->trans_b ? 1 : p->n,
                     p->trans_b ? p->k : 1, y, nt, c->scratch, c->scratch_bytes);
     for (i = 0; i < p->m; i++)
         for (j = 0; j < p->n; j++) {
@@ -6985,88 +7027,94 @@ static void infer__valid_range(int64_t out, int64_t in, int64_t s, int64_t pb, i
     if (*lo > *hi) *lo = *hi;
 }
 
-static infer_status infer__conv_ref(const infer__ctx *c) {
+/* job = (batch n, output channel m): one output plane */
+static void infer__conv_ref_job(void *arg, int64_t job) {
+    const infer__ctx *c = (const infer__ctx *)arg;
     const infer__conv_p *p = &c->p->conv;
     const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
-    float *y = (float *)c->out[0]->data;
     int64_t cg = p->c / p->group, mg = p->m / p->group;
     int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2];
-    int64_t ksz = p->k[0] * p->k[1] * p->k[2], nm = p->n * p->m, job;
-    int nt = infer__threads_for(c, (double)nm * (double)out_sz * (double)(cg * ksz));
-    (void)nt;
-    INFER__PARALLEL_FOR(nt)
-    for (job = 0; job < nm; job++) {
-        int64_t n = job / p->m, m = job % p->m, g = m / mg, ci, k0, k1, k2, o0, o1, o2, i;
-        float *yp = y + job * out_sz;
-        for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
-        for (ci = 0; ci < cg; ci++) {
-            const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
-            const float *wp = w + (m * cg + ci) * ksz;
-            for (k0 = 0; k0 < p->k[0]; k0++)
-                for (k1 = 0; k1 < p->k[1]; k1++)
-                    for (k2 = 0; k2 < p->k[2]; k2++) {
-                        float wv = wp[(k0 * p->k[1] + k1) * p->k[2] + k2];
-                        int64_t lo0, hi0, lo1, hi1, lo2, hi2;
-                        infer__valid_range(p->out[0], p->in[0], p->s[0], p->pb[0], k0 * p->d[0], &lo0, &hi0);
-                        infer__valid_range(p->out[1], p->in[1], p->s[1], p->pb[1], k1 * p->d[1], &lo1, &hi1);
-                        infer__valid_range(p->out[2], p->in[2], p->s[2], p->pb[2], k2 * p->d[2], &lo2, &hi2);
-                        for (o0 = lo0; o0 < hi0; o0++)
-                            for (o1 = lo1; o1 < hi1; o1++) {
-                                int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
-                                int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];
-                                const float *xr = xp + (i0 * p->in[1] + i1) * p->in[2] - p->pb[2] + k2 * p->d[2];
-                                float *yr = yp + (o0 * p->out[1] + o1) * p->out[2];
-                                for (o2 = lo2; o2 < hi2; o2++) yr[o2] += wv * xr[o2 * p->s[2]];
-                            }
-                    }
-        }
+    int64_t ksz = p->k[0] * p->k[1] * p->k[2];
+    int64_t n = job / p->m, m = job % p->m, g = m / mg, ci, k0, k1, k2, o0, o1, o2, i;
+    float *yp = (float *)c->out[0]->data + job * out_sz;
+    for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
+    for (ci = 0; ci < cg; ci++) {
+        const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
+        const float *wp = w + (m * cg + ci) * ksz;
+        for (k0 = 0; k0 < p->k[0]; k0++)
+            for (k1 = 0; k1 < p->k[1]; k1++)
+                for (k2 = 0; k2 < p->k[2]; k2++) {
+                    float wv = wp[(k0 * p->k[1] + k1) * p->k[2] + k2];
+                    int64_t lo0, hi0, lo1, hi1, lo2, hi2;
+                    infer__valid_range(p->out[0], p->in[0], p->s[0], p->pb[0], k0 * p->d[0], &lo0, &hi0);
+                    infer__valid_range(p->out[1], p->in[1], p->s[1], p->pb[1], k1 * p->d[1], &lo1, &hi1);
+                    infer__valid_range(p->out[2], p->in[2], p->s[2], p->pb[2], k2 * p->d[2], &lo2, &hi2);
+                    for (o0 = lo0; o0 < hi0; o0++)
+                        for (o1 = lo1; o1 < hi1; o1++) {
+                            int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
+                            int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];
+                            const float *xr = xp + (i0 * p->in[1] + i1) * p->in[2] - p->pb[2] + k2 * p->d[2];
+                            float *yr = yp + (o0 * p->out[1] + o1) * p->out[2];
+                            for (o2 = lo2; o2 < hi2; o2++) yr[o2] += wv * xr[o2 * p->s[2]];
+                        }
+                }
     }
-    infer__act_apply(&p->act, y, nm * out_sz);
+}
+
+static infer_status infer__conv_ref(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    int64_t out_sz = p->out[0] * p->out[1] * p->out[2], nm = p->n * p->m;
+    double work = (double)nm * (double)out_sz * (double)(p->c / p->group * p->k[0] * p->k[1] * p->k[2]);
+    infer__parallel(c, infer__threads_for(c, work), nm, infer__conv_ref_job, (void *)c);
+    infer__act_apply(&p->act, (float *)c->out[0]->data, nm * out_sz);
     return INFER_STATUS_OK;
 }
 
 /* -- ConvTranspose: each input position scatters into the output -- */
 
-static infer_status infer__conv_transpose_ref(const infer__ctx *c) {
+/* job = (batch n, output channel m): every input position of that plane's group scatters in */
+static void infer__conv_transpose_ref_job(void *arg, int64_t job) {
+    const infer__ctx *c = (const infer__ctx *)arg;
     const infer__conv_p *p = &c->p->conv;
     const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
-    float *y = (float *)c->out[0]->data;
     int64_t cg = p->c / p->group, mg = p->m / p->group;
     int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2];
-    int64_t ksz = p->k[0] * p->k[1] * p->k[2], nm = p->n * p->m, job;
-    int nt = infer__threads_for(c, (double)nm * (double)in_sz * (double)(cg * ksz));
-    (void)nt;
-    INFER__PARALLEL_FOR(nt)
-    for (job = 0; job < nm; job++) {
-        int64_t n = job / p->m, m = job % p->m, g = m / mg, mm = m % mg, ci, k0, k1, k2, i0, i1, i2, i;
-        float *yp = y + job * out_sz;
-        for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
-        for (ci = 0; ci < cg; ci++) {
-            const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
-            const float *wp = w + ((g * cg + ci) * mg + mm) * ksz;
-            for (k0 = 0; k0 < p->k[0]; k0++)
-                for (k1 = 0; k1 < p->k[1]; k1++)
-                    for (k2 = 0; k2 < p->k[2]; k2++) {
-                        float wv = wp[(k0 * p->k[1] + k1) * p->k[2] + k2];
-                        for (i0 = 0; i0 < p->in[0]; i0++) {
-                            int64_t o0 = i0 * p->s[0] - p->pb[0] + k0 * p->d[0];
-                            if (o0 < 0 || o0 >= p->out[0]) continue;
-                            for (i1 = 0; i1 < p->in[1]; i1++) {
-                                int64_t o1 = i1 * p->s[1] - p->pb[1] + k1 * p->d[1];
-                                if (o1 < 0 || o1 >= p->out[1]) continue;
-                                for (i2 = 0; i2 < p->in[2]; i2++) {
-                                    int64_t o2 = i2 * p->s[2] - p->pb[2] + k2 * p->d[2];
-                                    if (o2 < 0 || o2 >= p->out[2]) continue;
-                                    yp[(o0 * p->out[1] + o1) * p->out[2] + o2] += wv * xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
-                                }
+    int64_t ksz = p->k[0] * p->k[1] * p->k[2];
+    int64_t n = job / p->m, m = job % p->m, g = m / mg, mm = m % mg, ci, k0, k1, k2, i0, i1, i2, i;
+    float *yp = (float *)c->out[0]->data + job * out_sz;
+    for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
+    for (ci = 0; ci < cg; ci++) {
+        const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
+        const float *wp = w + ((g * cg + ci) * mg + mm) * ksz;
+        for (k0 = 0; k0 < p->k[0]; k0++)
+            for (k1 = 0; k1 < p->k[1]; k1++)
+                for (k2 = 0; k2 < p->k[2]; k2++) {
+                    float wv = wp[(k0 * p->k[1] + k1) * p->k[2] + k2];
+                    for (i0 = 0; i0 < p->in[0]; i0++) {
+                        int64_t o0 = i0 * p->s[0] - p->pb[0] + k0 * p->d[0];
+                        if (o0 < 0 || o0 >= p->out[0]) continue;
+                        for (i1 = 0; i1 < p->in[1]; i1++) {
+                            int64_t o1 = i1 * p->s[1] - p->pb[1] + k1 * p->d[1];
+                            if (o1 < 0 || o1 >= p->out[1]) continue;
+                            for (i2 = 0; i2 < p->in[2]; i2++) {
+                                int64_t o2 = i2 * p->s[2] - p->pb[2] + k2 * p->d[2];
+                                if (o2 < 0 || o2 >= p->out[2]) continue;
+                                yp[(o0 * p->out[1] + o1) * p->out[2] + o2] += wv * xp[(i0 * p->in[1] + i1) * p->in[2] + i2];
                             }
                         }
                     }
-        }
+                }
     }
-    infer__act_apply(&p->act, y, nm * out_sz);
+}
+
+static infer_status infer__conv_transpose_ref(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], nm = p->n * p->m;
+    double work = (double)nm * (double)in_sz * (double)(p->c / p->group * p->k[0] * p->k[1] * p->k[2]);
+    infer__parallel(c, infer__threads_for(c, work), nm, infer__conv_transpose_ref_job, (void *)c);
+    infer__act_apply(&p->act, (float *)c->out[0]->data, nm * p->out[0] * p->out[1] * p->out[2]);
     return INFER_STATUS_OK;
 }
 
@@ -8057,103 +8105,135 @@ static double infer__dot_df(const double *a, const float *b, int64_t n) {
     return s;
 }
 
+/* One LSTM/GRU/RNN node's operands, shared by its two parallel loops. */
+typedef struct infer__rnn_job {
+    const infer__ctx *c;
+    int lstm, rnn;
+    const infer__val *bv, *h0v, *c0v, *pv;
+    const float *x, *w, *r;
+    float *y, *yh, *yc;
+    int64_t S, B, I, H, D, GH, rows;
+    double *xw, *work; /* xw [D][rows][GH], work [D*B][GH + 3H] */
+} infer__rnn_job;
+
+/* job = (direction d, row of X): X.W^T + the biases, outside the recurrence */
+static void infer__rnn_xw_task(void *arg, int64_t job) {
+    const infer__rnn_job *q = (const infer__rnn_job *)arg;
+    const infer__rnn_p *p = &q->c->p->rnn;
+    const infer__val *bv = q->bv;
+    const float *x = q->x, *w = q->w;
+    int64_t I = q->I, H = q->H, GH = q->GH, rows = q->rows;
+    int lstm = q->lstm;
+    double *xw = q->xw;
+    int64_t d = job / rows, row = job % rows, j;
+    const float *xr = x + row * I, *wd = w + d * GH * I;
+    const float *bd = bv ? (const float *)bv->data + d * 2 * GH : NULL;
+    double *o = xw + job * GH;
+    for (j = 0; j < GH; j++) {
+        double v = infer__dot_ff(xr, wd + j * I, I);
+        if (bd) v += (double)bd[j] + (lstm || !p->flag || j < 2 * H ? (double)bd[GH + j] : 0.0);
+        o[j] = v;
+    }
+}
+
+/* job = (direction d, batch entry b): the recurrence over its sequence */
+static void infer__rnn_seq_task(void *arg, int64_t job) {
+    const infer__rnn_job *q = (const infer__rnn_job *)arg;
+    const infer__ctx *c = q->c;
+    const infer__rnn_p *p = &c->p->rnn;
+    const infer__val *bv = q->bv, *h0v = q->h0v, *c0v = q->c0v, *pv = q->pv;
+    const float *r = q->r;
+    float *y = q->y, *yh = q->yh, *yc = q->yc;
+    int64_t S = q->S, B = q->B, H = q->H, D = q->D, GH = q->GH, rows = q->rows;
+    int lstm = q->lstm, rnn = q->rnn;
+    const double *xw = q->xw;
+    double *work = q->work;
+    int64_t d = job / B, b = job % B, s, j, k, sl = S;
+    const float *rd = r + d * GH * H;
+    const float *pd = pv ? (const float *)pv->data + d * 3 * H : NULL;
+    const float *rb = bv ? (const float *)bv->data + d * 2 * GH + GH : NULL;
+    double *g = work + job * (GH + 3 * H), *hp = g + GH, *cp = hp + H, *tmp = cp + H;
+    int64_t so = (p->layout ? b * D + d : d * B + b) * H; /* offset in initial_h, Y_h, ... */
+    int rev = p->reverse || d == 1;
+    (void)infer__rnn_len(c, b, &sl); /* checked above */
+    for (k = 0; k < H; k++) {
+        hp[k] = h0v ? (double)((const float *)h0v->data)[so + k] : 0.0;
+        cp[k] = c0v ? (double)((const float *)c0v->data)[so + k] : 0.0;
+    }
+    for (s = 0; s < sl; s++) {
+        int64_t t = rev ? sl - 1 - s : s;
+        const double *xg = xw + (d * rows + (p->layout ? b * S + t : t * B + b)) * GH;
+        if (lstm) { /* gates i o f c */
+            for (j = 0; j < GH; j++) g[j] = xg[j] + infer__dot_df(hp, rd + j * H, H);
+            for (k = 0; k < H; k++) {
+                double gi = g[k], go = g[H + k], gf = g[2 * H + k], ig, fg, cn;
+                if (pd) gi += (double)pd[k] * cp[k], gf += (double)pd[2 * H + k] * cp[k];
+                ig = infer__rnn_gate(p, d, 0, gi);
+                fg = p->flag ? 1.0 - ig : infer__rnn_gate(p, d, 0, gf);
+                cn = fg * cp[k] + ig * infer__rnn_gate(p, d, 1, g[3 * H + k]);
+                if (pd) go += (double)pd[H + k] * cn;
+                cp[k] = cn;
+                hp[k] = infer__rnn_gate(p, d, 0, go) * infer__rnn_act(p->act[d * 3 + 2], cn, p->alpha[d * 3 + 2],
+                                                                      p->beta[d * 3 + 2]);
+            }
+        } else if (rnn) { /* h = f(x.W^T + h.R^T + Wb + Rb) */
+            for (j = 0; j < H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
+            for (k = 0; k < H; k++) hp[k] = g[k];
+        } else { /* gates z r h; g holds z, r, then the recurrent part of h */
+            for (j = 0; j < 2 * H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
+            if (p->flag) {
+                for (j = 2 * H; j < GH; j++) g[j] = infer__dot_df(hp, rd + j * H, H) + (rb ? (double)rb[j] : 0.0);
+                for (k = 0; k < H; k++) tmp[k] = xg[2 * H + k] + g[H + k] * g[2 * H + k];
+            } else {
+                for (k = 0; k < H; k++) tmp[k] = g[H + k] * hp[k];
+                for (j = 2 * H; j < GH; j++) g[j] = infer__dot_df(tmp, rd + j * H, H);
+                for (k = 0; k < H; k++) tmp[k] = xg[2 * H + k] + g[2 * H + k];
+            }
+            for (k = 0; k < H; k++) {
+                double z = g[k];
+                hp[k] = (1.0 - z) * infer__rnn_gate(p, d, 1, tmp[k]) + z * hp[k];
+            }
+        }
+        if (y) {
+            float *yo = y + (p->layout ? (b * S + t) * D + d : (t * D + d) * B + b) * H;
+            for (k = 0; k < H; k++) yo[k] = (float)hp[k];
+        }
+    }
+    for (k = 0; k < H; k++) {
+        if (yh) yh[so + k] = (float)hp[k];
+        if (yc) yc[so + k] = (float)cp[k];
+    }
+}
+
 /* Inputs X W R B? sequence_lens? initial_h? (initial_c? P? for LSTM); outputs Y? Y_h? (Y_c?).
    Past a batch entry's sequence length Y is 0; Y_h / Y_c hold the state after its last step
    (the initial state for length 0). */
 static infer_status infer__rnn_ref(const infer__ctx *c) {
     const infer__rnn_p *p = &c->p->rnn;
-    int lstm = c->node->op == INFER__OP_LSTM, rnn = c->node->op == INFER__OP_RNN, nt;
-    const infer__val *bv = c->n_in > 3 ? c->in[3] : NULL, *h0v = c->n_in > 5 ? c->in[5] : NULL;
-    const infer__val *c0v = lstm && c->n_in > 6 ? c->in[6] : NULL, *pv = lstm && c->n_in > 7 ? c->in[7] : NULL;
-    const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
-    const float *r = (const float *)c->in[2]->data;
-    float *y = c->n_out > 0 && c->out[0] ? (float *)c->out[0]->data : NULL;
-    float *yh = c->n_out > 1 && c->out[1] ? (float *)c->out[1]->data : NULL;
-    float *yc = lstm && c->n_out > 2 && c->out[2] ? (float *)c->out[2]->data : NULL;
-    int64_t S = p->seq, B = p->batch, I = p->input, H = p->hidden, D = p->n_dir;
-    int64_t GH = (lstm ? 4 : rnn ? 1 : 3) * p->hidden;
-    int64_t rows = S * B, job, len;
-    double *xw = (double *)c->scratch, *work; /* xw [D][rows][GH], work [D*B][GH + 3H] */
+    infer__rnn_job q;
+    int64_t job, len;
     infer_status st;
-    for (job = 0; job < B; job++)
+    q.c = c;
+    q.lstm = c->node->op == INFER__OP_LSTM, q.rnn = c->node->op == INFER__OP_RNN;
+    q.bv = c->n_in > 3 ? c->in[3] : NULL, q.h0v = c->n_in > 5 ? c->in[5] : NULL;
+    q.c0v = q.lstm && c->n_in > 6 ? c->in[6] : NULL, q.pv = q.lstm && c->n_in > 7 ? c->in[7] : NULL;
+    q.x = (const float *)c->in[0]->data, q.w = (const float *)c->in[1]->data, q.r = (const float *)c->in[2]->data;
+    q.y = c->n_out > 0 && c->out[0] ? (float *)c->out[0]->data : NULL;
+    q.yh = c->n_out > 1 && c->out[1] ? (float *)c->out[1]->data : NULL;
+    q.yc = q.lstm && c->n_out > 2 && c->out[2] ? (float *)c->out[2]->data : NULL;
+    q.S = p->seq, q.B = p->batch, q.I = p->input, q.H = p->hidden, q.D = p->n_dir;
+    q.GH = (q.lstm ? 4 : q.rnn ? 1 : 3) * p->hidden;
+    q.rows = q.S * q.B;
+    q.xw = (double *)c->scratch;
+    q.work = q.xw + q.D * q.rows * q.GH;
+    for (job = 0; job < q.B; job++)
         if ((st = infer__rnn_len(c, job, &len))) return st;
-    if (y) memset(y, 0, c->out[0]->bytes);
-    if (B == 0) return INFER_STATUS_OK;
-    work = xw + D * rows * GH;
-    /* X.W^T + the biases outside the recurrence, for every row of X in its own order */
-    nt = infer__threads_for(c, (double)D * (double)rows * (double)GH * (double)I);
-    (void)nt;
-    INFER__PARALLEL_FOR(nt)
-    for (job = 0; job < D * rows; job++) {
-        int64_t d = job / rows, row = job % rows, j;
-        const float *xr = x + row * I, *wd = w + d * GH * I;
-        const float *bd = bv ? (const float *)bv->data + d * 2 * GH : NULL;
-        double *o = xw + job * GH;
-        for (j = 0; j < GH; j++) {
-            double v = infer__dot_ff(xr, wd + j * I, I);
-            if (bd) v += (double)bd[j] + (lstm || !p->flag || j < 2 * H ? (double)bd[GH + j] : 0.0);
-            o[j] = v;
-        }
-    }
-    nt = infer__threads_for(c, (double)D * (double)rows * (double)GH * (double)H);
-    INFER__PARALLEL_FOR(nt)
-    for (job = 0; job < D * B; job++) {
-        int64_t d = job / B, b = job % B, s, j, k, sl = S;
-        const float *rd = r + d * GH * H;
-        const float *pd = pv ? (const float *)pv->data + d * 3 * H : NULL;
-        const float *rb = bv ? (const float *)bv->data + d * 2 * GH + GH : NULL;
-        double *g = work + job * (GH + 3 * H), *hp = g + GH, *cp = hp + H, *tmp = cp + H;
-        int64_t so = (p->layout ? b * D + d : d * B + b) * H; /* offset in initial_h, Y_h, ... */
-        int rev = p->reverse || d == 1;
-        (void)infer__rnn_len(c, b, &sl); /* checked above */
-        for (k = 0; k < H; k++) {
-            hp[k] = h0v ? (double)((const float *)h0v->data)[so + k] : 0.0;
-            cp[k] = c0v ? (double)((const float *)c0v->data)[so + k] : 0.0;
-        }
-        for (s = 0; s < sl; s++) {
-            int64_t t = rev ? sl - 1 - s : s;
-            const double *xg = xw + (d * rows + (p->layout ? b * S + t : t * B + b)) * GH;
-            if (lstm) { /* gates i o f c */
-                for (j = 0; j < GH; j++) g[j] = xg[j] + infer__dot_df(hp, rd + j * H, H);
-                for (k = 0; k < H; k++) {
-                    double gi = g[k], go = g[H + k], gf = g[2 * H + k], ig, fg, cn;
-                    if (pd) gi += (double)pd[k] * cp[k], gf += (double)pd[2 * H + k] * cp[k];
-                    ig = infer__rnn_gate(p, d, 0, gi);
-                    fg = p->flag ? 1.0 - ig : infer__rnn_gate(p, d, 0, gf);
-                    cn = fg * cp[k] + ig * infer__rnn_gate(p, d, 1, g[3 * H + k]);
-                    if (pd) go += (double)pd[H + k] * cn;
-                    cp[k] = cn;
-                    hp[k] = infer__rnn_gate(p, d, 0, go) * infer__rnn_act(p->act[d * 3 + 2], cn, p->alpha[d * 3 + 2],
-                                                                          p->beta[d * 3 + 2]);
-                }
-            } else if (rnn) { /* h = f(x.W^T + h.R^T + Wb + Rb) */
-                for (j = 0; j < H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
-                for (k = 0; k < H; k++) hp[k] = g[k];
-            } else { /* gates z r h; g holds z, r, then the recurrent part of h */
-                for (j = 0; j < 2 * H; j++) g[j] = infer__rnn_gate(p, d, 0, xg[j] + infer__dot_df(hp, rd + j * H, H));
-                if (p->flag) {
-                    for (j = 2 * H; j < GH; j++) g[j] = infer__dot_df(hp, rd + j * H, H) + (rb ? (double)rb[j] : 0.0);
-                    for (k = 0; k < H; k++) tmp[k] = xg[2 * H + k] + g[H + k] * g[2 * H + k];
-                } else {
-                    for (k = 0; k < H; k++) tmp[k] = g[H + k] * hp[k];
-                    for (j = 2 * H; j < GH; j++) g[j] = infer__dot_df(tmp, rd + j * H, H);
-                    for (k = 0; k < H; k++) tmp[k] = xg[2 * H + k] + g[2 * H + k];
-                }
-                for (k = 0; k < H; k++) {
-                    double z = g[k];
-                    hp[k] = (1.0 - z) * infer__rnn_gate(p, d, 1, tmp[k]) + z * hp[k];
-                }
-            }
-            if (y) {
-                float *yo = y + (p->layout ? (b * S + t) * D + d : (t * D + d) * B + b) * H;
-                for (k = 0; k < H; k++) yo[k] = (float)hp[k];
-            }
-        }
-        for (k = 0; k < H; k++) {
-            if (yh) yh[so + k] = (float)hp[k];
-            if (yc) yc[so + k] = (float)cp[k];
-        }
-    }
+    if (q.y) memset(q.y, 0, c->out[0]->bytes);
+    if (q.B == 0) return INFER_STATUS_OK;
+    infer__parallel(c, infer__threads_for(c, (double)q.D * (double)q.rows * (double)q.GH * (double)q.I), q.D * q.rows,
+                    infer__rnn_xw_task, &q);
+    infer__parallel(c, infer__threads_for(c, (double)q.D * (double)q.rows * (double)q.GH * (double)q.H), q.D * q.B,
+                    infer__rnn_seq_task, &q);
     return INFER_STATUS_OK;
 }
 

@@ -60,17 +60,17 @@ static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
     ref_double(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, want, abs_sum);
     snprintf(what, sizeof what, "ref m=%lld n=%lld k=%lld ta=%d tb=%d", (long long)m, (long long)n, (long long)k, ta, tb);
     test_fill(c1, (size_t)(m * n), -9, 9); /* the GEMM overwrites C */
-    infer__gemm_f32_ref(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1);
+    infer__gemm_f32_ref(NULL, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1);
     ok &= close_to(what, c1, want, abs_sum, m * n);
     for (v = 0; v < n_isa; v++) {
         snprintf(what, sizeof what, "%s m=%lld n=%lld k=%lld ta=%d tb=%d", names[v], (long long)m, (long long)n,
                  (long long)k, ta, tb);
         test_fill(c1, (size_t)(m * n), -9, 9);
         test_fill(c2, (size_t)(m * n), -9, 9);
-        infer__gemm_f32(isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1, scratch, sb);
+        infer__gemm_f32(NULL, isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1, scratch, sb);
         ok &= close_to(what, c1, want, abs_sum, m * n);
         if (m * n * k < 100000) continue; /* 2 threads where the work splits */
-        infer__gemm_f32(isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c2, 2, scratch, sb);
+        infer__gemm_f32(NULL, isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c2, 2, scratch, sb);
         if (memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) != 0) {
             printf("  %s: 1 and 2 threads differ\n", what);
             test__failed_checks++;
