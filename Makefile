@@ -54,7 +54,7 @@ help:
 	@echo "make bench   bench-gemm, then one table of end-to-end latency and peak RSS against onnxruntime"
 	@echo "             (tools/bench/e2e.py): BENCH_MODELS (now $(BENCH_MODELS)) at full size,"
 	@echo "             batch 1/8, 1/2 threads, medians of 10 runs; exports the missing models first."
-	@echo "             Takes long: about 30 min on 2 cores with today's reference convolutions;"
+	@echo "             Takes long: roughly 40 min on 2 cores with today's reference convolutions;"
 	@echo "             BENCH_MODELS='bert gpt2' E2E_ARGS='--runs 3' is shorter, E2E_ARGS=--markdown for README"
 	@echo "make bench-quick  the end-to-end benchmark's smoke test on the small models (make test runs it)"
 	@echo "make clean    remove $(B)/"
