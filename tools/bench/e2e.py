@@ -181,8 +181,8 @@ def int_list(s):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: %(default)s)")
-    ap.add_argument("--batches", default="1,8")
-    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--batches", default=None, help="comma-separated (default 1,8; --quick 1)")
+    ap.add_argument("--threads", default="1,2", help="comma-separated (default %(default)s)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per median (default 10; --quick 1)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 2; --quick 0)")
     ap.add_argument("--quick", action="store_true",
@@ -200,7 +200,7 @@ def main():
 
     runs = a.runs if a.runs is not None else (1 if a.quick else 10)
     warmup = a.warmup if a.warmup is not None else (0 if a.quick else 2)
-    batches = int_list("1" if a.quick and a.batches == "1,8" else a.batches)
+    batches = int_list(a.batches or ("1" if a.quick else "1,8"))
     threads = int_list(a.threads)
     folder = a.dir or os.path.join(ROOT, "build", "models" if a.quick else "models-full")
     target = "make models" if a.quick else "make models-full"
@@ -208,7 +208,8 @@ def main():
     models = a.models.split(",")
     for exe in ("infer-convert", "infer-run", "infer-bench"):
         if not os.access(os.path.join(tools, exe), os.X_OK):
-            sys.exit("e2e: %s is not built (make %s)" % (os.path.join(tools, exe), exe))
+            path = os.path.join(tools, exe)
+            sys.exit("e2e: %s is not built (make %s)" % (path, os.path.relpath(path, ROOT)))
     for m in models:
         if not os.path.exists(os.path.join(folder, m, "info.txt")):
             print("e2e: %s is missing (%s exports it)" % (os.path.join(folder, m), target),
