@@ -49,8 +49,14 @@ help:
 	@echo "make conformance  run the ONNX node tests through the converter and the runtime"
 	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
 	@echo "make models  export the real models (small sizes) with reference outputs into build/models/"
-	@echo "make models-full  the same at full size (ResNet-18 224, BERT-base, GPT-2 small, ViT-B/16) into build/models-full/"
+	@echo "make models-full  the same at full size (224x224 images, BERT-base, GPT-2 small, ViT-B/16, MiniLM-L6) into build/models-full/"
 	@echo "make bench-gemm  our f32 GEMM vs OpenBLAS cblas_sgemm (needs libopenblas-dev): GFLOP/s, % of FMA peak"
+	@echo "make bench   bench-gemm, then one table of end-to-end latency and peak RSS against onnxruntime"
+	@echo "             (tools/bench/e2e.py): BENCH_MODELS (now $(BENCH_MODELS)) at full size,"
+	@echo "             batch 1/8, 1/2 threads, medians of 10 runs; exports the missing models first."
+	@echo "             Takes long: roughly 40 min on 2 cores with today's reference convolutions;"
+	@echo "             BENCH_MODELS='bert gpt2' E2E_ARGS='--runs 3' is shorter, E2E_ARGS=--markdown for README"
+	@echo "make bench-quick  the end-to-end benchmark's smoke test on the small models (make test runs it)"
 	@echo "make clean    remove $(B)/"
 
 $(B)/infer.o: infer.c infer.h | $(B)
@@ -97,8 +103,8 @@ $(B):
 
 # tests/conformance.sh runs $(NODETESTS) (make testdata) and build/models (make models)
 # when they exist, and prints nothing otherwise.
-test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models $(FUZZ_REPLAY)
-	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh
+test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/infer-convert $(B)/cli_models $(FUZZ_REPLAY)
+	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_bench.sh
 
 testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
 build/.onnx-node-tests-$(ONNX_VERSION).stamp:
@@ -246,5 +252,24 @@ ifeq ($(HAVE_OPENBLAS),1)
 else
 	@echo "bench-gemm: OpenBLAS not found (apt-get install libopenblas-dev)"; exit 1
 endif
+
+# tools/bench/e2e.py: end-to-end latency and peak RSS against onnxruntime, one table
+# (README "CPU performance"). bench-models exports only the full-size models that are
+# missing (make models-full would redo all of them).
+BENCH_MODELS ?= resnet50 mobilenet_v2 efficientnet_b0 bert minilm gpt2
+E2E_ARGS     ?=
+.PHONY: bench bench-quick bench-models
+bench-models: venv
+	@missing=$$(for m in $(BENCH_MODELS); do test -f build/models-full/$$m/info.txt || echo $$m; done); \
+	if [ -n "$$missing" ]; then \
+	    echo $(VENV)/bin/python models/export_models.py --size full -o build/models-full $$missing; \
+	    $(VENV)/bin/python models/export_models.py --size full -o build/models-full $$missing || exit 1; \
+	fi
+bench: $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
+	@$(MAKE) --no-print-directory bench-gemm
+	@$(MAKE) --no-print-directory bench-models
+	$(VENV)/bin/python tools/bench/e2e.py --bin $(B) --models $$(echo $(BENCH_MODELS) | tr ' ' ,) $(E2E_ARGS)
+bench-quick: models $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
+	$(VENV)/bin/python tools/bench/e2e.py --quick --bin $(B)
 clean:
 	rm -rf $(B)

@@ -12,8 +12,9 @@ Writes one folder per model in the ONNX backend-test layout (what build/conforma
                                                then "key value..." lines (no '='): params,
                                                opset, inputs, outputs, ops (Type:count ...)
 
-Models: resnet18, mobilenet_v2, efficientnet_b0 (torchvision, weights=None), and small
-hand-written bert (encoder), gpt2 (causal decoder) and vit (patch-embedding encoder).
+Models: resnet18, mobilenet_v2, efficientnet_b0, resnet50 (torchvision, weights=None), and
+small hand-written bert (encoder), gpt2 (causal decoder), vit (patch-embedding encoder)
+and minilm (the bert encoder at MiniLM-L6's shape: narrower and shallower, more heads).
 Weights are random with fixed seeds (nothing is downloaded); BatchNorm affine parameters
 are randomised and its statistics calibrated on random images, so that activations stay
 near unit scale, outputs depend on the input, and folding BN is not a no-op. Outputs come
@@ -21,9 +22,10 @@ from onnxruntime with graph optimisations off (the literal ONNX graph) and are c
 against torch, for finiteness, and for differing between the inputs of a batch.
 
 --size small (the default, what CI runs) keeps every model light for the reference
-kernels: 64x64 images, batch 2; transformers with hidden 64, 2 layers, 4 heads, seq 16.
---size full uses the real sizes: 224x224 images, BERT-base (768, 12 layers, 12 heads,
-seq 128), GPT-2 small (768/12/12, seq 128), ViT-B/16, for benchmarks.
+kernels: 64x64 images, batch 2; transformers with hidden 64, 2 layers, 4 heads, seq 16
+(minilm: hidden 96, 3 layers, 12 heads). --size full uses the real sizes: 224x224 images,
+BERT-base (768, 12 layers, 12 heads, seq 128), GPT-2 small (768/12/12, seq 128), ViT-B/16,
+MiniLM-L6 (384, 6 layers, 12 heads, FFN 1536, seq 128, BERT's vocabulary), for benchmarks.
 """
 import argparse
 import collections
@@ -49,10 +51,11 @@ OPSET = 17
 
 SIZES = {
     "small": dict(batch=2, image=64, hidden=64, layers=2, heads=4, seq=16, vocab=1000,
-                  max_pos=64, patch=8, classes=10),
+                  max_pos=64, patch=8, classes=10, minilm_hidden=96, minilm_layers=3,
+                  minilm_heads=12),
     "full": dict(batch=1, image=224, hidden=768, layers=12, heads=12, seq=128,
                  bert_vocab=30522, gpt_vocab=50257, bert_max_pos=512, gpt_max_pos=1024,
-                 patch=16, classes=1000),
+                 patch=16, classes=1000, minilm_hidden=384, minilm_layers=6, minilm_heads=12),
 }
 
 
@@ -231,9 +234,9 @@ def image_model(ctor):
     return build
 
 
-def build_bert(cfg, gen, rng):
+def build_bert(cfg, gen, rng, prefix=""):
     vocab = cfg.get("bert_vocab", cfg.get("vocab"))
-    m = Bert(vocab, cfg["hidden"], cfg["layers"], cfg["heads"],
+    m = Bert(vocab, cfg[prefix + "hidden"], cfg[prefix + "layers"], cfg[prefix + "heads"],
              cfg.get("bert_max_pos", cfg.get("max_pos")))
     init_transformer(m, gen)
     b, s = cfg["batch"], cfg["seq"]
@@ -245,6 +248,11 @@ def build_bert(cfg, gen, rng):
             {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
              "last_hidden_state": {0: "batch", 1: "seq"}, "pooler_output": {0: "batch"}},
             {"batch": b, "seq": s})
+
+
+def build_minilm(cfg, gen, rng):
+    """The BERT encoder at MiniLM-L6's shape (FFN 4 x hidden = 1536 at full size)."""
+    return build_bert(cfg, gen, rng, prefix="minilm_")
 
 
 def build_gpt2(cfg, gen, rng):
@@ -276,6 +284,8 @@ MODELS = collections.OrderedDict([
     ("bert", build_bert),
     ("gpt2", build_gpt2),
     ("vit", build_vit),
+    ("resnet50", image_model(torchvision.models.resnet50)),   # appended: the seeds of the
+    ("minilm", build_minilm),                                 # models above stay the same
 ])
 
 

@@ -15,8 +15,22 @@ double cli_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Linux: VmHWM, the high-water mark of this program's own address space. ru_maxrss would
+   also count the parent's resident memory at fork (the kernel carries it over exec), so a
+   tool started from a large process (a Python script) would report the parent's size. */
 size_t cli_peak_rss_bytes(void) {
     struct rusage ru;
+#ifdef __linux__
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kib = 0;
+        int found = 0;
+        while (!found && fgets(line, sizeof line, f)) found = sscanf(line, "VmHWM: %llu kB", &kib) == 1;
+        fclose(f);
+        if (found) return (size_t)kib * 1024;
+    }
+#endif
     if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
 #ifdef __APPLE__
     return (size_t)ru.ru_maxrss; /* bytes on macOS */
