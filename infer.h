@@ -817,8 +817,21 @@ static int infer__map_put(const infer_allocator *a, infer__map *m, const char *k
 #define INFER__HAVE_AVX512 1 /* AVX-512F kernels are compiled */
 #endif
 
+/* AArch64 always has Advanced SIMD (NEON) with FMA, so there is nothing to ask the CPU:
+   the NEON kernels are compiled and chosen whenever the target is AArch64. 32-bit ARM
+   (whose NEON is optional and lacks vfmaq_laneq_f32) runs the reference kernels. */
+#if (defined(__aarch64__) || defined(_M_ARM64)) && !defined(INFER_NO_SIMD)
+#define INFER__HAVE_NEON 1
+#endif
+
+/* The packed, cache-blocked GEMM (section 9) is built when some ISA has a micro-kernel. */
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
+#define INFER__HAVE_GEMM_SIMD 1
+#endif
+
 #define INFER__CPU_AVX2 1   /* AVX2 and FMA, with OS support for the ymm state */
 #define INFER__CPU_AVX512 2 /* AVX-512F, with OS support for the zmm state */
+#define INFER__CPU_NEON 4   /* AArch64 Advanced SIMD: always there on AArch64 */
 
 /* The one mutable global besides the error text: 0 until checked, then the INFER__CPU_*
    bits | 0x100. Racing first calls compute the same value, and the atomics keep it a
@@ -835,6 +848,9 @@ static int infer__cpu_features(void) {
         __atomic_store_n(&infer__cpu_cache, f, __ATOMIC_RELAXED);
     }
     return f & 0xff;
+#elif defined(INFER__HAVE_NEON)
+    (void)infer__cpu_cache;
+    return INFER__CPU_NEON;
 #else
     (void)infer__cpu_cache;
     return 0;
@@ -6576,6 +6592,9 @@ static void infer__gemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a,
 #if defined(INFER__HAVE_AVX2)
 #include <immintrin.h>
 #endif
+#if defined(INFER__HAVE_NEON)
+#include <arm_neon.h> /* MSVC's ARM64 toolset has it too (it forwards to arm64_neon.h) */
+#endif
 
 /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x b-panel [kc][NR] */
 typedef void (*infer__ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
@@ -6593,7 +6612,7 @@ typedef struct infer__gemm_isa {
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
    kernels): per thread one packed A block and one packed B block. */
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_GEMM_SIMD)
     int64_t mc = INFER__MIN(m, INFER__GEMM_MC), nc = INFER__MIN(n, INFER__GEMM_NC), kc = INFER__MIN(k, INFER__GEMM_KC);
     mc = (mc + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX * INFER__GEMM_MR_MAX;
     nc = (nc + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
@@ -6745,6 +6764,107 @@ __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, i
 static const infer__gemm_isa infer__isa_avx2 = {6, 16, infer__ukr_f32_avx2, infer__row_f32_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512};
 
+#endif /* INFER__HAVE_AVX2 */
+
+#if defined(INFER__HAVE_NEON)
+
+/* -- NEON (AArch64) GEMM kernels -- */
+
+/* 12 x 8: 24 q accumulators (two per row of C), 2 for the B row, 3 for the A column; the
+   lane form of FMA (vfmaq_laneq_f32) multiplies by one A value without a broadcast, so
+   the 12 A values of a step take 3 loads. 29 of the 32 q registers. MR = 12 and NR = 8
+   divide GEMM_MC and GEMM_NC, so the blocking and scratch sizes stay as for x86. */
+#define INFER__NFMA(r, av, l) r##a = vfmaq_laneq_f32(r##a, b0, av, l), r##b = vfmaq_laneq_f32(r##b, b1, av, l)
+#define INFER__NST(r, i)                                                                                           \
+    do {                                                                                                           \
+        float *cr = c + (i) * ldc;                                                                                 \
+        if (acc) r##a = vaddq_f32(r##a, vld1q_f32(cr)), r##b = vaddq_f32(r##b, vld1q_f32(cr + 4));                 \
+        vst1q_f32(cr, r##a);                                                                                       \
+        vst1q_f32(cr + 4, r##b);                                                                                   \
+    } while (0)
+
+static void infer__ukr_f32_neon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+    float32x4_t r0a = vdupq_n_f32(0), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
+    float32x4_t r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
+    float32x4_t r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 12, b += 8) {
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+        float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4), a2 = vld1q_f32(a + 8);
+        INFER__NFMA(r0, a0, 0);
+        INFER__NFMA(r1, a0, 1);
+        INFER__NFMA(r2, a0, 2);
+        INFER__NFMA(r3, a0, 3);
+        INFER__NFMA(r4, a1, 0);
+        INFER__NFMA(r5, a1, 1);
+        INFER__NFMA(r6, a1, 2);
+        INFER__NFMA(r7, a1, 3);
+        INFER__NFMA(r8, a2, 0);
+        INFER__NFMA(r9, a2, 1);
+        INFER__NFMA(rA, a2, 2);
+        INFER__NFMA(rB, a2, 3);
+    }
+    INFER__NST(r0, 0);
+    INFER__NST(r1, 1);
+    INFER__NST(r2, 2);
+    INFER__NST(r3, 3);
+    INFER__NST(r4, 4);
+    INFER__NST(r5, 5);
+    INFER__NST(r6, 6);
+    INFER__NST(r7, 7);
+    INFER__NST(r8, 8);
+    INFER__NST(r9, 9);
+    INFER__NST(rA, 10);
+    INFER__NST(rB, 11);
+}
+
+/* 32 columns at a time in 8 q accumulators, then 4 at a time, then one column at a time;
+   every column sums over p in the same order, as the other row kernels do. */
+static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
+                                float *c) {
+    int64_t j, p;
+    for (j = 0; j + 32 <= n; j += 32) {
+        float32x4_t r0 = vdupq_n_f32(0), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) {
+            float32x4_t x = vdupq_n_f32(a[p * a_cs]);
+            r0 = vfmaq_f32(r0, x, vld1q_f32(bp));
+            r1 = vfmaq_f32(r1, x, vld1q_f32(bp + 4));
+            r2 = vfmaq_f32(r2, x, vld1q_f32(bp + 8));
+            r3 = vfmaq_f32(r3, x, vld1q_f32(bp + 12));
+            r4 = vfmaq_f32(r4, x, vld1q_f32(bp + 16));
+            r5 = vfmaq_f32(r5, x, vld1q_f32(bp + 20));
+            r6 = vfmaq_f32(r6, x, vld1q_f32(bp + 24));
+            r7 = vfmaq_f32(r7, x, vld1q_f32(bp + 28));
+        }
+        vst1q_f32(c + j, r0);
+        vst1q_f32(c + j + 4, r1);
+        vst1q_f32(c + j + 8, r2);
+        vst1q_f32(c + j + 12, r3);
+        vst1q_f32(c + j + 16, r4);
+        vst1q_f32(c + j + 20, r5);
+        vst1q_f32(c + j + 24, r6);
+        vst1q_f32(c + j + 28, r7);
+    }
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t r0 = vdupq_n_f32(0);
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) r0 = vfmaq_f32(r0, vdupq_n_f32(a[p * a_cs]), vld1q_f32(bp));
+        vst1q_f32(c + j, r0);
+    }
+    for (; j < n; j++) {
+        float acc = 0;
+        for (p = 0; p < k; p++) acc += a[p * a_cs] * b[p * b_rs + j];
+        c[j] = acc;
+    }
+}
+
+static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon};
+
+#endif /* INFER__HAVE_NEON */
+
+#if defined(INFER__HAVE_GEMM_SIMD)
+
 /* ap[kc][mr] = A[i0 + 0..mr)[p0 + 0..kc), zero rows past m */
 static void infer__pack_a(float *ap, const float *a, int64_t a_rs, int64_t a_cs, int64_t i0, int64_t rows,
                           int64_t p0, int64_t kc, int mr) {
@@ -6861,14 +6981,14 @@ static void infer__gemm_f32_packed(const infer__gemm_isa *isa, int64_t m, int64_
     }
 }
 
-#endif /* INFER__HAVE_AVX2 */
+#endif /* INFER__HAVE_GEMM_SIMD */
 
 /* The GEMM of one ISA (NULL: the reference); scratch holds infer__gemm_f32_scratch bytes
    (for fewer threads than nt, the GEMM runs on fewer). */
 static void infer__gemm_f32(const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
                             int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt, void *scratch,
                             size_t scratch_bytes) {
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_GEMM_SIMD)
     if (isa) {
         infer__gemm_f32_packed(isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, scratch, scratch_bytes);
         return;
@@ -6939,6 +7059,10 @@ static infer_status infer__matmul_f32_avx512(const infer__ctx *c) { return infer
 static infer_status infer__gemm_f32_avx2(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_avx2); }
 static infer_status infer__gemm_f32_avx512(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_avx512); }
 #endif
+#if defined(INFER__HAVE_NEON)
+static infer_status infer__matmul_f32_neon(const infer__ctx *c) { return infer__matmul_f32(c, &infer__isa_neon); }
+static infer_status infer__gemm_f32_neon(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_neon); }
+#endif
 
 /* SIMD variants of the CPU kernels, best first. Session creation records the first one
    the CPU runs (infer__cpu_prepare); an op without one runs its table kernel, "ref". */
@@ -6954,6 +7078,10 @@ static const infer__variant infer__variants[] = {
     {INFER__OP_MATMUL, INFER__CPU_AVX2, "avx2", infer__matmul_f32_avx2},
     {INFER__OP_GEMM, INFER__CPU_AVX512, "avx512", infer__gemm_f32_avx512},
     {INFER__OP_GEMM, INFER__CPU_AVX2, "avx2", infer__gemm_f32_avx2},
+#endif
+#if defined(INFER__HAVE_NEON)
+    {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
+    {INFER__OP_GEMM, INFER__CPU_NEON, "neon", infer__gemm_f32_neon},
 #endif
     {INFER__OP_COUNT, 0, "ref", NULL}};
 
