@@ -408,6 +408,11 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 
 /* ===== 2. UTILITIES ================================================== >>util */
 
+/* MinGW: C99 printf (%zu, %lld) instead of msvcrt's, for the error messages; it only
+   takes effect when <stdio.h> comes after this line in the translation unit. */
+#if defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
+#define __USE_MINGW_ANSI_STDIO 1
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +424,17 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #include <time.h>
 #if !defined(_WIN32)
 #include <unistd.h> /* sysconf, _POSIX_TIMERS */
+#else
+/* Windows: file mapping, UTF-8 paths, the clock and the core count (sections 2, 3, 7).
+   WIN32_LEAN_AND_MEAN and NOMINMAX only matter if <windows.h> was not included before;
+   the implementation needs neither min/max nor the parts they leave out. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
 #endif
 
 #if defined(INFER_MALLOC) && defined(INFER_FREE)
@@ -451,7 +467,9 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #define INFER__TLS _Thread_local
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__) && defined(__MINGW_PRINTF_FORMAT)
+#define INFER__PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a))) /* gnu_printf with ANSI stdio */
+#elif defined(__GNUC__) || defined(__clang__)
 #define INFER__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define INFER__PRINTF(f, a)
@@ -484,7 +502,12 @@ const char *infer_last_error(void) { return infer__tls_error; }
 
 /* A monotonic clock in milliseconds, for profiling. */
 static double infer__now_ms(void) {
-#if defined(_POSIX_TIMERS) && _POSIX_TIMERS > 0 && defined(CLOCK_MONOTONIC)
+#if defined(_WIN32) /* clock() is wall time on Windows, but only to the scheduler tick */
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return (double)t.QuadPart * 1e3 / (double)f.QuadPart;
+#elif defined(_POSIX_TIMERS) && _POSIX_TIMERS > 0 && defined(CLOCK_MONOTONIC)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
@@ -886,6 +909,40 @@ static int infer__cpu_features(void) {
 #define INFER__MMAP 1
 #else
 #define INFER__MMAP 0
+#endif
+/* Windows maps model files through the Win32 file-mapping API (CreateFileMappingW +
+   MapViewOfFile), so weights are zero-copy there too. */
+#if !defined(INFER_NO_MMAP) && defined(_WIN32)
+#define INFER__WINMAP 1
+#else
+#define INFER__WINMAP 0
+#endif
+
+#if defined(_WIN32)
+/* A UTF-8 path as UTF-16 for the Win32 "W" functions (the "A" ones read the ANSI code
+   page, which is not UTF-8); NULL when it is not valid UTF-8 or out of memory. */
+static wchar_t *infer__wpath(const infer_allocator *a, const char *path) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    wchar_t *w;
+    if (n <= 0) return NULL;
+    w = (wchar_t *)infer__calloc(a, (size_t)n, sizeof(wchar_t));
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n) != n) {
+        infer__free(a, w);
+        w = NULL;
+    }
+    return w;
+}
+/* What a failed Win32 call left in GetLastError, as text for a message. */
+static const char *infer__win_error(DWORD e) {
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND: return "no such file";
+    case ERROR_PATH_NOT_FOUND: return "no such directory";
+    case ERROR_ACCESS_DENIED: return "access denied";
+    case ERROR_SHARING_VIOLATION: return "the file is in use";
+    case ERROR_NOT_ENOUGH_MEMORY: return "not enough memory";
+    default: return "Windows error";
+    }
+}
 #endif
 
 /* -- the in-memory model that the reader builds (the graph IR) -- */
@@ -1397,6 +1454,9 @@ void infer_model_free(infer_model *m) {
 #if INFER__MMAP
     if (m->mapped) munmap(m->raw, m->n_bytes);
     else
+#elif INFER__WINMAP
+    if (m->mapped) UnmapViewOfFile(m->raw);
+    else
 #endif
         infer__free(&a, m->raw);
     infer__free(&a, m->tensors);
@@ -1497,6 +1557,60 @@ infer_status infer_model_load(const char *path, const infer_model_options *opt, 
         m->mapped = 1;
         m->bytes = (const uint8_t *)p;
         m->n_bytes = (size_t)sb.st_size;
+    }
+#elif INFER__WINMAP
+    {
+        wchar_t *wp = infer__wpath(&m->alloc, path);
+        HANDLE fh, mh;
+        LARGE_INTEGER sz;
+        DWORD e;
+        void *p;
+        if (!wp) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot open: not a UTF-8 path (or out of memory)", path);
+        }
+        fh = CreateFileW(wp, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        e = GetLastError();
+        infer__free(&m->alloc, wp);
+        if (fh == INVALID_HANDLE_VALUE) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot open: %s (%lu)", path, infer__win_error(e),
+                               (unsigned long)e);
+        }
+        if (GetFileType(fh) != FILE_TYPE_DISK || !GetFileSizeEx(fh, &sz)) {
+            CloseHandle(fh);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: not a regular file", path);
+        }
+        if (sz.QuadPart < INFER__HEADER_BYTES) {
+            CloseHandle(fh);
+            infer_model_free(m);
+            return INFER__BAD("%s: file is %lld bytes, smaller than the %d-byte header", path, (long long)sz.QuadPart,
+                              INFER__HEADER_BYTES);
+        }
+        if ((uint64_t)sz.QuadPart > (uint64_t)SIZE_MAX) {
+            CloseHandle(fh);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: file too large for this address space", path);
+        }
+        /* The view keeps the mapping, and the mapping the file, open: both handles can go. */
+        mh = CreateFileMappingW(fh, NULL, PAGE_READONLY, 0, 0, NULL);
+        e = GetLastError();
+        CloseHandle(fh);
+        p = mh ? MapViewOfFile(mh, FILE_MAP_READ, 0, 0, 0) : NULL;
+        if (mh) {
+            if (!p) e = GetLastError();
+            CloseHandle(mh);
+        }
+        if (!p) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: file mapping failed: %s (%lu)", path, infer__win_error(e),
+                               (unsigned long)e);
+        }
+        m->raw = p;
+        m->mapped = 1;
+        m->bytes = (const uint8_t *)p;
+        m->n_bytes = (size_t)sz.QuadPart;
     }
 #else
     {
@@ -2212,6 +2326,13 @@ infer_status infer_builder_save(const infer_builder *b, const char *path) {
         int fd = mkstemp(tmp);
         if (fd >= 0 && !(fp = fdopen(fd, "wb"))) close(fd);
     }
+#elif defined(_WIN32)
+    tmp[strlen(path) + 4] = '\0'; /* "<path>.tmp" */
+    {
+        wchar_t *w = infer__wpath(&b->a, tmp);
+        fp = w ? _wfopen(w, L"wb") : NULL;
+        infer__free(&b->a, w);
+    }
 #else
     tmp[strlen(path) + 4] = '\0'; /* "<path>.tmp" */
     fp = fopen(tmp, "wb");
@@ -2235,10 +2356,26 @@ infer_status infer_builder_save(const infer_builder *b, const char *path) {
 #endif
     ok = fclose(fp) == 0 && ok;
     infer__free(&b->a, meta);
+#if defined(_WIN32) /* MoveFileExW replaces the old file in one step, as rename does on POSIX */
+    if (ok) {
+        wchar_t *wt = infer__wpath(&b->a, tmp), *wd = infer__wpath(&b->a, path);
+        ok = wt && wd && MoveFileExW(wt, wd, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+        infer__free(&b->a, wt);
+        infer__free(&b->a, wd);
+        if (!ok) {
+            DWORD e = GetLastError();
+            remove(tmp);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: write failed: %s (%lu)", path, infer__win_error(e),
+                               (unsigned long)e);
+        }
+    }
+    if (!ok) {
+#else
 #if !INFER__MMAP
     if (ok) remove(path); /* rename does not replace on Windows */
 #endif
     if (!ok || rename(tmp, path) != 0) {
+#endif
         int e = errno;
         remove(tmp);
         return infer__fail(NULL, INFER_STATUS_IO, "%s: write failed: %s", path, strerror(e));
@@ -4773,6 +4910,10 @@ static const infer__backend infer__cpu_backend = {
 static int infer__default_threads(void) {
 #if INFER__OMP
     return omp_get_num_procs();
+#elif defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
 #elif defined(_SC_NPROCESSORS_ONLN)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
