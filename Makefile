@@ -222,10 +222,11 @@ test-arm64:
 	$(MAKE) --no-print-directory B=build/arm64 CC=$(ARM64_CC) $(addprefix build/arm64/,$(CROSS_TESTS) $(CROSS_DEMO) infer-bench)
 	QEMU_LD_PREFIX=/usr/aarch64-linux-gnu RUN_PREFIX=$(QEMU_ARM64) BUILD=build/arm64 THREAD_RUNS=2 \
 	    sh tests/run.sh $(addprefix build/arm64/,$(CROSS_TESTS)) tests/demo.sh
-# MinGW-w64's posix flavour (winpthreads, for infer-run); ANSI stdio for %zu; all static,
+# MinGW-w64's posix flavour (winpthreads, for infer-run) with its libgomp (OMP is set, as the
+# probe above cannot write /dev/null.exe); ANSI stdio for %zu; all static,
 # so no DLL has to be found next to the .exe files.
 test-windows:
-	$(MAKE) --no-print-directory B=build/windows EXE=.exe CC=$(WIN_CC) \
+	$(MAKE) --no-print-directory B=build/windows EXE=.exe CC=$(WIN_CC) OMP=-fopenmp \
 	    CFLAGS="-O2 -g -static -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64" LIBS="-lm -pthread -lpsapi" \
 	    $(addsuffix .exe,$(addprefix build/windows/,$(CROSS_TESTS) $(CROSS_DEMO) infer-bench))
 	@mkdir -p build/wine

@@ -254,7 +254,12 @@ int npy_open(const char *path, npy_file *f, char *err, size_t err_bytes) {
     if (strlen(path) >= sizeof f->path) return npy__fail(err, err_bytes, "%s: path too long", path);
     snprintf(f->path, sizeof f->path, "%s", path);
     f->fd = open(path, O_RDONLY | O_BINARY);
-    if (f->fd < 0) return npy__fail(err, err_bytes, "%s: %s", path, strerror(errno));
+    if (f->fd < 0) {
+        int e = errno;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) /* Windows cannot open() a folder */
+            return npy__fail(err, err_bytes, "%s: is a folder", path);
+        return npy__fail(err, err_bytes, "%s: %s", path, strerror(e));
+    }
     if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         npy__fail(err, err_bytes, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a folder" : "not a regular file");
         goto done;
