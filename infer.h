@@ -1482,6 +1482,27 @@ static infer_model *infer__model_new(const infer_model_options *opt, const char 
 }
 
 /* Parses m (whose bytes are set) and hands it to *out, or frees it. */
+/* -- byte order -- */
+
+/* The format is little-endian (docs/FORMAT.md) and weights are used in place, straight
+   from the mapped file, so a big-endian build would misread every multi-byte value. It
+   refuses to load instead (issue 11). Detected at compile time; the check takes the flag
+   as an argument so that tests/test_format.c can test both answers on any machine. */
+#if (defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) ||       \
+    defined(__BIG_ENDIAN__) || defined(__ARMEB__) || defined(__AARCH64EB__) || defined(__MIPSEB__)
+#define INFER__BIG_ENDIAN 1
+#else
+#define INFER__BIG_ENDIAN 0
+#endif
+
+static infer_status infer__byte_order_check(int big_endian, const char *path) {
+    if (!big_endian) return INFER_STATUS_OK;
+    return infer__fail(NULL, INFER_STATUS_UNSUPPORTED,
+                       "%s: this build of infer.h is for a big-endian CPU; .infer files are little-endian and are "
+                       "read in place, so only little-endian CPUs can load them",
+                       path);
+}
+
 static infer_status infer__model_finish(infer_model *m, const infer_model_options *opt, infer_model **out) {
     infer_status st = infer__model_parse(m, opt && opt->verify_weights);
     if (st) {
@@ -1498,6 +1519,7 @@ infer_status infer_model_load_memory(const void *data, size_t bytes, const infer
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load_memory: out is NULL");
     *out = NULL;
     if (!data && bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load_memory: data is NULL");
+    if (infer__byte_order_check(INFER__BIG_ENDIAN, "<memory>")) return INFER_STATUS_UNSUPPORTED;
     m = infer__model_new(opt, "<memory>");
     if (!m) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "<memory>: out of memory");
     m->n_bytes = bytes;
@@ -1520,6 +1542,7 @@ infer_status infer_model_load(const char *path, const infer_model_options *opt, 
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load: out is NULL");
     *out = NULL;
     if (!path) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load: path is NULL");
+    if (infer__byte_order_check(INFER__BIG_ENDIAN, path)) return INFER_STATUS_UNSUPPORTED;
     m = infer__model_new(opt, path);
     if (!m) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
 #if INFER__MMAP

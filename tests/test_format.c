@@ -478,7 +478,21 @@ static void test_hash_properties(void) {
     CHECK(h1 != infer__hash_bytes(buf, 100));
 }
 
+/* Issue 11: a big-endian build refuses to load, with a message that says why. The check
+   takes the byte order as an argument, so both answers are tested here; the compile-time
+   flag must agree with the bytes of an integer at run time. */
+static void test_byte_order_check(void) {
+    uint32_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    CHECK(INFER__BIG_ENDIAN == (first == 0));
+    CHECK(infer__byte_order_check(0, "m.infer") == INFER_STATUS_OK);
+    CHECK_STATUS(infer__byte_order_check(1, "m.infer"), INFER_STATUS_UNSUPPORTED, "m.infer: this build of infer.h is for a big-endian CPU");
+    CHECK(strstr(infer_last_error(), "little-endian") != NULL);
+}
+
 int main(void) {
+    RUN(test_byte_order_check);
     RUN(test_round_trip);
     RUN(test_save_and_load_file);
     RUN(test_every_truncation);
