@@ -47,7 +47,8 @@
    INFER_ASSERT(c)                  default assert(c); guards our own invariants only,
                                     never anything that comes from a file or a caller.
    INFER_NO_SIMD                    build only the portable reference kernels.
-   INFER_NO_MMAP                    read model files with fread instead of mmap.
+   INFER_NO_MMAP                    read model files with fread instead of mmap
+                                    (or, on Windows, the Win32 file mapping).
    INFER_NO_THREADS                 ignore OpenMP even when compiled with -fopenmp.
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
@@ -65,6 +66,29 @@
    reads outside the file, never asserts, aborts or exits. A well-formed file
    can still ask for a lot of work or memory: the caps above bound it.
    infer_run allocates nothing, takes no lock and does no I/O.
+
+   PLATFORMS
+   ---------
+   Little-endian only: .infer files are little-endian and read in place, so a
+   big-endian build compiles but infer_model_load* returns INFER_STATUS_UNSUPPORTED
+   with a message saying so.
+   x86-64 (GCC, Clang)  AVX2/FMA and AVX-512 GEMM kernels, picked at run time.
+   AArch64 (GCC, Clang) NEON GEMM kernels (Advanced SIMD is always there).
+   Other CPUs           the portable reference kernels.
+   POSIX                mmap for model files, clock_gettime, sysconf.
+   Windows              CreateFileW + CreateFileMappingW + MapViewOfFile for model
+                        files (paths are UTF-8, converted with MultiByteToWideChar),
+                        QueryPerformanceCounter, MoveFileExW when saving; <windows.h>
+                        is included by the implementation only, with
+                        WIN32_LEAN_AND_MEAN and NOMINMAX unless you included it first.
+                        MinGW-w64: C99 printf (__USE_MINGW_ANSI_STDIO) is turned on.
+   MSVC (not tested here; the above is built with MinGW-w64): thread-local error
+   text through __declspec(thread); OpenMP through __pragma (MSVC's /openmp);
+   no x86 SIMD kernels (they use GCC target attributes), so x64 runs the
+   reference kernels; ARM64 takes the NEON kernels from <arm_neon.h>. For a DLL,
+   define INFER_API (global) as `extern __declspec(dllexport)` when building it and
+   `extern __declspec(dllimport)` when using it (in C++, `extern "C" __declspec(...)`);
+   the default is plain extern.
 
    CONTENTS
    --------
@@ -5479,7 +5503,11 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
 /* -- helpers shared by the kernels -- */
 
 #if INFER__OMP
+#if defined(_MSC_VER) && !defined(__clang__)
+#define INFER__PRAGMA(x) __pragma(x) /* MSVC has _Pragma only from /std:c11 on */
+#else
 #define INFER__PRAGMA(x) _Pragma(#x)
+#endif
 /* parallel loop over independent iterations; `nt` is the kernel's thread count */
 #define INFER__PARALLEL_FOR(nt) INFER__PRAGMA(omp parallel for num_threads(nt) schedule(static) if(nt > 1))
 #else
