@@ -214,6 +214,21 @@ static void test_save_and_load_file(void) {
     infer_model_free(m);
     CHECK_STATUS(infer_model_load("build/no/such/file.infer", NULL, &m), INFER_STATUS_IO, "no/such/file.infer");
     CHECK(m == NULL);
+    { /* paths are UTF-8 everywhere (on Windows they go through the "W" file functions), and
+         saving over an existing file replaces it */
+        const char *u8 = "build/test_format_\xc3\xa9t\xc3\xa9_\xe6\xa8\xa1\xe5\x9e\x8b.infer";
+        CHECK_OK(infer_builder_save(b, u8));
+        CHECK_OK(infer_builder_save(b, u8));
+        CHECK_OK(infer_model_load(u8, NULL, &m));
+        if (m) check_outputs(m);
+        infer_model_free(m);
+        m = NULL;
+#ifdef _WIN32 /* the CRT's remove() does not read UTF-8 */
+        CHECK(_wremove(L"build/test_format_\u00e9t\u00e9_\u6a21\u578b.infer") == 0);
+#else
+        CHECK(remove(u8) == 0);
+#endif
+    }
     CHECK_STATUS(infer_builder_save(b, "build/no/such/dir/x.infer"), INFER_STATUS_IO, "x.infer");
     remove(path);
 done:
