@@ -6761,7 +6761,7 @@ static void infer__gemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a,
     }
 }
 
-/* -- the packed, cache-blocked f32 GEMM (AVX2+FMA, AVX-512) --
+/* -- the packed, cache-blocked f32 GEMM (AVX2+FMA, AVX-512, NEON) --
 
    C[m][n] = A[m][k] * B[k][n] in the BLIS loop order: for each NC-wide column block of B
    and KC-deep slice of k, B's block is packed into NR-wide panels ([kc][NR] each), then
