@@ -12,6 +12,8 @@ HAVE_JPEG := $(shell printf '\043include <stdio.h>\n\043include <jpeglib.h>\nint
 IMG_DEFS:= $(if $(HAVE_PNG),-DINFER_HAVE_PNG) $(if $(HAVE_JPEG),-DINFER_HAVE_JPEG)
 LIBS    := -lm -pthread $(if $(HAVE_PNG),-lpng) $(if $(HAVE_JPEG),-ljpeg)
 PREFIX  ?= /usr/local
+# .exe for Windows builds (make test-windows); programs are $(B)/name$(EXE)
+EXE     ?=
 
 B       := build
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
@@ -23,7 +25,7 @@ TOOLLIB := $(patsubst tools/%.c,$(B)/tools_%.o,$(filter-out tools/infer-%.c,$(wi
 FUZZ_TARGETS := model onnx npy
 FUZZ_REPLAY  := $(addprefix $(B)/fuzz_replay_,$(FUZZ_TARGETS))
 
-.PHONY: all test asan demo hello install uninstall clean help testdata conformance fuzz fuzz-build
+.PHONY: all test asan demo hello install uninstall clean help testdata conformance fuzz fuzz-build test-arm64 test-windows
 
 # ONNX backend node tests: the test data inside the onnx wheel (the package is not
 # installed). One pinned wheel, checked by hash; any platform's wheel has the same data.
@@ -43,6 +45,8 @@ help:
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind the unit-test programs under valgrind memcheck: 0 errors, 0 bytes lost"
 	@echo "make tsan     the concurrency test (8 threads, one model) under ThreadSanitizer"
+	@echo "make test-arm64    cross-build for AArch64 (NEON kernels), run the unit tests and the demo under qemu-aarch64"
+	@echo "make test-windows  cross-build the library, tools and tests as .exe (MinGW-w64), run them under wine64"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
@@ -63,8 +67,8 @@ $(B)/infer.o: infer.c infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
 
 # White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
-WHITEBOX := $(addprefix $(B)/,test_format test_planner test_gemm make_bad_files)
-$(WHITEBOX): $(B)/%: tests/%.c tests/test.h infer.h | $(B)
+WHITEBOX := $(addsuffix $(EXE),$(addprefix $(B)/,test_format test_planner test_gemm make_bad_files))
+$(WHITEBOX): $(B)/%$(EXE): tests/%.c tests/test.h infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(LIBS) -o $@
 
 # tests/data/bad/: one broken file per validation rule, written by tests/make_bad_files.c
@@ -73,7 +77,7 @@ bad-files: $(B)/make_bad_files
 	rm -f tests/data/bad/*.infer
 	$(B)/make_bad_files tests/data/bad
 
-$(B)/test_%: tests/test_%.c tests/test.h tests/op_helpers.h $(B)/infer.o $(TOOLLIB) | $(B)
+$(B)/test_%$(EXE): tests/test_%.c tests/test.h tests/op_helpers.h $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
@@ -89,7 +93,7 @@ $(B)/cli_models: tests/cli_models.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB
 $(B)/libinfer.a: $(B)/infer.o
 	$(AR) rcs $@ $<
 
-$(B)/infer-%: tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
+$(B)/infer-%$(EXE): tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/conformance: tests/conformance.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
@@ -208,6 +212,33 @@ valgrind:
 	$(MAKE) --no-print-directory B=build/valgrind OMP= $(addprefix build/valgrind/,$(TESTS))
 	sh tests/valgrind.sh $(addprefix build/valgrind/,$(TESTS))
 
+# -- other platforms: cross-built here, run under an emulator (README "Platforms") --
+# The unit tests that need no Python-made data (build/models, ONNX files) and the demo
+# (tests/demo.sh), each platform in its own build folder. CROSS_TESTS can be narrowed
+# (.ci/run does). qemu-user runs the AArch64 programs against the cross toolchain's
+# libraries (QEMU_LD_PREFIX); wine64 runs the .exe files in a prefix under build/.
+CROSS_TESTS ?= test_api test_bad_files test_cast_small test_format test_gemm test_limits test_npy test_ops_elementwise \
+    test_ops_more test_ops_more2 test_ops_nn test_ops_rnn test_ops_shape test_planner test_smoke test_threads
+CROSS_DEMO  := infer-convert infer-run digits-accuracy
+ARM64_CC    ?= aarch64-linux-gnu-gcc
+QEMU_ARM64  ?= qemu-aarch64-static
+WIN_CC      ?= x86_64-w64-mingw32-gcc-posix
+WINE        ?= /usr/lib/wine/wine64
+test-arm64:
+	$(MAKE) --no-print-directory B=build/arm64 CC=$(ARM64_CC) $(addprefix build/arm64/,$(CROSS_TESTS) $(CROSS_DEMO) infer-bench)
+	QEMU_LD_PREFIX=/usr/aarch64-linux-gnu RUN_PREFIX=$(QEMU_ARM64) BUILD=build/arm64 THREAD_RUNS=2 \
+	    sh tests/run.sh $(addprefix build/arm64/,$(CROSS_TESTS)) tests/demo.sh
+# MinGW-w64's posix flavour (winpthreads, for infer-run) with its libgomp (OMP is set, as the
+# probe above cannot write /dev/null.exe); ANSI stdio for %zu; all static,
+# so no DLL has to be found next to the .exe files.
+test-windows:
+	$(MAKE) --no-print-directory B=build/windows EXE=.exe CC=$(WIN_CC) OMP=-fopenmp \
+	    CFLAGS="-O2 -g -static -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64" LIBS="-lm -pthread -lpsapi" \
+	    $(addsuffix .exe,$(addprefix build/windows/,$(CROSS_TESTS) $(CROSS_DEMO) infer-bench))
+	@mkdir -p build/wine
+	WINEDEBUG=-all WINEPREFIX=$(CURDIR)/build/wine RUN_PREFIX=$(WINE) EXE=.exe BUILD=build/windows THREAD_RUNS=2 \
+	    sh tests/run.sh $(addsuffix .exe,$(addprefix build/windows/,$(CROSS_TESTS))) tests/demo.sh
+
 # The bundled model: a small CNN trained on scikit-learn's digits by models/digits/train.py
 # (which wrote digits.onnx, images.npy and labels.npy; nothing is downloaded here).
 demo: $(B)/infer-convert $(B)/infer-run $(B)/digits-accuracy
@@ -215,7 +246,7 @@ demo: $(B)/infer-convert $(B)/infer-run $(B)/digits-accuracy
 	$(B)/infer-run $(B)/digits.infer models/digits/images.npy -o $(B)/digits --batch-size 64
 	$(B)/digits-accuracy $(B)/digits/logits.npy models/digits/labels.npy
 
-$(B)/digits-accuracy: models/digits/accuracy.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
+$(B)/digits-accuracy$(EXE): models/digits/accuracy.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 hello: $(B)/hello

@@ -47,7 +47,8 @@
    INFER_ASSERT(c)                  default assert(c); guards our own invariants only,
                                     never anything that comes from a file or a caller.
    INFER_NO_SIMD                    build only the portable reference kernels.
-   INFER_NO_MMAP                    read model files with fread instead of mmap.
+   INFER_NO_MMAP                    read model files with fread instead of mmap
+                                    (or, on Windows, the Win32 file mapping).
    INFER_NO_THREADS                 ignore OpenMP even when compiled with -fopenmp.
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
@@ -65,6 +66,29 @@
    reads outside the file, never asserts, aborts or exits. A well-formed file
    can still ask for a lot of work or memory: the caps above bound it.
    infer_run allocates nothing, takes no lock and does no I/O.
+
+   PLATFORMS
+   ---------
+   Little-endian only: .infer files are little-endian and read in place, so a
+   big-endian build compiles but infer_model_load* returns INFER_STATUS_UNSUPPORTED
+   with a message saying so.
+   x86-64 (GCC, Clang)  AVX2/FMA and AVX-512 GEMM kernels, picked at run time.
+   AArch64 (GCC, Clang) NEON GEMM kernels (Advanced SIMD is always there).
+   Other CPUs           the portable reference kernels.
+   POSIX                mmap for model files, clock_gettime, sysconf.
+   Windows              CreateFileW + CreateFileMappingW + MapViewOfFile for model
+                        files (paths are UTF-8, converted with MultiByteToWideChar),
+                        QueryPerformanceCounter, MoveFileExW when saving; <windows.h>
+                        is included by the implementation only, with
+                        WIN32_LEAN_AND_MEAN and NOMINMAX unless you included it first.
+                        MinGW-w64: C99 printf (__USE_MINGW_ANSI_STDIO) is turned on.
+   MSVC (not tested here; the above is built with MinGW-w64): thread-local error
+   text through __declspec(thread); OpenMP through a plain #pragma omp (MSVC's /openmp);
+   no x86 SIMD kernels (they use GCC target attributes), so x64 runs the
+   reference kernels; ARM64 takes the NEON kernels from <arm_neon.h>. For a DLL,
+   define INFER_API (global) as `extern __declspec(dllexport)` when building it and
+   `extern __declspec(dllimport)` when using it (in C++, `extern "C" __declspec(...)`);
+   the default is plain extern.
 
    CONTENTS
    --------
@@ -408,6 +432,11 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 
 /* ===== 2. UTILITIES ================================================== >>util */
 
+/* MinGW: C99 printf (%zu, %lld) instead of msvcrt's, for the error messages; it only
+   takes effect when <stdio.h> comes after this line in the translation unit. */
+#if defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
+#define __USE_MINGW_ANSI_STDIO 1
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +448,17 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #include <time.h>
 #if !defined(_WIN32)
 #include <unistd.h> /* sysconf, _POSIX_TIMERS */
+#else
+/* Windows: file mapping, UTF-8 paths, the clock and the core count (sections 2, 3, 7).
+   WIN32_LEAN_AND_MEAN and NOMINMAX only matter if <windows.h> was not included before;
+   the implementation needs neither min/max nor the parts they leave out. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
 #endif
 
 #if defined(INFER_MALLOC) && defined(INFER_FREE)
@@ -451,7 +491,9 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #define INFER__TLS _Thread_local
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__) && defined(__MINGW_PRINTF_FORMAT)
+#define INFER__PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a))) /* gnu_printf with ANSI stdio */
+#elif defined(__GNUC__) || defined(__clang__)
 #define INFER__PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define INFER__PRINTF(f, a)
@@ -484,7 +526,12 @@ const char *infer_last_error(void) { return infer__tls_error; }
 
 /* A monotonic clock in milliseconds, for profiling. */
 static double infer__now_ms(void) {
-#if defined(_POSIX_TIMERS) && _POSIX_TIMERS > 0 && defined(CLOCK_MONOTONIC)
+#if defined(_WIN32) /* clock() is wall time on Windows, but only to the scheduler tick */
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return (double)t.QuadPart * 1e3 / (double)f.QuadPart;
+#elif defined(_POSIX_TIMERS) && _POSIX_TIMERS > 0 && defined(CLOCK_MONOTONIC)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
@@ -817,8 +864,21 @@ static int infer__map_put(const infer_allocator *a, infer__map *m, const char *k
 #define INFER__HAVE_AVX512 1 /* AVX-512F kernels are compiled */
 #endif
 
+/* AArch64 always has Advanced SIMD (NEON) with FMA, so there is nothing to ask the CPU:
+   the NEON kernels are compiled and chosen whenever the target is AArch64. 32-bit ARM
+   (whose NEON is optional and lacks vfmaq_laneq_f32) runs the reference kernels. */
+#if (defined(__aarch64__) || defined(_M_ARM64)) && !defined(INFER_NO_SIMD)
+#define INFER__HAVE_NEON 1
+#endif
+
+/* The packed, cache-blocked GEMM (section 9) is built when some ISA has a micro-kernel. */
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
+#define INFER__HAVE_GEMM_SIMD 1
+#endif
+
 #define INFER__CPU_AVX2 1   /* AVX2 and FMA, with OS support for the ymm state */
 #define INFER__CPU_AVX512 2 /* AVX-512F, with OS support for the zmm state */
+#define INFER__CPU_NEON 4   /* AArch64 Advanced SIMD: always there on AArch64 */
 
 /* The one mutable global besides the error text: 0 until checked, then the INFER__CPU_*
    bits | 0x100. Racing first calls compute the same value, and the atomics keep it a
@@ -835,6 +895,9 @@ static int infer__cpu_features(void) {
         __atomic_store_n(&infer__cpu_cache, f, __ATOMIC_RELAXED);
     }
     return f & 0xff;
+#elif defined(INFER__HAVE_NEON)
+    (void)infer__cpu_cache;
+    return INFER__CPU_NEON;
 #else
     (void)infer__cpu_cache;
     return 0;
@@ -870,6 +933,40 @@ static int infer__cpu_features(void) {
 #define INFER__MMAP 1
 #else
 #define INFER__MMAP 0
+#endif
+/* Windows maps model files through the Win32 file-mapping API (CreateFileMappingW +
+   MapViewOfFile), so weights are zero-copy there too. */
+#if !defined(INFER_NO_MMAP) && defined(_WIN32)
+#define INFER__WINMAP 1
+#else
+#define INFER__WINMAP 0
+#endif
+
+#if defined(_WIN32)
+/* A UTF-8 path as UTF-16 for the Win32 "W" functions (the "A" ones read the ANSI code
+   page, which is not UTF-8); NULL when it is not valid UTF-8 or out of memory. */
+static wchar_t *infer__wpath(const infer_allocator *a, const char *path) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, NULL, 0);
+    wchar_t *w;
+    if (n <= 0) return NULL;
+    w = (wchar_t *)infer__calloc(a, (size_t)n, sizeof(wchar_t));
+    if (w && MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, n) != n) {
+        infer__free(a, w);
+        w = NULL;
+    }
+    return w;
+}
+/* What a failed Win32 call left in GetLastError, as text for a message. */
+static const char *infer__win_error(DWORD e) {
+    switch (e) {
+    case ERROR_FILE_NOT_FOUND: return "no such file";
+    case ERROR_PATH_NOT_FOUND: return "no such directory";
+    case ERROR_ACCESS_DENIED: return "access denied";
+    case ERROR_SHARING_VIOLATION: return "the file is in use";
+    case ERROR_NOT_ENOUGH_MEMORY: return "not enough memory";
+    default: return "Windows error";
+    }
+}
 #endif
 
 /* -- the in-memory model that the reader builds (the graph IR) -- */
@@ -1381,6 +1478,9 @@ void infer_model_free(infer_model *m) {
 #if INFER__MMAP
     if (m->mapped) munmap(m->raw, m->n_bytes);
     else
+#elif INFER__WINMAP
+    if (m->mapped) UnmapViewOfFile(m->raw);
+    else
 #endif
         infer__free(&a, m->raw);
     infer__free(&a, m->tensors);
@@ -1406,6 +1506,27 @@ static infer_model *infer__model_new(const infer_model_options *opt, const char 
 }
 
 /* Parses m (whose bytes are set) and hands it to *out, or frees it. */
+/* -- byte order -- */
+
+/* The format is little-endian (docs/FORMAT.md) and weights are used in place, straight
+   from the mapped file, so a big-endian build would misread every multi-byte value. It
+   refuses to load instead (issue 11). Detected at compile time; the check takes the flag
+   as an argument so that tests/test_format.c can test both answers on any machine. */
+#if (defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__) ||       \
+    defined(__BIG_ENDIAN__) || defined(__ARMEB__) || defined(__AARCH64EB__) || defined(__MIPSEB__)
+#define INFER__BIG_ENDIAN 1
+#else
+#define INFER__BIG_ENDIAN 0
+#endif
+
+static infer_status infer__byte_order_check(int big_endian, const char *path) {
+    if (!big_endian) return INFER_STATUS_OK;
+    return infer__fail(NULL, INFER_STATUS_UNSUPPORTED,
+                       "%s: this build of infer.h is for a big-endian CPU; .infer files are little-endian and are "
+                       "read in place, so only little-endian CPUs can load them",
+                       path);
+}
+
 static infer_status infer__model_finish(infer_model *m, const infer_model_options *opt, infer_model **out) {
     infer_status st = infer__model_parse(m, opt && opt->verify_weights);
     if (st) {
@@ -1422,6 +1543,7 @@ infer_status infer_model_load_memory(const void *data, size_t bytes, const infer
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load_memory: out is NULL");
     *out = NULL;
     if (!data && bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load_memory: data is NULL");
+    if (infer__byte_order_check(INFER__BIG_ENDIAN, "<memory>")) return INFER_STATUS_UNSUPPORTED;
     m = infer__model_new(opt, "<memory>");
     if (!m) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "<memory>: out of memory");
     m->n_bytes = bytes;
@@ -1444,6 +1566,7 @@ infer_status infer_model_load(const char *path, const infer_model_options *opt, 
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load: out is NULL");
     *out = NULL;
     if (!path) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_model_load: path is NULL");
+    if (infer__byte_order_check(INFER__BIG_ENDIAN, path)) return INFER_STATUS_UNSUPPORTED;
     m = infer__model_new(opt, path);
     if (!m) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
 #if INFER__MMAP
@@ -1481,6 +1604,60 @@ infer_status infer_model_load(const char *path, const infer_model_options *opt, 
         m->mapped = 1;
         m->bytes = (const uint8_t *)p;
         m->n_bytes = (size_t)sb.st_size;
+    }
+#elif INFER__WINMAP
+    {
+        wchar_t *wp = infer__wpath(&m->alloc, path);
+        HANDLE fh, mh;
+        LARGE_INTEGER sz;
+        DWORD e;
+        void *p;
+        if (!wp) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot open: not a UTF-8 path (or out of memory)", path);
+        }
+        fh = CreateFileW(wp, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+        e = GetLastError();
+        infer__free(&m->alloc, wp);
+        if (fh == INVALID_HANDLE_VALUE) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: cannot open: %s (%lu)", path, infer__win_error(e),
+                               (unsigned long)e);
+        }
+        if (GetFileType(fh) != FILE_TYPE_DISK || !GetFileSizeEx(fh, &sz)) {
+            CloseHandle(fh);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: not a regular file", path);
+        }
+        if (sz.QuadPart < INFER__HEADER_BYTES) {
+            CloseHandle(fh);
+            infer_model_free(m);
+            return INFER__BAD("%s: file is %lld bytes, smaller than the %d-byte header", path, (long long)sz.QuadPart,
+                              INFER__HEADER_BYTES);
+        }
+        if ((uint64_t)sz.QuadPart > (uint64_t)SIZE_MAX) {
+            CloseHandle(fh);
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: file too large for this address space", path);
+        }
+        /* The view keeps the mapping, and the mapping the file, open: both handles can go. */
+        mh = CreateFileMappingW(fh, NULL, PAGE_READONLY, 0, 0, NULL);
+        e = GetLastError();
+        CloseHandle(fh);
+        p = mh ? MapViewOfFile(mh, FILE_MAP_READ, 0, 0, 0) : NULL;
+        if (mh) {
+            if (!p) e = GetLastError();
+            CloseHandle(mh);
+        }
+        if (!p) {
+            infer_model_free(m);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: file mapping failed: %s (%lu)", path, infer__win_error(e),
+                               (unsigned long)e);
+        }
+        m->raw = p;
+        m->mapped = 1;
+        m->bytes = (const uint8_t *)p;
+        m->n_bytes = (size_t)sz.QuadPart;
     }
 #else
     {
@@ -2196,6 +2373,13 @@ infer_status infer_builder_save(const infer_builder *b, const char *path) {
         int fd = mkstemp(tmp);
         if (fd >= 0 && !(fp = fdopen(fd, "wb"))) close(fd);
     }
+#elif defined(_WIN32)
+    tmp[strlen(path) + 4] = '\0'; /* "<path>.tmp" */
+    {
+        wchar_t *w = infer__wpath(&b->a, tmp);
+        fp = w ? _wfopen(w, L"wb") : NULL;
+        infer__free(&b->a, w);
+    }
 #else
     tmp[strlen(path) + 4] = '\0'; /* "<path>.tmp" */
     fp = fopen(tmp, "wb");
@@ -2219,10 +2403,26 @@ infer_status infer_builder_save(const infer_builder *b, const char *path) {
 #endif
     ok = fclose(fp) == 0 && ok;
     infer__free(&b->a, meta);
+#if defined(_WIN32) /* MoveFileExW replaces the old file in one step, as rename does on POSIX */
+    if (ok) {
+        wchar_t *wt = infer__wpath(&b->a, tmp), *wd = infer__wpath(&b->a, path);
+        ok = wt && wd && MoveFileExW(wt, wd, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
+        infer__free(&b->a, wt);
+        infer__free(&b->a, wd);
+        if (!ok) {
+            DWORD e = GetLastError();
+            remove(tmp);
+            return infer__fail(NULL, INFER_STATUS_IO, "%s: write failed: %s (%lu)", path, infer__win_error(e),
+                               (unsigned long)e);
+        }
+    }
+    if (!ok) {
+#else
 #if !INFER__MMAP
     if (ok) remove(path); /* rename does not replace on Windows */
 #endif
     if (!ok || rename(tmp, path) != 0) {
+#endif
         int e = errno;
         remove(tmp);
         return infer__fail(NULL, INFER_STATUS_IO, "%s: write failed: %s", path, strerror(e));
@@ -4757,6 +4957,10 @@ static const infer__backend infer__cpu_backend = {
 static int infer__default_threads(void) {
 #if INFER__OMP
     return omp_get_num_procs();
+#elif defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
 #elif defined(_SC_NPROCESSORS_ONLN)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
@@ -6582,7 +6786,7 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
     infer__parallel(cx, nt, m, infer__gemm_f32_ref_row, &g);
 }
 
-/* -- the packed, cache-blocked f32 GEMM (AVX2+FMA, AVX-512) --
+/* -- the packed, cache-blocked f32 GEMM (AVX2+FMA, AVX-512, NEON) --
 
    C[m][n] = A[m][k] * B[k][n] in the BLIS loop order: for each NC-wide column block of B
    and KC-deep slice of k, B's block is packed into NR-wide panels ([kc][NR] each), then
@@ -6605,6 +6809,9 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
 #if defined(INFER__HAVE_AVX2)
 #include <immintrin.h>
 #endif
+#if defined(INFER__HAVE_NEON)
+#include <arm_neon.h> /* MSVC's ARM64 toolset has it too (it forwards to arm64_neon.h) */
+#endif
 
 /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x b-panel [kc][NR] */
 typedef void (*infer__ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
@@ -6622,7 +6829,7 @@ typedef struct infer__gemm_isa {
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
    kernels): per thread one packed A block and one packed B block. */
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_GEMM_SIMD)
     int64_t mc = INFER__MIN(m, INFER__GEMM_MC), nc = INFER__MIN(n, INFER__GEMM_NC), kc = INFER__MIN(k, INFER__GEMM_KC);
     mc = (mc + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX * INFER__GEMM_MR_MAX;
     nc = (nc + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
@@ -6774,6 +6981,107 @@ __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, i
 static const infer__gemm_isa infer__isa_avx2 = {6, 16, infer__ukr_f32_avx2, infer__row_f32_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512};
 
+#endif /* INFER__HAVE_AVX2 */
+
+#if defined(INFER__HAVE_NEON)
+
+/* -- NEON (AArch64) GEMM kernels -- */
+
+/* 12 x 8: 24 q accumulators (two per row of C), 2 for the B row, 3 for the A column; the
+   lane form of FMA (vfmaq_laneq_f32) multiplies by one A value without a broadcast, so
+   the 12 A values of a step take 3 loads. 29 of the 32 q registers. MR = 12 and NR = 8
+   divide GEMM_MC and GEMM_NC, so the blocking and scratch sizes stay as for x86. */
+#define INFER__NFMA(r, av, l) r##a = vfmaq_laneq_f32(r##a, b0, av, l), r##b = vfmaq_laneq_f32(r##b, b1, av, l)
+#define INFER__NST(r, i)                                                                                           \
+    do {                                                                                                           \
+        float *cr = c + (i) * ldc;                                                                                 \
+        if (acc) r##a = vaddq_f32(r##a, vld1q_f32(cr)), r##b = vaddq_f32(r##b, vld1q_f32(cr + 4));                 \
+        vst1q_f32(cr, r##a);                                                                                       \
+        vst1q_f32(cr + 4, r##b);                                                                                   \
+    } while (0)
+
+static void infer__ukr_f32_neon(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+    float32x4_t r0a = vdupq_n_f32(0), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
+    float32x4_t r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
+    float32x4_t r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 12, b += 8) {
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+        float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4), a2 = vld1q_f32(a + 8);
+        INFER__NFMA(r0, a0, 0);
+        INFER__NFMA(r1, a0, 1);
+        INFER__NFMA(r2, a0, 2);
+        INFER__NFMA(r3, a0, 3);
+        INFER__NFMA(r4, a1, 0);
+        INFER__NFMA(r5, a1, 1);
+        INFER__NFMA(r6, a1, 2);
+        INFER__NFMA(r7, a1, 3);
+        INFER__NFMA(r8, a2, 0);
+        INFER__NFMA(r9, a2, 1);
+        INFER__NFMA(rA, a2, 2);
+        INFER__NFMA(rB, a2, 3);
+    }
+    INFER__NST(r0, 0);
+    INFER__NST(r1, 1);
+    INFER__NST(r2, 2);
+    INFER__NST(r3, 3);
+    INFER__NST(r4, 4);
+    INFER__NST(r5, 5);
+    INFER__NST(r6, 6);
+    INFER__NST(r7, 7);
+    INFER__NST(r8, 8);
+    INFER__NST(r9, 9);
+    INFER__NST(rA, 10);
+    INFER__NST(rB, 11);
+}
+
+/* 32 columns at a time in 8 q accumulators, then 4 at a time, then one column at a time;
+   every column sums over p in the same order, as the other row kernels do. */
+static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
+                                float *c) {
+    int64_t j, p;
+    for (j = 0; j + 32 <= n; j += 32) {
+        float32x4_t r0 = vdupq_n_f32(0), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) {
+            float32x4_t x = vdupq_n_f32(a[p * a_cs]);
+            r0 = vfmaq_f32(r0, x, vld1q_f32(bp));
+            r1 = vfmaq_f32(r1, x, vld1q_f32(bp + 4));
+            r2 = vfmaq_f32(r2, x, vld1q_f32(bp + 8));
+            r3 = vfmaq_f32(r3, x, vld1q_f32(bp + 12));
+            r4 = vfmaq_f32(r4, x, vld1q_f32(bp + 16));
+            r5 = vfmaq_f32(r5, x, vld1q_f32(bp + 20));
+            r6 = vfmaq_f32(r6, x, vld1q_f32(bp + 24));
+            r7 = vfmaq_f32(r7, x, vld1q_f32(bp + 28));
+        }
+        vst1q_f32(c + j, r0);
+        vst1q_f32(c + j + 4, r1);
+        vst1q_f32(c + j + 8, r2);
+        vst1q_f32(c + j + 12, r3);
+        vst1q_f32(c + j + 16, r4);
+        vst1q_f32(c + j + 20, r5);
+        vst1q_f32(c + j + 24, r6);
+        vst1q_f32(c + j + 28, r7);
+    }
+    for (; j + 4 <= n; j += 4) {
+        float32x4_t r0 = vdupq_n_f32(0);
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) r0 = vfmaq_f32(r0, vdupq_n_f32(a[p * a_cs]), vld1q_f32(bp));
+        vst1q_f32(c + j, r0);
+    }
+    for (; j < n; j++) {
+        float acc = 0;
+        for (p = 0; p < k; p++) acc += a[p * a_cs] * b[p * b_rs + j];
+        c[j] = acc;
+    }
+}
+
+static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon};
+
+#endif /* INFER__HAVE_NEON */
+
+#if defined(INFER__HAVE_GEMM_SIMD)
+
 /* ap[kc][mr] = A[i0 + 0..mr)[p0 + 0..kc), zero rows past m */
 static void infer__pack_a(float *ap, const float *a, int64_t a_rs, int64_t a_cs, int64_t i0, int64_t rows,
                           int64_t p0, int64_t kc, int mr) {
@@ -6903,14 +7211,14 @@ static void infer__gemm_f32_packed(const infer__ctx *cx, const infer__gemm_isa *
     infer__parallel(cx, nt, nt, infer__gemm_f32_band_task, &g);
 }
 
-#endif /* INFER__HAVE_AVX2 */
+#endif /* INFER__HAVE_GEMM_SIMD */
 
 /* The GEMM of one ISA (NULL: the reference); scratch holds infer__gemm_f32_scratch bytes
    (for fewer threads than nt, the GEMM runs on fewer). */
 static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
                             int64_t a_cs, const float *b, int64_t b_rs, int64_t b_cs, float *c, int nt, void *scratch,
                             size_t scratch_bytes) {
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_GEMM_SIMD)
     if (isa) {
         infer__gemm_f32_packed(cx, isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, scratch, scratch_bytes);
         return;
@@ -6981,6 +7289,10 @@ static infer_status infer__matmul_f32_avx512(const infer__ctx *c) { return infer
 static infer_status infer__gemm_f32_avx2(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_avx2); }
 static infer_status infer__gemm_f32_avx512(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_avx512); }
 #endif
+#if defined(INFER__HAVE_NEON)
+static infer_status infer__matmul_f32_neon(const infer__ctx *c) { return infer__matmul_f32(c, &infer__isa_neon); }
+static infer_status infer__gemm_f32_neon(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_neon); }
+#endif
 
 /* SIMD variants of the CPU kernels, best first. Session creation records the first one
    the CPU runs (infer__cpu_prepare); an op without one runs its table kernel, "ref". */
@@ -6996,6 +7308,10 @@ static const infer__variant infer__variants[] = {
     {INFER__OP_MATMUL, INFER__CPU_AVX2, "avx2", infer__matmul_f32_avx2},
     {INFER__OP_GEMM, INFER__CPU_AVX512, "avx512", infer__gemm_f32_avx512},
     {INFER__OP_GEMM, INFER__CPU_AVX2, "avx2", infer__gemm_f32_avx2},
+#endif
+#if defined(INFER__HAVE_NEON)
+    {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
+    {INFER__OP_GEMM, INFER__CPU_NEON, "neon", infer__gemm_f32_neon},
 #endif
     {INFER__OP_COUNT, 0, "ref", NULL}};
 

@@ -32,5 +32,15 @@ check two_units sh -c "gcc -std=c99 $W -c $out/a.c -o $out/a.o && gcc -std=c99 $
 for sw in INFER_NO_SIMD INFER_NO_MMAP INFER_NO_THREADS; do
     check "$sw" gcc -std=c99 $W -D_POSIX_C_SOURCE=200809L -fopenmp -D$sw -c infer.c -o "$out/$sw.o"
 done
+# the other platforms' compilers, when installed (make test-arm64 and make test-windows
+# build and run the rest): AArch64 with the NEON kernels, MinGW-w64 with Win32 file mapping
+if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1; then
+    check c99_aarch64 aarch64-linux-gnu-gcc -std=c99 $W -D_POSIX_C_SOURCE=200809L -c infer.c -o "$out/aarch64.o"
+fi
+if command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+    for sw in "" -DINFER_NO_MMAP; do
+        check "mingw$sw" x86_64-w64-mingw32-gcc -std=c99 $W $sw -c infer.c -o "$out/mingw.o"
+    done
+fi
 check custom_malloc gcc -std=c99 $W -D_POSIX_C_SOURCE=200809L "-DINFER_MALLOC(n)=malloc(n)" "-DINFER_FREE(p)=free(p)" -c infer.c -o "$out/malloc.o"
 exit $status

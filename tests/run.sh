@@ -1,9 +1,14 @@
 #!/bin/sh
 # Runs each test program given, counts PASS/FAIL/SKIP lines, and ends with the totals.
 # A program that crashes or exits non-zero without a FAIL line counts as one failure.
+# RUN_PREFIX (e.g. qemu-aarch64-static, or wine64) runs each program that is not a .sh
+# script (make test-arm64, make test-windows); the scripts read it themselves.
 passed=0 failed=0 skipped=0
 for t in "$@"; do
-    out=$("$t" 2>&1)
+    case $t in
+    *.sh) out=$("$t" 2>&1) ;;
+    *) out=$($RUN_PREFIX "$t" 2>&1) ;;
+    esac
     rc=$?
     printf '%s\n' "$out" | grep -E '^(FAIL|SKIP)|^  ' || true
     p=$(printf '%s\n' "$out" | grep -c '^PASS ')

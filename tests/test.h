@@ -17,6 +17,52 @@
 
 #include "../infer.h"
 
+#ifdef _WIN32
+/* Windows (make test-windows) has no posix_memalign, and its aligned blocks must go back
+   through _aligned_free: the tests' posix_memalign/free pairs come here, and a small table
+   of live aligned blocks tells free which kind it holds. */
+#include <malloc.h>
+static void *test__aligned[1024];
+static inline int test__posix_memalign(void **p, size_t align, size_t n) {
+    size_t i;
+    for (i = 0; i < sizeof test__aligned / sizeof test__aligned[0]; i++)
+        if (!test__aligned[i]) {
+            if (!(*p = _aligned_malloc(n ? n : 1, align))) return 12; /* ENOMEM */
+            test__aligned[i] = *p;
+            return 0;
+        }
+    return 12;
+}
+static inline void test__free(void *p) {
+    size_t i;
+    if (!p) return;
+    for (i = 0; i < sizeof test__aligned / sizeof test__aligned[0]; i++)
+        if (test__aligned[i] == p) {
+            test__aligned[i] = NULL;
+            _aligned_free(p);
+            return;
+        }
+    (free)(p);
+}
+#define posix_memalign(p, align, n) test__posix_memalign(p, align, n)
+#define free(p) test__free(p)
+#include <direct.h>
+#include <io.h>
+#include <process.h>
+#define mkdir(dir, mode) _mkdir(dir) /* no mode bits on Windows */
+static inline char *test__mkdtemp(char *t) { /* t ends in XXXXXX, as for mkdtemp */
+    size_t n = strlen(t);
+    unsigned k;
+    if (n < 6) return NULL;
+    for (k = 0; k < 1000; k++) {
+        snprintf(t + n - 6, 7, "%06u", (unsigned)_getpid() % 1000u * 1000u + k);
+        if (_mkdir(t) == 0) return t;
+    }
+    return NULL;
+}
+#define mkdtemp(t) test__mkdtemp(t)
+#endif
+
 static int test__failed_checks;   /* in the current test */
 static int test__passed, test__failed, test__skipped;
 static const char *test__skip_reason;

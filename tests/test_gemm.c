@@ -40,8 +40,8 @@ static void ref_double(int64_t m, int64_t n, int64_t k, const float *a, int64_t 
 /* One shape through the reference and every variant the CPU runs, with 1 and 2 threads;
    ta/tb: A stored as [k][m], B as [n][k]. Returns 0 on a failure. */
 static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
-    const infer__gemm_isa *isas[2];
-    const char *names[2];
+    const infer__gemm_isa *isas[3];
+    const char *names[3];
     int n_isa = 0, cpu = infer__cpu_features(), v, ok = 1;
     float *a = (float *)malloc((size_t)(m * k + 1) * sizeof(float)), *b = (float *)malloc((size_t)(k * n + 1) * sizeof(float));
     float *c1 = (float *)malloc((size_t)(m * n + 1) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n + 1) * sizeof(float));
@@ -53,6 +53,9 @@ static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
 #if defined(INFER__HAVE_AVX2)
     if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__isa_avx512, names[n_isa++] = "avx512";
     if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__isa_avx2, names[n_isa++] = "avx2";
+#endif
+#if defined(INFER__HAVE_NEON) /* make test-arm64 runs this under qemu-aarch64 */
+    if (cpu & INFER__CPU_NEON) isas[n_isa] = &infer__isa_neon, names[n_isa++] = "neon";
 #endif
     (void)cpu;
     test_fill(a, (size_t)(m * k), -1, 1);
@@ -180,7 +183,7 @@ done:
 /* The name session creation records for a MatMul/Gemm node on this CPU. */
 static const char *expected_kernel(void) {
     int cpu = infer__cpu_features();
-    return cpu & INFER__CPU_AVX512 ? "avx512" : cpu & INFER__CPU_AVX2 ? "avx2" : "ref";
+    return cpu & INFER__CPU_AVX512 ? "avx512" : cpu & INFER__CPU_AVX2 ? "avx2" : cpu & INFER__CPU_NEON ? "neon" : "ref";
 }
 
 /* Runs mc with the chosen kernel (1 and 2 threads, bit-identical) and the reference;
@@ -300,8 +303,8 @@ static void test_threads_identical(void) {
 }
 
 int main(void) {
-    printf("# cpu: avx2 %d, avx512 %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
-           !!(infer__cpu_features() & INFER__CPU_AVX512));
+    printf("# cpu: avx2 %d, avx512 %d, neon %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
+           !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
     RUN(test_gemm_small_sizes);
     RUN(test_gemm_large_sizes);
     RUN(test_matmul_batched_broadcast);

@@ -5,20 +5,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
+#ifdef _WIN32
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <psapi.h>
+#else
+#include <sys/resource.h>
 #include <unistd.h>
+#endif
 
 double cli_now(void) {
+#ifdef _WIN32
+    LARGE_INTEGER t, f;
+    QueryPerformanceCounter(&t);
+    QueryPerformanceFrequency(&f);
+    return (double)t.QuadPart / (double)f.QuadPart;
+#else
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#endif
 }
 
 /* Linux: VmHWM, the high-water mark of this program's own address space. ru_maxrss would
    also count the parent's resident memory at fork (the kernel carries it over exec), so a
    tool started from a large process (a Python script) would report the parent's size. */
 size_t cli_peak_rss_bytes(void) {
+#ifdef _WIN32
+    PROCESS_MEMORY_COUNTERS pm;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pm, sizeof pm)) return 0;
+    return (size_t)pm.PeakWorkingSetSize;
+#else
     struct rusage ru;
 #ifdef __linux__
     FILE *f = fopen("/proc/self/status", "r");
@@ -37,10 +55,18 @@ size_t cli_peak_rss_bytes(void) {
 #else
     return (size_t)ru.ru_maxrss * 1024; /* KiB on Linux and the BSDs */
 #endif
+#endif
 }
 
 int cli_n_cores(void) {
+#ifdef _WIN32
+    SYSTEM_INFO si;
+    long n;
+    GetSystemInfo(&si);
+    n = (long)si.dwNumberOfProcessors;
+#else
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
     return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
 }
 

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
+
 /* -- the converter's graph -- */
 
 typedef struct cconst { /* a constant tensor */
@@ -1430,7 +1432,7 @@ static int fold_node(cgraph *g, cnode *n, int *folded) {
         goto done; /* not something the runtime can build: leave it to the session */
     for (i = 0; i < n->n_out; i++)
         if (n->out[i][0] && infer_builder_add_output(b, n->out[i])) goto done;
-    if (infer_builder_serialize(b, NULL, 0, &bytes) || posix_memalign(&file, 64, bytes) ||
+    if (infer_builder_serialize(b, NULL, 0, &bytes) || !(file = compat_aligned_alloc(64, bytes)) ||
         infer_builder_serialize(b, file, bytes, &bytes) || infer_model_load_memory(file, bytes, NULL, &m))
         goto done;
     {
@@ -1473,7 +1475,7 @@ done:
     infer_session_free(s);
     infer_model_free(m);
     infer_builder_free(b);
-    free(file);
+    compat_aligned_free(file);
     return ok;
 }
 

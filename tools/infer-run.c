@@ -36,6 +36,7 @@
 
 #include "../infer.h"
 #include "cli.h"
+#include "compat.h"
 #include "image.h"
 #include "npy.h"
 
@@ -139,12 +140,17 @@ static void run_on_signal(int sig) {
 }
 
 static void run_install_signals(void) {
+#ifdef _WIN32 /* no sigaction: the CRT's signal() (Ctrl+C arrives as SIGINT) */
+    signal(SIGINT, run_on_signal);
+    signal(SIGTERM, run_on_signal);
+#else
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = run_on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+#endif
 }
 
 /* ===== the job: model, sets, queue, writer ===== */
@@ -934,8 +940,12 @@ static uint64_t run_hash_file(uint64_t h, const char *path) {
     int64_t v[3] = {0, 0, 0};
     if (stat(path, &st) == 0) {
         v[0] = (int64_t)st.st_size;
+#ifdef _WIN32 /* whole seconds only */
+        v[1] = (int64_t)st.st_mtime;
+#else
         v[1] = (int64_t)st.st_mtim.tv_sec;
         v[2] = (int64_t)st.st_mtim.tv_nsec;
+#endif
     }
     h = run_hash(h, path, strlen(path) + 1);
     return run_hash(h, v, sizeof v);
@@ -1045,18 +1055,27 @@ static void run_resume_journal(run_job *job) {
 static int run_journal_open(run_job *job) {
     char line[96];
     size_t s, i;
+#ifdef _WIN32
+    OVERLAPPED lock;
+#else
     struct flock lock;
+#endif
     snprintf(job->journal, sizeof job->journal, "%s/%s", job->opt->out_dir, RUN_JOURNAL);
     job->fingerprint = run_fingerprint(job);
-    job->journal_fd = open(job->journal, O_RDWR | O_CREAT, 0666);
+    job->journal_fd = open(job->journal, O_RDWR | O_CREAT | O_BINARY, 0666);
     if (job->journal_fd < 0) {
         run_msg("%s: cannot write in the output folder: %s", job->opt->out_dir, strerror(errno));
         return 0;
     }
     memset(&lock, 0, sizeof lock);
+#ifdef _WIN32 /* the first byte, exclusive, without waiting: as F_SETLK */
+    if (!LockFileEx((HANDLE)_get_osfhandle(job->journal_fd), LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0,
+                    1, 0, &lock)) {
+#else
     lock.l_type = F_WRLCK;
     lock.l_whence = SEEK_SET;
     if (fcntl(job->journal_fd, F_SETLK, &lock) != 0) {
+#endif
         run_msg("%s: another infer-run is writing to this folder (%s is locked)", job->opt->out_dir, job->journal);
         close(job->journal_fd);
         job->journal_fd = -1;

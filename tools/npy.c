@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "compat.h"
+
 static int npy__fail(char *err, size_t err_bytes, const char *fmt, ...) {
     va_list ap;
     if (err && err_bytes) {
@@ -251,8 +253,13 @@ int npy_open(const char *path, npy_file *f, char *err, size_t err_bytes) {
     f->fd = -1;
     if (strlen(path) >= sizeof f->path) return npy__fail(err, err_bytes, "%s: path too long", path);
     snprintf(f->path, sizeof f->path, "%s", path);
-    f->fd = open(path, O_RDONLY);
-    if (f->fd < 0) return npy__fail(err, err_bytes, "%s: %s", path, strerror(errno));
+    f->fd = open(path, O_RDONLY | O_BINARY);
+    if (f->fd < 0) {
+        int e = errno;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) /* Windows cannot open() a folder */
+            return npy__fail(err, err_bytes, "%s: is a folder", path);
+        return npy__fail(err, err_bytes, "%s: %s", path, strerror(e));
+    }
     if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         npy__fail(err, err_bytes, "%s: %s", path, S_ISDIR(st.st_mode) ? "is a folder" : "not a regular file");
         goto done;
@@ -383,7 +390,7 @@ static int npy__reopen(npy_writer *w, const npy_header *want) {
         return 0;
     }
     npy_close(&f);
-    w->fd = open(w->tmp, O_RDWR);
+    w->fd = open(w->tmp, O_RDWR | O_BINARY);
     return w->fd >= 0;
 }
 
@@ -409,7 +416,7 @@ int npy_writer_open(npy_writer *w, const char *path, const char *tmp, infer_dtyp
         ok = 1;
         goto done;
     }
-    w->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC, 0666);
+    w->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_BINARY, 0666);
     if (w->fd < 0) {
         npy__fail(err, err_bytes, "%s: %s", tmp, strerror(errno));
         goto done;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
+
 #define ONNX_MAX_DEPTH 16 /* subgraphs inside subgraphs */
 
 typedef struct rd {
@@ -239,7 +241,12 @@ static int read_external(ctx *c, onnx_tensor *t, const char *location, uint64_t 
     if (!realpath(c->dir, real_dir) || !realpath(path, real_file))
         return fail(c, "tensor '%s': external data file '%s': %s", t->name, location, strerror(errno));
     dl = strlen(real_dir);
-    if (strncmp(real_file, real_dir, dl) != 0 || (real_file[dl] != '/' && real_dir[dl - 1] != '/'))
+#ifdef _WIN32
+#define ONNX_SEP(ch) ((ch) == '/' || (ch) == '\\') /* _fullpath writes '\\'; both separate */
+#else
+#define ONNX_SEP(ch) ((ch) == '/')
+#endif
+    if (strncmp(real_file, real_dir, dl) != 0 || (!ONNX_SEP(real_file[dl]) && !ONNX_SEP(real_dir[dl - 1])))
         return fail(c, "tensor '%s': external data location '%s' leaves the model's folder", t->name, location);
     f = fopen(real_file, "rb");
     if (!f) return fail(c, "tensor '%s': cannot open external data '%s': %s", t->name, location, strerror(errno));
