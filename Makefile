@@ -42,7 +42,7 @@ help:
 	@echo "make test     build and run every test; the last line is 'N passed, N failed, N skipped'"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind the unit-test programs under valgrind memcheck: 0 errors, 0 bytes lost"
-	@echo "make tsan     the concurrency test (8 threads, one model) under ThreadSanitizer"
+	@echo "make tsan     the concurrency tests (8 threads, one model; worker pool, cancel) under ThreadSanitizer"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
@@ -50,6 +50,7 @@ help:
 	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
 	@echo "make models  export the real models (small sizes) with reference outputs into build/models/"
 	@echo "make models-full  the same at full size (ResNet-18 224, BERT-base, GPT-2 small, ViT-B/16) into build/models-full/"
+	@echo "make embed-check  idle CPU, memory over 100,000 runs of 5 shapes, cancel latency (issue 10); summary line last"
 	@echo "make bench-gemm  our f32 GEMM vs OpenBLAS cblas_sgemm (needs libopenblas-dev): GFLOP/s, % of FMA peak"
 	@echo "make clean    remove $(B)/"
 
@@ -188,12 +189,13 @@ fuzz: fuzz-build
 asan:
 	$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-# ThreadSanitizer on the concurrency test (tests/test_threads.c): its own folder, OpenMP
+# ThreadSanitizer on the concurrency tests (tests/test_threads.c; tests/test_guest.c, which
+# runs the worker pool, cancels from another thread and a host's parallel-for): its own folder, OpenMP
 # off (libgomp is not TSan-instrumented); any report fails the run.
 .PHONY: tsan valgrind bad-files
 tsan:
-	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads
-	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads
+	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads build/tsan/test_guest
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads build/tsan/test_guest
 
 # valgrind memcheck on every unit-test program (not the conformance suite or the CLI
 # shell tests): a build without OpenMP in its own folder; 0 errors and 0 bytes definitely
@@ -235,6 +237,18 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/libinfer.a $(DESTDIR)$(PREFIX)/lib/pkgconfig/infer.pc $(INSTALLED_TOOLS)
 	-rmdir $(DESTDIR)$(PREFIX)/share/infer 2>/dev/null
 
+
+# tools/bench/embed_check.c (issue 10): idle CPU at 6 Hz, RSS over 100,000 runs cycling 5
+# shapes, cancel latency, on the bundled digits model; the last line is the summary.
+# tools/bench/embed_check_ort.py measures ONNX Runtime the same way (README "Embedding").
+.PHONY: embed-check
+EMBED_SECONDS ?= 10
+$(B)/embed_check: tools/bench/embed_check.c $(B)/infer.o | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(LIBS) -o $@
+$(B)/digits.infer: models/digits/digits.onnx $(B)/infer-convert
+	$(B)/infer-convert $< -o $@
+embed-check: $(B)/embed_check $(B)/digits.infer
+	$(B)/embed_check $(B)/digits.infer $(EMBED_SECONDS)
 
 # tools/bench/gemm.c: our GEMM against OpenBLAS, 1 and 2 threads (README "CPU performance")
 HAVE_OPENBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return !openblas_get_config();}\n' | $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo 1)
