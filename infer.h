@@ -35,7 +35,7 @@
            return ok;
        }
 
-   Build with: cc -O2 -fopenmp app.c infer.c -lm
+   Build with: cc -O2 app.c infer.c -lm -pthread
 
    CONFIGURATION
    -------------
@@ -48,7 +48,9 @@
                                     never anything that comes from a file or a caller.
    INFER_NO_SIMD                    build only the portable reference kernels.
    INFER_NO_MMAP                    read model files with fread instead of mmap.
-   INFER_NO_THREADS                 ignore OpenMP even when compiled with -fopenmp.
+   INFER_NO_THREADS                 no worker threads: loops run on the caller's thread
+                                    (a host's parallel_for hook still applies). Threads
+                                    are pthreads; OpenMP is not used (section 2, "threads").
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
                                     (defaults below, in section 3).
@@ -64,7 +66,14 @@
    OUT_OF_MEMORY) and a message naming the section, item and value. It never
    reads outside the file, never asserts, aborts or exits. A well-formed file
    can still ask for a lot of work or memory: the caps above bound it.
-   infer_run allocates nothing, takes no lock and does no I/O.
+   infer_run allocates nothing and does no I/O; its only locks are the session's own
+   worker-thread wake-ups (none with n_threads = 1 or a host parallel_for).
+   A good guest: the library never prints (a log callback in the session options gets
+   its messages); between runs no library thread spins longer than spin_us (default
+   50 us) before it sleeps; infer_session_set_dims re-plans into the same arena, which
+   grows only for a larger plan, with at most max_plans plans kept; infer_session_cancel
+   (from any thread), a deadline or an abort callback stop a run with
+   INFER_STATUS_CANCELLED, and the session stays usable.
 
    CONTENTS
    --------
@@ -340,7 +349,9 @@ INFER_API void infer_session_free(infer_session *s); /* accepts NULL */
    NULL). outputs: any subset of the model outputs. Allocates nothing.
    Statuses: INVALID_ARGUMENT (unknown name, missing input, buffer too small),
    SHAPE (input dims or dtype differ from the bound ones), BAD_FILE-free: a run can also
-   fail on data, e.g. INVALID_ARGUMENT for a Gather index out of range. */
+   fail on data, e.g. INVALID_ARGUMENT for a Gather index out of range; CANCELLED when
+   infer_session_cancel, the deadline or the abort callback stopped it (outputs undefined).
+   Parallel loops run on the session's worker threads, or the host's parallel_for. */
 INFER_API infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs,
                                  infer_tensor *outputs, size_t n_outputs);
 /* The session's last failure ("" if none); also in infer_last_error() of that thread. */
@@ -495,13 +506,6 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #ifndef INFER_ASSERT
 #include <assert.h>
 #define INFER_ASSERT(c) assert(c)
-#endif
-
-#if !defined(INFER_NO_THREADS) && defined(_OPENMP)
-#include <omp.h>
-#define INFER__OMP 1
-#else
-#define INFER__OMP 0
 #endif
 
 #if defined(__cplusplus) && __cplusplus >= 201103L
@@ -797,23 +801,30 @@ struct infer__pool {
     int next, done;               /* atomic: next task to take, tasks finished */
 };
 
-/* Busy-waits up to spin_us for cond(p) to hold; returns whether it does. */
-static int infer__spin(const infer__pool *p, int (*cond)(const infer__pool *)) {
+/* Busy-waits up to spin_us for cond(p, seen) to hold; returns whether it does. */
+static int infer__spin(const infer__pool *p, int (*cond)(const infer__pool *, uint64_t), uint64_t seen) {
     double until = 0;
     int i;
-    if (p->rt->spin_us <= 0) return cond(p);
+    if (p->rt->spin_us <= 0) return cond(p, seen);
     for (i = 0;; i++) {
-        if (cond(p)) return 1;
+        if (cond(p, seen)) return 1;
         if ((i & 63) == 0) {
             double now = infer__now_ms();
             if (i == 0) until = now + p->rt->spin_us * 1e-3;
-            else if (now >= until) return cond(p);
+            else if (now >= until) return cond(p, seen);
         }
         infer__cpu_relax();
     }
 }
-static int infer__pool_all_done(const infer__pool *p) { return infer__aload((int *)&p->done) >= p->nt; }
-static int infer__pool_has_work(const infer__pool *p) { return (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) >> 16) & 1; }
+static int infer__pool_all_done(const infer__pool *p, uint64_t unused) {
+    (void)unused;
+    return infer__aload((int *)&p->done) >= p->nt;
+}
+/* a loop is open that the worker which last joined generation `seen` has not joined */
+static int infer__pool_has_work(const infer__pool *p, uint64_t seen) {
+    uint64_t g = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) >> 16;
+    return (g & 1) && g != seen;
+}
 
 static void infer__pool_tasks(infer__pool *p, int poll) {
     int k;
@@ -841,12 +852,11 @@ static void *infer__worker(void *vp) {
         }
         if (infer__aload(&p->stop)) return NULL;
         /* nothing to do: spin a little for the next loop of this run, then sleep */
-        if (infer__spin(p, infer__pool_has_work) && (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) >> 16) != seen) continue;
+        if (infer__spin(p, infer__pool_has_work, seen)) continue;
         pthread_mutex_lock(&p->mu);
         p->sleeping++;
         for (;;) {
-            s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE);
-            if (p->stop || (((s >> 16) & 1) && (s >> 16) != seen)) break;
+            if (p->stop || infer__pool_has_work(p, seen)) break;
             pthread_cond_wait(&p->wake, &p->mu);
         }
         p->sleeping--;
@@ -865,9 +875,9 @@ static void infer__pool_run(infer__pool *p, infer__task_fn fn, void *arg, int64_
     if (p->sleeping) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     infer__pool_tasks(p, 1);
-    if (!infer__spin(p, infer__pool_all_done)) {
+    if (!infer__spin(p, infer__pool_all_done, 0)) {
         pthread_mutex_lock(&p->mu);
-        while (!infer__pool_all_done(p)) pthread_cond_wait(&p->done_cv, &p->mu);
+        while (!infer__pool_all_done(p, 0)) pthread_cond_wait(&p->done_cv, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
     /* close the loop once no worker is inside (those still in have no task left) */

@@ -217,6 +217,7 @@ int main(int argc, char **argv) {
     double seconds = 10, idle2, idle1;
     size_t d;
     int ok;
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress shows through a pipe too */
     if (argc < 2 || argc > 3 || (argc == 3 && (seconds = atof(argv[2])) <= 0)) {
         fprintf(stderr, "usage: embed_check MODEL.infer [SECONDS]\n");
         return 2;
