@@ -696,7 +696,7 @@ double infer_now_ms(void) { return infer__now_ms(); }
    region. The pool below is per session: N - 1 pthreads that busy-wait at most spin_us
    after a loop, then sleep on a condition variable; the split of a loop into tasks is
    fixed by the thread count, so results are deterministic; a host's OpenMP is untouched.
-   Measured figures: README.md, "Embedding". */
+   Measured figures (and libgomp's): README.md, "Embedding figures". */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define INFER__ATOMICS 1

@@ -293,6 +293,54 @@ static void test_set_dims_errors(void) {
     free(arena);
 }
 
+/* Inputs fixed at creation (infer_session_options.constants) keep their values in the
+   plans set_dims makes. y = Mul(x, scale), x: [batch][4], scale: [4] fixed. */
+static void test_set_dims_fixed_input(void) {
+    static const int64_t xd[2] = {0, 4}, sd[1] = {4};
+    static const char *const xn[2] = {"batch", NULL};
+    static const float scale[4] = {1, -2, 0.5f, 3};
+    const char *mul_in[2] = {"x", "scale"}, *y[1] = {"y"};
+    infer_builder *b = NULL;
+    infer_model *m = NULL;
+    infer_session *s = NULL;
+    infer_session_options o;
+    infer_tensor c = {"scale", INFER_DTYPE_F32, 1, {4}, (void *)scale, sizeof scale};
+    infer_dim d = {"batch", 1};
+    float x[5 * 4], out[5 * 4];
+    size_t n = 0;
+    void *buf = NULL;
+    int bt, i;
+    for (i = 0; i < 20; i++) x[i] = (float)i;
+    if (infer_builder_create(NULL, &b)) return;
+    CHECK_OK(infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2, xd, xn));
+    CHECK_OK(infer_builder_add_input(b, "scale", INFER_DTYPE_F32, 1, sd, NULL));
+    CHECK_OK(infer_builder_add_node(b, "Mul", "mul", mul_in, 2, y, 1, NULL, 0));
+    CHECK_OK(infer_builder_add_output(b, "y"));
+    CHECK_OK(infer_builder_serialize(b, NULL, 0, &n));
+    if (posix_memalign(&buf, 64, n) == 0 && infer_builder_serialize(b, buf, n, &n) == INFER_STATUS_OK)
+        CHECK_OK(infer_model_load_memory(buf, n, NULL, &m));
+    infer_builder_free(b);
+    memset(&o, 0, sizeof o);
+    o.dims = &d;
+    o.n_dims = 1;
+    o.constants = &c;
+    o.n_constants = 1;
+    o.n_threads = 1;
+    if (m) CHECK_OK(infer_session_create(m, &o, &s));
+    for (bt = 1; s && bt <= 5; bt++) {
+        infer_tensor in = {"x", INFER_DTYPE_F32, 2, {0, 4}, x, sizeof x};
+        infer_tensor ot = {"y", INFER_DTYPE_UNDEFINED, 0, {0}, out, sizeof out};
+        d.value = bt;
+        in.dims[0] = bt;
+        CHECK_OK(infer_session_set_dims(s, &d, 1));
+        CHECK_OK(infer_run(s, &in, 1, &ot, 1));
+        for (i = 0; i < bt * 4; i++) CHECK(out[i] == x[i] * scale[i % 4]);
+    }
+    infer_session_free(s);
+    infer_model_free(m);
+    free(buf);
+}
+
 /* -- the host's parallel-for -- */
 
 typedef struct {
@@ -449,6 +497,7 @@ int main(void) {
     RUN(test_cancel_while_running);
     RUN(test_set_dims_cycle);
     RUN(test_set_dims_errors);
+    RUN(test_set_dims_fixed_input);
     RUN(test_host_parallel_for);
     RUN(test_log_and_silence);
     RUN(test_idle_threads_park);

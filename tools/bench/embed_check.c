@@ -28,7 +28,9 @@
 #include "../../infer.h"
 
 #define RATE_HZ 6
-#define IDLE_BATCH 16
+#ifndef IDLE_BATCH
+#define IDLE_BATCH 16 /* (a)'s batch; -DIDLE_BATCH=1 for shorter runs */
+#endif
 #define CANCEL_BATCH 2048
 
 static infer_model *model;
