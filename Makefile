@@ -4,8 +4,6 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror
 STD     := -std=c99 -D_POSIX_C_SOURCE=200809L
-# OpenMP when the compiler has it; the library runs single-threaded without it.
-OMP     := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo -fopenmp)
 # libpng and libjpeg for infer-run's image input (tools/image.c), when they link.
 HAVE_PNG  := $(shell printf '\043include <png.h>\nint main(void){return !png_access_version_number();}\n' | $(CC) -x c - -lpng -o /dev/null 2>/dev/null && echo 1)
 HAVE_JPEG := $(shell printf '\043include <stdio.h>\n\043include <jpeglib.h>\nint main(void){return !jpeg_std_error;}\n' | $(CC) -x c - -ljpeg -o /dev/null 2>/dev/null && echo 1)
@@ -44,7 +42,7 @@ help:
 	@echo "make test     build and run every test; the last line is 'N passed, N failed, N skipped'"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind the unit-test programs under valgrind memcheck: 0 errors, 0 bytes lost"
-	@echo "make tsan     the concurrency test (8 threads, one model) under ThreadSanitizer"
+	@echo "make tsan     the concurrency tests (8 threads, one model; worker pool, cancel) under ThreadSanitizer"
 	@echo "make test-arm64    cross-build for AArch64 (NEON kernels), run the unit tests and the demo under qemu-aarch64"
 	@echo "make test-windows  cross-build the library, tools and tests as .exe (MinGW-w64), run them under wine64"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
@@ -54,6 +52,7 @@ help:
 	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
 	@echo "make models  export the real models (small sizes) with reference outputs into build/models/"
 	@echo "make models-full  the same at full size (224x224 images, BERT-base, GPT-2 small, ViT-B/16, MiniLM-L6) into build/models-full/"
+	@echo "make embed-check  idle CPU, memory over 100,000 runs of 5 shapes, cancel latency (issue 10); summary line last"
 	@echo "make bench-gemm  our f32 GEMM vs OpenBLAS cblas_sgemm (needs libopenblas-dev): GFLOP/s, % of FMA peak"
 	@echo "make bench   bench-gemm, then one table of end-to-end latency and peak RSS against onnxruntime"
 	@echo "             (tools/bench/e2e.py): BENCH_MODELS (now $(BENCH_MODELS)) at full size,"
@@ -64,12 +63,12 @@ help:
 	@echo "make clean    remove $(B)/"
 
 $(B)/infer.o: infer.c infer.h | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) -c $< -o $@
 
 # White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
 WHITEBOX := $(addsuffix $(EXE),$(addprefix $(B)/,test_format test_planner test_gemm make_bad_files))
 $(WHITEBOX): $(B)/%$(EXE): tests/%.c tests/test.h infer.h | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(LIBS) -o $@
 
 # tests/data/bad/: one broken file per validation rule, written by tests/make_bad_files.c
 # (committed; tests/test_bad_files.c checks each). Regenerate after a format change.
@@ -78,29 +77,29 @@ bad-files: $(B)/make_bad_files
 	$(B)/make_bad_files tests/data/bad
 
 $(B)/test_%$(EXE): tests/test_%.c tests/test.h tests/op_helpers.h $(B)/infer.o $(TOOLLIB) | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) -c $< -o $@
 
 $(B)/tools_image.o: tools/image.c tools/image.h Makefile | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(IMG_DEFS) -c $< -o $@
 
 # Test helpers that are not tests themselves (tests/test_cli.sh uses cli_models).
 $(B)/cli_models: tests/cli_models.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/libinfer.a: $(B)/infer.o
 	$(AR) rcs $@ $<
 
 $(B)/infer-%$(EXE): tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/conformance: tests/conformance.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/%: examples/%.c $(B)/infer.o | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(LIBS) -o $@
 
 $(B):
 	mkdir -p $(B)
@@ -163,7 +162,7 @@ FUZZ_DEPS    := tests/fuzz/fuzz_tmp.h $(wildcard tools/*.h) infer.h
 $(B)/fuzz_replay_model: tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c $(FUZZ_DEPS) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) tests/fuzz/fuzz_model.c tests/fuzz/replay_main.c $(LIBS) -o $@
 $(B)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_DEPS) $(B)/infer.o $(TOOLLIB) | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< tests/fuzz/replay_main.c $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< tests/fuzz/replay_main.c $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 # make fuzz FUZZ_SECONDS=N: libFuzzer (clang, ASan + UBSan) runs each target for N seconds,
 # its corpus in build/fuzz/corpus-<target>, seeded by tests/fuzz/make_corpus.sh.
@@ -198,18 +197,19 @@ fuzz: fuzz-build
 asan:
 	$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-# ThreadSanitizer on the concurrency test (tests/test_threads.c): its own folder, OpenMP
-# off (libgomp is not TSan-instrumented); any report fails the run.
+# ThreadSanitizer on the concurrency tests (tests/test_threads.c; tests/test_guest.c, which
+# runs the worker pool, cancels from another thread and a host's parallel-for), in its own
+# folder; any report fails the run.
 .PHONY: tsan valgrind bad-files
 tsan:
-	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads
-	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads
+	$(MAKE) --no-print-directory B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads build/tsan/test_guest
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads build/tsan/test_guest
 
 # valgrind memcheck on every unit-test program (not the conformance suite or the CLI
-# shell tests): a build without OpenMP in its own folder; 0 errors and 0 bytes definitely
+# shell tests): a build in its own folder; 0 errors and 0 bytes definitely
 # or indirectly lost, or it fails (tests/valgrind.sh).
 valgrind:
-	$(MAKE) --no-print-directory B=build/valgrind OMP= $(addprefix build/valgrind/,$(TESTS))
+	$(MAKE) --no-print-directory B=build/valgrind $(addprefix build/valgrind/,$(TESTS))
 	sh tests/valgrind.sh $(addprefix build/valgrind/,$(TESTS))
 
 # -- other platforms: cross-built here, run under an emulator (README "Platforms") --
@@ -228,11 +228,10 @@ test-arm64:
 	$(MAKE) --no-print-directory B=build/arm64 CC=$(ARM64_CC) $(addprefix build/arm64/,$(CROSS_TESTS) $(CROSS_DEMO) infer-bench)
 	QEMU_LD_PREFIX=/usr/aarch64-linux-gnu RUN_PREFIX=$(QEMU_ARM64) BUILD=build/arm64 THREAD_RUNS=2 \
 	    sh tests/run.sh $(addprefix build/arm64/,$(CROSS_TESTS)) tests/demo.sh
-# MinGW-w64's posix flavour (winpthreads, for infer-run) with its libgomp (OMP is set, as the
-# probe above cannot write /dev/null.exe); ANSI stdio for %zu; all static,
+# MinGW-w64's posix flavour (winpthreads: the worker threads and infer-run); ANSI stdio for %zu; all static,
 # so no DLL has to be found next to the .exe files.
 test-windows:
-	$(MAKE) --no-print-directory B=build/windows EXE=.exe CC=$(WIN_CC) OMP=-fopenmp \
+	$(MAKE) --no-print-directory B=build/windows EXE=.exe CC=$(WIN_CC) \
 	    CFLAGS="-O2 -g -static -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64" LIBS="-lm -pthread -lpsapi" \
 	    $(addsuffix .exe,$(addprefix build/windows/,$(CROSS_TESTS) $(CROSS_DEMO) infer-bench))
 	@mkdir -p build/wine
@@ -247,7 +246,7 @@ demo: $(B)/infer-convert $(B)/infer-run $(B)/digits-accuracy
 	$(B)/digits-accuracy $(B)/digits/logits.npy models/digits/labels.npy
 
 $(B)/digits-accuracy$(EXE): models/digits/accuracy.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) | $(B)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 hello: $(B)/hello
 	$(B)/hello $(B)/hello.infer
@@ -264,7 +263,7 @@ install: $(B)/libinfer.a $(addprefix $(B)/,$(TOOLS))
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
 	    'Name: infer' 'Description: embeddable single-header neural-network inference' \
 	    "Version: $$(sed -n 's/^#define INFER_VERSION_STRING "\(.*\)"/\1/p' infer.h)" \
-	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -linfer $(OMP) -lm -pthread' \
+	    'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -linfer -lm -pthread' \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/infer.pc
 
 uninstall:
@@ -273,12 +272,24 @@ uninstall:
 	-rmdir $(DESTDIR)$(PREFIX)/share/infer 2>/dev/null
 
 
+# tools/bench/embed_check.c (issue 10): idle CPU at 6 Hz, RSS over 100,000 runs cycling 5
+# shapes, cancel latency, on the bundled digits model; the last line is the summary.
+# tools/bench/embed_check_ort.py measures ONNX Runtime the same way (README "Embedding").
+.PHONY: embed-check
+EMBED_SECONDS ?= 10
+$(B)/embed_check: tools/bench/embed_check.c $(B)/infer.o | $(B)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(LIBS) -o $@
+$(B)/digits.infer: models/digits/digits.onnx $(B)/infer-convert
+	$(B)/infer-convert $< -o $@
+embed-check: $(B)/embed_check $(B)/digits.infer
+	$(B)/embed_check $(B)/digits.infer $(EMBED_SECONDS)
+
 # tools/bench/gemm.c: our GEMM against OpenBLAS, 1 and 2 threads (README "CPU performance")
 HAVE_OPENBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return !openblas_get_config();}\n' | $(CC) -x c - -lopenblas -o /dev/null 2>/dev/null && echo 1)
 .PHONY: bench-gemm
 bench-gemm: | $(B)
 ifeq ($(HAVE_OPENBLAS),1)
-	$(CC) -O2 $(WARN) $(STD) $(OMP) tools/bench/gemm.c -lopenblas $(LIBS) -o $(B)/bench_gemm
+	$(CC) -O2 $(WARN) $(STD) tools/bench/gemm.c -lopenblas $(LIBS) -o $(B)/bench_gemm
 	$(B)/bench_gemm $(BENCH_REPS)
 else
 	@echo "bench-gemm: OpenBLAS not found (apt-get install libopenblas-dev)"; exit 1

@@ -35,7 +35,7 @@
            return ok;
        }
 
-   Build with: cc -O2 -fopenmp app.c infer.c -lm
+   Build with: cc -O2 app.c infer.c -lm -pthread
 
    CONFIGURATION
    -------------
@@ -49,7 +49,9 @@
    INFER_NO_SIMD                    build only the portable reference kernels.
    INFER_NO_MMAP                    read model files with fread instead of mmap
                                     (or, on Windows, the Win32 file mapping).
-   INFER_NO_THREADS                 ignore OpenMP even when compiled with -fopenmp.
+   INFER_NO_THREADS                 no worker threads: loops run on the caller's thread
+                                    (a host's parallel_for hook still applies). Threads
+                                    are pthreads; OpenMP is not used (section 2, "threads").
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
                                     (defaults below, in section 3).
@@ -65,7 +67,14 @@
    OUT_OF_MEMORY) and a message naming the section, item and value. It never
    reads outside the file, never asserts, aborts or exits. A well-formed file
    can still ask for a lot of work or memory: the caps above bound it.
-   infer_run allocates nothing, takes no lock and does no I/O.
+   infer_run allocates nothing and does no I/O; its only locks are the session's own
+   worker-thread wake-ups (none with n_threads = 1 or a host parallel_for).
+   A good guest: the library never prints (a log callback in the session options gets
+   its messages); between runs no library thread spins longer than spin_us (default
+   50 us) before it sleeps; infer_session_set_dims re-plans into the same arena, which
+   grows only for a larger plan, with at most max_plans plans kept; infer_session_cancel
+   (from any thread), a deadline or an abort callback stop a run with
+   INFER_STATUS_CANCELLED, and the session stays usable.
 
    PLATFORMS
    ---------
@@ -83,8 +92,8 @@
                         WIN32_LEAN_AND_MEAN and NOMINMAX unless you included it first.
                         MinGW-w64: C99 printf (__USE_MINGW_ANSI_STDIO) is turned on.
    MSVC (not tested here; the above is built with MinGW-w64): thread-local error
-   text through __declspec(thread); OpenMP through a plain #pragma omp (MSVC's /openmp);
-   no x86 SIMD kernels (they use GCC target attributes), so x64 runs the
+   text through __declspec(thread); worker threads are pthreads (MinGW-w64 has
+   winpthreads; with MSVC use a pthreads port or define INFER_NO_THREADS); no x86 SIMD kernels (they use GCC target attributes), so x64 runs the
    reference kernels; ARM64 takes the NEON kernels from <arm_neon.h>. For a DLL,
    define INFER_API (global) as `extern __declspec(dllexport)` when building it and
    `extern __declspec(dllimport)` when using it (in C++, `extern "C" __declspec(...)`);
@@ -142,7 +151,8 @@
     X(BAD_FILE, "bad model file")                                              \
     X(UNSUPPORTED, "unsupported")                                              \
     X(SHAPE, "shape mismatch")                                                 \
-    X(BACKEND, "backend failure")
+    X(BACKEND, "backend failure")                                              \
+    X(CANCELLED, "cancelled")
 
 typedef enum infer_status {
 #define INFER__X(name, text) INFER_STATUS_##name,
@@ -242,8 +252,31 @@ typedef struct infer_model_options {
     infer_allocator allocator; /* all zero: INFER_MALLOC / INFER_FREE */
 } infer_model_options;
 
+/* -- being a good guest in a host application (threads, logging) -- */
+
+/* task(task_arg, i) is one share of a parallel loop. */
+typedef void (*infer_task_fn)(void *task_arg, int i);
+/* A host's parallel-for: must call task(task_arg, i) exactly once for every i in
+   [0, n_tasks), on any of its threads (the calling one included), in any order, at the
+   same time or not, and return only when all have returned. The tasks are a fixed,
+   static split of the loop, so results do not depend on which thread runs which task. */
+typedef void (*infer_parallel_fn)(void *user, int n_tasks, infer_task_fn task, void *task_arg);
+
+typedef enum infer_log_level {
+    INFER_LOG_ERROR = 1, /* a call failed; the message is the one infer_session_error gives */
+    INFER_LOG_WARN,      /* it works, less well than asked (e.g. a worker thread did not start) */
+    INFER_LOG_INFO,      /* a session was planned or re-planned, its arena grew, a run was cancelled */
+    INFER_LOG_DEBUG      /* more detail */
+} infer_log_level;
+/* Receives one message (no trailing newline; valid during the call only). Called on the
+   thread that made the library call; never from a worker thread. */
+typedef void (*infer_log_fn)(void *user, infer_log_level level, const char *message);
+
 typedef struct infer_session_options {
-    int n_threads;             /* 0: one per core; 1: no thread team at all */
+    int n_threads;             /* 0: one per core; 1: no thread at all, everything runs on the
+                                  caller's thread. N > 1: the session starts N - 1 worker
+                                  threads of its own (unless parallel_for is set), which sleep
+                                  on a condition variable between parallel loops */
     const char *device;        /* NULL or "cpu": the CPU backend */
     const infer_dim *dims;     /* values for the model's symbolic dims */
     size_t n_dims;
@@ -261,6 +294,23 @@ typedef struct infer_session_options {
                                   shape (a Reshape's target, say) can be a graph input. The
                                   data is copied; infer_run does not take these inputs. */
     size_t n_constants;
+    int spin_us;               /* how long a worker thread busy-waits for the next parallel loop
+                                  before it sleeps, in microseconds. 0: 50; < 0: none, sleep at
+                                  once. Spinning saves the wake-up (~5-50 us) between the loops of
+                                  one run; after a run the workers spin this long, then cost nothing */
+    infer_parallel_fn parallel_for; /* NULL: the session's own worker threads; else every parallel
+                                  loop runs through this host hook (with parallel_user) in up to
+                                  n_threads tasks, and the session starts no thread */
+    void *parallel_user;
+    int (*abort)(void *user);  /* NULL: none; else polled (with abort_user) on the thread that
+                                  calls infer_run, before every node and between shares of long
+                                  kernels: nonzero cancels the run (INFER_STATUS_CANCELLED). */
+    void *abort_user;
+    infer_log_fn log;          /* NULL: no messages (the library never prints); else receives
+                                  this session's messages, with log_user */
+    void *log_user;
+    int max_plans;             /* plans infer_session_set_dims keeps, one per distinct binding of
+                                  dims (the current one included). 0: 8; the least recently used goes */
 } infer_session_options;
 
 /* Memory and work figures of a session's plan. */
@@ -271,6 +321,8 @@ typedef struct infer_session_stats {
     size_t n_nodes;                 /* nodes in the model */
     size_t n_steps;                 /* nodes left to run per infer_run after folding */
     int n_threads;
+    size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks) */
+    size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
 } infer_session_stats;
 
 /* -- status and errors -- */
@@ -321,7 +373,9 @@ INFER_API void infer_session_free(infer_session *s); /* accepts NULL */
    NULL). outputs: any subset of the model outputs. Allocates nothing.
    Statuses: INVALID_ARGUMENT (unknown name, missing input, buffer too small),
    SHAPE (input dims or dtype differ from the bound ones), BAD_FILE-free: a run can also
-   fail on data, e.g. INVALID_ARGUMENT for a Gather index out of range. */
+   fail on data, e.g. INVALID_ARGUMENT for a Gather index out of range; CANCELLED when
+   infer_session_cancel, the deadline or the abort callback stopped it (outputs undefined).
+   Parallel loops run on the session's worker threads, or the host's parallel_for. */
 INFER_API infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs,
                                  infer_tensor *outputs, size_t n_outputs);
 /* The session's last failure ("" if none); also in infer_last_error() of that thread. */
@@ -330,6 +384,26 @@ INFER_API const char *infer_session_error(const infer_session *s);
 INFER_API infer_status infer_session_input(const infer_session *s, size_t i, infer_tensor_info *info);
 INFER_API infer_status infer_session_output(const infer_session *s, size_t i, infer_tensor_info *info);
 INFER_API void infer_session_get_stats(const infer_session *s, infer_session_stats *stats);
+/* Re-binds the symbolic dims (a new batch or sequence length; the same form as
+   infer_session_options.dims, every symbolic dim given). The session switches to a plan for
+   these dims: a kept one, or a new one (at most max_plans are kept). The arena is reused
+   when the plan fits and grows only when it does not, so cycling through a few shapes
+   allocates nothing after each has been seen once. max_memory_bytes caps the new plan as
+   it caps creation; with a caller's arena, a plan that does not fit in it is refused.
+   On failure (SHAPE, OUT_OF_MEMORY, INVALID_ARGUMENT) the session keeps its previous dims
+   and stays usable. Same thread rules as infer_run. */
+INFER_API infer_status infer_session_set_dims(infer_session *s, const infer_dim *dims, size_t n_dims);
+/* Asks the run in progress on s to stop: it returns INFER_STATUS_CANCELLED soon after (it
+   checks before every node and between shares of long kernels), its outputs undefined; the
+   session stays usable. When no run is in progress the next run is cancelled at its start.
+   Thread-safe: any thread may call it at any time while s exists (not a signal handler). */
+INFER_API void infer_session_cancel(infer_session *s);
+/* Runs of s return INFER_STATUS_CANCELLED once infer_now_ms() passes deadline_ms (checked as
+   infer_session_cancel's request is); 0 removes the deadline. Stays set until changed.
+   Thread-safe as infer_session_cancel. */
+INFER_API void infer_session_set_deadline(infer_session *s, double deadline_ms);
+/* A monotonic clock in milliseconds (the one deadlines use). Thread-safe. */
+INFER_API double infer_now_ms(void);
 
 /* -- introspection and profiling -- */
 typedef struct infer_model_stats {
@@ -472,13 +546,6 @@ INFER_API infer_status infer_builder_save(const infer_builder *b, const char *pa
 #ifndef INFER_ASSERT
 #include <assert.h>
 #define INFER_ASSERT(c) assert(c)
-#endif
-
-#if !defined(INFER_NO_THREADS) && defined(_OPENMP)
-#include <omp.h>
-#define INFER__OMP 1
-#else
-#define INFER__OMP 0
 #endif
 
 #if defined(__cplusplus) && __cplusplus >= 201103L
@@ -664,6 +731,262 @@ static char *infer__strdup(const infer_allocator *a, const char *s) {
     if (d) memcpy(d, s, n);
     return d;
 }
+
+double infer_now_ms(void) { return infer__now_ms(); }
+
+/* -- threads, cancellation and logging: what a session's runs consult (issue 10) --
+
+   Why infer's own worker threads rather than OpenMP: libgomp reads its wait policy
+   (OMP_WAIT_POLICY, GOMP_SPINCOUNT) once per process from the environment, so a library
+   cannot give its own loops a short spin without changing the host's OpenMP behaviour
+   behind its back, and its default keeps idle threads spinning after each parallel
+   region. The pool below is per session: N - 1 pthreads that busy-wait at most spin_us
+   after a loop, then sleep on a condition variable; the split of a loop into tasks is
+   fixed by the thread count, so results are deterministic; a host's OpenMP is untouched.
+   Measured figures (and libgomp's): README.md, "Embedding figures". */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define INFER__ATOMICS 1
+static int infer__aload(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void infer__astore(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static int64_t infer__aload64(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void infer__astore64(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+#else /* no atomics known: no worker threads either; a cancel from another thread is best effort */
+#define INFER__ATOMICS 0
+static int infer__aload(const int *p) { return *(const volatile int *)p; }
+static void infer__astore(int *p, int v) { *(volatile int *)p = v; }
+static int64_t infer__aload64(const int64_t *p) { return *(const volatile int64_t *)p; }
+static void infer__astore64(int64_t *p, int64_t v) { *(volatile int64_t *)p = v; }
+#endif
+
+#if !defined(INFER_NO_THREADS) && (!defined(_WIN32) || defined(__MINGW32__)) && INFER__ATOMICS
+#include <pthread.h>
+#include <sched.h>
+#define INFER__POOL 1
+#else
+#define INFER__POOL 0
+#endif
+
+/* fn(arg, i) is one iteration of a kernel's parallel loop */
+typedef void (*infer__task_fn)(void *arg, int64_t i);
+typedef struct infer__pool infer__pool;
+
+/* A session's run-time settings and signals; kernels reach it through infer__ctx.rt. */
+typedef struct infer__rt {
+    int n_threads;
+    int spin_us;                  /* worker busy-wait budget; 0: none */
+    infer_parallel_fn host;       /* the host's parallel-for, or NULL */
+    void *host_user;
+    int (*abort_fn)(void *user);
+    void *abort_user;
+    infer_log_fn log;
+    void *log_user;
+    int stop;                     /* atomic: a cancel, the deadline or abort_fn said stop */
+    int64_t deadline_us;          /* atomic: infer_now_ms() * 1000 to stop at; 0: none */
+    infer__pool *pool;            /* the worker threads, or NULL (n_threads 1, host hook) */
+} infer__rt;
+
+static void infer__log(const infer__rt *rt, infer_log_level level, const char *fmt, ...) INFER__PRINTF(3, 4);
+static void infer__log(const infer__rt *rt, infer_log_level level, const char *fmt, ...) {
+    char msg[INFER__ERR_BYTES];
+    va_list ap;
+    if (!rt || !rt->log) return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rt->log(rt->log_user, level, msg);
+}
+
+/* 1 when the run must stop. poll (only on the thread that called infer_run) also reads the
+   clock for the deadline and asks the host's abort callback. */
+static int infer__stopped(infer__rt *rt, int poll) {
+    int64_t dl;
+    if (!rt) return 0;
+    if (infer__aload(&rt->stop)) return 1;
+    if (!poll) return 0;
+    dl = infer__aload64(&rt->deadline_us);
+    if ((dl && infer__now_ms() * 1e3 >= (double)dl) || (rt->abort_fn && rt->abort_fn(rt->abort_user))) {
+        infer__astore(&rt->stop, 1);
+        return 1;
+    }
+    return 0;
+}
+
+/* Task k of nt: iterations [n k / nt, n (k + 1) / nt), stopping early when asked to. */
+static void infer__run_task(infer__rt *rt, infer__task_fn fn, void *arg, int64_t n, int nt, int k, int poll) {
+    int64_t i, lo = n * k / nt, hi = n * (k + 1) / nt;
+    for (i = lo; i < hi; i++) {
+        if (infer__stopped(rt, poll)) return;
+        fn(arg, i);
+    }
+}
+
+#if INFER__POOL
+static int infer__aadd(int *p, int v) { return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL); }
+static void infer__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+struct infer__pool {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;          /* workers sleep here between loops */
+    pthread_cond_t done_cv;       /* the caller sleeps here for the last tasks */
+    pthread_t *threads;
+    int n_workers, sleeping, stop;
+    uint64_t state;               /* atomic: (generation << 16) | workers inside the loop;
+                                     an odd generation is open to join, an even one closed */
+    /* the loop: written by the caller only while closed (no worker inside) */
+    infer__rt *rt;
+    infer__task_fn fn;
+    void *arg;
+    int64_t n;
+    int nt;
+    int next, done;               /* atomic: next task to take, tasks finished */
+};
+
+/* Busy-waits up to spin_us for cond(p, seen) to hold; returns whether it does. */
+static int infer__spin(const infer__pool *p, int (*cond)(const infer__pool *, uint64_t), uint64_t seen) {
+    double until = 0;
+    int i;
+    if (p->rt->spin_us <= 0) return cond(p, seen);
+    for (i = 0;; i++) {
+        if (cond(p, seen)) return 1;
+        if ((i & 63) == 0) {
+            double now = infer__now_ms();
+            if (i == 0) until = now + p->rt->spin_us * 1e-3;
+            else if (now >= until) return cond(p, seen);
+        }
+        infer__cpu_relax();
+    }
+}
+static int infer__pool_all_done(const infer__pool *p, uint64_t unused) {
+    (void)unused;
+    return infer__aload((int *)&p->done) >= p->nt;
+}
+/* a loop is open that the worker which last joined generation `seen` has not joined */
+static int infer__pool_has_work(const infer__pool *p, uint64_t seen) {
+    uint64_t g = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) >> 16;
+    return (g & 1) && g != seen;
+}
+
+static void infer__pool_tasks(infer__pool *p, int poll) {
+    int k;
+    while ((k = infer__aadd(&p->next, 1)) < p->nt) {
+        infer__run_task(p->rt, p->fn, p->arg, p->n, p->nt, k, poll);
+        if (infer__aadd(&p->done, 1) + 1 == p->nt) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+static void *infer__worker(void *vp) {
+    infer__pool *p = (infer__pool *)vp;
+    uint64_t seen = 0; /* the last generation this worker joined */
+    for (;;) {
+        uint64_t s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE);
+        if (((s >> 16) & 1) && (s >> 16) != seen) { /* a loop this worker has not joined: join it */
+            if (!__atomic_compare_exchange_n(&p->state, &s, s + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) continue;
+            seen = s >> 16;
+            infer__pool_tasks(p, 0);
+            __atomic_fetch_sub(&p->state, 1, __ATOMIC_ACQ_REL);
+            continue;
+        }
+        if (infer__aload(&p->stop)) return NULL;
+        /* nothing to do: spin a little for the next loop of this run, then sleep */
+        if (infer__spin(p, infer__pool_has_work, seen)) continue;
+        pthread_mutex_lock(&p->mu);
+        p->sleeping++;
+        for (;;) {
+            if (p->stop || infer__pool_has_work(p, seen)) break;
+            pthread_cond_wait(&p->wake, &p->mu);
+        }
+        p->sleeping--;
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+/* Runs the loop's nt tasks on the caller and the workers; returns when all are done. */
+static void infer__pool_run(infer__pool *p, infer__task_fn fn, void *arg, int64_t n, int nt) {
+    uint64_t s = p->state, open; /* closed: only this thread changes the generation */
+    int i;
+    p->fn = fn, p->arg = arg, p->n = n, p->nt = nt, p->next = 0, p->done = 0;
+    open = s + ((uint64_t)1 << 16);
+    __atomic_store_n(&p->state, open, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&p->mu);
+    if (p->sleeping) pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    infer__pool_tasks(p, 1);
+    if (!infer__spin(p, infer__pool_all_done, 0)) {
+        pthread_mutex_lock(&p->mu);
+        while (!infer__pool_all_done(p, 0)) pthread_cond_wait(&p->done_cv, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
+    /* close the loop once no worker is inside (those still in have no task left) */
+    for (i = 0;; i++) {
+        uint64_t e = open;
+        if (__atomic_compare_exchange_n(&p->state, &e, open + ((uint64_t)1 << 16), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            break;
+        if (i > 64) sched_yield();
+        else infer__cpu_relax();
+    }
+}
+
+static void infer__pool_stop(const infer_allocator *a, infer__pool *p) {
+    int i;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    infer__astore(&p->stop, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (i = 0; i < p->n_workers; i++) pthread_join(p->threads[i], NULL);
+    pthread_cond_destroy(&p->done_cv);
+    pthread_cond_destroy(&p->wake);
+    pthread_mutex_destroy(&p->mu);
+    infer__free(a, p->threads);
+    infer__free(a, p);
+}
+
+/* Starts rt->n_threads - 1 workers; with fewer (or none) loops still split the same way. */
+static void infer__pool_start(const infer_allocator *a, infer__rt *rt) {
+    infer__pool *p;
+    int i, want = rt->n_threads - 1;
+    if (want < 1) return;
+    p = (infer__pool *)infer__calloc(a, 1, sizeof *p);
+    if (!p || !(p->threads = (pthread_t *)infer__calloc(a, (size_t)want, sizeof(pthread_t)))) {
+        infer__free(a, p);
+        infer__log(rt, INFER_LOG_WARN, "out of memory for %d worker threads: running on one", want);
+        return;
+    }
+    p->rt = rt;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->done_cv, NULL);
+    for (i = 0; i < want; i++) {
+        if (pthread_create(&p->threads[i], NULL, infer__worker, p) != 0) break;
+        p->n_workers++;
+    }
+    if (p->n_workers < want)
+        infer__log(rt, INFER_LOG_WARN, "started %d of %d worker threads (pthread_create failed); loops run on fewer",
+                   p->n_workers, want);
+    infer__log(rt, INFER_LOG_DEBUG, "%d worker threads, spin %d us", p->n_workers, rt->spin_us);
+    rt->pool = p;
+}
+#else
+static void infer__pool_stop(const infer_allocator *a, infer__pool *p) {
+    (void)a;
+    (void)p;
+}
+static void infer__pool_start(const infer_allocator *a, infer__rt *rt) {
+    (void)a;
+    (void)rt;
+}
+#endif
 
 /* -- little-endian loads and stores (the file format is little-endian) -- */
 
@@ -2541,6 +2864,7 @@ typedef struct infer__ctx {
     void *scratch;              /* kernels: scratch_bytes of workspace in the arena */
     size_t scratch_bytes;       /* shape functions: set what the kernel needs */
     int n_threads;
+    infer__rt *rt;              /* the session's threads and stop signals (NULL: none) */
 } infer__ctx;
 
 typedef infer_status (*infer__shape_fn)(infer__ctx *c);
@@ -4903,6 +5227,10 @@ struct infer_session {
     char err[INFER__ERR_BYTES];
     const infer__backend *be;
     int n_threads;
+    size_t max_bytes;            /* memory cap, SIZE_MAX when none */
+    /* -- the plan: everything from vals to plan_end depends on the bound dims; set_dims
+       swaps this byte range with a kept plan (infer__swap_plan), so a per-shape field
+       belongs here and a per-session one outside -- */
     infer__val *vals;            /* [m->n_tensors] */
     infer__params *params;       /* [m->n_nodes] */
     infer__val **slots;          /* per node: n_in input then n_out output pointers */
@@ -4915,13 +5243,22 @@ struct infer_session {
     void **consts;               /* folded values (raw pointers to free) */
     uint32_t n_consts;
     size_t const_bytes;
-    size_t max_bytes;            /* memory cap, SIZE_MAX when none */
+    size_t arena_bytes, arena_lower_bound; /* what this plan needs of the arena */
+    uint64_t plan_used;          /* when this plan was last made current (for eviction) */
+    char plan_end;
+    /* -- per session -- */
     uint8_t *arena;
     void *arena_raw;             /* NULL when the caller owns the arena */
-    size_t arena_bytes, arena_lower_bound;
+    size_t arena_cap;            /* bytes at arena: the largest plan's so far, or the caller's */
+    int caller_arena;            /* 1: the arena is the caller's (it never grows) */
     uint64_t empty[8];           /* where zero-byte tensors point */
     double *node_ms;             /* [m->n_nodes] with profiling, else NULL */
     uint64_t n_runs;             /* timed runs */
+    infer__rt rt;                /* threads, cancel and deadline, abort and log callbacks */
+    infer_session **plans;       /* [max_plans - 1] kept plans that are not current (set_dims) */
+    int n_plans, max_plans;
+    uint64_t plan_clock;
+    int force_reference;
 };
 
 /* -- the CPU backend -- */
@@ -4955,9 +5292,7 @@ static const infer__backend infer__cpu_backend = {
 /* -- session creation -- */
 
 static int infer__default_threads(void) {
-#if INFER__OMP
-    return omp_get_num_procs();
-#elif defined(_WIN32)
+#if defined(_WIN32)
     SYSTEM_INFO si;
     GetSystemInfo(&si);
     return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
@@ -4982,6 +5317,7 @@ static void infer__ctx_init(infer_session *s, uint32_t node, infer__ctx *c) {
     c->scratch = s->arena && s->scratch_bytes[node] ? s->arena + s->scratch_off[node] : NULL;
     c->scratch_bytes = s->scratch_bytes[node];
     c->n_threads = s->n_threads;
+    c->rt = (infer__rt *)&s->rt;
     c->max_bytes = s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes); /* what is left */
 }
 
@@ -5010,6 +5346,7 @@ static infer_status infer__fold(infer_session *s, infer__ctx *c) {
         if (!c->scratch) return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "out of memory for scratch");
     }
     c->n_threads = 1;
+    c->rt = NULL; /* folding at creation: no cancel, no abort callback */
     st = infer__ops[c->node->op].kernel(c);
     infer__free(&s->a, scratch_raw);
     c->scratch = NULL;
@@ -5243,6 +5580,9 @@ void infer_session_free(infer_session *s) {
     infer_allocator a;
     if (!s) return;
     a = s->a;
+    infer__pool_stop(&a, s->rt.pool);
+    for (i = 0; s->plans && i < (uint32_t)s->n_plans; i++) infer_session_free(s->plans[i]);
+    infer__free(&a, (void *)s->plans);
     for (i = 0; i < s->n_consts; i++) infer__free(&a, s->consts[i]);
     if (s->arena_raw) s->be->free(&a, s->arena_raw);
     infer__free(&a, s->vals);
@@ -5258,7 +5598,8 @@ void infer_session_free(infer_session *s) {
     infer__free(&a, s);
 }
 
-/* Everything but the arena; plan_only stops after planning (for the size query). */
+/* Everything but the arena; plan_only 1 stops after planning (for the size query),
+   2 after choosing kernels too (a plan for infer_session_set_dims: no arena). */
 static infer_status infer__session_build(const infer_model *m, const infer_session_options *opt, int plan_only,
                                          infer_session **out) {
     infer_allocator a;
@@ -5274,6 +5615,8 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
                            m->path, opt->device);
     if (opt && opt->n_threads < 0)
         return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: n_threads %d < 0", m->path, opt->n_threads);
+    if (opt && opt->max_plans < 0)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: max_plans %d < 0", m->path, opt->max_plans);
     s = (infer_session *)infer__calloc(&a, 1, sizeof *s);
     if (!s) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
     s->m = m;
@@ -5318,6 +5661,8 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
                 goto fail;
             }
             s->arena = (uint8_t *)opt->arena;
+            s->arena_cap = opt->arena_bytes;
+            s->caller_arena = 1;
         } else if (s->arena_bytes) {
             s->arena = (uint8_t *)s->be->alloc(&a, s->arena_bytes, &s->arena_raw);
             if (!s->arena) {
@@ -5325,8 +5670,11 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
                                  s->arena_bytes);
                 goto fail;
             }
+            s->arena_cap = s->arena_bytes;
         }
         infer__place_arena(s);
+    }
+    if (plan_only != 1) {
         for (i = 0; i < s->n_steps; i++) {
             infer__ctx c;
             infer__ctx_init(s, s->steps[i], &c);
@@ -5345,8 +5693,38 @@ fail:
 }
 
 infer_status infer_session_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
+    infer_session *s;
+    infer_status st;
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: out is NULL");
-    return infer__session_build(m, opt, 0, out);
+    if ((st = infer__session_build(m, opt, 0, out))) {
+        if (opt && opt->log) opt->log(opt->log_user, INFER_LOG_ERROR, infer_last_error());
+        return st;
+    }
+    s = *out;
+    s->force_reference = opt && opt->force_reference;
+    s->max_plans = opt && opt->max_plans ? opt->max_plans : 8;
+    s->rt.n_threads = s->n_threads;
+    s->rt.spin_us = !opt || !opt->spin_us ? 50 : opt->spin_us < 0 ? 0 : opt->spin_us;
+    if (opt) {
+        s->rt.host = opt->parallel_for, s->rt.host_user = opt->parallel_user;
+        s->rt.abort_fn = opt->abort, s->rt.abort_user = opt->abort_user;
+        s->rt.log = opt->log, s->rt.log_user = opt->log_user;
+    }
+    if (s->max_plans > 1) {
+        s->plans = (infer_session **)infer__calloc(&s->a, (size_t)s->max_plans - 1, sizeof(infer_session *));
+        if (!s->plans) {
+            st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+            if (s->rt.log) s->rt.log(s->rt.log_user, INFER_LOG_ERROR, s->err);
+            infer_session_free(s);
+            *out = NULL;
+            return st;
+        }
+    }
+    if (!s->rt.host && s->n_threads > 1) infer__pool_start(&s->a, &s->rt);
+    infer__log(&s->rt, INFER_LOG_INFO, "%s: session: %zu of %u nodes run, arena %zu bytes (lower bound %zu), %zu bytes of "
+               "folded constants, %d threads%s", m->path, (size_t)s->n_steps, m->n_nodes, s->arena_bytes,
+               s->arena_lower_bound, s->const_bytes, s->n_threads, s->rt.host ? " (the host's parallel-for)" : "");
+    return INFER_STATUS_OK;
 }
 
 infer_status infer_session_arena_bytes(const infer_model *m, const infer_session_options *opt, size_t *arena_bytes) {
@@ -5391,6 +5769,8 @@ void infer_session_get_stats(const infer_session *s, infer_session_stats *st) {
     st->n_nodes = s->m->n_nodes;
     st->n_steps = s->n_steps;
     st->n_threads = s->n_threads;
+    st->arena_capacity_bytes = s->arena_cap;
+    st->n_plans = (size_t)s->n_plans + 1;
 }
 
 infer_status infer_session_node(const infer_session *s, size_t i, infer_node_info *info) {
@@ -5415,8 +5795,17 @@ static long infer__match(const infer_session *s, const uint32_t *list, uint32_t 
 
 /* -- the executor -- */
 
-infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
-                       size_t n_outputs) {
+/* A stopped run: why, and where (step i of the plan; n_steps when all had run). */
+static infer_status infer__cancelled(infer_session *s, uint32_t i) {
+    const infer_model *m = s->m;
+    if (i < s->n_steps)
+        return infer__fail(s->err, INFER_STATUS_CANCELLED, "%s: run cancelled at node '%s' (step %u of %u)", m->path,
+                           m->nodes[s->steps[i]].name, i + 1, s->n_steps);
+    return infer__fail(s->err, INFER_STATUS_CANCELLED, "%s: run cancelled after its last node", m->path);
+}
+
+static infer_status infer__run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
+                               size_t n_outputs) {
     const infer_model *m;
     uint32_t i;
     size_t j;
@@ -5472,13 +5861,16 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
         infer__val *v = &s->vals[s->input_views[i]];
         v->data = s->vals[v->alias].data;
     }
-    for (i = 0; i < s->n_steps; i++) {
+    for (i = 0; i < s->n_steps; i++) { /* a cancel is checked before each node and inside long ones */
         infer__ctx c;
         double t0 = s->node_ms ? infer__now_ms() : 0;
+        if (infer__stopped(&s->rt, 1)) return infer__cancelled(s, i);
         infer__ctx_init(s, s->steps[i], &c);
-        if ((st = s->be->run(&c, s->kernels[s->steps[i]]))) return st;
+        if ((st = s->be->run(&c, s->kernels[s->steps[i]]))) /* a kernel cut short may fail on its inputs */
+            return infer__aload(&s->rt.stop) ? infer__cancelled(s, i) : st;
         if (s->node_ms) s->node_ms[s->steps[i]] += infer__now_ms() - t0;
     }
+    if (infer__stopped(&s->rt, 1)) return infer__cancelled(s, i); /* the last node may have been cut short */
     if (s->node_ms) s->n_runs++;
     if ((st = s->be->sync())) return infer__fail(s->err, st, "%s: backend sync failed", m->path);
     for (j = 0; j < n_outputs; j++) {
@@ -5493,6 +5885,159 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
     return INFER_STATUS_OK;
 }
 
+infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
+                       size_t n_outputs) {
+    infer_status st = infer__run(s, inputs, n_inputs, outputs, n_outputs);
+    if (st == INFER_STATUS_CANCELLED) {
+        infer__astore(&s->rt.stop, 0); /* this run took the request: the next one starts afresh */
+        infer__log(&s->rt, INFER_LOG_INFO, "%s", s->err);
+    } else if (st && s) {
+        infer__log(&s->rt, INFER_LOG_ERROR, "%s", s->err);
+    }
+    return st;
+}
+
+void infer_session_cancel(infer_session *s) {
+    if (s) infer__astore(&s->rt.stop, 1);
+}
+
+void infer_session_set_deadline(infer_session *s, double deadline_ms) {
+    if (!s) return;
+    infer__astore64(&s->rt.deadline_us, deadline_ms > 0 ? (int64_t)(deadline_ms * 1e3) + (deadline_ms * 1e3 < 1) : 0);
+}
+
+/* -- re-binding dims: a bounded cache of plans, one arena (issue 10) -- */
+
+/* Swaps the per-plan part of two sessions (the byte range vals .. plan_end). */
+static void infer__swap_plan(infer_session *a, infer_session *b) {
+    unsigned char *x = (unsigned char *)&a->vals, *y = (unsigned char *)&b->vals;
+    size_t k, n = offsetof(infer_session, plan_end) - offsetof(infer_session, vals);
+    for (k = 0; k < n; k++) {
+        unsigned char t = x[k];
+        x[k] = y[k];
+        y[k] = t;
+    }
+}
+
+/* 1 when plan p has every symbolic input dim at the value `dims` gives it. */
+static int infer__plan_has_dims(const infer_session *p, const infer_dim *dims, size_t n_dims) {
+    const infer_model *m = p->m;
+    uint32_t i;
+    int d;
+    size_t j;
+    for (i = 0; i < m->n_inputs; i++) {
+        const infer__tensor *t = &m->tensors[m->inputs[i]];
+        for (d = 0; d < t->n_dims; d++) {
+            int found = 0;
+            if (!t->sym[d]) continue;
+            for (j = 0; j < n_dims; j++)
+                if (dims[j].name && !strcmp(dims[j].name, t->sym[d]) && dims[j].value == p->vals[m->inputs[i]].dims[d])
+                    found = 1;
+            if (!found) return 0;
+        }
+    }
+    return 1;
+}
+
+infer_status infer_session_set_dims(infer_session *s, const infer_dim *dims, size_t n_dims) {
+    const infer_model *m;
+    infer_session_options o;
+    infer_session *e = NULL;
+    infer_tensor *fixed = NULL;
+    infer_status st = INFER_STATUS_OK;
+    int k, slot = -1;
+    uint32_t i;
+    if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_set_dims: session is NULL");
+    m = s->m;
+    if (n_dims && !dims) return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "infer_session_set_dims: dims is NULL");
+    for (i = 0; i < n_dims; i++) { /* names and values as creation checks them */
+        uint32_t j;
+        int used = 0, d;
+        for (j = 0; dims[i].name && j < m->n_inputs && !used; j++)
+            for (d = 0; d < m->tensors[m->inputs[j]].n_dims; d++)
+                if (m->tensors[m->inputs[j]].sym[d] && !strcmp(m->tensors[m->inputs[j]].sym[d], dims[i].name)) used = 1;
+        if (!used)
+            return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: infer_session_set_dims: '%s' is not a symbolic "
+                               "dim of any input", m->path, dims[i].name ? dims[i].name : "(null)");
+    }
+    if (infer__plan_has_dims(s, dims, n_dims)) return INFER_STATUS_OK;
+    for (k = 0; k < s->n_plans; k++)
+        if (infer__plan_has_dims(s->plans[k], dims, n_dims)) slot = k;
+    if (slot >= 0) {
+        e = s->plans[slot];
+    } else { /* a new plan: the session's options, these dims, the fixed inputs' values */
+        memset(&o, 0, sizeof o);
+        o.n_threads = s->n_threads;
+        o.dims = dims;
+        o.n_dims = n_dims;
+        o.allocator = s->a;
+        o.force_reference = s->force_reference;
+        o.max_memory_bytes = s->max_bytes == SIZE_MAX ? 0 : s->max_bytes;
+        if (s->n_fixed) {
+            uint32_t n = 0;
+            if (!(fixed = (infer_tensor *)infer__calloc(&s->a, s->n_fixed, sizeof(infer_tensor))))
+                return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+            for (i = 0; i < m->n_inputs; i++) {
+                const infer__val *v = &s->vals[m->inputs[i]];
+                if (v->kind != INFER__VAL_CONST || n >= s->n_fixed) continue;
+                fixed[n].name = m->tensors[m->inputs[i]].name;
+                fixed[n].dtype = v->dtype;
+                fixed[n].n_dims = v->n_dims;
+                memcpy(fixed[n].dims, v->dims, sizeof v->dims);
+                fixed[n].data = v->data;
+                fixed[n++].data_bytes = v->bytes;
+            }
+            o.constants = fixed;
+            o.n_constants = n;
+        }
+        st = infer__session_build(m, &o, 2, &e);
+        infer__free(&s->a, fixed);
+        if (st) {
+            memcpy(s->err, infer_last_error(), sizeof s->err);
+            goto fail;
+        }
+    }
+    if (e->arena_bytes > s->arena_cap) { /* grow the arena (never shrink it) */
+        void *raw = NULL;
+        uint8_t *arena;
+        if (s->caller_arena) {
+            st = infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "%s: infer_session_set_dims: the plan for these dims "
+                             "needs a %zu-byte arena; the caller's holds %zu", m->path, e->arena_bytes, s->arena_cap);
+            goto fail;
+        }
+        if (!(arena = (uint8_t *)s->be->alloc(&s->a, e->arena_bytes, &raw))) {
+            st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory for a %zu-byte arena", m->path,
+                             e->arena_bytes);
+            goto fail;
+        }
+        infer__log(&s->rt, INFER_LOG_INFO, "%s: arena grown from %zu to %zu bytes", m->path, s->arena_cap, e->arena_bytes);
+        if (s->arena_raw) s->be->free(&s->a, s->arena_raw);
+        s->arena = arena, s->arena_raw = raw, s->arena_cap = e->arena_bytes;
+    }
+    if (slot < 0) { /* a slot for the plan that stops being current: a free one or the least recently used */
+        if (s->n_plans < s->max_plans - 1) {
+            slot = s->n_plans++;
+        } else if (s->max_plans > 1) {
+            slot = 0;
+            for (k = 1; k < s->n_plans; k++)
+                if (s->plans[k]->plan_used < s->plans[slot]->plan_used) slot = k;
+            infer_session_free(s->plans[slot]);
+        }
+    }
+    infer__swap_plan(s, e); /* e now holds the previous plan */
+    if (slot >= 0) s->plans[slot] = e;
+    else infer_session_free(e);
+    s->plan_used = ++s->plan_clock;
+    infer__place_arena(s);
+    infer__log(&s->rt, INFER_LOG_DEBUG, "%s: dims re-bound: %zu of %u nodes run, arena %zu of %zu bytes, %d plans kept",
+               m->path, (size_t)s->n_steps, m->n_nodes, s->arena_bytes, s->arena_cap, s->n_plans + 1);
+    return INFER_STATUS_OK;
+fail:
+    if (e && slot < 0) infer_session_free(e);
+    infer__log(&s->rt, INFER_LOG_ERROR, "%s", s->err);
+    return st;
+}
+
 /* ===== 8. TENSOR PARALLELISM ========================================= >>tp */
 
 /* The partitioner and the communicator interface arrive with tensor parallelism
@@ -5503,23 +6048,40 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
 /* -- helpers shared by the kernels -- */
 
 /* Every parallel loop of the kernels goes through here: fn(arg, i) for each i in [0, n),
-   in contiguous chunks over at most nt threads (a static split, so a fixed thread count
-   always gives the same work to the same thread: results are deterministic). OpenMP runs
-   it today; keeping it one function keeps the choice of thread team in one place.
-   `c` (may be NULL: tests, and helpers called outside a run) is the running node. */
-typedef void (*infer__task_fn)(void *arg, int64_t i);
+   split into nt tasks of contiguous iterations (a static split: the same nt always gives
+   the same tasks, whichever thread runs each, so results are deterministic). The tasks
+   run on the host's parallel-for when the session has one, else on the session's worker
+   threads and the caller (section 2, "threads"), else on the caller alone. Each task
+   stops early when the run is cancelled (the executor then reports it), so a cancel
+   waits for at most one iteration. `c` (may be NULL: tests, and helpers called outside
+   a run) is the running node. */
+typedef struct infer__host_loop {
+    infer__rt *rt;
+    infer__task_fn fn;
+    void *arg;
+    int64_t n;
+    int nt;
+} infer__host_loop;
+static void infer__host_task(void *task_arg, int k) {
+    const infer__host_loop *h = (const infer__host_loop *)task_arg;
+    if (k >= 0 && k < h->nt) infer__run_task(h->rt, h->fn, h->arg, h->n, h->nt, k, 0);
+}
 static void infer__parallel(const infer__ctx *c, int nt, int64_t n, infer__task_fn fn, void *arg) {
-    int64_t i;
-    (void)c;
+    infer__rt *rt = c ? c->rt : NULL;
     if (nt > n) nt = (int)n;
-#if INFER__OMP
-    if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (i = 0; i < n; i++) fn(arg, i);
+    if (nt > 1 && rt && rt->host) {
+        infer__host_loop h;
+        h.rt = rt, h.fn = fn, h.arg = arg, h.n = n, h.nt = nt;
+        rt->host(rt->host_user, nt, infer__host_task, &h);
+        return;
+    }
+#if INFER__POOL
+    if (nt > 1 && rt && rt->pool) {
+        infer__pool_run(rt->pool, fn, arg, n, nt);
         return;
     }
 #endif
-    for (i = 0; i < n; i++) fn(arg, i);
+    infer__run_task(rt, fn, arg, n, 1, 0, 1);
 }
 
 /* Threads worth using for `work` multiply-adds: tiny ops run on one thread. */

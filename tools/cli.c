@@ -70,6 +70,23 @@ int cli_n_cores(void) {
     return n < 1 ? 1 : n > 4096 ? 4096 : (int)n;
 }
 
+static int cli_log_max = -1;
+void cli_log(void *user, infer_log_level level, const char *message) {
+    static const char *const names[] = {"", "error", "warning", "info", "debug"};
+    (void)user;
+    if (cli_log_max < 0) {
+        const char *e = getenv("INFER_LOG");
+        cli_log_max = !e ? INFER_LOG_WARN : !strcmp(e, "debug") ? INFER_LOG_DEBUG : !strcmp(e, "info") ? INFER_LOG_INFO
+                                                                                                      : INFER_LOG_WARN;
+    }
+    if (level == INFER_LOG_ERROR || (int)level > cli_log_max || level < INFER_LOG_ERROR || level > INFER_LOG_DEBUG) return;
+    fprintf(stderr, "infer: %s: %s\n", names[level], message);
+}
+void cli_log_install(infer_session_options *o) {
+    o->log = cli_log;
+    o->log_user = NULL;
+}
+
 int cli_parse_int(const char *s, long long lo, long long hi, long long *out) {
     char *end;
     long long v;

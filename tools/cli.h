@@ -12,6 +12,13 @@ double cli_now(void);                /* seconds on a monotonic clock */
 size_t cli_peak_rss_bytes(void);     /* the process's peak resident memory, 0 if unknown */
 int cli_n_cores(void);               /* online cores, at least 1 */
 
+/* The tools' log callback (infer_session_options.log): the library prints nothing itself.
+   Prints warnings, and info/debug when the environment has INFER_LOG=info or debug, to
+   stderr as "infer: warning: ..."; errors are left to the tool, which prints the
+   status message once. cli_log_install sets log and log_user in o. */
+void cli_log(void *user, infer_log_level level, const char *message);
+void cli_log_install(infer_session_options *o);
+
 /* Parses a whole decimal integer in [lo, hi]; 1 on success. */
 int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 /* Parses "NAME=VALUE" (VALUE >= 0) into dim; name points into s. 1 on success. */

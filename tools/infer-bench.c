@@ -273,6 +273,7 @@ int main(int argc, char **argv) {
     so.profile = o.profile;
     so.n_threads = (int)o.n_threads;
     so.device = o.device;
+    cli_log_install(&so);
     so.dims = o.dims;
     so.n_dims = o.n_dims;
     t = cli_now();

@@ -483,6 +483,7 @@ static run_entry *run_session(run_worker *w, int cls, size_t n, char *err, size_
     memset(&opt, 0, sizeof opt);
     opt.n_threads = w->n_threads;
     opt.device = w->device;
+    cli_log_install(&opt);
     opt.dims = dims;
     opt.n_dims = run_bind(job, cls, n, dims);
     if (infer_session_create(job->model, &opt, &e->sess) != INFER_STATUS_OK) {
