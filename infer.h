@@ -7212,12 +7212,13 @@ __attribute__((target("avx512f"))) static void infer__qepi_avx512(const int32_t 
                                                                    const int32_t *colsum, float *y, int64_t ldy) {
     __m512i cs0 = _mm512_loadu_si512((const void *)colsum), cs1 = _mm512_loadu_si512((const void *)(colsum + 16));
     __m512 sb0 = _mm512_loadu_ps(sb), sb1 = _mm512_loadu_ps(sb + 16);
+    const __mmask16 all = 0xFFFF; /* maskz forms: GCC 12's unmasked ones warn in C++ at -O2 */
     int r;
     for (r = 0; r < 12; r++, c += 32, y += ldy) {
         __m512i vz = _mm512_set1_epi32(za[r]);
         __m512 vs = _mm512_set1_ps(sa[r]);
-        __m512 v0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512((const void *)c), _mm512_mullo_epi32(vz, cs0)));
-        __m512 v1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512((const void *)(c + 16)), _mm512_mullo_epi32(vz, cs1)));
+        __m512 v0 = _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(_mm512_loadu_si512((const void *)c), _mm512_mullo_epi32(vz, cs0)));
+        __m512 v1 = _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c + 16)), _mm512_mullo_epi32(vz, cs1)));
         v0 = _mm512_mul_ps(v0, _mm512_mul_ps(vs, sb0));
         v1 = _mm512_mul_ps(v1, _mm512_mul_ps(vs, sb1));
         if (bias) v0 = _mm512_add_ps(v0, _mm512_loadu_ps(bias)), v1 = _mm512_add_ps(v1, _mm512_loadu_ps(bias + 16));
@@ -7229,20 +7230,26 @@ __attribute__((target("avx512f"))) static void infer__qepi_avx512(const int32_t 
 __attribute__((target("avx512f"))) static void infer__qrow_avx512(int64_t k, const float *x, int qmax, uint8_t *q,
                                                                    float *scale, int32_t *zp) {
     __m512 lo16 = _mm512_setzero_ps(), hi16 = lo16, vs, vz, vq, zero = lo16;
+    const __mmask16 all = 0xFFFF; /* maskz forms: GCC 12's unmasked ones warn in C++ at -O2 */
+    float lo = 0, hi = 0, l[16], h[16];
     int64_t p;
+    int j;
     for (p = 0; p < k; p += 16) { /* masked-off lanes load 0, which the range already holds */
         __mmask16 mk = (__mmask16)(k - p >= 16 ? 0xFFFF : (1u << (k - p)) - 1);
         __m512 v = _mm512_maskz_loadu_ps(mk, x + p);
-        lo16 = _mm512_min_ps(v, lo16); /* (v < lo) ? v : lo, as the reference: NaN keeps lo */
-        hi16 = _mm512_max_ps(v, hi16);
+        lo16 = _mm512_maskz_min_ps(all, v, lo16); /* (v < lo) ? v : lo, as the reference: NaN keeps lo */
+        hi16 = _mm512_maskz_max_ps(all, v, hi16);
     }
-    infer__qparams(_mm512_reduce_min_ps(lo16), _mm512_reduce_max_ps(hi16), qmax, scale, zp);
+    _mm512_storeu_ps(l, lo16), _mm512_storeu_ps(h, hi16);
+    for (j = 0; j < 16; j++) lo = l[j] < lo ? l[j] : lo, hi = h[j] > hi ? h[j] : hi;
+    infer__qparams(lo, hi, qmax, scale, zp);
     vs = _mm512_set1_ps(*scale), vz = _mm512_set1_ps((float)*zp), vq = _mm512_set1_ps((float)qmax);
     for (p = 0; p < k; p += 16) {
         __mmask16 mk = (__mmask16)(k - p >= 16 ? 0xFFFF : (1u << (k - p)) - 1);
-        __m512 v = _mm512_roundscale_ps(_mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + p), vs),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m512i i = _mm512_cvttps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, vz), zero), vq));
+        __m512 v = _mm512_maskz_roundscale_ps(all, _mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + p), vs),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512i i = _mm512_maskz_cvttps_epi32(
+            all, _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, _mm512_add_ps(v, vz), zero), vq));
         _mm512_mask_cvtepi32_storeu_epi8(q + p, mk, i);
     }
 }
@@ -7253,6 +7260,16 @@ static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_vnni = {12, 32, 25
                                                                        infer__qrow_avx512, infer__qepi_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
+
+/* The best int8 kernels for the INFER__CPU_* bits cpu (0: the portable ones). */
+static INFER__QGEMM_UNUSED const infer__qgemm_isa *infer__qgemm_pick(int cpu) {
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512VNNI) return &infer__qisa_vnni;
+    if (cpu & INFER__CPU_AVX2) return &infer__qisa_avx2;
+#endif
+    (void)cpu;
+    return &infer__qisa_ref;
+}
 
 /* -- int8 GEMM: packing and the driver -- */
 

@@ -6,7 +6,11 @@
      int8       infer__qgemm_f32 with the best int8 kernel: the whole path, i.e. per-row
                 quantization of A, the integer GEMM, and the epilogue (dequantize + bias),
      int8 avx2  the same through the AVX2 kernels, where the CPU has them,
-   and the ratio int8 / f32. B is packed once before timing (as session creation would). */
+   and the ratio int8 / f32 of the median wall times. On a shared machine a run that
+   another process preempts is slow for reasons of its own, and the longer f32 runs are
+   hit more often; so one-thread rows also give the ratio of median thread CPU times
+   (CLOCK_THREAD_CPUTIME_ID: the time the kernels actually ran). B is packed once before
+   timing (as session creation would). */
 #define INFER_IMPLEMENTATION
 #include "../../infer.h"
 #include <time.h>
@@ -14,6 +18,12 @@
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -42,8 +52,8 @@ int main(int argc, char **argv) {
 #if defined(INFER__HAVE_AVX2)
     if (cpu & INFER__CPU_AVX512) fisa = &infer__isa_avx512, fname = "avx512";
     else if (cpu & INFER__CPU_AVX2) fisa = &infer__isa_avx2, fname = "avx2";
-    if (cpu & INFER__CPU_AVX512VNNI) qisa = &infer__qisa_vnni, qname = "avx512 vnni";
-    else if (cpu & INFER__CPU_AVX2) qisa = &infer__qisa_avx2, qname = "avx2";
+    qisa = infer__qgemm_pick(cpu);
+    qname = qisa == &infer__qisa_vnni ? "avx512 vnni" : qisa == &infer__qisa_avx2 ? "avx2" : "ref";
     if ((cpu & INFER__CPU_AVX2) && qisa != &infer__qisa_avx2) q2 = &infer__qisa_avx2;
 #endif
     if (reps < 1) reps = 1;
@@ -54,8 +64,9 @@ int main(int argc, char **argv) {
     }
     printf("# int8 GEMM (%s) vs f32 GEMM (%s); median of %d interleaved runs; %d CPUs, load average %s\n", qname,
            fname, reps, infer__default_threads(), load);
-    printf("| M x N x K | threads | f32 GOP/s | int8 GOP/s | int8/f32 |%s\n", q2 ? " int8 avx2 GOP/s | avx2/f32 |" : "");
-    printf("|---|---|---|---|---|%s\n", q2 ? "---|---|" : "");
+    printf("| M x N x K | threads | f32 GOP/s | int8 GOP/s | int8/f32 | int8/f32 by CPU time |%s\n",
+           q2 ? " int8 avx2 GOP/s | avx2/f32 |" : "");
+    printf("|---|---|---|---|---|---|%s\n", q2 ? "---|---|" : "");
     for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         float *a = (float *)malloc((size_t)m * k * sizeof(float)), *b = (float *)malloc((size_t)k * n * sizeof(float));
@@ -67,6 +78,7 @@ int main(int argc, char **argv) {
         void *packed2 = q2 ? malloc(infer__qgemm_packed_bytes(q2, k, n)) : NULL;
         double ops = 2.0 * m * n * k, *tf = (double *)malloc(sizeof(double) * (size_t)reps);
         double *tq = (double *)malloc(sizeof(double) * (size_t)reps), *t2 = (double *)malloc(sizeof(double) * (size_t)reps);
+        double *cf = (double *)malloc(sizeof(double) * (size_t)reps), *cq = (double *)malloc(sizeof(double) * (size_t)reps);
         size_t i;
         for (i = 0; i < (size_t)m * k; i++) a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
         for (i = 0; i < (size_t)k * n; i++) b[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
@@ -81,12 +93,12 @@ int main(int argc, char **argv) {
             infer__qgemm_f32(NULL, qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch);
             if (q2) infer__qgemm_f32(NULL, q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch);
             for (r = 0; r < reps; r++) {
-                double t0 = now_s();
+                double t0 = now_s(), c0 = cpu_s();
                 infer__gemm_f32(NULL, fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb);
-                tf[r] = now_s() - t0;
-                t0 = now_s();
+                tf[r] = now_s() - t0, cf[r] = cpu_s() - c0;
+                t0 = now_s(), c0 = cpu_s();
                 infer__qgemm_f32(NULL, qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch);
-                tq[r] = now_s() - t0;
+                tq[r] = now_s() - t0, cq[r] = cpu_s() - c0;
                 if (q2) {
                     t0 = now_s();
                     infer__qgemm_f32(NULL, q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch);
@@ -96,12 +108,14 @@ int main(int argc, char **argv) {
             rf = ops / median(tf, reps), rq = ops / median(tq, reps);
             if (q2) r2 = ops / median(t2, reps);
             printf("| %d x %d x %d | %d | %.1f | %.1f | %.2f |", m, n, k, t, rf * 1e-9, rq * 1e-9, rq / rf);
+            if (t == 1) printf(" %.2f |", median(cf, reps) / median(cq, reps));
+            else printf(" - |");
             if (q2) printf(" %.1f | %.2f |", r2 * 1e-9, r2 / rf);
             printf("\n");
             fflush(stdout);
         }
         free(a), free(b), free(c), free(sb), free(bias), free(bq), free(fscratch), free(qscratch), free(packed);
-        free(packed2), free(tf), free(tq), free(t2);
+        free(packed2), free(tf), free(tq), free(t2), free(cf), free(cq);
     }
     return 0;
 }
