@@ -7029,7 +7029,7 @@ static INFER__QGEMM_UNUSED void infer__qgemm_i32_ref(int64_t m, int64_t n, int64
 
 /* The whole path in reference form: quantize each row of a (f32 [m][k], row stride a_rs)
    with infer__qrow_ref and qmax, C by infer__qgemm_i32_ref, then
-   y = act((float)C * (scale_a * scale_b) + bias). tmp: m * k bytes + m * (4 + 4) + m * n * 4. */
+   y = act((float)C * (scale_a * scale_b) + bias). tmp: roundup(m * k, 4) + 8 m + 4 m n bytes. */
 static INFER__QGEMM_UNUSED void infer__qgemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
                                                      int qmax, const int8_t *b, int64_t b_rs, int64_t b_cs,
                                                      const float *scale_b, const float *bias, const infer__act *act,
@@ -7269,6 +7269,30 @@ static INFER__QGEMM_UNUSED const infer__qgemm_isa *infer__qgemm_pick(int cpu) {
 #endif
     (void)cpu;
     return &infer__qisa_ref;
+}
+
+/* Symmetric per-column int8 quantization of f32 weights w[k][n] (element strides w_rs,
+   w_cs): scale[j] = max_p |w[p][j]| / 127 (1 for an all-zero column), q[p][j] (row-major
+   [k][n]) = rint(w / scale[j]) in [-127, 127]; so |w - scale * q| <= scale / 2. */
+static INFER__QGEMM_UNUSED void infer__qgemm_quantize_b(int64_t k, int64_t n, const float *w, int64_t w_rs,
+                                                        int64_t w_cs, int8_t *q, float *scale) {
+    int64_t p, j;
+    for (j = 0; j < n; j++) {
+        float mx = 0, s;
+        for (p = 0; p < k; p++) {
+            float v = fabsf(w[p * w_rs + j * w_cs]);
+            mx = v > mx ? v : mx; /* NaN is skipped */
+        }
+        s = mx / 127;
+        if (!(s > 0) || s > 3.0e38f) s = 1;
+        scale[j] = s;
+        for (p = 0; p < k; p++) {
+            float v = rintf(w[p * w_rs + j * w_cs] / s);
+            v = v > -127 ? v : -127; /* NaN gives -127 */
+            v = v < 127 ? v : 127;
+            q[p * n + j] = (int8_t)v;
+        }
+    }
 }
 
 /* -- int8 GEMM: packing and the driver -- */

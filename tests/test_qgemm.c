@@ -296,6 +296,32 @@ static void test_f32_empty_k(void) {
     CHECK(y[0] == 1 && y[1] == 0 && y[2] == 3 && y[3] == 1 && y[4] == 0 && y[5] == 3);
 }
 
+/* per-column weight quantization: within half a step, extremes at +-127 */
+static void test_quantize_b(void) {
+    enum { K = 37, N = 5 };
+    float w[K * N], sc[N];
+    int8_t q[K * N];
+    int64_t p, j;
+    test_seed(15);
+    test_fill(w, K * N, -3, 3);
+    for (p = 0; p < K; p++) w[p * N + 4] = 0; /* an all-zero column */
+    w[5 * N + 1] = 10, w[6 * N + 2] = -10;
+    infer__qgemm_quantize_b(K, N, w, N, 1, q, sc);
+    CHECK(sc[4] == 1.0f);
+    CHECK_EQ_INT(q[5 * N + 1], 127);
+    CHECK_EQ_INT(q[6 * N + 2], -127);
+    for (j = 0; j < N; j++)
+        for (p = 0; p < K; p++) CHECK_NEAR(w[p * N + j], sc[j] * q[p * N + j], sc[j] * 0.5 * (1 + 1e-6));
+    { /* transposed storage gives the same result */
+        float wt[N * K], st[N];
+        int8_t qt[K * N];
+        for (p = 0; p < K; p++)
+            for (j = 0; j < N; j++) wt[j * K + p] = w[p * N + j];
+        infer__qgemm_quantize_b(K, N, wt, 1, K, qt, st);
+        CHECK(!memcmp(q, qt, sizeof q) && !memcmp(sc, st, sizeof sc));
+    }
+}
+
 int main(void) {
     printf("# cpu: avx2 %d, avx512 vnni %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
            !!(infer__cpu_features() & INFER__CPU_AVX512VNNI));
@@ -305,5 +331,6 @@ int main(void) {
     RUN(test_i32_extremes);
     RUN(test_f32_path);
     RUN(test_f32_empty_k);
+    RUN(test_quantize_b);
     return test_finish();
 }

@@ -6,13 +6,15 @@
      int8       infer__qgemm_f32 with the best int8 kernel: the whole path, i.e. per-row
                 quantization of A, the integer GEMM, and the epilogue (dequantize + bias),
      int8 avx2  the same through the AVX2 kernels, where the CPU has them,
-   and the ratio int8 / f32 of the median wall times. On a shared machine a run that
+   and the ratio int8 / f32 of the median wall times, and the int8 result's error against
+   the f32 one (||y8 - y32|| / ||y32||, B quantized per column from the same f32 weights). On a shared machine a run that
    another process preempts is slow for reasons of its own, and the longer f32 runs are
    hit more often; so one-thread rows also give the ratio of median thread CPU times
    (CLOCK_THREAD_CPUTIME_ID: the time the kernels actually ran). B is packed once before
    timing (as session creation would). */
 #define INFER_IMPLEMENTATION
 #include "../../infer.h"
+#include <math.h>
 #include <time.h>
 
 static double now_s(void) {
@@ -43,6 +45,7 @@ typedef struct shape {
 
 int main(int argc, char **argv) {
     static const shape shapes[] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}};
+    double err[3];
     int cpu = infer__cpu_features(), s, t, reps = argc > 1 ? atoi(argv[1]) : 21;
     const infer__gemm_isa *fisa = NULL;
     const infer__qgemm_isa *qisa = &infer__qisa_ref, *q2 = NULL;
@@ -64,13 +67,13 @@ int main(int argc, char **argv) {
     }
     printf("# int8 GEMM (%s) vs f32 GEMM (%s); median of %d interleaved runs; %d CPUs, load average %s\n", qname,
            fname, reps, infer__default_threads(), load);
-    printf("| M x N x K | threads | f32 GOP/s | int8 GOP/s | int8/f32 | int8/f32 by CPU time |%s\n",
+    printf("| M x N x K | threads | f32 GOP/s | int8 GOP/s | int8/f32 | int8 rel. error | int8/f32 by CPU time |%s\n",
            q2 ? " int8 avx2 GOP/s | avx2/f32 |" : "");
-    printf("|---|---|---|---|---|---|%s\n", q2 ? "---|---|" : "");
+    printf("|---|---|---|---|---|---|---|%s\n", q2 ? "---|---|" : "");
     for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
         float *a = (float *)malloc((size_t)m * k * sizeof(float)), *b = (float *)malloc((size_t)k * n * sizeof(float));
-        float *c = (float *)malloc((size_t)m * n * sizeof(float)), *sb = (float *)malloc((size_t)n * sizeof(float));
+        float *c = (float *)malloc((size_t)m * n * sizeof(float)), *c8 = (float *)malloc((size_t)m * n * sizeof(float)), *sb = (float *)malloc((size_t)n * sizeof(float));
         float *bias = (float *)malloc((size_t)n * sizeof(float));
         int8_t *bq = (int8_t *)malloc((size_t)k * n);
         size_t fsb = infer__gemm_f32_scratch(m, n, k, 2), qsb = infer__qgemm_scratch(m, k, 2);
@@ -82,10 +85,20 @@ int main(int argc, char **argv) {
         size_t i;
         for (i = 0; i < (size_t)m * k; i++) a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
         for (i = 0; i < (size_t)k * n; i++) b[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
-        for (i = 0; i < (size_t)k * n; i++) bq[i] = (int8_t)((int)((i * 104729) % 255) - 127);
-        for (i = 0; i < (size_t)n; i++) sb[i] = 0.5f / 127, bias[i] = 0.01f * (float)(i % 7);
+        for (i = 0; i < (size_t)n; i++) bias[i] = 0.01f * (float)(i % 7);
+        infer__qgemm_quantize_b(k, n, b, n, 1, bq, sb);
         infer__qgemm_pack_b(qisa, k, n, bq, n, 1, packed);
         if (q2) infer__qgemm_pack_b(q2, k, n, bq, n, 1, packed2);
+        { /* accuracy: the int8 path against f32 C + bias */
+            double e = 0, ref = 0;
+            infer__gemm_f32(NULL, fisa, m, n, k, a, k, 1, b, n, 1, c, 1, fscratch, fsb);
+            infer__qgemm_f32(NULL, qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c8, 1, qscratch);
+            for (i = 0; i < (size_t)m * n; i++) {
+                double y = (double)c[i] + bias[i % (size_t)n];
+                e += (c8[i] - y) * (c8[i] - y), ref += y * y;
+            }
+            err[s] = sqrt(e / ref);
+        }
         for (t = 1; t <= 2; t++) {
             double rf, rq, r2 = 0;
             int r;
@@ -108,13 +121,15 @@ int main(int argc, char **argv) {
             rf = ops / median(tf, reps), rq = ops / median(tq, reps);
             if (q2) r2 = ops / median(t2, reps);
             printf("| %d x %d x %d | %d | %.1f | %.1f | %.2f |", m, n, k, t, rf * 1e-9, rq * 1e-9, rq / rf);
+            if (t == 1) printf(" %.1e |", err[s]);
+            else printf(" |");
             if (t == 1) printf(" %.2f |", median(cf, reps) / median(cq, reps));
-            else printf(" - |");
+            else printf(" |");
             if (q2) printf(" %.1f | %.2f |", r2 * 1e-9, r2 / rf);
             printf("\n");
             fflush(stdout);
         }
-        free(a), free(b), free(c), free(sb), free(bias), free(bq), free(fscratch), free(qscratch), free(packed);
+        free(a), free(b), free(c), free(c8), free(sb), free(bias), free(bq), free(fscratch), free(qscratch), free(packed);
         free(packed2), free(tf), free(tq), free(t2), free(cf), free(cq);
     }
     return 0;
