@@ -6939,7 +6939,9 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
    The products are exact in every kernel, so C is bit-exact against infer__qgemm_i32_ref.
 
    Kernels (MR x NR tiles over the whole of K, so the epilogue runs while the tile is hot):
-   AVX-512 VNNI 12 x 32 (vpdpbusd, u8 x s8 -> i32); AVX2 4 x 16 (vpmaddubsw + vpmaddwd);
+   AVX-512 VNNI 12 x 32 (vpdpbusd, u8 x s8 -> i32), and 1 x 32 for fewer than
+   INFER__QGEMM_ROWS rows (batch-1 inference: no sums on padding rows, B streams from L1);
+   AVX2 4 x 16 (vpmaddubsw + vpmaddwd);
    portable C 4 x 16. vpmaddubsw adds two u8 x s8 products into an int16 with saturation:
    with u8 up to 255 a pair reaches 2 * 255 * -128 = -65280. The AVX2 variant therefore
    quantizes activations to 7 bits (qmax 127): |pair| <= 2 * 127 * 128 = 32512 <= 32767,
@@ -6958,6 +6960,7 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
 #define INFER__QGEMM_MR_MAX 12
 #define INFER__QGEMM_NR_MAX 32
 #define INFER__QGEMM_K_MAX 65536 /* 32640 * 65536 < 2^31 */
+#define INFER__QGEMM_ROWS 4       /* fewer rows than this: 1-row tiles where the isa has them */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define INFER__QGEMM_UNUSED __attribute__((unused)) /* entry points the session will call */
@@ -6969,14 +6972,15 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
 typedef void (*infer__qukr_fn)(int64_t k4, const uint8_t *a, const int8_t *b, int32_t *c);
 /* q[0..k) = x[0..k) quantized to [0, qmax], with its scale and zero point */
 typedef void (*infer__qrow_fn)(int64_t k, const float *x, int qmax, uint8_t *q, float *scale, int32_t *zp);
-/* y[mr][nr] (row stride ldy) = (c - za * colsum) * (sa * sb) + bias; sa, za [mr],
-   sb, bias (NULL: none), colsum [nr] */
-typedef void (*infer__qepi_fn)(const int32_t *c, const float *sa, const int32_t *za, const float *sb,
+/* y[rows][nr] (row stride ldy) = (c - za * colsum) * (sa * sb) + bias for c [rows][nr],
+   rows <= mr; sa, za [rows], sb, bias (NULL: none), colsum [nr] */
+typedef void (*infer__qepi_fn)(int rows, const int32_t *c, const float *sa, const int32_t *za, const float *sb,
                                const float *bias, const int32_t *colsum, float *y, int64_t ldy);
 
 typedef struct infer__qgemm_isa {
     int mr, nr, qmax; /* tile; largest activation value the kernel takes (255, AVX2: 127) */
     infer__qukr_fn ukr;
+    infer__qukr_fn ukr1; /* NULL, or a 1 x nr kernel (A panel [k4][1][4]) for m < INFER__QGEMM_ROWS */
     infer__qrow_fn quant;
     infer__qepi_fn epi;
 } infer__qgemm_isa;
@@ -7066,18 +7070,18 @@ static void infer__qukr_ref(int64_t k4, const uint8_t *a, const int8_t *b, int32
     memcpy(c, acc, sizeof acc);
 }
 
-static void infer__qepi_ref(const int32_t *c, const float *sa, const int32_t *za, const float *sb, const float *bias,
-                            const int32_t *colsum, float *y, int64_t ldy) {
+static void infer__qepi_ref(int rows, const int32_t *c, const float *sa, const int32_t *za, const float *sb,
+                            const float *bias, const int32_t *colsum, float *y, int64_t ldy) {
     int r, j;
-    for (r = 0; r < 4; r++)
+    for (r = 0; r < rows; r++)
         for (j = 0; j < 16; j++) {
             float v = (float)(c[r * 16 + j] - za[r] * colsum[j]) * (sa[r] * sb[j]);
             y[r * ldy + j] = bias ? v + bias[j] : v;
         }
 }
 
-static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_ref = {4, 16, 255, infer__qukr_ref, infer__qrow_ref,
-                                                                      infer__qepi_ref};
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_ref = {4, 16, 255, infer__qukr_ref, NULL,
+                                                                      infer__qrow_ref, infer__qepi_ref};
 
 #if defined(INFER__HAVE_AVX2)
 
@@ -7117,11 +7121,11 @@ __attribute__((target("avx2,fma"))) static void infer__qukr_avx2(int64_t k4, con
     _mm256_storeu_si256((__m256i *)(void *)(c + 48), r3a), _mm256_storeu_si256((__m256i *)(void *)(c + 56), r3b);
 }
 
-__attribute__((target("avx2,fma"))) static void infer__qepi_avx2(const int32_t *c, const float *sa, const int32_t *za,
-                                                                  const float *sb, const float *bias,
+__attribute__((target("avx2,fma"))) static void infer__qepi_avx2(int rows, const int32_t *c, const float *sa,
+                                                                  const int32_t *za, const float *sb, const float *bias,
                                                                   const int32_t *colsum, float *y, int64_t ldy) {
     int r, h;
-    for (r = 0; r < 4; r++) {
+    for (r = 0; r < rows; r++) {
         __m256i vz = _mm256_set1_epi32(za[r]);
         __m256 vs = _mm256_set1_ps(sa[r]);
         for (h = 0; h < 16; h += 8) {
@@ -7207,14 +7211,37 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr_v
     INFER__QST16(rB, 11);
 }
 
-__attribute__((target("avx512f"))) static void infer__qepi_avx512(const int32_t *c, const float *sa, const int32_t *za,
-                                                                   const float *sb, const float *bias,
+/* 1 x 32 for few rows: four accumulators (even and odd k groups), as int32 sums are exact
+   in any order */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr1_vnni(int64_t k4, const uint8_t *a,
+                                                                                      const int8_t *b, int32_t *c) {
+    __m512i r0 = _mm512_setzero_si512(), r1 = r0, r2 = r0, r3 = r0, x;
+    int64_t g;
+    for (g = 0; g + 2 <= k4; g += 2, a += 8, b += 256) {
+        __m512i y = _mm512_set1_epi32(infer__ld32(a + 4));
+        x = _mm512_set1_epi32(infer__ld32(a));
+        r0 = _mm512_dpbusd_epi32(r0, x, _mm512_loadu_si512((const void *)b));
+        r1 = _mm512_dpbusd_epi32(r1, x, _mm512_loadu_si512((const void *)(b + 64)));
+        r2 = _mm512_dpbusd_epi32(r2, y, _mm512_loadu_si512((const void *)(b + 128)));
+        r3 = _mm512_dpbusd_epi32(r3, y, _mm512_loadu_si512((const void *)(b + 192)));
+    }
+    if (g < k4) {
+        x = _mm512_set1_epi32(infer__ld32(a));
+        r0 = _mm512_dpbusd_epi32(r0, x, _mm512_loadu_si512((const void *)b));
+        r1 = _mm512_dpbusd_epi32(r1, x, _mm512_loadu_si512((const void *)(b + 64)));
+    }
+    _mm512_storeu_si512((void *)c, _mm512_add_epi32(r0, r2));
+    _mm512_storeu_si512((void *)(c + 16), _mm512_add_epi32(r1, r3));
+}
+
+__attribute__((target("avx512f"))) static void infer__qepi_avx512(int rows, const int32_t *c, const float *sa,
+                                                                   const int32_t *za, const float *sb, const float *bias,
                                                                    const int32_t *colsum, float *y, int64_t ldy) {
     __m512i cs0 = _mm512_loadu_si512((const void *)colsum), cs1 = _mm512_loadu_si512((const void *)(colsum + 16));
     __m512 sb0 = _mm512_loadu_ps(sb), sb1 = _mm512_loadu_ps(sb + 16);
     const __mmask16 all = 0xFFFF; /* maskz forms: GCC 12's unmasked ones warn in C++ at -O2 */
     int r;
-    for (r = 0; r < 12; r++, c += 32, y += ldy) {
+    for (r = 0; r < rows; r++, c += 32, y += ldy) {
         __m512i vz = _mm512_set1_epi32(za[r]);
         __m512 vs = _mm512_set1_ps(sa[r]);
         __m512 v0 = _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(_mm512_loadu_si512((const void *)c), _mm512_mullo_epi32(vz, cs0)));
@@ -7254,9 +7281,9 @@ __attribute__((target("avx512f"))) static void infer__qrow_avx512(int64_t k, con
     }
 }
 
-static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_avx2 = {4, 16, 127, infer__qukr_avx2, infer__qrow_avx2,
-                                                                       infer__qepi_avx2};
-static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_vnni = {12, 32, 255, infer__qukr_vnni,
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_avx2 = {4, 16, 127, infer__qukr_avx2, NULL,
+                                                                       infer__qrow_avx2, infer__qepi_avx2};
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_vnni = {12, 32, 255, infer__qukr_vnni, infer__qukr1_vnni,
                                                                        infer__qrow_avx512, infer__qepi_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
@@ -7324,6 +7351,8 @@ static INFER__QGEMM_UNUSED void infer__qgemm_pack_b(const infer__qgemm_isa *isa,
 /* What the threads of one int8 GEMM share. */
 typedef struct infer__qgemm_job {
     const infer__qgemm_isa *isa;
+    infer__qukr_fn ukr;               /* isa->ukr, or isa->ukr1 with mr 1 */
+    int mr;                           /* rows of a tile and of an A panel */
     int64_t m, n, k, k4, n_pa, n_pb;  /* n_pa row panels of A, n_pb column panels of B */
     const float *a;                   /* f32 A [m][k] (row stride a_rs, column stride a_cs), or */
     const uint8_t *aq;                /* already-quantized u8 A with zero points za_in (the i32 path) */
@@ -7356,7 +7385,7 @@ static INFER__QGEMM_UNUSED size_t infer__qgemm_scratch(int64_t m, int64_t k, int
 
 /* quantize (or copy) and pack the rows of row panels [lo, hi), with thread t's row buffers */
 static void infer__qgemm_pack_a(const infer__qgemm_job *g, int64_t t, int64_t lo, int64_t hi) {
-    const int mr = g->isa->mr;
+    const int mr = g->mr;
     float *xr = (float *)(void *)(g->rows + (size_t)t * g->row_bytes);
     uint8_t *qr = (uint8_t *)(xr + g->k);
     int64_t ip, i, p;
@@ -7385,23 +7414,23 @@ static void infer__qgemm_pack_a(const infer__qgemm_job *g, int64_t t, int64_t lo
 
 /* one tile: row panel ip, column panel jp */
 static void infer__qgemm_tile(const infer__qgemm_job *g, int64_t ip, int64_t jp) {
-    const int mr = g->isa->mr, nr = g->isa->nr;
+    const int mr = g->mr, nr = g->isa->nr;
     int32_t acc[INFER__QGEMM_MR_MAX * INFER__QGEMM_NR_MAX];
     int64_t i0 = ip * mr, j0 = jp * nr, rows = INFER__MIN(mr, g->m - i0), cols = INFER__MIN(nr, g->n - j0), i, j;
     const int32_t *cs = g->colsum + j0;
-    g->isa->ukr(g->k4, g->ap + (size_t)(ip * g->k4 * mr * 4), g->bp + (size_t)(jp * g->k4 * nr * 4), acc);
+    g->ukr(g->k4, g->ap + (size_t)(ip * g->k4 * mr * 4), g->bp + (size_t)(jp * g->k4 * nr * 4), acc);
     if (g->c) { /* the i32 path (tests): C itself */
         for (i = 0; i < rows; i++)
             for (j = 0; j < cols; j++) g->c[(i0 + i) * g->n + j0 + j] = acc[i * nr + j] - g->za[i0 + i] * cs[j];
         return;
     }
-    if (rows == mr && cols == nr) {
-        g->isa->epi(acc, g->sa + i0, g->za + i0, g->sb + j0, g->bias ? g->bias + j0 : NULL, cs, g->y + i0 * g->n + j0,
-                    g->n);
-    } else { /* an edge tile: padded scales and bias, then the rows and columns that exist */
+    if (cols == nr) {
+        g->isa->epi((int)rows, acc, g->sa + i0, g->za + i0, g->sb + j0, g->bias ? g->bias + j0 : NULL, cs,
+                    g->y + i0 * g->n + j0, g->n);
+    } else { /* an edge tile: padded scales and bias, then the columns that exist */
         float sb[INFER__QGEMM_NR_MAX], bias[INFER__QGEMM_NR_MAX], yt[INFER__QGEMM_MR_MAX * INFER__QGEMM_NR_MAX];
         for (j = 0; j < nr; j++) sb[j] = j < cols ? g->sb[j0 + j] : 0, bias[j] = j < cols && g->bias ? g->bias[j0 + j] : 0;
-        g->isa->epi(acc, g->sa + i0, g->za + i0, sb, g->bias ? bias : NULL, cs, yt, nr);
+        g->isa->epi((int)rows, acc, g->sa + i0, g->za + i0, sb, g->bias ? bias : NULL, cs, yt, nr);
         for (i = 0; i < rows; i++) memcpy(g->y + (i0 + i) * g->n + j0, yt + i * nr, (size_t)cols * sizeof(float));
     }
     if (g->act && g->act->kind != INFER__ACT_NONE)
@@ -7433,8 +7462,12 @@ static void infer__qgemm_cols_task(void *arg, int64_t t) {
 }
 
 static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, void *scratch) {
-    const int mr = g->isa->mr, nr = g->isa->nr;
+    const int nr = g->isa->nr;
+    int mr = g->isa->mr;
     uint8_t *s = (uint8_t *)(((uintptr_t)scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
+    g->ukr = g->isa->ukr;
+    if (g->m < INFER__QGEMM_ROWS && g->isa->ukr1) g->ukr = g->isa->ukr1, mr = 1; /* no work on padding rows */
+    g->mr = mr;
     g->k4 = (g->k + 3) / 4;
     g->n_pa = (g->m + mr - 1) / mr, g->n_pb = (g->n + nr - 1) / nr;
     g->ap = s;
