@@ -11,7 +11,7 @@
    another process preempts is slow for reasons of its own, and the longer f32 runs are
    hit more often; so one-thread rows also give the ratio of median thread CPU times
    (CLOCK_THREAD_CPUTIME_ID: the time the kernels actually ran). B is packed once before
-   timing (as session creation would). */
+   timing (as session creation would). The last shape is one row (batch-1 inference). */
 #define INFER_IMPLEMENTATION
 #include "../../infer.h"
 #include <math.h>
@@ -44,8 +44,8 @@ typedef struct shape {
 } shape;
 
 int main(int argc, char **argv) {
-    static const shape shapes[] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}};
-    double err[3];
+    static const shape shapes[] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {1, 3072, 768}};
+    double err[4];
     int cpu = infer__cpu_features(), s, t, reps = argc > 1 ? atoi(argv[1]) : 21;
     const infer__gemm_isa *fisa = NULL;
     const infer__qgemm_isa *qisa = &infer__qisa_ref, *q2 = NULL;
