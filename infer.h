@@ -7461,9 +7461,13 @@ static void infer__qgemm_cols_task(void *arg, int64_t t) {
         for (ip = 0; ip < g->n_pa; ip++) infer__qgemm_tile(g, ip, jp);
 }
 
-static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, void *scratch) {
+static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, void *scratch, size_t scratch_bytes) {
     const int nr = g->isa->nr;
     int mr = g->isa->mr;
+    size_t one = infer__qgemm_scratch(g->m, g->k, 1), row = infer__qgemm_row_bytes(g->k);
+    if (scratch_bytes < one) return; /* not planned for: cannot happen (see the callers) */
+    if (nt < 1) nt = 1;
+    if ((size_t)nt > (scratch_bytes - one) / row + 1) nt = (int)((scratch_bytes - one) / row + 1); /* fewer threads */
     uint8_t *s = (uint8_t *)(((uintptr_t)scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
     g->ukr = g->isa->ukr;
     if (g->m < INFER__QGEMM_ROWS && g->isa->ukr1) g->ukr = g->isa->ukr1, mr = 1; /* no work on padding rows */
@@ -7492,12 +7496,14 @@ static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, 
 /* y[m][n] = act(scale_a[i] * scale_b[j] * C[i][j] + bias[j]) for f32 a[m][k] (element
    strides a_rs, a_cs: transA) quantized per row here, and B packed for the same isa by
    infer__qgemm_pack_b; scale_b [n], bias [n] or NULL, act NULL or an activation. scratch
-   holds infer__qgemm_scratch(m, k, >= nt) bytes. Needs k <= INFER__QGEMM_K_MAX (else y is
+   holds scratch_bytes >= infer__qgemm_scratch(m, k, nt) (for fewer threads than nt, the
+   GEMM runs on fewer). Needs k <= INFER__QGEMM_K_MAX (else y is
    left as it is: callers check, and keep the f32 GEMM for deeper products). */
 static INFER__QGEMM_UNUSED void infer__qgemm_f32(const infer__ctx *cx, const infer__qgemm_isa *isa, int64_t m, int64_t n,
                                                  int64_t k, const float *a, int64_t a_rs, int64_t a_cs,
                                                  const void *packed_b, const float *scale_b, const float *bias,
-                                                 const infer__act *act, float *y, int nt, void *scratch) {
+                                                 const infer__act *act, float *y, int nt, void *scratch,
+                                                 size_t scratch_bytes) {
     infer__qgemm_job g;
     if (m <= 0 || n <= 0 || k > INFER__QGEMM_K_MAX) return;
     if (k <= 0) { /* C = 0 */
@@ -7513,14 +7519,15 @@ static INFER__QGEMM_UNUSED void infer__qgemm_f32(const infer__ctx *cx, const inf
     g.colsum = (const int32_t *)packed_b;
     g.bp = (const int8_t *)packed_b + (n + isa->nr - 1) / isa->nr * isa->nr * 4;
     g.sb = scale_b, g.bias = bias, g.act = act, g.y = y;
-    infer__qgemm_run(cx, &g, nt, scratch);
+    infer__qgemm_run(cx, &g, nt, scratch, scratch_bytes);
 }
 
 /* The integer GEMM alone through the kernels (the tests' view): c[m][n] = sum_p
    (a[i][p] - za[i]) * B[p][j] for u8 a [m][k] (row stride a_rs) and packed B. */
 static INFER__QGEMM_UNUSED void infer__qgemm_i32(const infer__ctx *cx, const infer__qgemm_isa *isa, int64_t m, int64_t n,
                                                  int64_t k, const uint8_t *a, int64_t a_rs, const int32_t *za,
-                                                 const void *packed_b, int32_t *c, int nt, void *scratch) {
+                                                 const void *packed_b, int32_t *c, int nt, void *scratch,
+                                                 size_t scratch_bytes) {
     infer__qgemm_job g;
     if (m <= 0 || n <= 0 || k <= 0 || k > INFER__QGEMM_K_MAX) return;
     memset(&g, 0, sizeof g);
@@ -7528,7 +7535,7 @@ static INFER__QGEMM_UNUSED void infer__qgemm_i32(const infer__ctx *cx, const inf
     g.colsum = (const int32_t *)packed_b;
     g.bp = (const int8_t *)packed_b + (n + isa->nr - 1) / isa->nr * isa->nr * 4;
     g.c = c;
-    infer__qgemm_run(cx, &g, nt, scratch);
+    infer__qgemm_run(cx, &g, nt, scratch, scratch_bytes);
 }
 
 static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
