@@ -54,6 +54,7 @@ help:
 	@echo "make models-full  the same at full size (224x224 images, BERT-base, GPT-2 small, ViT-B/16, MiniLM-L6) into build/models-full/"
 	@echo "make embed-check  idle CPU, memory over 100,000 runs of 5 shapes, cancel latency (issue 10); summary line last"
 	@echo "make bench-gemm  our f32 GEMM vs OpenBLAS cblas_sgemm (needs libopenblas-dev): GFLOP/s, % of FMA peak"
+	@echo "make bench-qgemm the int8 GEMM vs our f32 GEMM on the BERT-base shapes: GOP/s and the ratio"
 	@echo "make bench   bench-gemm, then one table of end-to-end latency and peak RSS against onnxruntime"
 	@echo "             (tools/bench/e2e.py): BENCH_MODELS (now $(BENCH_MODELS)) at full size,"
 	@echo "             batch 1/8, 1/2 threads, medians of 10 runs; exports the missing models first."
@@ -66,7 +67,7 @@ $(B)/infer.o: infer.c infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) -c $< -o $@
 
 # White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
-WHITEBOX := $(addsuffix $(EXE),$(addprefix $(B)/,test_format test_planner test_gemm make_bad_files))
+WHITEBOX := $(addsuffix $(EXE),$(addprefix $(B)/,test_format test_planner test_gemm test_qgemm make_bad_files))
 $(WHITEBOX): $(B)/%$(EXE): tests/%.c tests/test.h infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(LIBS) -o $@
 
@@ -315,3 +316,10 @@ bench-quick: models $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
 	$(VENV)/bin/python tools/bench/e2e.py --quick --bin $(B)
 clean:
 	rm -rf $(B)
+
+# tools/bench/qgemm.c: the int8 GEMM against our f32 GEMM on the BERT-base shapes, 1 and
+# 2 threads (README "CPU performance"); BENCH_REPS=n changes the number of runs
+.PHONY: bench-qgemm
+bench-qgemm: | $(B)
+	$(CC) -O2 $(WARN) $(STD) tools/bench/qgemm.c $(LIBS) -o $(B)/bench_qgemm
+	$(B)/bench_qgemm $(BENCH_REPS)

@@ -1202,6 +1202,7 @@ static int infer__map_put(const infer_allocator *a, infer__map *m, const char *k
 #define INFER__CPU_AVX2 1   /* AVX2 and FMA, with OS support for the ymm state */
 #define INFER__CPU_AVX512 2 /* AVX-512F, with OS support for the zmm state */
 #define INFER__CPU_NEON 4   /* AArch64 Advanced SIMD: always there on AArch64 */
+#define INFER__CPU_AVX512VNNI 8 /* AVX-512F, BW and VNNI (vpdpbusd on zmm), with OS support */
 
 /* The one mutable global besides the error text: 0 until checked, then the INFER__CPU_*
    bits | 0x100. Racing first calls compute the same value, and the atomics keep it a
@@ -1215,6 +1216,9 @@ static int infer__cpu_features(void) {
         f = 0x100; /* __builtin_cpu_supports checks XCR0 (xgetbv) for the OS-saved state */
         if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) f |= INFER__CPU_AVX2;
         if (__builtin_cpu_supports("avx512f")) f |= INFER__CPU_AVX512;
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vnni"))
+            f |= INFER__CPU_AVX512VNNI;
         __atomic_store_n(&infer__cpu_cache, f, __ATOMIC_RELAXED);
     }
     return f & 0xff;
@@ -7788,6 +7792,620 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
 #endif
     (void)isa, (void)scratch, (void)scratch_bytes;
     infer__gemm_f32_ref(cx, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt);
+}
+
+/* -- int8 GEMM --
+
+   y[m][n] = act(scale_a[i] * scale_b[j] * C[i][j] + bias[j]), where
+       C[i][j] = sum_p (A_q[i][p] - za[i]) * B_q[p][j]          exact, in int32
+   A_q: u8 activations, quantized per row at run time (asymmetric: scale_a[i] and zero
+   point za[i], as ONNX DynamicQuantizeLinear, round half to even); B_q: s8 weights,
+   symmetric per output column (scale_b[j], zero point 0), packed once
+   (infer__qgemm_pack_b) into NR-wide panels with k grouped by 4 -- the vpdpbusd layout --
+   plus the column sums that turn sum A_q * B_q into the centred sum:
+       C[i][j] = sum_p A_q[i][p] B_q[p][j] - za[i] * colsum[j].
+   Bound: |A_q - za| <= 255 and |B_q| <= 128, so |C| <= 32640 K, and every partial sum,
+   the za * colsum product and the difference stay inside int32 for K <= INFER__QGEMM_K_MAX.
+   The products are exact in every kernel, so C is bit-exact against infer__qgemm_i32_ref.
+
+   Kernels (MR x NR tiles over the whole of K, so the epilogue runs while the tile is hot):
+   AVX-512 VNNI 12 x 32 (vpdpbusd, u8 x s8 -> i32), and 1 x 32 for fewer than
+   INFER__QGEMM_ROWS rows (batch-1 inference: no sums on padding rows, B streams from L1);
+   AVX2 4 x 16 (vpmaddubsw + vpmaddwd);
+   portable C 4 x 16. vpmaddubsw adds two u8 x s8 products into an int16 with saturation:
+   with u8 up to 255 a pair reaches 2 * 255 * -128 = -65280. The AVX2 variant therefore
+   quantizes activations to 7 bits (qmax 127): |pair| <= 2 * 127 * 128 = 32512 <= 32767,
+   so it never saturates (weights keep all 8 bits), and vpmaddwd by 1 widens exactly.
+   The cost is one bit of activation resolution on AVX2-only CPUs, so results there differ
+   from the VNNI and portable ones (which agree with each other bit for bit).
+
+   Threads (infer__parallel): with at least as many row panels as threads, each thread
+   quantizes and packs its band of rows and computes their tiles (one parallel region, no
+   barrier); with fewer (batch-1 inference), A is packed first, then threads own bands of
+   column panels. Every output is computed by one thread in one fixed order, so results do
+   not depend on the thread count.
+   Scratch: infer__qgemm_scratch bytes (packed A, its scales and zero points, and per thread
+   one row of f32 and of u8). */
+
+#define INFER__QGEMM_MR_MAX 12
+#define INFER__QGEMM_NR_MAX 32
+#define INFER__QGEMM_K_MAX 65536 /* 32640 * 65536 < 2^31 */
+#define INFER__QGEMM_ROWS 4       /* fewer rows than this: 1-row tiles where the isa has them */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define INFER__QGEMM_UNUSED __attribute__((unused)) /* entry points the session will call */
+#else
+#define INFER__QGEMM_UNUSED
+#endif
+
+/* c[mr][nr] = A panel [k4][mr][4] (u8) x B panel [k4][nr][4] (s8), summed in int32 */
+typedef void (*infer__qukr_fn)(int64_t k4, const uint8_t *a, const int8_t *b, int32_t *c);
+/* q[0..k) = x[0..k) quantized to [0, qmax], with its scale and zero point */
+typedef void (*infer__qrow_fn)(int64_t k, const float *x, int qmax, uint8_t *q, float *scale, int32_t *zp);
+/* y[rows][nr] (row stride ldy) = (c - za * colsum) * (sa * sb) + bias for c [rows][nr],
+   rows <= mr; sa, za [rows], sb, bias (NULL: none), colsum [nr] */
+typedef void (*infer__qepi_fn)(int rows, const int32_t *c, const float *sa, const int32_t *za, const float *sb,
+                               const float *bias, const int32_t *colsum, float *y, int64_t ldy);
+
+typedef struct infer__qgemm_isa {
+    int mr, nr, qmax; /* tile; largest activation value the kernel takes (255, AVX2: 127) */
+    infer__qukr_fn ukr;
+    infer__qukr_fn ukr1; /* NULL, or a 1 x nr kernel (A panel [k4][1][4]) for m < INFER__QGEMM_ROWS */
+    infer__qrow_fn quant;
+    infer__qepi_fn epi;
+} infer__qgemm_isa;
+
+/* The scale and zero point of a row whose min is lo <= 0 and max hi >= 0 (as
+   DynamicQuantizeLinear, with qmax for 255); an all-zero (or non-finite) range gets 1, 0. */
+static void infer__qparams(float lo, float hi, int qmax, float *scale, int32_t *zp) {
+    float s = (hi - lo) / (float)qmax, z;
+    if (!(s > 0) || s > 3.0e38f) s = 1;
+    z = rintf(-lo / s);
+    z = z >= 0 ? z : 0;
+    z = z <= (float)qmax ? z : (float)qmax;
+    *scale = s, *zp = (int32_t)z;
+}
+
+/* one element: rint(x / s) + z clamped to [0, qmax]; NaN gives 0 (as max_ps(v, 0) does) */
+static uint8_t infer__qvalue(float x, float s, float z, float qmax) {
+    float v = rintf(x / s) + z;
+    v = v > 0 ? v : 0;
+    v = v < qmax ? v : qmax;
+    return (uint8_t)v;
+}
+
+/* The reference row quantizer (rintf rounds half to even in the default rounding mode). */
+static void infer__qrow_ref(int64_t k, const float *x, int qmax, uint8_t *q, float *scale, int32_t *zp) {
+    float lo = 0, hi = 0;
+    int64_t p;
+    for (p = 0; p < k; p++) {
+        lo = x[p] < lo ? x[p] : lo;
+        hi = x[p] > hi ? x[p] : hi;
+    }
+    infer__qparams(lo, hi, qmax, scale, zp);
+    for (p = 0; p < k; p++) q[p] = infer__qvalue(x[p], *scale, (float)*zp, (float)qmax);
+}
+
+/* The reference integer GEMM, straight from the definition (no packing):
+   c[m][n] = sum_p (a[i][p] - za[i]) * b[p][j], a u8 [m][k] with row stride a_rs, b s8 with
+   element strides (b_rs, b_cs) (transB), summed in int64 and stored as int32. */
+static INFER__QGEMM_UNUSED void infer__qgemm_i32_ref(int64_t m, int64_t n, int64_t k, const uint8_t *a, int64_t a_rs,
+                                                     const int32_t *za, const int8_t *b, int64_t b_rs, int64_t b_cs,
+                                                     int32_t *c) {
+    int64_t i, j, p;
+    for (i = 0; i < m; i++)
+        for (j = 0; j < n; j++) {
+            int64_t s = 0;
+            for (p = 0; p < k; p++) s += ((int64_t)a[i * a_rs + p] - za[i]) * b[p * b_rs + j * b_cs];
+            c[i * n + j] = (int32_t)s;
+        }
+}
+
+/* The whole path in reference form: quantize each row of a (f32 [m][k], row stride a_rs)
+   with infer__qrow_ref and qmax, C by infer__qgemm_i32_ref, then
+   y = act((float)C * (scale_a * scale_b) + bias). tmp: roundup(m * k, 4) + 8 m + 4 m n bytes. */
+static INFER__QGEMM_UNUSED void infer__qgemm_f32_ref(int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs,
+                                                     int qmax, const int8_t *b, int64_t b_rs, int64_t b_cs,
+                                                     const float *scale_b, const float *bias, const infer__act *act,
+                                                     float *y, void *tmp) {
+    uint8_t *aq = (uint8_t *)tmp;
+    float *sa = (float *)(void *)(aq + ((m * k + 3) & ~(int64_t)3));
+    int32_t *za = (int32_t *)(void *)(sa + m), *c = za + m;
+    int64_t i, j;
+    for (i = 0; i < m; i++) infer__qrow_ref(k, a + i * a_rs, qmax, aq + i * k, sa + i, za + i);
+    infer__qgemm_i32_ref(m, n, k, aq, k, za, b, b_rs, b_cs, c);
+    for (i = 0; i < m; i++) {
+        for (j = 0; j < n; j++) {
+            float v = (float)c[i * n + j] * (sa[i] * scale_b[j]);
+            y[i * n + j] = bias ? v + bias[j] : v;
+        }
+        if (act) infer__act_apply(act, y + i * n, n);
+    }
+}
+
+/* -- int8 GEMM: portable kernels (4 x 16) -- */
+
+static void infer__qukr_ref(int64_t k4, const uint8_t *a, const int8_t *b, int32_t *c) {
+    int32_t acc[4 * 16];
+    int64_t g;
+    int r, j, t;
+    for (j = 0; j < 4 * 16; j++) acc[j] = 0;
+    for (g = 0; g < k4; g++, a += 16, b += 64)
+        for (r = 0; r < 4; r++)
+            for (j = 0; j < 16; j++) {
+                int32_t s = 0;
+                for (t = 0; t < 4; t++) s += (int32_t)a[r * 4 + t] * b[j * 4 + t];
+                acc[r * 16 + j] += s;
+            }
+    memcpy(c, acc, sizeof acc);
+}
+
+static void infer__qepi_ref(int rows, const int32_t *c, const float *sa, const int32_t *za, const float *sb,
+                            const float *bias, const int32_t *colsum, float *y, int64_t ldy) {
+    int r, j;
+    for (r = 0; r < rows; r++)
+        for (j = 0; j < 16; j++) {
+            float v = (float)(c[r * 16 + j] - za[r] * colsum[j]) * (sa[r] * sb[j]);
+            y[r * ldy + j] = bias ? v + bias[j] : v;
+        }
+}
+
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_ref = {4, 16, 255, infer__qukr_ref, NULL,
+                                                                      infer__qrow_ref, infer__qepi_ref};
+
+#if defined(INFER__HAVE_AVX2)
+
+/* -- int8 GEMM: AVX2 (4 x 16, activations 7-bit) and AVX-512 VNNI (12 x 32) kernels -- */
+
+static int32_t infer__ld32(const uint8_t *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+#define INFER__QMAD8(r, i)                                                                                         \
+    do {                                                                                                           \
+        __m256i x = _mm256_set1_epi32(infer__ld32(a + 4 * (i)));                                                   \
+        r##a = _mm256_add_epi32(r##a, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b0), one));                         \
+        r##b = _mm256_add_epi32(r##b, _mm256_madd_epi16(_mm256_maddubs_epi16(x, b1), one));                         \
+    } while (0)
+
+/* 4 x 16: 8 ymm accumulators; a's values must be <= 127 (see above) */
+__attribute__((target("avx2,fma"))) static void infer__qukr_avx2(int64_t k4, const uint8_t *a, const int8_t *b,
+                                                                  int32_t *c) {
+    __m256i r0a = _mm256_setzero_si256(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
+    const __m256i one = _mm256_set1_epi16(1);
+    int64_t g;
+    for (g = 0; g < k4; g++, a += 16, b += 64) {
+        __m256i b0 = _mm256_loadu_si256((const __m256i *)(const void *)b);
+        __m256i b1 = _mm256_loadu_si256((const __m256i *)(const void *)(b + 32));
+        INFER__QMAD8(r0, 0);
+        INFER__QMAD8(r1, 1);
+        INFER__QMAD8(r2, 2);
+        INFER__QMAD8(r3, 3);
+    }
+    /* lane j of r?a is column j of the tile, lane j of r?b column 8 + j */
+    _mm256_storeu_si256((__m256i *)(void *)(c + 0), r0a), _mm256_storeu_si256((__m256i *)(void *)(c + 8), r0b);
+    _mm256_storeu_si256((__m256i *)(void *)(c + 16), r1a), _mm256_storeu_si256((__m256i *)(void *)(c + 24), r1b);
+    _mm256_storeu_si256((__m256i *)(void *)(c + 32), r2a), _mm256_storeu_si256((__m256i *)(void *)(c + 40), r2b);
+    _mm256_storeu_si256((__m256i *)(void *)(c + 48), r3a), _mm256_storeu_si256((__m256i *)(void *)(c + 56), r3b);
+}
+
+__attribute__((target("avx2,fma"))) static void infer__qepi_avx2(int rows, const int32_t *c, const float *sa,
+                                                                  const int32_t *za, const float *sb, const float *bias,
+                                                                  const int32_t *colsum, float *y, int64_t ldy) {
+    int r, h;
+    for (r = 0; r < rows; r++) {
+        __m256i vz = _mm256_set1_epi32(za[r]);
+        __m256 vs = _mm256_set1_ps(sa[r]);
+        for (h = 0; h < 16; h += 8) {
+            __m256i acc = _mm256_loadu_si256((const __m256i *)(const void *)(c + r * 16 + h));
+            __m256i cs = _mm256_loadu_si256((const __m256i *)(const void *)(colsum + h));
+            __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_mullo_epi32(vz, cs)));
+            v = _mm256_mul_ps(v, _mm256_mul_ps(vs, _mm256_loadu_ps(sb + h)));
+            if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + h));
+            _mm256_storeu_ps(y + r * ldy + h, v);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void infer__qrow_avx2(int64_t k, const float *x, int qmax, uint8_t *q,
+                                                                  float *scale, int32_t *zp) {
+    __m256 lo8 = _mm256_setzero_ps(), hi8 = lo8, vs, vz, vq, zero = lo8;
+    float lo = 0, hi = 0, l[8], h[8];
+    int64_t p;
+    int j;
+    for (p = 0; p + 8 <= k; p += 8) {
+        __m256 v = _mm256_loadu_ps(x + p);
+        lo8 = _mm256_min_ps(v, lo8); /* (v < lo) ? v : lo, as the reference: NaN keeps lo */
+        hi8 = _mm256_max_ps(v, hi8);
+    }
+    _mm256_storeu_ps(l, lo8), _mm256_storeu_ps(h, hi8);
+    for (j = 0; j < 8; j++) lo = l[j] < lo ? l[j] : lo, hi = h[j] > hi ? h[j] : hi;
+    for (; p < k; p++) lo = x[p] < lo ? x[p] : lo, hi = x[p] > hi ? x[p] : hi;
+    infer__qparams(lo, hi, qmax, scale, zp);
+    vs = _mm256_set1_ps(*scale), vz = _mm256_set1_ps((float)*zp), vq = _mm256_set1_ps((float)qmax);
+    for (p = 0; p + 8 <= k; p += 8) {
+        __m256 v = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + p), vs), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m256i i = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, vz), zero), vq));
+        i = _mm256_packus_epi16(_mm256_packus_epi32(i, i), i); /* bytes 0..3 of each 128-bit lane */
+        {
+            int32_t w0 = _mm256_extract_epi32(i, 0), w1 = _mm256_extract_epi32(i, 4);
+            memcpy(q + p, &w0, 4), memcpy(q + p + 4, &w1, 4);
+        }
+    }
+    for (; p < k; p++) q[p] = infer__qvalue(x[p], *scale, (float)*zp, (float)qmax);
+}
+
+#define INFER__QDP16(r, i)                                                                                         \
+    do {                                                                                                           \
+        __m512i x = _mm512_set1_epi32(infer__ld32(a + 4 * (i)));                                                   \
+        r##a = _mm512_dpbusd_epi32(r##a, x, b0), r##b = _mm512_dpbusd_epi32(r##b, x, b1);                           \
+    } while (0)
+#define INFER__QST16(r, i)                                                                                         \
+    _mm512_storeu_si512((void *)(c + 32 * (i)), r##a), _mm512_storeu_si512((void *)(c + 32 * (i) + 16), r##b)
+
+/* 12 x 32: 24 zmm accumulators, 2 for the B row, 1 broadcast (usually folded into vpdpbusd) */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr_vnni(int64_t k4, const uint8_t *a,
+                                                                                     const int8_t *b, int32_t *c) {
+    __m512i r0a = _mm512_setzero_si512(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
+    __m512i r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
+    __m512i r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
+    int64_t g;
+    for (g = 0; g < k4; g++, a += 48, b += 128) {
+        __m512i b0 = _mm512_loadu_si512((const void *)b), b1 = _mm512_loadu_si512((const void *)(b + 64));
+        INFER__QDP16(r0, 0);
+        INFER__QDP16(r1, 1);
+        INFER__QDP16(r2, 2);
+        INFER__QDP16(r3, 3);
+        INFER__QDP16(r4, 4);
+        INFER__QDP16(r5, 5);
+        INFER__QDP16(r6, 6);
+        INFER__QDP16(r7, 7);
+        INFER__QDP16(r8, 8);
+        INFER__QDP16(r9, 9);
+        INFER__QDP16(rA, 10);
+        INFER__QDP16(rB, 11);
+    }
+    INFER__QST16(r0, 0);
+    INFER__QST16(r1, 1);
+    INFER__QST16(r2, 2);
+    INFER__QST16(r3, 3);
+    INFER__QST16(r4, 4);
+    INFER__QST16(r5, 5);
+    INFER__QST16(r6, 6);
+    INFER__QST16(r7, 7);
+    INFER__QST16(r8, 8);
+    INFER__QST16(r9, 9);
+    INFER__QST16(rA, 10);
+    INFER__QST16(rB, 11);
+}
+
+/* 1 x 32 for few rows: four accumulators (even and odd k groups), as int32 sums are exact
+   in any order */
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr1_vnni(int64_t k4, const uint8_t *a,
+                                                                                      const int8_t *b, int32_t *c) {
+    __m512i r0 = _mm512_setzero_si512(), r1 = r0, r2 = r0, r3 = r0, x;
+    int64_t g;
+    for (g = 0; g + 2 <= k4; g += 2, a += 8, b += 256) {
+        __m512i y = _mm512_set1_epi32(infer__ld32(a + 4));
+        x = _mm512_set1_epi32(infer__ld32(a));
+        r0 = _mm512_dpbusd_epi32(r0, x, _mm512_loadu_si512((const void *)b));
+        r1 = _mm512_dpbusd_epi32(r1, x, _mm512_loadu_si512((const void *)(b + 64)));
+        r2 = _mm512_dpbusd_epi32(r2, y, _mm512_loadu_si512((const void *)(b + 128)));
+        r3 = _mm512_dpbusd_epi32(r3, y, _mm512_loadu_si512((const void *)(b + 192)));
+    }
+    if (g < k4) {
+        x = _mm512_set1_epi32(infer__ld32(a));
+        r0 = _mm512_dpbusd_epi32(r0, x, _mm512_loadu_si512((const void *)b));
+        r1 = _mm512_dpbusd_epi32(r1, x, _mm512_loadu_si512((const void *)(b + 64)));
+    }
+    _mm512_storeu_si512((void *)c, _mm512_add_epi32(r0, r2));
+    _mm512_storeu_si512((void *)(c + 16), _mm512_add_epi32(r1, r3));
+}
+
+__attribute__((target("avx512f"))) static void infer__qepi_avx512(int rows, const int32_t *c, const float *sa,
+                                                                   const int32_t *za, const float *sb, const float *bias,
+                                                                   const int32_t *colsum, float *y, int64_t ldy) {
+    __m512i cs0 = _mm512_loadu_si512((const void *)colsum), cs1 = _mm512_loadu_si512((const void *)(colsum + 16));
+    __m512 sb0 = _mm512_loadu_ps(sb), sb1 = _mm512_loadu_ps(sb + 16);
+    const __mmask16 all = 0xFFFF; /* maskz forms: GCC 12's unmasked ones warn in C++ at -O2 */
+    int r;
+    for (r = 0; r < rows; r++, c += 32, y += ldy) {
+        __m512i vz = _mm512_set1_epi32(za[r]);
+        __m512 vs = _mm512_set1_ps(sa[r]);
+        __m512 v0 = _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(_mm512_loadu_si512((const void *)c), _mm512_mullo_epi32(vz, cs0)));
+        __m512 v1 = _mm512_maskz_cvtepi32_ps(all, _mm512_sub_epi32(_mm512_loadu_si512((const void *)(c + 16)), _mm512_mullo_epi32(vz, cs1)));
+        v0 = _mm512_mul_ps(v0, _mm512_mul_ps(vs, sb0));
+        v1 = _mm512_mul_ps(v1, _mm512_mul_ps(vs, sb1));
+        if (bias) v0 = _mm512_add_ps(v0, _mm512_loadu_ps(bias)), v1 = _mm512_add_ps(v1, _mm512_loadu_ps(bias + 16));
+        _mm512_storeu_ps(y, v0);
+        _mm512_storeu_ps(y + 16, v1);
+    }
+}
+
+__attribute__((target("avx512f"))) static void infer__qrow_avx512(int64_t k, const float *x, int qmax, uint8_t *q,
+                                                                   float *scale, int32_t *zp) {
+    __m512 lo16 = _mm512_setzero_ps(), hi16 = lo16, vs, vz, vq, zero = lo16;
+    const __mmask16 all = 0xFFFF; /* maskz forms: GCC 12's unmasked ones warn in C++ at -O2 */
+    float lo = 0, hi = 0, l[16], h[16];
+    int64_t p;
+    int j;
+    for (p = 0; p < k; p += 16) { /* masked-off lanes load 0, which the range already holds */
+        __mmask16 mk = (__mmask16)(k - p >= 16 ? 0xFFFF : (1u << (k - p)) - 1);
+        __m512 v = _mm512_maskz_loadu_ps(mk, x + p);
+        lo16 = _mm512_maskz_min_ps(all, v, lo16); /* (v < lo) ? v : lo, as the reference: NaN keeps lo */
+        hi16 = _mm512_maskz_max_ps(all, v, hi16);
+    }
+    _mm512_storeu_ps(l, lo16), _mm512_storeu_ps(h, hi16);
+    for (j = 0; j < 16; j++) lo = l[j] < lo ? l[j] : lo, hi = h[j] > hi ? h[j] : hi;
+    infer__qparams(lo, hi, qmax, scale, zp);
+    vs = _mm512_set1_ps(*scale), vz = _mm512_set1_ps((float)*zp), vq = _mm512_set1_ps((float)qmax);
+    for (p = 0; p < k; p += 16) {
+        __mmask16 mk = (__mmask16)(k - p >= 16 ? 0xFFFF : (1u << (k - p)) - 1);
+        __m512 v = _mm512_maskz_roundscale_ps(all, _mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + p), vs),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        __m512i i = _mm512_maskz_cvttps_epi32(
+            all, _mm512_maskz_min_ps(all, _mm512_maskz_max_ps(all, _mm512_add_ps(v, vz), zero), vq));
+        _mm512_mask_cvtepi32_storeu_epi8(q + p, mk, i);
+    }
+}
+
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_avx2 = {4, 16, 127, infer__qukr_avx2, NULL,
+                                                                       infer__qrow_avx2, infer__qepi_avx2};
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_vnni = {12, 32, 255, infer__qukr_vnni, infer__qukr1_vnni,
+                                                                       infer__qrow_avx512, infer__qepi_avx512};
+
+#endif /* INFER__HAVE_AVX2 */
+
+/* The best int8 kernels for the INFER__CPU_* bits cpu (0: the portable ones). */
+static INFER__QGEMM_UNUSED const infer__qgemm_isa *infer__qgemm_pick(int cpu) {
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512VNNI) return &infer__qisa_vnni;
+    if (cpu & INFER__CPU_AVX2) return &infer__qisa_avx2;
+#endif
+    (void)cpu;
+    return &infer__qisa_ref;
+}
+
+/* Symmetric per-column int8 quantization of f32 weights w[k][n] (element strides w_rs,
+   w_cs): scale[j] = max_p |w[p][j]| / 127 (1 for an all-zero column), q[p][j] (row-major
+   [k][n]) = rint(w / scale[j]) in [-127, 127]; so |w - scale * q| <= scale / 2. */
+static INFER__QGEMM_UNUSED void infer__qgemm_quantize_b(int64_t k, int64_t n, const float *w, int64_t w_rs,
+                                                        int64_t w_cs, int8_t *q, float *scale) {
+    int64_t p, j;
+    for (j = 0; j < n; j++) {
+        float mx = 0, s;
+        for (p = 0; p < k; p++) {
+            float v = fabsf(w[p * w_rs + j * w_cs]);
+            mx = v > mx ? v : mx; /* NaN is skipped */
+        }
+        s = mx / 127;
+        if (!(s > 0) || s > 3.0e38f) s = 1;
+        scale[j] = s;
+        for (p = 0; p < k; p++) {
+            float v = rintf(w[p * w_rs + j * w_cs] / s);
+            v = v > -127 ? v : -127; /* NaN gives -127 */
+            v = v < 127 ? v : 127;
+            q[p * n + j] = (int8_t)v;
+        }
+    }
+}
+
+/* -- int8 GEMM: packing and the driver -- */
+
+/* Bytes of B (k x n) packed for isa: int32 colsum[np] then np / nr panels of
+   [roundup(k, 4) / 4][nr][4] s8, np = n rounded up to nr. */
+static INFER__QGEMM_UNUSED size_t infer__qgemm_packed_bytes(const infer__qgemm_isa *isa, int64_t k, int64_t n) {
+    int64_t np = (n + isa->nr - 1) / isa->nr * isa->nr, k4 = (k + 3) / 4;
+    return (size_t)np * 4 + (size_t)np * (size_t)k4 * 4;
+}
+
+/* Packs s8 B[k][n] (element strides b_rs, b_cs: transB is b_rs = 1, b_cs = k) into
+   packed (infer__qgemm_packed_bytes bytes, 64-byte aligned), zero-padded past k and n. */
+static INFER__QGEMM_UNUSED void infer__qgemm_pack_b(const infer__qgemm_isa *isa, int64_t k, int64_t n, const int8_t *b,
+                                                    int64_t b_rs, int64_t b_cs, void *packed) {
+    const int nr = isa->nr;
+    int64_t np = (n + nr - 1) / nr * nr, k4 = (k + 3) / 4, j, p;
+    int32_t *colsum = (int32_t *)packed;
+    int8_t *bp = (int8_t *)packed + np * 4;
+    memset(packed, 0, infer__qgemm_packed_bytes(isa, k, n));
+    for (p = 0; p < k; p++)
+        for (j = 0; j < n; j++) {
+            int8_t v = b[p * b_rs + j * b_cs];
+            bp[j / nr * k4 * nr * 4 + p / 4 * nr * 4 + j % nr * 4 + p % 4] = v;
+            colsum[j] += v;
+        }
+}
+
+/* What the threads of one int8 GEMM share. */
+typedef struct infer__qgemm_job {
+    const infer__qgemm_isa *isa;
+    infer__qukr_fn ukr;               /* isa->ukr, or isa->ukr1 with mr 1 */
+    int mr;                           /* rows of a tile and of an A panel */
+    int64_t m, n, k, k4, n_pa, n_pb;  /* n_pa row panels of A, n_pb column panels of B */
+    const float *a;                   /* f32 A [m][k] (row stride a_rs, column stride a_cs), or */
+    const uint8_t *aq;                /* already-quantized u8 A with zero points za_in (the i32 path) */
+    const int32_t *za_in;
+    int64_t a_rs, a_cs;
+    const int32_t *colsum;            /* [n_pb * nr] */
+    const int8_t *bp;                 /* panels [n_pb][k4][nr][4] */
+    const float *sb, *bias;           /* [n], bias may be NULL */
+    const infer__act *act;            /* NULL: none */
+    float *y;                         /* [m][n] */
+    int32_t *c;                       /* the i32 path: C [m][n] */
+    uint8_t *ap;                      /* scratch: packed A [n_pa][k4][mr][4] */
+    float *sa;                        /* scratch: [n_pa * mr] */
+    int32_t *za;                      /* scratch: [n_pa * mr] */
+    uint8_t *rows;                    /* scratch: per thread, f32 [k] then u8 [k4 * 4] */
+    size_t row_bytes;
+    int nt;
+} infer__qgemm_job;
+
+static size_t infer__qgemm_row_bytes(int64_t k) {
+    return ((size_t)k * 4 + (size_t)(k + 3) / 4 * 4 + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
+}
+
+/* Bytes of scratch for an int8 GEMM of m rows and depth k on up to nt threads (any isa). */
+static INFER__QGEMM_UNUSED size_t infer__qgemm_scratch(int64_t m, int64_t k, int nt) {
+    size_t rows = (size_t)(m + INFER__QGEMM_MR_MAX), k4b = (size_t)(k + 3) / 4 * 4;
+    if (m <= 0 || k <= 0) return 0;
+    return rows * k4b + rows * 8 + 2 * INFER__ALIGN + (size_t)(nt < 1 ? 1 : nt) * infer__qgemm_row_bytes(k) + INFER__ALIGN;
+}
+
+/* quantize (or copy) and pack the rows of row panels [lo, hi), with thread t's row buffers */
+static void infer__qgemm_pack_a(const infer__qgemm_job *g, int64_t t, int64_t lo, int64_t hi) {
+    const int mr = g->mr;
+    float *xr = (float *)(void *)(g->rows + (size_t)t * g->row_bytes);
+    uint8_t *qr = (uint8_t *)(xr + g->k);
+    int64_t ip, i, p;
+    int r;
+    for (ip = lo; ip < hi; ip++)
+        for (r = 0; r < mr; r++) {
+            uint8_t *d = g->ap + (size_t)(ip * g->k4 * mr * 4 + r * 4);
+            i = ip * mr + r;
+            memset(qr, 0, (size_t)g->k4 * 4);
+            if (i >= g->m) {
+                g->sa[i] = 0, g->za[i] = 0;
+            } else if (g->aq) {
+                memcpy(qr, g->aq + i * g->a_rs, (size_t)g->k);
+                g->sa[i] = 1, g->za[i] = g->za_in[i];
+            } else {
+                const float *x = g->a + i * g->a_rs;
+                if (g->a_cs != 1) {
+                    for (p = 0; p < g->k; p++) xr[p] = x[p * g->a_cs];
+                    x = xr;
+                }
+                g->isa->quant(g->k, x, g->isa->qmax, qr, g->sa + i, g->za + i);
+            }
+            for (p = 0; p < g->k4; p++) memcpy(d + p * mr * 4, qr + p * 4, 4);
+        }
+}
+
+/* one tile: row panel ip, column panel jp */
+static void infer__qgemm_tile(const infer__qgemm_job *g, int64_t ip, int64_t jp) {
+    const int mr = g->mr, nr = g->isa->nr;
+    int32_t acc[INFER__QGEMM_MR_MAX * INFER__QGEMM_NR_MAX];
+    int64_t i0 = ip * mr, j0 = jp * nr, rows = INFER__MIN(mr, g->m - i0), cols = INFER__MIN(nr, g->n - j0), i, j;
+    const int32_t *cs = g->colsum + j0;
+    g->ukr(g->k4, g->ap + (size_t)(ip * g->k4 * mr * 4), g->bp + (size_t)(jp * g->k4 * nr * 4), acc);
+    if (g->c) { /* the i32 path (tests): C itself */
+        for (i = 0; i < rows; i++)
+            for (j = 0; j < cols; j++) g->c[(i0 + i) * g->n + j0 + j] = acc[i * nr + j] - g->za[i0 + i] * cs[j];
+        return;
+    }
+    if (cols == nr) {
+        g->isa->epi((int)rows, acc, g->sa + i0, g->za + i0, g->sb + j0, g->bias ? g->bias + j0 : NULL, cs,
+                    g->y + i0 * g->n + j0, g->n);
+    } else { /* an edge tile: padded scales and bias, then the columns that exist */
+        float sb[INFER__QGEMM_NR_MAX], bias[INFER__QGEMM_NR_MAX], yt[INFER__QGEMM_MR_MAX * INFER__QGEMM_NR_MAX];
+        for (j = 0; j < nr; j++) sb[j] = j < cols ? g->sb[j0 + j] : 0, bias[j] = j < cols && g->bias ? g->bias[j0 + j] : 0;
+        g->isa->epi((int)rows, acc, g->sa + i0, g->za + i0, sb, g->bias ? bias : NULL, cs, yt, nr);
+        for (i = 0; i < rows; i++) memcpy(g->y + (i0 + i) * g->n + j0, yt + i * nr, (size_t)cols * sizeof(float));
+    }
+    if (g->act && g->act->kind != INFER__ACT_NONE)
+        for (i = 0; i < rows; i++) infer__act_apply(g->act, g->y + (i0 + i) * g->n + j0, cols);
+}
+
+/* task t of the row split: thread t packs its band of row panels, then computes their
+   tiles column panel by column panel (the band's packed A stays in cache; B streams) */
+static void infer__qgemm_rows_task(void *arg, int64_t t) {
+    const infer__qgemm_job *g = (const infer__qgemm_job *)arg;
+    int64_t lo = g->n_pa * t / g->nt, hi = g->n_pa * (t + 1) / g->nt, ip, jp;
+    infer__qgemm_pack_a(g, t, lo, hi);
+    for (jp = 0; jp < g->n_pb; jp++)
+        for (ip = lo; ip < hi; ip++) infer__qgemm_tile(g, ip, jp);
+}
+
+/* the column split (fewer row panels than threads), phase 1: task t packs a band of A */
+static void infer__qgemm_pack_a_task(void *arg, int64_t t) {
+    const infer__qgemm_job *g = (const infer__qgemm_job *)arg;
+    infer__qgemm_pack_a(g, t, g->n_pa * t / g->nt, g->n_pa * (t + 1) / g->nt);
+}
+
+/* phase 2: task t computes the tiles of its band of column panels */
+static void infer__qgemm_cols_task(void *arg, int64_t t) {
+    const infer__qgemm_job *g = (const infer__qgemm_job *)arg;
+    int64_t lo = g->n_pb * t / g->nt, hi = g->n_pb * (t + 1) / g->nt, ip, jp;
+    for (jp = lo; jp < hi; jp++)
+        for (ip = 0; ip < g->n_pa; ip++) infer__qgemm_tile(g, ip, jp);
+}
+
+static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, void *scratch, size_t scratch_bytes) {
+    const int nr = g->isa->nr;
+    int mr = g->isa->mr;
+    size_t one = infer__qgemm_scratch(g->m, g->k, 1), row = infer__qgemm_row_bytes(g->k);
+    if (scratch_bytes < one) return; /* not planned for: cannot happen (see the callers) */
+    if (nt < 1) nt = 1;
+    if ((size_t)nt > (scratch_bytes - one) / row + 1) nt = (int)((scratch_bytes - one) / row + 1); /* fewer threads */
+    uint8_t *s = (uint8_t *)(((uintptr_t)scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
+    g->ukr = g->isa->ukr;
+    if (g->m < INFER__QGEMM_ROWS && g->isa->ukr1) g->ukr = g->isa->ukr1, mr = 1; /* no work on padding rows */
+    g->mr = mr;
+    g->k4 = (g->k + 3) / 4;
+    g->n_pa = (g->m + mr - 1) / mr, g->n_pb = (g->n + nr - 1) / nr;
+    g->ap = s;
+    s += ((size_t)(g->n_pa * mr * g->k4 * 4) + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
+    g->sa = (float *)(void *)s;
+    g->za = (int32_t *)(void *)(s + (size_t)(g->n_pa * mr) * 4);
+    s += ((size_t)(g->n_pa * mr) * 8 + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
+    g->rows = s;
+    g->row_bytes = infer__qgemm_row_bytes(g->k);
+    if (nt < 1) nt = 1;
+    if (g->n_pa >= nt) { /* bands of rows: one parallel region, no barrier */
+        g->nt = nt;
+        infer__parallel(cx, nt, nt, infer__qgemm_rows_task, g);
+        return;
+    }
+    g->nt = (int)g->n_pa; /* few rows: pack A on as many threads as it has panels, then */
+    infer__parallel(cx, g->nt, g->nt, infer__qgemm_pack_a_task, g);
+    g->nt = (int)INFER__MIN((int64_t)nt, g->n_pb); /* bands of columns */
+    infer__parallel(cx, g->nt, g->nt, infer__qgemm_cols_task, g);
+}
+
+/* y[m][n] = act(scale_a[i] * scale_b[j] * C[i][j] + bias[j]) for f32 a[m][k] (element
+   strides a_rs, a_cs: transA) quantized per row here, and B packed for the same isa by
+   infer__qgemm_pack_b; scale_b [n], bias [n] or NULL, act NULL or an activation. scratch
+   holds scratch_bytes >= infer__qgemm_scratch(m, k, nt) (for fewer threads than nt, the
+   GEMM runs on fewer). Needs k <= INFER__QGEMM_K_MAX (else y is
+   left as it is: callers check, and keep the f32 GEMM for deeper products). */
+static INFER__QGEMM_UNUSED void infer__qgemm_f32(const infer__ctx *cx, const infer__qgemm_isa *isa, int64_t m, int64_t n,
+                                                 int64_t k, const float *a, int64_t a_rs, int64_t a_cs,
+                                                 const void *packed_b, const float *scale_b, const float *bias,
+                                                 const infer__act *act, float *y, int nt, void *scratch,
+                                                 size_t scratch_bytes) {
+    infer__qgemm_job g;
+    if (m <= 0 || n <= 0 || k > INFER__QGEMM_K_MAX) return;
+    if (k <= 0) { /* C = 0 */
+        int64_t i, j;
+        for (i = 0; i < m; i++) {
+            for (j = 0; j < n; j++) y[i * n + j] = bias ? bias[j] : 0;
+            if (act) infer__act_apply(act, y + i * n, n);
+        }
+        return;
+    }
+    memset(&g, 0, sizeof g);
+    g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
+    g.colsum = (const int32_t *)packed_b;
+    g.bp = (const int8_t *)packed_b + (n + isa->nr - 1) / isa->nr * isa->nr * 4;
+    g.sb = scale_b, g.bias = bias, g.act = act, g.y = y;
+    infer__qgemm_run(cx, &g, nt, scratch, scratch_bytes);
+}
+
+/* The integer GEMM alone through the kernels (the tests' view): c[m][n] = sum_p
+   (a[i][p] - za[i]) * B[p][j] for u8 a [m][k] (row stride a_rs) and packed B. */
+static INFER__QGEMM_UNUSED void infer__qgemm_i32(const infer__ctx *cx, const infer__qgemm_isa *isa, int64_t m, int64_t n,
+                                                 int64_t k, const uint8_t *a, int64_t a_rs, const int32_t *za,
+                                                 const void *packed_b, int32_t *c, int nt, void *scratch,
+                                                 size_t scratch_bytes) {
+    infer__qgemm_job g;
+    if (m <= 0 || n <= 0 || k <= 0 || k > INFER__QGEMM_K_MAX) return;
+    memset(&g, 0, sizeof g);
+    g.isa = isa, g.m = m, g.n = n, g.k = k, g.aq = a, g.a_rs = a_rs, g.a_cs = 1, g.za_in = za;
+    g.colsum = (const int32_t *)packed_b;
+    g.bp = (const int8_t *)packed_b + (n + isa->nr - 1) / isa->nr * isa->nr * 4;
+    g.c = c;
+    infer__qgemm_run(cx, &g, nt, scratch, scratch_bytes);
 }
 
 static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
