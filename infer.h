@@ -3376,7 +3376,9 @@ static infer_status infer__shape_attention(infer__ctx *c) {
     int64_t dims[4];
     infer_status st = infer__att_init(c, &a);
     if (st) return st;
-    c->scratch_bytes = (size_t)(a.T + a.Dv) * sizeof(double); /* the reference's score row and sums */
+    /* the reference's score row and sums; the SIMD kernel's K transposed, [B][Hkv][D][T rounded up to 16] */
+    c->scratch_bytes = INFER__MAX((size_t)(a.T + a.Dv) * sizeof(double),
+                                  (size_t)(a.B * a.Hkv * a.D * ((a.T + 15) / 16 * 16)) * sizeof(float));
     if (c->in[0]->n_dims == 4) {
         dims[0] = a.B, dims[1] = a.Hq, dims[2] = a.S, dims[3] = a.Dv;
         return infer__set_out(c, 0, INFER_DTYPE_F32, 4, dims);
@@ -6735,11 +6737,16 @@ typedef struct infer__vec_isa {
     /* LayerNormalization of one row; sums in double */
     void (*layer_norm)(float *y, const float *x, int64_t n, const float *scale, int64_t ss, const float *bias,
                        int64_t bs, float eps, float *mean_out, float *inv_out);
-    float (*dot)(const float *a, const float *b, int64_t n);
-    void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
     void (*scale)(float *y, float a, int64_t n);                /* y *= a */
     float (*max)(const float *x, int64_t n);                    /* -inf for n = 0 */
     float (*exp_shift)(float *y, const float *x, float shift, int64_t n); /* y = exp(x - shift); returns the sum */
+    /* attention blocks: s[j] = q . kt[.][j] (kt [d][ldk], zero up to nb rounded up to a vector);
+       acc += p [nb] x v [nb][vs] */
+    void (*qk)(float *s, const float *q, const float *kt, int64_t d, int64_t nb, int64_t lds, int64_t ldk);
+    void (*pv)(float *acc, const float *p, const float *v, int64_t vs, int64_t nb, int64_t dv);
+    /* the same for four rows: q rows qs apart, s rows ldk apart; acc rows lda, p rows ldp apart */
+    void (*qk4)(float *s, const float *q, int64_t qs, const float *kt, int64_t d, int64_t nb, int64_t lds, int64_t ldk);
+    void (*pv4)(float *acc, int64_t lda, const float *p, int64_t ldp, const float *v, int64_t vs, int64_t nb, int64_t dv);
 } infer__vec_isa;
 
 #if defined(INFER__HAVE_AVX2)
@@ -7062,33 +7069,122 @@ INFER__TGT_##S static void infer__vlayer_norm_##S(float *y, const float *x, int6
     if (mean_out) *mean_out = mf;                                                                                                                            \
     if (inv_out) *inv_out = af;                                                                                                                              \
 }                                                                                                                                                            \
-INFER__TGT_##S static float infer__vdot_##S(const float *a, const float *b, int64_t n) {                                                                     \
-    INFER__VF_##S s0 = P##_setzero_ps(), s1 = P##_setzero_ps();                                                                                              \
-    int64_t i = 0;                                                                                                                                           \
-    float r;                                                                                                                                                 \
-    for (; i + 2 * INFER__W_##S <= n; i += 2 * INFER__W_##S) {                                                                                               \
-        s0 = P##_fmadd_ps(P##_loadu_ps(a + i), P##_loadu_ps(b + i), s0);                                                                                     \
-        s1 = P##_fmadd_ps(P##_loadu_ps(a + i + INFER__W_##S), P##_loadu_ps(b + i + INFER__W_##S), s1);                                                       \
-    }                                                                                                                                                        \
-    for (; i + INFER__W_##S <= n; i += INFER__W_##S) s0 = P##_fmadd_ps(P##_loadu_ps(a + i), P##_loadu_ps(b + i), s0);                                        \
-    r = infer__hsum_##S(P##_add_ps(s0, s1));                                                                                                                 \
-    for (; i < n; i++) r += a[i] * b[i];                                                                                                                     \
-    return r;                                                                                                                                                \
-}                                                                                                                                                            \
-INFER__TGT_##S static void infer__vaxpy_##S(float *y, float a, const float *x, int64_t n) {                                                                  \
-    INFER__VF_##S va = P##_set1_ps(a);                                                                                                                       \
-    int64_t i = 0;                                                                                                                                           \
-    for (; i + INFER__W_##S <= n; i += INFER__W_##S) P##_storeu_ps(y + i, P##_fmadd_ps(va, P##_loadu_ps(x + i), P##_loadu_ps(y + i)));                       \
-    for (; i < n; i++) y[i] += a * x[i];                                                                                                                     \
-}                                                                                                                                                            \
 INFER__TGT_##S static void infer__vscale_##S(float *y, float a, int64_t n) {                                                                                 \
     INFER__VF_##S va = P##_set1_ps(a);                                                                                                                       \
     int64_t i = 0;                                                                                                                                           \
     for (; i + INFER__W_##S <= n; i += INFER__W_##S) P##_storeu_ps(y + i, P##_mul_ps(va, P##_loadu_ps(y + i)));                                              \
     for (; i < n; i++) y[i] *= a;                                                                                                                            \
 }                                                                                                                                                            \
+/* s[j] = sum_p q[p] kt[p * ldk + j] for j < nb rounded up to a vector (kt zero-padded) */                                                                   \
+INFER__TGT_##S static void infer__vqk_##S(float *s, const float *q, const float *kt, int64_t d, int64_t nb, int64_t lds,                                     \
+                                         int64_t ldk) {                                                                                                      \
+    int64_t n = (nb + INFER__W_##S - 1) / INFER__W_##S * INFER__W_##S, j = 0, p;                                                                             \
+    (void)lds; /* one row */                                                                                                                                 \
+    for (; j + 4 * INFER__W_##S <= n; j += 4 * INFER__W_##S) {                                                                                               \
+        INFER__VF_##S a0 = P##_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, qv;                                                                                  \
+        for (p = 0; p < d; p++) {                                                                                                                            \
+            const float *kr = kt + p * ldk + j;                                                                                                              \
+            qv = P##_set1_ps(q[p]);                                                                                                                          \
+            a0 = P##_fmadd_ps(qv, P##_loadu_ps(kr), a0);                                                                                                     \
+            a1 = P##_fmadd_ps(qv, P##_loadu_ps(kr + INFER__W_##S), a1);                                                                                      \
+            a2 = P##_fmadd_ps(qv, P##_loadu_ps(kr + 2 * INFER__W_##S), a2);                                                                                  \
+            a3 = P##_fmadd_ps(qv, P##_loadu_ps(kr + 3 * INFER__W_##S), a3);                                                                                  \
+        }                                                                                                                                                    \
+        P##_storeu_ps(s + j, a0);                                                                                                                            \
+        P##_storeu_ps(s + j + INFER__W_##S, a1);                                                                                                             \
+        P##_storeu_ps(s + j + 2 * INFER__W_##S, a2);                                                                                                         \
+        P##_storeu_ps(s + j + 3 * INFER__W_##S, a3);                                                                                                         \
+    }                                                                                                                                                        \
+    for (; j < n; j += INFER__W_##S) {                                                                                                                       \
+        INFER__VF_##S a0 = P##_setzero_ps();                                                                                                                 \
+        for (p = 0; p < d; p++) a0 = P##_fmadd_ps(P##_set1_ps(q[p]), P##_loadu_ps(kt + p * ldk + j), a0);                                                    \
+        P##_storeu_ps(s + j, a0);                                                                                                                            \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+/* four rows at once: s[r * lds + j] = q[r * qs + .] . kt[.][j] (the kt loads shared) */                                                                     \
+INFER__TGT_##S static void infer__vqk4_##S(float *s, const float *q, int64_t qs, const float *kt, int64_t d, int64_t nb,                                     \
+                                          int64_t lds, int64_t ldk) {                                                                                        \
+    int64_t n = (nb + INFER__W_##S - 1) / INFER__W_##S * INFER__W_##S, j = 0, p;                                                                             \
+    for (; j + 2 * INFER__W_##S <= n; j += 2 * INFER__W_##S) {                                                                                               \
+        INFER__VF_##S a0 = P##_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0, k0, k1, x;                                       \
+        for (p = 0; p < d; p++) {                                                                                                                            \
+            k0 = P##_loadu_ps(kt + p * ldk + j), k1 = P##_loadu_ps(kt + p * ldk + j + INFER__W_##S);                                                         \
+            x = P##_set1_ps(q[p]), a0 = P##_fmadd_ps(x, k0, a0), a1 = P##_fmadd_ps(x, k1, a1);                                                               \
+            x = P##_set1_ps(q[qs + p]), b0 = P##_fmadd_ps(x, k0, b0), b1 = P##_fmadd_ps(x, k1, b1);                                                          \
+            x = P##_set1_ps(q[2 * qs + p]), c0 = P##_fmadd_ps(x, k0, c0), c1 = P##_fmadd_ps(x, k1, c1);                                                      \
+            x = P##_set1_ps(q[3 * qs + p]), d0 = P##_fmadd_ps(x, k0, d0), d1 = P##_fmadd_ps(x, k1, d1);                                                      \
+        }                                                                                                                                                    \
+        P##_storeu_ps(s + j, a0), P##_storeu_ps(s + j + INFER__W_##S, a1);                                                                                   \
+        P##_storeu_ps(s + lds + j, b0), P##_storeu_ps(s + lds + j + INFER__W_##S, b1);                                                                       \
+        P##_storeu_ps(s + 2 * lds + j, c0), P##_storeu_ps(s + 2 * lds + j + INFER__W_##S, c1);                                                               \
+        P##_storeu_ps(s + 3 * lds + j, d0), P##_storeu_ps(s + 3 * lds + j + INFER__W_##S, d1);                                                               \
+    }                                                                                                                                                        \
+    for (; j < n; j += INFER__W_##S) {                                                                                                                       \
+        INFER__VF_##S a0 = P##_setzero_ps(), b0 = a0, c0 = a0, d0 = a0, k0;                                                                                  \
+        for (p = 0; p < d; p++) {                                                                                                                            \
+            k0 = P##_loadu_ps(kt + p * ldk + j);                                                                                                             \
+            a0 = P##_fmadd_ps(P##_set1_ps(q[p]), k0, a0), b0 = P##_fmadd_ps(P##_set1_ps(q[qs + p]), k0, b0);                                                 \
+            c0 = P##_fmadd_ps(P##_set1_ps(q[2 * qs + p]), k0, c0), d0 = P##_fmadd_ps(P##_set1_ps(q[3 * qs + p]), k0, d0);                                    \
+        }                                                                                                                                                    \
+        P##_storeu_ps(s + j, a0), P##_storeu_ps(s + lds + j, b0), P##_storeu_ps(s + 2 * lds + j, c0), P##_storeu_ps(s + 3 * lds + j, d0);                    \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vpv_##S(float *acc, const float *p, const float *v, int64_t vs, int64_t nb, int64_t dv);                                   \
+/* four rows at once: acc[r * lda + c] += sum_j p[r * ldp + j] v[j * vs + c] (the v loads shared) */                                                         \
+INFER__TGT_##S static void infer__vpv4_##S(float *acc, int64_t lda, const float *p, int64_t ldp, const float *v, int64_t vs,                                 \
+                                          int64_t nb, int64_t dv) {                                                                                          \
+    int64_t c = 0, j, r;                                                                                                                                     \
+    for (; c + 2 * INFER__W_##S <= dv; c += 2 * INFER__W_##S) {                                                                                              \
+        float *o0 = acc + c, *o1 = o0 + lda, *o2 = o1 + lda, *o3 = o2 + lda;                                                                                 \
+        INFER__VF_##S a0 = P##_loadu_ps(o0), a1 = P##_loadu_ps(o0 + INFER__W_##S), b0 = P##_loadu_ps(o1);                                                    \
+        INFER__VF_##S b1 = P##_loadu_ps(o1 + INFER__W_##S), c0 = P##_loadu_ps(o2), c1 = P##_loadu_ps(o2 + INFER__W_##S);                                     \
+        INFER__VF_##S d0 = P##_loadu_ps(o3), d1 = P##_loadu_ps(o3 + INFER__W_##S), v0, v1, x;                                                                \
+        for (j = 0; j < nb; j++) {                                                                                                                           \
+            v0 = P##_loadu_ps(v + j * vs + c), v1 = P##_loadu_ps(v + j * vs + c + INFER__W_##S);                                                             \
+            x = P##_set1_ps(p[j]), a0 = P##_fmadd_ps(x, v0, a0), a1 = P##_fmadd_ps(x, v1, a1);                                                               \
+            x = P##_set1_ps(p[ldp + j]), b0 = P##_fmadd_ps(x, v0, b0), b1 = P##_fmadd_ps(x, v1, b1);                                                         \
+            x = P##_set1_ps(p[2 * ldp + j]), c0 = P##_fmadd_ps(x, v0, c0), c1 = P##_fmadd_ps(x, v1, c1);                                                     \
+            x = P##_set1_ps(p[3 * ldp + j]), d0 = P##_fmadd_ps(x, v0, d0), d1 = P##_fmadd_ps(x, v1, d1);                                                     \
+        }                                                                                                                                                    \
+        P##_storeu_ps(o0, a0), P##_storeu_ps(o0 + INFER__W_##S, a1), P##_storeu_ps(o1, b0), P##_storeu_ps(o1 + INFER__W_##S, b1);                            \
+        P##_storeu_ps(o2, c0), P##_storeu_ps(o2 + INFER__W_##S, c1), P##_storeu_ps(o3, d0), P##_storeu_ps(o3 + INFER__W_##S, d1);                            \
+    }                                                                                                                                                        \
+    if (c < dv)                                                                                                                                              \
+        for (r = 0; r < 4; r++) infer__vpv_##S(acc + r * lda + c, p + r * ldp, v + c, vs, nb, dv - c);                                                       \
+}                                                                                                                                                            \
+/* acc[c] += sum_j p[j] v[j * vs + c] for c < dv, j < nb */                                                                                                  \
+INFER__TGT_##S static void infer__vpv_##S(float *acc, const float *p, const float *v, int64_t vs, int64_t nb, int64_t dv) {                                  \
+    int64_t c = 0, j;                                                                                                                                        \
+    for (; c + 4 * INFER__W_##S <= dv; c += 4 * INFER__W_##S) {                                                                                              \
+        INFER__VF_##S a0 = P##_loadu_ps(acc + c), a1 = P##_loadu_ps(acc + c + INFER__W_##S);                                                                 \
+        INFER__VF_##S a2 = P##_loadu_ps(acc + c + 2 * INFER__W_##S), a3 = P##_loadu_ps(acc + c + 3 * INFER__W_##S), pj;                                      \
+        for (j = 0; j < nb; j++) {                                                                                                                           \
+            const float *vr = v + j * vs + c;                                                                                                                \
+            pj = P##_set1_ps(p[j]);                                                                                                                          \
+            a0 = P##_fmadd_ps(pj, P##_loadu_ps(vr), a0);                                                                                                     \
+            a1 = P##_fmadd_ps(pj, P##_loadu_ps(vr + INFER__W_##S), a1);                                                                                      \
+            a2 = P##_fmadd_ps(pj, P##_loadu_ps(vr + 2 * INFER__W_##S), a2);                                                                                  \
+            a3 = P##_fmadd_ps(pj, P##_loadu_ps(vr + 3 * INFER__W_##S), a3);                                                                                  \
+        }                                                                                                                                                    \
+        P##_storeu_ps(acc + c, a0);                                                                                                                          \
+        P##_storeu_ps(acc + c + INFER__W_##S, a1);                                                                                                           \
+        P##_storeu_ps(acc + c + 2 * INFER__W_##S, a2);                                                                                                       \
+        P##_storeu_ps(acc + c + 3 * INFER__W_##S, a3);                                                                                                       \
+    }                                                                                                                                                        \
+    for (; c + INFER__W_##S <= dv; c += INFER__W_##S) {                                                                                                      \
+        INFER__VF_##S a0 = P##_loadu_ps(acc + c);                                                                                                            \
+        for (j = 0; j < nb; j++) a0 = P##_fmadd_ps(P##_set1_ps(p[j]), P##_loadu_ps(v + j * vs + c), a0);                                                     \
+        P##_storeu_ps(acc + c, a0);                                                                                                                          \
+    }                                                                                                                                                        \
+    for (; c < dv; c++) {                                                                                                                                    \
+        float t = acc[c];                                                                                                                                    \
+        for (j = 0; j < nb; j++) t += p[j] * v[j * vs + c];                                                                                                  \
+        acc[c] = t;                                                                                                                                          \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
 static const infer__vec_isa infer__vec_##S = {INFER__W_##S, infer__vmap_##S, infer__vbinary_##S, infer__vsoftmax_##S,                                        \
-    infer__vlayer_norm_##S, infer__vdot_##S, infer__vaxpy_##S, infer__vscale_##S, infer__vmax_##S, infer__vexp_shift_##S};
+    infer__vlayer_norm_##S, infer__vscale_##S, infer__vmax_##S, infer__vexp_shift_##S,                                                                       \
+    infer__vqk_##S, infer__vpv_##S, infer__vqk4_##S, infer__vpv4_##S};
 
 INFER__VEC_TEMPLATE(avx2, _mm256)
 INFER__VEC_TEMPLATE(avx512, _mm512)
@@ -7226,59 +7322,95 @@ static infer_status infer__layer_norm_f32(const infer__ctx *c, const infer__vec_
     return INFER_STATUS_OK;
 }
 
-/* Attention, streaming: each query row walks the keys in blocks of INFER__ATT_KB with an
-   online softmax (running maximum m and sum l; the output accumulator is rescaled when m
-   grows), so no [q_seq][kv_seq] matrix exists. Parallel over (batch, head, block of
-   INFER__ATT_QB queries); each row's arithmetic is the same whatever the thread count. */
+/* Attention, streaming: K is transposed once into scratch ([B][Hkv][D][ldk]), then a block
+   of INFER__ATT_QB query rows walks the keys in blocks of INFER__ATT_KB, each row with an online softmax
+   (running maximum m and sum l; its output accumulator is rescaled when m grows), so no
+   [q_seq][kv_seq] matrix exists. Parallel over (batch, head, query block); the work of a
+   row does not depend on the thread count. */
 #define INFER__ATT_KB 64
 #define INFER__ATT_QB 16
-#define INFER__ATT_MAX_DV 1024 /* a larger value head size runs the reference */
+#define INFER__ATT_MAX_D 256 /* larger head sizes run the reference */
 
 typedef struct infer__att_job {
     const infer__vec_isa *v;
     infer__att a;
     const float *q, *k, *vv;
     const void *mask;
-    float *y;
-    int64_t n_qb;
+    float *y, *kt; /* kt: [B][Hkv][D][ldk], zero past T */
+    int64_t n_qb, ldk;
 } infer__att_job;
+
+static void infer__att_kt_task(void *arg, int64_t t) {
+    const infer__att_job *j = (const infer__att_job *)arg;
+    const infer__att *a = &j->a;
+    const float *kb = j->k + (t / a->Hkv) * a->ks[0] + (t % a->Hkv) * a->ks[1];
+    float *kt = j->kt + t * a->D * j->ldk;
+    int64_t d, jj;
+    for (d = 0; d < a->D; d++) {
+        for (jj = 0; jj < a->T; jj++) kt[d * j->ldk + jj] = kb[jj * a->ks[2] + d];
+        for (; jj < j->ldk; jj++) kt[d * j->ldk + jj] = 0;
+    }
+}
 
 static void infer__att_task(void *arg, int64_t t) {
     const infer__att_job *j = (const infer__att_job *)arg;
     const infer__att *a = &j->a;
     const infer__vec_isa *v = j->v;
-    int64_t bh = t / j->n_qb, b = bh / a->Hq, h = bh % a->Hq, kh = h / (a->Hq / a->Hkv), i, i0 = (t % j->n_qb) * INFER__ATT_QB;
-    float s[INFER__ATT_KB], acc[INFER__ATT_MAX_DV];
-    for (i = i0; i < INFER__MIN(i0 + INFER__ATT_QB, a->S); i++) {
-        const float *qr = j->q + b * a->qs[0] + h * a->qs[1] + i * a->qs[2];
-        float *yr = j->y + b * a->ys[0] + h * a->ys[1] + i * a->ys[2];
-        float m = -INFINITY, l = 0;
-        int64_t end = a->causal ? INFER__MIN(a->T, i + 1) : a->T, j0, jj, d;
-        for (d = 0; d < a->Dv; d++) acc[d] = 0;
-        for (j0 = 0; j0 < end; j0 += INFER__ATT_KB) {
-            int64_t nb = INFER__MIN(INFER__ATT_KB, end - j0);
-            float bm;
-            for (jj = 0; jj < nb; jj++) {
-                float sv = v->dot(qr, j->k + b * a->ks[0] + kh * a->ks[1] + (j0 + jj) * a->ks[2], a->D) * a->scale;
-                if (a->softcap > 0) sv = a->softcap * tanhf(sv / a->softcap);
-                s[jj] = sv + infer__att_bias(a, j->mask, b, h, i, j0 + jj);
+    int64_t bh = t / j->n_qb, b = bh / a->Hq, h = bh % a->Hq, kh = h / (a->Hq / a->Hkv), i0 = (t % j->n_qb) * INFER__ATT_QB;
+    int64_t rows = INFER__MIN(INFER__ATT_QB, a->S - i0), end = a->causal ? INFER__MIN(a->T, i0 + rows) : a->T;
+    int64_t r, j0, jj, d, n4;
+    const float *kt = j->kt + (b * a->Hkv + kh) * a->D * j->ldk, *vb = j->vv + b * a->vs[0] + kh * a->vs[1];
+    float acc[INFER__ATT_QB][INFER__ATT_MAX_D], s[4][INFER__ATT_KB], m[INFER__ATT_QB], l[INFER__ATT_QB];
+    for (r = 0; r < rows; r++) {
+        m[r] = -INFINITY, l[r] = 0;
+        memset(acc[r], 0, (size_t)a->Dv * sizeof(float));
+    }
+    for (j0 = 0; j0 < end; j0 += INFER__ATT_KB) {
+        int64_t nb = INFER__MIN(INFER__ATT_KB, end - j0);
+        for (r = 0; r < rows; r += n4) { /* four rows at a time, then one by one */
+            int64_t k;
+            n4 = rows - r >= 4 ? 4 : 1;
+            const float *qr = j->q + b * a->qs[0] + h * a->qs[1] + (i0 + r) * a->qs[2];
+            if (n4 == 4) v->qk4(s[0], qr, a->qs[2], kt + j0, a->D, nb, INFER__ATT_KB, j->ldk);
+            else v->qk(s[0], qr, kt + j0, a->D, nb, INFER__ATT_KB, j->ldk);
+            for (k = 0; k < n4; k++) {
+                int64_t i = i0 + r + k, lim = a->causal ? INFER__MIN(nb, i + 1 - j0) : nb;
+                float *sr = s[k], bm;
+                if (a->softcap <= 0 && (!j->mask || (!a->mask_bool && a->ms[3] == 1 && j0 + nb <= a->Tm))) {
+                    v->scale(sr, a->scale, nb); /* then a contiguous f32 mask row (BERT's) added as a vector */
+                    if (j->mask)
+                        v->binary(INFER__OP_ADD, sr, sr, 1,
+                                  (const float *)j->mask + b * a->ms[0] + h * a->ms[1] + i * a->ms[2] + j0, 1, nb);
+                } else
+                    for (jj = 0; jj < lim; jj++) {
+                        float sv = sr[jj] * a->scale;
+                        if (a->softcap > 0) sv = a->softcap * tanhf(sv / a->softcap);
+                        sr[jj] = sv + infer__att_bias(a, j->mask, b, h, i, j0 + jj);
+                    }
+                for (jj = lim < 0 ? 0 : lim; jj < nb; jj++) sr[jj] = -INFINITY; /* causal: keys after i */
+                bm = v->max(sr, nb);
+                if (bm == -INFINITY) { /* all masked so far: nothing to add */
+                    memset(sr, 0, (size_t)nb * sizeof(float));
+                    continue;
+                }
+                if (bm > m[r + k]) {
+                    float corr = expf(m[r + k] - bm); /* 0 the first time */
+                    l[r + k] *= corr;
+                    v->scale(acc[r + k], corr, a->Dv);
+                    m[r + k] = bm;
+                }
+                l[r + k] += v->exp_shift(sr, sr, m[r + k], nb);
             }
-            bm = v->max(s, nb);
-            if (bm == -INFINITY) continue; /* all masked so far */
-            if (bm > m) {
-                float corr = expf(m - bm); /* 0 the first time */
-                l *= corr;
-                v->scale(acc, corr, a->Dv);
-                m = bm;
-            }
-            l += v->exp_shift(s, s, m, nb);
-            for (jj = 0; jj < nb; jj++)
-                if (s[jj] != 0) v->axpy(acc, s[jj], j->vv + b * a->vs[0] + kh * a->vs[1] + (j0 + jj) * a->vs[2], a->Dv);
+            if (n4 == 4) v->pv4(acc[r], INFER__ATT_MAX_D, s[0], INFER__ATT_KB, vb + j0 * a->vs[2], a->vs[2], nb, a->Dv);
+            else v->pv(acc[r], s[0], vb + j0 * a->vs[2], a->vs[2], nb, a->Dv);
         }
-        if (l > 0) v->scale(acc, 1.0f / l, a->Dv);
+    }
+    for (r = 0; r < rows; r++) {
+        float *yr = j->y + b * a->ys[0] + h * a->ys[1] + (i0 + r) * a->ys[2];
+        if (l[r] > 0) v->scale(acc[r], 1.0f / l[r], a->Dv);
         else
-            for (d = 0; d < a->Dv; d++) acc[d] = NAN; /* every key masked: ONNX's softmax gives NaN */
-        memcpy(yr, acc, (size_t)a->Dv * sizeof(float));
+            for (d = 0; d < a->Dv; d++) acc[r][d] = NAN; /* every key masked: ONNX's softmax gives NaN */
+        memcpy(yr, acc[r], (size_t)a->Dv * sizeof(float));
     }
 }
 
@@ -7286,12 +7418,16 @@ static infer_status infer__attention_f32(const infer__ctx *c, const infer__vec_i
     infer__att_job j;
     infer_status st = infer__att_init(c, &j.a);
     if (st) return st;
-    if (j.a.Dv > INFER__ATT_MAX_DV) return infer__attention_ref(c);
+    if (j.a.D > INFER__ATT_MAX_D || j.a.Dv > INFER__ATT_MAX_D) return infer__attention_ref(c);
     j.v = v;
     j.q = (const float *)c->in[0]->data, j.k = (const float *)c->in[1]->data, j.vv = (const float *)c->in[2]->data;
     j.mask = c->n_in > 3 && c->in[3] ? c->in[3]->data : NULL;
     j.y = (float *)c->out[0]->data;
     j.n_qb = (j.a.S + INFER__ATT_QB - 1) / INFER__ATT_QB;
+    j.ldk = (j.a.T + 15) / 16 * 16, j.kt = (float *)c->scratch;
+    if (j.a.B * j.a.Hkv * j.a.D > 0)
+        infer__parallel(c, infer__threads_for(c, (double)j.a.B * j.a.Hkv * j.a.D * j.a.T), j.a.B * j.a.Hkv,
+                        infer__att_kt_task, &j);
     if (j.a.B * j.a.Hq * j.n_qb > 0)
         infer__parallel(c, infer__threads_for(c, (double)j.a.B * j.a.Hq * j.a.S * j.a.T * (j.a.D + j.a.Dv)),
                         j.a.B * j.a.Hq * j.n_qb, infer__att_task, &j);

@@ -273,7 +273,7 @@ static void test_attention_kernels(void) {
             char what[96];
             test_fill(q, (size_t)(B * Hq * S * D), -2, 2);
             test_fill(k, (size_t)(B * Hkv * T * D), -2, 2);
-            test_fill(v, (size_t)(B * Hkv * T * Dv), -1, 1);
+            test_fill(v, (size_t)(B * Hkv * T * Dv), 0.1, 1); /* outputs are convex combinations: no cancellation */
             test_fill(mf, (size_t)(B * S * T), -3, 0);
             for (i = 0; i < S * T; i++) mb[i] = (uint8_t)(i % T == 0 || test_int(0, 3) > 0);
             memset(&c, 0, sizeof c);
@@ -301,7 +301,7 @@ static void test_attention_kernels(void) {
                 c.attrs[c.n_attrs++] = infer_attr_float("scale", 0.3f);
             }
             snprintf(what, sizeof what, "Attention form %d S %lld T %lld", form, (long long)S, (long long)T);
-            check_levels(&c, what, 1e-4); /* sums over keys in float; outputs near 0 are cancellations */
+            check_levels(&c, what, 2e-5); /* sums over keys in float */
             free(q), free(k), free(v), free(mf), free(mb);
         }
 }

@@ -1402,8 +1402,10 @@ static int is_scores(cgraph *g, const char *name) {
 /* Softmax(MatMul(Q, K^T) [* or / scalar] [+ mask]) then MatMul with V, all 4-D (Q and V
    come from 4-axis Transposes), each intermediate read only there -> one Attention node.
    K^T is Transpose(K, [0,1,3,2]), or Transpose(x, [0,2,3,1]) of x [batch][seq][heads][dim],
-   whose perm becomes [0,2,1,3] (K itself). A mask produced any other way (GPT-2's Where)
-   leaves the pattern alone. */
+   whose perm becomes [0,2,1,3] (K itself). The mask is an Add's other input, or the
+   condition of Where(cond, scores, c) with c <= -1e30 (GPT-2), which becomes a bool mask:
+   the same result except for a row whose every key is masked (Where's softmax then
+   averages V; Attention's gives NaN, as ONNX's reference does), which a causal mask never has. */
 static int pass_attention(cgraph *g) {
     size_t i, k;
     for (i = 0; i < g->n_nodes; i++) {
@@ -1425,6 +1427,10 @@ static int pass_attention(cgraph *g) {
             if (first == second) continue;
             mask = first ? add->in[1] : add->in[0];
             s_in = first ? add->in[0] : add->in[1];
+        } else if (add && !strcmp(add->op, "Where") && add->n_in == 3 && sole_consumer(g, add->out[0]) == sm &&
+                   is_scores(g, add->in[1]) && const_scalar_value(g, add->in[2], &v) && v <= -1e30) {
+            mask = add->in[0]; /* Where(keep, scores, -huge): keep is a bool mask (GPT-2's causal one) */
+            s_in = add->in[1];
         } else {
             add = NULL;
         }
