@@ -7376,11 +7376,12 @@ static void infer__att_task(void *arg, int64_t t) {
             for (k = 0; k < n4; k++) {
                 int64_t i = i0 + r + k, lim = a->causal ? INFER__MIN(nb, i + 1 - j0) : nb;
                 float *sr = s[k], bm;
-                if (a->softcap <= 0 && (!j->mask || (!a->mask_bool && a->ms[3] == 1 && j0 + nb <= a->Tm))) {
-                    v->scale(sr, a->scale, nb); /* then a contiguous f32 mask row (BERT's) added as a vector */
-                    if (j->mask)
-                        v->binary(INFER__OP_ADD, sr, sr, 1,
-                                  (const float *)j->mask + b * a->ms[0] + h * a->ms[1] + i * a->ms[2] + j0, 1, nb);
+                if (a->softcap <= 0 && (!j->mask || (a->ms[3] == 1 && j0 + nb <= a->Tm))) {
+                    int64_t at = b * a->ms[0] + h * a->ms[1] + i * a->ms[2] + j0; /* a contiguous mask row */
+                    v->scale(sr, a->scale, nb);
+                    if (j->mask && !a->mask_bool) v->binary(INFER__OP_ADD, sr, sr, 1, (const float *)j->mask + at, 1, nb);
+                    else if (j->mask)
+                        for (jj = 0; jj < nb; jj++) sr[jj] = ((const uint8_t *)j->mask)[at + jj] ? sr[jj] : -INFINITY;
                 } else
                     for (jj = 0; jj < lim; jj++) {
                         float sv = sr[jj] * a->scale;
