@@ -8,7 +8,11 @@ STD     := -std=c99 -D_POSIX_C_SOURCE=200809L
 HAVE_PNG  := $(shell printf '\043include <png.h>\nint main(void){return !png_access_version_number();}\n' | $(CC) -x c - -lpng -o /dev/null 2>/dev/null && echo 1)
 HAVE_JPEG := $(shell printf '\043include <stdio.h>\n\043include <jpeglib.h>\nint main(void){return !jpeg_std_error;}\n' | $(CC) -x c - -ljpeg -o /dev/null 2>/dev/null && echo 1)
 IMG_DEFS:= $(if $(HAVE_PNG),-DINFER_HAVE_PNG) $(if $(HAVE_JPEG),-DINFER_HAVE_JPEG)
-LIBS    := -lm -pthread $(if $(HAVE_PNG),-lpng) $(if $(HAVE_JPEG),-ljpeg)
+# SLEEF (Debian libsleef-dev) for the AVX2/AVX-512 kernels' exp, tanh and erf, when it links;
+# `make SLEEF=` builds with infer.h's own vector versions instead.
+SLEEF   ?= $(shell printf '\043include <sleef.h>\nint main(void){return Sleef_expf_u10(0.0f) != 1.0f;}\n' | $(CC) -x c - -lsleef -lm -o /dev/null 2>/dev/null && echo 1)
+STD     += $(if $(SLEEF),-DINFER_USE_SLEEF)
+LIBS    := -lm -pthread $(if $(HAVE_PNG),-lpng) $(if $(HAVE_JPEG),-ljpeg) $(if $(SLEEF),-lsleef)
 PREFIX  ?= /usr/local
 # .exe for Windows builds (make test-windows); programs are $(B)/name$(EXE)
 EXE     ?=
@@ -67,7 +71,7 @@ $(B)/infer.o: infer.c infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) -c $< -o $@
 
 # White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
-WHITEBOX := $(addsuffix $(EXE),$(addprefix $(B)/,test_format test_planner test_gemm test_qgemm make_bad_files))
+WHITEBOX := $(addsuffix $(EXE),$(addprefix $(B)/,test_format test_planner test_gemm test_qgemm test_vecmath make_bad_files))
 $(WHITEBOX): $(B)/%$(EXE): tests/%.c tests/test.h infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(LIBS) -o $@
 
@@ -170,7 +174,7 @@ $(B)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_DEPS) $(
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FZ           := build/fuzz
-FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(STD) -D_DEFAULT_SOURCE
+FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(filter-out -DINFER_USE_SLEEF,$(STD)) -D_DEFAULT_SOURCE
 FUZZ_MAXLEN_model := 65536
 FUZZ_MAXLEN_onnx  := 131072
 FUZZ_MAXLEN_npy   := 4096

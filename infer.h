@@ -52,6 +52,9 @@
    INFER_NO_THREADS                 no worker threads: loops run on the caller's thread
                                     (a host's parallel_for hook still applies). Threads
                                     are pthreads; OpenMP is not used (section 2, "threads").
+   INFER_USE_SLEEF                  the AVX2/AVX-512 kernels take exp, tanh and erf from
+                                    SLEEF (Debian libsleef-dev; link -lsleef) instead of
+                                    infer.h's own vector versions (a few ulp; section 9).
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
                                     (defaults below, in section 3).
@@ -2944,6 +2947,9 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
       infer__batch_norm_ref, "epsilon:f momentum:f training_mode:i")                                \
     X(LAYER_NORM, "LayerNormalization", 2, 3, 1, 3, INFER__OPF_INPLACE, infer__shape_layer_norm,     \
       infer__layer_norm_ref, "axis:i epsilon:f stash_type:i")                                       \
+    X(ATTENTION, "Attention", 3, 7, 1, 4, 0, infer__shape_attention, infer__attention_ref,            \
+      "is_causal:i kv_num_heads:i q_num_heads:i qk_matmul_output_mode:i scale:f softcap:f "         \
+      "softmax_precision:i")                                                                        \
     X(REDUCE_MEAN, "ReduceMean", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,              \
       "keepdims:i noop_with_empty_axes:i")                                                          \
     X(REDUCE_SUM, "ReduceSum", 1, 2, 1, 1, 0, infer__shape_reduce, infer__reduce_ref,                \
@@ -3799,6 +3805,114 @@ static infer_status infer__shape_batch_norm(infer__ctx *c) {
     infer__split_axis(x, 1, &c->p->ax);
     c->p->ax.alpha = infer__attr_f(c->node, "epsilon", 1e-5f);
     return infer__same_out(c, 0, x);
+}
+
+/* Attention (opset 23): Q, K, V as [batch][heads][seq][head_dim], or [batch][seq][heads *
+   head_dim] with q_num_heads / kv_num_heads; an optional bool or f32 mask broadcast to
+   [batch][q_heads][q_seq][kv_seq] (a shorter last axis is padded with "masked"). Not
+   supported: past_key/past_value, nonpad_kv_seqlen, and the present_* / qk outputs. */
+typedef struct infer__att {
+    int64_t B, Hq, Hkv, S, T, D, Dv, Tm; /* Tm: the mask's last axis (0: no mask) */
+    int64_t qs[3], ks[3], vs[3], ys[3];  /* element strides of (batch, head, seq); head_dim is contiguous */
+    int64_t ms[4];                       /* mask strides over (batch, head, query, key); 0: broadcast */
+    int causal, mask_bool;
+    float scale, softcap;
+} infer__att;
+
+static infer_status infer__att_init(const infer__ctx *c, infer__att *a) {
+    const infer__val *q = c->in[0], *k = c->in[1], *v = c->in[2], *m = c->n_in > 3 ? c->in[3] : NULL;
+    int r = q->n_dims, i;
+    uint32_t j;
+    memset(a, 0, sizeof *a);
+    for (j = 4; j < c->n_in; j++)
+        if (c->in[j])
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input %u (%s) is not supported", j,
+                                j == 6 ? "nonpad_kv_seqlen" : "past_key/past_value");
+    for (j = 1; j < c->n_out; j++)
+        if (c->out[j])
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "output %u (%s) is not supported", j,
+                                j == 3 ? "qk_matmul_output" : "present_key/present_value");
+    for (j = 0; j < 3; j++)
+        if (c->in[j]->dtype != INFER_DTYPE_F32) return infer__bad_dtype((infer__ctx *)c, j, "f32");
+    if ((r != 3 && r != 4) || k->n_dims != r || v->n_dims != r)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "Q, K and V must all have rank 3 or all rank 4");
+    a->B = q->dims[0];
+    if (r == 4) {
+        a->Hq = q->dims[1], a->S = q->dims[2], a->D = q->dims[3];
+        a->Hkv = k->dims[1], a->T = k->dims[2], a->Dv = v->dims[3];
+        if (k->dims[3] != a->D || v->dims[1] != a->Hkv || v->dims[2] != a->T)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "K [%lld,%lld,%lld,%lld] or V does not match Q's head size",
+                                (long long)k->dims[0], (long long)k->dims[1], (long long)k->dims[2], (long long)k->dims[3]);
+    } else {
+        a->Hq = infer__attr_i(c->node, "q_num_heads", 0), a->Hkv = infer__attr_i(c->node, "kv_num_heads", 0);
+        if (a->Hq <= 0 || a->Hkv <= 0)
+            return infer__cfail(c, INFER_STATUS_INVALID_ARGUMENT, "3-D inputs need q_num_heads and kv_num_heads > 0");
+        if (q->dims[2] % a->Hq || k->dims[2] % a->Hkv || v->dims[2] % a->Hkv)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "hidden sizes %lld, %lld, %lld do not divide by the heads (%lld, %lld)",
+                                (long long)q->dims[2], (long long)k->dims[2], (long long)v->dims[2], (long long)a->Hq,
+                                (long long)a->Hkv);
+        a->S = q->dims[1], a->D = q->dims[2] / a->Hq, a->T = k->dims[1], a->Dv = v->dims[2] / a->Hkv;
+        if (k->dims[2] / a->Hkv != a->D || v->dims[1] != a->T)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "K's head size %lld differs from Q's %lld",
+                                (long long)(k->dims[2] / a->Hkv), (long long)a->D);
+    }
+    if (k->dims[0] != a->B || v->dims[0] != a->B)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "Q, K and V have different batch sizes");
+    if (a->Hq % a->Hkv)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "q heads %lld are not a multiple of kv heads %lld", (long long)a->Hq,
+                            (long long)a->Hkv);
+    if (r == 4) {
+        a->qs[0] = a->Hq * a->S * a->D, a->qs[1] = a->S * a->D, a->qs[2] = a->D;
+        a->ks[0] = a->Hkv * a->T * a->D, a->ks[1] = a->T * a->D, a->ks[2] = a->D;
+        a->vs[0] = a->Hkv * a->T * a->Dv, a->vs[1] = a->T * a->Dv, a->vs[2] = a->Dv;
+        a->ys[0] = a->Hq * a->S * a->Dv, a->ys[1] = a->S * a->Dv, a->ys[2] = a->Dv;
+    } else {
+        a->qs[0] = a->S * a->Hq * a->D, a->qs[1] = a->D, a->qs[2] = a->Hq * a->D;
+        a->ks[0] = a->T * a->Hkv * a->D, a->ks[1] = a->D, a->ks[2] = a->Hkv * a->D;
+        a->vs[0] = a->T * a->Hkv * a->Dv, a->vs[1] = a->Dv, a->vs[2] = a->Hkv * a->Dv;
+        a->ys[0] = a->S * a->Hq * a->Dv, a->ys[1] = a->Dv, a->ys[2] = a->Hq * a->Dv;
+    }
+    a->causal = infer__attr_i(c->node, "is_causal", 0) != 0;
+    a->scale = infer__attr_f(c->node, "scale", NAN);
+    if (isnan(a->scale)) a->scale = a->D ? (float)(1.0 / sqrt((double)a->D)) : 1.0f;
+    a->softcap = infer__attr_f(c->node, "softcap", 0.0f);
+    if (m) {
+        const int64_t want[4] = {a->B, a->Hq, a->S, a->T};
+        int64_t st = 1;
+        if (m->dtype != INFER_DTYPE_F32 && m->dtype != INFER_DTYPE_BOOL) return infer__bad_dtype((infer__ctx *)c, 3, "f32, bool");
+        if (m->n_dims < 1 || m->n_dims > 4) return infer__cfail(c, INFER_STATUS_SHAPE, "attn_mask must have rank 1 to 4");
+        a->mask_bool = m->dtype == INFER_DTYPE_BOOL;
+        a->Tm = m->dims[m->n_dims - 1];
+        if (a->Tm > a->T || a->Tm == 0)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "attn_mask's last axis %lld is not in [1, kv length %lld]",
+                                (long long)a->Tm, (long long)a->T);
+        for (i = 3; i >= 0; i--) {
+            int mi = i - (4 - m->n_dims);
+            int64_t d = mi >= 0 ? m->dims[mi] : 1;
+            if (i < 3 && d != 1 && d != want[i])
+                return infer__cfail(c, INFER_STATUS_SHAPE, "attn_mask axis %d is %lld; it must be 1 or %lld", mi,
+                                    (long long)d, (long long)want[i]);
+            a->ms[i] = d == 1 && i < 3 ? 0 : st;
+            st *= d;
+        }
+    }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_attention(infer__ctx *c) {
+    infer__att a;
+    int64_t dims[4];
+    infer_status st = infer__att_init(c, &a);
+    if (st) return st;
+    /* the reference's score row and sums; the SIMD kernel's K transposed, [B][Hkv][D][T rounded up to 16] */
+    c->scratch_bytes = INFER__MAX((size_t)(a.T + a.Dv) * sizeof(double),
+                                  (size_t)(a.B * a.Hkv * a.D * ((a.T + 15) / 16 * 16)) * sizeof(float));
+    if (c->in[0]->n_dims == 4) {
+        dims[0] = a.B, dims[1] = a.Hq, dims[2] = a.S, dims[3] = a.Dv;
+        return infer__set_out(c, 0, INFER_DTYPE_F32, 4, dims);
+    }
+    dims[0] = a.B, dims[1] = a.S, dims[2] = a.Hq * a.Dv;
+    return infer__set_out(c, 0, INFER_DTYPE_F32, 3, dims);
 }
 
 static infer_status infer__shape_layer_norm(infer__ctx *c) {
@@ -7312,6 +7426,801 @@ static void infer__act_apply(const infer__act *a, float *y, int64_t n) {
     }
 }
 
+/* -- Attention -- */
+
+/* The additive mask of (batch b, q head h, query i, key j): the mask's value, 0 or -inf */
+static float infer__att_bias(const infer__att *a, const void *mask, int64_t b, int64_t h, int64_t i, int64_t j) {
+    int64_t at;
+    if (!mask) return 0.0f;
+    if (j >= a->Tm) return -INFINITY; /* ONNX pads a short mask with "masked" */
+    at = b * a->ms[0] + h * a->ms[1] + i * a->ms[2] + j * a->ms[3];
+    return a->mask_bool ? (((const uint8_t *)mask)[at] ? 0.0f : -INFINITY) : ((const float *)mask)[at];
+}
+
+/* The reference: scores in double, one (batch, head, query) row at a time. */
+static infer_status infer__attention_ref(const infer__ctx *c) {
+    infer__att a;
+    const float *q = (const float *)c->in[0]->data, *k = (const float *)c->in[1]->data;
+    const float *v = (const float *)c->in[2]->data;
+    const void *mask = c->n_in > 3 && c->in[3] ? c->in[3]->data : NULL;
+    float *y = (float *)c->out[0]->data;
+    double *sc = (double *)c->scratch, *acc; /* [T] scores, then [Dv] sums */
+    int64_t b, h, i, j, d;
+    infer_status st = infer__att_init(c, &a);
+    if (st) return st;
+    acc = sc + a.T;
+    for (b = 0; b < a.B; b++)
+        for (h = 0; h < a.Hq; h++)
+            for (i = 0; i < a.S; i++) {
+                int64_t kh = h / (a.Hq / a.Hkv);
+                const float *qr = q + b * a.qs[0] + h * a.qs[1] + i * a.qs[2];
+                double mx = -INFINITY, sum = 0;
+                float *yr = y + b * a.ys[0] + h * a.ys[1] + i * a.ys[2];
+                for (j = 0; j < a.T; j++) {
+                    const float *kr = k + b * a.ks[0] + kh * a.ks[1] + j * a.ks[2];
+                    double s = 0;
+                    for (d = 0; d < a.D; d++) s += (double)qr[d] * kr[d];
+                    s *= a.scale;
+                    if (a.softcap > 0) s = a.softcap * tanh(s / a.softcap);
+                    s += infer__att_bias(&a, mask, b, h, i, j);
+                    if (a.causal && j > i) s = -INFINITY;
+                    sc[j] = s;
+                    mx = s > mx ? s : mx;
+                }
+                for (d = 0; d < a.Dv; d++) acc[d] = 0;
+                for (j = 0; j < a.T; j++) {
+                    const float *vr = v + b * a.vs[0] + kh * a.vs[1] + j * a.vs[2];
+                    double p = exp(sc[j] - mx); /* all masked: mx = -inf, NaN, as ONNX's softmax */
+                    sum += p;
+                    if (p != 0)
+                        for (d = 0; d < a.Dv; d++) acc[d] += p * vr[d];
+                }
+                for (d = 0; d < a.Dv; d++) yr[d] = (float)(acc[d] / sum);
+            }
+    return INFER_STATUS_OK;
+}
+
+/* -- vector math and element-wise SIMD kernels (AVX2, AVX-512) -- */
+
+/* exp, tanh, erf, 1 + erf, sigmoid on 8 (AVX2+FMA) or 16 (AVX-512F) floats. With
+   INFER_USE_SLEEF, exp/tanh/erf are SLEEF's (1.0 ulp); without it, our own:
+   exp: Cody-Waite reduction by ln 2, degree-6 polynomial, 2^n applied in two halves so
+   subnormal results round once (max error 2 ulp, tests/test_vecmath.c);
+   tanh: odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above (3 ulp);
+   erf: Taylor series in x^2 below 1, 1 - erfc above, erfc(a) = t exp(-a^2) exp(P(t)),
+   t = 1 / (1 + a/2) (Numerical Recipes' Chebyshev fit, relative error 1.2e-7), with a^2
+   split exactly by FMA so large arguments lose nothing (3 ulp). GELU uses the same erfc
+   (SLEEF or not) on x^2 / 2, so its negative tail keeps its relative accuracy.
+   The kernels are written once over an infer__vec_isa table of row primitives; the
+   variants (infer__unary_f32_avx2 ...) pass the table, as the GEMM passes infer__gemm_isa. */
+
+enum { INFER__VK_EXP = 100, INFER__VK_ERF, INFER__VK_SWISH }; /* map kinds beyond INFER__ACT_* */
+
+typedef struct infer__vec_isa {
+    int width; /* floats a vector */
+    /* y[i] = f(x[i]), f an INFER__ACT_* or INFER__VK_* kind (alpha, beta: its parameters) */
+    void (*map)(int kind, float *y, const float *x, int64_t n, float alpha, float beta);
+    /* y[i] = a[i * sa] op b[i * sb], op INFER__OP_ADD/SUB/MUL/DIV, sa and sb 0 or 1 */
+    void (*binary)(int op, float *y, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n);
+    /* softmax (log = 0) or log-softmax of one contiguous row */
+    void (*softmax)(float *y, const float *x, int64_t n, int log);
+    /* LayerNormalization of one row; sums in double */
+    void (*layer_norm)(float *y, const float *x, int64_t n, const float *scale, int64_t ss, const float *bias,
+                       int64_t bs, float eps, float *mean_out, float *inv_out);
+    void (*scale)(float *y, float a, int64_t n);                /* y *= a */
+    float (*max)(const float *x, int64_t n);                    /* -inf for n = 0 */
+    float (*exp_shift)(float *y, const float *x, float shift, int64_t n); /* y = exp(x - shift); returns the sum */
+    /* attention blocks: s[j] = q . kt[.][j] (kt [d][ldk], zero up to nb rounded up to a vector);
+       acc += p [nb] x v [nb][vs] */
+    void (*qk)(float *s, const float *q, const float *kt, int64_t d, int64_t nb, int64_t lds, int64_t ldk);
+    void (*pv)(float *acc, const float *p, const float *v, int64_t vs, int64_t nb, int64_t dv);
+    /* the same for four rows: q rows qs apart, s rows ldk apart; acc rows lda, p rows ldp apart */
+    void (*qk4)(float *s, const float *q, int64_t qs, const float *kt, int64_t d, int64_t nb, int64_t lds, int64_t ldk);
+    void (*pv4)(float *acc, int64_t lda, const float *p, int64_t ldp, const float *v, int64_t vs, int64_t nb, int64_t dv);
+} infer__vec_isa;
+
+#if defined(INFER__HAVE_AVX2)
+#include <immintrin.h>
+#if defined(INFER_USE_SLEEF) /* sleef.h declares these only under -mavx2/-mavx512f: declared here */
+__m256 Sleef_expf8_u10avx2(__m256);
+__m256 Sleef_tanhf8_u10avx2(__m256);
+__m256 Sleef_erff8_u10avx2(__m256);
+__m512 Sleef_expf16_u10avx512f(__m512);
+__m512 Sleef_tanhf16_u10avx512f(__m512);
+__m512 Sleef_erff16_u10avx512f(__m512);
+#endif
+
+/* ISA-specific pieces the shared template below uses: compare, select (m ? a : b), abs,
+   round to nearest, 2^k from integer lanes, sums and maxima across lanes, and adding a
+   float vector into double accumulators. */
+#define INFER__TGT_avx2 __attribute__((target("avx2,fma")))
+#define INFER__TGT_avx512 __attribute__((target("avx512f")))
+#define INFER__VF_avx2 __m256
+#define INFER__VF_avx512 __m512
+#define INFER__VI_avx2 __m256i
+#define INFER__VI_avx512 __m512i
+#define INFER__VM_avx2 __m256
+#define INFER__VM_avx512 __mmask16
+#define INFER__W_avx2 8
+#define INFER__W_avx512 16
+#define INFER__LT_avx2(a, b) _mm256_cmp_ps(a, b, _CMP_LT_OQ)
+#define INFER__LT_avx512(a, b) _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)
+#define INFER__SEL_avx2(m, a, b) _mm256_blendv_ps(b, a, m)
+#define INFER__SEL_avx512(m, a, b) _mm512_mask_blend_ps(m, b, a)
+#define INFER__ABS_avx2(a) _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)))
+#define INFER__ABS_avx512(a) _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7FFFFFFF)))
+#define INFER__SIGN_avx2(a) _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u)))
+#define INFER__SIGN_avx512(a) _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u)))
+#define INFER__OR_avx2(a, b) _mm256_or_ps(a, b)
+#define INFER__OR_avx512(a, b) _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(a), _mm512_castps_si512(b)))
+#define INFER__RND_avx2(a) _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define INFER__RND_avx512(a) _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define INFER__POW2_avx2(k) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(k, _mm256_set1_epi32(127)), 23))
+#define INFER__POW2_avx512(k) _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23))
+
+INFER__TGT_avx2 static inline float infer__hsum_avx2(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+INFER__TGT_avx512 static inline float infer__hsum_avx512(__m512 v) { return _mm512_reduce_add_ps(v); }
+INFER__TGT_avx2 static inline float infer__hmax_avx2(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
+}
+INFER__TGT_avx512 static inline float infer__hmax_avx512(__m512 v) { return _mm512_reduce_max_ps(v); }
+INFER__TGT_avx2 static inline void infer__dacc_avx2(__m256d *acc, __m256 v) {
+    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+INFER__TGT_avx512 static inline void infer__dacc_avx512(__m512d *acc, __m512 v) {
+    acc[0] = _mm512_add_pd(acc[0], _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+    acc[1] = _mm512_add_pd(acc[1], _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_extracti64x4_epi64(_mm512_castps_si512(v), 1))));
+}
+INFER__TGT_avx2 static inline double infer__dsum_avx2(const __m256d *acc) {
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_add_pd(acc[0], acc[1]));
+    return (t[0] + t[1]) + (t[2] + t[3]);
+}
+INFER__TGT_avx512 static inline double infer__dsum_avx512(const __m512d *acc) {
+    return _mm512_reduce_add_pd(_mm512_add_pd(acc[0], acc[1]));
+}
+#define INFER__VD_avx2 __m256d
+#define INFER__VD_avx512 __m512d
+#define INFER__DZERO_avx2 _mm256_setzero_pd()
+#define INFER__DZERO_avx512 _mm512_setzero_pd()
+
+#if defined(INFER_USE_SLEEF)
+#define INFER__VEXP_avx2(x) Sleef_expf8_u10avx2(x)
+#define INFER__VEXP_avx512(x) Sleef_expf16_u10avx512f(x)
+#define INFER__VTANH_avx2(x) Sleef_tanhf8_u10avx2(x)
+#define INFER__VTANH_avx512(x) Sleef_tanhf16_u10avx512f(x)
+#define INFER__VERF_avx2(x) Sleef_erff8_u10avx2(x)
+#define INFER__VERF_avx512(x) Sleef_erff16_u10avx512f(x)
+#else
+#define INFER__VEXP_avx2(x) infer__vexp_own_avx2(x)
+#define INFER__VEXP_avx512(x) infer__vexp_own_avx512(x)
+#define INFER__VTANH_avx2(x) infer__vtanh_own_avx2(x)
+#define INFER__VTANH_avx512(x) infer__vtanh_own_avx512(x)
+#define INFER__VERF_avx2(x) infer__verf_own_avx2(x)
+#define INFER__VERF_avx512(x) infer__verf_own_avx512(x)
+#endif
+#define INFER__LOADD_avx2(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define INFER__LOADD_avx512(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
+#define INFER__STORED_avx2(p, v) _mm_storeu_ps(p, _mm256_cvtpd_ps(v))
+#define INFER__STORED_avx512(p, v) _mm256_storeu_ps(p, _mm512_cvtpd_ps(v))
+
+/* The template: the vector math and the row primitives, once for each ISA. */
+#define INFER__VEC_TEMPLATE(S, P)                                                                                                                            \
+INFER__TGT_##S static inline INFER__VF_##S infer__vexp_own_##S(INFER__VF_##S x) {                                                                            \
+    INFER__VF_##S n, r, p;                                                                                                                                   \
+    INFER__VI_##S k, h;                                                                                                                                      \
+    x = P##_min_ps(P##_set1_ps(89.0f), P##_max_ps(P##_set1_ps(-104.0f), x)); /* NaN stays NaN */                                                             \
+    n = INFER__RND_##S(P##_mul_ps(x, P##_set1_ps(1.44269504088896341f)));                                                                                    \
+    r = P##_fnmadd_ps(n, P##_set1_ps(0.693359375f), x); /* ln 2 in two parts: n * hi is exact */                                                             \
+    r = P##_fnmadd_ps(n, P##_set1_ps(-2.12194440e-4f), r);                                                                                                   \
+    p = P##_fmadd_ps(P##_set1_ps(1.9875691500e-4f), r, P##_set1_ps(1.3981999507e-3f));                                                                       \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(8.3334519073e-3f));                                                                                                   \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(4.1665795894e-2f));                                                                                                   \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(1.6666665459e-1f));                                                                                                   \
+    p = P##_fmadd_ps(p, r, P##_set1_ps(5.0000001201e-1f));                                                                                                   \
+    p = P##_fmadd_ps(p, P##_mul_ps(r, r), P##_add_ps(r, P##_set1_ps(1.0f)));                                                                                 \
+    k = P##_cvtps_epi32(n);                                                                                                                                  \
+    h = P##_srai_epi32(k, 1); /* 2^k as 2^h 2^(k-h): both normal for k in [-150, 128] */                                                                     \
+    return P##_mul_ps(P##_mul_ps(p, INFER__POW2_##S(h)), INFER__POW2_##S(P##_sub_epi32(k, h)));                                                              \
+}                                                                                                                                                            \
+INFER__TGT_##S static inline INFER__VF_##S infer__vtanh_own_##S(INFER__VF_##S x) {                                                                           \
+    INFER__VF_##S a = INFER__ABS_##S(x), z = P##_mul_ps(a, a), p, e, big;                                                                                    \
+    p = P##_fmadd_ps(P##_set1_ps(-5.70498872745e-3f), z, P##_set1_ps(2.06390887954e-2f));                                                                    \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(-5.37397155531e-2f));                                                                                                 \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(1.33314422036e-1f));                                                                                                  \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(-3.33332819422e-1f));                                                                                                 \
+    p = P##_fmadd_ps(P##_mul_ps(p, z), a, a);                                                                                                                \
+    e = INFER__VEXP_##S(P##_add_ps(a, a));                                                                                                                   \
+    big = P##_sub_ps(P##_set1_ps(1.0f), P##_div_ps(P##_set1_ps(2.0f), P##_add_ps(e, P##_set1_ps(1.0f))));                                                    \
+    return INFER__OR_##S(INFER__SEL_##S(INFER__LT_##S(a, P##_set1_ps(0.625f)), p, big), INFER__SIGN_##S(x));                                                 \
+}                                                                                                                                                            \
+/* erf(x) / x for |x| < 1: the Taylor series in x^2 (truncation below 2e-9) */                                                                               \
+INFER__TGT_##S static inline INFER__VF_##S infer__verf_small_##S(INFER__VF_##S x) {                                                                          \
+    INFER__VF_##S z = P##_mul_ps(x, x), p;                                                                                                                   \
+    p = P##_fmadd_ps(P##_set1_ps(1.4807192815879218e-08f), z, P##_set1_ps(-1.6365844691234924e-07f));                                                        \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(1.6462114365889246e-06f));                                                                                            \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(-1.492565035840625e-05f));                                                                                            \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(0.00012055332981789664f));                                                                                            \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(-0.00085483270234508522f));                                                                                           \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(0.0052239776254421879f));                                                                                             \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(-0.026866170645131252f));                                                                                             \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(0.11283791670955126f));                                                                                               \
+    p = P##_fmadd_ps(p, z, P##_set1_ps(-0.37612638903183754f));                                                                                              \
+    return P##_fmadd_ps(p, z, P##_set1_ps(1.1283791670955126f));                                                                                             \
+}                                                                                                                                                            \
+/* erfc(a) for a >= 0 given a^2 = hi + lo exactly: t exp(-hi) exp(p - lo) keeps every bit */                                                                 \
+INFER__TGT_##S static inline INFER__VF_##S infer__verfc_sq_##S(INFER__VF_##S a, INFER__VF_##S hi, INFER__VF_##S lo) {                                        \
+    INFER__VF_##S t, p;                                                                                                                                      \
+    t = P##_div_ps(P##_set1_ps(1.0f), P##_fmadd_ps(a, P##_set1_ps(0.5f), P##_set1_ps(1.0f)));                                                                \
+    p = P##_fmadd_ps(P##_set1_ps(0.17087277f), t, P##_set1_ps(-0.82215223f));                                                                                \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(1.48851587f));                                                                                                        \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(-1.13520398f));                                                                                                       \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(0.27886807f));                                                                                                        \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(-0.18628806f));                                                                                                       \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(0.09678418f));                                                                                                        \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(0.37409196f));                                                                                                        \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(1.00002368f));                                                                                                        \
+    p = P##_fmadd_ps(p, t, P##_set1_ps(-1.26551223f));                                                                                                       \
+    return P##_mul_ps(P##_mul_ps(t, INFER__VEXP_##S(P##_sub_ps(P##_setzero_ps(), hi))), INFER__VEXP_##S(P##_sub_ps(p, lo)));                                 \
+}                                                                                                                                                            \
+/* erfc(a) for a >= 0 */                                                                                                                                     \
+INFER__TGT_##S static inline INFER__VF_##S infer__verfc_own_##S(INFER__VF_##S a) {                                                                           \
+    INFER__VF_##S hi;                                                                                                                                        \
+    a = P##_min_ps(P##_set1_ps(11.0f), a); /* erfc(11) is 0 in float; NaN stays NaN */                                                                       \
+    hi = P##_mul_ps(a, a);                                                                                                                                   \
+    return infer__verfc_sq_##S(a, hi, P##_fmsub_ps(a, a, hi));                                                                                               \
+}                                                                                                                                                            \
+INFER__TGT_##S static inline INFER__VF_##S infer__verf_own_##S(INFER__VF_##S x) {                                                                            \
+    INFER__VF_##S a = INFER__ABS_##S(x), big = P##_sub_ps(P##_set1_ps(1.0f), infer__verfc_own_##S(a));                                                       \
+    return INFER__SEL_##S(INFER__LT_##S(a, P##_set1_ps(1.0f)), P##_mul_ps(x, infer__verf_small_##S(x)), INFER__OR_##S(big, INFER__SIGN_##S(x)));             \
+}                                                                                                                                                            \
+/* GELU, x/2 (1 + erf(x / sqrt 2)): for |x / sqrt 2| >= 1, erfc(|x| / sqrt 2) from x^2 / 2                                                                   \
+   split exactly (rounding x / sqrt 2 first would cost 2 a^2 2^-24 of relative error) */                                                                     \
+INFER__TGT_##S static inline INFER__VF_##S infer__vgelu_##S(INFER__VF_##S x) {                                                                               \
+    INFER__VF_##S one = P##_set1_ps(1.0f), h = P##_set1_ps(0.5f), s2 = P##_set1_ps(0.70710678118654752f);                                                    \
+    INFER__VF_##S xa = P##_min_ps(P##_set1_ps(16.0f), INFER__ABS_##S(x)), a = P##_mul_ps(xa, s2), z = P##_mul_ps(x, s2);                                     \
+    INFER__VF_##S hx = P##_mul_ps(xa, xa), e, big;                                                                                                           \
+    e = infer__verfc_sq_##S(a, P##_mul_ps(hx, h), P##_mul_ps(P##_fmsub_ps(xa, xa, hx), h));                                                                  \
+    big = INFER__SEL_##S(INFER__LT_##S(x, P##_setzero_ps()), e, P##_sub_ps(P##_set1_ps(2.0f), e));                                                           \
+    /* the series for |z| < 1, but only above -0.5: below, 1 + erf(z) would cancel */                                                                        \
+    return P##_mul_ps(P##_mul_ps(h, x), INFER__SEL_##S(INFER__LT_##S(a, INFER__SEL_##S(INFER__LT_##S(x, P##_setzero_ps()), h, one)),                         \
+                                                       P##_fmadd_ps(z, infer__verf_small_##S(z), one), big));                                                \
+}                                                                                                                                                            \
+INFER__TGT_##S static inline INFER__VF_##S infer__vsigmoid_##S(INFER__VF_##S x) {                                                                            \
+    INFER__VF_##S e = INFER__VEXP_##S(P##_sub_ps(P##_setzero_ps(), INFER__ABS_##S(x))), r = P##_div_ps(P##_set1_ps(1.0f), P##_add_ps(P##_set1_ps(1.0f), e)); \
+    return INFER__SEL_##S(INFER__LT_##S(x, P##_setzero_ps()), P##_mul_ps(e, r), r);                                                                          \
+}                                                                                                                                                            \
+INFER__TGT_##S static inline INFER__VF_##S infer__vact_##S(int kind, INFER__VF_##S v, INFER__VF_##S al, INFER__VF_##S be) {                                  \
+    INFER__VF_##S z = P##_setzero_ps(), one = P##_set1_ps(1.0f);                                                                                             \
+    switch (kind) {                                                                                                                                          \
+    case INFER__ACT_RELU: return P##_max_ps(z, v); /* max(0, NaN) is NaN, as in the reference */                                                             \
+    case INFER__ACT_LEAKY_RELU: return INFER__SEL_##S(INFER__LT_##S(v, z), P##_mul_ps(al, v), v);                                                            \
+    case INFER__ACT_SIGMOID: return infer__vsigmoid_##S(v);                                                                                                  \
+    case INFER__ACT_TANH: return INFER__VTANH_##S(v);                                                                                                        \
+    case INFER__ACT_CLIP: return P##_min_ps(P##_max_ps(v, al), be);                                                                                          \
+    case INFER__ACT_HARD_SIGMOID: return P##_min_ps(P##_max_ps(P##_fmadd_ps(al, v, be), z), one);                                                            \
+    case INFER__ACT_HARD_SWISH:                                                                                                                              \
+        return P##_mul_ps(v, P##_min_ps(P##_max_ps(P##_fmadd_ps(v, P##_set1_ps(1.0f / 6.0f), P##_set1_ps(0.5f)), z), one));                                  \
+    case INFER__ACT_GELU: return infer__vgelu_##S(v);                                                                                                        \
+    case INFER__ACT_GELU_TANH: {                                                                                                                             \
+        INFER__VF_##S u = P##_mul_ps(P##_set1_ps(-1.5957691216057308f), P##_fmadd_ps(P##_mul_ps(P##_set1_ps(0.044715f), v), P##_mul_ps(v, v), v));           \
+        return P##_mul_ps(v, infer__vsigmoid_##S(P##_sub_ps(z, u))); /* x / (1 + exp(-2u)) */                                                                \
+    }                                                                                                                                                        \
+    case INFER__ACT_SILU: return P##_mul_ps(v, infer__vsigmoid_##S(v));                                                                                      \
+    case INFER__VK_SWISH: return P##_mul_ps(v, infer__vsigmoid_##S(P##_mul_ps(al, v)));                                                                      \
+    case INFER__VK_EXP: return INFER__VEXP_##S(v);                                                                                                           \
+    case INFER__VK_ERF: return INFER__VERF_##S(v);                                                                                                           \
+    default: return v;                                                                                                                                       \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vmap_##S(int kind, float *y, const float *x, int64_t n, float alpha, float beta) {                                         \
+    INFER__VF_##S al = P##_set1_ps(alpha), be = P##_set1_ps(beta);                                                                                           \
+    int64_t i = 0;                                                                                                                                           \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S) P##_storeu_ps(y + i, infer__vact_##S(kind, P##_loadu_ps(x + i), al, be));                               \
+    if (i < n) { /* the tail through a padded vector */                                                                                                      \
+        float t[16] = {0};                                                                                                                                   \
+        memcpy(t, x + i, (size_t)(n - i) * sizeof(float));                                                                                                   \
+        P##_storeu_ps(t, infer__vact_##S(kind, P##_loadu_ps(t), al, be));                                                                                    \
+        memcpy(y + i, t, (size_t)(n - i) * sizeof(float));                                                                                                   \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static inline INFER__VF_##S infer__vop_##S(int op, INFER__VF_##S a, INFER__VF_##S b) {                                                        \
+    switch (op) {                                                                                                                                            \
+    case INFER__OP_ADD: return P##_add_ps(a, b);                                                                                                             \
+    case INFER__OP_SUB: return P##_sub_ps(a, b);                                                                                                             \
+    case INFER__OP_MUL: return P##_mul_ps(a, b);                                                                                                             \
+    default: return P##_div_ps(a, b);                                                                                                                        \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vbinary_##S(int op, float *y, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n) {                         \
+    INFER__VF_##S a0 = P##_set1_ps(a[0]), b0 = P##_set1_ps(b[0]);                                                                                            \
+    int64_t i = 0, k;                                                                                                                                        \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S)                                                                                                         \
+        P##_storeu_ps(y + i, infer__vop_##S(op, sa ? P##_loadu_ps(a + i) : a0, sb ? P##_loadu_ps(b + i) : b0));                                              \
+    if (i < n) {                                                                                                                                             \
+        float ta[16], tb[16];                                                                                                                                \
+        for (k = 0; k < INFER__W_##S; k++) ta[k] = a[sa * (i + (k < n - i ? k : 0))], tb[k] = b[sb * (i + (k < n - i ? k : 0))];                             \
+        P##_storeu_ps(ta, infer__vop_##S(op, P##_loadu_ps(ta), P##_loadu_ps(tb)));                                                                           \
+        memcpy(y + i, ta, (size_t)(n - i) * sizeof(float));                                                                                                  \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static float infer__vmax_##S(const float *x, int64_t n) {                                                                                     \
+    INFER__VF_##S m = P##_set1_ps(-INFINITY);                                                                                                                \
+    int64_t i = 0;                                                                                                                                           \
+    float r;                                                                                                                                                 \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S) m = P##_max_ps(P##_loadu_ps(x + i), m); /* NaN ignored, as in the reference */                          \
+    r = infer__hmax_##S(m);                                                                                                                                  \
+    for (; i < n; i++) r = x[i] > r ? x[i] : r;                                                                                                              \
+    return r;                                                                                                                                                \
+}                                                                                                                                                            \
+INFER__TGT_##S static float infer__vexp_shift_##S(float *y, const float *x, float shift, int64_t n) {                                                        \
+    INFER__VF_##S sh = P##_set1_ps(shift), s = P##_setzero_ps(), e;                                                                                          \
+    int64_t i = 0;                                                                                                                                           \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S) {                                                                                                       \
+        e = INFER__VEXP_##S(P##_sub_ps(P##_loadu_ps(x + i), sh));                                                                                            \
+        s = P##_add_ps(s, e);                                                                                                                                \
+        P##_storeu_ps(y + i, e);                                                                                                                             \
+    }                                                                                                                                                        \
+    if (i < n) {                                                                                                                                             \
+        float t[16];                                                                                                                                         \
+        int64_t k;                                                                                                                                           \
+        for (k = 0; k < INFER__W_##S; k++) t[k] = k < n - i ? x[i + k] : -INFINITY;                                                                          \
+        e = INFER__VEXP_##S(P##_sub_ps(P##_loadu_ps(t), sh));                                                                                                \
+        s = P##_add_ps(s, e);                                                                                                                                \
+        P##_storeu_ps(t, e);                                                                                                                                 \
+        memcpy(y + i, t, (size_t)(n - i) * sizeof(float));                                                                                                   \
+    }                                                                                                                                                        \
+    return infer__hsum_##S(s);                                                                                                                               \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vsoftmax_##S(float *y, const float *x, int64_t n, int lg) {                                                                \
+    float mx = infer__vmax_##S(x, n), t[16];                                                                                                                 \
+    INFER__VF_##S sh = P##_set1_ps(mx), e;                                                                                                                   \
+    INFER__VD_##S acc[2];                                                                                                                                    \
+    int64_t i = 0, k;                                                                                                                                        \
+    double sum;                                                                                                                                              \
+    acc[0] = acc[1] = INFER__DZERO_##S;                                                                                                                      \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S) {                                                                                                       \
+        e = INFER__VEXP_##S(P##_sub_ps(P##_loadu_ps(x + i), sh));                                                                                            \
+        infer__dacc_##S(acc, e);                                                                                                                             \
+        if (!lg) P##_storeu_ps(y + i, e);                                                                                                                    \
+    }                                                                                                                                                        \
+    if (i < n) {                                                                                                                                             \
+        for (k = 0; k < INFER__W_##S; k++) t[k] = k < n - i ? x[i + k] : -INFINITY;                                                                          \
+        e = INFER__VEXP_##S(P##_sub_ps(P##_loadu_ps(t), sh));                                                                                                \
+        infer__dacc_##S(acc, e);                                                                                                                             \
+        P##_storeu_ps(t, e);                                                                                                                                 \
+        if (!lg) memcpy(y + i, t, (size_t)(n - i) * sizeof(float));                                                                                          \
+    }                                                                                                                                                        \
+    sum = infer__dsum_##S(acc);                                                                                                                              \
+    if (lg) {                                                                                                                                                \
+        float lse = (float)log(sum);                                                                                                                         \
+        for (i = 0; i + INFER__W_##S <= n; i += INFER__W_##S) P##_storeu_ps(y + i, P##_sub_ps(P##_sub_ps(P##_loadu_ps(x + i), sh), P##_set1_ps(lse)));       \
+        for (; i < n; i++) y[i] = x[i] - mx - lse;                                                                                                           \
+    } else {                                                                                                                                                 \
+        float inv = (float)(1.0 / sum);                                                                                                                      \
+        for (i = 0; i + INFER__W_##S <= n; i += INFER__W_##S) P##_storeu_ps(y + i, P##_mul_ps(P##_loadu_ps(y + i), P##_set1_ps(inv)));                       \
+        for (; i < n; i++) y[i] *= inv;                                                                                                                      \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vlayer_norm_##S(float *y, const float *x, int64_t n, const float *scale, int64_t ss,                                       \
+                                     const float *bias, int64_t bs, float eps, float *mean_out, float *inv_out) {                                            \
+    INFER__VD_##S acc[2];                                                                                                                                    \
+    int64_t i = 0;                                                                                                                                           \
+    double mean, var, inv, tail = 0;                                                                                                                         \
+    float mf, af;                                                                                                                                            \
+    acc[0] = acc[1] = INFER__DZERO_##S;                                                                                                                      \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S) infer__dacc_##S(acc, P##_loadu_ps(x + i));                                                              \
+    for (; i < n; i++) tail += x[i];                                                                                                                         \
+    mean = n ? (infer__dsum_##S(acc) + tail) / (double)n : 0;                                                                                                \
+    acc[0] = acc[1] = INFER__DZERO_##S;                                                                                                                      \
+    tail = 0;                                                                                                                                                \
+    for (i = 0; i + INFER__W_##S / 2 <= n; i += INFER__W_##S / 2) {                                                                                          \
+        INFER__VD_##S d = P##_sub_pd(INFER__LOADD_##S(x + i), P##_set1_pd(mean));                                                                            \
+        acc[0] = P##_fmadd_pd(d, d, acc[0]);                                                                                                                 \
+    }                                                                                                                                                        \
+    for (; i < n; i++) tail += (x[i] - mean) * (x[i] - mean);                                                                                                \
+    var = n ? (infer__dsum_##S(acc) + tail) / (double)n : 0;                                                                                                 \
+    inv = 1.0 / sqrt(var + eps);                                                                                                                             \
+    mf = (float)mean, af = (float)inv;                                                                                                                       \
+    for (i = 0; i + INFER__W_##S / 2 <= n; i += INFER__W_##S / 2) { /* (x - mean) inv scale + bias in double */                                              \
+        INFER__VD_##S s = ss ? INFER__LOADD_##S(scale + i) : P##_set1_pd(scale[0]);                                                                          \
+        INFER__VD_##S b = !bias ? P##_setzero_pd() : bs ? INFER__LOADD_##S(bias + i) : P##_set1_pd(bias[0]);                                                 \
+        INFER__VD_##S d = P##_sub_pd(INFER__LOADD_##S(x + i), P##_set1_pd(mean));                                                                            \
+        INFER__STORED_##S(y + i, P##_fmadd_pd(P##_mul_pd(d, P##_set1_pd(inv)), s, b));                                                                       \
+    }                                                                                                                                                        \
+    for (; i < n; i++) y[i] = (float)((x[i] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f));                                                   \
+    if (mean_out) *mean_out = mf;                                                                                                                            \
+    if (inv_out) *inv_out = af;                                                                                                                              \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vscale_##S(float *y, float a, int64_t n) {                                                                                 \
+    INFER__VF_##S va = P##_set1_ps(a);                                                                                                                       \
+    int64_t i = 0;                                                                                                                                           \
+    for (; i + INFER__W_##S <= n; i += INFER__W_##S) P##_storeu_ps(y + i, P##_mul_ps(va, P##_loadu_ps(y + i)));                                              \
+    for (; i < n; i++) y[i] *= a;                                                                                                                            \
+}                                                                                                                                                            \
+/* s[j] = sum_p q[p] kt[p * ldk + j] for j < nb rounded up to a vector (kt zero-padded) */                                                                   \
+INFER__TGT_##S static void infer__vqk_##S(float *s, const float *q, const float *kt, int64_t d, int64_t nb, int64_t lds,                                     \
+                                         int64_t ldk) {                                                                                                      \
+    int64_t n = (nb + INFER__W_##S - 1) / INFER__W_##S * INFER__W_##S, j = 0, p;                                                                             \
+    (void)lds; /* one row */                                                                                                                                 \
+    for (; j + 4 * INFER__W_##S <= n; j += 4 * INFER__W_##S) {                                                                                               \
+        INFER__VF_##S a0 = P##_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, qv;                                                                                  \
+        for (p = 0; p < d; p++) {                                                                                                                            \
+            const float *kr = kt + p * ldk + j;                                                                                                              \
+            qv = P##_set1_ps(q[p]);                                                                                                                          \
+            a0 = P##_fmadd_ps(qv, P##_loadu_ps(kr), a0);                                                                                                     \
+            a1 = P##_fmadd_ps(qv, P##_loadu_ps(kr + INFER__W_##S), a1);                                                                                      \
+            a2 = P##_fmadd_ps(qv, P##_loadu_ps(kr + 2 * INFER__W_##S), a2);                                                                                  \
+            a3 = P##_fmadd_ps(qv, P##_loadu_ps(kr + 3 * INFER__W_##S), a3);                                                                                  \
+        }                                                                                                                                                    \
+        P##_storeu_ps(s + j, a0);                                                                                                                            \
+        P##_storeu_ps(s + j + INFER__W_##S, a1);                                                                                                             \
+        P##_storeu_ps(s + j + 2 * INFER__W_##S, a2);                                                                                                         \
+        P##_storeu_ps(s + j + 3 * INFER__W_##S, a3);                                                                                                         \
+    }                                                                                                                                                        \
+    for (; j < n; j += INFER__W_##S) {                                                                                                                       \
+        INFER__VF_##S a0 = P##_setzero_ps();                                                                                                                 \
+        for (p = 0; p < d; p++) a0 = P##_fmadd_ps(P##_set1_ps(q[p]), P##_loadu_ps(kt + p * ldk + j), a0);                                                    \
+        P##_storeu_ps(s + j, a0);                                                                                                                            \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+/* four rows at once: s[r * lds + j] = q[r * qs + .] . kt[.][j] (the kt loads shared) */                                                                     \
+INFER__TGT_##S static void infer__vqk4_##S(float *s, const float *q, int64_t qs, const float *kt, int64_t d, int64_t nb,                                     \
+                                          int64_t lds, int64_t ldk) {                                                                                        \
+    int64_t n = (nb + INFER__W_##S - 1) / INFER__W_##S * INFER__W_##S, j = 0, p;                                                                             \
+    for (; j + 2 * INFER__W_##S <= n; j += 2 * INFER__W_##S) {                                                                                               \
+        INFER__VF_##S a0 = P##_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0, k0, k1, x;                                       \
+        for (p = 0; p < d; p++) {                                                                                                                            \
+            k0 = P##_loadu_ps(kt + p * ldk + j), k1 = P##_loadu_ps(kt + p * ldk + j + INFER__W_##S);                                                         \
+            x = P##_set1_ps(q[p]), a0 = P##_fmadd_ps(x, k0, a0), a1 = P##_fmadd_ps(x, k1, a1);                                                               \
+            x = P##_set1_ps(q[qs + p]), b0 = P##_fmadd_ps(x, k0, b0), b1 = P##_fmadd_ps(x, k1, b1);                                                          \
+            x = P##_set1_ps(q[2 * qs + p]), c0 = P##_fmadd_ps(x, k0, c0), c1 = P##_fmadd_ps(x, k1, c1);                                                      \
+            x = P##_set1_ps(q[3 * qs + p]), d0 = P##_fmadd_ps(x, k0, d0), d1 = P##_fmadd_ps(x, k1, d1);                                                      \
+        }                                                                                                                                                    \
+        P##_storeu_ps(s + j, a0), P##_storeu_ps(s + j + INFER__W_##S, a1);                                                                                   \
+        P##_storeu_ps(s + lds + j, b0), P##_storeu_ps(s + lds + j + INFER__W_##S, b1);                                                                       \
+        P##_storeu_ps(s + 2 * lds + j, c0), P##_storeu_ps(s + 2 * lds + j + INFER__W_##S, c1);                                                               \
+        P##_storeu_ps(s + 3 * lds + j, d0), P##_storeu_ps(s + 3 * lds + j + INFER__W_##S, d1);                                                               \
+    }                                                                                                                                                        \
+    for (; j < n; j += INFER__W_##S) {                                                                                                                       \
+        INFER__VF_##S a0 = P##_setzero_ps(), b0 = a0, c0 = a0, d0 = a0, k0;                                                                                  \
+        for (p = 0; p < d; p++) {                                                                                                                            \
+            k0 = P##_loadu_ps(kt + p * ldk + j);                                                                                                             \
+            a0 = P##_fmadd_ps(P##_set1_ps(q[p]), k0, a0), b0 = P##_fmadd_ps(P##_set1_ps(q[qs + p]), k0, b0);                                                 \
+            c0 = P##_fmadd_ps(P##_set1_ps(q[2 * qs + p]), k0, c0), d0 = P##_fmadd_ps(P##_set1_ps(q[3 * qs + p]), k0, d0);                                    \
+        }                                                                                                                                                    \
+        P##_storeu_ps(s + j, a0), P##_storeu_ps(s + lds + j, b0), P##_storeu_ps(s + 2 * lds + j, c0), P##_storeu_ps(s + 3 * lds + j, d0);                    \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+INFER__TGT_##S static void infer__vpv_##S(float *acc, const float *p, const float *v, int64_t vs, int64_t nb, int64_t dv);                                   \
+/* four rows at once: acc[r * lda + c] += sum_j p[r * ldp + j] v[j * vs + c] (the v loads shared) */                                                         \
+INFER__TGT_##S static void infer__vpv4_##S(float *acc, int64_t lda, const float *p, int64_t ldp, const float *v, int64_t vs,                                 \
+                                          int64_t nb, int64_t dv) {                                                                                          \
+    int64_t c = 0, j, r;                                                                                                                                     \
+    for (; c + 2 * INFER__W_##S <= dv; c += 2 * INFER__W_##S) {                                                                                              \
+        float *o0 = acc + c, *o1 = o0 + lda, *o2 = o1 + lda, *o3 = o2 + lda;                                                                                 \
+        INFER__VF_##S a0 = P##_loadu_ps(o0), a1 = P##_loadu_ps(o0 + INFER__W_##S), b0 = P##_loadu_ps(o1);                                                    \
+        INFER__VF_##S b1 = P##_loadu_ps(o1 + INFER__W_##S), c0 = P##_loadu_ps(o2), c1 = P##_loadu_ps(o2 + INFER__W_##S);                                     \
+        INFER__VF_##S d0 = P##_loadu_ps(o3), d1 = P##_loadu_ps(o3 + INFER__W_##S), v0, v1, x;                                                                \
+        for (j = 0; j < nb; j++) {                                                                                                                           \
+            v0 = P##_loadu_ps(v + j * vs + c), v1 = P##_loadu_ps(v + j * vs + c + INFER__W_##S);                                                             \
+            x = P##_set1_ps(p[j]), a0 = P##_fmadd_ps(x, v0, a0), a1 = P##_fmadd_ps(x, v1, a1);                                                               \
+            x = P##_set1_ps(p[ldp + j]), b0 = P##_fmadd_ps(x, v0, b0), b1 = P##_fmadd_ps(x, v1, b1);                                                         \
+            x = P##_set1_ps(p[2 * ldp + j]), c0 = P##_fmadd_ps(x, v0, c0), c1 = P##_fmadd_ps(x, v1, c1);                                                     \
+            x = P##_set1_ps(p[3 * ldp + j]), d0 = P##_fmadd_ps(x, v0, d0), d1 = P##_fmadd_ps(x, v1, d1);                                                     \
+        }                                                                                                                                                    \
+        P##_storeu_ps(o0, a0), P##_storeu_ps(o0 + INFER__W_##S, a1), P##_storeu_ps(o1, b0), P##_storeu_ps(o1 + INFER__W_##S, b1);                            \
+        P##_storeu_ps(o2, c0), P##_storeu_ps(o2 + INFER__W_##S, c1), P##_storeu_ps(o3, d0), P##_storeu_ps(o3 + INFER__W_##S, d1);                            \
+    }                                                                                                                                                        \
+    if (c < dv)                                                                                                                                              \
+        for (r = 0; r < 4; r++) infer__vpv_##S(acc + r * lda + c, p + r * ldp, v + c, vs, nb, dv - c);                                                       \
+}                                                                                                                                                            \
+/* acc[c] += sum_j p[j] v[j * vs + c] for c < dv, j < nb */                                                                                                  \
+INFER__TGT_##S static void infer__vpv_##S(float *acc, const float *p, const float *v, int64_t vs, int64_t nb, int64_t dv) {                                  \
+    int64_t c = 0, j;                                                                                                                                        \
+    for (; c + 4 * INFER__W_##S <= dv; c += 4 * INFER__W_##S) {                                                                                              \
+        INFER__VF_##S a0 = P##_loadu_ps(acc + c), a1 = P##_loadu_ps(acc + c + INFER__W_##S);                                                                 \
+        INFER__VF_##S a2 = P##_loadu_ps(acc + c + 2 * INFER__W_##S), a3 = P##_loadu_ps(acc + c + 3 * INFER__W_##S), pj;                                      \
+        for (j = 0; j < nb; j++) {                                                                                                                           \
+            const float *vr = v + j * vs + c;                                                                                                                \
+            pj = P##_set1_ps(p[j]);                                                                                                                          \
+            a0 = P##_fmadd_ps(pj, P##_loadu_ps(vr), a0);                                                                                                     \
+            a1 = P##_fmadd_ps(pj, P##_loadu_ps(vr + INFER__W_##S), a1);                                                                                      \
+            a2 = P##_fmadd_ps(pj, P##_loadu_ps(vr + 2 * INFER__W_##S), a2);                                                                                  \
+            a3 = P##_fmadd_ps(pj, P##_loadu_ps(vr + 3 * INFER__W_##S), a3);                                                                                  \
+        }                                                                                                                                                    \
+        P##_storeu_ps(acc + c, a0);                                                                                                                          \
+        P##_storeu_ps(acc + c + INFER__W_##S, a1);                                                                                                           \
+        P##_storeu_ps(acc + c + 2 * INFER__W_##S, a2);                                                                                                       \
+        P##_storeu_ps(acc + c + 3 * INFER__W_##S, a3);                                                                                                       \
+    }                                                                                                                                                        \
+    for (; c + INFER__W_##S <= dv; c += INFER__W_##S) {                                                                                                      \
+        INFER__VF_##S a0 = P##_loadu_ps(acc + c);                                                                                                            \
+        for (j = 0; j < nb; j++) a0 = P##_fmadd_ps(P##_set1_ps(p[j]), P##_loadu_ps(v + j * vs + c), a0);                                                     \
+        P##_storeu_ps(acc + c, a0);                                                                                                                          \
+    }                                                                                                                                                        \
+    for (; c < dv; c++) {                                                                                                                                    \
+        float t = acc[c];                                                                                                                                    \
+        for (j = 0; j < nb; j++) t += p[j] * v[j * vs + c];                                                                                                  \
+        acc[c] = t;                                                                                                                                          \
+    }                                                                                                                                                        \
+}                                                                                                                                                            \
+static const infer__vec_isa infer__vec_##S = {INFER__W_##S, infer__vmap_##S, infer__vbinary_##S, infer__vsoftmax_##S,                                        \
+    infer__vlayer_norm_##S, infer__vscale_##S, infer__vmax_##S, infer__vexp_shift_##S,                                                                       \
+    infer__vqk_##S, infer__vpv_##S, infer__vqk4_##S, infer__vpv4_##S};
+
+INFER__VEC_TEMPLATE(avx2, _mm256)
+INFER__VEC_TEMPLATE(avx512, _mm512)
+
+/* -- element-wise, Softmax and LayerNormalization kernels over an infer__vec_isa -- */
+
+/* The map kind of a unary op with a vector form, or -1 */
+static int infer__vec_kind(int op, int flag) {
+    switch (op) {
+    case INFER__OP_RELU: return INFER__ACT_RELU;
+    case INFER__OP_LEAKY_RELU: return INFER__ACT_LEAKY_RELU;
+    case INFER__OP_SIGMOID: return INFER__ACT_SIGMOID;
+    case INFER__OP_TANH: return INFER__ACT_TANH;
+    case INFER__OP_GELU: return flag ? INFER__ACT_GELU_TANH : INFER__ACT_GELU;
+    case INFER__OP_SWISH: return INFER__VK_SWISH;
+    case INFER__OP_EXP: return INFER__VK_EXP;
+    case INFER__OP_ERF: return INFER__VK_ERF;
+    default: return -1;
+    }
+}
+
+/* One element-wise job in rows: row r of y [rows][len] (the last row may be shorter) from
+   a and b at row strides a_rs, b_rs and element strides sa, sb (0: broadcast). */
+typedef struct infer__vec_job {
+    const infer__vec_isa *v;
+    int kind;      /* map kind, or the binary op */
+    float al, be;  /* map parameters */
+    const float *a, *b;
+    float *y;
+    int64_t n, len, a_rs, b_rs, sa, sb;
+} infer__vec_job;
+
+static void infer__vec_map_task(void *arg, int64_t r) {
+    const infer__vec_job *j = (const infer__vec_job *)arg;
+    int64_t len = INFER__MIN(j->len, j->n - r * j->len);
+    j->v->map(j->kind, j->y + r * j->len, j->a + r * j->len, len, j->al, j->be);
+}
+
+static void infer__vec_binary_task(void *arg, int64_t r) {
+    const infer__vec_job *j = (const infer__vec_job *)arg;
+    int64_t len = INFER__MIN(j->len, j->n - r * j->len);
+    j->v->binary(j->kind, j->y + r * j->len, j->a + r * j->a_rs, j->sa, j->b + r * j->b_rs, j->sb, len);
+}
+
+/* Rows of at least 4096 elements (a multiple of 16), about one per thread: element-wise
+   results do not depend on the split. */
+static int64_t infer__vec_chunk(int64_t n, int nt) {
+    int64_t len = (n + nt - 1) / (nt < 1 ? 1 : nt);
+    len = (len + 15) / 16 * 16;
+    return INFER__MAX(len, 4096);
+}
+
+static infer_status infer__unary_f32(const infer__ctx *c, const infer__vec_isa *v) {
+    infer__vec_job j;
+    int nt;
+    memset(&j, 0, sizeof j);
+    j.kind = infer__vec_kind(c->node->op, c->p->ax.flag);
+    if (c->in[0]->dtype != INFER_DTYPE_F32 || j.kind < 0) return infer__unary_ref(c);
+    j.v = v, j.al = c->p->ax.alpha, j.be = c->p->ax.beta;
+    j.a = (const float *)c->in[0]->data, j.y = (float *)c->out[0]->data, j.n = (int64_t)c->out[0]->n;
+    nt = infer__threads_for(c, (double)j.n * (j.kind == INFER__ACT_RELU || j.kind == INFER__ACT_LEAKY_RELU ? 1 : 16));
+    j.len = infer__vec_chunk(j.n, nt);
+    if (j.n > 0) infer__parallel(c, nt, (j.n + j.len - 1) / j.len, infer__vec_map_task, &j);
+    return INFER_STATUS_OK;
+}
+
+/* Add/Sub/Mul/Div of f32 for same shapes, a scalar, or a vector along the last axis (a
+   bias); other broadcasts run the reference. */
+static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa *v) {
+    const infer__val *a = c->in[0], *b = c->n_in > 1 ? c->in[1] : NULL, *o = c->out[0];
+    infer__vec_job j;
+    int64_t n = (int64_t)o->n, last;
+    int nt, rows = 0;
+    if (c->n_in != 2 || !b || o->dtype != INFER_DTYPE_F32 || a->dtype != INFER_DTYPE_F32 ||
+        b->dtype != INFER_DTYPE_F32 || o->n_dims == 0)
+        return infer__binary_ref(c);
+    last = o->dims[o->n_dims - 1];
+    memset(&j, 0, sizeof j);
+    j.v = v, j.kind = c->node->op, j.n = n;
+    j.a = (const float *)a->data, j.b = (const float *)b->data, j.y = (float *)o->data;
+    nt = infer__threads_for(c, (double)n);
+    if ((int64_t)a->n == n && (int64_t)b->n == n) j.sa = j.sb = 1;
+    else if ((int64_t)a->n == n && b->n == 1) j.sa = 1;
+    else if ((int64_t)b->n == n && a->n == 1) j.sb = 1;
+    else if ((int64_t)a->n == n && (int64_t)b->n == last && b->n_dims && b->dims[b->n_dims - 1] == last) j.sa = j.sb = 1, rows = 1;
+    else if ((int64_t)b->n == n && (int64_t)a->n == last && a->n_dims && a->dims[a->n_dims - 1] == last) j.sa = j.sb = 1, rows = 2;
+    else return infer__binary_ref(c);
+    if (n == 0) return INFER_STATUS_OK;
+    j.len = rows ? last : infer__vec_chunk(n, nt);
+    j.a_rs = rows == 2 ? 0 : j.sa * j.len;
+    j.b_rs = rows == 1 ? 0 : j.sb * j.len;
+    infer__parallel(c, nt, (n + j.len - 1) / j.len, infer__vec_binary_task, &j);
+    return INFER_STATUS_OK;
+}
+
+typedef struct infer__vec_rows {
+    const infer__ctx *c;
+    const infer__vec_isa *v;
+} infer__vec_rows;
+
+static void infer__softmax_task(void *arg, int64_t r) {
+    const infer__vec_rows *j = (const infer__vec_rows *)arg;
+    const infer__axis_p *p = &j->c->p->ax;
+    j->v->softmax((float *)j->c->out[0]->data + r * p->len, (const float *)j->c->in[0]->data + r * p->len, p->len, p->flag);
+}
+
+/* Softmax, LogSoftmax over the last axis (inner 1); another axis runs the reference */
+static infer_status infer__softmax_f32(const infer__ctx *c, const infer__vec_isa *v) {
+    const infer__axis_p *p = &c->p->ax;
+    infer__vec_rows j;
+    if (p->inner != 1 || p->len == 0) return infer__softmax_ref(c);
+    j.c = c, j.v = v;
+    infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len * 16), p->outer, infer__softmax_task, &j);
+    return INFER_STATUS_OK;
+}
+
+static void infer__layer_norm_task(void *arg, int64_t r) {
+    const infer__vec_rows *j = (const infer__vec_rows *)arg;
+    const infer__ctx *c = j->c;
+    const infer__axis_p *p = &c->p->ax;
+    const infer__val *bv = c->n_in > 2 ? c->in[2] : NULL;
+    float *mean_out = c->n_out > 1 && c->out[1] ? (float *)c->out[1]->data + r : NULL;
+    float *inv_out = c->n_out > 2 && c->out[2] ? (float *)c->out[2]->data + r : NULL;
+    j->v->layer_norm((float *)c->out[0]->data + r * p->len, (const float *)c->in[0]->data + r * p->len, p->len,
+                     (const float *)c->in[1]->data, c->in[1]->n == 1 ? 0 : 1, bv ? (const float *)bv->data : NULL,
+                     bv && bv->n == 1 ? 0 : 1, p->alpha, mean_out, inv_out);
+}
+
+static infer_status infer__layer_norm_f32(const infer__ctx *c, const infer__vec_isa *v) {
+    const infer__axis_p *p = &c->p->ax;
+    infer__vec_rows j;
+    if (p->len == 0) return infer__layer_norm_ref(c);
+    j.c = c, j.v = v;
+    infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len * 4), p->outer, infer__layer_norm_task, &j);
+    return INFER_STATUS_OK;
+}
+
+/* Attention, streaming: K is transposed once into scratch ([B][Hkv][D][ldk]), then a block
+   of INFER__ATT_QB query rows walks the keys in blocks of INFER__ATT_KB, each row with an online softmax
+   (running maximum m and sum l; its output accumulator is rescaled when m grows), so no
+   [q_seq][kv_seq] matrix exists. Parallel over (batch, head, query block); the work of a
+   row does not depend on the thread count. */
+#define INFER__ATT_KB 64
+#define INFER__ATT_QB 16
+#define INFER__ATT_MAX_D 256 /* larger head sizes run the reference */
+
+typedef struct infer__att_job {
+    const infer__vec_isa *v;
+    infer__att a;
+    const float *q, *k, *vv;
+    const void *mask;
+    float *y, *kt; /* kt: [B][Hkv][D][ldk], zero past T */
+    int64_t n_qb, ldk;
+} infer__att_job;
+
+static void infer__att_kt_task(void *arg, int64_t t) {
+    const infer__att_job *j = (const infer__att_job *)arg;
+    const infer__att *a = &j->a;
+    const float *kb = j->k + (t / a->Hkv) * a->ks[0] + (t % a->Hkv) * a->ks[1];
+    float *kt = j->kt + t * a->D * j->ldk;
+    int64_t d, jj;
+    for (d = 0; d < a->D; d++) {
+        for (jj = 0; jj < a->T; jj++) kt[d * j->ldk + jj] = kb[jj * a->ks[2] + d];
+        for (; jj < j->ldk; jj++) kt[d * j->ldk + jj] = 0;
+    }
+}
+
+static void infer__att_task(void *arg, int64_t t) {
+    const infer__att_job *j = (const infer__att_job *)arg;
+    const infer__att *a = &j->a;
+    const infer__vec_isa *v = j->v;
+    int64_t bh = t / j->n_qb, b = bh / a->Hq, h = bh % a->Hq, kh = h / (a->Hq / a->Hkv), i0 = (t % j->n_qb) * INFER__ATT_QB;
+    int64_t rows = INFER__MIN(INFER__ATT_QB, a->S - i0), end = a->causal ? INFER__MIN(a->T, i0 + rows) : a->T;
+    int64_t r, j0, jj, d, n4;
+    const float *kt = j->kt + (b * a->Hkv + kh) * a->D * j->ldk, *vb = j->vv + b * a->vs[0] + kh * a->vs[1];
+    float acc[INFER__ATT_QB][INFER__ATT_MAX_D], s[4][INFER__ATT_KB], m[INFER__ATT_QB], l[INFER__ATT_QB];
+    for (r = 0; r < rows; r++) {
+        m[r] = -INFINITY, l[r] = 0;
+        memset(acc[r], 0, (size_t)a->Dv * sizeof(float));
+    }
+    for (j0 = 0; j0 < end; j0 += INFER__ATT_KB) {
+        int64_t nb = INFER__MIN(INFER__ATT_KB, end - j0);
+        for (r = 0; r < rows; r += n4) { /* four rows at a time, then one by one */
+            int64_t k;
+            n4 = rows - r >= 4 ? 4 : 1;
+            const float *qr = j->q + b * a->qs[0] + h * a->qs[1] + (i0 + r) * a->qs[2];
+            if (n4 == 4) v->qk4(s[0], qr, a->qs[2], kt + j0, a->D, nb, INFER__ATT_KB, j->ldk);
+            else v->qk(s[0], qr, kt + j0, a->D, nb, INFER__ATT_KB, j->ldk);
+            for (k = 0; k < n4; k++) {
+                int64_t i = i0 + r + k, lim = a->causal ? INFER__MIN(nb, i + 1 - j0) : nb;
+                float *sr = s[k], bm;
+                if (a->softcap <= 0 && (!j->mask || (a->ms[3] == 1 && j0 + nb <= a->Tm))) {
+                    int64_t at = b * a->ms[0] + h * a->ms[1] + i * a->ms[2] + j0; /* a contiguous mask row */
+                    v->scale(sr, a->scale, nb);
+                    if (j->mask && !a->mask_bool) v->binary(INFER__OP_ADD, sr, sr, 1, (const float *)j->mask + at, 1, nb);
+                    else if (j->mask)
+                        for (jj = 0; jj < nb; jj++) sr[jj] = ((const uint8_t *)j->mask)[at + jj] ? sr[jj] : -INFINITY;
+                } else
+                    for (jj = 0; jj < lim; jj++) {
+                        float sv = sr[jj] * a->scale;
+                        if (a->softcap > 0) sv = a->softcap * tanhf(sv / a->softcap);
+                        sr[jj] = sv + infer__att_bias(a, j->mask, b, h, i, j0 + jj);
+                    }
+                for (jj = lim < 0 ? 0 : lim; jj < nb; jj++) sr[jj] = -INFINITY; /* causal: keys after i */
+                bm = v->max(sr, nb);
+                if (bm == -INFINITY) { /* all masked so far: nothing to add */
+                    memset(sr, 0, (size_t)nb * sizeof(float));
+                    continue;
+                }
+                if (bm > m[r + k]) {
+                    float corr = expf(m[r + k] - bm); /* 0 the first time */
+                    l[r + k] *= corr;
+                    v->scale(acc[r + k], corr, a->Dv);
+                    m[r + k] = bm;
+                }
+                l[r + k] += v->exp_shift(sr, sr, m[r + k], nb);
+            }
+            if (n4 == 4) v->pv4(acc[r], INFER__ATT_MAX_D, s[0], INFER__ATT_KB, vb + j0 * a->vs[2], a->vs[2], nb, a->Dv);
+            else v->pv(acc[r], s[0], vb + j0 * a->vs[2], a->vs[2], nb, a->Dv);
+        }
+    }
+    for (r = 0; r < rows; r++) {
+        float *yr = j->y + b * a->ys[0] + h * a->ys[1] + (i0 + r) * a->ys[2];
+        if (l[r] > 0) v->scale(acc[r], 1.0f / l[r], a->Dv);
+        else
+            for (d = 0; d < a->Dv; d++) acc[r][d] = NAN; /* every key masked: ONNX's softmax gives NaN */
+        memcpy(yr, acc[r], (size_t)a->Dv * sizeof(float));
+    }
+}
+
+static infer_status infer__attention_f32(const infer__ctx *c, const infer__vec_isa *v) {
+    infer__att_job j;
+    infer_status st = infer__att_init(c, &j.a);
+    if (st) return st;
+    if (j.a.D > INFER__ATT_MAX_D || j.a.Dv > INFER__ATT_MAX_D) return infer__attention_ref(c);
+    j.v = v;
+    j.q = (const float *)c->in[0]->data, j.k = (const float *)c->in[1]->data, j.vv = (const float *)c->in[2]->data;
+    j.mask = c->n_in > 3 && c->in[3] ? c->in[3]->data : NULL;
+    j.y = (float *)c->out[0]->data;
+    j.n_qb = (j.a.S + INFER__ATT_QB - 1) / INFER__ATT_QB;
+    j.ldk = (j.a.T + 15) / 16 * 16, j.kt = (float *)c->scratch;
+    if (j.a.B * j.a.Hkv * j.a.D > 0)
+        infer__parallel(c, infer__threads_for(c, (double)j.a.B * j.a.Hkv * j.a.D * j.a.T), j.a.B * j.a.Hkv,
+                        infer__att_kt_task, &j);
+    if (j.a.B * j.a.Hq * j.n_qb > 0)
+        infer__parallel(c, infer__threads_for(c, (double)j.a.B * j.a.Hq * j.a.S * j.a.T * (j.a.D + j.a.Dv)),
+                        j.a.B * j.a.Hq * j.n_qb, infer__att_task, &j);
+    return INFER_STATUS_OK;
+}
+
+#define INFER__VEC_VARIANTS(S)                                                                                        \
+    static infer_status infer__unary_f32_##S(const infer__ctx *c) { return infer__unary_f32(c, &infer__vec_##S); }    \
+    static infer_status infer__binary_f32_##S(const infer__ctx *c) { return infer__binary_f32(c, &infer__vec_##S); }  \
+    static infer_status infer__softmax_f32_##S(const infer__ctx *c) { return infer__softmax_f32(c, &infer__vec_##S); } \
+    static infer_status infer__layer_norm_f32_##S(const infer__ctx *c) { return infer__layer_norm_f32(c, &infer__vec_##S); } \
+    static infer_status infer__attention_f32_##S(const infer__ctx *c) { return infer__attention_f32(c, &infer__vec_##S); }
+INFER__VEC_VARIANTS(avx2)
+INFER__VEC_VARIANTS(avx512)
+#endif /* INFER__HAVE_AVX2 */
+
+/* y = act(y) over n floats, vectorised; v NULL: the reference */
+static void infer__act_apply_vec(const infer__vec_isa *v, const infer__act *a, float *y, int64_t n) {
+    if (!v || a->kind == INFER__ACT_NONE) infer__act_apply(a, y, n);
+    else v->map(a->kind, y, y, n, a->alpha, a->beta);
+}
+
 /* -- MatMul and Gemm -- */
 
 /* One f32 GEMM's operands, for the parallel loops: c[m][n] = a[m][k] * b[k][n] with
@@ -8408,6 +9317,16 @@ static INFER__QGEMM_UNUSED void infer__qgemm_i32(const infer__ctx *cx, const inf
     infer__qgemm_run(cx, &g, nt, scratch, scratch_bytes);
 }
 
+/* the vector primitives of the GEMM's ISA, for the activation epilogue (NULL: reference) */
+static const infer__vec_isa *infer__vec_of(const infer__gemm_isa *isa) {
+#if defined(INFER__HAVE_AVX2)
+    return !isa ? NULL : isa == &infer__isa_avx512 ? &infer__vec_avx512 : &infer__vec_avx2;
+#else
+    (void)isa;
+    return NULL;
+#endif
+}
+
 static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__mm_p *p = &c->p->mm;
     const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
@@ -8432,7 +9351,7 @@ static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa
         for (r = 0; r < rows; r++)
             for (j = 0; j < p->n; j++) y[r * p->n + j] += bias[j];
     }
-    infer__act_apply(&p->act, y, (int64_t)c->out[0]->n);
+    infer__act_apply_vec(infer__vec_of(isa), &p->act, y, (int64_t)c->out[0]->n);
     return INFER_STATUS_OK;
 }
 
@@ -8457,7 +9376,7 @@ static infer_status infer__gemm_op_f32(const infer__ctx *c, const infer__gemm_is
             }
             y[i * p->n + j] = v;
         }
-    infer__act_apply(&p->act, y, p->m * p->n);
+    infer__act_apply_vec(infer__vec_of(isa), &p->act, y, p->m * p->n);
     return INFER_STATUS_OK;
 }
 
@@ -8482,12 +9401,29 @@ typedef struct infer__variant {
     infer__kernel_fn fn;
 } infer__variant;
 
+#define INFER__VEC_ROWS(op, fn) {op, INFER__CPU_AVX512, "avx512", fn##_avx512}, {op, INFER__CPU_AVX2, "avx2", fn##_avx2},
 static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_AVX2)
     {INFER__OP_MATMUL, INFER__CPU_AVX512, "avx512", infer__matmul_f32_avx512},
     {INFER__OP_MATMUL, INFER__CPU_AVX2, "avx2", infer__matmul_f32_avx2},
     {INFER__OP_GEMM, INFER__CPU_AVX512, "avx512", infer__gemm_f32_avx512},
     {INFER__OP_GEMM, INFER__CPU_AVX2, "avx2", infer__gemm_f32_avx2},
+    INFER__VEC_ROWS(INFER__OP_RELU, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_LEAKY_RELU, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_SIGMOID, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_TANH, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_GELU, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_SWISH, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_EXP, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_ERF, infer__unary_f32)
+    INFER__VEC_ROWS(INFER__OP_ADD, infer__binary_f32)
+    INFER__VEC_ROWS(INFER__OP_SUB, infer__binary_f32)
+    INFER__VEC_ROWS(INFER__OP_MUL, infer__binary_f32)
+    INFER__VEC_ROWS(INFER__OP_DIV, infer__binary_f32)
+    INFER__VEC_ROWS(INFER__OP_SOFTMAX, infer__softmax_f32)
+    INFER__VEC_ROWS(INFER__OP_LOG_SOFTMAX, infer__softmax_f32)
+    INFER__VEC_ROWS(INFER__OP_LAYER_NORM, infer__layer_norm_f32)
+    INFER__VEC_ROWS(INFER__OP_ATTENTION, infer__attention_f32)
 #endif
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},

@@ -1378,6 +1378,110 @@ static int pass_layer_norm(cgraph *g) {
     return 1;
 }
 
+/* A 4-element perm attribute of a Transpose node, or NULL. */
+static const int64_t *perm4(const cnode *n) {
+    const cattr *a;
+    size_t k;
+    if (!n || strcmp(n->op, "Transpose")) return NULL;
+    for (k = 0; k < n->n_attrs; k++) {
+        a = &n->attrs[k];
+        if (!strcmp(a->name, "perm")) return a->type == INFER_ATTR_INTS && a->n == 4 ? a->ints : NULL;
+    }
+    return NULL;
+}
+
+/* `name` is QK^T scores: made by a MatMul, or by Div/Mul of a MatMul's output by a scalar */
+static int is_scores(cgraph *g, const char *name) {
+    cnode *p = producer(g, name), *q;
+    double v;
+    if (!p) return 0;
+    if (!strcmp(p->op, "MatMul")) return 1;
+    if ((strcmp(p->op, "Div") && strcmp(p->op, "Mul")) || p->n_in != 2 || !const_scalar_value(g, p->in[1], &v)) return 0;
+    q = producer(g, p->in[0]);
+    return q && !strcmp(q->op, "MatMul");
+}
+
+/* Softmax(MatMul(Q, K^T) [* or / scalar] [+ mask]) then MatMul with V, all 4-D (Q and V
+   come from 4-axis Transposes), each intermediate read only there -> one Attention node.
+   K^T is Transpose(K, [0,1,3,2]), or Transpose(x, [0,2,3,1]) of x [batch][seq][heads][dim],
+   whose perm becomes [0,2,1,3] (K itself). The mask is an Add's other input, or the
+   condition of Where(cond, scores, c) with c <= -1e30 (GPT-2), which becomes a bool mask:
+   the same result except for a row whose every key is masked (Where's softmax then
+   averages V; Attention's gives NaN, as ONNX's reference does), which a causal mask never has. */
+static int pass_attention(cgraph *g) {
+    size_t i, k;
+    for (i = 0; i < g->n_nodes; i++) {
+        cnode *sm = &g->nodes[i], *add = NULL, *sc = NULL, *mm1, *mm2, *kt, *qt, *vt;
+        const char *s_in, *mask = "";
+        const int64_t *kp;
+        double scale = 1.0, v;
+        int64_t ax = -1;
+        if (sm->removed || strcmp(sm->op, "Softmax")) continue;
+        for (k = 0; k < sm->n_attrs; k++)
+            if (!strcmp(sm->attrs[k].name, "axis")) ax = sm->attrs[k].i;
+        if ((ax != -1 && ax != 3) || !(mm2 = sole_consumer(g, sm->out[0])) || strcmp(mm2->op, "MatMul") ||
+            mm2->n_in != 2 || strcmp(mm2->in[0], sm->out[0]) || !perm4(producer(g, mm2->in[1])))
+            continue;
+        s_in = sm->in[0];
+        add = producer(g, s_in);
+        if (add && !strcmp(add->op, "Add") && add->n_in == 2 && sole_consumer(g, add->out[0]) == sm) {
+            int first = is_scores(g, add->in[0]), second = is_scores(g, add->in[1]);
+            if (first == second) continue;
+            mask = first ? add->in[1] : add->in[0];
+            s_in = first ? add->in[0] : add->in[1];
+        } else if (add && !strcmp(add->op, "Where") && add->n_in == 3 && sole_consumer(g, add->out[0]) == sm &&
+                   is_scores(g, add->in[1]) && const_scalar_value(g, add->in[2], &v) && v <= -1e30) {
+            mask = add->in[0]; /* Where(keep, scores, -huge): keep is a bool mask (GPT-2's causal one) */
+            s_in = add->in[1];
+        } else {
+            add = NULL;
+        }
+        sc = producer(g, s_in);
+        if (!sc || sole_consumer(g, sc->out[0]) != (add ? add : sm)) continue;
+        if ((!strcmp(sc->op, "Div") || !strcmp(sc->op, "Mul")) && sc->n_in == 2 && const_scalar_value(g, sc->in[1], &v) &&
+            v != 0) {
+            scale = !strcmp(sc->op, "Div") ? 1.0 / v : v;
+            mm1 = producer(g, sc->in[0]);
+            if (!mm1 || sole_consumer(g, mm1->out[0]) != sc) continue;
+        } else if (!strcmp(sc->op, "MatMul")) {
+            mm1 = sc, sc = NULL;
+        } else {
+            continue;
+        }
+        if (strcmp(mm1->op, "MatMul") || mm1->n_in != 2) continue;
+        qt = producer(g, mm1->in[0]), kt = producer(g, mm1->in[1]), vt = producer(g, mm2->in[1]);
+        if (!perm4(qt) || !(kp = perm4(kt)) || !vt || sole_consumer(g, kt->out[0]) != mm1) continue;
+        if (!(kp[0] == 0 && kp[1] == 1 && kp[2] == 3 && kp[3] == 2) && !(kp[0] == 0 && kp[1] == 2 && kp[2] == 3 && kp[3] == 1))
+            continue;
+        { /* mm2 (after every input is made) becomes Attention(Q, K, V [, mask]) */
+            char *op = sdup("Attention");
+            const char *kname = kt->in[0];
+            if (!op) return 0;
+            if (kp[1] == 2) { /* Transpose(x, [0,2,3,1]) -> Transpose(x, [0,2,1,3]) is K */
+                int64_t *pp = (int64_t *)perm4(kt);
+                pp[2] = 1, pp[3] = 3;
+                kname = kt->out[0];
+            }
+            if (!set_input(mm2, 2, mm2->in[1]) || !set_input(mm2, 1, kname) || !set_input(mm2, 0, mm1->in[0]) ||
+                (add && !set_input(mm2, 3, mask))) {
+                free(op);
+                return 0;
+            }
+            free(mm2->op);
+            mm2->op = op;
+            for (k = 0; k < mm2->n_attrs; k++) cattr_free(&mm2->attrs[k]);
+            mm2->n_attrs = 0;
+            if (!attr_float(mm2, "scale", (float)scale)) return 0;
+            if (kp[1] == 1) kt->removed = 1; /* K^T of a 4-D K: read K directly */
+        }
+        if (sc) sc->removed = 1;
+        if (add) add->removed = 1;
+        sm->removed = mm1->removed = 1;
+        note(g, "Attention recognised", mm2->name);
+    }
+    return 1;
+}
+
 /* The builder's view of a converter constant and of a node's attributes (arrays of
    n->n_attrs; `at` holds the tensors that TENSOR attributes point to). */
 static infer_tensor const_tensor(const cconst *c) {
@@ -1630,7 +1734,7 @@ infer_status convert_onnx(const char *path, const convert_options *opt, infer_bu
         goto done;
     }
     if (!opt->no_fuse && (!pass_identity(&g) || !pass_fold(&g) || !pass_conv_bn(&g) || !pass_layer_norm(&g) ||
-                          !pass_gelu(&g) || !pass_bias(&g) || !pass_activation(&g))) {
+                          !pass_gelu(&g) || !pass_attention(&g) || !pass_bias(&g) || !pass_activation(&g))) {
         if (!err[0]) cfail(&g, "out of memory");
         st = INFER_STATUS_OUT_OF_MEMORY;
         goto done;

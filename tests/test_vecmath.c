@@ -1,0 +1,317 @@
+/* tests/test_vecmath.c - the vector math (exp, tanh, erf, sigmoid, GELU, SiLU) of each ISA
+   the CPU has against libm in double, over wide ranges and special values, with a stated
+   maximum error in ulp; then the SIMD element-wise, Softmax, LayerNormalization and
+   Attention kernels against the reference kernels on odd sizes, 1 and 2 threads.
+   White-box: it sets the CPU-feature cache to pick each ISA's variants in turn. */
+#define INFER_IMPLEMENTATION
+#if defined(__GNUC__) && !defined(__clang__)
+/* op_run inlined into a white-box program: gcc cannot see n_out bounds the names it fills */
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include "test.h"
+
+#if defined(INFER__HAVE_AVX2)
+/* ulp of a float near |w| (subnormal spacing below 2^-126) */
+static double ulp_of(double w) {
+    int e;
+    w = fabs(w);
+    if (w < ldexp(1.0, -126)) return ldexp(1.0, -149);
+    frexp(w, &e);
+    return ldexp(1.0, e - 24);
+}
+
+static double ref_fn(int kind, double x) {
+    switch (kind) {
+    case INFER__VK_EXP: return exp(x);
+    case INFER__ACT_TANH: return tanh(x);
+    case INFER__VK_ERF: return erf(x);
+    case INFER__ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case INFER__ACT_GELU: return 0.5 * x * erfc(-x / sqrt(2.0));
+    case INFER__ACT_GELU_TANH: { /* given the float argument 2u the kernels (and the reference kernel) form:
+                                     its rounding, 2^-24 |2u| relative, is the formula's own */
+        float xf = (float)x, u = -1.5957691216057308f * fmaf(0.044715f * xf, xf * xf, xf);
+        return x / (1.0 + exp((double)u));
+    }
+    case INFER__ACT_SILU: return x / (1.0 + exp(-x));
+    default: return x;
+    }
+}
+#endif
+
+/* The maximum error of each function in ulp over [-120, 120] (a fine sweep, random
+   values at every scale down to 1e-30, subnormals, +-0, +-inf, NaN); where the exact
+   result is below 2^-100 (GELU's and SiLU's far negative tails go through subnormal
+   intermediates and may flush to 0), the error must be below 2^-100 instead. */
+static void test_vecmath_ulp(void) {
+#if defined(INFER__HAVE_AVX2)
+    static const struct { int kind; const char *name; double max_ulp; } fns[] = {
+        {INFER__VK_EXP, "exp", 2}, {INFER__ACT_TANH, "tanh", 3}, {INFER__VK_ERF, "erf", 3},
+        {INFER__ACT_SIGMOID, "sigmoid", 3}, {INFER__ACT_GELU, "gelu", 8}, {INFER__ACT_GELU_TANH, "gelu_tanh", 4},
+        {INFER__ACT_SILU, "silu", 4}};
+    const infer__vec_isa *isas[2];
+    const char *names[2];
+    int n_isa = 0, cpu = infer__cpu_features(), v;
+    size_t f, i, n = 0, cap = 400000;
+    float *x = (float *)malloc(cap * sizeof(float)), *y = (float *)malloc(cap * sizeof(float));
+    if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__vec_avx512, names[n_isa++] = "avx512";
+    if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__vec_avx2, names[n_isa++] = "avx2";
+    if (!n_isa) {
+        free(x), free(y);
+        return;
+    }
+    for (i = 0; i < 240000; i++) x[n++] = (float)(-120.0 + 240.0 * (double)i / 240000.0);
+    for (i = 0; i < 100000; i++) x[n++] = (float)((test_rand_u64() & 1 ? -1 : 1) * pow(10.0, test_uniform(-30, 2.1)));
+    {
+        static const float sp[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 1.17e-38f, 88.7f, 88.73f, -87.3f, -103.0f, -104.5f,
+                                   0.625f, -0.625f, 1.0f, -1.0f, 9.0f, -9.0f, 3.4e38f, -3.4e38f};
+        for (i = 0; i < sizeof sp / sizeof sp[0]; i++) x[n++] = sp[i];
+        x[n++] = INFINITY, x[n++] = -INFINITY, x[n++] = NAN;
+    }
+    for (v = 0; v < n_isa; v++)
+        for (f = 0; f < sizeof fns / sizeof fns[0]; f++) {
+            double worst = 0, wx = 0;
+            isas[v]->map(fns[f].kind, y, x, (int64_t)n, 0, 0);
+            for (i = 0; i < n; i++) {
+                double w = ref_fn(fns[f].kind, (double)x[i]), g = y[i], e;
+                if (isnan(w) || isnan(g)) {
+                    if (!(isnan(w) && isnan(g))) worst = INFINITY, wx = x[i];
+                    continue;
+                }
+                if (fabs(w) > 3.4028234663852886e38) w = w > 0 ? INFINITY : -INFINITY; /* beyond float */
+                if (isinf(w) || isinf(g)) {
+                    if (g != w) worst = INFINITY, wx = x[i];
+                    continue;
+                }
+                if (fabs(w) < ldexp(1.0, -100)) { /* a tiny result: an absolute bound */
+                    if (fabs(g - w) > ldexp(1.0, -100)) worst = INFINITY, wx = x[i];
+                    continue;
+                }
+                e = fabs(g - w) / ulp_of(w);
+                if (e > worst) worst = e, wx = x[i];
+            }
+            printf("  %s %-9s max %.2f ulp (at x = %.9g), bound %g\n", names[v], fns[f].name, worst, wx, fns[f].max_ulp);
+            CHECK(worst <= fns[f].max_ulp);
+        }
+    free(x);
+    free(y);
+#endif
+}
+
+/* -- kernels against the reference, through one-op models -- */
+
+/* CPU features the variant choice sees: 0x100 | bits (0x100 alone: the reference) */
+static void use_cpu(int bits) { __atomic_store_n(&infer__cpu_cache, 0x100 | bits, __ATOMIC_RELAXED); }
+
+static int levels[3], n_levels;
+static const char *level_names[3];
+
+static void find_levels(void) {
+    int cpu;
+    __atomic_store_n(&infer__cpu_cache, 0, __ATOMIC_RELAXED);
+    cpu = infer__cpu_features();
+    n_levels = 0;
+    if (cpu & INFER__CPU_AVX512) levels[n_levels] = INFER__CPU_AVX512 | INFER__CPU_AVX2, level_names[n_levels++] = "avx512";
+    if (cpu & INFER__CPU_AVX2) levels[n_levels] = INFER__CPU_AVX2, level_names[n_levels++] = "avx2";
+    levels[n_levels] = 0, level_names[n_levels++] = "ref";
+}
+
+/* Runs c at every level and 1 and 2 threads; output 0 must match the reference run (1
+   thread) within rtol. */
+static void check_levels(op_case *c, const char *what, double rtol) {
+    infer_tensor want;
+    double *wd;
+    size_t n, i;
+    int l, t;
+    char buf[256];
+    use_cpu(0);
+    c->n_threads = 1;
+    if (op_run(c) != INFER_STATUS_OK) {
+        printf("  %s: reference run failed: %s\n", what, c->error);
+        test__failed_checks++;
+        return;
+    }
+    want = c->out[0];
+    c->out[0].data = NULL;
+    op_free(c);
+    n = want.data_bytes / sizeof(float);
+    wd = (double *)malloc((n + 1) * sizeof(double));
+    for (i = 0; i < n; i++) wd[i] = ((const float *)want.data)[i];
+    for (l = 0; l < n_levels; l++)
+        for (t = 1; t <= 2; t++) {
+            use_cpu(levels[l]);
+            c->n_threads = t;
+            snprintf(buf, sizeof buf, "%s %s %d thread(s)", what, level_names[l], t);
+            if (op_run(c) != INFER_STATUS_OK) {
+                printf("  %s: %s\n", buf, c->error);
+                test__failed_checks++;
+            } else {
+                test_close(buf, (const float *)c->out[0].data, wd, n, rtol);
+            }
+            op_free(c);
+        }
+    free(want.data);
+    free(wd);
+    use_cpu(0);
+    __atomic_store_n(&infer__cpu_cache, 0, __ATOMIC_RELAXED);
+}
+
+static const int64_t sizes[] = {1, 3, 7, 17, 1000, 4099};
+#define N_SIZES (sizeof sizes / sizeof sizes[0])
+
+static void test_unary_kernels(void) {
+    static const char *ops[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Gelu", "Gelu", "Exp", "Swish"};
+    size_t o, s;
+    find_levels();
+    for (o = 0; o < sizeof ops / sizeof ops[0]; o++)
+        for (s = 0; s < N_SIZES; s++) {
+            int64_t d[1];
+            float *x = (float *)malloc((size_t)sizes[s] * sizeof(float));
+            op_case c;
+            char what[64];
+            d[0] = sizes[s];
+            test_fill(x, (size_t)sizes[s], -8, 8);
+            if (sizes[s] > 3) x[0] = NAN, x[1] = INFINITY, x[2] = -INFINITY;
+            memset(&c, 0, sizeof c);
+            c.op = ops[o];
+            c.in[0] = op_in("x", INFER_DTYPE_F32, 1, d, x);
+            c.n_in = 1;
+            if (o == 6) c.attrs[c.n_attrs++] = infer_attr_string("approximate", "tanh");
+            snprintf(what, sizeof what, "%s%s [%lld]", ops[o], o == 6 ? "(tanh)" : "", (long long)sizes[s]);
+            check_levels(&c, what, 1e-5);
+            free(x);
+        }
+}
+
+static void test_binary_kernels(void) {
+    static const char *ops[] = {"Add", "Sub", "Mul", "Div"};
+    static const int64_t rows[] = {1, 3, 7}, lens[] = {1, 3, 7, 17, 33, 1000};
+    size_t o, r, l;
+    int form;
+    find_levels();
+    for (o = 0; o < 4; o++)
+        for (r = 0; r < 3; r++)
+            for (l = 0; l < 6; l++)
+                for (form = 0; form < 5; form++) { /* same shape; bias b; bias a; scalar b; scalar a */
+                    int64_t da[2] = {rows[r], lens[l]}, db[2] = {rows[r], lens[l]}, one = 1;
+                    int ra = 2, rb = 2;
+                    float *a = (float *)malloc((size_t)(rows[r] * lens[l]) * sizeof(float));
+                    float *b = (float *)malloc((size_t)(rows[r] * lens[l]) * sizeof(float));
+                    op_case c;
+                    char what[96];
+                    test_fill(a, (size_t)(rows[r] * lens[l]), -4, 4);
+                    test_fill(b, (size_t)(rows[r] * lens[l]), 0.5, 4);
+                    if (form == 1) rb = 1, db[0] = lens[l];
+                    if (form == 2) ra = 1, da[0] = lens[l];
+                    if (form == 3) rb = 1, db[0] = one;
+                    if (form == 4) ra = 0;
+                    memset(&c, 0, sizeof c);
+                    c.op = ops[o];
+                    c.in[0] = op_in("a", INFER_DTYPE_F32, ra, da, a);
+                    c.in[1] = op_in("b", INFER_DTYPE_F32, rb, db, b);
+                    c.n_in = 2;
+                    snprintf(what, sizeof what, "%s [%lld x %lld] form %d", ops[o], (long long)rows[r], (long long)lens[l], form);
+                    check_levels(&c, what, 1e-6);
+                    free(a);
+                    free(b);
+                }
+}
+
+static void test_softmax_layer_norm_kernels(void) {
+    static const int64_t rows[] = {1, 3, 7, 17}, lens[] = {1, 3, 7, 17, 33, 130, 1000};
+    size_t r, l;
+    int k;
+    find_levels();
+    for (r = 0; r < 4; r++)
+        for (l = 0; l < 7; l++)
+            for (k = 0; k < 5; k++) { /* Softmax, LogSoftmax, LayerNorm (bias), LayerNorm (no bias), Softmax axis 0 */
+                int64_t d[2] = {rows[r], lens[l]}, dl[1] = {lens[l]};
+                float *x = (float *)malloc((size_t)(rows[r] * lens[l]) * sizeof(float));
+                float *g = (float *)malloc((size_t)lens[l] * sizeof(float)), *b = (float *)malloc((size_t)lens[l] * sizeof(float));
+                op_case c;
+                char what[96];
+                test_fill(x, (size_t)(rows[r] * lens[l]), -6, 6);
+                test_fill(g, (size_t)lens[l], 0.5, 2);
+                test_fill(b, (size_t)lens[l], -1, 1);
+                memset(&c, 0, sizeof c);
+                c.op = k < 2 || k == 4 ? (k == 1 ? "LogSoftmax" : "Softmax") : "LayerNormalization";
+                c.in[0] = op_in("x", INFER_DTYPE_F32, 2, d, x);
+                c.n_in = 1;
+                if (k == 4) c.attrs[c.n_attrs++] = infer_attr_int("axis", 0);
+                if (k == 2 || k == 3) {
+                    c.in[1] = op_in("g", INFER_DTYPE_F32, 1, dl, g);
+                    c.in[1].constant = 1;
+                    c.n_in = 2;
+                    if (k == 2) c.in[2] = op_in("b", INFER_DTYPE_F32, 1, dl, b), c.in[2].constant = 1, c.n_in = 3;
+                }
+                snprintf(what, sizeof what, "%s%s [%lld x %lld]", c.op, k == 3 ? "(no bias)" : k == 4 ? "(axis 0)" : "",
+                         (long long)rows[r], (long long)lens[l]);
+                check_levels(&c, what, 1e-5);
+                free(x);
+                free(g);
+                free(b);
+            }
+}
+
+/* Attention: 4-D and 3-D, masks (bool, f32 [S][T], f32 [B][1][1][T] shorter than T),
+   causal, GQA, odd sequence lengths */
+static void test_attention_kernels(void) {
+    static const int64_t seqs[][2] = {{1, 1}, {7, 7}, {17, 17}, {130, 130}, {7, 130}, {17, 3}};
+    size_t s;
+    int form;
+    find_levels();
+    for (s = 0; s < sizeof seqs / sizeof seqs[0]; s++)
+        for (form = 0; form < 6; form++) { /* plain; causal; f32 mask; bool mask; GQA 3-D; short 4-D mask + causal */
+            int64_t B = 2, Hq = form == 4 ? 6 : 3, Hkv = form == 4 ? 2 : 3, S = seqs[s][0], T = seqs[s][1], D = 8, Dv = 5;
+            int64_t dq[4] = {B, Hq, S, D}, dk[4] = {B, Hkv, T, D}, dv[4] = {B, Hkv, T, Dv}, dm[4] = {S, T, 0, 0};
+            float *q = (float *)malloc((size_t)(B * Hq * S * D) * sizeof(float));
+            float *k = (float *)malloc((size_t)(B * Hkv * T * D) * sizeof(float));
+            float *v = (float *)malloc((size_t)(B * Hkv * T * Dv) * sizeof(float));
+            float *mf = (float *)malloc((size_t)(B * S * T) * sizeof(float));
+            uint8_t *mb = (uint8_t *)malloc((size_t)(S * T));
+            int64_t i;
+            op_case c;
+            char what[96];
+            test_fill(q, (size_t)(B * Hq * S * D), -2, 2);
+            test_fill(k, (size_t)(B * Hkv * T * D), -2, 2);
+            test_fill(v, (size_t)(B * Hkv * T * Dv), 0.1, 1); /* outputs are convex combinations: no cancellation */
+            test_fill(mf, (size_t)(B * S * T), -3, 0);
+            for (i = 0; i < S * T; i++) mb[i] = (uint8_t)(i % T == 0 || test_int(0, 3) > 0);
+            memset(&c, 0, sizeof c);
+            c.op = "Attention";
+            if (form == 4) { /* 3-D: [B][seq][heads * dim] */
+                int64_t q3[3] = {B, S, Hq * D}, k3[3] = {B, T, Hkv * D}, v3[3] = {B, T, Hkv * Dv};
+                c.in[0] = op_in("q", INFER_DTYPE_F32, 3, q3, q);
+                c.in[1] = op_in("k", INFER_DTYPE_F32, 3, k3, k);
+                c.in[2] = op_in("v", INFER_DTYPE_F32, 3, v3, v);
+                c.attrs[c.n_attrs++] = infer_attr_int("q_num_heads", Hq);
+                c.attrs[c.n_attrs++] = infer_attr_int("kv_num_heads", Hkv);
+                c.attrs[c.n_attrs++] = infer_attr_int("is_causal", 1);
+            } else {
+                c.in[0] = op_in("q", INFER_DTYPE_F32, 4, dq, q);
+                c.in[1] = op_in("k", INFER_DTYPE_F32, 4, dk, k);
+                c.in[2] = op_in("v", INFER_DTYPE_F32, 4, dv, v);
+            }
+            c.n_in = 3;
+            if (form == 1 || form == 5) c.attrs[c.n_attrs++] = infer_attr_int("is_causal", 1);
+            if (form == 2) c.in[3] = op_in("m", INFER_DTYPE_F32, 2, dm, mf), c.n_in = 4;
+            if (form == 3) c.in[3] = op_in("m", INFER_DTYPE_BOOL, 2, dm, mb), c.n_in = 4;
+            if (form == 5) {
+                int64_t d4[4] = {B, 1, 1, (T + 1) / 2};
+                c.in[3] = op_in("m", INFER_DTYPE_F32, 4, d4, mf), c.n_in = 4;
+                c.attrs[c.n_attrs++] = infer_attr_float("scale", 0.3f);
+            }
+            snprintf(what, sizeof what, "Attention form %d S %lld T %lld", form, (long long)S, (long long)T);
+            check_levels(&c, what, 2e-5); /* sums over keys in float */
+            free(q), free(k), free(v), free(mf), free(mb);
+        }
+}
+
+int main(void) {
+    test_seed(7);
+    RUN(test_vecmath_ulp);
+    RUN(test_unary_kernels);
+    RUN(test_binary_kernels);
+    RUN(test_softmax_layer_norm_kernels);
+    RUN(test_attention_kernels);
+    return test_finish();
+}
