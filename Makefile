@@ -57,7 +57,7 @@ $(B)/infer.o: infer.c infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) -c $< -o $@
 
 # White-box tests compile the implementation themselves (they #define INFER_IMPLEMENTATION).
-WHITEBOX := $(addprefix $(B)/,test_format test_planner test_gemm make_bad_files)
+WHITEBOX := $(addprefix $(B)/,test_format test_planner test_gemm test_conv make_bad_files)
 $(WHITEBOX): $(B)/%: tests/%.c tests/test.h infer.h | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(LIBS) -o $@
 
