@@ -7361,18 +7361,44 @@ static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t c
     }
 }
 
+/* Whether infer__act_avx2 applies a in registers; the others run infer__act_apply after. */
+static int infer__act_vec(const infer__act *a) {
+    return a->kind == INFER__ACT_NONE || a->kind == INFER__ACT_RELU || a->kind == INFER__ACT_LEAKY_RELU ||
+           a->kind == INFER__ACT_CLIP;
+}
+
+/* infer__act_apply on 8 values, for the kinds infer__act_vec accepts (NaN and -0 as there) */
+__attribute__((target("avx2,fma"))) static __m256 infer__act_avx2(const infer__act *a, __m256 v) {
+    __m256 z = _mm256_setzero_ps();
+    switch (a->kind) {
+    case INFER__ACT_RELU: return _mm256_max_ps(z, v); /* the second operand when either is NaN */
+    case INFER__ACT_LEAKY_RELU:
+        return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(a->alpha)), _mm256_cmp_ps(v, z, _CMP_LT_OQ));
+    case INFER__ACT_CLIP: return _mm256_min_ps(_mm256_set1_ps(a->beta), _mm256_max_ps(v, _mm256_set1_ps(a->alpha)));
+    default: return v;
+    }
+}
+
 /* Bias of each output channel (row) and the activation, on a finished tile */
-static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
+__attribute__((target("avx2,fma"))) static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0,
+                                                                 int64_t j0, int64_t rows, int64_t cols) {
     const infer__conv2 *q = (const infer__conv2 *)arg;
+    int vec = infer__act_vec(q->act);
     int64_t i, j;
     (void)j0;
     for (i = 0; i < rows; i++) {
-        float *r = c + i * ldc;
-        if (q->bias) {
-            float b = q->bias[i0 + i];
-            for (j = 0; j < cols; j++) r[j] += b;
-        }
-        infer__act_apply(q->act, r, cols);
+        float *r = c + i * ldc, b = q->bias ? q->bias[i0 + i] : 0.0f;
+        __m256 bv = _mm256_set1_ps(b);
+        j = 0;
+        if (vec)
+            for (; j + 8 <= cols; j += 8) {
+                __m256 v = _mm256_loadu_ps(r + j);
+                if (q->bias) v = _mm256_add_ps(v, bv);
+                _mm256_storeu_ps(r + j, infer__act_avx2(q->act, v));
+            }
+        if (q->bias)
+            for (; j < cols; j++) r[j] += b;
+        infer__act_apply(q->act, r + (vec ? cols / 8 * 8 : 0), vec ? cols % 8 : cols);
     }
 }
 
@@ -7395,6 +7421,7 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_job_avx2(void *ar
     const float *x, *w, *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
     float *y, b0;
     int64_t oy, ox, ky, kx, ky0, ky1, xa, xb, num;
+    int vec = infer__act_vec(&p->act);
     infer__conv2_init(p, &q);
     x = (const float *)c->in[0]->data + job * q.ih * q.iw;
     w = (const float *)c->in[1]->data + job % p->c * q.kh * q.kw;
@@ -7410,20 +7437,22 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_job_avx2(void *ar
         ky0 = iy0 < 0 ? -iy0 : 0;
         ky1 = INFER__MIN(q.kh, q.ih - iy0);
         for (ox = 0; ox < q.ow; ox++) {
-            if (ox == xa) /* the interior: 16, then 8 at a time */
-                for (; ox + 8 <= xb; ox += 8) {
+            if (ox == xa && xb - xa >= 8) /* the interior: 16 or 8 at a time, the last block overlapping */
+                for (;;) {
+                    int64_t o = ox + 8 <= xb ? ox : xb - 8;
                     __m256 a0 = _mm256_set1_ps(b0), a1 = a0;
-                    int two = ox + 16 <= xb;
+                    int two = o + 16 <= xb;
                     for (ky = ky0; ky < ky1; ky++) {
-                        const float *xr = x + (iy0 + ky) * q.iw + ox * q.sw - q.pw, *wr = w + ky * q.kw;
+                        const float *xr = x + (iy0 + ky) * q.iw + o * q.sw - q.pw, *wr = w + ky * q.kw;
                         for (kx = 0; kx < q.kw; kx++) {
                             __m256 wv = _mm256_broadcast_ss(wr + kx);
                             a0 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx, q.sw), a0);
                             if (two) a1 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx + 8 * q.sw, q.sw), a1);
                         }
                     }
-                    _mm256_storeu_ps(yr + ox, a0);
-                    if (two) _mm256_storeu_ps(yr + ox + 8, a1), ox += 8;
+                    _mm256_storeu_ps(yr + o, vec ? infer__act_avx2(&p->act, a0) : a0);
+                    if (two) _mm256_storeu_ps(yr + o + 8, vec ? infer__act_avx2(&p->act, a1) : a1);
+                    if ((ox = o + (two ? 16 : 8)) >= xb) break;
                 }
             if (ox >= q.ow) break;
             {
@@ -7433,9 +7462,10 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_job_avx2(void *ar
                     for (kx = 0; kx < q.kw; kx++)
                         if (ix0 + kx >= 0 && ix0 + kx < q.iw) acc += w[ky * q.kw + kx] * x[(iy0 + ky) * q.iw + ix0 + kx];
                 yr[ox] = acc;
+                if (vec) infer__act_apply(&p->act, yr + ox, 1);
             }
         }
-        infer__act_apply(&p->act, yr, q.ow);
+        if (!vec) infer__act_apply(&p->act, yr, q.ow);
     }
 }
 
