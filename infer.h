@@ -7311,11 +7311,22 @@ static int infer__conv_is_dw(const infer__conv_p *p) {
            p->s[0] <= 2 && p->s[1] <= 2 && p->d[0] == 1 && p->d[1] == 1;
 }
 
+/* Floats of a depthwise conv's zero-padded input plane [h2][w2]: the padding on every
+   side, and room on the right for 16 outputs of SIMD reads past a narrow row. */
+static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t *w2) {
+    int64_t h = p->in[0] + p->pb[0] + p->pe[0], w = p->in[1] + p->pb[1] + p->pe[1] + 16 * p->s[1] + p->k[1];
+    if (h2) *h2 = h;
+    if (w2) *w2 = w;
+    return h * w;
+}
+
 /* Scratch bytes of the SIMD Conv on nt threads: the GEMM's packing buffers for one
    (batch, group), without the A block when W is a constant (it is pre-packed at session
-   creation); none for depthwise or 3-D convs (section 5 plans it). */
+   creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
+   (section 5 plans it). */
 static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const) {
-    if (p->n_sp > 2 || infer__conv_is_dw(p)) return 0;
+    if (infer__conv_is_dw(p)) return (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float) * (size_t)(nt < 1 ? 1 : nt) + INFER__ALIGN;
+    if (p->n_sp > 2) return 0;
     return infer__gemm_f32_scratch_ab(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
                                       p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
 }
@@ -7411,61 +7422,57 @@ __attribute__((target("avx2,fma"))) static __m256 infer__dw_load(const float *x,
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(a), 0xD8));
 }
 
-/* job = (batch n, channel ch): one output plane. Outputs whose window is inside the row
-   (and, at stride 2, one more input) take the SIMD path; the edges sum the same taps in
-   the same order one output at a time. */
-__attribute__((target("avx2,fma"))) static void infer__conv_dw_job_avx2(void *arg, int64_t job) {
-    const infer__ctx *c = (const infer__ctx *)arg;
+/* Task t of nt: the output planes (batch n, channel ch) of its share, each from a copy
+   of its input plane padded with zeros in the thread's scratch (infer__conv_dw_plane
+   floats), so every output takes the SIMD path: 16 or 8 outputs of a row at a time, the
+   last block of a row overlapping the one before (the same sums again), a row narrower
+   than 8 computed 8 wide into the padding and stored in part. */
+typedef struct infer__dw_job {
+    const infer__ctx *c;
+    int64_t n_tasks;
+} infer__dw_job;
+
+__attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *arg, int64_t t) {
+    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const infer__dw_job *dj = (const infer__dw_job *)arg;
+    const infer__ctx *c = dj->c;
     const infer__conv_p *p = &c->p->conv;
-    infer__conv2 q;
-    const float *x, *w, *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
-    float *y, b0;
-    int64_t oy, ox, ky, kx, ky0, ky1, xa, xb, num;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    int64_t h2, w2, planes = p->n * p->m, job, lo = planes * t / dj->n_tasks, hi = planes * (t + 1) / dj->n_tasks;
+    int64_t oy, ox, ky, kx, iy, plane = infer__conv_dw_plane(p, &h2, &w2);
     int vec = infer__act_vec(&p->act);
-    infer__conv2_init(p, &q);
-    x = (const float *)c->in[0]->data + job * q.ih * q.iw;
-    w = (const float *)c->in[1]->data + job % p->c * q.kh * q.kw;
-    y = (float *)c->out[0]->data + job * q.oh * q.ow;
-    b0 = bias ? bias[job % p->c] : 0.0f;
-    xa = (q.pw + q.sw - 1) / q.sw; /* ox * sw - pw >= 0 */
-    num = q.iw - 1 - (q.sw - 1) - (q.kw - 1) + q.pw; /* ox * sw - pw + kw - 1 + sw - 1 <= iw - 1 */
-    xb = num < 0 ? 0 : INFER__MIN(num / q.sw + 1, q.ow);
-    if (xb < xa) xb = xa;
-    for (oy = 0; oy < q.oh; oy++) {
-        float *yr = y + oy * q.ow;
-        int64_t iy0 = oy * q.sh - q.ph;
-        ky0 = iy0 < 0 ? -iy0 : 0;
-        ky1 = INFER__MIN(q.kh, q.ih - iy0);
-        for (ox = 0; ox < q.ow; ox++) {
-            if (ox == xa && xb - xa >= 8) /* the interior: 16 or 8 at a time, the last block overlapping */
-                for (;;) {
-                    int64_t o = ox + 8 <= xb ? ox : xb - 8;
-                    __m256 a0 = _mm256_set1_ps(b0), a1 = a0;
-                    int two = o + 16 <= xb;
-                    for (ky = ky0; ky < ky1; ky++) {
-                        const float *xr = x + (iy0 + ky) * q.iw + o * q.sw - q.pw, *wr = w + ky * q.kw;
-                        for (kx = 0; kx < q.kw; kx++) {
-                            __m256 wv = _mm256_broadcast_ss(wr + kx);
-                            a0 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx, q.sw), a0);
-                            if (two) a1 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx + 8 * q.sw, q.sw), a1);
-                        }
+    float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * plane;
+    __m256i part = _mm256_loadu_si256((const __m256i *)(ones + 8 - INFER__MIN(p->out[1], 8)));
+    memset(buf, 0, (size_t)plane * sizeof(float)); /* the padding stays zero; planes overwrite the inside */
+    for (job = lo; job < hi; job++) {
+        const float *x = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
+        const float *w = (const float *)c->in[1]->data + job % p->c * p->k[0] * p->k[1];
+        float *y = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
+        __m256 b0 = _mm256_set1_ps(bias ? bias[job % p->c] : 0.0f);
+        for (iy = 0; iy < p->in[0]; iy++)
+            memcpy(buf + (iy + p->pb[0]) * w2 + p->pb[1], x + iy * p->in[1], (size_t)p->in[1] * sizeof(float));
+        for (oy = 0; oy < p->out[0]; oy++) {
+            float *yr = y + oy * p->out[1];
+            for (ox = 0; ox < p->out[1];) {
+                int64_t o = p->out[1] < 8 ? 0 : INFER__MIN(ox, p->out[1] - 8);
+                int two = o + 16 <= p->out[1];
+                __m256 a0 = b0, a1 = b0;
+                for (ky = 0; ky < p->k[0]; ky++) {
+                    const float *xr = buf + (oy * p->s[0] + ky) * w2 + o * p->s[1], *wr = w + ky * p->k[1];
+                    for (kx = 0; kx < p->k[1]; kx++) {
+                        __m256 wv = _mm256_broadcast_ss(wr + kx);
+                        a0 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx, p->s[1]), a0);
+                        if (two) a1 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx + 8 * p->s[1], p->s[1]), a1);
                     }
-                    _mm256_storeu_ps(yr + o, vec ? infer__act_avx2(&p->act, a0) : a0);
-                    if (two) _mm256_storeu_ps(yr + o + 8, vec ? infer__act_avx2(&p->act, a1) : a1);
-                    if ((ox = o + (two ? 16 : 8)) >= xb) break;
                 }
-            if (ox >= q.ow) break;
-            {
-                float acc = b0;
-                int64_t ix0 = ox * q.sw - q.pw;
-                for (ky = ky0; ky < ky1; ky++)
-                    for (kx = 0; kx < q.kw; kx++)
-                        if (ix0 + kx >= 0 && ix0 + kx < q.iw) acc += w[ky * q.kw + kx] * x[(iy0 + ky) * q.iw + ix0 + kx];
-                yr[ox] = acc;
-                if (vec) infer__act_apply(&p->act, yr + ox, 1);
+                if (vec) a0 = infer__act_avx2(&p->act, a0), a1 = infer__act_avx2(&p->act, a1);
+                if (p->out[1] < 8) _mm256_maskstore_ps(yr, part, a0);
+                else _mm256_storeu_ps(yr + o, a0);
+                if (two) _mm256_storeu_ps(yr + o + 8, a1);
+                ox = o + (two ? 16 : 8);
             }
+            if (!vec) infer__act_apply(&p->act, yr, p->out[1]);
         }
-        if (!vec) infer__act_apply(&p->act, yr, q.ow);
     }
 }
 
@@ -7483,8 +7490,13 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     infer__conv2 q;
     if (p->n_sp > 2) return infer__conv_ref(c);
     if (infer__conv_is_dw(p)) {
-        double work = (double)p->n * (double)p->m * (double)hw * (double)ksz;
-        infer__parallel(c, infer__threads_for(c, work), p->n * p->m, infer__conv_dw_job_avx2, (void *)c);
+        infer__dw_job dj;
+        size_t per = (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float);
+        int64_t nt_dw = infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz);
+        if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
+        nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
+        dj.c = c, dj.n_tasks = nt_dw;
+        infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_task_avx2, &dj);
         return INFER_STATUS_OK;
     }
     infer__conv2_init(p, &q);
