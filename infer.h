@@ -7198,7 +7198,9 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
    its kernel fn, written to dst when dst is not NULL; 0 when the kernel packs nothing.
    Session creation calls it once per node. A Conv's W (GEMM operand A, per group) and a
    MatMul/Gemm's B are packed when they are constants (initializers or folded) and the
-   kernel will read the panels on every run (not the few-rows or depthwise paths). */
+   kernel will read the panels on every run (not the few-rows or depthwise paths): a
+   transposed B (a classifier's Gemm) is packed even for one row, as the packed GEMM
+   would otherwise pack it on every run. */
 static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst) {
 #if defined(INFER__HAVE_AVX2)
     const infer__gemm_isa *isa = NULL;
@@ -7218,7 +7220,8 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
     } else {
         const infer__mm_p *p = &c->p->mm;
         int trans_b = c->node->op == INFER__OP_GEMM && p->trans_b;
-        if (p->m < INFER__GEMM_ROWS || p->n <= 0 || p->k <= 0 || w->n_dims != 2) return 0;
+        /* few rows read a row-major B in place (infer__gemm_f32_job_run); a transposed B is packed */
+        if ((p->m < INFER__GEMM_ROWS && !trans_b) || p->n <= 0 || p->k <= 0 || w->n_dims != 2) return 0;
         if (dst) infer__pack_b_all(isa, dst, (const float *)w->data, trans_b ? 1 : p->n, trans_b ? p->k : 1, p->n, p->k);
         return infer__packed_b_floats(isa, p->n, p->k);
     }
