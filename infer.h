@@ -7328,8 +7328,13 @@ static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t
    creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
    (section 5 plans it). */
 static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const) {
+#if defined(INFER__HAVE_AVX2)
+    const int simd = 1;
+#else
+    const int simd = 0; /* the reference kernel needs none */
+#endif
+    if (!simd || p->n_sp > 2) return 0;
     if (infer__conv_is_dw(p)) return (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float) * (size_t)(nt < 1 ? 1 : nt) + INFER__ALIGN;
-    if (p->n_sp > 2) return 0;
     return infer__gemm_f32_scratch_ab(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
                                       p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
 }
