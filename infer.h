@@ -7507,6 +7507,8 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_task_avx2, &dj);
         return INFER_STATUS_OK;
     }
+    if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
+        return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
     infer__conv2_init(p, &q);
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
     for (n = 0; n < p->n; n++)
