@@ -326,6 +326,9 @@ typedef struct infer_session_stats {
     int n_threads;
     size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks) */
     size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
+    size_t packed_weight_bytes;     /* weights pre-packed at creation for the SIMD kernels (Conv's W,
+                                       a constant B of MatMul/Gemm), owned by the session; a packed
+                                       weight read by nothing else gives back its mapped file pages */
 } infer_session_stats;
 
 /* -- status and errors -- */
@@ -1261,6 +1264,16 @@ static int infer__cpu_features(void) {
 #include <sys/stat.h>
 #include <unistd.h>
 #define INFER__MMAP 1
+/* madvise releases the pages of pre-packed weights (infer__release_pages). Strict POSIX
+   feature macros hide it, and posix_madvise's DONTNEED is a no-op on glibc: declare it. */
+#if defined(__linux__) && defined(MADV_DONTNEED)
+#define INFER__MADV_DONTNEED MADV_DONTNEED
+#define INFER__MADVISE 1
+#elif defined(__linux__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__arm__))
+#define INFER__MADV_DONTNEED 4 /* Linux's value on these architectures */
+extern int madvise(void *addr, size_t len, int advice);
+#define INFER__MADVISE 1
+#endif
 #else
 #define INFER__MMAP 0
 #endif
@@ -1297,6 +1310,9 @@ static const char *infer__win_error(DWORD e) {
     default: return "Windows error";
     }
 }
+#endif
+#ifndef INFER__MADVISE
+#define INFER__MADVISE 0
 #endif
 
 /* -- the in-memory model that the reader builds (the graph IR) -- */
@@ -1799,6 +1815,23 @@ static infer_status infer__model_parse(infer_model *m, int verify_weights) {
                               m->path, (unsigned long long)want, (unsigned long long)got);
     }
     return INFER_STATUS_OK;
+}
+
+/* Gives back the resident pages of bytes [p, p + n) of a mapped model file, the whole
+   pages inside it (neighbours share the edges): a weight that was pre-packed and that
+   nothing else reads. The mapping is private and never written, so a later read faults
+   the same bytes back in from the file. Nothing happens without mmap or madvise. */
+static void infer__release_pages(const void *p, size_t n) {
+#if INFER__MADVISE
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t lo, hi;
+    if (ps <= 0) return;
+    lo = ((uintptr_t)p + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+    hi = ((uintptr_t)p + n) & ~((uintptr_t)ps - 1);
+    if (hi > lo) (void)madvise((void *)lo, (size_t)(hi - lo), INFER__MADV_DONTNEED);
+#else
+    (void)p, (void)n;
+#endif
 }
 
 void infer_model_free(infer_model *m) {
@@ -2872,6 +2905,8 @@ typedef struct infer__ctx {
     size_t scratch_bytes;       /* shape functions: set what the kernel needs */
     int n_threads;
     infer__rt *rt;              /* the session's threads and stop signals (NULL: none) */
+    const float *packed;        /* kernels: this node's weights pre-packed at session creation
+                                   for its kernel (infer__cpu_pack), or NULL */
 } infer__ctx;
 
 typedef infer_status (*infer__shape_fn)(infer__ctx *c);
@@ -3503,6 +3538,7 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 }
 
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
+static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const); /* section 9 */
 
 static infer_status infer__shape_matmul(infer__ctx *c) {
     const infer__val *a = c->in[0], *b = c->in[1];
@@ -3696,6 +3732,7 @@ static infer_status infer__shape_conv(infer__ctx *c) {
     dims[1] = p->m;
     for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
     if ((st = infer__act_parse(c, &p->act))) return st;
+    c->scratch_bytes = infer__conv_f32_scratch(p, c->n_threads, w->kind == INFER__VAL_CONST); /* packing blocks */
     return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
 }
 
@@ -5370,6 +5407,9 @@ struct infer_session {
     size_t arena_cap;            /* bytes at arena: the largest plan's so far, or the caller's */
     int caller_arena;            /* 1: the arena is the caller's (it never grows) */
     uint64_t empty[8];           /* where zero-byte tensors point */
+    const float **packed;        /* [m->n_nodes] weights pre-packed for the node's kernel, or NULL */
+    void **packed_raw;           /* [m->n_nodes] their allocations (to free) */
+    size_t packed_bytes;
     double *node_ms;             /* [m->n_nodes] with profiling, else NULL */
     uint64_t n_runs;             /* timed runs */
     infer__rt rt;                /* threads, cancel and deadline, abort and log callbacks */
@@ -5393,6 +5433,9 @@ static int infer__cpu_supports(const infer__ctx *c) {
    reference kernel; and the variant's name ("avx512", "avx2", "ref") */
 static infer__kernel_fn infer__cpu_variant(const infer__ctx *c, int force_reference);
 static const char *infer__cpu_kernel_name(infer__kernel_fn fn);
+/* section 9: floats of the node's weights pre-packed for kernel fn (0: none); packs into
+   dst when it is not NULL */
+static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst);
 
 static infer__kernel_fn infer__cpu_prepare(const infer__ctx *c, int force_reference) {
     return infer__cpu_variant(c, force_reference);
@@ -5436,6 +5479,7 @@ static void infer__ctx_init(infer_session *s, uint32_t node, infer__ctx *c) {
     c->scratch_bytes = s->scratch_bytes[node];
     c->n_threads = s->n_threads;
     c->rt = (infer__rt *)&s->rt;
+    c->packed = s->packed ? s->packed[node] : NULL;
     c->max_bytes = s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes); /* what is left */
 }
 
@@ -5702,6 +5746,9 @@ void infer_session_free(infer_session *s) {
     for (i = 0; s->plans && i < (uint32_t)s->n_plans; i++) infer_session_free(s->plans[i]);
     infer__free(&a, (void *)s->plans);
     for (i = 0; i < s->n_consts; i++) infer__free(&a, s->consts[i]);
+    for (i = 0; s->packed_raw && i < s->m->n_nodes; i++) infer__free(&a, s->packed_raw[i]);
+    infer__free(&a, (void *)s->packed);
+    infer__free(&a, (void *)s->packed_raw);
     if (s->arena_raw) s->be->free(&a, s->arena_raw);
     infer__free(&a, s->vals);
     infer__free(&a, s->params);
@@ -5714,6 +5761,47 @@ void infer_session_free(infer_session *s) {
     infer__free(&a, (void *)s->consts);
     infer__free(&a, s->node_ms);
     infer__free(&a, s);
+}
+
+/* Pre-packs constant weights for the kernels chosen (once per session, never per run):
+   DESIGN.md "Memory planner". Packed bytes count against the memory cap. A packed
+   tensor of a mapped model file that nothing else reads gives its pages back, so the
+   weights are not resident twice. */
+static infer_status infer__pack_weights(infer_session *s) {
+    const infer_model *m = s->m;
+    size_t cap = s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes);
+    uint32_t i, k;
+    cap -= INFER__MIN(cap, s->arena_bytes);
+    for (i = 0; i < s->n_steps; i++) {
+        uint32_t node = s->steps[i];
+        infer__ctx c;
+        size_t n, bytes;
+        float *dst;
+        infer__ctx_init(s, node, &c);
+        if (s->be != &infer__cpu_backend || !(n = infer__cpu_pack(&c, s->kernels[node], NULL))) continue;
+        if (!s->packed) {
+            s->packed = (const float **)infer__calloc(&s->a, m->n_nodes, sizeof(float *));
+            s->packed_raw = (void **)infer__calloc(&s->a, m->n_nodes, sizeof(void *));
+            if (!s->packed || !s->packed_raw) return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY, "out of memory");
+        }
+        if (n > SIZE_MAX / sizeof(float) || (bytes = n * sizeof(float)) > cap - INFER__MIN(cap, s->packed_bytes))
+            return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY,
+                                "pre-packed weights (%zu bytes so far) are over the session's memory cap of %zu bytes",
+                                s->packed_bytes + n * sizeof(float), s->max_bytes);
+        dst = (float *)infer__alloc_aligned(&s->a, bytes, &s->packed_raw[node]);
+        if (!dst) return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY, "out of memory pre-packing %zu bytes", bytes);
+        infer__cpu_pack(&c, s->kernels[node], dst);
+        s->packed[node] = dst;
+        s->packed_bytes += bytes;
+        if (m->mapped) { /* the source tensor: a weight of the file, read by this node only? */
+            uint32_t t = m->nodes[node].in[1], uses = 0;
+            for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
+            for (k = 0; k < m->n_outputs; k++) uses += m->outputs[k] == t;
+            if (uses == 1 && m->tensors[t].data && s->vals[t].data == (const void *)m->tensors[t].data)
+                infer__release_pages(m->tensors[t].data, m->tensors[t].data_bytes);
+        }
+    }
+    return INFER_STATUS_OK;
 }
 
 /* Everything but the arena; plan_only 1 stops after planning (for the size query),
@@ -5802,6 +5890,9 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
             }
             s->kernels[s->steps[i]] = s->be->prepare(&c, opt && opt->force_reference);
         }
+        /* once per session: a plan for infer_session_set_dims (plan_only 2) runs on the
+           session's packed weights, which do not depend on the dims */
+        if (!plan_only && (st = infer__pack_weights(s))) goto fail;
     }
     *out = s;
     return INFER_STATUS_OK;
@@ -5889,6 +5980,7 @@ void infer_session_get_stats(const infer_session *s, infer_session_stats *st) {
     st->n_threads = s->n_threads;
     st->arena_capacity_bytes = s->arena_cap;
     st->n_plans = (size_t)s->n_plans + 1;
+    st->packed_weight_bytes = s->packed_bytes;
 }
 
 infer_status infer_session_node(const infer_session *s, size_t i, infer_node_info *info) {
@@ -8225,6 +8317,13 @@ static void infer__act_apply_vec(const infer__vec_isa *v, const infer__act *a, f
 
 /* One f32 GEMM's operands, for the parallel loops: c[m][n] = a[m][k] * b[k][n] with
    element strides for a and b (transposes), plus what the packed GEMM's threads share. */
+/* Packs the B block B[p0 + 0..kc)[j0 + 0..cols) as panels bp[cols / nr][kc][nr] (zero
+   columns past cols) from a source that is not a strided matrix: Conv's implicit im2col. */
+typedef void (*infer__pack_b_fn)(float *bp, const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int nr);
+/* The epilogue of a finished tile C[i0 + 0..rows)[j0 + 0..cols) at c (row stride ldc),
+   while it is still in cache: bias, activation. */
+typedef void (*infer__epi_fn)(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows, int64_t cols);
+
 typedef struct infer__gemm_job {
     const struct infer__gemm_isa *isa;
     int64_t m, n, k, a_rs, a_cs, b_rs, b_cs;
@@ -8234,6 +8333,12 @@ typedef struct infer__gemm_job {
     size_t per;
     int64_t unit, n_units, n_ch; /* packed GEMM: a band is whole units (tiles) of rows or columns */
     int nt, split_m;
+    const float *a_packed;       /* packed GEMM, optional: A pre-packed by infer__pack_a_all (a unused) */
+    const float *b_packed;       /* packed GEMM, optional: B pre-packed by infer__pack_b_all (b unused) */
+    infer__pack_b_fn pack_b;     /* packed GEMM, optional: packs B's blocks instead of b's strides */
+    const void *pack_arg;
+    infer__epi_fn epi;           /* optional: run on each tile of C once its sum is complete */
+    const void *epi_arg;
 } infer__gemm_job;
 
 /* row i of c = row i of a * b */
@@ -8302,18 +8407,22 @@ typedef struct infer__gemm_isa {
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
-   kernels): per thread one packed A block and one packed B block. */
-static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
+   kernels): per thread one packed A block (unless A comes pre-packed) and one packed B
+   block. */
+static size_t infer__gemm_f32_scratch_ab(int64_t m, int64_t n, int64_t k, int nt, int a_packed) {
 #if defined(INFER__HAVE_GEMM_SIMD)
     int64_t mc = INFER__MIN(m, INFER__GEMM_MC), nc = INFER__MIN(n, INFER__GEMM_NC), kc = INFER__MIN(k, INFER__GEMM_KC);
-    mc = (mc + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX * INFER__GEMM_MR_MAX;
+    mc = a_packed ? 0 : (mc + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX * INFER__GEMM_MR_MAX;
     nc = (nc + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
     if (m <= 0 || n <= 0 || k <= 0) return 0;
     return (size_t)((mc + nc) * kc) * sizeof(float) * (size_t)(nt < 1 ? 1 : nt) + INFER__ALIGN; /* 1.3 MB a thread */
 #else
-    (void)m, (void)n, (void)k, (void)nt;
+    (void)m, (void)n, (void)k, (void)nt, (void)a_packed;
     return 0;
 #endif
+}
+static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
+    return infer__gemm_f32_scratch_ab(m, n, k, nt, 0);
 }
 
 #if defined(INFER__HAVE_AVX2)
@@ -8594,35 +8703,72 @@ static void infer__pack_b(float *bp, const float *b, int64_t b_rs, int64_t b_cs,
     }
 }
 
-/* C[i0..i1)[j0..j1) of c[m][n] = a * b, on one thread, with its own packing buffers
-   ap (the A block, [roundup(MC, mr)][KC]) and bp (the B block, [KC][roundup(NC, nr)]). */
-static void infer__gemm_f32_part(const infer__gemm_isa *isa, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
-                                 int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
-                                 int64_t b_rs, int64_t b_cs, float *c, float *ap, float *bp) {
+/* Pre-packed operands (weights packed once at session creation, infer__cpu_pack): the
+   packed GEMM's blocks laid end to end, so a block is found by offset.
+   A [m][k] -> [k / KC blocks][roundup(m, mr) / mr panels][kc][mr]: panel of row i (a
+   multiple of mr) in the block at p0 is at p0 * roundup(m, mr) + i * kc.
+   B [k][n] -> [k / KC blocks][roundup(n, nr) / nr panels][kc][nr], likewise by column. */
+static size_t infer__packed_a_floats(const infer__gemm_isa *isa, int64_t m, int64_t k) {
+    return (size_t)((m + isa->mr - 1) / isa->mr * isa->mr * k);
+}
+static size_t infer__packed_b_floats(const infer__gemm_isa *isa, int64_t n, int64_t k) {
+    return (size_t)((n + isa->nr - 1) / isa->nr * isa->nr * k);
+}
+static void infer__pack_a_all(const infer__gemm_isa *isa, float *dst, const float *a, int64_t a_rs, int64_t a_cs,
+                              int64_t m, int64_t k) {
+    int64_t mp = (m + isa->mr - 1) / isa->mr * isa->mr, pc, i;
+    for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
+        int64_t kc = INFER__MIN(k - pc, INFER__GEMM_KC);
+        for (i = 0; i < m; i += isa->mr)
+            infer__pack_a(dst + pc * mp + i * kc, a, a_rs, a_cs, i, INFER__MIN(isa->mr, m - i), pc, kc, isa->mr);
+    }
+}
+static void infer__pack_b_all(const infer__gemm_isa *isa, float *dst, const float *b, int64_t b_rs, int64_t b_cs,
+                              int64_t n, int64_t k) {
+    int64_t np = (n + isa->nr - 1) / isa->nr * isa->nr, pc;
+    for (pc = 0; pc < k; pc += INFER__GEMM_KC)
+        infer__pack_b(dst + pc * np, b, b_rs, b_cs, 0, n, pc, INFER__MIN(k - pc, INFER__GEMM_KC), isa->nr);
+}
+
+/* C[i0..i1)[j0..j1) of g's c[m][n] = a * b, on one thread, with its own packing buffers
+   ap (the A block, [roundup(MC, mr)][KC]) and bp (the B block, [KC][roundup(NC, nr)]);
+   pre-packed operands are read in place. i0 is a multiple of mr, j0 of nr. */
+static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i1, int64_t j0, int64_t j1, float *ap,
+                                 float *bp) {
+    const infer__gemm_isa *isa = g->isa;
     const int mr = isa->mr, nr = isa->nr;
+    const int64_t n = g->n, k = g->k, mp = (g->m + mr - 1) / mr * mr, np = (n + nr - 1) / nr * nr;
+    float *c = g->c;
     int64_t jc, pc, ic, jr, ir;
     for (jc = j0; jc < j1; jc += INFER__GEMM_NC) {
         int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
         for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
             int64_t kc = INFER__MIN(k - pc, INFER__GEMM_KC);
-            infer__pack_b(bp, b, b_rs, b_cs, jc, nc, pc, kc, nr);
+            int last = pc + kc == k;
+            const float *bb = bp, *ab = ap;
+            if (g->b_packed) bb = g->b_packed + pc * np + jc * kc;
+            else if (g->pack_b) g->pack_b(bp, g->pack_arg, jc, nc, pc, kc, nr);
+            else infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
             for (ic = i0; ic < i1; ic += INFER__GEMM_MC) {
                 int64_t mc = INFER__MIN(i1 - ic, INFER__GEMM_MC);
-                for (ir = 0; ir < mc; ir += mr)
-                    infer__pack_a(ap + ir * kc, a, a_rs, a_cs, ic + ir, INFER__MIN(mr, mc - ir), pc, kc, mr);
+                if (g->a_packed) ab = g->a_packed + pc * mp + ic * kc;
+                else
+                    for (ir = 0; ir < mc; ir += mr)
+                        infer__pack_a(ap + ir * kc, g->a, g->a_rs, g->a_cs, ic + ir, INFER__MIN(mr, mc - ir), pc, kc, mr);
                 for (jr = 0; jr < nc; jr += nr)
                     for (ir = 0; ir < mc; ir += mr) {
                         int64_t rows = INFER__MIN(mr, mc - ir), cols = INFER__MIN(nr, nc - jr);
                         float *ct = c + (ic + ir) * n + jc + jr;
                         if (rows == mr && cols == nr)
-                            isa->ukr(kc, ap + ir * kc, bp + jr * kc, ct, n, pc > 0);
+                            isa->ukr(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0);
                         else { /* the same sums through a full tile; pc == 0 adds them to 0 */
                             float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
                             int64_t i, j;
-                            isa->ukr(kc, ap + ir * kc, bp + jr * kc, tile, nr, 0);
+                            isa->ukr(kc, ab + ir * kc, bb + jr * kc, tile, nr, 0);
                             for (i = 0; i < rows; i++)
                                 for (j = 0; j < cols; j++) ct[i * n + j] = (pc > 0 ? ct[i * n + j] : 0) + tile[i * nr + j];
                         }
+                        if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                     }
             }
         }
@@ -8635,8 +8781,9 @@ static void infer__gemm_f32_part(const infer__gemm_isa *isa, int64_t i0, int64_t
 /* task t of the few-rows path: 64 columns of one row */
 static void infer__gemm_f32_row_task(void *arg, int64_t t) {
     const infer__gemm_job *g = (const infer__gemm_job *)arg;
-    int64_t i = t / g->n_ch, j = t % g->n_ch * 64;
-    g->isa->row(INFER__MIN(64, g->n - j), g->k, g->a + i * g->a_rs, g->a_cs, g->b + j, g->b_rs, g->c + i * g->n + j);
+    int64_t i = t / g->n_ch, j = t % g->n_ch * 64, w = INFER__MIN(64, g->n - j);
+    g->isa->row(w, g->k, g->a + i * g->a_rs, g->a_cs, g->b + j, g->b_rs, g->c + i * g->n + j);
+    if (g->epi) g->epi(g->epi_arg, g->c + i * g->n + j, g->n, i, j, 1, w);
 }
 
 /* task t of the packed path: thread t's band of C, with its own packing buffers */
@@ -8645,45 +8792,53 @@ static void infer__gemm_f32_band_task(void *arg, int64_t t) {
     int64_t len = g->split_m ? g->m : g->n;
     float *ap = (float *)(((uintptr_t)g->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
                 (size_t)t * (g->per / sizeof(float));
-    float *bp = ap + (INFER__MIN(g->m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
-                         INFER__GEMM_MR_MAX * INFER__MIN(g->k, INFER__GEMM_KC);
+    float *bp = g->a_packed ? ap : ap + (INFER__MIN(g->m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
+                                           INFER__GEMM_MR_MAX * INFER__MIN(g->k, INFER__GEMM_KC);
     int64_t lo = INFER__MIN(g->n_units * t / g->nt * g->unit, len);
     int64_t hi = INFER__MIN(g->n_units * (t + 1) / g->nt * g->unit, len);
-    if (g->split_m)
-        infer__gemm_f32_part(g->isa, lo, hi, 0, g->n, g->n, g->k, g->a, g->a_rs, g->a_cs, g->b, g->b_rs, g->b_cs, g->c,
-                             ap, bp);
-    else
-        infer__gemm_f32_part(g->isa, 0, g->m, lo, hi, g->n, g->k, g->a, g->a_rs, g->a_cs, g->b, g->b_rs, g->b_cs, g->c,
-                             ap, bp);
+    if (g->split_m) infer__gemm_f32_part(g, lo, hi, 0, g->n, ap, bp);
+    else infer__gemm_f32_part(g, 0, g->m, lo, hi, ap, bp);
+}
+
+/* Runs the job g (isa, sizes, operands, optional pre-packed operands and epilogue set)
+   on up to nt threads with scratch of infer__gemm_f32_scratch(m, n, k, nt) bytes. */
+static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, int nt, void *scratch,
+                                    size_t scratch_bytes) {
+    int64_t m = g->m, n = g->n, i;
+    if (m <= 0 || n <= 0) return;
+    if (g->k <= 0) {
+        memset(g->c, 0, (size_t)(m * n) * sizeof(float));
+        if (g->epi)
+            for (i = 0; i < m; i++) g->epi(g->epi_arg, g->c + i * n, n, i, 0, 1, n);
+        return;
+    }
+    g->scratch = scratch;
+    if (m < INFER__GEMM_ROWS && g->b_cs == 1 && !g->a_packed && !g->b_packed && !g->pack_b) {
+        /* few rows: B is read once, packing it would double that */
+        g->n_ch = (n + 63) / 64;
+        infer__parallel(cx, nt, m * g->n_ch, infer__gemm_f32_row_task, g);
+        return;
+    }
+    g->per = infer__gemm_f32_scratch_ab(m, n, g->k, 1, g->a_packed != NULL) - INFER__ALIGN;
+    if (scratch_bytes < g->per + INFER__ALIGN) return; /* not planned for: cannot happen (see the callers) */
+    if ((size_t)nt > (scratch_bytes - INFER__ALIGN) / g->per) nt = (int)((scratch_bytes - INFER__ALIGN) / g->per);
+    g->split_m = m > n;
+    g->unit = g->split_m ? g->isa->mr : g->isa->nr;
+    g->n_units = ((g->split_m ? m : n) + g->unit - 1) / g->unit;
+    if (nt > g->n_units) nt = (int)g->n_units;
+    if (nt < 1) nt = 1;
+    g->nt = nt;
+    infer__parallel(cx, nt, nt, infer__gemm_f32_band_task, g);
 }
 
 static void infer__gemm_f32_packed(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k,
                                    const float *a, int64_t a_rs, int64_t a_cs, const float *b, int64_t b_rs,
                                    int64_t b_cs, float *c, int nt, void *scratch, size_t scratch_bytes) {
     infer__gemm_job g;
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        memset(c, 0, (size_t)(m * n) * sizeof(float));
-        return;
-    }
     memset(&g, 0, sizeof g);
     g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
-    g.b = b, g.b_rs = b_rs, g.b_cs = b_cs, g.c = c, g.scratch = scratch;
-    if (m < INFER__GEMM_ROWS && b_cs == 1) { /* few rows: B is read once, packing it would double that */
-        g.n_ch = (n + 63) / 64;
-        infer__parallel(cx, nt, m * g.n_ch, infer__gemm_f32_row_task, &g);
-        return;
-    }
-    g.per = infer__gemm_f32_scratch(m, n, k, 1) - INFER__ALIGN;
-    if (scratch_bytes < g.per + INFER__ALIGN) return; /* not planned for: cannot happen (see the callers) */
-    if ((size_t)nt > (scratch_bytes - INFER__ALIGN) / g.per) nt = (int)((scratch_bytes - INFER__ALIGN) / g.per);
-    g.split_m = m > n;
-    g.unit = g.split_m ? isa->mr : isa->nr;
-    g.n_units = ((g.split_m ? m : n) + g.unit - 1) / g.unit;
-    if (nt > g.n_units) nt = (int)g.n_units;
-    if (nt < 1) nt = 1;
-    g.nt = nt;
-    infer__parallel(cx, nt, nt, infer__gemm_f32_band_task, &g);
+    g.b = b, g.b_rs = b_rs, g.b_cs = b_cs, g.c = c;
+    infer__gemm_f32_job_run(cx, &g, nt, scratch, scratch_bytes);
 }
 
 #endif /* INFER__HAVE_GEMM_SIMD */
@@ -9327,6 +9482,24 @@ static const infer__vec_isa *infer__vec_of(const infer__gemm_isa *isa) {
 #endif
 }
 
+/* infer__gemm_f32 for a MatMul/Gemm node, with B read from the node's pre-packed weights
+   when session creation packed them (infer__cpu_pack) */
+static void infer__gemm_f32_node(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k,
+                                 const float *a, int64_t a_rs, int64_t a_cs, const float *b, int64_t b_rs,
+                                 int64_t b_cs, float *c, int nt) {
+#if defined(INFER__HAVE_GEMM_SIMD)
+    if (isa && cx->packed) {
+        infer__gemm_job g;
+        memset(&g, 0, sizeof g);
+        g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs, g.c = c;
+        g.b_packed = cx->packed, g.b_cs = 1;
+        infer__gemm_f32_job_run(cx, &g, nt, cx->scratch, cx->scratch_bytes);
+        return;
+    }
+#endif
+    infer__gemm_f32(cx, isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, cx->scratch, cx->scratch_bytes);
+}
+
 static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__mm_p *p = &c->p->mm;
     const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
@@ -9334,8 +9507,8 @@ static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa
     int64_t idx[INFER_MAX_DIMS] = {0}, nb = infer__prod(p->batch, 0, p->n_batch), t, oa = 0, ob = 0;
     int i, nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
     for (t = 0; t < nb; t++) {
-        infer__gemm_f32(c, isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
-                        y + t * p->m * p->n, nt, c->scratch, c->scratch_bytes);
+        infer__gemm_f32_node(c, isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
+                             y + t * p->m * p->n, nt);
         for (i = p->n_batch - 1; i >= 0; i--) {
             oa += p->sa[i];
             ob += p->sb[i];
@@ -9362,8 +9535,8 @@ static infer_status infer__gemm_op_f32(const infer__ctx *c, const infer__gemm_is
     float *y = (float *)c->out[0]->data;
     int64_t i, j;
     int nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
-    infer__gemm_f32(c, isa, p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b, p->trans_b ? 1 : p->n,
-                    p->trans_b ? p->k : 1, y, nt, c->scratch, c->scratch_bytes);
+    infer__gemm_f32_node(c, isa, p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b,
+                         p->trans_b ? 1 : p->n, p->trans_b ? p->k : 1, y, nt);
     for (i = 0; i < p->m; i++)
         for (j = 0; j < p->n; j++) {
             float v = p->alpha * y[i * p->n + j];
@@ -9393,6 +9566,12 @@ static infer_status infer__matmul_f32_neon(const infer__ctx *c) { return infer__
 static infer_status infer__gemm_f32_neon(const infer__ctx *c) { return infer__gemm_op_f32(c, &infer__isa_neon); }
 #endif
 
+static int infer__conv_is_dw(const infer__conv_p *p); /* below, with Conv */
+#if defined(INFER__HAVE_AVX2)
+static infer_status infer__conv_f32_avx2(const infer__ctx *c); /* below, with Conv */
+static infer_status infer__conv_f32_avx512(const infer__ctx *c);
+#endif
+
 /* SIMD variants of the CPU kernels, best first. Session creation records the first one
    the CPU runs (infer__cpu_prepare); an op without one runs its table kernel, "ref". */
 typedef struct infer__variant {
@@ -9408,6 +9587,8 @@ static const infer__variant infer__variants[] = {
     {INFER__OP_MATMUL, INFER__CPU_AVX2, "avx2", infer__matmul_f32_avx2},
     {INFER__OP_GEMM, INFER__CPU_AVX512, "avx512", infer__gemm_f32_avx512},
     {INFER__OP_GEMM, INFER__CPU_AVX2, "avx2", infer__gemm_f32_avx2},
+    {INFER__OP_CONV, INFER__CPU_AVX512, "avx512", infer__conv_f32_avx512},
+    {INFER__OP_CONV, INFER__CPU_AVX2, "avx2", infer__conv_f32_avx2},
     INFER__VEC_ROWS(INFER__OP_RELU, infer__unary_f32)
     INFER__VEC_ROWS(INFER__OP_LEAKY_RELU, infer__unary_f32)
     INFER__VEC_ROWS(INFER__OP_SIGMOID, infer__unary_f32)
@@ -9445,6 +9626,48 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
     for (i = 0; infer__variants[i].fn; i++)
         if (infer__variants[i].fn == fn) return infer__variants[i].name;
     return "ref";
+}
+
+/* Pre-packing (DESIGN.md "Memory planner"): the floats of node c's weights packed for
+   its kernel fn, written to dst when dst is not NULL; 0 when the kernel packs nothing.
+   Session creation calls it once per node. A Conv's W (GEMM operand A, per group) and a
+   MatMul/Gemm's B are packed when they are constants (initializers or folded) and the
+   kernel will read the panels on every run (not the few-rows or depthwise paths): a
+   transposed B (a classifier's Gemm) is packed even for one row, as the packed GEMM
+   would otherwise pack it on every run. */
+static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst) {
+#if defined(INFER__HAVE_GEMM_SIMD)
+    const infer__gemm_isa *isa = NULL;
+    const infer__val *w = c->n_in > 1 ? c->in[1] : NULL;
+#if defined(INFER__HAVE_AVX2)
+    if (fn == infer__conv_f32_avx2 || fn == infer__matmul_f32_avx2 || fn == infer__gemm_f32_avx2) isa = &infer__isa_avx2;
+    if (fn == infer__conv_f32_avx512 || fn == infer__matmul_f32_avx512 || fn == infer__gemm_f32_avx512)
+        isa = &infer__isa_avx512;
+#endif
+#if defined(INFER__HAVE_NEON)
+    if (fn == infer__matmul_f32_neon || fn == infer__gemm_f32_neon) isa = &infer__isa_neon;
+#endif
+    if (!isa || !w || w->kind != INFER__VAL_CONST || w->dtype != INFER_DTYPE_F32) return 0;
+    if (c->node->op == INFER__OP_CONV) {
+        const infer__conv_p *p = &c->p->conv;
+        int64_t mg = p->m / p->group, kk = p->c / p->group * p->k[0] * p->k[1] * p->k[2], g;
+        size_t per = infer__packed_a_floats(isa, mg, kk);
+        if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
+        for (g = 0; dst && g < p->group; g++)
+            infer__pack_a_all(isa, dst + (size_t)g * per, (const float *)w->data + g * mg * kk, kk, 1, mg, kk);
+        return per * (size_t)p->group;
+    } else {
+        const infer__mm_p *p = &c->p->mm;
+        int trans_b = c->node->op == INFER__OP_GEMM && p->trans_b;
+        /* few rows read a row-major B in place (infer__gemm_f32_job_run); a transposed B is packed */
+        if ((p->m < INFER__GEMM_ROWS && !trans_b) || p->n <= 0 || p->k <= 0 || w->n_dims != 2) return 0;
+        if (dst) infer__pack_b_all(isa, dst, (const float *)w->data, trans_b ? 1 : p->n, trans_b ? p->k : 1, p->n, p->k);
+        return infer__packed_b_floats(isa, p->n, p->k);
+    }
+#else
+    (void)c, (void)fn, (void)dst;
+    return 0;
+#endif
 }
 
 /* -- Conv: direct, over up to 3 spatial dims (unused ones have size 1) -- */
@@ -9502,6 +9725,253 @@ static infer_status infer__conv_ref(const infer__ctx *c) {
     infer__act_apply(&p->act, (float *)c->out[0]->data, nm * out_sz);
     return INFER_STATUS_OK;
 }
+
+/* -- Conv on the packed GEMM, and depthwise Conv (AVX2+FMA, AVX-512) --
+
+   The layout stays NCHW: no layout pass exists yet to keep activations in a channels-last
+   or blocked layout from one node to the next, so a SIMD-friendly layout would cost a
+   transpose in and out of every Conv. For each (batch n, group g):
+       Y[mg][oh * ow] = W[mg][cg * kh * kw] x im2col(X)[cg * kh * kw][oh * ow]
+   on the packed GEMM. A 1x1, stride-1, unpadded conv reads X itself as B. Others pack
+   B's blocks straight from the image (implicit im2col, infer__conv_pack_b): no im2col
+   buffer exists. W may come pre-packed (infer__cpu_pack). Bias and activation run as the
+   GEMM's epilogue on each finished tile. A depthwise conv (group == C == M: one 3x3 or
+   5x5 filter per channel) is no GEMM: a direct kernel over output rows, 8 or 16 outputs
+   of a row at a time. 3-D convs run the reference. */
+
+/* One (batch, group) of a 1-D or 2-D conv seen as 2-D (a 1-D conv has height 1). */
+typedef struct infer__conv2 {
+    const float *x;            /* the group's input channels [cg][ih][iw] */
+    const float *bias;         /* the group's [mg], or NULL */
+    const infer__act *act;
+    int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
+} infer__conv2;
+
+/* Depthwise: one filter per channel, 3x3 or 5x5, stride 1 or 2, dilation 1. */
+static int infer__conv_is_dw(const infer__conv_p *p) {
+    return p->n_sp == 2 && p->group == p->c && p->group == p->m && p->k[0] == p->k[1] && (p->k[0] == 3 || p->k[0] == 5) &&
+           p->s[0] <= 2 && p->s[1] <= 2 && p->d[0] == 1 && p->d[1] == 1;
+}
+
+/* Floats of a depthwise conv's zero-padded input plane [h2][w2]: the padding on every
+   side, and room on the right for 16 outputs of SIMD reads past a narrow row. */
+static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t *w2) {
+    int64_t h = p->in[0] + p->pb[0] + p->pe[0], w = p->in[1] + p->pb[1] + p->pe[1] + 16 * p->s[1] + p->k[1];
+    if (h2) *h2 = h;
+    if (w2) *w2 = w;
+    return h * w;
+}
+
+/* Scratch bytes of the SIMD Conv on nt threads: the GEMM's packing buffers for one
+   (batch, group), without the A block when W is a constant (it is pre-packed at session
+   creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
+   (section 5 plans it). */
+static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const) {
+#if defined(INFER__HAVE_AVX2)
+    const int simd = 1;
+#else
+    const int simd = 0; /* the reference kernel needs none */
+#endif
+    if (!simd || p->n_sp > 2) return 0;
+    if (infer__conv_is_dw(p)) return (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float) * (size_t)(nt < 1 ? 1 : nt) + INFER__ALIGN;
+    return infer__gemm_f32_scratch_ab(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
+                                      p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
+}
+
+#if defined(INFER__HAVE_AVX2)
+
+static void infer__conv2_init(const infer__conv_p *p, infer__conv2 *q) {
+    int two = p->n_sp == 2;
+    memset(q, 0, sizeof *q);
+    q->act = &p->act;
+    q->ih = two ? p->in[0] : 1, q->oh = two ? p->out[0] : 1, q->kh = two ? p->k[0] : 1;
+    q->sh = two ? p->s[0] : 1, q->dh = two ? p->d[0] : 1, q->ph = two ? p->pb[0] : 0;
+    q->iw = p->in[two], q->ow = p->out[two], q->kw = p->k[two], q->sw = p->s[two], q->dw = p->d[two], q->pw = p->pb[two];
+}
+
+/* B's block rows p0..p0+kc (row r = (ci, ky, kx)), columns j0..j0+cols (column j = output
+   position (oy, ox)) from the image, zero where the window is in the padding. */
+static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int nr) {
+    const infer__conv2 *q = (const infer__conv2 *)arg;
+    int64_t ksz = q->kh * q->kw, p, j, t;
+    for (p = 0; p < kc; p++) {
+        int64_t r = p0 + p, ky = r % ksz / q->kw, kx = r % q->kw, off = kx * q->dw - q->pw, lo, hi;
+        int64_t oy = j0 / q->ow, ox = j0 % q->ow;
+        const float *xc = q->x + r / ksz * q->ih * q->iw;
+        infer__valid_range(q->ow, q->iw, q->sw, q->pw, kx * q->dw, &lo, &hi); /* ox whose column is inside */
+        for (j = 0; j < cols;) {
+            int64_t len = INFER__MIN(INFER__MIN(cols - j, q->ow - ox), nr - j % nr), iy = oy * q->sh - q->ph + ky * q->dh;
+            int64_t a = INFER__MIN(INFER__MAX(lo - ox, 0), len), b = INFER__MAX(INFER__MIN(hi - ox, len), a);
+            float *d = bp + (j / nr) * kc * nr + p * nr + j % nr;
+            if (iy < 0 || iy >= q->ih) a = b = len;
+            for (t = 0; t < a; t++) d[t] = 0;
+            if (b > a) {
+                const float *xr = xc + iy * q->iw + off + ox * q->sw;
+                if (q->sw == 1) memcpy(d + a, xr + a, (size_t)(b - a) * sizeof(float));
+                else
+                    for (t = a; t < b; t++) d[t] = xr[t * q->sw];
+            }
+            for (t = b; t < len; t++) d[t] = 0;
+            j += len;
+            if ((ox += len) == q->ow) ox = 0, oy++;
+        }
+        for (j = cols; j % nr; j++) bp[(j / nr) * kc * nr + p * nr + j % nr] = 0;
+    }
+}
+
+/* Whether infer__act_avx2 applies a in registers; the others run infer__act_apply after. */
+static int infer__act_vec(const infer__act *a) {
+    return a->kind == INFER__ACT_NONE || a->kind == INFER__ACT_RELU || a->kind == INFER__ACT_LEAKY_RELU ||
+           a->kind == INFER__ACT_CLIP;
+}
+
+/* infer__act_apply on 8 values, for the kinds infer__act_vec accepts (NaN and -0 as there) */
+__attribute__((target("avx2,fma"))) static __m256 infer__act_avx2(const infer__act *a, __m256 v) {
+    __m256 z = _mm256_setzero_ps();
+    switch (a->kind) {
+    case INFER__ACT_RELU: return _mm256_max_ps(z, v); /* the second operand when either is NaN */
+    case INFER__ACT_LEAKY_RELU:
+        return _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(a->alpha)), _mm256_cmp_ps(v, z, _CMP_LT_OQ));
+    case INFER__ACT_CLIP: return _mm256_min_ps(_mm256_set1_ps(a->beta), _mm256_max_ps(v, _mm256_set1_ps(a->alpha)));
+    default: return v;
+    }
+}
+
+/* Bias of each output channel (row) and the activation, on a finished tile */
+__attribute__((target("avx2,fma"))) static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0,
+                                                                 int64_t j0, int64_t rows, int64_t cols) {
+    const infer__conv2 *q = (const infer__conv2 *)arg;
+    int vec = infer__act_vec(q->act);
+    int64_t i, j;
+    (void)j0;
+    for (i = 0; i < rows; i++) {
+        float *r = c + i * ldc, b = q->bias ? q->bias[i0 + i] : 0.0f;
+        __m256 bv = _mm256_set1_ps(b);
+        j = 0;
+        if (vec)
+            for (; j + 8 <= cols; j += 8) {
+                __m256 v = _mm256_loadu_ps(r + j);
+                if (q->bias) v = _mm256_add_ps(v, bv);
+                _mm256_storeu_ps(r + j, infer__act_avx2(q->act, v));
+            }
+        if (q->bias)
+            for (; j < cols; j++) r[j] += b;
+        infer__act_apply(q->act, r + (vec ? cols / 8 * 8 : 0), vec ? cols % 8 : cols);
+    }
+}
+
+/* 8 inputs at stride s (1 or 2) from x; stride 2 reads x[0..16) */
+__attribute__((target("avx2,fma"))) static __m256 infer__dw_load(const float *x, int64_t s) {
+    __m256 a, b;
+    if (s == 1) return _mm256_loadu_ps(x);
+    a = _mm256_loadu_ps(x), b = _mm256_loadu_ps(x + 8);
+    a = _mm256_shuffle_ps(a, b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(a), 0xD8));
+}
+
+/* Task t of nt: the output planes (batch n, channel ch) of its share, each from a copy
+   of its input plane padded with zeros in the thread's scratch (infer__conv_dw_plane
+   floats), so every output takes the SIMD path: 16 or 8 outputs of a row at a time, the
+   last block of a row overlapping the one before (the same sums again), a row narrower
+   than 8 computed 8 wide into the padding and stored in part. */
+typedef struct infer__dw_job {
+    const infer__ctx *c;
+    int64_t n_tasks;
+} infer__dw_job;
+
+__attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *arg, int64_t t) {
+    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const infer__dw_job *dj = (const infer__dw_job *)arg;
+    const infer__ctx *c = dj->c;
+    const infer__conv_p *p = &c->p->conv;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    int64_t h2, w2, planes = p->n * p->m, job, lo = planes * t / dj->n_tasks, hi = planes * (t + 1) / dj->n_tasks;
+    int64_t oy, ox, ky, kx, iy, plane = infer__conv_dw_plane(p, &h2, &w2);
+    int vec = infer__act_vec(&p->act);
+    float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * plane;
+    __m256i part = _mm256_loadu_si256((const __m256i *)(ones + 8 - INFER__MIN(p->out[1], 8)));
+    memset(buf, 0, (size_t)plane * sizeof(float)); /* the padding stays zero; planes overwrite the inside */
+    for (job = lo; job < hi; job++) {
+        const float *x = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
+        const float *w = (const float *)c->in[1]->data + job % p->c * p->k[0] * p->k[1];
+        float *y = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
+        __m256 b0 = _mm256_set1_ps(bias ? bias[job % p->c] : 0.0f);
+        for (iy = 0; iy < p->in[0]; iy++)
+            memcpy(buf + (iy + p->pb[0]) * w2 + p->pb[1], x + iy * p->in[1], (size_t)p->in[1] * sizeof(float));
+        for (oy = 0; oy < p->out[0]; oy++) {
+            float *yr = y + oy * p->out[1];
+            for (ox = 0; ox < p->out[1];) {
+                int64_t o = p->out[1] < 8 ? 0 : INFER__MIN(ox, p->out[1] - 8);
+                int two = o + 16 <= p->out[1];
+                __m256 a0 = b0, a1 = b0;
+                for (ky = 0; ky < p->k[0]; ky++) {
+                    const float *xr = buf + (oy * p->s[0] + ky) * w2 + o * p->s[1], *wr = w + ky * p->k[1];
+                    for (kx = 0; kx < p->k[1]; kx++) {
+                        __m256 wv = _mm256_broadcast_ss(wr + kx);
+                        a0 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx, p->s[1]), a0);
+                        if (two) a1 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx + 8 * p->s[1], p->s[1]), a1);
+                    }
+                }
+                if (vec) a0 = infer__act_avx2(&p->act, a0), a1 = infer__act_avx2(&p->act, a1);
+                if (p->out[1] < 8) _mm256_maskstore_ps(yr, part, a0);
+                else _mm256_storeu_ps(yr + o, a0);
+                if (two) _mm256_storeu_ps(yr + o + 8, a1);
+                ox = o + (two ? 16 : 8);
+            }
+            if (!vec) infer__act_apply(&p->act, yr, p->out[1]);
+        }
+    }
+}
+
+/* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
+static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
+    const infer__conv_p *p = &c->p->conv;
+    const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    float *y = (float *)c->out[0]->data;
+    int64_t cg = p->c / p->group, mg = p->m / p->group, ksz = p->k[0] * p->k[1] * p->k[2], kk = cg * ksz;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], hw = p->out[0] * p->out[1] * p->out[2], n, g;
+    int pointwise = ksz == 1 && p->s[0] * p->s[1] * p->s[2] == 1 && !p->pb[0] && !p->pb[1] && !p->pb[2] &&
+                    !p->pe[0] && !p->pe[1] && !p->pe[2];
+    int nt;
+    infer__conv2 q;
+    if (p->n_sp > 2) return infer__conv_ref(c);
+    if (infer__conv_is_dw(p)) {
+        infer__dw_job dj;
+        size_t per = (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float);
+        int64_t nt_dw = infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz);
+        if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
+        nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
+        dj.c = c, dj.n_tasks = nt_dw;
+        infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_task_avx2, &dj);
+        return INFER_STATUS_OK;
+    }
+    if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
+        return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
+    infer__conv2_init(p, &q);
+    nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
+    for (n = 0; n < p->n; n++)
+        for (g = 0; g < p->group; g++) {
+            infer__gemm_job j;
+            memset(&j, 0, sizeof j);
+            q.x = x + (n * p->c + g * cg) * in_sz;
+            q.bias = bias ? bias + g * mg : NULL;
+            j.isa = isa, j.m = mg, j.n = hw, j.k = kk;
+            j.a = w + g * mg * kk, j.a_rs = kk, j.a_cs = 1;
+            if (c->packed) j.a_packed = c->packed + (size_t)g * infer__packed_a_floats(isa, mg, kk);
+            j.b = q.x, j.b_rs = in_sz, j.b_cs = 1; /* X itself is B for a pointwise conv */
+            if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
+            j.c = y + (n * p->m + g * mg) * hw;
+            j.epi = infer__conv_epi, j.epi_arg = &q;
+            infer__gemm_f32_job_run(c, &j, nt, c->scratch, c->scratch_bytes);
+        }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__conv_f32_avx2(const infer__ctx *c) { return infer__conv_f32_simd(c, &infer__isa_avx2); }
+static infer_status infer__conv_f32_avx512(const infer__ctx *c) { return infer__conv_f32_simd(c, &infer__isa_avx512); }
+
+#endif /* INFER__HAVE_AVX2 */
 
 /* -- ConvTranspose: each input position scatters into the output -- */
 

@@ -1,0 +1,402 @@
+/* tests/test_conv.c - the SIMD Conv (GEMM with implicit im2col, pointwise, depthwise) and
+   weight pre-packing (Conv, MatMul, Gemm) against the reference kernels: every variant
+   this CPU runs and the portable path, on odd shapes (1, 3, 7, 17 channels and sizes,
+   stride 2, padding, dilation 2, groups, batch 3, fused bias + activation), for 1 and 2
+   threads (bit-identical), weights pre-packed at session creation; and the release of a
+   packed weight's pages of a mapped model file. White-box: it swaps a node's kernel to
+   reach every ISA. */
+#define INFER_IMPLEMENTATION
+#include "test.h"
+
+#include <unistd.h>
+
+typedef struct conv_case {
+    int64_t n, c, h, w, m, kh, kw, sh, sw, ph, pw, ph2, pw2, dh, dw, group;
+    int n_sp, bias;
+    const char *act;
+} conv_case;
+
+/* The model of one Conv (W and B constants) as a file image; NULL on failure. */
+static void *conv_model(const conv_case *k, const float *w, const float *bias, size_t *bytes) {
+    static const char *in_names[3] = {"x", "w", "b"}, *out_names[1] = {"y"};
+    infer_builder *b = NULL;
+    infer_tensor t;
+    infer_attr at[8];
+    int64_t xd[5], ks[3], st[3], pads[6], dil[3];
+    int n_at = 0, ok = 1;
+    void *file = NULL;
+    if (infer_builder_create(NULL, &b)) return NULL;
+    xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
+    if (k->n_sp == 1) xd[2] = k->w;
+    if (k->n_sp == 3) xd[2] = 3, xd[3] = k->h, xd[4] = k->w;
+    ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2 + k->n_sp, xd, NULL);
+    memset(&t, 0, sizeof t);
+    t.name = "w", t.dtype = INFER_DTYPE_F32, t.n_dims = 2 + k->n_sp, t.data = (void *)w;
+    t.dims[0] = k->m, t.dims[1] = k->c / k->group;
+    if (k->n_sp == 1) t.dims[2] = k->kw;
+    if (k->n_sp == 2) t.dims[2] = k->kh, t.dims[3] = k->kw;
+    if (k->n_sp == 3) t.dims[2] = 2, t.dims[3] = k->kh, t.dims[4] = k->kw;
+    t.data_bytes = (size_t)(k->m * (k->c / k->group) * k->kh * k->kw * (k->n_sp == 3 ? 2 : 1)) * sizeof(float);
+    if (k->n_sp == 1) t.data_bytes /= (size_t)k->kh;
+    ok &= !infer_builder_add_constant(b, &t);
+    if (k->bias) {
+        memset(&t, 0, sizeof t);
+        t.name = "b", t.dtype = INFER_DTYPE_F32, t.n_dims = 1, t.dims[0] = k->m, t.data = (void *)bias;
+        t.data_bytes = (size_t)k->m * sizeof(float);
+        ok &= !infer_builder_add_constant(b, &t);
+    }
+    if (k->n_sp == 1) {
+        ks[0] = k->kw, st[0] = k->sw, dil[0] = k->dw, pads[0] = k->pw, pads[1] = k->pw2;
+    } else if (k->n_sp == 2) {
+        ks[0] = k->kh, ks[1] = k->kw, st[0] = k->sh, st[1] = k->sw, dil[0] = k->dh, dil[1] = k->dw;
+        pads[0] = k->ph, pads[1] = k->pw, pads[2] = k->ph2, pads[3] = k->pw2;
+    } else {
+        ks[0] = 2, ks[1] = k->kh, ks[2] = k->kw, st[0] = 1, st[1] = k->sh, st[2] = k->sw, dil[0] = 1, dil[1] = k->dh,
+        dil[2] = k->dw;
+        pads[0] = 0, pads[1] = k->ph, pads[2] = k->pw, pads[3] = 1, pads[4] = k->ph2, pads[5] = k->pw2;
+    }
+    at[n_at++] = infer_attr_ints("kernel_shape", ks, (size_t)k->n_sp);
+    at[n_at++] = infer_attr_ints("strides", st, (size_t)k->n_sp);
+    at[n_at++] = infer_attr_ints("dilations", dil, (size_t)k->n_sp);
+    at[n_at++] = infer_attr_ints("pads", pads, (size_t)(2 * k->n_sp));
+    at[n_at++] = infer_attr_int("group", k->group);
+    if (k->act) at[n_at++] = infer_attr_string("activation", k->act);
+    ok &= !infer_builder_add_node(b, "Conv", "conv", in_names, k->bias ? 3 : 2, out_names, 1, at, (size_t)n_at);
+    ok &= !infer_builder_add_output(b, "y");
+    ok &= !infer_builder_serialize(b, NULL, 0, bytes);
+    if (ok && posix_memalign(&file, 64, *bytes) == 0 && infer_builder_serialize(b, file, *bytes, bytes)) {
+        free(file);
+        file = NULL;
+    }
+    infer_builder_free(b);
+    return ok ? file : NULL;
+}
+
+/* Swaps the kernel of the session's one running node for fn and re-packs its weights
+   for fn, as session creation would have had the CPU chosen fn. */
+static void force_kernel(infer_session *s, infer__kernel_fn fn) {
+    uint32_t node = s->steps[0];
+    infer__ctx c;
+    size_t n;
+    s->kernels[node] = fn;
+    if (s->packed) {
+        s->packed_bytes = 0;
+        infer__free(&s->a, s->packed_raw[node]);
+        s->packed_raw[node] = NULL;
+        s->packed[node] = NULL;
+    }
+    infer__ctx_init(s, node, &c);
+    if ((n = infer__cpu_pack(&c, fn, NULL)) != 0) {
+        float *d;
+        CHECK(s->packed != NULL); /* it was packed at creation for the best variant too */
+        if (!s->packed || !(d = (float *)infer__alloc_aligned(&s->a, n * sizeof(float), &s->packed_raw[node]))) return;
+        infer__cpu_pack(&c, fn, d);
+        s->packed[node] = d;
+        s->packed_bytes = n * sizeof(float);
+    }
+}
+
+/* Runs the model in file on x into y with n_threads, the reference kernels (ref) or
+   kernel fn (NULL: the session's own choice); returns the session's packed bytes. */
+static size_t run_model(const void *file, size_t bytes, const float *x, const int64_t *xd, int xr, float *y,
+                        size_t y_n, int n_threads, int ref, infer__kernel_fn fn) {
+    infer_model *m = NULL;
+    infer_session *s = NULL;
+    infer_session_options opt;
+    infer_session_stats stats;
+    infer_tensor in, out;
+    size_t n = 1, packed = 0;
+    int i;
+    memset(&opt, 0, sizeof opt);
+    opt.n_threads = n_threads;
+    opt.force_reference = ref;
+    CHECK_OK(infer_model_load_memory(file, bytes, NULL, &m));
+    if (!m) return 0;
+    CHECK_OK(infer_session_create(m, &opt, &s));
+    if (!s) goto done;
+    if (fn) force_kernel(s, fn);
+    infer_session_get_stats(s, &stats);
+    packed = stats.packed_weight_bytes;
+    memset(&in, 0, sizeof in);
+    in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = xr, in.data = (void *)x;
+    for (i = 0; i < xr; i++) in.dims[i] = xd[i], n *= (size_t)xd[i];
+    in.data_bytes = n * sizeof(float);
+    memset(&out, 0, sizeof out);
+    out.name = "y", out.data = y, out.data_bytes = y_n * sizeof(float);
+    CHECK_OK(infer_run(s, &in, 1, &out, 1));
+done:
+    infer_session_free(s);
+    infer_model_free(m);
+    return packed;
+}
+
+static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe) {
+    return (in + pb + pe - ((k - 1) * d + 1)) / s + 1;
+}
+
+/* y agrees with the reference yr within tol times the output's scale (at least 1) */
+static int agree(const char *what, const float *y, const float *yr, size_t n, double tol) {
+    double scale = 1;
+    size_t i;
+    for (i = 0; i < n; i++) scale = fmax(scale, fabs((double)yr[i]));
+    for (i = 0; i < n; i++)
+        if (!(fabs((double)y[i] - yr[i]) <= tol * scale)) {
+            printf("  %s: [%zu] got %.9g, ref %.9g (tol %g x scale %g)\n", what, i, (double)y[i], (double)yr[i], tol, scale);
+            test__failed_checks++;
+            return 0;
+        }
+    return 1;
+}
+
+/* One conv case through the reference (1 and 2 threads) and each SIMD variant the CPU
+   runs (1 and 2 threads, bit-identical, weights pre-packed unless depthwise or 3-D). */
+static int check_conv(const conv_case *k) {
+    infer__kernel_fn fns[2];
+    const char *names[2];
+    int n_fn = 0, cpu = infer__cpu_features(), v, ok = 1, xr = 2 + k->n_sp;
+    int64_t kd = k->n_sp == 3 ? 2 : 1, oh, ow, od = k->n_sp == 3 ? 3 : 1, xd[5];
+    int64_t wn = k->m * (k->c / k->group) * (k->n_sp == 1 ? 1 : k->kh) * k->kw * kd;
+    int64_t hh = k->n_sp == 1 ? 1 : k->h, xn = k->n * k->c * hh * k->w * od;
+    size_t bytes = 0, yn, packed;
+    float *x, *w, *bias, *yr, *y1, *y2;
+    void *file;
+    char what[200];
+    ow = out_size(k->w, k->kw, k->sw, k->dw, k->pw, k->pw2);
+    oh = k->n_sp == 1 ? 1 : out_size(k->h, k->kh, k->sh, k->dh, k->ph, k->ph2);
+    yn = (size_t)(k->n * k->m * oh * ow * od);
+    x = (float *)malloc((size_t)xn * sizeof(float) + 4), w = (float *)malloc((size_t)wn * sizeof(float) + 4);
+    bias = (float *)malloc((size_t)k->m * sizeof(float) + 4);
+    yr = (float *)malloc(yn * sizeof(float) + 4), y1 = (float *)malloc(yn * sizeof(float) + 4);
+    y2 = (float *)malloc(yn * sizeof(float) + 4);
+    test_fill(x, (size_t)xn, -1, 1);
+    test_fill(w, (size_t)wn, -1, 1);
+    test_fill(bias, (size_t)k->m, -1, 1);
+    xd[0] = k->n, xd[1] = k->c;
+    if (k->n_sp == 1) xd[2] = k->w;
+    if (k->n_sp == 2) xd[2] = k->h, xd[3] = k->w;
+    if (k->n_sp == 3) xd[2] = 3, xd[3] = k->h, xd[4] = k->w;
+    snprintf(what, sizeof what,
+             "n%lld c%lld %lldx%lld m%lld k%lldx%lld s%lld,%lld p%lld,%lld,%lld,%lld d%lld,%lld g%lld sp%d bias%d %s",
+             (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->m, (long long)k->kh,
+             (long long)k->kw, (long long)k->sh, (long long)k->sw, (long long)k->ph, (long long)k->pw,
+             (long long)k->ph2, (long long)k->pw2, (long long)k->dh, (long long)k->dw, (long long)k->group, k->n_sp,
+             k->bias, k->act ? k->act : "-");
+    file = conv_model(k, w, bias, &bytes);
+    CHECK(file != NULL);
+    if (!file) return 0;
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512) fns[n_fn] = infer__conv_f32_avx512, names[n_fn++] = "avx512";
+    if (cpu & INFER__CPU_AVX2) fns[n_fn] = infer__conv_f32_avx2, names[n_fn++] = "avx2";
+#endif
+    (void)cpu;
+    run_model(file, bytes, x, xd, xr, yr, yn, 1, 1, NULL);
+    test_fill(y2, yn, -9, 9);
+    run_model(file, bytes, x, xd, xr, y2, yn, 2, 1, NULL);
+    if (memcmp(yr, y2, yn * sizeof(float)) != 0) printf("  %s: ref: 1 and 2 threads differ\n", what), ok = 0;
+    for (v = 0; v < n_fn; v++) {
+        int dw = k->n_sp == 2 && k->group == k->c && k->group == k->m && k->kh == k->kw && (k->kh == 3 || k->kh == 5) &&
+                 k->sh <= 2 && k->sw <= 2 && k->dh == 1 && k->dw == 1;
+        char w2[240];
+        snprintf(w2, sizeof w2, "%s %s", names[v], what);
+        test_fill(y1, yn, -9, 9);
+        test_fill(y2, yn, -9, 9);
+        packed = run_model(file, bytes, x, xd, xr, y1, yn, 1, 0, fns[v]);
+        ok &= agree(w2, y1, yr, yn, 1e-5 * sqrt((double)(k->c / k->group * k->kh * k->kw)));
+        run_model(file, bytes, x, xd, xr, y2, yn, 2, 0, fns[v]);
+        if (memcmp(y1, y2, yn * sizeof(float)) != 0) printf("  %s: 1 and 2 threads differ\n", w2), ok = 0;
+        if ((packed != 0) != (k->n_sp < 3 && !dw)) printf("  %s: %zu packed bytes\n", w2, packed), ok = 0;
+    }
+    if (!ok) test__failed_checks++;
+    free(file), free(x), free(w), free(bias), free(yr), free(y1), free(y2);
+    return ok;
+}
+
+static conv_case cc(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64_t k, int64_t s, int64_t p, int64_t d,
+                    int64_t g) {
+    conv_case r;
+    memset(&r, 0, sizeof r);
+    r.n = n, r.c = c, r.h = h, r.w = w, r.m = m, r.kh = r.kw = k, r.sh = r.sw = s, r.ph = r.pw = r.ph2 = r.pw2 = p;
+    r.dh = r.dw = d, r.group = g, r.n_sp = 2, r.bias = 1;
+    return r;
+}
+
+static void test_conv_fixed_shapes(void) {
+    conv_case k[24];
+    int i, n = 0;
+    test_seed(11);
+    k[n++] = cc(1, 17, 7, 9, 33, 1, 1, 0, 1, 1);   /* pointwise: X is B */
+    k[n++] = cc(3, 7, 9, 9, 5, 1, 2, 0, 1, 1);     /* 1x1 stride 2: implicit im2col */
+    k[n++] = cc(1, 3, 17, 17, 16, 3, 1, 1, 1, 1);  /* 3x3 pad 1 */
+    k[n++] = cc(1, 7, 17, 13, 9, 3, 2, 1, 2, 1);   /* stride 2, dilation 2 */
+    k[n++] = cc(3, 6, 11, 7, 4, 3, 1, 2, 1, 2);    /* groups, batch 3 */
+    k[n++] = cc(1, 3, 1, 1, 1, 1, 1, 0, 1, 1);     /* 1x1 image, one output channel (few rows) */
+    k[n++] = cc(2, 17, 7, 7, 3, 3, 1, 1, 1, 1);    /* 3 output channels: few rows, packed B */
+    k[n++] = cc(1, 3, 31, 29, 8, 7, 2, 3, 1, 1);   /* a ResNet stem */
+    k[n++] = cc(1, 64, 28, 28, 64, 3, 1, 1, 1, 1); /* K = 576 crosses KC */
+    k[n++] = cc(1, 20, 40, 41, 250, 1, 1, 0, 1, 1); /* M > MC, N > NC */
+    k[n++] = cc(1, 32, 17, 17, 32, 3, 1, 1, 1, 32); /* depthwise 3x3 */
+    k[n++] = cc(1, 16, 40, 41, 16, 3, 2, 1, 1, 16); /* depthwise 3x3 stride 2, SIMD interior */
+    k[n++] = cc(3, 7, 23, 37, 7, 5, 1, 2, 1, 7);    /* depthwise 5x5 */
+    k[n++] = cc(1, 3, 17, 40, 3, 5, 2, 2, 1, 3);    /* depthwise 5x5 stride 2 */
+    k[n++] = cc(1, 5, 3, 1, 5, 3, 1, 1, 1, 5);      /* depthwise on a 1-wide image */
+    k[n++] = cc(1, 4, 9, 9, 4, 3, 1, 1, 2, 4);      /* depthwise, dilation 2: the GEMM path */
+    k[n++] = cc(1, 4, 9, 19, 8, 3, 1, 0, 1, 4);     /* grouped, 2 outputs a group */
+    k[n] = cc(1, 6, 8, 30, 6, 3, 1, 0, 1, 6), k[n].pw = 2, k[n].pw2 = 0, k[n].ph2 = 2, k[n].sw = 2, n++; /* uneven pads */
+    k[n] = cc(2, 5, 1, 37, 6, 1, 1, 1, 1, 1), k[n].kw = 5, k[n].n_sp = 1, n++;                       /* 1-D */
+    k[n] = cc(1, 4, 7, 6, 5, 3, 1, 1, 1, 1), k[n].n_sp = 3, n++;                                       /* 3-D: ref */
+    k[n] = cc(1, 7, 9, 9, 13, 3, 1, 1, 1, 1), k[n].act = "Relu", n++;
+    k[n] = cc(1, 8, 9, 45, 8, 3, 1, 1, 1, 8), k[n].act = "Clip", k[n].bias = 0, n++; /* depthwise, Relu6-like */
+    k[n] = cc(2, 9, 5, 6, 7, 3, 2, 1, 1, 1), k[n].act = "LeakyRelu", k[n].bias = 0, n++;
+    for (i = 0; i < n; i++)
+        if (!check_conv(&k[i])) return;
+}
+
+static void test_conv_random_shapes(void) {
+    static const int64_t sz[] = {1, 3, 7, 17};
+    int i;
+    test_seed(12);
+    for (i = 0; i < 60; i++) {
+        conv_case k;
+        int64_t g = test_int(0, 3) == 0 ? sz[test_int(0, 3)] : test_int(1, 2);
+        memset(&k, 0, sizeof k);
+        k.n_sp = 2, k.n = test_int(1, 3), k.group = g;
+        k.c = g * (test_int(0, 2) == 0 && g > 1 ? 1 : sz[test_int(0, 3)]);
+        k.m = g * (test_int(0, 2) == 0 && g > 1 ? 1 : sz[test_int(0, 3)]);
+        k.kh = test_int(1, 3) * 2 - 1, k.kw = test_int(0, 1) ? k.kh : test_int(1, 3);
+        k.sh = test_int(1, 2), k.sw = test_int(1, 2), k.dh = test_int(1, 2), k.dw = test_int(1, 2);
+        k.ph = test_int(0, 2), k.pw = test_int(0, 2), k.ph2 = test_int(0, 2), k.pw2 = test_int(0, 2);
+        k.h = (k.kh - 1) * k.dh + 1 + test_int(0, 20), k.w = (k.kw - 1) * k.dw + 1 + test_int(0, 30);
+        k.bias = (int)test_int(0, 1);
+        k.act = test_int(0, 1) ? "Relu" : NULL;
+        if (!check_conv(&k)) return;
+    }
+}
+
+/* -- MatMul / Gemm with a constant B: pre-packed -- */
+
+/* One MatMul (or Gemm with transB) of a [m][k] input and a constant B; checks the
+   packed bytes and the result against the reference at 1 and 2 threads. */
+static void check_mm(const char *op, int64_t m, int64_t n, int64_t k, int trans_b) {
+    static const char *in_names[2] = {"x", "b"}, *out_names[1] = {"y"};
+    infer_builder *b = NULL;
+    infer_tensor t;
+    infer_attr at[1];
+    int64_t ad[2];
+    float *a = (float *)malloc((size_t)(m * k) * sizeof(float) + 4), *bw = (float *)malloc((size_t)(k * n) * sizeof(float) + 4);
+    float *yr = (float *)malloc((size_t)(m * n) * sizeof(float) + 4), *y1 = (float *)malloc((size_t)(m * n) * sizeof(float) + 4);
+    float *y2 = (float *)malloc((size_t)(m * n) * sizeof(float) + 4);
+    void *file = NULL;
+    size_t bytes = 0, packed;
+    char what[96];
+    infer__kernel_fn fns[2];
+    int n_fn = 0, v, cpu = infer__cpu_features(), gemm = !strcmp(op, "Gemm");
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512) fns[n_fn++] = gemm ? infer__gemm_f32_avx512 : infer__matmul_f32_avx512;
+    if (cpu & INFER__CPU_AVX2) fns[n_fn++] = gemm ? infer__gemm_f32_avx2 : infer__matmul_f32_avx2;
+#endif
+    (void)cpu;
+    test_fill(a, (size_t)(m * k), -1, 1);
+    test_fill(bw, (size_t)(k * n), -1, 1);
+    ad[0] = m, ad[1] = k;
+    CHECK_OK(infer_builder_create(NULL, &b));
+    CHECK_OK(infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2, ad, NULL));
+    memset(&t, 0, sizeof t);
+    t.name = "b", t.dtype = INFER_DTYPE_F32, t.n_dims = 2, t.data = bw, t.data_bytes = (size_t)(k * n) * sizeof(float);
+    t.dims[0] = trans_b ? n : k, t.dims[1] = trans_b ? k : n;
+    CHECK_OK(infer_builder_add_constant(b, &t));
+    at[0] = infer_attr_int("transB", trans_b);
+    CHECK_OK(infer_builder_add_node(b, op, "mm", in_names, 2, out_names, 1, at, trans_b ? 1 : 0));
+    CHECK_OK(infer_builder_add_output(b, "y"));
+    CHECK_OK(infer_builder_serialize(b, NULL, 0, &bytes));
+    if (posix_memalign(&file, 64, bytes) == 0) CHECK_OK(infer_builder_serialize(b, file, bytes, &bytes));
+    infer_builder_free(b);
+    snprintf(what, sizeof what, "%s m=%lld n=%lld k=%lld transB=%d", op, (long long)m, (long long)n, (long long)k, trans_b);
+    run_model(file, bytes, a, ad, 2, yr, (size_t)(m * n), 1, 1, NULL);
+    for (v = 0; v < n_fn; v++) {
+        packed = run_model(file, bytes, a, ad, 2, y1, (size_t)(m * n), 1, 0, fns[v]);
+        run_model(file, bytes, a, ad, 2, y2, (size_t)(m * n), 2, 0, fns[v]);
+        agree(what, y1, yr, (size_t)(m * n), 1e-5 * sqrt((double)k));
+        if (memcmp(y1, y2, (size_t)(m * n) * sizeof(float)) != 0) printf("  %s: 1 and 2 threads differ\n", what), test__failed_checks++;
+        if ((packed != 0) != (m >= INFER__GEMM_ROWS || (gemm && trans_b))) printf("  %s: %zu packed bytes\n", what, packed), test__failed_checks++;
+    }
+    free(file), free(a), free(bw), free(yr), free(y1), free(y2);
+}
+
+static void test_matmul_gemm_prepacked(void) {
+    test_seed(13);
+    check_mm("MatMul", 7, 17, 3, 0);
+    check_mm("MatMul", 1, 65, 33, 0); /* few rows: B read in place, not packed */
+    check_mm("MatMul", 70, 300, 600, 0);
+    check_mm("MatMul", 300, 1100, 40, 0);
+    check_mm("Gemm", 9, 63, 257, 1);
+    check_mm("Gemm", 33, 7, 17, 0);
+    check_mm("Gemm", 1, 1000, 1280, 1); /* a classifier: one row, B transposed, packed */
+    check_mm("Gemm", 2, 65, 33, 0);     /* few rows, B read in place */
+}
+
+/* A mapped model: the packed weight's file pages are given back, the result is right,
+   and a reference session of the same model still reads the weight (faulted back in). */
+static void test_mapped_release(void) {
+    conv_case k = cc(1, 64, 14, 14, 128, 3, 1, 1, 1, 1);
+    int64_t xd[4] = {1, 64, 14, 14};
+    size_t bytes = 0, yn = 128 * 14 * 14, wn = 128 * 64 * 9;
+    float *x = (float *)malloc(64 * 14 * 14 * sizeof(float)), *w = (float *)malloc(wn * sizeof(float));
+    float *bias = (float *)malloc(128 * sizeof(float)), *y0 = (float *)malloc(yn * sizeof(float));
+    float *y1 = (float *)malloc(yn * sizeof(float)), *y2 = (float *)malloc(yn * sizeof(float));
+    void *file;
+    char path[64];
+    FILE *fp;
+    infer_model *m = NULL;
+    infer_session *s1 = NULL, *s2 = NULL;
+    infer_session_options opt;
+    infer_session_stats st;
+    infer_tensor in, out;
+    test_seed(14);
+    test_fill(x, 64 * 14 * 14, -1, 1);
+    test_fill(w, wn, -1, 1);
+    test_fill(bias, 128, -1, 1);
+    file = conv_model(&k, w, bias, &bytes);
+    CHECK(file != NULL);
+    if (!file) return;
+    run_model(file, bytes, x, xd, 4, y0, yn, 1, 1, NULL);
+    snprintf(path, sizeof path, "/tmp/infer_test_conv_%ld.infer", (long)getpid());
+    fp = fopen(path, "wb");
+    CHECK(fp && fwrite(file, 1, bytes, fp) == bytes);
+    if (fp) fclose(fp);
+    CHECK_OK(infer_model_load(path, NULL, &m));
+    memset(&opt, 0, sizeof opt);
+    opt.n_threads = 1;
+    CHECK_OK(infer_session_create(m, &opt, &s1));
+    opt.force_reference = 1;
+    CHECK_OK(infer_session_create(m, &opt, &s2));
+    memset(&in, 0, sizeof in);
+    in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = 4, in.data = x, in.data_bytes = 64 * 14 * 14 * sizeof(float);
+    memcpy(in.dims, xd, sizeof xd);
+    memset(&out, 0, sizeof out);
+    out.name = "y", out.data_bytes = yn * sizeof(float);
+    if (s1 && s2) {
+        infer_session_get_stats(s1, &st);
+        if (infer__cpu_features() & INFER__CPU_AVX2) CHECK(st.packed_weight_bytes >= wn * sizeof(float));
+        out.data = y1;
+        CHECK_OK(infer_run(s1, &in, 1, &out, 1));
+        out.data = y2;
+        CHECK_OK(infer_run(s2, &in, 1, &out, 1));
+        agree("mapped, packed", y1, y0, yn, 1e-4);
+        CHECK(memcmp(y2, y0, yn * sizeof(float)) == 0); /* the reference read the released weight */
+    }
+    infer_session_free(s1);
+    infer_session_free(s2);
+    infer_model_free(m);
+    remove(path);
+    free(file), free(x), free(w), free(bias), free(y0), free(y1), free(y2);
+}
+
+int main(void) {
+    printf("# cpu: avx2 %d, avx512 %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
+           !!(infer__cpu_features() & INFER__CPU_AVX512));
+    RUN(test_conv_fixed_shapes);
+    RUN(test_conv_random_shapes);
+    RUN(test_matmul_gemm_prepacked);
+    RUN(test_mapped_release);
+    return test_finish();
+}
