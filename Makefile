@@ -45,6 +45,9 @@ help:
 	@echo "make tsan     the concurrency test (8 threads, one model) under ThreadSanitizer"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
+	@echo "make mpi      build the MPI communicator (backends/mpi), tools and test into $(B)/mpi/ (needs mpicc)"
+	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
+	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
 	@echo "make conformance  run the ONNX node tests through the converter and the runtime"
 	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
@@ -67,7 +70,7 @@ bad-files: $(B)/make_bad_files
 	rm -f tests/data/bad/*.infer
 	$(B)/make_bad_files tests/data/bad
 
-$(B)/test_%: tests/test_%.c tests/test.h tests/op_helpers.h $(B)/infer.o $(TOOLLIB) | $(B)
+$(B)/test_%: tests/test_%.c tests/test.h tests/op_helpers.h tests/tp_models.h $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
@@ -97,8 +100,26 @@ $(B):
 
 # tests/conformance.sh runs $(NODETESTS) (make testdata) and build/models (make models)
 # when they exist, and prints nothing otherwise.
-test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models $(FUZZ_REPLAY)
-	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh
+test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models $(FUZZ_REPLAY) $(if $(HAVE_MPI),mpi)
+	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_mpi.sh
+
+# -- tensor parallelism over MPI (backends/mpi/): make mpi builds the MPI tools and test
+# with mpicc into $(B)/mpi/; make test runs tests/test_mpi.sh (mpirun -np 2 and 4), which
+# skips when MPI is absent. The plain build never needs MPI.
+MPICC    ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
+MPI_DEPS := backends/mpi/infer_mpi.c backends/mpi/infer_mpi.h $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB)
+MPI_LINK := backends/mpi/infer_mpi.c $(B)/infer.o $(TOOLLIB) $(LIBS)
+.PHONY: mpi test-mpi
+mpi: $(B)/mpi/infer-bench $(B)/mpi/infer-run $(B)/mpi/tp_mpi
+$(B)/mpi/infer-%: tools/infer-%.c $(MPI_DEPS)
+	@mkdir -p $(B)/mpi
+	$(MPICC) $(CFLAGS) $(WARN) $(STD) $(OMP) -DINFER_TOOLS_MPI $< $(MPI_LINK) -o $@
+$(B)/mpi/tp_mpi: tests/tp_mpi.c tests/tp_models.h tests/test.h $(MPI_DEPS)
+	@mkdir -p $(B)/mpi
+	$(MPICC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(MPI_LINK) -o $@
+test-mpi: mpi
+	@BUILD=$(B) sh tests/run.sh tests/test_mpi.sh
 
 testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
 build/.onnx-node-tests-$(ONNX_VERSION).stamp:
