@@ -118,6 +118,10 @@ $(B)/mpi/infer-%: tools/infer-%.c $(MPI_DEPS)
 $(B)/mpi/tp_mpi: tests/tp_mpi.c tests/tp_models.h tests/test.h $(MPI_DEPS)
 	@mkdir -p $(B)/mpi
 	$(MPICC) $(CFLAGS) $(WARN) $(STD) $(OMP) $< $(MPI_LINK) -o $@
+# tools/bench/tp.sh: tp = 1, 2, 4 in-process (and 2, 4 MPI ranks after make mpi) on build/models
+.PHONY: bench-tp
+bench-tp: $(B)/infer-bench $(B)/infer-convert
+	sh tools/bench/tp.sh
 test-mpi: mpi
 	@BUILD=$(B) sh tests/run.sh tests/test_mpi.sh
 

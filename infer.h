@@ -5219,6 +5219,14 @@ infer_status infer_session_arena_bytes(const infer_model *m, const infer_session
     infer_status st;
     if (!arena_bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_arena_bytes: arena_bytes is NULL");
     *arena_bytes = 0;
+    if (opt && (opt->tp > 1 || opt->comm)) { /* per device: the largest */
+        infer_tp_stats tps;
+        if ((st = infer__tp_create(m, opt, &s))) return st;
+        infer_session_get_tp_stats(s, &tps);
+        *arena_bytes = tps.device_arena_bytes;
+        infer_session_free(s);
+        return INFER_STATUS_OK;
+    }
     if ((st = infer__session_build(m, opt, 1, &s))) return st;
     *arena_bytes = s->arena_bytes;
     infer_session_free(s);
@@ -6059,7 +6067,7 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     INFER__PLAN("arena: %zu bytes per device (the largest)\n", st->device_arena_bytes);
     INFER__PLAN("communication: %zu bytes per run in %d all-reduce and %d all-gather\n", st->comm_bytes, st->n_allreduce,
                 st->n_allgather);
-    INFER__PLAN("attention: Q/K/V and output projections are column-split with an all-gather each (not split by heads)\n");
+    INFER__PLAN("attention (if any) is not split by heads: its Q/K/V and output projections are column-split layers\n");
 #undef INFER__PLAN
     return INFER_STATUS_OK;
 }
@@ -6207,7 +6215,14 @@ void infer_session_get_tp_stats(const infer_session *s, infer_tp_stats *st) {
     if (!st) return;
     memset(st, 0, sizeof *st);
     st->n_devices = 1;
-    if (!s || !s->tp) return;
+    if (s && !s->tp) { /* one device: it holds every weight */
+        uint8_t *seen = (uint8_t *)infer__calloc(&s->a, s->m->n_tensors, 1);
+        if (seen) st->weight_bytes = st->replicated_weight_bytes = st->device_weight_bytes = infer__tp_weight_bytes(NULL, s->m, seen);
+        infer__free(&s->a, seen);
+        st->device_arena_bytes = s->arena_bytes;
+        return;
+    }
+    if (!s) return;
     *st = s->tp->stats;
     st->comm_ms = s->tp->devs[0].comm_ms;
 }

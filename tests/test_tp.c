@@ -97,13 +97,23 @@ static void test_tp_refusals(void) {
         if (tiny) CHECK_EQ_INT(st.n_split, 0);
         infer_model_free(tiny);
     }
-    /* a plain session reports one device and an empty plan */
+    /* the arena query answers per device */
+    {
+        size_t one = 0, two = 0;
+        o.tp = 0;
+        CHECK_OK(infer_session_arena_bytes(m, &o, &one));
+        o.tp = 2;
+        CHECK_OK(infer_session_arena_bytes(m, &o, &two));
+        CHECK(two > 0 && two <= one);
+    }
+    /* a plain session reports one device, every weight on it, and an empty plan */
     o.tp = 0;
     CHECK_OK(infer_session_create(m, &o, &s));
     if (s) {
         infer_tp_stats st;
         infer_session_get_tp_stats(s, &st);
         CHECK_EQ_INT(st.n_devices, 1);
+        CHECK_EQ_INT(st.device_weight_bytes, 4 * (32 * 96 + 96 + 96 * 32 + 32 + 32 * 60));
         CHECK(!strcmp(infer_session_tp_plan(s), ""));
     }
     infer_session_free(s);
