@@ -52,6 +52,8 @@
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
                                     (defaults below, in section 3).
+   INFER_TP_MAX_DEVICES             most devices one tensor-parallel session may span
+                                    (default 64; section 8).
 
    GUARANTEES
    ----------
@@ -64,7 +66,10 @@
    OUT_OF_MEMORY) and a message naming the section, item and value. It never
    reads outside the file, never asserts, aborts or exits. A well-formed file
    can still ask for a lot of work or memory: the caps above bound it.
-   infer_run allocates nothing, takes no lock and does no I/O.
+   infer_run allocates nothing, takes no lock and does no I/O. The exception is a
+   tensor-parallel session with tp = N > 1 (section 8): it owns N - 1 threads that sleep
+   on a condition variable between runs (no spinning), and its infer_run wakes them and
+   synchronises the devices through a mutex at each all-reduce / all-gather.
 
    CONTENTS
    --------
