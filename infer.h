@@ -6013,7 +6013,6 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     const infer_model *m = tp->base;
     infer_tp_stats *st = &tp->stats;
     infer_session *s0 = tp->sess[0];
-    const infer_model *g0 = &tp->models[0];
     size_t cap = 512 + (size_t)tp->n_splits * 240, len = 0, max_seen = (size_t)m->n_tensors + 3 * (size_t)tp->n_splits;
     uint8_t *seen = (uint8_t *)infer__calloc(&tp->a, max_seen, 1);
     uint32_t i;
@@ -6044,25 +6043,24 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
 #define INFER__PLAN(...) (len += (size_t)snprintf(tp->plan + len, len < cap ? cap - len : 0, __VA_ARGS__), len = INFER__MIN(len, cap - 1))
     INFER__PLAN("tensor parallelism: %d devices (%s), %d layers split\n", tp->n,
                 in_process ? "in-process" : "communicator", st->n_split);
-    for (i = 0; i < g0->n_nodes; i++) { /* device 0's graph: each split node, then its collective */
-        const infer__node *n = &g0->nodes[i];
-        if (n->op == INFER__OP_ALL_REDUCE || n->op == INFER__OP_ALL_GATHER) {
-            size_t bytes = s0->vals[n->out[0]].bytes;
+    for (i = 0; i < m->n_nodes; i++) { /* each split node, then its collective (output: the same tensor) */
+        const infer__tp_split *sp = tp->node_split[i] >= 0 ? &tp->splits[tp->node_split[i]] : NULL;
+        const infer__tensor *w;
+        int64_t shard[INFER_MAX_DIMS];
+        if (!sp) continue;
+        w = &m->tensors[m->nodes[i].in[1]];
+        memcpy(shard, w->dims, sizeof shard);
+        shard[sp->w_axis] = infer__tp_part(sp->len, tp->n, tp->rank0);
+        INFER__PLAN("  %-32s %-10s %s: weight %s -> %s on device %d (%lld along axis %d split %d ways)\n",
+                    m->nodes[i].name, infer__ops[m->nodes[i].op].name, infer__tp_kind_names[sp->kind],
+                    infer__dstr(b1, w->n_dims, w->dims), infer__dstr(b2, w->n_dims, shard), tp->rank0, (long long)sp->len,
+                    sp->w_axis, tp->n);
+        if (sp->coll) {
+            size_t bytes = s0->vals[m->nodes[i].out[0]].bytes;
             st->comm_bytes += bytes;
-            if (n->op == INFER__OP_ALL_REDUCE) st->n_allreduce++;
+            if (sp->coll == INFER__OP_ALL_REDUCE) st->n_allreduce++;
             else st->n_allgather++;
-            INFER__PLAN("    %s %zu bytes per run\n", n->op == INFER__OP_ALL_REDUCE ? "all-reduce" : "all-gather", bytes);
-        } else if (n->n_in > 1 && n->in[1] >= m->n_tensors) { /* a shard: the node was split */
-            uint32_t bi;
-            const infer__tp_split *sp = NULL;
-            for (bi = 0; bi < m->n_nodes && !sp; bi++)
-                if (tp->node_split[bi] >= 0 && !strcmp(m->nodes[bi].name, n->name) && m->nodes[bi].op == n->op)
-                    sp = &tp->splits[tp->node_split[bi]];
-            INFER__PLAN("  %-32s %-10s %s: weight %s -> %s on device 0 (of %lld along axis %d)\n", n->name,
-                        infer__ops[n->op].name, sp ? infer__tp_kind_names[sp->kind] : "split",
-                        infer__dstr(b1, m->tensors[sp ? m->nodes[sp->node].in[1] : 0].n_dims, m->tensors[sp ? m->nodes[sp->node].in[1] : 0].dims),
-                        infer__dstr(b2, g0->tensors[n->in[1]].n_dims, g0->tensors[n->in[1]].dims), sp ? (long long)sp->len : 0LL,
-                        sp ? sp->w_axis : 0);
+            INFER__PLAN("    %s %zu bytes per run\n", sp->coll == INFER__OP_ALL_REDUCE ? "all-reduce" : "all-gather", bytes);
         }
     }
     INFER__PLAN("weights: %zu bytes in all, %zu in split layers, %zu replicated; the largest device holds %zu "

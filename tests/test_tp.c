@@ -68,6 +68,27 @@ static void test_tp_real(const char *path, const char *what) {
 static void test_tp_bert(void) { test_tp_real("build/models/bert/model.onnx", "bert"); }
 static void test_tp_gpt2(void) { test_tp_real("build/models/gpt2/model.onnx", "gpt2"); }
 
+/* The bundled digits CNN: a Conv split by output channels (32: uneven over 3) and a Gemm
+   (transB) split by output columns, each with an all-gather. */
+static void test_tp_cnn(void) {
+    infer_model *m = tp_onnx("models/digits/digits.onnx");
+    infer_tensor_info info;
+    infer_dim dim = {NULL, 5};
+    int tp;
+    CHECK(m != NULL);
+    if (!m) return;
+    infer_model_input(m, 0, &info);
+    dim.name = info.dim_names[0];
+    for (tp = 2; tp <= 3; tp++) {
+        infer_tp_stats st;
+        memset(&st, 0, sizeof st);
+        CHECK(tp_compare(m, &dim, dim.name ? 1 : 0, tp, NULL, &st, tp == 3) == 0);
+        CHECK_EQ_INT(st.n_split, 2);
+        CHECK_EQ_INT(st.n_allgather, 2);
+    }
+    infer_model_free(m);
+}
+
 static void test_tp_refusals(void) {
     infer_model *m = tp_mlp(32, 96, 60);
     infer_session_options o;
@@ -125,6 +146,7 @@ int main(void) {
     RUN(test_tp_mlp_uneven);
     RUN(test_tp_bert);
     RUN(test_tp_gpt2);
+    RUN(test_tp_cnn);
     RUN(test_tp_refusals);
     return test_finish();
 }
