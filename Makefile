@@ -42,7 +42,7 @@ help:
 	@echo "make test     build and run every test; the last line is 'N passed, N failed, N skipped'"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind the unit-test programs under valgrind memcheck: 0 errors, 0 bytes lost"
-	@echo "make tsan     the concurrency test (8 threads, one model) under ThreadSanitizer"
+	@echo "make tsan     the concurrency tests (8 threads on one model; tensor-parallel devices) under ThreadSanitizer"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
 	@echo "make mpi      build the MPI communicator (backends/mpi), tools and test into $(B)/mpi/ (needs mpicc)"
@@ -213,12 +213,13 @@ fuzz: fuzz-build
 asan:
 	$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
-# ThreadSanitizer on the concurrency test (tests/test_threads.c): its own folder, OpenMP
+# ThreadSanitizer on the concurrency tests (tests/test_threads.c, and tests/test_tp.c for the
+# in-process tensor-parallel devices): its own folder, OpenMP
 # off (libgomp is not TSan-instrumented); any report fails the run.
 .PHONY: tsan valgrind bad-files
 tsan:
-	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads
-	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads
+	$(MAKE) --no-print-directory B=build/tsan OMP= CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads build/tsan/test_tp
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads build/tsan/test_tp
 
 # valgrind memcheck on every unit-test program (not the conformance suite or the CLI
 # shell tests): a build without OpenMP in its own folder; 0 errors and 0 bytes definitely

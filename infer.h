@@ -5377,8 +5377,8 @@ infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_in
 /* A session given several devices (infer_session_options.tp = N, or a communicator of
    size N) runs one graph per device. The partitioner below rewrites the model once per
    rank into the same IR the loader builds, in which
-   - a MatMul -> (elementwise ops) -> MatMul chain with constant weights (a transformer
-     MLP) is split Megatron-style: the first weight by columns, the second by rows (its
+   - a MatMul/Gemm -> (elementwise ops) -> MatMul/Gemm chain with constant weights (a
+     transformer MLP) is split Megatron-style: the first weight by columns, the second by rows (its
      bias stays on rank 0), and an AllReduce (sum) follows the second;
    - any other large MatMul / Gemm (constant 2-D weight) is split by output columns and a
      Conv (group 1) by output channels, each followed by an AllGather;
@@ -5750,18 +5750,20 @@ static infer_status infer__tp_partition(struct infer__tp *tp) {
         if (sp.len < N || w->data_bytes < INFER__TP_MIN_SPLIT_BYTES || !infer__tp_bias(m, n, 2, sp.len)) continue;
         sp.has_bias = n->n_in > 2 && n->in[2] != INFER__ABSENT;
         sp.split_bytes = w->data_bytes + (sp.has_bias ? m->tensors[n->in[2]].data_bytes : 0);
-        if (sp.kind == INFER__TP_COL && n->op == INFER__OP_MATMUL) { /* the first of an MLP pair? */
+        if (sp.kind == INFER__TP_COL) { /* the first of an MLP pair (MatMul or Gemm)? */
             uint32_t t = n->out[0], hops;
             for (hops = 0; hops < 8 && n_use[t] == 1 && !(is_out[t] & 1); hops++) {
                 const infer__node *c = &m->nodes[user[t]];
-                if (c->op == INFER__OP_MATMUL && c->in[0] == t && c->in[1] != t && tp->node_split[user[t]] < 0 &&
-                    infer__tp_weight(m, c->in[1], 2) && m->tensors[c->in[1]].dims[0] == sp.len &&
-                    infer__tp_bias(m, c, 2, m->tensors[c->in[1]].dims[1]) && !infer__tp_has_act(c)) {
+                int tb = c->op == INFER__OP_GEMM && infer__attr_i(c, "transB", 0) != 0; /* c's weight is [N][K] */
+                if ((c->op == INFER__OP_MATMUL || (c->op == INFER__OP_GEMM && !infer__attr_i(c, "transA", 0))) &&
+                    c->n_in >= 2 && c->in[0] == t && c->in[1] != t && tp->node_split[user[t]] < 0 &&
+                    infer__tp_weight(m, c->in[1], 2) && m->tensors[c->in[1]].dims[tb] == sp.len &&
+                    infer__tp_bias(m, c, 2, m->tensors[c->in[1]].dims[!tb]) && !infer__tp_has_act(c)) {
                     infer__tp_split *row = &tp->splits[tp->n_splits + 1];
                     memset(row, 0, sizeof *row);
                     row->node = user[t];
                     row->kind = INFER__TP_PAIR_ROW;
-                    row->w_axis = 0;
+                    row->w_axis = tb;
                     row->len = sp.len;
                     row->has_bias = c->n_in > 2 && c->in[2] != INFER__ABSENT;
                     row->coll = INFER__OP_ALL_REDUCE;

@@ -68,8 +68,8 @@ static void test_tp_real(const char *path, const char *what) {
 static void test_tp_bert(void) { test_tp_real("build/models/bert/model.onnx", "bert"); }
 static void test_tp_gpt2(void) { test_tp_real("build/models/gpt2/model.onnx", "gpt2"); }
 
-/* The bundled digits CNN: a Conv split by output channels (32: uneven over 3) and a Gemm
-   (transB) split by output columns, each with an all-gather. */
+/* The bundled digits CNN: a Conv split by output channels (32: uneven over 3) with an
+   all-gather, and its classifier, Gemm (transB) -> Relu -> Gemm, as an MLP pair. */
 static void test_tp_cnn(void) {
     infer_model *m = tp_onnx("models/digits/digits.onnx");
     infer_tensor_info info;
@@ -83,8 +83,9 @@ static void test_tp_cnn(void) {
         infer_tp_stats st;
         memset(&st, 0, sizeof st);
         CHECK(tp_compare(m, &dim, dim.name ? 1 : 0, tp, NULL, &st, tp == 3) == 0);
-        CHECK_EQ_INT(st.n_split, 2);
-        CHECK_EQ_INT(st.n_allgather, 2);
+        CHECK_EQ_INT(st.n_split, 3);
+        CHECK_EQ_INT(st.n_allgather, 1);
+        CHECK_EQ_INT(st.n_allreduce, 1);
     }
     infer_model_free(m);
 }
