@@ -10,6 +10,10 @@ OMP     := $(shell echo 'int main(void){return 0;}' | $(CC) -fopenmp -x c - -o /
 HAVE_PNG  := $(shell printf '\043include <png.h>\nint main(void){return !png_access_version_number();}\n' | $(CC) -x c - -lpng -o /dev/null 2>/dev/null && echo 1)
 HAVE_JPEG := $(shell printf '\043include <stdio.h>\n\043include <jpeglib.h>\nint main(void){return !jpeg_std_error;}\n' | $(CC) -x c - -ljpeg -o /dev/null 2>/dev/null && echo 1)
 IMG_DEFS:= $(if $(HAVE_PNG),-DINFER_HAVE_PNG) $(if $(HAVE_JPEG),-DINFER_HAVE_JPEG)
+# MPI (mpicc and mpirun) for the tensor-parallel tests across processes (make mpi; make test
+# builds and runs them when present, and reports SKIP otherwise).
+MPICC    ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
 LIBS    := -lm -pthread $(if $(HAVE_PNG),-lpng) $(if $(HAVE_JPEG),-ljpeg)
 PREFIX  ?= /usr/local
 
@@ -45,7 +49,7 @@ help:
 	@echo "make tsan     the concurrency tests (8 threads on one model; tensor-parallel devices) under ThreadSanitizer"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
-	@echo "make mpi      build the MPI communicator (backends/mpi), tools and test into $(B)/mpi/ (needs mpicc)"
+	@echo "make mpi      build infer-bench with the MPI communicator (backends/mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
 	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
 	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
@@ -103,15 +107,13 @@ $(B):
 test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/cli_models $(FUZZ_REPLAY) $(if $(HAVE_MPI),mpi)
 	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_mpi.sh
 
-# -- tensor parallelism over MPI (backends/mpi/): make mpi builds the MPI tools and test
+# -- tensor parallelism over MPI (backends/mpi/): make mpi builds infer-bench and the test
 # with mpicc into $(B)/mpi/; make test runs tests/test_mpi.sh (mpirun -np 2 and 4), which
 # skips when MPI is absent. The plain build never needs MPI.
-MPICC    ?= mpicc
-HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
 MPI_DEPS := backends/mpi/infer_mpi.c backends/mpi/infer_mpi.h $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB)
 MPI_LINK := backends/mpi/infer_mpi.c $(B)/infer.o $(TOOLLIB) $(LIBS)
 .PHONY: mpi test-mpi
-mpi: $(B)/mpi/infer-bench $(B)/mpi/infer-run $(B)/mpi/tp_mpi
+mpi: $(B)/mpi/infer-bench $(B)/mpi/tp_mpi
 $(B)/mpi/infer-%: tools/infer-%.c $(MPI_DEPS)
 	@mkdir -p $(B)/mpi
 	$(MPICC) $(CFLAGS) $(WARN) $(STD) $(OMP) -DINFER_TOOLS_MPI $< $(MPI_LINK) -o $@

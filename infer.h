@@ -356,7 +356,9 @@ INFER_API void infer_session_get_stats(const infer_session *s, infer_session_sta
 /* Tensor-parallel figures (n_devices = 1 for a plain session). */
 INFER_API void infer_session_get_tp_stats(const infer_session *s, infer_tp_stats *stats);
 /* The tensor-parallel plan as text: each layer split (how, shard sizes) and each collective
-   with its bytes per run, then the totals. "" for a plain session; lives as the session. */
+   with its bytes per run, then the totals. "" for a plain session; lives as the session.
+   infer_session_get_stats and infer_session_node of a tensor-parallel session describe
+   device 0's graph (this rank's, with a communicator): its AllReduce/AllGather nodes too. */
 INFER_API const char *infer_session_tp_plan(const infer_session *s);
 
 /* -- introspection and profiling -- */
