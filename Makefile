@@ -12,6 +12,10 @@ IMG_DEFS:= $(if $(HAVE_PNG),-DINFER_HAVE_PNG) $(if $(HAVE_JPEG),-DINFER_HAVE_JPE
 # `make SLEEF=` builds with infer.h's own vector versions instead.
 SLEEF   ?= $(shell printf '\043include <sleef.h>\nint main(void){return Sleef_expf_u10(0.0f) != 1.0f;}\n' | $(CC) -x c - -lsleef -lm -o /dev/null 2>/dev/null && echo 1)
 STD     += $(if $(SLEEF),-DINFER_USE_SLEEF)
+# MPI (mpicc and mpirun) for the tensor-parallel tests across processes (make mpi; make test
+# builds and runs them when present, and reports SKIP otherwise).
+MPICC    ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1 && echo 1)
 LIBS    := -lm -pthread $(if $(HAVE_PNG),-lpng) $(if $(HAVE_JPEG),-ljpeg) $(if $(SLEEF),-lsleef)
 PREFIX  ?= /usr/local
 # .exe for Windows builds (make test-windows); programs are $(B)/name$(EXE)
@@ -46,11 +50,14 @@ help:
 	@echo "make test     build and run every test; the last line is 'N passed, N failed, N skipped'"
 	@echo "make asan     the same tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@echo "make valgrind the unit-test programs under valgrind memcheck: 0 errors, 0 bytes lost"
-	@echo "make tsan     the concurrency tests (8 threads, one model; worker pool, cancel) under ThreadSanitizer"
+	@echo "make tsan     the concurrency tests (8 threads, one model; worker pool, cancel; tensor-parallel devices) under ThreadSanitizer"
 	@echo "make test-arm64    cross-build for AArch64 (NEON kernels), run the unit tests and the demo under qemu-aarch64"
 	@echo "make test-windows  cross-build the library, tools and tests as .exe (MinGW-w64), run them under wine64"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
+	@echo "make mpi      build infer-bench with the MPI communicator (backends/mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
+	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
+	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
 	@echo "make conformance  run the ONNX node tests through the converter and the runtime"
 	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
@@ -81,7 +88,7 @@ bad-files: $(B)/make_bad_files
 	rm -f tests/data/bad/*.infer
 	$(B)/make_bad_files tests/data/bad
 
-$(B)/test_%$(EXE): tests/test_%.c tests/test.h tests/op_helpers.h $(B)/infer.o $(TOOLLIB) | $(B)
+$(B)/test_%$(EXE): tests/test_%.c tests/test.h tests/op_helpers.h tests/tp_models.h $(B)/infer.o $(TOOLLIB) | $(B)
 	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(LIBS) -o $@
 
 $(B)/tools_%.o: tools/%.c $(wildcard tools/*.h) infer.h | $(B)
@@ -111,8 +118,28 @@ $(B):
 
 # tests/conformance.sh runs $(NODETESTS) (make testdata) and build/models (make models)
 # when they exist, and prints nothing otherwise.
-test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/infer-convert $(B)/cli_models $(FUZZ_REPLAY)
-	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_bench.sh
+test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/infer-convert $(B)/cli_models $(FUZZ_REPLAY) $(if $(HAVE_MPI),mpi)
+	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_bench.sh tests/test_mpi.sh
+
+# -- tensor parallelism over MPI (backends/mpi/): make mpi builds infer-bench and the test
+# with mpicc into $(B)/mpi/; make test runs tests/test_mpi.sh (mpirun -np 2 and 4), which
+# skips when MPI is absent. The plain build never needs MPI.
+MPI_DEPS := backends/mpi/infer_mpi.c backends/mpi/infer_mpi.h $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB)
+MPI_LINK := backends/mpi/infer_mpi.c $(B)/infer.o $(TOOLLIB) $(LIBS)
+.PHONY: mpi test-mpi
+mpi: $(B)/mpi/infer-bench $(B)/mpi/tp_mpi
+$(B)/mpi/infer-%: tools/infer-%.c $(MPI_DEPS)
+	@mkdir -p $(B)/mpi
+	$(MPICC) $(CFLAGS) $(WARN) $(STD) -DINFER_TOOLS_MPI $< $(MPI_LINK) -o $@
+$(B)/mpi/tp_mpi: tests/tp_mpi.c tests/tp_models.h tests/test.h $(MPI_DEPS)
+	@mkdir -p $(B)/mpi
+	$(MPICC) $(CFLAGS) $(WARN) $(STD) $< $(MPI_LINK) -o $@
+# tools/bench/tp.sh: tp = 1, 2, 4 in-process (and 2, 4 MPI ranks after make mpi) on build/models
+.PHONY: bench-tp
+bench-tp: $(B)/infer-bench $(B)/infer-convert
+	sh tools/bench/tp.sh
+test-mpi: mpi
+	@BUILD=$(B) sh tests/run.sh tests/test_mpi.sh
 
 testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
 build/.onnx-node-tests-$(ONNX_VERSION).stamp:
@@ -203,12 +230,13 @@ asan:
 	$(MAKE) --no-print-directory B=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" test
 
 # ThreadSanitizer on the concurrency tests (tests/test_threads.c; tests/test_guest.c, which
-# runs the worker pool, cancels from another thread and a host's parallel-for), in its own
+# runs the worker pool, cancels from another thread and a host's parallel-for; tests/test_tp.c,
+# the in-process tensor-parallel devices), in its own
 # folder; any report fails the run.
 .PHONY: tsan valgrind bad-files
 tsan:
-	$(MAKE) --no-print-directory B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads build/tsan/test_guest
-	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads build/tsan/test_guest
+	$(MAKE) --no-print-directory B=build/tsan CFLAGS="-O1 -g -fsanitize=thread" build/tsan/test_threads build/tsan/test_guest build/tsan/test_tp
+	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads build/tsan/test_guest build/tsan/test_tp
 
 # valgrind memcheck on every unit-test program (not the conformance suite or the CLI
 # shell tests): a build in its own folder; 0 errors and 0 bytes definitely

@@ -58,6 +58,8 @@
    INFER_MAX_TENSORS, INFER_MAX_NODES, INFER_MAX_STRING_BYTES, INFER_MAX_ATTRS,
    INFER_MAX_NODE_IO, INFER_MAX_DIM_VALUE   caps on what a file may declare
                                     (defaults below, in section 3).
+   INFER_TP_MAX_DEVICES             most devices one tensor-parallel session may span
+                                    (default 64; section 8).
 
    GUARANTEES
    ----------
@@ -77,7 +79,10 @@
    50 us) before it sleeps; infer_session_set_dims re-plans into the same arena, which
    grows only for a larger plan, with at most max_plans plans kept; infer_session_cancel
    (from any thread), a deadline or an abort callback stop a run with
-   INFER_STATUS_CANCELLED, and the session stays usable.
+   INFER_STATUS_CANCELLED, and the session stays usable. A tensor-parallel session
+   with tp = N > 1 (section 8) also owns N - 1 device threads that sleep on a condition
+   variable between runs (no spinning); its infer_run synchronises the devices through a
+   mutex at each all-reduce / all-gather.
 
    PLATFORMS
    ---------
@@ -111,7 +116,7 @@
    5 passes  shape inference and constant folding             >>passes
    6 plan    the static memory planner                         >>plan
    7 exec    session, executor and the backend interface       >>exec
-   8 tp      tensor parallelism (not yet built)                >>tp
+   8 tp      tensor parallelism: partitioner, communicators     >>tp
    9 cpu     CPU backend: reference and SIMD kernels, GEMM     >>cpu
 */
 #ifndef INFER_H
@@ -255,6 +260,22 @@ typedef struct infer_model_options {
     infer_allocator allocator; /* all zero: INFER_MALLOC / INFER_FREE */
 } infer_model_options;
 
+/* A communicator for tensor parallelism (section 8): how the devices of one split model
+   exchange partial results. infer.h brings the in-process one (infer_session_options.tp);
+   backends/mpi/infer_mpi.h makes one over MPI, and any other transport can fill this in.
+   Every rank calls each collective in the same order with the same counts; the functions
+   return INFER_STATUS_OK or a failure that ends the run (INFER_STATUS_BACKEND). */
+typedef struct infer_comm {
+    int rank, size;            /* this device's rank in [0, size) */
+    void *user;                /* passed to the functions */
+    /* Sums n floats over all ranks, in place; every rank ends with the same values. */
+    infer_status (*allreduce_sum_f32)(void *user, float *data, size_t n);
+    /* Concatenates counts[r] floats from each rank r, rank 0's first, into recv;
+       send holds counts[rank] floats. */
+    infer_status (*allgather_f32)(void *user, const float *send, float *recv, const size_t *counts);
+    infer_status (*barrier)(void *user);
+} infer_comm;
+
 /* -- being a good guest in a host application (threads, logging) -- */
 
 /* task(task_arg, i) is one share of a parallel loop. */
@@ -279,7 +300,8 @@ typedef struct infer_session_options {
     int n_threads;             /* 0: one per core; 1: no thread at all, everything runs on the
                                   caller's thread. N > 1: the session starts N - 1 worker
                                   threads of its own (unless parallel_for is set), which sleep
-                                  on a condition variable between parallel loops */
+                                  on a condition variable between parallel loops. With tp > 1:
+                                  per device (0: the cores shared among the devices) */
     const char *device;        /* NULL or "cpu": the CPU backend */
     const infer_dim *dims;     /* values for the model's symbolic dims */
     size_t n_dims;
@@ -314,6 +336,12 @@ typedef struct infer_session_options {
     void *log_user;
     int max_plans;             /* plans infer_session_set_dims keeps, one per distinct binding of
                                   dims (the current one included). 0: 8; the least recently used goes */
+    int tp;                    /* 0 or 1: one device. N > 1: tensor parallelism over N CPU devices
+                                  in this process, each with its own weight shards, arena and
+                                  thread team (section 8); infer_run runs them all */
+    const infer_comm *comm;    /* NULL: none. Else this process is rank comm->rank of comm->size
+                                  (e.g. one MPI rank) and holds that rank's shards only; tp must
+                                  be 0 or comm->size. The communicator must outlive the session */
 } infer_session_options;
 
 /* Memory and work figures of a session's plan. */
@@ -330,6 +358,25 @@ typedef struct infer_session_stats {
                                        a constant B of MatMul/Gemm), owned by the session; a packed
                                        weight read by nothing else gives back its mapped file pages */
 } infer_session_stats;
+
+/* What tensor parallelism did to a session (infer_session_get_tp_stats). Weight bytes
+   count the constants the graph's nodes read; a device holds its shards of the split
+   layers plus every replicated weight. */
+typedef struct infer_tp_stats {
+    int n_devices;                  /* 1: not tensor-parallel */
+    int rank;                       /* the rank this process runs (communicator), else 0 */
+    int n_split;                    /* layers split across the devices */
+    int n_allreduce, n_allgather;   /* collectives per run */
+    size_t weight_bytes;            /* the whole model, one device */
+    size_t split_weight_bytes;      /* of which in the split layers */
+    size_t replicated_weight_bytes; /* of which every device holds a copy of (or shares) */
+    size_t device_weight_bytes;     /* the most any one device holds: shards + replicated */
+    size_t device_arena_bytes;      /* the largest arena of any device */
+    size_t comm_bytes;              /* per run: the sum of the collectives' full tensor sizes */
+    double comm_ms;                 /* time in collectives on device 0 (or this rank), all runs,
+                                       waiting for the other devices included */
+    uint64_t n_runs;                /* infer_run calls so far */
+} infer_tp_stats;
 
 /* -- status and errors -- */
 INFER_API const char *infer_status_name(infer_status s); /* static text, never NULL */
@@ -410,6 +457,13 @@ INFER_API void infer_session_cancel(infer_session *s);
 INFER_API void infer_session_set_deadline(infer_session *s, double deadline_ms);
 /* A monotonic clock in milliseconds (the one deadlines use). Thread-safe. */
 INFER_API double infer_now_ms(void);
+/* Tensor-parallel figures (n_devices = 1 for a plain session). */
+INFER_API void infer_session_get_tp_stats(const infer_session *s, infer_tp_stats *stats);
+/* The tensor-parallel plan as text: each layer split (how, shard sizes) and each collective
+   with its bytes per run, then the totals. "" for a plain session; lives as the session.
+   infer_session_get_stats and infer_session_node of a tensor-parallel session describe
+   device 0's graph (this rank's, with a communicator): its AllReduce/AllGather nodes too. */
+INFER_API const char *infer_session_tp_plan(const infer_session *s);
 
 /* -- introspection and profiling -- */
 typedef struct infer_model_stats {
@@ -1363,6 +1417,8 @@ struct infer_model {
     uint32_t *inputs, *outputs;
     const char **meta;        /* [n_meta][2]: key, value */
     uint32_t n_tensors, n_nodes, n_refs, n_attrs, n_inputs, n_outputs, n_meta;
+    struct infer__tp_dev *tp_dev; /* section 8: a tensor-parallel rank's graph (its
+                                     communicator, comm time); NULL for a loaded model */
 };
 
 /* -- layout constants (docs/FORMAT.md) -- */
@@ -3124,7 +3180,13 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
       "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i "        \
       "layout:i linear_before_reset:i")                                                              \
     X(RNN, "RNN", 3, 6, 0, 2, 0, infer__shape_rnn, infer__rnn_ref,                                  \
-      "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i layout:i")
+      "activation_alpha:F activation_beta:F activations:s clip:f direction:s hidden_size:i layout:i") \
+    /* infer extensions that the tensor-parallel partitioner inserts (section 8): sum over \
+       the devices, and concatenation of the devices' parts along axis (sizes: per device) */ \
+    X(ALL_REDUCE, "AllReduce", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_all_reduce,            \
+      infer__all_reduce_ref, "")                                                                    \
+    X(ALL_GATHER, "AllGather", 1, 1, 1, 1, 0, infer__shape_all_gather, infer__all_gather_ref,        \
+      "axis:i sizes:I")
 
 enum {
 #define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) INFER__OP_##id,
@@ -5417,7 +5479,16 @@ struct infer_session {
     int n_plans, max_plans;
     uint64_t plan_clock;
     int force_reference;
+    struct infer__tp *tp;        /* section 8: tensor parallelism (this session is device 0 or
+                                    this process's rank; the rest live there), else NULL */
 };
+
+/* section 8: tensor-parallel sessions */
+static infer_status infer__tp_create(const infer_model *m, const infer_session_options *opt, infer_session **out);
+static void infer__tp_free(infer_session *s);
+static int infer__tp_dispatch(const infer_session *s);
+static infer_status infer__tp_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs,
+                                  infer_tensor *outputs, size_t n_outputs);
 
 /* -- the CPU backend -- */
 
@@ -5741,6 +5812,10 @@ void infer_session_free(infer_session *s) {
     uint32_t i;
     infer_allocator a;
     if (!s) return;
+    if (s->tp) { /* frees the other devices, then this session through here again */
+        infer__tp_free(s);
+        return;
+    }
     a = s->a;
     infer__pool_stop(&a, s->rt.pool);
     for (i = 0; s->plans && i < (uint32_t)s->n_plans; i++) infer_session_free(s->plans[i]);
@@ -5901,15 +5976,10 @@ fail:
     return st;
 }
 
-infer_status infer_session_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
-    infer_session *s;
-    infer_status st;
-    if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: out is NULL");
-    if ((st = infer__session_build(m, opt, 0, out))) {
-        if (opt && opt->log) opt->log(opt->log_user, INFER_LOG_ERROR, infer_last_error());
-        return st;
-    }
-    s = *out;
+/* What a built session takes from the options besides its plan: threads, cancellation,
+   logging and the plan cache (a plain session, and each device of a tensor-parallel one). */
+static infer_status infer__session_setup(infer_session *s, const infer_session_options *opt) {
+    const infer_model *m = s->m;
     s->force_reference = opt && opt->force_reference;
     s->max_plans = opt && opt->max_plans ? opt->max_plans : 8;
     s->rt.n_threads = s->n_threads;
@@ -5922,11 +5992,9 @@ infer_status infer_session_create(const infer_model *m, const infer_session_opti
     if (s->max_plans > 1) {
         s->plans = (infer_session **)infer__calloc(&s->a, (size_t)s->max_plans - 1, sizeof(infer_session *));
         if (!s->plans) {
-            st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+            infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
             if (s->rt.log) s->rt.log(s->rt.log_user, INFER_LOG_ERROR, s->err);
-            infer_session_free(s);
-            *out = NULL;
-            return st;
+            return INFER_STATUS_OUT_OF_MEMORY;
         }
     }
     if (!s->rt.host && s->n_threads > 1) infer__pool_start(&s->a, &s->rt);
@@ -5936,11 +6004,34 @@ infer_status infer_session_create(const infer_model *m, const infer_session_opti
     return INFER_STATUS_OK;
 }
 
+infer_status infer_session_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
+    infer_status st;
+    if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: out is NULL");
+    if (opt && (opt->tp > 1 || opt->comm)) return infer__tp_create(m, opt, out);
+    if ((st = infer__session_build(m, opt, 0, out))) {
+        if (opt && opt->log) opt->log(opt->log_user, INFER_LOG_ERROR, infer_last_error());
+        return st;
+    }
+    if ((st = infer__session_setup(*out, opt))) {
+        infer_session_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 infer_status infer_session_arena_bytes(const infer_model *m, const infer_session_options *opt, size_t *arena_bytes) {
     infer_session *s;
     infer_status st;
     if (!arena_bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_arena_bytes: arena_bytes is NULL");
     *arena_bytes = 0;
+    if (opt && (opt->tp > 1 || opt->comm)) { /* per device: the largest */
+        infer_tp_stats tps;
+        if ((st = infer__tp_create(m, opt, &s))) return st;
+        infer_session_get_tp_stats(s, &tps);
+        *arena_bytes = tps.device_arena_bytes;
+        infer_session_free(s);
+        return INFER_STATUS_OK;
+    }
     if ((st = infer__session_build(m, opt, 1, &s))) return st;
     *arena_bytes = s->arena_bytes;
     infer_session_free(s);
@@ -6022,6 +6113,7 @@ static infer_status infer__run(infer_session *s, const infer_tensor *inputs, siz
     char b1[96], b2[96];
     infer_status st;
     if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_run: session is NULL");
+    if (infer__tp_dispatch(s)) return infer__tp_run(s, inputs, n_inputs, outputs, n_outputs);
     m = s->m;
     if ((n_inputs && !inputs) || (n_outputs && !outputs))
         return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "infer_run: NULL inputs or outputs array");
@@ -6160,6 +6252,9 @@ infer_status infer_session_set_dims(infer_session *s, const infer_dim *dims, siz
     if (!s) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_set_dims: session is NULL");
     m = s->m;
     if (n_dims && !dims) return infer__fail(s->err, INFER_STATUS_INVALID_ARGUMENT, "infer_session_set_dims: dims is NULL");
+    if (s->tp) /* every device would need the new plan at once */
+        return infer__fail(s->err, INFER_STATUS_UNSUPPORTED, "%s: infer_session_set_dims: a tensor-parallel session "
+                           "cannot re-bind dims; create a new session with these dims", m->path);
     for (i = 0; i < n_dims; i++) { /* names and values as creation checks them */
         uint32_t j;
         int used = 0, d;
@@ -6250,8 +6345,867 @@ fail:
 
 /* ===== 8. TENSOR PARALLELISM ========================================= >>tp */
 
-/* The partitioner and the communicator interface arrive with tensor parallelism
-   (DESIGN.md, "Parallelism"); sessions run on one device until then. */
+/* A session given several devices (infer_session_options.tp = N, or a communicator of
+   size N) runs one graph per device. The partitioner below rewrites the model once per
+   rank into the same IR the loader builds, in which
+   - a MatMul/Gemm -> (elementwise ops) -> MatMul/Gemm chain with constant weights (a
+     transformer MLP) is split Megatron-style: the first weight by columns, the second by rows (its
+     bias stays on rank 0), and an AllReduce (sum) follows the second;
+   - any other large MatMul / Gemm (constant 2-D weight) is split by output columns and a
+     Conv (group 1) by output channels, each followed by an AllGather;
+   - everything else (small layers, norms, embeddings, attention's score products) is
+     replicated. Attention is not split by heads yet: its Q/K/V and output projections
+     are column-split layers with an all-gather each.
+   Shards are copied once at creation (a column slice is not contiguous); replicated
+   weights stay where the model keeps them (the file mapping), shared by the devices of
+   one process. Shards are uneven when a size does not divide by N (the first ranks get
+   one more). Each rank's graph is then an ordinary session: its own arena and thread
+   team; the planner and executor do not know about tensor parallelism. AllReduce and
+   AllGather nodes call the rank's communicator: in-process (the devices are threads of
+   this process exchanging through shared memory, with a fixed summation order so that
+   results do not depend on timing) or the caller's (backends/mpi/: one rank per
+   process). NCCL/GPU devices wait for a CUDA backend. */
+
+#ifndef INFER_TP_MAX_DEVICES
+#define INFER_TP_MAX_DEVICES 64
+#endif
+#define INFER__TP_MIN_SPLIT_BYTES 4096 /* smaller layers are replicated */
+
+#if !defined(_WIN32) && !defined(INFER_NO_THREADS)
+#include <pthread.h>
+#define INFER__TP_THREADS 1
+#else
+#define INFER__TP_THREADS 0
+#endif
+
+/* What a rank's graph carries for its collectives (infer_model.tp_dev). */
+struct infer__tp_dev {
+    const infer_comm *comm;
+    double comm_ms; /* time inside collectives, all runs */
+    int live;       /* 0 while the sessions are being created: a collective then would wait
+                       for devices that are not running (a split input fixed at creation) */
+};
+
+static int infer__tp_rank_of(const infer__ctx *c, int *size) {
+    const struct infer__tp_dev *d = c->m->tp_dev;
+    *size = d && d->comm ? d->comm->size : 1;
+    return d && d->comm ? d->comm->rank : 0;
+}
+
+/* -- the collective ops -- */
+
+static infer_status infer__shape_all_reduce(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    return infer__set_out(c, 0, x->dtype, x->n_dims, x->dims);
+}
+
+static infer_status infer__all_reduce_ref(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    struct infer__tp_dev *d = c->m->tp_dev;
+    double t0;
+    infer_status st;
+    if (y->data != x->data && x->bytes) memcpy(y->data, x->data, x->bytes);
+    if (!d || !d->comm || d->comm->size <= 1) return INFER_STATUS_OK;
+    if (!d->live) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "a split layer's input is fixed at session creation");
+    t0 = infer__now_ms();
+    st = d->comm->allreduce_sum_f32(d->comm->user, (float *)y->data, y->n);
+    d->comm_ms += infer__now_ms() - t0;
+    if (st) return infer__cfail(c, INFER_STATUS_BACKEND, "the communicator's all-reduce failed (%s)", infer_status_name(st));
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_all_gather(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    infer__axis_p *p = &c->p->ax;
+    int64_t sizes[INFER_TP_MAX_DEVICES], dims[INFER_MAX_DIMS], axis = infer__attr_i(c->node, "axis", 0), total = 0;
+    int n = infer__attr_ints(c->node, "sizes", sizes, INFER_TP_MAX_DEVICES), size, rank = infer__tp_rank_of(c, &size), i;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (axis < -(int64_t)x->n_dims || axis >= x->n_dims)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "axis %lld is out of range for rank %d", (long long)axis, x->n_dims);
+    if (axis < 0) axis += x->n_dims;
+    if (n == -1) sizes[0] = x->dims[axis], n = 1; /* no sizes: one device */
+    if (n != size)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "sizes has %d entries for %d devices", n < 0 ? INFER_TP_MAX_DEVICES + 1 : n,
+                            size);
+    for (i = 0; i < n; i++) {
+        if (sizes[i] < 0 || sizes[i] > INFER_MAX_DIM_VALUE - total)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "sizes[%d] = %lld is out of range", i, (long long)sizes[i]);
+        total += sizes[i];
+    }
+    if (sizes[rank] != x->dims[axis])
+        return infer__cfail(c, INFER_STATUS_SHAPE, "device %d's part has %lld along axis %lld; sizes says %lld", rank,
+                            (long long)x->dims[axis], (long long)axis, (long long)sizes[rank]);
+    p->axis = axis;
+    p->outer = p->inner = 1;
+    for (i = 0; i < x->n_dims; i++) {
+        dims[i] = x->dims[i];
+        if (i < axis) p->outer *= x->dims[i];
+        if (i > axis) p->inner *= x->dims[i];
+    }
+    dims[axis] = p->len = total;
+    c->scratch_bytes = (size_t)n * sizeof(size_t); /* counts, then (outer > 1) the rank-major parts */
+    if (p->outer > 1) {
+        size_t cnt, bytes;
+        if (!infer__dims_bytes(dims, x->n_dims, INFER_DTYPE_F32, SIZE_MAX / 2, &cnt, &bytes))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "the gathered tensor is too large");
+        c->scratch_bytes += bytes;
+    }
+    return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
+}
+
+static infer_status infer__all_gather_ref(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    const infer__val *x = c->in[0], *y = c->out[0];
+    struct infer__tp_dev *d = c->m->tp_dev;
+    int64_t sizes[INFER_TP_MAX_DEVICES], start = 0, o;
+    int n = infer__attr_ints(c->node, "sizes", sizes, INFER_TP_MAX_DEVICES), r;
+    size_t *counts = (size_t *)c->scratch, off = 0;
+    float *parts, *out = (float *)y->data;
+    double t0;
+    infer_status st;
+    if (!d || !d->comm || d->comm->size <= 1 || n <= 1) {
+        if (x->bytes && x->data != y->data) memcpy(y->data, x->data, x->bytes);
+        return INFER_STATUS_OK;
+    }
+    if (!d->live) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "a split layer's input is fixed at session creation");
+    for (r = 0; r < n; r++) counts[r] = (size_t)(p->outer * sizes[r] * p->inner);
+    parts = p->outer > 1 ? (float *)(counts + n) : out;
+    t0 = infer__now_ms();
+    st = d->comm->allgather_f32(d->comm->user, (const float *)x->data, parts, counts);
+    d->comm_ms += infer__now_ms() - t0;
+    if (st) return infer__cfail(c, INFER_STATUS_BACKEND, "the communicator's all-gather failed (%s)", infer_status_name(st));
+    if (p->outer > 1) /* [rank][outer][part][inner] -> [outer][len][inner] */
+        for (r = 0; r < n; r++) {
+            size_t part = (size_t)(sizes[r] * p->inner);
+            for (o = 0; o < p->outer; o++)
+                if (part) memcpy(out + ((size_t)o * (size_t)p->len + (size_t)start) * (size_t)p->inner, parts + off + (size_t)o * part,
+                                 part * sizeof(float));
+            off += counts[r];
+            start += sizes[r];
+        }
+    return INFER_STATUS_OK;
+}
+
+/* -- the in-process communicator: devices are threads of this process -- */
+
+#if INFER__TP_THREADS
+typedef struct infer__hub infer__hub;
+typedef struct infer__hub_rank {
+    infer__hub *hub;
+    int rank;
+} infer__hub_rank;
+struct infer__hub {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int n, arrived, abort;
+    unsigned gen;
+    float *ptr[INFER_TP_MAX_DEVICES];        /* what each rank shares for the collective under way */
+    infer__hub_rank who[INFER_TP_MAX_DEVICES];
+    infer_comm comm[INFER_TP_MAX_DEVICES];
+};
+
+/* Waits for every rank (no spinning); BACKEND once a device has failed its run. */
+static infer_status infer__hub_barrier(void *user) {
+    infer__hub *h = ((infer__hub_rank *)user)->hub;
+    int ab;
+    pthread_mutex_lock(&h->mu);
+    if (!h->abort) {
+        unsigned g = h->gen;
+        if (++h->arrived == h->n) {
+            h->arrived = 0;
+            h->gen++;
+            pthread_cond_broadcast(&h->cv);
+        } else
+            while (g == h->gen && !h->abort) pthread_cond_wait(&h->cv, &h->mu);
+    }
+    ab = h->abort;
+    pthread_mutex_unlock(&h->mu);
+    return ab ? INFER_STATUS_BACKEND : INFER_STATUS_OK;
+}
+static void infer__hub_abort(infer__hub *h) {
+    pthread_mutex_lock(&h->mu);
+    h->abort = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+}
+/* Rank r sums elements [lo, hi) of every rank's buffer, in rank order, and writes the sum
+   back into all of them: each element is added once, the same way on every device. */
+static infer_status infer__hub_allreduce(void *user, float *data, size_t n) {
+    infer__hub_rank *w = (infer__hub_rank *)user;
+    infer__hub *h = w->hub;
+    size_t chunk = n / (size_t)h->n, rem = n % (size_t)h->n, r = (size_t)w->rank, i;
+    size_t lo = chunk * r + INFER__MIN(r, rem), hi = lo + chunk + (r < rem);
+    int k;
+    infer_status st;
+    h->ptr[w->rank] = data;
+    if ((st = infer__hub_barrier(user))) return st;
+    for (i = lo; i < hi; i++) {
+        float v = h->ptr[0][i];
+        for (k = 1; k < h->n; k++) v += h->ptr[k][i];
+        for (k = 0; k < h->n; k++) h->ptr[k][i] = v;
+    }
+    return infer__hub_barrier(user);
+}
+static infer_status infer__hub_allgather(void *user, const float *send, float *recv, const size_t *counts) {
+    infer__hub_rank *w = (infer__hub_rank *)user;
+    infer__hub *h = w->hub;
+    size_t off = 0;
+    int k;
+    infer_status st;
+    h->ptr[w->rank] = (float *)(uintptr_t)send; /* only read */
+    if ((st = infer__hub_barrier(user))) return st;
+    for (k = 0; k < h->n; k++) {
+        if (counts[k]) memcpy(recv + off, h->ptr[k], counts[k] * sizeof(float));
+        off += counts[k];
+    }
+    return infer__hub_barrier(user);
+}
+#endif
+
+/* -- the partitioner -- */
+
+enum { INFER__TP_COL = 1, INFER__TP_PAIR_COL, INFER__TP_PAIR_ROW, INFER__TP_CHAN };
+static const char *const infer__tp_kind_names[] = {"", "column-parallel + all-gather", "column-parallel (MLP pair)",
+                                                   "row-parallel (MLP pair) + all-reduce",
+                                                   "output channels + all-gather"};
+
+typedef struct infer__tp_split {
+    uint32_t node;
+    int kind;          /* INFER__TP_* */
+    int w_axis;        /* the weight's axis that is split */
+    int64_t len;       /* its length */
+    int has_bias;      /* input 2 present (split with the weight, except PAIR_ROW: rank 0 keeps it) */
+    int coll;          /* 0, or INFER__OP_ALL_REDUCE / INFER__OP_ALL_GATHER after the node */
+    int64_t gather_axis;
+    size_t split_bytes;/* the bytes divided among the devices (weight, and split bias) */
+} infer__tp_split;
+
+struct infer__tp_warg {
+    struct infer__tp *tp;
+    int l;
+};
+
+struct infer__tp {
+    int n;                      /* devices */
+    int n_local;                /* sessions in this process: n in-process, 1 with a communicator */
+    int rank0;                  /* the rank of sess[0] */
+    infer_allocator a;
+    const infer_model *base;
+    infer__tp_split *splits;
+    uint32_t n_splits;
+    int32_t *node_split;        /* [base->n_nodes] index into splits, or -1 */
+    infer_model *models;        /* [n_local] each rank's graph */
+    struct infer__tp_dev *devs; /* [n_local] */
+    infer_session **sess;       /* [n_local]; sess[0] is the caller's */
+    void **blocks;              /* everything the rank graphs own (raw pointers to free) */
+    size_t n_blocks, c_blocks;
+    char *plan;
+    infer_tp_stats stats;
+    int inside;                 /* infer_run is running the devices */
+#if INFER__TP_THREADS
+    infer__hub *hub;            /* in-process communicator */
+    pthread_t *threads;         /* [n_local], 1.. used */
+    int n_threads_started, mu_ok, quit, n_done;
+    pthread_mutex_t mu;
+    pthread_cond_t job_cv, done_cv;
+    unsigned job;
+    const infer_tensor *in;
+    size_t n_in;
+    infer_status *st;           /* [n_local] */
+    struct infer__tp_warg *wargs; /* [n_local] what each device's thread is given */
+#endif
+};
+
+static void *infer__tp_alloc(struct infer__tp *tp, size_t count, size_t size) {
+    void *raw, *p;
+    size_t bytes;
+    if (!infer__mul(count, size, &bytes)) return NULL;
+    if (!infer__grow(&tp->a, (void **)&tp->blocks, &tp->c_blocks, tp->n_blocks + 1, sizeof(void *))) return NULL;
+    p = infer__alloc_aligned(&tp->a, bytes, &raw);
+    if (!p) return NULL;
+    memset(p, 0, bytes);
+    tp->blocks[tp->n_blocks++] = raw;
+    return p;
+}
+
+/* A constant f32 weight of rank n_dims, or 0. */
+static int infer__tp_weight(const infer_model *m, uint32_t t, int n_dims) {
+    return t != INFER__ABSENT && m->tensors[t].data && m->tensors[t].dtype == INFER_DTYPE_F32 &&
+           m->tensors[t].n_dims == n_dims;
+}
+/* An optional bias: absent, or a constant f32 vector of n values. */
+static int infer__tp_bias(const infer_model *m, const infer__node *n, uint32_t k, int64_t len) {
+    return n->n_in <= k || n->in[k] == INFER__ABSENT || (infer__tp_weight(m, n->in[k], 1) && m->tensors[n->in[k]].dims[0] == len);
+}
+/* Node n maps its input t element-wise to its output (so a shard of t gives a shard). */
+static int infer__tp_elementwise(const infer_model *m, const infer__node *n, uint32_t t) {
+    switch (n->op) {
+    case INFER__OP_RELU: case INFER__OP_GELU: case INFER__OP_SIGMOID: case INFER__OP_TANH: case INFER__OP_ERF:
+    case INFER__OP_LEAKY_RELU: case INFER__OP_HARD_SIGMOID: case INFER__OP_HARD_SWISH: case INFER__OP_SWISH:
+    case INFER__OP_ABS: case INFER__OP_NEG: case INFER__OP_EXP: case INFER__OP_SQRT:
+        return n->n_in == 1 && n->in[0] == t;
+    case INFER__OP_ADD: case INFER__OP_SUB: case INFER__OP_MUL: case INFER__OP_DIV: {
+        uint32_t o;
+        const infer__tensor *c;
+        if (n->n_in != 2 || (n->in[0] != t && n->in[1] != t)) return 0;
+        o = n->in[0] == t ? n->in[1] : n->in[0];
+        if (o == INFER__ABSENT) return 0;
+        c = &m->tensors[o];
+        if (!c->data) return 0;
+        { int d; for (d = 0; d < c->n_dims; d++) if (c->dims[d] != 1) return 0; } /* a scalar constant */
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+static int infer__tp_has_act(const infer__node *n) {
+    const char *a = infer__attr_s(n, "activation", NULL);
+    return a && *a && strcmp(a, "None") != 0;
+}
+
+/* Chooses what to split in m for n devices (the same choice for every rank). */
+static infer_status infer__tp_partition(struct infer__tp *tp) {
+    const infer_model *m = tp->base;
+    uint32_t i, k, *n_use = NULL, *user = NULL;
+    uint8_t *is_out = NULL;
+    infer_status st = INFER_STATUS_OK;
+    int64_t N = tp->n;
+    n_use = (uint32_t *)infer__calloc(&tp->a, m->n_tensors, sizeof(uint32_t));
+    user = (uint32_t *)infer__calloc(&tp->a, m->n_tensors, sizeof(uint32_t));
+    is_out = (uint8_t *)infer__calloc(&tp->a, m->n_tensors, 1);
+    tp->node_split = (int32_t *)infer__calloc(&tp->a, m->n_nodes, sizeof(int32_t));
+    tp->splits = (infer__tp_split *)infer__calloc(&tp->a, m->n_nodes, sizeof(infer__tp_split));
+    if (!n_use || !user || !is_out || !tp->node_split || !tp->splits) {
+        st = infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory partitioning", m->path);
+        goto done;
+    }
+    for (i = 0; i < m->n_outputs; i++) is_out[m->outputs[i]] = 1;
+    for (i = 0; i < m->n_tensors; i++) is_out[i] |= m->tensors[i].data ? 2 : 0; /* bit 2: known at creation */
+    for (i = 0; i < m->n_nodes; i++) { /* a node of constants folds once per device: nothing to split */
+        const infer__node *n = &m->nodes[i];
+        int all = !(infer__ops[n->op].flags & INFER__OPF_SHAPE) ? 1 : 2;
+        for (k = 0; k < n->n_in && all == 1; k++)
+            if (n->in[k] != INFER__ABSENT && !(is_out[n->in[k]] & 2)) all = 0;
+        for (k = 0; all && k < n->n_out; k++)
+            if (n->out[k] != INFER__ABSENT) is_out[n->out[k]] |= 2;
+    }
+    for (i = 0; i < m->n_nodes; i++) {
+        tp->node_split[i] = -1;
+        for (k = 0; k < m->nodes[i].n_in; k++)
+            if (m->nodes[i].in[k] != INFER__ABSENT) n_use[m->nodes[i].in[k]]++, user[m->nodes[i].in[k]] = i;
+    }
+    for (i = 0; i < m->n_nodes; i++) {
+        const infer__node *n = &m->nodes[i];
+        infer__tp_split sp;
+        const infer__tensor *w;
+        if (tp->node_split[i] >= 0 || n->n_in < 2 || n->n_out < 1 || n->out[0] == INFER__ABSENT ||
+            n->in[0] == INFER__ABSENT || (is_out[n->in[0]] & 2))
+            continue;
+        memset(&sp, 0, sizeof sp);
+        sp.node = i;
+        sp.gather_axis = -1;
+        if (n->op == INFER__OP_MATMUL && infer__tp_weight(m, n->in[1], 2)) {
+            sp.kind = INFER__TP_COL, sp.w_axis = 1, sp.coll = INFER__OP_ALL_GATHER;
+        } else if (n->op == INFER__OP_GEMM && infer__tp_weight(m, n->in[1], 2) && !infer__attr_i(n, "transA", 0)) {
+            sp.kind = INFER__TP_COL, sp.coll = INFER__OP_ALL_GATHER;
+            sp.w_axis = infer__attr_i(n, "transB", 0) ? 0 : 1;
+        } else if (n->op == INFER__OP_CONV && n->in[1] != INFER__ABSENT && m->tensors[n->in[1]].n_dims >= 3 &&
+                   infer__tp_weight(m, n->in[1], m->tensors[n->in[1]].n_dims) && infer__attr_i(n, "group", 1) == 1) {
+            sp.kind = INFER__TP_CHAN, sp.w_axis = 0, sp.coll = INFER__OP_ALL_GATHER, sp.gather_axis = 1;
+        } else
+            continue;
+        w = &m->tensors[n->in[1]];
+        sp.len = w->dims[sp.w_axis];
+        if (sp.len < N || w->data_bytes < INFER__TP_MIN_SPLIT_BYTES || !infer__tp_bias(m, n, 2, sp.len)) continue;
+        sp.has_bias = n->n_in > 2 && n->in[2] != INFER__ABSENT;
+        sp.split_bytes = w->data_bytes + (sp.has_bias ? m->tensors[n->in[2]].data_bytes : 0);
+        if (sp.kind == INFER__TP_COL) { /* the first of an MLP pair (MatMul or Gemm)? */
+            uint32_t t = n->out[0], hops;
+            for (hops = 0; hops < 8 && n_use[t] == 1 && !(is_out[t] & 1); hops++) {
+                const infer__node *c = &m->nodes[user[t]];
+                int tb = c->op == INFER__OP_GEMM && infer__attr_i(c, "transB", 0) != 0; /* c's weight is [N][K] */
+                if ((c->op == INFER__OP_MATMUL || (c->op == INFER__OP_GEMM && !infer__attr_i(c, "transA", 0))) &&
+                    c->n_in >= 2 && c->in[0] == t && c->in[1] != t && tp->node_split[user[t]] < 0 &&
+                    infer__tp_weight(m, c->in[1], 2) && m->tensors[c->in[1]].dims[tb] == sp.len &&
+                    infer__tp_bias(m, c, 2, m->tensors[c->in[1]].dims[!tb]) && !infer__tp_has_act(c)) {
+                    infer__tp_split *row = &tp->splits[tp->n_splits + 1];
+                    memset(row, 0, sizeof *row);
+                    row->node = user[t];
+                    row->kind = INFER__TP_PAIR_ROW;
+                    row->w_axis = tb;
+                    row->len = sp.len;
+                    row->has_bias = c->n_in > 2 && c->in[2] != INFER__ABSENT;
+                    row->coll = INFER__OP_ALL_REDUCE;
+                    row->split_bytes = m->tensors[c->in[1]].data_bytes; /* the bias stays whole on rank 0 */
+                    sp.kind = INFER__TP_PAIR_COL, sp.coll = 0;
+                    tp->node_split[user[t]] = (int32_t)tp->n_splits + 1;
+                    break;
+                }
+                if (c->n_out != 1 || c->out[0] == INFER__ABSENT || !infer__tp_elementwise(m, c, t)) break;
+                t = c->out[0];
+            }
+        }
+        tp->node_split[i] = (int32_t)tp->n_splits;
+        tp->splits[tp->n_splits++] = sp;
+        if (sp.kind == INFER__TP_PAIR_COL) tp->n_splits++; /* its row half, written above */
+    }
+done:
+    infer__free(&tp->a, n_use);
+    infer__free(&tp->a, user);
+    infer__free(&tp->a, is_out);
+    return st;
+}
+
+static int64_t infer__tp_part(int64_t len, int n, int r) { return len / n + (r < len % n); }
+static int64_t infer__tp_start(int64_t len, int n, int r) { return (len / n) * r + INFER__MIN(r, len % n); }
+
+/* Appends a tensor to g: a copy of tensor t sliced to [start, start + part) along axis. */
+static uint32_t infer__tp_shard(struct infer__tp *tp, infer_model *g, uint32_t t, int axis, int64_t start, int64_t part) {
+    const infer__tensor *src = &tp->base->tensors[t];
+    infer__tensor *dst = &g->tensors[g->n_tensors];
+    size_t outer = 1, inner = 1, o;
+    int d;
+    float *data;
+    *dst = *src;
+    dst->dims[axis] = part;
+    for (d = 0; d < src->n_dims; d++) {
+        if (d < axis) outer *= (size_t)src->dims[d];
+        if (d > axis) inner *= (size_t)src->dims[d];
+    }
+    dst->data_bytes = outer * (size_t)part * inner * sizeof(float);
+    data = (float *)infer__tp_alloc(tp, dst->data_bytes ? dst->data_bytes : 1, 1);
+    if (!data) return INFER__ABSENT;
+    for (o = 0; o < outer; o++)
+        memcpy(data + o * (size_t)part * inner, (const float *)src->data + (o * (size_t)src->dims[axis] + (size_t)start) * inner,
+               (size_t)part * inner * sizeof(float));
+    dst->data = data;
+    return g->n_tensors++;
+}
+
+/* Builds rank r's graph into g: the base model's nodes with shards for split weights and
+   a collective after each split that needs one. Strings, attributes and replicated
+   weights stay the base model's. */
+static infer_status infer__tp_rank_graph(struct infer__tp *tp, int r, infer_model *g) {
+    const infer_model *m = tp->base;
+    uint32_t i, k, n_coll = 0, n_node = 0, n_ref = 0;
+    infer__node *nodes;
+    uint32_t *refs;
+    for (i = 0; i < tp->n_splits; i++) n_coll += tp->splits[i].coll != 0;
+    *g = *m;
+    g->raw = NULL;
+    g->mapped = 0;
+    g->tensors = (infer__tensor *)infer__tp_alloc(tp, (size_t)m->n_tensors + 3 * (size_t)tp->n_splits, sizeof(infer__tensor));
+    g->nodes = nodes = (infer__node *)infer__tp_alloc(tp, (size_t)m->n_nodes + n_coll, sizeof(infer__node));
+    g->refs = refs = (uint32_t *)infer__tp_alloc(tp, (size_t)m->n_refs + 2 * (size_t)n_coll, sizeof(uint32_t));
+    if (!g->tensors || !nodes || !refs) goto oom;
+    memcpy(g->tensors, m->tensors, sizeof(infer__tensor) * m->n_tensors);
+    for (i = 0; i < m->n_nodes; i++) {
+        const infer__node *n = &m->nodes[i];
+        infer__node *o = &nodes[n_node];
+        uint32_t *in = refs + n_ref;
+        *o = *n;
+        memcpy(in, n->in, sizeof(uint32_t) * n->n_in);
+        memcpy(in + n->n_in, n->out, sizeof(uint32_t) * n->n_out);
+        o->in = in;
+        o->out = in + n->n_in;
+        n_ref += n->n_in + n->n_out;
+        for (k = 0; k < n->n_out; k++)
+            if (n->out[k] != INFER__ABSENT) g->tensors[n->out[k]].producer = (int32_t)n_node;
+        n_node++;
+        if (tp->node_split[i] >= 0) {
+            const infer__tp_split *sp = &tp->splits[tp->node_split[i]];
+            int64_t part = infer__tp_part(sp->len, tp->n, r), start = infer__tp_start(sp->len, tp->n, r);
+            if ((in[1] = infer__tp_shard(tp, g, n->in[1], sp->w_axis, start, part)) == INFER__ABSENT) goto oom;
+            if (sp->has_bias && sp->kind != INFER__TP_PAIR_ROW &&
+                (in[2] = infer__tp_shard(tp, g, n->in[2], 0, start, part)) == INFER__ABSENT)
+                goto oom;
+            if (sp->has_bias && sp->kind == INFER__TP_PAIR_ROW && r != 0) in[2] = INFER__ABSENT; /* added once */
+            if (sp->coll) {
+                infer__node *c = &nodes[n_node];
+                uint32_t partial = g->n_tensors++, whole = n->out[0];
+                infer__tensor *pt = &g->tensors[partial];
+                *pt = m->tensors[whole];
+                pt->dtype = INFER_DTYPE_UNDEFINED;
+                pt->producer = (int32_t)(n_node - 1);
+                pt->is_input = 0;
+                in[n->n_in] = partial; /* o->out[0] */
+                memset(c, 0, sizeof *c);
+                c->op = sp->coll;
+                c->name = n->name;
+                c->n_in = c->n_out = 1;
+                c->in = refs + n_ref;
+                c->out = refs + n_ref + 1;
+                refs[n_ref] = partial;
+                refs[n_ref + 1] = whole;
+                n_ref += 2;
+                g->tensors[whole].producer = (int32_t)n_node;
+                if (sp->coll == INFER__OP_ALL_GATHER) {
+                    infer__attr *at = (infer__attr *)infer__tp_alloc(tp, 2, sizeof(infer__attr));
+                    uint8_t *arr = (uint8_t *)infer__tp_alloc(tp, (size_t)tp->n, 8);
+                    int j;
+                    if (!at || !arr) goto oom;
+                    for (j = 0; j < tp->n; j++) infer__wr64(arr + 8 * j, (uint64_t)infer__tp_part(sp->len, tp->n, j));
+                    at[0].name = "axis", at[0].type = INFER_ATTR_INT, at[0].i = sp->gather_axis;
+                    at[1].name = "sizes", at[1].type = INFER_ATTR_INTS, at[1].n = (size_t)tp->n, at[1].arr = arr;
+                    c->attrs = at;
+                    c->n_attrs = 2;
+                }
+                n_node++;
+            }
+        }
+    }
+    g->n_nodes = n_node;
+    g->n_refs = n_ref;
+    return INFER_STATUS_OK;
+oom:
+    return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory making device %d's graph", m->path, r);
+}
+
+/* Bytes of the constants that g's nodes read (each tensor once). */
+static size_t infer__tp_weight_bytes(const struct infer__tp *tp, const infer_model *g, uint8_t *seen) {
+    uint32_t i, k;
+    size_t sum = 0;
+    memset(seen, 0, g->n_tensors);
+    for (i = 0; i < g->n_nodes; i++)
+        for (k = 0; k < g->nodes[i].n_in; k++) {
+            uint32_t t = g->nodes[i].in[k];
+            if (t == INFER__ABSENT || seen[t] || !g->tensors[t].data) continue;
+            seen[t] = 1;
+            sum += g->tensors[t].data_bytes;
+        }
+    (void)tp;
+    return sum;
+}
+
+/* -- tensor-parallel sessions -- */
+
+#if INFER__TP_THREADS
+/* Device l > 0 of an in-process session: runs its graph whenever infer_run posts a job. */
+static void *infer__tp_worker(void *arg) {
+    struct infer__tp *tp = ((struct infer__tp_warg *)arg)->tp;
+    int l = ((struct infer__tp_warg *)arg)->l;
+    unsigned seen = 0; /* no job was posted before the threads started */
+    pthread_mutex_lock(&tp->mu);
+    for (;;) {
+        const infer_tensor *in;
+        size_t n_in;
+        infer_status st;
+        while (tp->job == seen && !tp->quit) pthread_cond_wait(&tp->job_cv, &tp->mu);
+        if (tp->quit) break;
+        seen = tp->job;
+        in = tp->in;
+        n_in = tp->n_in;
+        pthread_mutex_unlock(&tp->mu);
+        st = infer_run(tp->sess[l], in, n_in, NULL, 0);
+        if (st) infer__hub_abort(tp->hub);
+        pthread_mutex_lock(&tp->mu);
+        tp->st[l] = st;
+        tp->n_done++;
+        pthread_cond_signal(&tp->done_cv);
+    }
+    pthread_mutex_unlock(&tp->mu);
+    return NULL;
+}
+#endif
+
+static int infer__tp_dispatch(const infer_session *s) { return s->tp && !s->tp->inside; }
+
+static infer_status infer__tp_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
+                                  size_t n_outputs) {
+    struct infer__tp *tp = s->tp;
+    infer_status st;
+    tp->inside = 1;
+#if INFER__TP_THREADS
+    if (tp->n_local > 1) {
+        pthread_mutex_lock(&tp->mu);
+        tp->in = inputs;
+        tp->n_in = n_inputs;
+        tp->n_done = 0;
+        tp->job++;
+        pthread_cond_broadcast(&tp->job_cv);
+        pthread_mutex_unlock(&tp->mu);
+    }
+#endif
+    st = infer_run(s, inputs, n_inputs, outputs, n_outputs);
+#if INFER__TP_THREADS
+    if (tp->n_local > 1) {
+        int l;
+        if (st) infer__hub_abort(tp->hub);
+        pthread_mutex_lock(&tp->mu);
+        while (tp->n_done < tp->n_local - 1) pthread_cond_wait(&tp->done_cv, &tp->mu);
+        pthread_mutex_unlock(&tp->mu);
+        for (l = 1; l < tp->n_local && !st; l++)
+            if (tp->st[l]) st = infer__fail(s->err, tp->st[l], "device %d: %s", l, tp->sess[l]->err);
+        tp->hub->abort = tp->hub->arrived = 0; /* every device has stopped */
+    }
+#endif
+    if (!st) tp->stats.n_runs++;
+    tp->inside = 0;
+    return st;
+}
+
+/* Frees the tensor-parallel parts of device 0's session s, then s itself. */
+static void infer__tp_free(infer_session *s) {
+    struct infer__tp *tp = s->tp;
+    infer_allocator a = tp->a;
+    size_t i;
+    int l;
+#if INFER__TP_THREADS
+    if (tp->n_threads_started) {
+        pthread_mutex_lock(&tp->mu);
+        tp->quit = 1;
+        pthread_cond_broadcast(&tp->job_cv);
+        pthread_mutex_unlock(&tp->mu);
+        for (l = 1; l <= tp->n_threads_started; l++) pthread_join(tp->threads[l], NULL);
+    }
+    if (tp->mu_ok) {
+        pthread_mutex_destroy(&tp->mu);
+        pthread_cond_destroy(&tp->job_cv);
+        pthread_cond_destroy(&tp->done_cv);
+    }
+    if (tp->hub && tp->hub->n) {
+        pthread_mutex_destroy(&tp->hub->mu);
+        pthread_cond_destroy(&tp->hub->cv);
+    }
+#endif
+    for (l = 1; tp->sess && l < tp->n_local; l++) infer_session_free(tp->sess[l]);
+    s->tp = NULL;
+    infer_session_free(s);
+    for (i = 0; i < tp->n_blocks; i++) infer__free(&a, tp->blocks[i]);
+    infer__free(&a, (void *)tp->blocks);
+    infer__free(&a, tp->splits);
+    infer__free(&a, tp->node_split);
+    infer__free(&a, tp->plan);
+    infer__free(&a, tp);
+}
+
+/* The plan text and the figures, once the sessions exist. */
+static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
+    const infer_model *m = tp->base;
+    infer_tp_stats *st = &tp->stats;
+    infer_session *s0 = tp->sess[0];
+    size_t cap = 512 + (size_t)tp->n_splits * 240, len = 0, max_seen = (size_t)m->n_tensors + 3 * (size_t)tp->n_splits;
+    uint8_t *seen = (uint8_t *)infer__calloc(&tp->a, max_seen, 1);
+    uint32_t i;
+    int l;
+    char b1[96], b2[96];
+    tp->plan = (char *)infer__calloc(&tp->a, cap, 1);
+    if (!seen || !tp->plan) {
+        infer__free(&tp->a, seen);
+        return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+    }
+    st->n_devices = tp->n;
+    st->rank = tp->rank0;
+    st->n_split = 0;
+    st->weight_bytes = infer__tp_weight_bytes(tp, m, seen);
+    for (i = 0; i < tp->n_splits; i++) {
+        st->split_weight_bytes += tp->splits[i].split_bytes;
+        st->n_split++;
+    }
+    st->replicated_weight_bytes = st->weight_bytes - INFER__MIN(st->weight_bytes, st->split_weight_bytes);
+    for (l = 0; l < tp->n_local; l++) {
+        size_t w = infer__tp_weight_bytes(tp, &tp->models[l], seen);
+        infer_session_stats ss;
+        infer_session_get_stats(tp->sess[l], &ss);
+        st->device_weight_bytes = INFER__MAX(st->device_weight_bytes, w);
+        st->device_arena_bytes = INFER__MAX(st->device_arena_bytes, ss.arena_bytes);
+    }
+    infer__free(&tp->a, seen);
+#define INFER__PLAN(...) (len += (size_t)snprintf(tp->plan + len, len < cap ? cap - len : 0, __VA_ARGS__), len = INFER__MIN(len, cap - 1))
+    INFER__PLAN("tensor parallelism: %d devices (%s), %d layers split\n", tp->n,
+                in_process ? "in-process" : "communicator", st->n_split);
+    for (i = 0; i < m->n_nodes; i++) { /* each split node, then its collective (output: the same tensor) */
+        const infer__tp_split *sp = tp->node_split[i] >= 0 ? &tp->splits[tp->node_split[i]] : NULL;
+        const infer__tensor *w;
+        int64_t shard[INFER_MAX_DIMS];
+        if (!sp) continue;
+        w = &m->tensors[m->nodes[i].in[1]];
+        memcpy(shard, w->dims, sizeof shard);
+        shard[sp->w_axis] = infer__tp_part(sp->len, tp->n, tp->rank0);
+        INFER__PLAN("  %-32s %-10s %s: weight %s -> %s on device %d (%lld along axis %d split %d ways)\n",
+                    m->nodes[i].name, infer__ops[m->nodes[i].op].name, infer__tp_kind_names[sp->kind],
+                    infer__dstr(b1, w->n_dims, w->dims), infer__dstr(b2, w->n_dims, shard), tp->rank0, (long long)sp->len,
+                    sp->w_axis, tp->n);
+        if (sp->coll) {
+            size_t bytes = s0->vals[m->nodes[i].out[0]].bytes;
+            st->comm_bytes += bytes;
+            if (sp->coll == INFER__OP_ALL_REDUCE) st->n_allreduce++;
+            else st->n_allgather++;
+            INFER__PLAN("    %s %zu bytes per run\n", sp->coll == INFER__OP_ALL_REDUCE ? "all-reduce" : "all-gather", bytes);
+        }
+    }
+    INFER__PLAN("weights: %zu bytes in all, %zu in split layers, %zu replicated; the largest device holds %zu "
+                "(split / %d + replicated = %zu)\n",
+                st->weight_bytes, st->split_weight_bytes, st->replicated_weight_bytes, st->device_weight_bytes, tp->n,
+                st->split_weight_bytes / (size_t)tp->n + st->replicated_weight_bytes);
+    INFER__PLAN("arena: %zu bytes per device (the largest)\n", st->device_arena_bytes);
+    INFER__PLAN("communication: %zu bytes per run in %d all-reduce and %d all-gather\n", st->comm_bytes, st->n_allreduce,
+                st->n_allgather);
+    INFER__PLAN("attention (if any) is not split by heads: its Q/K/V and output projections are column-split layers\n");
+#undef INFER__PLAN
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__tp_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
+    const infer_comm *comm = opt->comm;
+    struct infer__tp *tp;
+    infer_session_options o;
+    infer_allocator a = opt->allocator;
+    infer_status st;
+    int n = comm ? comm->size : opt->tp, l;
+    *out = NULL;
+    if (!m) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: model is NULL");
+    if (comm && (comm->size < 1 || comm->rank < 0 || comm->rank >= comm->size || !comm->allreduce_sum_f32 ||
+                 !comm->allgather_f32))
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT,
+                           "%s: the communicator has rank %d of size %d, or lacks its collectives", m->path,
+                           comm->rank, comm->size);
+    if (comm && opt->tp > 1 && opt->tp != comm->size)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: tp = %d but the communicator has %d ranks", m->path,
+                           opt->tp, comm->size);
+    if (n > INFER_TP_MAX_DEVICES)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: %d devices; at most %d (INFER_TP_MAX_DEVICES)", m->path,
+                           n, INFER_TP_MAX_DEVICES);
+    if (!comm && opt->arena)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT,
+                           "%s: an in-process tensor-parallel session has one arena per device; it cannot use the "
+                           "caller's arena", m->path);
+#if !INFER__TP_THREADS
+    if (!comm)
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED,
+                           "%s: in-process tensor parallelism needs POSIX threads in this build; pass a communicator",
+                           m->path);
+#endif
+    tp = (struct infer__tp *)infer__calloc(&a, 1, sizeof *tp);
+    if (!tp) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+    tp->a = a;
+    tp->n = n;
+    tp->n_local = comm ? 1 : n;
+    tp->rank0 = comm ? comm->rank : 0;
+    tp->base = m;
+    if ((st = infer__tp_partition(tp))) goto fail;
+    tp->models = (infer_model *)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(infer_model));
+    tp->devs = (struct infer__tp_dev *)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(struct infer__tp_dev));
+    tp->sess = (infer_session **)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(infer_session *));
+    if (!tp->models || !tp->devs || !tp->sess) goto oom;
+#if INFER__TP_THREADS
+    if (!comm) {
+        tp->hub = (infer__hub *)infer__tp_alloc(tp, 1, sizeof(infer__hub));
+        tp->threads = (pthread_t *)infer__tp_alloc(tp, (size_t)n, sizeof(pthread_t));
+        tp->st = (infer_status *)infer__tp_alloc(tp, (size_t)n, sizeof(infer_status));
+        tp->wargs = (struct infer__tp_warg *)infer__tp_alloc(tp, (size_t)n, sizeof(struct infer__tp_warg));
+        if (!tp->hub || !tp->threads || !tp->st || !tp->wargs) goto oom;
+        if (pthread_mutex_init(&tp->hub->mu, NULL)) goto oom;
+        if (pthread_cond_init(&tp->hub->cv, NULL)) {
+            pthread_mutex_destroy(&tp->hub->mu);
+            goto oom;
+        }
+        tp->hub->n = n;
+        for (l = 0; l < n; l++) {
+            infer_comm *c = &tp->hub->comm[l];
+            tp->hub->who[l].hub = tp->hub;
+            tp->hub->who[l].rank = l;
+            c->rank = l;
+            c->size = n;
+            c->user = &tp->hub->who[l];
+            c->allreduce_sum_f32 = infer__hub_allreduce;
+            c->allgather_f32 = infer__hub_allgather;
+            c->barrier = infer__hub_barrier;
+        }
+    }
+#endif
+    o = *opt;
+    o.tp = 0;
+    o.comm = NULL;
+    if (tp->n_local > 1 && !o.n_threads) o.n_threads = INFER__MAX(1, infer__default_threads() / tp->n_local);
+    for (l = 0; l < tp->n_local; l++) {
+        int rank = comm ? comm->rank : l;
+        if ((st = infer__tp_rank_graph(tp, rank, &tp->models[l]))) goto fail;
+#if INFER__TP_THREADS
+        tp->devs[l].comm = comm ? comm : &tp->hub->comm[l];
+#else
+        tp->devs[l].comm = comm;
+#endif
+        tp->models[l].tp_dev = &tp->devs[l];
+        if ((st = infer__session_build(&tp->models[l], &o, 0, &tp->sess[l])) ||
+            (st = infer__session_setup(tp->sess[l], &o))) {
+            if (tp->n_local > 1) infer__fail(NULL, st, "device %d: %s", l, infer_last_error());
+            goto fail;
+        }
+    }
+    for (l = 0; l < tp->n_local; l++) tp->devs[l].live = 1;
+    if ((st = infer__tp_describe(tp, !comm))) goto fail;
+#if INFER__TP_THREADS
+    if (tp->n_local > 1) {
+        if (pthread_mutex_init(&tp->mu, NULL)) goto oom;
+        if (pthread_cond_init(&tp->job_cv, NULL)) {
+            pthread_mutex_destroy(&tp->mu);
+            goto oom;
+        }
+        if (pthread_cond_init(&tp->done_cv, NULL)) {
+            pthread_cond_destroy(&tp->job_cv);
+            pthread_mutex_destroy(&tp->mu);
+            goto oom;
+        }
+        tp->mu_ok = 1;
+        for (l = 1; l < n; l++) {
+            tp->wargs[l].tp = tp;
+            tp->wargs[l].l = l;
+            if (pthread_create(&tp->threads[l], NULL, infer__tp_worker, &tp->wargs[l])) {
+                st = infer__fail(NULL, INFER_STATUS_BACKEND, "%s: cannot start device %d's thread", m->path, l);
+                goto fail;
+            }
+            tp->n_threads_started = l;
+        }
+    }
+#endif
+    tp->sess[0]->tp = tp;
+    *out = tp->sess[0];
+    return INFER_STATUS_OK;
+oom:
+    st = infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a tensor-parallel session", m->path);
+fail:
+    if (tp->sess && tp->sess[0]) {
+        tp->sess[0]->tp = tp;
+        infer__tp_free(tp->sess[0]);
+    } else { /* no session 0: free the rest here */
+        size_t i;
+#if INFER__TP_THREADS
+        if (tp->hub && tp->hub->n) {
+            pthread_mutex_destroy(&tp->hub->mu);
+            pthread_cond_destroy(&tp->hub->cv);
+        }
+#endif
+        for (i = 0; i < tp->n_blocks; i++) infer__free(&a, tp->blocks[i]);
+        infer__free(&a, (void *)tp->blocks);
+        infer__free(&a, tp->splits);
+        infer__free(&a, tp->node_split);
+        infer__free(&a, tp->plan);
+        infer__free(&a, tp);
+    }
+    return st;
+}
+
+void infer_session_get_tp_stats(const infer_session *s, infer_tp_stats *st) {
+    if (!st) return;
+    memset(st, 0, sizeof *st);
+    st->n_devices = 1;
+    if (s && !s->tp) { /* one device: it holds every weight */
+        uint8_t *seen = (uint8_t *)infer__calloc(&s->a, s->m->n_tensors, 1);
+        if (seen) st->weight_bytes = st->replicated_weight_bytes = st->device_weight_bytes = infer__tp_weight_bytes(NULL, s->m, seen);
+        infer__free(&s->a, seen);
+        st->device_arena_bytes = s->arena_bytes;
+        return;
+    }
+    if (!s) return;
+    *st = s->tp->stats;
+    st->comm_ms = s->tp->devs[0].comm_ms;
+}
+
+const char *infer_session_tp_plan(const infer_session *s) { return s && s->tp && s->tp->plan ? s->tp->plan : ""; }
+
 
 /* ===== 9. CPU BACKEND: KERNELS ======================================== >>cpu */
 

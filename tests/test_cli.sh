@@ -95,6 +95,17 @@ check cli_devices_cpu_cpu sh -c "'$RUN' mlp.infer x.npy -o dev --devices cpu,cpu
     cmp -s dev/logits.npy mlp_logits.npy && cmp -s dev/probs.npy mlp_probs.npy"
 check cli_devices_several_files sh -c "'$RUN' mlp.infer folder -o devf --devices cpu,cpu,cpu --threads 1 --batch-size 7 2>err &&
     cmp -s devf/x_part1/logits.npy parts/x_part1/logits.npy && cmp -s devf/x_part2/probs.npy parts/x_part2/probs.npy"
+# --tp N: the same outputs with the model's layers over 2 in-process devices (this model's
+# layers are under the split threshold, so they are replicated; tests/test_tp.c checks splits)
+check cli_tp_run sh -c "'$RUN' mlp.infer x.npy -o tp2 --tp 2 --threads 1 --batch-size 3 2>err &&
+    cmp -s tp2/logits.npy mlp_logits.npy && cmp -s tp2/probs.npy mlp_probs.npy"
+check cli_tp_inspect sh -c "'$RUN' --inspect mlp.infer --tp 3 >out 2>err && grep -q '^tensor parallelism: 3 devices' out"
+check cli_tp_bench sh -c "'$BENCH' mlp.infer --tp 2 --threads 1 --runs 3 --warmup 1 --verbose >out 2>err &&
+    grep -q '^tensor parallelism: 2 devices' out && grep -q '^communication ' out && grep -q '^weights per device ' out &&
+    '$BENCH' mlp.infer --tp 2 --threads 1 --runs 3 --warmup 1 --json >out 2>err && grep -q '\"tp_devices\": 2' out &&
+    grep -q '\"comm_bytes_per_run\": 0' out"
+expect cli_tp_usage 2 "--tp" "$RUN" mlp.infer x.npy -o u --tp 0
+expect cli_bench_tp_mpi_usage 2 "make mpi" "$BENCH" mlp.infer --tp mpi
 
 # -- summaries --
 "$RUN" mlp.infer x.npy -o js --json >js.out 2>err

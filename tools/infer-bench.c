@@ -1,7 +1,7 @@
 /* tools/infer-bench.c - latency and throughput of a model on this machine.
 
    infer-bench MODEL.infer [--dim NAME=VALUE]... [--threads N] [--warmup N] [--runs N]
-               [--device DEV] [--profile] [--json]
+               [--device DEV] [--tp N|mpi] [--verbose] [--profile] [--json]
 
    Loads the model, creates one session (symbolic dims bound by --dim; unbound ones are 1),
    fills the inputs with fixed pseudo-random data (f32/f64 uniform in [-1, 1), other types
@@ -18,19 +18,25 @@
 
 #include "../infer.h"
 #include "cli.h"
+#ifdef INFER_TOOLS_MPI /* make mpi: --tp mpi */
+#include "../backends/mpi/infer_mpi.h"
+#endif
 
 #define BENCH_MAX_IO 64
 #define BENCH_MAX_DIMS 64
 
 static const char bench_usage[] =
     "usage: infer-bench MODEL.infer [--dim NAME=VALUE]... [--threads N] [--warmup N] [--runs N]\n"
-    "                   [--device DEV] [--profile] [--json]\n"
+    "                   [--device DEV] [--tp N|mpi] [--verbose] [--profile] [--json]\n"
     "\n"
     "  --dim NAME=VALUE   bind a symbolic dim (e.g. batch=8); unbound ones are 1\n"
     "  --threads N        threads (default: one per core)\n"
     "  --warmup N         untimed runs first (default 5)\n"
     "  --runs N           timed runs (default 50)\n"
     "  --device DEV       cpu (default) or cuda:N (when built with CUDA)\n"
+    "  --tp N             tensor parallelism over N CPU devices in this process (--threads is per device)\n"
+    "  --tp mpi           one device per MPI rank: mpirun -np N build/mpi/infer-bench ... (make mpi)\n"
+    "  --verbose          print the tensor-parallel plan (what was split, bytes per collective)\n"
     "  --profile          time per op type and per node, sorted, with % of the total\n"
     "  --json             one JSON object; keys carry their unit (median_ms, arena_bytes, ...)\n"
     "  --help, --version\n";
@@ -40,7 +46,8 @@ typedef struct bench_options {
     infer_dim dims[BENCH_MAX_DIMS];
     size_t n_dims;
     long long n_threads, warmup, runs;
-    int profile, json;
+    int profile, json, verbose;
+    long long tp;  /* 0: one device; -1: MPI */
 } bench_options;
 
 static int bench_usage_error(const char *what, const char *arg) {
@@ -66,13 +73,14 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
         }
         if (!strcmp(a, "--profile")) { o->profile = 1; continue; }
         if (!strcmp(a, "--json")) { o->json = 1; continue; }
+        if (!strcmp(a, "--verbose")) { o->verbose = 1; continue; }
         if (a[0] != '-') {
             if (o->model_path) return bench_usage_error("more than one model", a);
             o->model_path = a;
             continue;
         }
         if (strcmp(a, "--dim") && strcmp(a, "--threads") && strcmp(a, "--warmup") && strcmp(a, "--runs") &&
-            strcmp(a, "--device"))
+            strcmp(a, "--device") && strcmp(a, "--tp"))
             return bench_usage_error("unknown option", a);
         if (i + 1 >= argc) return bench_usage_error("a value is missing after", a);
         val = argv[++i];
@@ -85,6 +93,9 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
             if (!cli_parse_int(val, 0, 1000000, &o->warmup)) return bench_usage_error("--warmup wants 0..1000000", val);
         } else if (!strcmp(a, "--runs")) {
             if (!cli_parse_int(val, 1, 10000000, &o->runs)) return bench_usage_error("--runs wants 1..10000000", val);
+        } else if (!strcmp(a, "--tp")) {
+            if (!strcmp(val, "mpi")) o->tp = -1;
+            else if (!cli_parse_int(val, 1, 64, &o->tp)) return bench_usage_error("--tp wants 1..64 or mpi", val);
         } else { /* --device */
             o->device = val;
         }
@@ -242,7 +253,31 @@ int main(int argc, char **argv) {
     uint64_t *mark_runs = NULL;
     char b1[64], b2[64];
     int rc = bench_parse(argc, argv, &o), d;
+    infer_tp_stats tps, tp0; /* tp0: after the warm-up runs */
+#ifdef INFER_TOOLS_MPI
+    infer_comm comm;
+    int mpi_on = 0;
+#endif
     if (rc) return rc < 0 ? 0 : rc;
+    memset(&tps, 0, sizeof tps);
+    memset(&tp0, 0, sizeof tp0);
+#ifdef INFER_TOOLS_MPI
+    memset(&comm, 0, sizeof comm);
+    if (o.tp < 0) {
+        MPI_Init(&argc, &argv);
+        mpi_on = 1;
+        if (infer_mpi_comm_create(MPI_COMM_WORLD, &comm) != INFER_STATUS_OK) {
+            fprintf(stderr, "infer-bench: cannot make the MPI communicator\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        if (comm.rank != 0 && !freopen("/dev/null", "w", stdout)) MPI_Abort(MPI_COMM_WORLD, 1); /* rank 0 reports */
+    }
+#else
+    if (o.tp < 0) {
+        fprintf(stderr, "infer-bench: --tp mpi needs the MPI build: make mpi, then mpirun -np N build/mpi/infer-bench ...\n");
+        return 2;
+    }
+#endif
     memset(in, 0, sizeof in);
     memset(out, 0, sizeof out);
     rc = 1;
@@ -274,6 +309,10 @@ int main(int argc, char **argv) {
     so.n_threads = (int)o.n_threads;
     so.device = o.device;
     cli_log_install(&so);
+    so.tp = o.tp > 0 ? (int)o.tp : 0;
+#ifdef INFER_TOOLS_MPI
+    if (mpi_on) so.comm = &comm;
+#endif
     so.dims = o.dims;
     so.n_dims = o.n_dims;
     t = cli_now();
@@ -309,6 +348,7 @@ int main(int argc, char **argv) {
         }
         if (i >= (size_t)o.warmup) lat[i - (size_t)o.warmup] = (cli_now() - t) * 1e3;
         if (o.profile && i + 1 == (size_t)o.warmup) mark_ms = bench_profile_mark(s, &mark_runs);
+        if ((o.tp < 0 || o.tp > 1) && i + 1 == (size_t)o.warmup) infer_session_get_tp_stats(s, &tp0);
     }
     if (o.profile && !o.warmup) mark_ms = bench_profile_mark(s, &mark_runs);
     if (o.profile && (!mark_ms || !mark_runs)) {
@@ -319,6 +359,10 @@ int main(int argc, char **argv) {
     mean = total / (double)o.runs;
     qsort(lat, (size_t)o.runs, sizeof *lat, bench_cmp_double);
     infer_session_get_stats(s, &st);
+    infer_session_get_tp_stats(s, &tps);
+    tps.comm_ms -= tp0.comm_ms; /* the timed runs only */
+    tps.n_runs -= tp0.n_runs;
+    if (o.verbose && !o.json) printf("%s", infer_session_tp_plan(s));
     if (o.json) {
         printf("{\"model\": ");
         bench_json_str(o.model_path);
@@ -332,6 +376,14 @@ int main(int argc, char **argv) {
         printf("\"arena_bytes\": %zu, \"arena_lower_bound_bytes\": %zu, \"constant_bytes\": %zu, \"n_nodes\": %zu, "
                "\"n_steps\": %zu, \"peak_rss_bytes\": %zu", st.arena_bytes, st.arena_lower_bound_bytes,
                st.constant_bytes, st.n_nodes, st.n_steps, cli_peak_rss_bytes());
+        if (o.tp)
+            printf(", \"tp_devices\": %d, \"weight_bytes\": %zu, \"device_weight_bytes\": %zu, \"split_weight_bytes\": %zu, "
+                   "\"replicated_weight_bytes\": %zu, \"device_arena_bytes\": %zu, \"comm_bytes_per_run\": %zu, "
+                   "\"comm_ms_per_run\": %.4f, \"comm_share\": %.4f",
+                   tps.n_devices, tps.weight_bytes, tps.device_weight_bytes, tps.split_weight_bytes,
+                   tps.replicated_weight_bytes, tps.device_arena_bytes, tps.comm_bytes,
+                   tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0.0,
+                   tps.n_runs && total > 0 ? tps.comm_ms / (double)tps.n_runs / mean : 0.0);
         if (o.profile) bench_profile(s, mark_ms, mark_runs, 1);
         printf("}\n");
     } else {
@@ -352,6 +404,19 @@ int main(int argc, char **argv) {
         printf("folded constants   %s\n", cli_format_bytes((double)st.constant_bytes, b1, sizeof b1));
         printf("nodes              %zu (%zu run per call)\n", st.n_nodes, st.n_steps);
         printf("peak RSS           %s\n", cli_format_bytes((double)cli_peak_rss_bytes(), b1, sizeof b1));
+        if (tps.n_devices > 1) {
+            double cms = tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0;
+            printf("tensor parallel    %d devices (%s), %d layers split\n", tps.n_devices, o.tp < 0 ? "MPI ranks" : "in-process",
+                   tps.n_split);
+            printf("weights per device %s", cli_format_bytes((double)tps.device_weight_bytes, b1, sizeof b1));
+            printf(" of %s (split layers %s, replicated", cli_format_bytes((double)tps.weight_bytes, b2, sizeof b2),
+                   cli_format_bytes((double)tps.split_weight_bytes, b1, sizeof b1));
+            printf(" %s)\n", cli_format_bytes((double)tps.replicated_weight_bytes, b1, sizeof b1));
+            printf("arena per device   %s\n", cli_format_bytes((double)tps.device_arena_bytes, b1, sizeof b1));
+            printf("communication      %s per run (%d all-reduce, %d all-gather), %.4f ms per run = %.1f%% of the mean latency\n",
+                   cli_format_bytes((double)tps.comm_bytes, b1, sizeof b1), tps.n_allreduce, tps.n_allgather, cms,
+                   mean > 0 ? 100 * cms / mean : 0.0);
+        }
         if (o.profile) bench_profile(s, mark_ms, mark_runs, 0);
     }
     rc = 0;
@@ -365,5 +430,11 @@ done:
     free(mark_runs);
     infer_session_free(s);
     infer_model_free(m);
+#ifdef INFER_TOOLS_MPI
+    if (mpi_on) {
+        infer_mpi_comm_free(&comm);
+        MPI_Finalize();
+    }
+#endif
     return rc;
 }

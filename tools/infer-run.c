@@ -65,6 +65,9 @@ static const char run_usage[] =
     "  --device DEV          cpu (default) or cuda:N (when built with CUDA)\n"
     "  --devices LIST        one session per device, e.g. cpu,cpu or cuda:0,cuda:1; they take\n"
     "                        batches from one queue, so a faster device takes more\n"
+    "  --tp N                tensor parallelism: each session's large layers split over N CPU\n"
+    "                        devices in this process (--threads is then per device; with\n"
+    "                        --inspect, prints the plan). Across processes: infer-bench --tp mpi\n"
     "  --resume              skip items whose outputs are complete (after a crash or kill)\n"
     "  --json                print a JSON summary on stdout (items, failures, seconds,\n"
     "                        items_per_s, peak_rss_bytes)\n"
@@ -95,7 +98,7 @@ typedef struct run_options {
     size_t n_paths;
     infer_dim dims[RUN_MAX_IO];
     size_t n_dims;
-    long long batch_size, n_threads;
+    long long batch_size, n_threads, tp;
     const char *devices[RUN_MAX_DEVICES];
     size_t n_devices;
     int resume, json, inspect;
@@ -484,6 +487,7 @@ static run_entry *run_session(run_worker *w, int cls, size_t n, char *err, size_
     opt.n_threads = w->n_threads;
     opt.device = w->device;
     cli_log_install(&opt);
+    opt.tp = (int)job->opt->tp;
     opt.dims = dims;
     opt.n_dims = run_bind(job, cls, n, dims);
     if (infer_session_create(job->model, &opt, &e->sess) != INFER_STATUS_OK) {
@@ -1191,6 +1195,7 @@ static int run_inspect(const run_options *o) {
     run_inspect_ops(m);
     memset(&so, 0, sizeof so);
     so.n_threads = 1;
+    so.tp = (int)o->tp;
     so.dims = dims;
     so.n_dims = n_dims;
     printf("plan     ");
@@ -1210,6 +1215,7 @@ static int run_inspect(const run_options *o) {
                cli_format_bytes((double)st.arena_lower_bound_bytes, b3, sizeof b3),
                st.arena_lower_bound_bytes ? (double)st.arena_bytes / (double)st.arena_lower_bound_bytes : 1.0);
         printf("  folded constants %s\n", cli_format_bytes((double)st.constant_bytes, b3, sizeof b3));
+        printf("%s", infer_session_tp_plan(s));
     }
     infer_session_free(s);
     infer_model_free(m);
@@ -1278,7 +1284,8 @@ static int run_parse(int argc, char **argv, run_options *o) {
         if (!strcmp(opt, "--inspect")) { o->inspect = 1; continue; }
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--input") && strcmp(opt, "--batch-size") &&
             strcmp(opt, "--threads") && strcmp(opt, "--device") && strcmp(opt, "--devices") && strcmp(opt, "--dim") &&
-            strcmp(opt, "--image-size") && strcmp(opt, "--mean") && strcmp(opt, "--std") && strcmp(opt, "--layout"))
+            strcmp(opt, "--image-size") && strcmp(opt, "--mean") && strcmp(opt, "--std") && strcmp(opt, "--layout") &&
+            strcmp(opt, "--tp"))
             return run_usage_error("unknown option '%s'", a);
         if (!val) {
             if (i + 1 >= argc) return run_usage_error("%s needs a value", a);
@@ -1297,6 +1304,9 @@ static int run_parse(int argc, char **argv, run_options *o) {
             if (!cli_parse_int(val, 1, 1 << 24, &o->batch_size)) return run_usage_error("--batch-size: '%s' is not in 1..16777216", val);
         } else if (!strcmp(opt, "--threads")) {
             if (!cli_parse_int(val, 1, 4096, &o->n_threads)) return run_usage_error("--threads: '%s' is not in 1..4096", val);
+        } else if (!strcmp(opt, "--tp")) {
+            if (!cli_parse_int(val, 1, 64, &o->tp))
+                return run_usage_error("--tp: '%s' is not in 1..64 (across processes: mpirun build/mpi/infer-bench --tp mpi)", val);
         } else if (!strcmp(opt, "--device") || !strcmp(opt, "--devices")) {
             char *p = val, *c;
             o->n_devices = 0;
@@ -1541,7 +1551,7 @@ int main(int argc, char **argv) {
             goto done;
         }
     }
-    n_threads = o.n_threads ? (int)o.n_threads : cli_n_cores() / (int)n_devices;
+    n_threads = o.n_threads ? (int)o.n_threads : cli_n_cores() / (int)n_devices / (o.tp > 1 ? (int)o.tp : 1);
     if (n_threads < 1) n_threads = 1;
     workers = (run_worker *)calloc(n_devices, sizeof *workers);
     if (!workers) {
