@@ -774,6 +774,23 @@ static int translate(cgraph *g, const onnx_node *on) {
     if (!strcmp(op, "MaxPool") && on->n_outputs > 1 && on->outputs[1][0])
         return cfail(g, "node '%s' (MaxPool): the Indices output is not supported", on->name);
 
+    if (!strcmp(op, "QuantizeLinear") || !strcmp(op, "DequantizeLinear")) { /* ONNX dtype codes -> infer's */
+        const char *attrs[2] = {"output_dtype", "precision"};
+        int k;
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0) || !copy_attrs_except(g, n, on, "output_dtype precision")) return 0;
+        for (k = 0; k < 2; k++) {
+            int64_t code = oattr_i(on, attrs[k], 0);
+            infer_dtype t = onnx_dtype((int32_t)code);
+            if (!code) continue;
+            if (t == INFER_DTYPE_UNDEFINED)
+                return cfail(g, "node '%s' (%s): %s %s is not supported", on->name, op, attrs[k],
+                             onnx_dtype_name((int32_t)code));
+            if (!attr_int(n, attrs[k], t)) return 0;
+        }
+        return 1;
+    }
+
     if (is_passthrough(op) || (!is_rewritten(op) && infer_op_exists(op))) {
         n = new_node(g, op, on->name);
         if (!n || !copy_node(g, n, on, 1)) return 0;
@@ -1413,6 +1430,9 @@ static int fold_node(cgraph *g, cnode *n, int *folded) {
     int ok = 0;
     *folded = 0;
     if (n->n_attrs > 64 || n->n_out > 16) return 1;
+    /* quantized weights stay quantized in the file (a quarter of the f32 bytes); sessions
+       dequantize them once at creation */
+    if (!strcmp(n->op, "DequantizeLinear")) return 1;
     for (i = 0; i < n->n_in; i++)
         if (n->in[i][0] && !find_const(g, n->in[i])) return 1;
     if (infer_builder_create(NULL, &b)) return 0;
