@@ -8646,11 +8646,10 @@ static void infer__matmul_integer_job(void *arg, int64_t job) {
     const infer__mm_p *p = &c->p->mm;
     int ql = c->node->op == INFER__OP_QLINEAR_MATMUL;
     const infer__val *a = c->in[0], *b = c->in[ql ? 3 : 1], *y = c->out[0];
-    const infer__val *za = c->n_in > 2 ? c->in[2] : NULL, *zb = c->in[ql ? 5 : 3 < c->n_in ? 3 : 0];
+    const infer__val *za = c->n_in > 2 ? c->in[2] : NULL, *zb = ql ? c->in[5] : c->n_in > 3 ? c->in[3] : NULL;
     int64_t t = job / (p->m ? p->m : 1), i = job % (p->m ? p->m : 1), oa = 0, ob = 0, rem = t, j0, j, kk;
     uint32_t acc[INFER__QMM_COLS];
     int d;
-    if (!ql && c->n_in < 4) zb = NULL;
     for (d = p->n_batch - 1; d >= 0; d--) { /* batch matrix t's offsets in A and B (in matrices) */
         int64_t id = rem % p->batch[d];
         rem /= p->batch[d];
