@@ -1656,12 +1656,13 @@ static int pass_weights(cgraph *g) {
                 for (j = 0; j < m; j++) /* converted already for an earlier node? */
                     if (arr[j].n_out && !strcmp(arr[j].out[0], out)) seen = 1;
                 if (!seen) {
+                    size_t w_bytes = w->bytes; /* weight_node adds constants: w moves */
                     if (!weight_node(g, &arr[m], wname, axis, out)) {
                         cnode_free(&arr[m]);
                         goto fail;
                     }
                     m++;
-                    if (g->stats) g->stats->weights_converted++, g->stats->weights_bytes_before += w->bytes;
+                    if (g->stats) g->stats->weights_converted++, g->stats->weights_bytes_before += w_bytes;
                     n = &g->nodes[i];
                 }
                 if (!set_input(n, 1, out)) goto fail;
