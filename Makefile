@@ -31,7 +31,7 @@ TOOLLIB := $(patsubst tools/%.c,$(B)/tools_%.o,$(filter-out tools/infer-%.c,$(wi
 FUZZ_TARGETS := model onnx npy
 FUZZ_REPLAY  := $(addprefix $(B)/fuzz_replay_,$(FUZZ_TARGETS))
 
-.PHONY: all test asan demo hello install uninstall clean help testdata conformance fuzz fuzz-build test-arm64 test-windows
+.PHONY: all test asan demo hello install uninstall clean help testdata conformance fuzz fuzz-build test-arm64 test-windows accuracy
 
 # ONNX backend node tests: the test data inside the onnx wheel (the package is not
 # installed). One pinned wheel, checked by hash; any platform's wheel has the same data.
@@ -71,6 +71,8 @@ help:
 	@echo "             batch 1/8, 1/2 threads, medians of 10 runs; exports the missing models first."
 	@echo "             Takes long: roughly 40 min on 2 cores with today's reference convolutions;"
 	@echo "             BENCH_MODELS='bert gpt2' E2E_ARGS='--runs 3' is shorter, E2E_ARGS=--markdown for README"
+	@echo "make accuracy  f32 vs f16 vs bf16 vs int8 weights (infer-convert --weights): digits accuracy,"
+	@echo "             encoder cosine, ResNet top-1 agreement, file sizes (tools/bench/accuracy.py)"
 	@echo "make bench-quick  the end-to-end benchmark's smoke test on the small models (make test runs it)"
 	@echo "make clean    remove $(B)/"
 
@@ -119,7 +121,7 @@ $(B):
 # tests/conformance.sh runs $(NODETESTS) (make testdata) and build/models (make models)
 # when they exist, and prints nothing otherwise.
 test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/infer-convert $(B)/cli_models $(FUZZ_REPLAY) $(if $(HAVE_MPI),mpi)
-	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_bench.sh tests/test_mpi.sh
+	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_bench.sh tests/test_mpi.sh tests/test_quant.sh
 
 # -- tensor parallelism over MPI (backends/mpi/): make mpi builds infer-bench and the test
 # with mpicc into $(B)/mpi/; make test runs tests/test_mpi.sh (mpirun -np 2 and 4), which
@@ -344,6 +346,11 @@ bench: $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
 	@$(MAKE) --no-print-directory bench-gemm
 	@$(MAKE) --no-print-directory bench-models
 	$(VENV)/bin/python tools/bench/e2e.py --bin $(B) --models $$(echo $(BENCH_MODELS) | tr ' ' ,) $(E2E_ARGS)
+# Reduced-precision weights: f32/f16/bf16/int8 accuracy and file size of digits, an encoder
+# and a ResNet (tools/bench/accuracy.py; ACCURACY_ARGS e.g. --resnet-items 64)
+accuracy: venv $(B)/infer-convert $(B)/infer-run
+	$(VENV)/bin/python tools/bench/accuracy.py $(ACCURACY_ARGS)
+
 bench-quick: models $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
 	$(VENV)/bin/python tools/bench/e2e.py --quick --bin $(B)
 clean:

@@ -2934,6 +2934,14 @@ typedef struct infer__rnn_p {  /* LSTM, GRU, RNN */
     float alpha[6], beta[6];
 } infer__rnn_p;
 
+typedef struct infer__quant_p { /* QuantizeLinear, DequantizeLinear */
+    int64_t outer, len, inner;  /* x as [outer][len][inner] around axis */
+    int64_t block;              /* elements of x per scale along axis (1: per-axis or per-tensor) */
+    int64_t so, sl, si;         /* scale index = o*so + (l/block)*sl + i*si; all 0: one scale */
+    int saturate;               /* float8 outputs: out of range -> +-max (else inf or NaN) */
+    infer_dtype precision;      /* the dtype x / scale is computed in (QuantizeLinear) */
+} infer__quant_p;
+
 typedef union infer__params {
     infer__conv_p conv;
     infer__mm_p mm;
@@ -2943,6 +2951,7 @@ typedef union infer__params {
     infer__rnn_p rnn;
     unsigned reduce_mask;       /* Reduce*: bit i set = reduce axis i */
     unsigned cast_mode;         /* Cast: INFER__CAST_* bits */
+    infer__quant_p q;
 } infer__params;
 #define INFER__CAST_SATURATE 1 /* float8 targets: out of range -> +-max (else inf or NaN) */
 #define INFER__CAST_DOWN 2     /* f8e8m0 round_mode "down" (toward zero); default "up" */
@@ -3186,7 +3195,21 @@ typedef infer_status (*infer__kernel_fn)(const infer__ctx *c);
     X(ALL_REDUCE, "AllReduce", 1, 1, 1, 1, INFER__OPF_INPLACE, infer__shape_all_reduce,            \
       infer__all_reduce_ref, "")                                                                    \
     X(ALL_GATHER, "AllGather", 1, 1, 1, 1, 0, infer__shape_all_gather, infer__all_gather_ref,        \
-      "axis:i sizes:I")
+      "axis:i sizes:I")                                                                              \
+    X(QUANTIZE_LINEAR, "QuantizeLinear", 2, 3, 1, 1, 0, infer__shape_quantize_linear,               \
+      infer__quantize_linear_ref, "axis:i block_size:i output_dtype:i precision:i saturate:i")       \
+    X(DEQUANTIZE_LINEAR, "DequantizeLinear", 2, 3, 1, 1, 0, infer__shape_quantize_linear,           \
+      infer__dequantize_linear_ref, "axis:i block_size:i output_dtype:i")                            \
+    X(DYNAMIC_QUANTIZE_LINEAR, "DynamicQuantizeLinear", 1, 1, 3, 3, 0,                              \
+      infer__shape_dynamic_quantize_linear, infer__dynamic_quantize_linear_ref, "")                  \
+    X(MATMUL_INTEGER, "MatMulInteger", 2, 4, 1, 1, 0, infer__shape_matmul_integer,                  \
+      infer__matmul_integer_ref, "")                                                                 \
+    X(CONV_INTEGER, "ConvInteger", 2, 4, 1, 1, 0, infer__shape_conv_integer, infer__conv_integer_ref, \
+      "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I")                              \
+    X(QLINEAR_MATMUL, "QLinearMatMul", 8, 8, 1, 1, 0, infer__shape_matmul_integer,                  \
+      infer__qlinear_matmul_ref, "")                                                                 \
+    X(QLINEAR_CONV, "QLinearConv", 8, 9, 1, 1, 0, infer__shape_conv_integer, infer__qlinear_conv_ref, \
+      "auto_pad:s dilations:I group:i kernel_shape:I pads:I strides:I")
 
 enum {
 #define INFER__X(id, name, imin, imax, omin, omax, flags, shape, kernel, attrs) INFER__OP_##id,
@@ -5305,6 +5328,236 @@ static infer_status infer__shape_rnn(infer__ctx *c) {
     if ((s = infer__set_out(c, 0, INFER_DTYPE_F32, 4, dims))) return s;
     if ((s = infer__set_out(c, 1, INFER_DTYPE_F32, 3, hs))) return s;
     return infer__set_out(c, 2, INFER_DTYPE_F32, 3, hs);
+}
+
+/* -- quantization -- */
+
+/* The dtypes QuantizeLinear writes and DequantizeLinear reads (besides i32). */
+static int infer__quant_type(infer_dtype t) {
+    return t == INFER_DTYPE_U8 || t == INFER_DTYPE_I8 || t == INFER_DTYPE_U16 || t == INFER_DTYPE_I16 ||
+           (t >= INFER_DTYPE_F8E4M3FN && t <= INFER_DTYPE_I2 && t != INFER_DTYPE_F8E8M0); /* the small types */
+}
+static int infer__half_or_f32(infer_dtype t) {
+    return t == INFER_DTYPE_F32 || t == INFER_DTYPE_F16 || t == INFER_DTYPE_BF16;
+}
+
+/* QuantizeLinear y = saturate(round_half_even(x / scale) + zero_point) and DequantizeLinear
+   y = (x - zero_point) * scale (ONNX opset 25), with one scale and zero point per tensor
+   (one value), per axis (1-D, one per index along axis) or per block (the rank of x; along
+   axis ceil(len / block_size) values, each for block_size consecutive indices). */
+static infer_status infer__shape_quantize_linear(infer__ctx *c) {
+    const infer__val *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL;
+    infer__quant_p *p = &c->p->q;
+    int quant = c->node->op == INFER__OP_QUANTIZE_LINEAR, i;
+    int64_t axis = 0, block = infer__attr_i(c->node, "block_size", 0), odt = infer__attr_i(c->node, "output_dtype", 0);
+    int64_t prec = infer__attr_i(c->node, "precision", 0);
+    infer_dtype yt;
+    char b1[96], b2[96];
+    infer_status st;
+    memset(p, 0, sizeof *p);
+    if (!infer__half_or_f32(sc->dtype)) return infer__bad_dtype(c, 1, "f32, f16, bf16");
+    if (zp && !(zp->n == 1 && sc->n == 1) && (zp->n_dims != sc->n_dims || (sc->n_dims && memcmp(zp->dims, sc->dims, sizeof(int64_t) * (size_t)sc->n_dims))))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "zero point %s and scale %s differ in shape",
+                            infer__dstr(b1, zp->n_dims, zp->dims), infer__dstr(b2, sc->n_dims, sc->dims));
+    if (odt < 0 || odt >= INFER_DTYPE_COUNT || prec < 0 || prec >= INFER_DTYPE_COUNT)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "output_dtype or precision is not a dtype");
+    if (quant) {
+        if (!infer__half_or_f32(x->dtype) && x->dtype != INFER_DTYPE_I32) return infer__bad_dtype(c, 0, "f32, f16, bf16, i32");
+        if (zp && odt && (infer_dtype)odt != zp->dtype)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "output_dtype %s differs from the zero point's %s",
+                                infer_dtype_name((infer_dtype)odt), infer_dtype_name(zp->dtype));
+        yt = zp ? zp->dtype : odt ? (infer_dtype)odt : INFER_DTYPE_U8;
+        if (!infer__quant_type(yt))
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "quantizing to %s; supported: u8 i8 u16 i16 u4 i4 u2 i2, "
+                                "the float8 types and f4e2m1", infer_dtype_name(yt));
+        if (prec && !infer__half_or_f32((infer_dtype)prec))
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "precision %s; supported: f32, f16, bf16",
+                                infer_dtype_name((infer_dtype)prec));
+        /* the dtype numpy divides in: the precision given, else the inputs' promoted type */
+        p->precision = prec ? (infer_dtype)prec : x->dtype == INFER_DTYPE_I32 ? INFER_DTYPE_F64
+                     : x->dtype == sc->dtype ? x->dtype : INFER_DTYPE_F32;
+        p->saturate = infer__attr_i(c->node, "saturate", 1) != 0;
+    } else {
+        if (!infer__quant_type(x->dtype) && x->dtype != INFER_DTYPE_I32)
+            return infer__bad_dtype(c, 0, "u8 i8 u16 i16 i32 u4 i4 u2 i2, the float8 types, f4e2m1");
+        if (zp && zp->dtype != x->dtype)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "zero point %s differs from x %s", infer_dtype_name(zp->dtype),
+                                infer_dtype_name(x->dtype));
+        yt = odt ? (infer_dtype)odt : sc->dtype;
+        if (!infer__half_or_f32(yt))
+            return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "output_dtype %s; supported: f32, f16, bf16", infer_dtype_name(yt));
+    }
+    p->outer = 1, p->len = (int64_t)x->n, p->inner = 1, p->block = 1;
+    if (sc->n != 1) { /* one scale per axis index or per block */
+        if (x->n_dims < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "x is a scalar but scale has %zu values", sc->n);
+        if ((st = infer__axis(c, infer__attr_i(c->node, "axis", 1), x->n_dims, &axis))) return st;
+        p->outer = infer__prod(x->dims, 0, (int)axis);
+        p->len = x->dims[axis];
+        p->inner = infer__prod(x->dims, (int)axis + 1, x->n_dims);
+        if (block < 0) return infer__cfail(c, INFER_STATUS_SHAPE, "block_size %lld < 0", (long long)block);
+        if (!block) {
+            if (sc->n_dims != 1 || sc->dims[0] != p->len)
+                return infer__cfail(c, INFER_STATUS_SHAPE, "per-axis scale %s: want [%lld] (x %s, axis %lld)",
+                                    infer__dstr(b1, sc->n_dims, sc->dims), (long long)p->len,
+                                    infer__dstr(b2, x->n_dims, x->dims), (long long)axis);
+            p->sl = 1;
+        } else {
+            int ok = sc->n_dims == x->n_dims;
+            for (i = 0; ok && i < x->n_dims; i++)
+                ok = sc->dims[i] == (i == axis ? (x->dims[i] + block - 1) / block : x->dims[i]);
+            if (!ok)
+                return infer__cfail(c, INFER_STATUS_SHAPE, "blocked scale %s does not fit x %s, axis %lld, block_size %lld",
+                                    infer__dstr(b1, sc->n_dims, sc->dims), infer__dstr(b2, x->n_dims, x->dims),
+                                    (long long)axis, (long long)block);
+            p->block = block;
+            p->so = sc->dims[axis] * p->inner, p->sl = p->inner, p->si = 1;
+        }
+    }
+    return infer__set_out(c, 0, yt, x->n_dims, x->dims);
+}
+
+/* DynamicQuantizeLinear: x f32 -> y u8, y_scale f32 [], y_zero_point u8 []. */
+static infer_status infer__shape_dynamic_quantize_linear(infer__ctx *c) {
+    const infer__val *x = c->in[0];
+    infer_status st;
+    if (x->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if ((st = infer__set_out(c, 0, INFER_DTYPE_U8, x->n_dims, x->dims))) return st;
+    if ((st = infer__set_out(c, 1, INFER_DTYPE_F32, 0, NULL))) return st;
+    return infer__set_out(c, 2, INFER_DTYPE_U8, 0, NULL);
+}
+
+/* A zero point or scale of input k: absent or one value, or n values (per row / column /
+   channel, as `what` says); dtype `t` (UNDEFINED: f32, f16 or bf16). */
+static infer_status infer__quant_param(infer__ctx *c, uint32_t k, int64_t n, const char *what, infer_dtype t) {
+    const infer__val *v = k < c->n_in ? c->in[k] : NULL;
+    char b[96];
+    if (!v) return INFER_STATUS_OK;
+    if (t == INFER_DTYPE_UNDEFINED ? !infer__half_or_f32(v->dtype) : v->dtype != t)
+        return infer__bad_dtype(c, k, t == INFER_DTYPE_UNDEFINED ? "f32, f16, bf16" : infer_dtype_name(t));
+    if (v->n_dims > 1 || (v->n != 1 && (int64_t)v->n != n))
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input %u %s: want one value or [%lld] (per %s)", k,
+                            infer__dstr(b, v->n_dims, v->dims), (long long)n, what);
+    return INFER_STATUS_OK;
+}
+
+/* MatMulInteger (A, B, a_zero_point, b_zero_point) -> i32 and QLinearMatMul (a, a_scale,
+   a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point) -> y_zero_point's dtype:
+   A and B u8 or i8, broadcast batch dims as MatMul; A's parameters per tensor or per row,
+   B's per tensor or per column, y's per tensor or per row. */
+static infer_status infer__shape_matmul_integer(infer__ctx *c) {
+    int ql = c->node->op == INFER__OP_QLINEAR_MATMUL;
+    uint32_t ib = ql ? 3 : 1;
+    const infer__val *a = c->in[0], *b = c->in[ib];
+    infer__mm_p *p = &c->p->mm;
+    int64_t dims[INFER_MAX_DIMS], ka, kb, sa = 1, sb = 1;
+    int ra = a->n_dims, rb = b->n_dims, nb, i, r = 0;
+    char b1[96], b2[96];
+    infer_status st;
+    infer_dtype yt = INFER_DTYPE_I32;
+    memset(p, 0, sizeof *p);
+    if (a->dtype != INFER_DTYPE_U8 && a->dtype != INFER_DTYPE_I8) return infer__bad_dtype(c, 0, "u8, i8");
+    if (b->dtype != INFER_DTYPE_U8 && b->dtype != INFER_DTYPE_I8) return infer__bad_dtype(c, ib, "u8, i8");
+    if (ra < 1 || rb < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs must have rank >= 1");
+    p->m = ra == 1 ? 1 : a->dims[ra - 2];
+    ka = a->dims[ra - 1];
+    kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
+    p->n = rb == 1 ? 1 : b->dims[rb - 1];
+    if (ka != kb)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "inner dims differ: %s x %s", infer__dstr(b1, ra, a->dims),
+                            infer__dstr(b2, rb, b->dims));
+    p->k = ka;
+    nb = INFER__MAX(ra - 2, rb - 2);
+    if (nb < 0) nb = 0;
+    p->n_batch = nb;
+    for (i = nb - 1; i >= 0; i--) {
+        int ja = i - (nb - (ra - 2)), jb = i - (nb - (rb - 2));
+        int64_t da = ja >= 0 ? a->dims[ja] : 1, db = jb >= 0 ? b->dims[jb] : 1;
+        if (da != db && da != 1 && db != 1)
+            return infer__cfail(c, INFER_STATUS_SHAPE, "batch dims of %s and %s do not broadcast",
+                                infer__dstr(b1, ra, a->dims), infer__dstr(b2, rb, b->dims));
+        p->batch[i] = da == 1 ? db : da;
+        p->sa[i] = da == 1 ? 0 : sa;
+        p->sb[i] = db == 1 ? 0 : sb;
+        sa *= da;
+        sb *= db;
+    }
+    for (i = 0; i < nb; i++) dims[r++] = p->batch[i];
+    if (ra > 1) dims[r++] = p->m;
+    if (rb > 1) dims[r++] = p->n;
+    if (ql) {
+        if ((st = infer__quant_param(c, 1, p->m, "row", INFER_DTYPE_UNDEFINED)) ||
+            (st = infer__quant_param(c, 2, p->m, "row", a->dtype)) ||
+            (st = infer__quant_param(c, 4, p->n, "column", INFER_DTYPE_UNDEFINED)) ||
+            (st = infer__quant_param(c, 5, p->n, "column", b->dtype)) ||
+            (st = infer__quant_param(c, 6, p->m, "row", INFER_DTYPE_UNDEFINED)))
+            return st;
+        yt = c->in[7]->dtype;
+        if (yt != INFER_DTYPE_U8 && yt != INFER_DTYPE_I8) return infer__bad_dtype(c, 7, "u8, i8");
+        if ((st = infer__quant_param(c, 7, p->m, "row", yt))) return st;
+    } else if ((st = infer__quant_param(c, 2, p->m, "row", a->dtype)) ||
+               (st = infer__quant_param(c, 3, p->n, "column", b->dtype))) {
+        return st;
+    }
+    return infer__set_out(c, 0, yt, r, dims);
+}
+
+/* ConvInteger (x, w, x_zero_point, w_zero_point) -> i32 and QLinearConv (x, x_scale,
+   x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B i32) -> y_zero_point's
+   dtype: x and w u8 or i8; x's and y's parameters per tensor, w's per tensor or per output
+   channel. QLinearConv's scratch: the i32 sums of the whole output. */
+static infer_status infer__shape_conv_integer(infer__ctx *c) {
+    int ql = c->node->op == INFER__OP_QLINEAR_CONV;
+    uint32_t iw = ql ? 3 : 1;
+    const infer__val *x = c->in[0], *w = c->in[iw], *b = ql && c->n_in > 8 ? c->in[8] : NULL;
+    infer__conv_p *p = &c->p->conv;
+    int64_t dims[5];
+    int i, n_sp = x->n_dims - 2;
+    infer_status st;
+    infer_dtype yt = INFER_DTYPE_I32;
+    char b1[96], b2[96];
+    memset(p, 0, sizeof *p);
+    if (x->dtype != INFER_DTYPE_U8 && x->dtype != INFER_DTYPE_I8) return infer__bad_dtype(c, 0, "u8, i8");
+    if (w->dtype != INFER_DTYPE_U8 && w->dtype != INFER_DTYPE_I8) return infer__bad_dtype(c, iw, "u8, i8");
+    if (n_sp < 1 || n_sp > 3) return infer__cfail(c, INFER_STATUS_UNSUPPORTED, "input rank %d; supported 3 to 5", x->n_dims);
+    if (w->n_dims != x->n_dims)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "weight %s and input %s differ in rank", infer__dstr(b1, w->n_dims, w->dims),
+                            infer__dstr(b2, x->n_dims, x->dims));
+    if ((st = infer__conv_attrs(c, n_sp, w->dims + 2, p))) return st;
+    p->group = infer__attr_i(c->node, "group", 1);
+    p->n = x->dims[0];
+    p->c = x->dims[1];
+    p->m = w->dims[0];
+    if (p->group < 1 || p->c % p->group || p->m % p->group || w->dims[1] * p->group != p->c)
+        return infer__cfail(c, INFER_STATUS_SHAPE, "input channels %lld, weight %s and group %lld do not agree",
+                            (long long)p->c, infer__dstr(b1, w->n_dims, w->dims), (long long)p->group);
+    for (i = 0; i < n_sp; i++) p->in[i] = x->dims[2 + i];
+    if ((st = infer__window_out(c, p, 0))) return st;
+    dims[0] = p->n;
+    dims[1] = p->m;
+    for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
+    if (ql) {
+        if ((st = infer__quant_param(c, 1, 1, "tensor", INFER_DTYPE_UNDEFINED)) ||
+            (st = infer__quant_param(c, 2, 1, "tensor", x->dtype)) ||
+            (st = infer__quant_param(c, 4, p->m, "output channel", INFER_DTYPE_UNDEFINED)) ||
+            (st = infer__quant_param(c, 5, p->m, "output channel", w->dtype)) ||
+            (st = infer__quant_param(c, 6, 1, "tensor", INFER_DTYPE_UNDEFINED)))
+            return st;
+        yt = c->in[7]->dtype;
+        if (yt != INFER_DTYPE_U8 && yt != INFER_DTYPE_I8) return infer__bad_dtype(c, 7, "u8, i8");
+        if ((st = infer__quant_param(c, 7, 1, "tensor", yt))) return st;
+        if (b && (b->dtype != INFER_DTYPE_I32 || b->n_dims != 1 || b->dims[0] != p->m))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "bias must be i32 [%lld]", (long long)p->m);
+    } else if ((st = infer__quant_param(c, 2, 1, "tensor", x->dtype)) ||
+               (st = infer__quant_param(c, 3, p->m, "output channel", w->dtype))) {
+        return st;
+    }
+    if ((st = infer__set_out(c, 0, yt, x->n_dims, dims))) return st;
+    if (ql) {
+        if (c->out[0]->n > c->max_bytes / 4)
+            return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "i32 sums of %zu outputs are over the memory cap", c->out[0]->n);
+        c->scratch_bytes = c->out[0]->n * 4;
+    }
+    return INFER_STATUS_OK;
 }
 
 /* ===== 6. MEMORY PLANNER ============================================== >>plan */
@@ -12092,6 +12345,271 @@ static infer_status infer__rnn_ref(const infer__ctx *c) {
                     infer__rnn_seq_task, &q);
     return INFER_STATUS_OK;
 }
+
+/* -- quantization -- */
+
+/* d rounded to dtype t (f32, f16, bf16; f64 stays), as numpy computes in t. */
+static double infer__round_to(infer_dtype t, double d) {
+    switch (t) {
+    case INFER_DTYPE_F32: return (double)(float)d;
+    case INFER_DTYPE_F16: return (double)infer__f16_to_f32(infer__f32_to_f16((float)d));
+    case INFER_DTYPE_BF16: return (double)infer__bf16_to_f32(infer__f32_to_bf16((float)d));
+    default: return d;
+    }
+}
+
+/* The range of an integer quantized type. */
+static void infer__qrange(infer_dtype t, int64_t *lo, int64_t *hi) {
+    switch (t) {
+    case INFER_DTYPE_I8: *lo = -128, *hi = 127; break;
+    case INFER_DTYPE_U16: *lo = 0, *hi = 65535; break;
+    case INFER_DTYPE_I16: *lo = -32768, *hi = 32767; break;
+    case INFER_DTYPE_U4: *lo = 0, *hi = 15; break;
+    case INFER_DTYPE_I4: *lo = -8, *hi = 7; break;
+    case INFER_DTYPE_U2: *lo = 0, *hi = 3; break;
+    case INFER_DTYPE_I2: *lo = -2, *hi = 1; break;
+    default: *lo = 0, *hi = 255; break;
+    }
+}
+
+/* round_half_even(d) + zp, saturated to [lo, hi]; NaN gives the zero point. */
+static int64_t infer__qsat(double d, int64_t zp, int64_t lo, int64_t hi) {
+    double r = d != d ? (double)zp : nearbyint(d) + (double)zp; /* the default rounding mode: half to even */
+    return r <= (double)lo ? lo : r >= (double)hi ? hi : (int64_t)r;
+}
+
+/* Stores integer v (in range) as element k of an integer quantized type. */
+static void infer__qput(void *p, infer_dtype t, size_t k, int64_t v) {
+    switch (t) {
+    case INFER_DTYPE_U16: ((uint16_t *)p)[k] = (uint16_t)v; break;
+    case INFER_DTYPE_I16: ((int16_t *)p)[k] = (int16_t)v; break;
+    default: ((uint8_t *)p)[k] = (uint8_t)(int8_t)v; break; /* u8; i8; 4- and 2-bit: sign-extended */
+    }
+}
+
+/* element k of u8/i8 data as an int */
+static int32_t infer__q8(const void *p, infer_dtype t, size_t k) {
+    return t == INFER_DTYPE_I8 ? (int32_t)((const int8_t *)p)[k] : (int32_t)((const uint8_t *)p)[k];
+}
+
+/* element k of an f32/f16/bf16 scale */
+static float infer__qscale(const infer__val *v, size_t k) {
+    return (float)infer__num_get(v->data, v->dtype, v->n == 1 ? 0 : k).f;
+}
+
+static infer_status infer__quantize_linear_ref(const infer__ctx *c) {
+    const infer__quant_p *p = &c->p->q;
+    const infer__val *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL, *y = c->out[0];
+    const infer__minifloat *mf = infer__minifloat_of(y->dtype);
+    int64_t o, l, i, lo, hi;
+    size_t k = 0;
+    infer__qrange(y->dtype, &lo, &hi);
+    for (o = 0; o < p->outer; o++)
+        for (l = 0; l < p->len; l++)
+            for (i = 0; i < p->inner; i++, k++) {
+                size_t s = (size_t)(o * p->so + (l / p->block) * p->sl + i * p->si);
+                infer__num xv = infer__num_get(x->data, x->dtype, k), zv;
+                double xd = infer__round_to(p->precision, xv.kind ? (double)xv.i : xv.f);
+                double sd = infer__round_to(p->precision, infer__num_get(sc->data, sc->dtype, s).f);
+                double q = infer__round_to(p->precision, xd / sd);
+                if (mf) { /* float8: the zero point is 0; float4 adds it */
+                    if (y->dtype == INFER_DTYPE_F4E2M1 && zp)
+                        q = (double)(float)(q + infer__num_get(zp->data, zp->dtype, s).f);
+                    ((uint8_t *)y->data)[k] = (uint8_t)infer__minifloat_put(mf, q, p->saturate);
+                    continue;
+                }
+                zv = zp ? infer__num_get(zp->data, zp->dtype, s) : xv;
+                infer__qput(y->data, y->dtype, k,
+                            infer__qsat(q, !zp ? 0 : zv.kind == 1 ? zv.i : (int64_t)zv.u, lo, hi));
+            }
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__dequantize_linear_ref(const infer__ctx *c) {
+    const infer__quant_p *p = &c->p->q;
+    const infer__val *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL, *y = c->out[0];
+    int64_t o, l, i;
+    size_t k = 0;
+    for (o = 0; o < p->outer; o++)
+        for (l = 0; l < p->len; l++)
+            for (i = 0; i < p->inner; i++, k++) {
+                size_t s = (size_t)(o * p->so + (l / p->block) * p->sl + i * p->si);
+                infer__num xv = infer__num_get(x->data, x->dtype, k);
+                float scale = (float)infer__num_get(sc->data, sc->dtype, s).f, v;
+                if (xv.kind == 0) { /* float8, float4: (x - 0) * scale */
+                    v = (float)xv.f * scale;
+                } else {
+                    infer__num zv = zp ? infer__num_get(zp->data, zp->dtype, s) : xv;
+                    int64_t xi = xv.kind == 1 ? xv.i : (int64_t)xv.u, zi = !zp ? 0 : zv.kind == 1 ? zv.i : (int64_t)zv.u;
+                    if (x->dtype == INFER_DTYPE_I32 && zp) /* numpy: f32 - i32 is f64 */
+                        v = (float)(((double)(float)xi - (double)zi) * (double)scale);
+                    else
+                        v = ((float)xi - (float)zi) * scale; /* exact difference for 16 bits and under */
+                }
+                if (y->dtype == INFER_DTYPE_F32) ((float *)y->data)[k] = v;
+                else if (y->dtype == INFER_DTYPE_F16) ((uint16_t *)y->data)[k] = infer__f32_to_f16(v);
+                else ((uint16_t *)y->data)[k] = infer__f32_to_bf16(v);
+            }
+    return INFER_STATUS_OK;
+}
+
+/* DynamicQuantizeLinear: u8 over [min(0, min x), max(0, max x)], every step in f32 as the
+   ONNX reference computes it. */
+static infer_status infer__dynamic_quantize_linear_ref(const infer__ctx *c) {
+    const float *x = (const float *)c->in[0]->data;
+    uint8_t *y = (uint8_t *)c->out[0]->data;
+    size_t n = c->in[0]->n, k;
+    float lo = 0, hi = 0, scale, zp0;
+    double zp;
+    for (k = 0; k < n; k++) {
+        if (x[k] < lo) lo = x[k];
+        if (x[k] > hi) hi = x[k];
+    }
+    scale = (hi == lo ? 1.0f : hi - lo) / 255.0f;
+    zp0 = 0.0f - lo / scale;
+    zp = nearbyint(zp0 < 0 ? 0.0 : zp0 > 255 ? 255.0 : (double)zp0);
+    for (k = 0; k < n; k++) {
+        float q = (float)nearbyint((double)(x[k] / scale)) + (float)zp;
+        y[k] = (uint8_t)(q != q || q <= 0 ? 0 : q >= 255 ? 255 : (int)q);
+    }
+    if (c->out[1]) *(float *)c->out[1]->data = scale;
+    if (c->out[2]) *(uint8_t *)c->out[2]->data = (uint8_t)zp;
+    return INFER_STATUS_OK;
+}
+
+/* The real multiplier of an i32 sum, a_scale * b_scale / y_scale, computed in the scales'
+   dtype as numpy does (f16 scales: f16 steps). */
+static double infer__qmul(const infer__val *as, size_t ia, const infer__val *bs, size_t ib, const infer__val *ys,
+                          size_t iy) {
+    infer_dtype t = as->dtype == bs->dtype && bs->dtype == ys->dtype ? as->dtype : INFER_DTYPE_F32;
+    double ab = infer__round_to(t, (double)infer__qscale(as, ia) * (double)infer__qscale(bs, ib));
+    return infer__round_to(t, ab / (double)infer__qscale(ys, iy));
+}
+
+/* i32 sum s requantized: round_half_even(s * multiplier + y_zero_point), saturated (in
+   double, as the ONNX reference computes i32 x f32). */
+static void infer__requant(void *y, infer_dtype t, size_t k, int32_t s, double mul, int32_t yzp) {
+    double d = (double)s * mul;
+    d += (double)yzp;
+    infer__qput(y, t, k, infer__qsat(d, 0, t == INFER_DTYPE_I8 ? -128 : 0, t == INFER_DTYPE_I8 ? 127 : 255));
+}
+
+/* MatMulInteger and QLinearMatMul: job = (batch matrix, row); i32 sums over k in unsigned
+   arithmetic (wrapping as i32 does, without overflow), 256 columns at a time. */
+#define INFER__QMM_COLS 256
+static void infer__matmul_integer_job(void *arg, int64_t job) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__mm_p *p = &c->p->mm;
+    int ql = c->node->op == INFER__OP_QLINEAR_MATMUL;
+    const infer__val *a = c->in[0], *b = c->in[ql ? 3 : 1], *y = c->out[0];
+    const infer__val *za = c->n_in > 2 ? c->in[2] : NULL, *zb = ql ? c->in[5] : c->n_in > 3 ? c->in[3] : NULL;
+    int64_t t = job / (p->m ? p->m : 1), i = job % (p->m ? p->m : 1), oa = 0, ob = 0, rem = t, j0, j, kk;
+    uint32_t acc[INFER__QMM_COLS];
+    int d;
+    for (d = p->n_batch - 1; d >= 0; d--) { /* batch matrix t's offsets in A and B (in matrices) */
+        int64_t id = rem % p->batch[d];
+        rem /= p->batch[d];
+        oa += id * p->sa[d];
+        ob += id * p->sb[d];
+    }
+    for (j0 = 0; j0 < p->n; j0 += INFER__QMM_COLS) {
+        int64_t jn = INFER__MIN(INFER__QMM_COLS, p->n - j0);
+        size_t arow = (size_t)((oa * p->m + i) * p->k), brow = (size_t)(ob * p->k * p->n);
+        int32_t zav = za ? infer__q8(za->data, za->dtype, za->n == 1 ? 0 : (size_t)i) : 0;
+        memset(acc, 0, sizeof acc);
+        for (kk = 0; kk < p->k; kk++) {
+            int32_t av = infer__q8(a->data, a->dtype, arow + (size_t)kk) - zav;
+            size_t bo = brow + (size_t)(kk * p->n + j0);
+            if (!av) continue;
+            if (zb) {
+                for (j = 0; j < jn; j++)
+                    acc[j] += (uint32_t)(av * (infer__q8(b->data, b->dtype, bo + (size_t)j) -
+                                               infer__q8(zb->data, zb->dtype, zb->n == 1 ? 0 : (size_t)(j0 + j))));
+            } else if (b->dtype == INFER_DTYPE_I8) {
+                const int8_t *bp = (const int8_t *)b->data + bo;
+                for (j = 0; j < jn; j++) acc[j] += (uint32_t)(av * bp[j]);
+            } else {
+                const uint8_t *bp = (const uint8_t *)b->data + bo;
+                for (j = 0; j < jn; j++) acc[j] += (uint32_t)(av * bp[j]);
+            }
+        }
+        for (j = 0; j < jn; j++) {
+            size_t k = (size_t)((t * p->m + i) * p->n + j0 + j);
+            if (!ql) {
+                ((int32_t *)y->data)[k] = (int32_t)acc[j];
+            } else {
+                double mul = infer__qmul(c->in[1], (size_t)i, c->in[4], (size_t)(j0 + j), c->in[6], (size_t)i);
+                int32_t yzp = infer__q8(c->in[7]->data, c->in[7]->dtype, c->in[7]->n == 1 ? 0 : (size_t)i);
+                infer__requant(y->data, y->dtype, k, (int32_t)acc[j], mul, yzp);
+            }
+        }
+    }
+}
+
+static infer_status infer__matmul_integer_ref(const infer__ctx *c) {
+    const infer__mm_p *p = &c->p->mm;
+    int64_t rows = infer__prod(p->batch, 0, p->n_batch) * p->m;
+    infer__parallel(c, infer__threads_for(c, (double)rows * (double)p->n * (double)p->k), rows,
+                    infer__matmul_integer_job, (void *)c);
+    return INFER_STATUS_OK;
+}
+static infer_status infer__qlinear_matmul_ref(const infer__ctx *c) { return infer__matmul_integer_ref(c); }
+
+/* ConvInteger and QLinearConv: job = (batch n, output channel m), the direct convolution
+   of infer__conv_ref_job with zero points subtracted (padding adds real zeros: nothing). */
+static void infer__conv_integer_job(void *arg, int64_t job) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__conv_p *p = &c->p->conv;
+    int ql = c->node->op == INFER__OP_QLINEAR_CONV;
+    const infer__val *x = c->in[0], *w = c->in[ql ? 3 : 1];
+    const infer__val *zx = c->n_in > 2 ? c->in[2] : NULL, *zw = ql ? c->in[5] : c->n_in > 3 ? c->in[3] : NULL;
+    const infer__val *bias = ql && c->n_in > 8 ? c->in[8] : NULL;
+    int64_t cg = p->c / p->group, mg = p->m / p->group;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], out_sz = p->out[0] * p->out[1] * p->out[2];
+    int64_t ksz = p->k[0] * p->k[1] * p->k[2];
+    int64_t n = job / p->m, m = job % p->m, g = m / mg, ci, k0, k1, k2, o0, o1, o2, i;
+    int32_t zxv = zx ? infer__q8(zx->data, zx->dtype, 0) : 0;
+    int32_t zwv = zw ? infer__q8(zw->data, zw->dtype, zw->n == 1 ? 0 : (size_t)m) : 0;
+    uint32_t *yp = (uint32_t *)(ql ? c->scratch : c->out[0]->data) + job * out_sz;
+    for (i = 0; i < out_sz; i++) yp[i] = bias ? (uint32_t)((const int32_t *)bias->data)[m] : 0;
+    for (ci = 0; ci < cg; ci++) {
+        size_t xp = (size_t)((n * p->c + g * cg + ci) * in_sz), wp = (size_t)((m * cg + ci) * ksz);
+        for (k0 = 0; k0 < p->k[0]; k0++)
+            for (k1 = 0; k1 < p->k[1]; k1++)
+                for (k2 = 0; k2 < p->k[2]; k2++) {
+                    int32_t wv = infer__q8(w->data, w->dtype, wp + (size_t)((k0 * p->k[1] + k1) * p->k[2] + k2)) - zwv;
+                    int64_t lo0, hi0, lo1, hi1, lo2, hi2;
+                    if (!wv) continue;
+                    infer__valid_range(p->out[0], p->in[0], p->s[0], p->pb[0], k0 * p->d[0], &lo0, &hi0);
+                    infer__valid_range(p->out[1], p->in[1], p->s[1], p->pb[1], k1 * p->d[1], &lo1, &hi1);
+                    infer__valid_range(p->out[2], p->in[2], p->s[2], p->pb[2], k2 * p->d[2], &lo2, &hi2);
+                    for (o0 = lo0; o0 < hi0; o0++)
+                        for (o1 = lo1; o1 < hi1; o1++) {
+                            int64_t i0 = o0 * p->s[0] - p->pb[0] + k0 * p->d[0];
+                            int64_t i1 = o1 * p->s[1] - p->pb[1] + k1 * p->d[1];
+                            size_t xr = xp + (size_t)((i0 * p->in[1] + i1) * p->in[2] - p->pb[2] + k2 * p->d[2]);
+                            uint32_t *yr = yp + (o0 * p->out[1] + o1) * p->out[2];
+                            for (o2 = lo2; o2 < hi2; o2++)
+                                yr[o2] += (uint32_t)(wv * (infer__q8(x->data, x->dtype, xr + (size_t)(o2 * p->s[2])) - zxv));
+                        }
+                }
+    }
+    if (ql) {
+        double mul = infer__qmul(c->in[1], 0, c->in[4], (size_t)m, c->in[6], 0);
+        int32_t yzp = infer__q8(c->in[7]->data, c->in[7]->dtype, 0);
+        for (i = 0; i < out_sz; i++)
+            infer__requant(c->out[0]->data, c->out[0]->dtype, (size_t)(job * out_sz + i), (int32_t)yp[i], mul, yzp);
+    }
+}
+
+static infer_status infer__conv_integer_ref(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    int64_t out_sz = p->out[0] * p->out[1] * p->out[2], nm = p->n * p->m;
+    double work = (double)nm * (double)out_sz * (double)(p->c / p->group * p->k[0] * p->k[1] * p->k[2]);
+    infer__parallel(c, infer__threads_for(c, work), nm, infer__conv_integer_job, (void *)c);
+    return INFER_STATUS_OK;
+}
+static infer_status infer__qlinear_conv_ref(const infer__ctx *c) { return infer__conv_integer_ref(c); }
 
 #endif /* INFER__IMPLEMENTED */
 #endif /* INFER_IMPLEMENTATION */

@@ -11,6 +11,7 @@
 #define _XOPEN_SOURCE 700
 #include "convert.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -776,6 +777,23 @@ static int translate(cgraph *g, const onnx_node *on) {
     if (!strcmp(op, "MaxPool") && on->n_outputs > 1 && on->outputs[1][0])
         return cfail(g, "node '%s' (MaxPool): the Indices output is not supported", on->name);
 
+    if (!strcmp(op, "QuantizeLinear") || !strcmp(op, "DequantizeLinear")) { /* ONNX dtype codes -> infer's */
+        const char *attrs[2] = {"output_dtype", "precision"};
+        int k;
+        n = new_node(g, op, on->name);
+        if (!n || !copy_node(g, n, on, 0) || !copy_attrs_except(g, n, on, "output_dtype precision")) return 0;
+        for (k = 0; k < 2; k++) {
+            int64_t code = oattr_i(on, attrs[k], 0);
+            infer_dtype t = onnx_dtype((int32_t)code);
+            if (!code) continue;
+            if (t == INFER_DTYPE_UNDEFINED)
+                return cfail(g, "node '%s' (%s): %s %s is not supported", on->name, op, attrs[k],
+                             onnx_dtype_name((int32_t)code));
+            if (!attr_int(n, attrs[k], t)) return 0;
+        }
+        return 1;
+    }
+
     if (is_passthrough(op) || (!is_rewritten(op) && infer_op_exists(op))) {
         n = new_node(g, op, on->name);
         if (!n || !copy_node(g, n, on, 1)) return 0;
@@ -1519,6 +1537,9 @@ static int fold_node(cgraph *g, cnode *n, int *folded) {
     int ok = 0;
     *folded = 0;
     if (n->n_attrs > 64 || n->n_out > 16) return 1;
+    /* quantized weights stay quantized in the file (a quarter of the f32 bytes); sessions
+       dequantize them once at creation */
+    if (!strcmp(n->op, "DequantizeLinear")) return 1;
     for (i = 0; i < n->n_in; i++)
         if (n->in[i][0] && !find_const(g, n->in[i])) return 1;
     if (infer_builder_create(NULL, &b)) return 0;
@@ -1592,6 +1613,179 @@ static int pass_fold(cgraph *g) {
         if (folded && g->stats) g->stats->folded++;
     }
     return 1;
+}
+
+/* -- reduced-precision weights (--weights) -- */
+
+/* f32 -> IEEE half and bfloat16, rounded to nearest even (NaN stays NaN). */
+static uint16_t f32_to_f16(float f) {
+    uint32_t x, sign, e, m, h, rem;
+    int ee;
+    memcpy(&x, &f, 4);
+    sign = (x >> 16) & 0x8000, e = (x >> 23) & 0xff, m = x & 0x7fffff;
+    if (e == 255) return (uint16_t)(sign | 0x7c00 | (m ? 0x200 : 0));
+    ee = (int)e - 127 + 15;
+    if (ee >= 31) return (uint16_t)(sign | 0x7c00);
+    if (ee <= 0) { /* a subnormal half: units of 2^-24 */
+        uint32_t shift, mid;
+        if (ee < -10) return (uint16_t)sign;
+        m |= 0x800000;
+        shift = (uint32_t)(14 - ee), mid = 1u << (shift - 1);
+        h = m >> shift, rem = m & ((1u << shift) - 1);
+        if (rem > mid || (rem == mid && (h & 1))) h++;
+        return (uint16_t)(sign | h);
+    }
+    h = ((uint32_t)ee << 10) | (m >> 13), rem = m & 0x1fff;
+    if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++; /* a carry rounds up the exponent (to inf at the top) */
+    return (uint16_t)(sign | h);
+}
+static uint16_t f32_to_bf16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffff) > 0x7f800000) return (uint16_t)((x >> 16) | 0x40);
+    return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+}
+
+static int keep_f32(const cgraph *g, const char *node) {
+    size_t i;
+    for (i = 0; i < g->opt->n_keep_f32; i++)
+        if (fnmatch(g->opt->keep_f32[i], node, 0) == 0) return 1;
+    return 0;
+}
+
+/* Weight w (f32 dims[n_dims]) of a MatMul, Gemm or Conv as a reduced-precision constant and
+   the node that makes it f32 again, whose output is `out`: Cast(W f16/bf16, to f32), or
+   DequantizeLinear(W i8, scale f32 [channels], axis) with the output channels along axis
+   (MatMul [K][N]: the last axis; Gemm: 0 with transB, else 1; Conv [M][C/g][kh][kw]: 0). */
+static int weight_node(cgraph *g, cnode *dq, const char *wname, int axis, const char *out) {
+    cconst *w = find_const(g, wname);
+    const float *src = (const float *)w->data;
+    int64_t dims[INFER_MAX_DIMS], n = (int64_t)(w->bytes / 4), outer, len, inner, o, l, i;
+    int n_dims = w->n_dims, kind = g->opt->weights;
+    char name[512];
+    void *data;
+    size_t bytes;
+    memcpy(dims, w->dims, sizeof dims);
+    memset(dq, 0, sizeof *dq);
+    if (kind != CONVERT_WEIGHTS_INT8) {
+        uint16_t *h = (uint16_t *)malloc((size_t)n * 2 + 1);
+        int64_t k;
+        if (!h) return 0;
+        for (k = 0; k < n; k++) h[k] = kind == CONVERT_WEIGHTS_F16 ? f32_to_f16(src[k]) : f32_to_bf16(src[k]);
+        if (snprintf(name, sizeof name, "%s__%s", wname, kind == CONVERT_WEIGHTS_F16 ? "f16" : "bf16") >= (int)sizeof name) {
+            free(h);
+            return cfail(g, "weight '%s': name too long", wname);
+        }
+        if (!add_const(g, name, kind == CONVERT_WEIGHTS_F16 ? INFER_DTYPE_F16 : INFER_DTYPE_BF16, n_dims, dims, h,
+                       (size_t)n * 2))
+            return 0;
+        if (g->stats) g->stats->weights_bytes_after += (size_t)n * 2;
+        dq->op = sdup("Cast");
+        dq->name = sdup(out);
+        return dq->op && dq->name && node_io(dq, 1, name) && node_io(dq, 0, out) && attr_int(dq, "to", INFER_DTYPE_F32);
+    }
+    outer = 1, inner = 1, len = dims[axis];
+    for (i = 0; i < axis; i++) outer *= dims[i];
+    for (i = axis + 1; i < n_dims; i++) inner *= dims[i];
+    {
+        float *scale = (float *)malloc((size_t)len * 4);
+        int8_t *q = (int8_t *)malloc((size_t)n);
+        char sname[512];
+        int64_t sd[1];
+        if (!scale || !q) {
+            free(scale);
+            free(q);
+            return 0;
+        }
+        for (l = 0; l < len; l++) scale[l] = 0;
+        for (o = 0; o < outer; o++)
+            for (l = 0; l < len; l++)
+                for (i = 0; i < inner; i++) {
+                    float a = fabsf(src[(o * len + l) * inner + i]);
+                    if (a > scale[l]) scale[l] = a;
+                }
+        for (l = 0; l < len; l++) scale[l] = scale[l] > 0 && isfinite(scale[l]) ? scale[l] / 127.0f : 1.0f;
+        for (o = 0; o < outer; o++)
+            for (l = 0; l < len; l++)
+                for (i = 0; i < inner; i++) {
+                    float v = nearbyintf(src[(o * len + l) * inner + i] / scale[l]); /* half to even */
+                    q[(o * len + l) * inner + i] = (int8_t)(v != v ? 0 : v < -127 ? -127 : v > 127 ? 127 : v);
+                }
+        if (snprintf(name, sizeof name, "%s__i8", wname) >= (int)sizeof name ||
+            snprintf(sname, sizeof sname, "%s__scale", wname) >= (int)sizeof sname) {
+            free(scale);
+            free(q);
+            return cfail(g, "weight '%s': name too long", wname);
+        }
+        sd[0] = len;
+        data = q, bytes = (size_t)n;
+        if (!add_const(g, name, INFER_DTYPE_I8, n_dims, dims, data, bytes)) {
+            free(scale);
+            return 0;
+        }
+        if (!add_const(g, sname, INFER_DTYPE_F32, 1, sd, scale, (size_t)len * 4)) return 0;
+        if (g->stats) g->stats->weights_bytes_after += bytes + (size_t)len * 4;
+        dq->op = sdup("DequantizeLinear");
+        dq->name = sdup(out);
+        return dq->op && dq->name && node_io(dq, 1, name) && node_io(dq, 1, sname) && node_io(dq, 0, out) &&
+               attr_int(dq, "axis", axis);
+    }
+}
+
+/* Stores the weights (input 1) of MatMul, Gemm and Conv nodes in reduced precision; the
+   node that restores f32 goes right before the first node that uses it. */
+static int pass_weights(cgraph *g) {
+    size_t i, m = 0, n0 = g->n_nodes, cap = 2 * g->n_nodes + 1;
+    cnode *arr;
+    if (!g->opt->weights) return 1;
+    if (!(arr = (cnode *)calloc(cap, sizeof(cnode)))) return 0;
+    for (i = 0; i < n0; i++) {
+        cnode *n = &g->nodes[i];
+        cconst *w = !n->removed && n->n_in > 1 ? find_const(g, n->in[1]) : NULL;
+        int is_mm = !strcmp(n->op, "MatMul"), is_gemm = !strcmp(n->op, "Gemm"), is_conv = !strcmp(n->op, "Conv");
+        if (w && (is_mm || is_gemm || is_conv) && w->dtype == INFER_DTYPE_F32 && w->n_dims >= 2 &&
+            w->bytes / 4 >= CONVERT_WEIGHTS_MIN && !keep_f32(g, n->name)) {
+            char out[512], wname[512];
+            int axis = is_conv ? 0 : is_mm ? w->n_dims - 1 : 1;
+            size_t k;
+            if (is_gemm)
+                for (k = 0; k < n->n_attrs; k++)
+                    if (!strcmp(n->attrs[k].name, "transB") && n->attrs[k].i) axis = 0;
+            snprintf(wname, sizeof wname, "%s", n->in[1]);
+            if (snprintf(out, sizeof out, "%s__w%s%d", wname, g->opt->weights == CONVERT_WEIGHTS_INT8 ? "q" : "h", axis) >=
+                (int)sizeof out) {
+                cfail(g, "weight '%s': name too long", wname);
+                goto fail;
+            }
+            {
+                size_t j, seen = 0;
+                for (j = 0; j < m; j++) /* converted already for an earlier node? */
+                    if (arr[j].n_out && !strcmp(arr[j].out[0], out)) seen = 1;
+                if (!seen) {
+                    size_t w_bytes = w->bytes; /* weight_node adds constants: w moves */
+                    if (!weight_node(g, &arr[m], wname, axis, out)) {
+                        cnode_free(&arr[m]);
+                        goto fail;
+                    }
+                    m++;
+                    if (g->stats) g->stats->weights_converted++, g->stats->weights_bytes_before += w_bytes;
+                    n = &g->nodes[i];
+                }
+                if (!set_input(n, 1, out)) goto fail;
+            }
+        }
+        arr[m] = g->nodes[i]; /* moved on success; still g->nodes' on failure */
+        arr[m++].removed |= 2;
+    }
+    for (i = 0; i < m; i++) arr[i].removed &= 1;
+    free(g->nodes);
+    g->nodes = arr, g->n_nodes = m, g->c_nodes = cap;
+    return 1;
+fail:
+    for (i = 0; i < m; i++) /* free only the inserted nodes */
+        if (!(arr[i].removed & 2)) cnode_free(&arr[i]);
+    free(arr);
+    return 0;
 }
 
 /* -- writing -- */
@@ -1735,6 +1929,11 @@ infer_status convert_onnx(const char *path, const convert_options *opt, infer_bu
     }
     if (!opt->no_fuse && (!pass_identity(&g) || !pass_fold(&g) || !pass_conv_bn(&g) || !pass_layer_norm(&g) ||
                           !pass_gelu(&g) || !pass_attention(&g) || !pass_bias(&g) || !pass_activation(&g))) {
+        if (!err[0]) cfail(&g, "out of memory");
+        st = INFER_STATUS_OUT_OF_MEMORY;
+        goto done;
+    }
+    if (!pass_weights(&g)) {
         if (!err[0]) cfail(&g, "out of memory");
         st = INFER_STATUS_OUT_OF_MEMORY;
         goto done;

@@ -1,5 +1,6 @@
 /* infer-convert: ONNX model -> .infer file.
-   infer-convert MODEL.onnx -o MODEL.infer [--dim NAME=VALUE]... [--no-fuse] [--verbose] */
+   infer-convert MODEL.onnx -o MODEL.infer [--dim NAME=VALUE]... [--weights f32|f16|bf16|int8]
+                 [--keep-f32 PATTERN]... [--no-fuse] [--verbose] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "convert.h"
 
 #define MAX_DIMS 64
+#define MAX_KEEP 64
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -18,6 +20,12 @@ static void usage(FILE *f) {
             "  -o, --output PATH     the .infer file to write (required)\n"
             "  --dim NAME=VALUE      fix the symbolic dim NAME (e.g. batch=1) now; others stay\n"
             "                        symbolic and are bound when a session is created\n"
+            "  --weights TYPE        how MatMul/Gemm/Conv weights are stored: f32 (default), f16 or\n"
+            "                        bf16 (half the bytes; a Cast to f32 follows), int8 (a quarter:\n"
+            "                        symmetric, one scale per output channel; a DequantizeLinear\n"
+            "                        follows). Weights under 1024 values and biases stay f32\n"
+            "  --keep-f32 PATTERN    keep the weights of nodes whose name matches the glob PATTERN\n"
+            "                        in f32 (repeatable)\n"
             "  --no-fuse             no graph passes (folding, fusion, removals): for debugging\n"
             "  --verbose             say what the passes did\n"
             "  -h, --help            this text\n"
@@ -32,12 +40,14 @@ int main(int argc, char **argv) {
     char names[MAX_DIMS][128];
     convert_options opt;
     convert_stats stats;
+    const char *keep[MAX_KEEP];
     infer_builder *b = NULL;
     infer_status st;
     char err[4096];
     int i;
     memset(&opt, 0, sizeof opt);
     opt.dims = dims;
+    opt.keep_f32 = keep;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -66,6 +76,22 @@ int main(int argc, char **argv) {
             dims[opt.n_dims].name = names[opt.n_dims];
             dims[opt.n_dims].value = v;
             opt.n_dims++;
+        } else if (!strcmp(a, "--weights") && i + 1 < argc) {
+            const char *w = argv[++i];
+            if (!strcmp(w, "f32")) opt.weights = CONVERT_WEIGHTS_F32;
+            else if (!strcmp(w, "f16")) opt.weights = CONVERT_WEIGHTS_F16;
+            else if (!strcmp(w, "bf16")) opt.weights = CONVERT_WEIGHTS_BF16;
+            else if (!strcmp(w, "int8")) opt.weights = CONVERT_WEIGHTS_INT8;
+            else {
+                fprintf(stderr, "infer-convert: --weights wants f32, f16, bf16 or int8, not '%s'\n", w);
+                return 2;
+            }
+        } else if (!strcmp(a, "--keep-f32") && i + 1 < argc) {
+            if (opt.n_keep_f32 >= MAX_KEEP) {
+                fprintf(stderr, "infer-convert: more than %d --keep-f32 patterns\n", MAX_KEEP);
+                return 2;
+            }
+            keep[opt.n_keep_f32++] = argv[++i];
         } else if (!strcmp(a, "--no-fuse")) {
             opt.no_fuse = 1;
         } else if (!strcmp(a, "--verbose")) {
@@ -98,5 +124,9 @@ int main(int argc, char **argv) {
     infer_builder_free(b);
     printf("%s: %zu ONNX nodes -> %zu nodes (%zu folded, %zu removed, %zu fused); wrote %s\n", in, stats.onnx_nodes,
            stats.infer_nodes, stats.folded, stats.removed, stats.fused, out);
+    if (opt.weights)
+        printf("weights: %zu tensors to %s, %zu bytes -> %zu bytes\n", stats.weights_converted,
+               opt.weights == CONVERT_WEIGHTS_F16 ? "f16" : opt.weights == CONVERT_WEIGHTS_BF16 ? "bf16" : "int8",
+               stats.weights_bytes_before, stats.weights_bytes_after);
     return 0;
 }
