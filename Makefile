@@ -69,7 +69,7 @@ help:
 	@echo "make bench   bench-gemm, then one table of end-to-end latency and peak RSS against onnxruntime"
 	@echo "             (tools/bench/e2e.py): BENCH_MODELS (now $(BENCH_MODELS)) at full size,"
 	@echo "             batch 1/8, 1/2 threads, medians of 10 runs; exports the missing models first."
-	@echo "             Takes long: roughly 40 min on 2 cores with today's reference convolutions;"
+	@echo "             Takes about 15 min on 2 cores (the full models are exported first if missing);"
 	@echo "             BENCH_MODELS='bert gpt2' E2E_ARGS='--runs 3' is shorter, E2E_ARGS=--markdown for README"
 	@echo "make accuracy  f32 vs f16 vs bf16 vs int8 weights (infer-convert --weights): digits accuracy,"
 	@echo "             encoder cosine, ResNet top-1 agreement, file sizes (tools/bench/accuracy.py)"

@@ -4,6 +4,7 @@
    White-box: it compiles the implementation to call the GEMM variants directly. */
 #define INFER_IMPLEMENTATION
 #include "test.h"
+#include "team.h"
 
 static const int64_t sizes[] = {0, 1, 3, 7, 8, 9, 17, 63, 64, 65, 1000};
 #define N_SIZES (sizeof sizes / sizeof sizes[0])
@@ -73,7 +74,7 @@ static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
         infer__gemm_f32(NULL, isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c1, 1, scratch, sb);
         ok &= close_to(what, c1, want, abs_sum, m * n);
         if (m * n * k < 100000) continue; /* 2 threads where the work splits */
-        infer__gemm_f32(NULL, isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c2, 2, scratch, sb);
+        infer__gemm_f32(team_ctx(2), isas[v], m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c2, 2, scratch, sb);
         if (memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) != 0) {
             printf("  %s: 1 and 2 threads differ\n", what);
             test__failed_checks++;

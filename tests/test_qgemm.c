@@ -5,6 +5,7 @@
    product. White-box: it compiles the implementation to call the kernels directly. */
 #define INFER_IMPLEMENTATION
 #include "test.h"
+#include "team.h"
 
 typedef struct qisa {
     const char *name;
@@ -149,7 +150,7 @@ static int check_i32(const qisa *q, int64_t m, int64_t n, int64_t k, int tb, int
     infer__qgemm_pack_b(isa, k, n, b, b_rs, b_cs, packed);
     for (t = 1; t <= 2; t++) {
         memset(got, 0x5A, (size_t)(m * n) * 4);
-        infer__qgemm_i32(NULL, isa, m, n, k, a, k, za, packed, got, t, scratch, infer__qgemm_scratch(m, k, 2));
+        infer__qgemm_i32(team_ctx(t), isa, m, n, k, a, k, za, packed, got, t, scratch, infer__qgemm_scratch(m, k, 2));
         for (i = 0; i < m * n; i++)
             if (got[i] != want[i]) {
                 printf("  %s i32 m=%lld n=%lld k=%lld tb=%d fill=%d threads=%d: [%lld] %d vs ref %d\n", q->name,
@@ -220,13 +221,13 @@ static int check_f32(const qisa *q, int64_t m, int64_t n, int64_t k, int ta, int
     for (j = 0; j < n; j++) sb[j] = (float)test_uniform(0.001, 0.01), bias[j] = (float)test_uniform(-1, 1);
     infer__qgemm_pack_b(isa, k, n, b, b_rs, b_cs, packed);
     infer__qgemm_f32(NULL, isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y1, 1, scratch, infer__qgemm_scratch(m, k, 2));
-    infer__qgemm_f32(NULL, isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, 2, scratch, infer__qgemm_scratch(m, k, 2));
+    infer__qgemm_f32(team_ctx(2), isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, 2, scratch, infer__qgemm_scratch(m, k, 2));
     if (memcmp(y1, y2, (size_t)(m * n) * 4)) {
         printf("  %s f32 m=%lld n=%lld k=%lld: 1 and 2 threads differ\n", q->name, (long long)m, (long long)n, (long long)k);
         test__failed_checks++, ok = 0;
     }
     memset(y2, 0, (size_t)(m * n) * 4); /* scratch for one thread: 2 asked, 1 runs */
-    infer__qgemm_f32(NULL, isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, 2, scratch, infer__qgemm_scratch(m, k, 1));
+    infer__qgemm_f32(team_ctx(2), isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, 2, scratch, infer__qgemm_scratch(m, k, 1));
     if (memcmp(y1, y2, (size_t)(m * n) * 4)) {
         printf("  %s f32 m=%lld n=%lld k=%lld: one thread's scratch differs\n", q->name, (long long)m, (long long)n, (long long)k);
         test__failed_checks++, ok = 0;

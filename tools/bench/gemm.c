@@ -8,6 +8,7 @@
 #include "../../infer.h"
 #include <cblas.h>
 #include <time.h>
+#include "../../tests/team.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -126,11 +127,11 @@ int main(int argc, char **argv) {
             double ours, blas;
             int r;
             openblas_set_num_threads(t);
-            infer__gemm_f32(NULL, isa, m, n, k, a, k, 1, b, n, 1, c, t, scratch, sb); /* warm up */
+            infer__gemm_f32(team_ctx(t), isa, m, n, k, a, k, 1, b, n, 1, c, t, scratch, sb); /* warm up */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
             for (r = 0; r < reps; r++) { /* interleaved, so both see the same machine */
                 double t0 = now_s();
-                infer__gemm_f32(NULL, isa, m, n, k, a, k, 1, b, n, 1, c, t, scratch, sb);
+                infer__gemm_f32(team_ctx(t), isa, m, n, k, a, k, 1, b, n, 1, c, t, scratch, sb);
                 tm[r] = now_s() - t0;
                 t0 = now_s();
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);

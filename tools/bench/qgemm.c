@@ -16,6 +16,7 @@
 #include "../../infer.h"
 #include <math.h>
 #include <time.h>
+#include "../../tests/team.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -91,8 +92,8 @@ int main(int argc, char **argv) {
         if (q2) infer__qgemm_pack_b(q2, k, n, bq, n, 1, packed2);
         { /* accuracy: the int8 path against f32 C + bias */
             double e = 0, ref = 0;
-            infer__gemm_f32(NULL, fisa, m, n, k, a, k, 1, b, n, 1, c, 1, fscratch, fsb);
-            infer__qgemm_f32(NULL, qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c8, 1, qscratch, qsb);
+            infer__gemm_f32(team_ctx(1), fisa, m, n, k, a, k, 1, b, n, 1, c, 1, fscratch, fsb);
+            infer__qgemm_f32(team_ctx(1), qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c8, 1, qscratch, qsb);
             for (i = 0; i < (size_t)m * n; i++) {
                 double y = (double)c[i] + bias[i % (size_t)n];
                 e += (c8[i] - y) * (c8[i] - y), ref += y * y;
@@ -102,19 +103,19 @@ int main(int argc, char **argv) {
         for (t = 1; t <= 2; t++) {
             double rf, rq, r2 = 0;
             int r;
-            infer__gemm_f32(NULL, fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb); /* warm up */
-            infer__qgemm_f32(NULL, qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch, qsb);
-            if (q2) infer__qgemm_f32(NULL, q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch, qsb);
+            infer__gemm_f32(team_ctx(t), fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb); /* warm up */
+            infer__qgemm_f32(team_ctx(t), qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch, qsb);
+            if (q2) infer__qgemm_f32(team_ctx(t), q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch, qsb);
             for (r = 0; r < reps; r++) {
                 double t0 = now_s(), c0 = cpu_s();
-                infer__gemm_f32(NULL, fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb);
+                infer__gemm_f32(team_ctx(t), fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb);
                 tf[r] = now_s() - t0, cf[r] = cpu_s() - c0;
                 t0 = now_s(), c0 = cpu_s();
-                infer__qgemm_f32(NULL, qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch, qsb);
+                infer__qgemm_f32(team_ctx(t), qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch, qsb);
                 tq[r] = now_s() - t0, cq[r] = cpu_s() - c0;
                 if (q2) {
                     t0 = now_s();
-                    infer__qgemm_f32(NULL, q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch, qsb);
+                    infer__qgemm_f32(team_ctx(t), q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch, qsb);
                     t2[r] = now_s() - t0;
                 }
             }
