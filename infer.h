@@ -897,6 +897,7 @@ struct infer__pool {
     pthread_cond_t done_cv;       /* the caller sleeps here for the last tasks */
     pthread_t *threads;
     int n_workers, sleeping, stop;
+    int parked;                   /* atomic: the run ended; workers sleep without spinning */
     uint64_t state;               /* atomic: (generation << 16) | workers inside the loop;
                                      an odd generation is open to join, an even one closed */
     /* the loop: written by the caller only while closed (no worker inside) */
@@ -932,6 +933,10 @@ static int infer__pool_has_work(const infer__pool *p, uint64_t seen) {
     uint64_t g = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) >> 16;
     return (g & 1) && g != seen;
 }
+/* what ends a worker's spin: work, or the end of the run (infer__pool_park) */
+static int infer__pool_spin_done(const infer__pool *p, uint64_t seen) {
+    return infer__pool_has_work(p, seen) || infer__aload((int *)&p->parked);
+}
 
 static void infer__pool_tasks(infer__pool *p, int poll) {
     int k;
@@ -958,8 +963,10 @@ static void *infer__worker(void *vp) {
             continue;
         }
         if (infer__aload(&p->stop)) return NULL;
-        /* nothing to do: spin a little for the next loop of this run, then sleep */
-        if (infer__spin(p, infer__pool_has_work, seen)) continue;
+        /* nothing to do: spin a little for the next loop of this run, then sleep (at once
+           when the run has ended: between runs no worker spins) */
+        if (!infer__aload(&p->parked) && infer__spin(p, infer__pool_spin_done, seen) && infer__pool_has_work(p, seen))
+            continue;
         pthread_mutex_lock(&p->mu);
         p->sleeping++;
         for (;;) {
@@ -976,6 +983,7 @@ static void infer__pool_run(infer__pool *p, infer__task_fn fn, void *arg, int64_
     uint64_t s = p->state, open; /* closed: only this thread changes the generation */
     int i;
     p->fn = fn, p->arg = arg, p->n = n, p->nt = nt, p->next = 0, p->done = 0;
+    infer__astore(&p->parked, 0);
     open = s + ((uint64_t)1 << 16);
     __atomic_store_n(&p->state, open, __ATOMIC_RELEASE);
     pthread_mutex_lock(&p->mu);
@@ -995,6 +1003,11 @@ static void infer__pool_run(infer__pool *p, infer__task_fn fn, void *arg, int64_
         if (i > 64) sched_yield();
         else infer__cpu_relax();
     }
+}
+
+/* The run is over: workers still spinning for its next loop go to sleep now. */
+static void infer__pool_park(infer__pool *p) {
+    if (p) infer__astore(&p->parked, 1);
 }
 
 static void infer__pool_stop(const infer_allocator *a, infer__pool *p) {
@@ -1038,6 +1051,7 @@ static void infer__pool_start(const infer_allocator *a, infer__rt *rt) {
     rt->pool = p;
 }
 #else
+static void infer__pool_park(infer__pool *p) { (void)p; }
 static void infer__pool_stop(const infer_allocator *a, infer__pool *p) {
     (void)a;
     (void)p;
@@ -6443,6 +6457,7 @@ static infer_status infer__run(infer_session *s, const infer_tensor *inputs, siz
 infer_status infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
                        size_t n_outputs) {
     infer_status st = infer__run(s, inputs, n_inputs, outputs, n_outputs);
+    if (s) infer__pool_park(s->rt.pool);
     if (st == INFER_STATUS_CANCELLED) {
         infer__astore(&s->rt.stop, 0); /* this run took the request: the next one starts afresh */
         infer__log(&s->rt, INFER_LOG_INFO, "%s", s->err);
