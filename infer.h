@@ -10951,6 +10951,7 @@ typedef struct infer__conv2 {
     const float *x;            /* the group's input channels [cg][ih][iw] */
     const float *bias;         /* the group's [mg], or NULL */
     const infer__act *act;
+    const struct infer__vec_isa *vec; /* the activation's vector map when infer__act_vec declines it */
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
 } infer__conv2;
 
@@ -11063,7 +11064,8 @@ __attribute__((target("avx2,fma"))) static void infer__conv_epi(const void *arg,
             }
         if (q->bias)
             for (; j < cols; j++) r[j] += b;
-        infer__act_apply(q->act, r + (vec ? cols / 8 * 8 : 0), vec ? cols % 8 : cols);
+        if (vec) infer__act_apply(q->act, r + cols / 8 * 8, cols % 8);
+        else infer__act_apply_vec(q->vec, q->act, r, cols); /* Sigmoid, Silu, ...: EfficientNet's Swish */
     }
 }
 
@@ -11083,6 +11085,7 @@ __attribute__((target("avx2,fma"))) static __m256 infer__dw_load(const float *x,
    than 8 computed 8 wide into the padding and stored in part. */
 typedef struct infer__dw_job {
     const infer__ctx *c;
+    const infer__vec_isa *vec; /* the activation's vector map when infer__act_vec declines it */
     int64_t n_tasks;
 } infer__dw_job;
 
@@ -11125,7 +11128,7 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
                 if (two) _mm256_storeu_ps(yr + o + 8, a1);
                 ox = o + (two ? 16 : 8);
             }
-            if (!vec) infer__act_apply(&p->act, yr, p->out[1]);
+            if (!vec) infer__act_apply_vec(dj->vec, &p->act, yr, p->out[1]);
         }
     }
 }
@@ -11149,13 +11152,14 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         int64_t nt_dw = infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz);
         if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
         nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
-        dj.c = c, dj.n_tasks = nt_dw;
+        dj.c = c, dj.vec = infer__vec_of(isa), dj.n_tasks = nt_dw;
         infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_task_avx2, &dj);
         return INFER_STATUS_OK;
     }
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
         return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
     infer__conv2_init(p, &q);
+    q.vec = infer__vec_of(isa);
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
     for (n = 0; n < p->n; n++)
         for (g = 0; g < p->group; g++) {
