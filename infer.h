@@ -9284,6 +9284,7 @@ typedef struct infer__vec_job {
     const float *a, *b;
     float *y;
     int64_t n, len, a_rs, b_rs, sa, sb;
+    int64_t a_mod, b_mod; /* non-zero: row r reads that operand's scalar r % mod (per-channel) */
 } infer__vec_job;
 
 static void infer__vec_map_task(void *arg, int64_t r) {
@@ -9295,7 +9296,8 @@ static void infer__vec_map_task(void *arg, int64_t r) {
 static void infer__vec_binary_task(void *arg, int64_t r) {
     const infer__vec_job *j = (const infer__vec_job *)arg;
     int64_t len = INFER__MIN(j->len, j->n - r * j->len);
-    j->v->binary(j->kind, j->y + r * j->len, j->a + r * j->a_rs, j->sa, j->b + r * j->b_rs, j->sb, len);
+    const float *a = j->a + (j->a_mod ? r % j->a_mod : r * j->a_rs), *b = j->b + (j->b_mod ? r % j->b_mod : r * j->b_rs);
+    j->v->binary(j->kind, j->y + r * j->len, a, j->sa, b, j->sb, len);
 }
 
 /* Rows of at least 4096 elements (a multiple of 16), about one per thread: element-wise
@@ -9320,12 +9322,30 @@ static infer_status infer__unary_f32(const infer__ctx *c, const infer__vec_isa *
     return INFER_STATUS_OK;
 }
 
-/* Add/Sub/Mul/Div of f32 for same shapes, a scalar, or a vector along the last axis (a
-   bias); other broadcasts run the reference. */
+/* The rows of a "per-channel scalar" broadcast of s against the output o: s's dims,
+   right-aligned to o's, are 1 on o's trailing axes t.. (the row, inner floats) and on a
+   leading run, and equal to o's in between (the channels), e.g. an SE block's [N,C,1,1]
+   or a [C,1,1] scale against [N,C,H,W]. Returns inner (row r reads s[r % s->n]), 0 when
+   s is not of that form. */
+static int64_t infer__chan_inner(const infer__val *s, const infer__val *o) {
+    int r = o->n_dims, off = r - s->n_dims, t = r, i;
+    int64_t inner = 1;
+    if (off < 0 || s->n == 0) return 0;
+    while (t > 0 && (t - 1 < off || s->dims[t - 1 - off] == 1)) inner *= o->dims[--t];
+    for (i = t; i > 0 && i - 1 >= off && s->dims[i - 1 - off] == o->dims[i - 1] && o->dims[i - 1] != 1; i--)
+        ;
+    for (; i > 0; i--)
+        if (i - 1 >= off && s->dims[i - 1 - off] != 1) return 0;
+    return inner > 1 && t < r ? inner : 0;
+}
+
+/* Add/Sub/Mul/Div of f32 for same shapes, a scalar, a vector along the last axis (a
+   bias), or a per-channel scalar over a contiguous inner block (infer__chan_inner);
+   other broadcasts run the reference. */
 static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa *v) {
     const infer__val *a = c->in[0], *b = c->n_in > 1 ? c->in[1] : NULL, *o = c->out[0];
     infer__vec_job j;
-    int64_t n = (int64_t)o->n, last;
+    int64_t n = (int64_t)o->n, last, inner;
     int nt, rows = 0;
     if (c->n_in != 2 || !b || o->dtype != INFER_DTYPE_F32 || a->dtype != INFER_DTYPE_F32 ||
         b->dtype != INFER_DTYPE_F32 || o->n_dims == 0)
@@ -9340,8 +9360,15 @@ static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa 
     else if ((int64_t)b->n == n && a->n == 1) j.sb = 1;
     else if ((int64_t)a->n == n && (int64_t)b->n == last && b->n_dims && b->dims[b->n_dims - 1] == last) j.sa = j.sb = 1, rows = 1;
     else if ((int64_t)b->n == n && (int64_t)a->n == last && a->n_dims && a->dims[a->n_dims - 1] == last) j.sa = j.sb = 1, rows = 2;
+    else if ((int64_t)a->n == n && (inner = infer__chan_inner(b, o)) > 0) j.sa = 1, j.b_mod = (int64_t)b->n, rows = 3;
+    else if ((int64_t)b->n == n && (inner = infer__chan_inner(a, o)) > 0) j.sb = 1, j.a_mod = (int64_t)a->n, rows = 4;
     else return infer__binary_ref(c);
     if (n == 0) return INFER_STATUS_OK;
+    if (rows >= 3) { /* rows of inner floats, the other operand one scalar a row */
+        j.len = inner, j.a_rs = j.sa * inner, j.b_rs = j.sb * inner;
+        infer__parallel(c, nt, n / inner, infer__vec_binary_task, &j);
+        return INFER_STATUS_OK;
+    }
     j.len = rows ? last : infer__vec_chunk(n, nt);
     j.a_rs = rows == 2 ? 0 : j.sa * j.len;
     j.b_rs = rows == 1 ? 0 : j.sb * j.len;
@@ -10787,6 +10814,9 @@ typedef struct infer__variant {
     infer__kernel_fn fn;
 } infer__variant;
 
+#if defined(INFER__HAVE_AVX2)
+static infer_status infer__global_pool_f32_avx2(const infer__ctx *c); /* with the pools below */
+#endif
 #define INFER__VEC_ROWS(op, fn) {op, INFER__CPU_AVX512, "avx512", fn##_avx512}, {op, INFER__CPU_AVX2, "avx2", fn##_avx2},
 static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_AVX2)
@@ -10812,6 +10842,7 @@ static const infer__variant infer__variants[] = {
     INFER__VEC_ROWS(INFER__OP_LOG_SOFTMAX, infer__softmax_f32)
     INFER__VEC_ROWS(INFER__OP_LAYER_NORM, infer__layer_norm_f32)
     INFER__VEC_ROWS(INFER__OP_ATTENTION, infer__attention_f32)
+    {INFER__OP_GLOBAL_AVERAGE_POOL, INFER__CPU_AVX2, "avx2", infer__global_pool_f32_avx2},
 #endif
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
@@ -11360,6 +11391,37 @@ static infer_status infer__global_pool_ref(const infer__ctx *c) {
     }
     return INFER_STATUS_OK;
 }
+
+#if defined(INFER__HAVE_AVX2)
+/* GlobalAveragePool, row o: the mean of its len floats, summed in double as the
+   reference does, in eight lanes (a latency-bound scalar chain otherwise) */
+__attribute__((target("avx2,fma"))) static void infer__global_avg_task_avx2(void *arg, int64_t o) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data + o * p->len;
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    double t[4], sum;
+    int64_t i = 0;
+    for (; i + 8 <= p->len; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(s0, s1));
+    sum = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; i < p->len; i++) sum += x[i];
+    ((float *)c->out[0]->data)[o] = p->len ? (float)(sum / (double)p->len) : 0.0f;
+}
+
+/* GlobalAveragePool over rows in parallel; GlobalMaxPool runs the reference */
+static infer_status infer__global_pool_f32_avx2(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    if (c->node->op != INFER__OP_GLOBAL_AVERAGE_POOL) return infer__global_pool_ref(c);
+    infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len), p->outer, infer__global_avg_task_avx2,
+                    (void *)c);
+    return INFER_STATUS_OK;
+}
+#endif
 
 /* -- normalisation -- */
 
