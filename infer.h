@@ -10816,6 +10816,7 @@ typedef struct infer__variant {
 
 #if defined(INFER__HAVE_AVX2)
 static infer_status infer__global_pool_f32_avx2(const infer__ctx *c); /* with the pools below */
+static infer_status infer__max_pool_f32_avx2(const infer__ctx *c);
 #endif
 #define INFER__VEC_ROWS(op, fn) {op, INFER__CPU_AVX512, "avx512", fn##_avx512}, {op, INFER__CPU_AVX2, "avx2", fn##_avx2},
 static const infer__variant infer__variants[] = {
@@ -10843,6 +10844,7 @@ static const infer__variant infer__variants[] = {
     INFER__VEC_ROWS(INFER__OP_LAYER_NORM, infer__layer_norm_f32)
     INFER__VEC_ROWS(INFER__OP_ATTENTION, infer__attention_f32)
     {INFER__OP_GLOBAL_AVERAGE_POOL, INFER__CPU_AVX2, "avx2", infer__global_pool_f32_avx2},
+    {INFER__OP_MAX_POOL, INFER__CPU_AVX2, "avx2", infer__max_pool_f32_avx2},
 #endif
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
@@ -11419,6 +11421,69 @@ static infer_status infer__global_pool_f32_avx2(const infer__ctx *c) {
     if (c->node->op != INFER__OP_GLOBAL_AVERAGE_POOL) return infer__global_pool_ref(c);
     infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len), p->outer, infer__global_avg_task_avx2,
                     (void *)c);
+    return INFER_STATUS_OK;
+}
+
+/* 2-D f32 MaxPool, output (oy, ox) of plane xp as the reference computes it: the first
+   tap, then any larger one or a NaN (which stays); 0 for an empty window */
+static float infer__maxpool2_one(const infer__conv_p *p, const float *xp, int64_t oy, int64_t ox) {
+    int64_t a0, b0, a1, b1, ky, kx;
+    float best = 0;
+    int any = 0;
+    infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
+    infer__win_taps(ox, p->s[1], p->pb[1], 1, p->k[1], 0, p->in[1], &a1, &b1);
+    for (ky = a0; ky < b0; ky++)
+        for (kx = a1; kx < b1; kx++) {
+            float v = xp[(oy * p->s[0] - p->pb[0] + ky) * p->in[1] + ox * p->s[1] - p->pb[1] + kx];
+            if (!any || v > best || v != v) best = v, any = 1;
+            if (best != best) return best;
+        }
+    return best;
+}
+
+/* plane job (batch n, channel c): rows of outputs, 8 at a time where the whole window
+   lies inside the row (the taps in the reference's order: ties keep the first, a NaN
+   stays), the rest one by one */
+__attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *arg, int64_t job) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__conv_p *p = &c->p->conv;
+    const float *xp = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
+    float *yp = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
+    int64_t s = p->s[1], lo = (p->pb[1] + s - 1) / s, oy, ox, ky, kx, a0, b0;
+    for (oy = 0; oy < p->out[0]; oy++) {
+        float *yr = yp + oy * p->out[1];
+        infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
+        for (ox = 0; ox < p->out[1];) {
+            /* inputs read by 8 outputs from ox: [ox * s - pb, ox * s - pb + k - 1 + 8 * s) */
+            if (a0 < b0 && ox >= lo && ox * s - p->pb[1] + p->k[1] - 1 + 8 * s <= p->in[1]) {
+                const float *x0 = xp + ox * s - p->pb[1];
+                int64_t iy = oy * p->s[0] - p->pb[0]; /* + ky: inside for ky in [a0, b0) */
+                __m256 acc = infer__dw_load(x0 + (iy + a0) * p->in[1], s);
+                for (ky = a0; ky < b0; ky++)
+                    for (kx = ky == a0; kx < p->k[1]; kx++) {
+                        __m256 v = infer__dw_load(x0 + (iy + ky) * p->in[1] + kx, s);
+                        acc = _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    }
+                _mm256_storeu_ps(yr + ox, acc);
+                ox += 8;
+            } else {
+                yr[ox] = infer__maxpool2_one(p, xp, oy, ox);
+                ox++;
+            }
+        }
+    }
+}
+
+/* MaxPool of f32 over 2 dims, dilation 1, stride 1 or 2 along the row, no Indices
+   output; others run the reference */
+static infer_status infer__max_pool_f32_avx2(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    if (c->in[0]->dtype != INFER_DTYPE_F32 || (c->n_out > 1 && c->out[1]) || p->n_sp != 2 || p->in[2] != 1 ||
+        p->out[2] != 1 || p->k[2] != 1 || p->d[0] != 1 || p->d[1] != 1 || p->s[1] < 1 || p->s[1] > 2)
+        return infer__pool_ref(c);
+    infer__parallel(c, infer__threads_for(c, (double)p->n * (double)p->c * (double)p->out[0] * (double)p->out[1] *
+                                                 (double)(p->k[0] * p->k[1])),
+                    p->n * p->c, infer__maxpool2_task_avx2, (void *)c);
     return INFER_STATUS_OK;
 }
 #endif
