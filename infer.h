@@ -9299,6 +9299,7 @@ typedef struct infer__vec_job {
     const float *a, *b;
     float *y;
     int64_t n, len, a_rs, b_rs, sa, sb;
+    int64_t a_mod, b_mod; /* non-zero: row r reads that operand's scalar r % mod (per-channel) */
 } infer__vec_job;
 
 static void infer__vec_map_task(void *arg, int64_t r) {
@@ -9310,7 +9311,8 @@ static void infer__vec_map_task(void *arg, int64_t r) {
 static void infer__vec_binary_task(void *arg, int64_t r) {
     const infer__vec_job *j = (const infer__vec_job *)arg;
     int64_t len = INFER__MIN(j->len, j->n - r * j->len);
-    j->v->binary(j->kind, j->y + r * j->len, j->a + r * j->a_rs, j->sa, j->b + r * j->b_rs, j->sb, len);
+    const float *a = j->a + (j->a_mod ? r % j->a_mod : r * j->a_rs), *b = j->b + (j->b_mod ? r % j->b_mod : r * j->b_rs);
+    j->v->binary(j->kind, j->y + r * j->len, a, j->sa, b, j->sb, len);
 }
 
 /* Rows of at least 4096 elements (a multiple of 16), about one per thread: element-wise
@@ -9335,12 +9337,30 @@ static infer_status infer__unary_f32(const infer__ctx *c, const infer__vec_isa *
     return INFER_STATUS_OK;
 }
 
-/* Add/Sub/Mul/Div of f32 for same shapes, a scalar, or a vector along the last axis (a
-   bias); other broadcasts run the reference. */
+/* The rows of a "per-channel scalar" broadcast of s against the output o: s's dims,
+   right-aligned to o's, are 1 on o's trailing axes t.. (the row, inner floats) and on a
+   leading run, and equal to o's in between (the channels), e.g. an SE block's [N,C,1,1]
+   or a [C,1,1] scale against [N,C,H,W]. Returns inner (row r reads s[r % s->n]), 0 when
+   s is not of that form. */
+static int64_t infer__chan_inner(const infer__val *s, const infer__val *o) {
+    int r = o->n_dims, off = r - s->n_dims, t = r, i;
+    int64_t inner = 1;
+    if (off < 0 || s->n == 0) return 0;
+    while (t > 0 && (t - 1 < off || s->dims[t - 1 - off] == 1)) inner *= o->dims[--t];
+    for (i = t; i > 0 && i - 1 >= off && s->dims[i - 1 - off] == o->dims[i - 1] && o->dims[i - 1] != 1; i--)
+        ;
+    for (; i > 0; i--)
+        if (i - 1 >= off && s->dims[i - 1 - off] != 1) return 0;
+    return inner > 1 && t < r ? inner : 0;
+}
+
+/* Add/Sub/Mul/Div of f32 for same shapes, a scalar, a vector along the last axis (a
+   bias), or a per-channel scalar over a contiguous inner block (infer__chan_inner);
+   other broadcasts run the reference. */
 static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa *v) {
     const infer__val *a = c->in[0], *b = c->n_in > 1 ? c->in[1] : NULL, *o = c->out[0];
     infer__vec_job j;
-    int64_t n = (int64_t)o->n, last;
+    int64_t n = (int64_t)o->n, last, inner;
     int nt, rows = 0;
     if (c->n_in != 2 || !b || o->dtype != INFER_DTYPE_F32 || a->dtype != INFER_DTYPE_F32 ||
         b->dtype != INFER_DTYPE_F32 || o->n_dims == 0)
@@ -9355,8 +9375,15 @@ static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa 
     else if ((int64_t)b->n == n && a->n == 1) j.sb = 1;
     else if ((int64_t)a->n == n && (int64_t)b->n == last && b->n_dims && b->dims[b->n_dims - 1] == last) j.sa = j.sb = 1, rows = 1;
     else if ((int64_t)b->n == n && (int64_t)a->n == last && a->n_dims && a->dims[a->n_dims - 1] == last) j.sa = j.sb = 1, rows = 2;
+    else if ((int64_t)a->n == n && (inner = infer__chan_inner(b, o)) > 0) j.sa = 1, j.b_mod = (int64_t)b->n, rows = 3;
+    else if ((int64_t)b->n == n && (inner = infer__chan_inner(a, o)) > 0) j.sb = 1, j.a_mod = (int64_t)a->n, rows = 4;
     else return infer__binary_ref(c);
     if (n == 0) return INFER_STATUS_OK;
+    if (rows >= 3) { /* rows of inner floats, the other operand one scalar a row */
+        j.len = inner, j.a_rs = j.sa * inner, j.b_rs = j.sb * inner;
+        infer__parallel(c, nt, n / inner, infer__vec_binary_task, &j);
+        return INFER_STATUS_OK;
+    }
     j.len = rows ? last : infer__vec_chunk(n, nt);
     j.a_rs = rows == 2 ? 0 : j.sa * j.len;
     j.b_rs = rows == 1 ? 0 : j.sb * j.len;
@@ -10802,6 +10829,10 @@ typedef struct infer__variant {
     infer__kernel_fn fn;
 } infer__variant;
 
+#if defined(INFER__HAVE_AVX2)
+static infer_status infer__global_pool_f32_avx2(const infer__ctx *c); /* with the pools below */
+static infer_status infer__max_pool_f32_avx2(const infer__ctx *c);
+#endif
 #define INFER__VEC_ROWS(op, fn) {op, INFER__CPU_AVX512, "avx512", fn##_avx512}, {op, INFER__CPU_AVX2, "avx2", fn##_avx2},
 static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_AVX2)
@@ -10827,6 +10858,8 @@ static const infer__variant infer__variants[] = {
     INFER__VEC_ROWS(INFER__OP_LOG_SOFTMAX, infer__softmax_f32)
     INFER__VEC_ROWS(INFER__OP_LAYER_NORM, infer__layer_norm_f32)
     INFER__VEC_ROWS(INFER__OP_ATTENTION, infer__attention_f32)
+    {INFER__OP_GLOBAL_AVERAGE_POOL, INFER__CPU_AVX2, "avx2", infer__global_pool_f32_avx2},
+    {INFER__OP_MAX_POOL, INFER__CPU_AVX2, "avx2", infer__max_pool_f32_avx2},
 #endif
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
@@ -10966,6 +10999,7 @@ typedef struct infer__conv2 {
     const float *x;            /* the group's input channels [cg][ih][iw] */
     const float *bias;         /* the group's [mg], or NULL */
     const infer__act *act;
+    const struct infer__vec_isa *vec; /* the activation's vector map when infer__act_vec declines it */
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
 } infer__conv2;
 
@@ -11078,7 +11112,8 @@ __attribute__((target("avx2,fma"))) static void infer__conv_epi(const void *arg,
             }
         if (q->bias)
             for (; j < cols; j++) r[j] += b;
-        infer__act_apply(q->act, r + (vec ? cols / 8 * 8 : 0), vec ? cols % 8 : cols);
+        if (vec) infer__act_apply(q->act, r + cols / 8 * 8, cols % 8);
+        else infer__act_apply_vec(q->vec, q->act, r, cols); /* Sigmoid, Silu, ...: EfficientNet's Swish */
     }
 }
 
@@ -11098,6 +11133,7 @@ __attribute__((target("avx2,fma"))) static __m256 infer__dw_load(const float *x,
    than 8 computed 8 wide into the padding and stored in part. */
 typedef struct infer__dw_job {
     const infer__ctx *c;
+    const infer__vec_isa *vec; /* the activation's vector map when infer__act_vec declines it */
     int64_t n_tasks;
 } infer__dw_job;
 
@@ -11140,7 +11176,7 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
                 if (two) _mm256_storeu_ps(yr + o + 8, a1);
                 ox = o + (two ? 16 : 8);
             }
-            if (!vec) infer__act_apply(&p->act, yr, p->out[1]);
+            if (!vec) infer__act_apply_vec(dj->vec, &p->act, yr, p->out[1]);
         }
     }
 }
@@ -11164,13 +11200,14 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         int64_t nt_dw = infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz);
         if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
         nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
-        dj.c = c, dj.n_tasks = nt_dw;
+        dj.c = c, dj.vec = infer__vec_of(isa), dj.n_tasks = nt_dw;
         infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_task_avx2, &dj);
         return INFER_STATUS_OK;
     }
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
         return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
     infer__conv2_init(p, &q);
+    q.vec = infer__vec_of(isa);
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
     for (n = 0; n < p->n; n++)
         for (g = 0; g < p->group; g++) {
@@ -11371,6 +11408,100 @@ static infer_status infer__global_pool_ref(const infer__ctx *c) {
     }
     return INFER_STATUS_OK;
 }
+
+#if defined(INFER__HAVE_AVX2)
+/* GlobalAveragePool, row o: the mean of its len floats, summed in double as the
+   reference does, in eight lanes (a latency-bound scalar chain otherwise) */
+__attribute__((target("avx2,fma"))) static void infer__global_avg_task_avx2(void *arg, int64_t o) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__axis_p *p = &c->p->ax;
+    const float *x = (const float *)c->in[0]->data + o * p->len;
+    __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+    double t[4], sum;
+    int64_t i = 0;
+    for (; i + 8 <= p->len; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(s0, s1));
+    sum = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; i < p->len; i++) sum += x[i];
+    ((float *)c->out[0]->data)[o] = p->len ? (float)(sum / (double)p->len) : 0.0f;
+}
+
+/* GlobalAveragePool over rows in parallel; GlobalMaxPool runs the reference */
+static infer_status infer__global_pool_f32_avx2(const infer__ctx *c) {
+    const infer__axis_p *p = &c->p->ax;
+    if (c->node->op != INFER__OP_GLOBAL_AVERAGE_POOL) return infer__global_pool_ref(c);
+    infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len), p->outer, infer__global_avg_task_avx2,
+                    (void *)c);
+    return INFER_STATUS_OK;
+}
+
+/* 2-D f32 MaxPool, output (oy, ox) of plane xp as the reference computes it: the first
+   tap, then any larger one or a NaN (which stays); 0 for an empty window */
+static float infer__maxpool2_one(const infer__conv_p *p, const float *xp, int64_t oy, int64_t ox) {
+    int64_t a0, b0, a1, b1, ky, kx;
+    float best = 0;
+    int any = 0;
+    infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
+    infer__win_taps(ox, p->s[1], p->pb[1], 1, p->k[1], 0, p->in[1], &a1, &b1);
+    for (ky = a0; ky < b0; ky++)
+        for (kx = a1; kx < b1; kx++) {
+            float v = xp[(oy * p->s[0] - p->pb[0] + ky) * p->in[1] + ox * p->s[1] - p->pb[1] + kx];
+            if (!any || v > best || v != v) best = v, any = 1;
+            if (best != best) return best;
+        }
+    return best;
+}
+
+/* plane job (batch n, channel c): rows of outputs, 8 at a time where the whole window
+   lies inside the row (the taps in the reference's order: ties keep the first, a NaN
+   stays), the rest one by one */
+__attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *arg, int64_t job) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__conv_p *p = &c->p->conv;
+    const float *xp = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
+    float *yp = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
+    int64_t s = p->s[1], lo = (p->pb[1] + s - 1) / s, oy, ox, ky, kx, a0, b0;
+    for (oy = 0; oy < p->out[0]; oy++) {
+        float *yr = yp + oy * p->out[1];
+        infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
+        for (ox = 0; ox < p->out[1];) {
+            /* inputs read by 8 outputs from ox: [ox * s - pb, ox * s - pb + k - 1 + 8 * s) */
+            if (a0 < b0 && ox >= lo && ox * s - p->pb[1] + p->k[1] - 1 + 8 * s <= p->in[1]) {
+                const float *x0 = xp + ox * s - p->pb[1];
+                int64_t iy = oy * p->s[0] - p->pb[0]; /* + ky: inside for ky in [a0, b0) */
+                __m256 acc = infer__dw_load(x0 + (iy + a0) * p->in[1], s);
+                for (ky = a0; ky < b0; ky++)
+                    for (kx = ky == a0; kx < p->k[1]; kx++) {
+                        __m256 v = infer__dw_load(x0 + (iy + ky) * p->in[1] + kx, s);
+                        acc = _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+                    }
+                _mm256_storeu_ps(yr + ox, acc);
+                ox += 8;
+            } else {
+                yr[ox] = infer__maxpool2_one(p, xp, oy, ox);
+                ox++;
+            }
+        }
+    }
+}
+
+/* MaxPool of f32 over 2 dims, dilation 1, stride 1 or 2 along the row, no Indices
+   output; others run the reference */
+static infer_status infer__max_pool_f32_avx2(const infer__ctx *c) {
+    const infer__conv_p *p = &c->p->conv;
+    if (c->in[0]->dtype != INFER_DTYPE_F32 || (c->n_out > 1 && c->out[1]) || p->n_sp != 2 || p->in[2] != 1 ||
+        p->out[2] != 1 || p->k[2] != 1 || p->d[0] != 1 || p->d[1] != 1 || p->s[1] < 1 || p->s[1] > 2)
+        return infer__pool_ref(c);
+    infer__parallel(c, infer__threads_for(c, (double)p->n * (double)p->c * (double)p->out[0] * (double)p->out[1] *
+                                                 (double)(p->k[0] * p->k[1])),
+                    p->n * p->c, infer__maxpool2_task_avx2, (void *)c);
+    return INFER_STATUS_OK;
+}
+#endif
 
 /* -- normalisation -- */
 

@@ -221,7 +221,7 @@ static conv_case cc(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64
 }
 
 static void test_conv_fixed_shapes(void) {
-    conv_case k[24];
+    conv_case k[32];
     int i, n = 0;
     test_seed(11);
     k[n++] = cc(1, 17, 7, 9, 33, 1, 1, 0, 1, 1);   /* pointwise: X is B */
@@ -247,6 +247,11 @@ static void test_conv_fixed_shapes(void) {
     k[n] = cc(1, 7, 9, 9, 13, 3, 1, 1, 1, 1), k[n].act = "Relu", n++;
     k[n] = cc(1, 8, 9, 45, 8, 3, 1, 1, 1, 8), k[n].act = "Clip", k[n].bias = 0, n++; /* depthwise, Relu6-like */
     k[n] = cc(2, 9, 5, 6, 7, 3, 2, 1, 1, 1), k[n].act = "LeakyRelu", k[n].bias = 0, n++;
+    /* the vector-map epilogue (EfficientNet's Swish): pointwise, 3x3, depthwise 3x3 / 5x5 stride 2 */
+    k[n] = cc(1, 17, 7, 9, 33, 1, 1, 0, 1, 1), k[n].act = "Silu", n++;
+    k[n] = cc(2, 3, 17, 17, 7, 3, 2, 1, 1, 1), k[n].act = "Sigmoid", n++;
+    k[n] = cc(1, 17, 9, 45, 17, 3, 1, 1, 1, 17), k[n].act = "Silu", n++;
+    k[n] = cc(2, 7, 17, 19, 7, 5, 2, 2, 1, 7), k[n].act = "Silu", k[n].bias = 0, n++;
     for (i = 0; i < n; i++)
         if (!check_conv(&k[i])) return;
 }

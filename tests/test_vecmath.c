@@ -216,6 +216,87 @@ static void test_binary_kernels(void) {
                 }
 }
 
+/* per-channel scalar broadcasts of [N,C,H,W] (an SE block's Mul by [N,C,1,1]; [C,1,1];
+   [1,C,1,1] as the first operand; a [N,C,1,W] that stays on the reference), and
+   GlobalAveragePool, on odd shapes */
+static void test_channel_kernels(void) {
+    static const int64_t ns[] = {1, 3}, cs[] = {1, 3, 7, 17}, hws[][2] = {{1, 1}, {1, 7}, {3, 7}, {17, 17}};
+    size_t ni, ci, hi;
+    int form;
+    find_levels();
+    for (ni = 0; ni < 2; ni++)
+        for (ci = 0; ci < 4; ci++)
+            for (hi = 0; hi < 4; hi++) {
+                int64_t dx[4] = {ns[ni], cs[ci], hws[hi][0], hws[hi][1]}, nx = dx[0] * dx[1] * dx[2] * dx[3];
+                float *x = (float *)malloc((size_t)nx * sizeof(float)), *s = (float *)malloc((size_t)nx * sizeof(float));
+                op_case c;
+                char what[96];
+                test_fill(x, (size_t)nx, -4, 4);
+                test_fill(s, (size_t)nx, 0.5, 4);
+                for (form = 0; form < 4; form++) {
+                    int64_t ds[4] = {dx[0], dx[1], 1, 1};
+                    int rs = 4, swap = form == 2;
+                    if (form == 1) rs = 3, ds[0] = dx[1], ds[1] = ds[2] = 1;
+                    if (form == 2) ds[0] = 1;
+                    if (form == 3) ds[3] = dx[3];
+                    memset(&c, 0, sizeof c);
+                    c.op = form == 2 ? "Sub" : "Mul";
+                    c.in[swap] = op_in("x", INFER_DTYPE_F32, 4, dx, x);
+                    c.in[!swap] = op_in("s", INFER_DTYPE_F32, rs, ds, s);
+                    c.n_in = 2;
+                    snprintf(what, sizeof what, "%s [%lld,%lld,%lld,%lld] form %d", c.op, (long long)dx[0],
+                             (long long)dx[1], (long long)dx[2], (long long)dx[3], form);
+                    check_levels(&c, what, 1e-6);
+                }
+                memset(&c, 0, sizeof c);
+                c.op = "GlobalAveragePool";
+                c.in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x);
+                c.n_in = 1;
+                snprintf(what, sizeof what, "GlobalAveragePool [%lld,%lld,%lld,%lld]", (long long)dx[0],
+                         (long long)dx[1], (long long)dx[2], (long long)dx[3]);
+                check_levels(&c, what, 1e-6);
+                free(x);
+                free(s);
+            }
+}
+
+/* 2-D MaxPool on odd shapes: kernels 1-5, strides 1-3, pads, ceil_mode (the AVX2 kernel
+   takes stride 1 or 2 along the row; the rest, and every border, run as the reference) */
+static void test_max_pool_kernels(void) {
+    static const int64_t hws[][2] = {{1, 1}, {3, 7}, {7, 17}, {17, 40}, {112, 112}};
+    int i;
+    find_levels();
+    test_seed(31);
+    for (i = 0; i < 40; i++) {
+        int64_t hw = test_int(0, 4), k0 = test_int(1, 5), k1 = test_int(1, 5), dx[4], ks[2], st[2], pads[4];
+        float *x;
+        op_case c;
+        char what[128];
+        dx[0] = test_int(1, 2), dx[1] = i < 4 ? 64 : test_int(1, 17), dx[2] = hws[hw][0], dx[3] = hws[hw][1];
+        if (i < 4) dx[2] = dx[3] = 112, k0 = k1 = 3; /* the ResNet stem's pool */
+        k0 = INFER__MIN(k0, dx[2]), k1 = INFER__MIN(k1, dx[3]);
+        ks[0] = k0, ks[1] = k1, st[0] = test_int(1, 3), st[1] = i < 4 ? 2 : test_int(1, 3);
+        pads[0] = test_int(0, (k0 - 1) / 2), pads[1] = test_int(0, (k1 - 1) / 2), pads[2] = test_int(0, (k0 - 1) / 2),
+        pads[3] = test_int(0, (k1 - 1) / 2);
+        x = (float *)malloc((size_t)(dx[0] * dx[1] * dx[2] * dx[3]) * sizeof(float));
+        test_fill(x, (size_t)(dx[0] * dx[1] * dx[2] * dx[3]), -4, 4);
+        memset(&c, 0, sizeof c);
+        c.op = "MaxPool";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x);
+        c.n_in = 1;
+        c.attrs[c.n_attrs++] = infer_attr_ints("kernel_shape", ks, 2);
+        c.attrs[c.n_attrs++] = infer_attr_ints("strides", st, 2);
+        c.attrs[c.n_attrs++] = infer_attr_ints("pads", pads, 4);
+        c.attrs[c.n_attrs++] = infer_attr_int("ceil_mode", test_int(0, 1));
+        snprintf(what, sizeof what, "MaxPool [%lld,%lld,%lld,%lld] k%lldx%lld s%lld,%lld p%lld,%lld,%lld,%lld",
+                 (long long)dx[0], (long long)dx[1], (long long)dx[2], (long long)dx[3], (long long)k0, (long long)k1,
+                 (long long)st[0], (long long)st[1], (long long)pads[0], (long long)pads[1], (long long)pads[2],
+                 (long long)pads[3]);
+        check_levels(&c, what, 0);
+        free(x);
+    }
+}
+
 static void test_softmax_layer_norm_kernels(void) {
     static const int64_t rows[] = {1, 3, 7, 17}, lens[] = {1, 3, 7, 17, 33, 130, 1000};
     size_t r, l;
@@ -311,6 +392,8 @@ int main(void) {
     RUN(test_vecmath_ulp);
     RUN(test_unary_kernels);
     RUN(test_binary_kernels);
+    RUN(test_channel_kernels);
+    RUN(test_max_pool_kernels);
     RUN(test_softmax_layer_norm_kernels);
     RUN(test_attention_kernels);
     return test_finish();
