@@ -90,7 +90,9 @@
    big-endian build compiles but infer_model_load* returns INFER_STATUS_UNSUPPORTED
    with a message saying so.
    x86-64 (GCC, Clang)  AVX2/FMA and AVX-512 GEMM kernels, picked at run time.
-   AArch64 (GCC, Clang) NEON GEMM kernels (Advanced SIMD is always there).
+   AArch64 (GCC, Clang) NEON kernels (Advanced SIMD is always there): GEMM, unary
+                        activations, Add/Sub/Mul/Div, Softmax/LogSoftmax,
+                        LayerNormalization, Attention.
    Other CPUs           the portable reference kernels.
    POSIX                mmap for model files, clock_gettime, sysconf.
    Windows              CreateFileW + CreateFileMappingW + MapViewOfFile for model
@@ -1282,7 +1284,14 @@ static int infer__cpu_features(void) {
         __atomic_store_n(&infer__cpu_cache, f, __ATOMIC_RELAXED);
     }
     return f & 0xff;
-#elif defined(INFER__HAVE_NEON)
+#elif defined(INFER__HAVE_NEON) && (defined(__GNUC__) || defined(__clang__))
+    int f = __atomic_load_n(&infer__cpu_cache, __ATOMIC_RELAXED);
+    if (!f) { /* nothing to ask; the cache still lets white-box tests pick the reference */
+        f = 0x100 | INFER__CPU_NEON;
+        __atomic_store_n(&infer__cpu_cache, f, __ATOMIC_RELAXED);
+    }
+    return f & 0xff;
+#elif defined(INFER__HAVE_NEON) /* MSVC ARM64: no __atomic builtins; no test sets the cache */
     (void)infer__cpu_cache;
     return INFER__CPU_NEON;
 #else
@@ -8779,10 +8788,11 @@ static infer_status infer__attention_ref(const infer__ctx *c) {
     return INFER_STATUS_OK;
 }
 
-/* -- vector math and element-wise SIMD kernels (AVX2, AVX-512) -- */
+/* -- vector math and element-wise SIMD kernels (AVX2, AVX-512, NEON) -- */
 
-/* exp, tanh, erf, 1 + erf, sigmoid on 8 (AVX2+FMA) or 16 (AVX-512F) floats. With
-   INFER_USE_SLEEF, exp/tanh/erf are SLEEF's (1.0 ulp); without it, our own:
+/* exp, tanh, erf, 1 + erf, sigmoid on 8 (AVX2+FMA), 16 (AVX-512F) or 4 (NEON) floats.
+   With INFER_USE_SLEEF, the x86 exp/tanh/erf are SLEEF's (1.0 ulp); without it, and
+   always on NEON, our own:
    exp: Cody-Waite reduction by ln 2, degree-6 polynomial, 2^n applied in two halves so
    subnormal results round once (max error 2 ulp, tests/test_vecmath.c);
    tanh: odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above (3 ulp);
@@ -8909,6 +8919,63 @@ INFER__TGT_avx512 static inline double infer__dsum_avx512(const __m512d *acc) {
 #define INFER__LOADD_avx512(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
 #define INFER__STORED_avx2(p, v) _mm_storeu_ps(p, _mm256_cvtpd_ps(v))
 #define INFER__STORED_avx512(p, v) _mm256_storeu_ps(p, _mm512_cvtpd_ps(v))
+#endif /* INFER__HAVE_AVX2 */
+
+#if defined(INFER__HAVE_NEON)
+#include <arm_neon.h>
+/* The same pieces for AArch64 NEON (4 floats, 2 doubles a vector), and the x86 intrinsic
+   names the template uses spelled as infer__nv_*, with the x86 semantics where they
+   differ: min/max return the second operand when either is NaN (vminq/vmaxq would
+   propagate it, vminnmq/vmaxnmq drop it), so NaN handling matches the other variants. */
+#define INFER__TGT_neon
+#define INFER__VF_neon float32x4_t
+#define INFER__VI_neon int32x4_t
+#define INFER__VD_neon float64x2_t
+#define INFER__W_neon 4
+#define INFER__LT_neon(a, b) vcltq_f32(a, b)
+#define INFER__SEL_neon(m, a, b) vbslq_f32(m, a, b)
+#define INFER__ABS_neon(a) vabsq_f32(a)
+#define INFER__SIGN_neon(a) vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(a), vdupq_n_u32(0x80000000u)))
+#define INFER__OR_neon(a, b) vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(a), vreinterpretq_u32_f32(b)))
+#define INFER__RND_neon(a) vrndnq_f32(a)
+#define INFER__POW2_neon(k) vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(k, vdupq_n_s32(127)), 23))
+#define INFER__DZERO_neon vdupq_n_f64(0.0)
+#define INFER__VEXP_neon(x) infer__vexp_own_neon(x)
+#define INFER__VTANH_neon(x) infer__vtanh_own_neon(x)
+#define INFER__VERF_neon(x) infer__verf_own_neon(x)
+#define INFER__LOADD_neon(p) vcvt_f64_f32(vld1_f32(p))
+#define INFER__STORED_neon(p, v) vst1_f32(p, vcvt_f32_f64(v))
+#define infer__nv_add_ps(a, b) vaddq_f32(a, b)
+#define infer__nv_sub_ps(a, b) vsubq_f32(a, b)
+#define infer__nv_mul_ps(a, b) vmulq_f32(a, b)
+#define infer__nv_div_ps(a, b) vdivq_f32(a, b)
+#define infer__nv_fmadd_ps(a, b, c) vfmaq_f32(c, a, b)              /* a b + c */
+#define infer__nv_fnmadd_ps(a, b, c) vfmsq_f32(c, a, b)             /* c - a b */
+#define infer__nv_fmsub_ps(a, b, c) vnegq_f32(vfmsq_f32(c, a, b))   /* a b - c, one rounding */
+#define infer__nv_set1_ps(a) vdupq_n_f32(a)
+#define infer__nv_setzero_ps() vdupq_n_f32(0.0f)
+#define infer__nv_loadu_ps(p) vld1q_f32(p)
+#define infer__nv_storeu_ps(p, v) vst1q_f32(p, v)
+#define infer__nv_cvtps_epi32(a) vcvtnq_s32_f32(a)
+#define infer__nv_srai_epi32(a, n) vshrq_n_s32(a, n)
+#define infer__nv_sub_epi32(a, b) vsubq_s32(a, b)
+#define infer__nv_set1_pd(a) vdupq_n_f64(a)
+#define infer__nv_setzero_pd() vdupq_n_f64(0.0)
+#define infer__nv_sub_pd(a, b) vsubq_f64(a, b)
+#define infer__nv_mul_pd(a, b) vmulq_f64(a, b)
+#define infer__nv_fmadd_pd(a, b, c) vfmaq_f64(c, a, b)
+static inline float32x4_t infer__nv_max_ps(float32x4_t a, float32x4_t b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+static inline float32x4_t infer__nv_min_ps(float32x4_t a, float32x4_t b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+static inline float infer__hsum_neon(float32x4_t v) { return vaddvq_f32(v); }
+static inline float infer__hmax_neon(float32x4_t v) { return vmaxvq_f32(v); } /* lanes are never NaN (infer__vmax) */
+static inline void infer__dacc_neon(float64x2_t *acc, float32x4_t v) {
+    acc[0] = vaddq_f64(acc[0], vcvt_f64_f32(vget_low_f32(v)));
+    acc[1] = vaddq_f64(acc[1], vcvt_high_f64_f32(v));
+}
+static inline double infer__dsum_neon(const float64x2_t *acc) { return vaddvq_f64(vaddq_f64(acc[0], acc[1])); }
+#endif /* INFER__HAVE_NEON */
+
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
 
 /* The template: the vector math and the row primitives, once for each ISA. */
 #define INFER__VEC_TEMPLATE(S, P)                                                                                                                            \
@@ -9255,8 +9322,13 @@ static const infer__vec_isa infer__vec_##S = {INFER__W_##S, infer__vmap_##S, inf
     infer__vlayer_norm_##S, infer__vscale_##S, infer__vmax_##S, infer__vexp_shift_##S,                                                                       \
     infer__vqk_##S, infer__vpv_##S, infer__vqk4_##S, infer__vpv4_##S};
 
+#if defined(INFER__HAVE_AVX2)
 INFER__VEC_TEMPLATE(avx2, _mm256)
 INFER__VEC_TEMPLATE(avx512, _mm512)
+#endif
+#if defined(INFER__HAVE_NEON)
+INFER__VEC_TEMPLATE(neon, infer__nv)
+#endif
 
 /* -- element-wise, Softmax and LayerNormalization kernels over an infer__vec_isa -- */
 
@@ -9510,9 +9582,14 @@ static infer_status infer__attention_f32(const infer__ctx *c, const infer__vec_i
     static infer_status infer__softmax_f32_##S(const infer__ctx *c) { return infer__softmax_f32(c, &infer__vec_##S); } \
     static infer_status infer__layer_norm_f32_##S(const infer__ctx *c) { return infer__layer_norm_f32(c, &infer__vec_##S); } \
     static infer_status infer__attention_f32_##S(const infer__ctx *c) { return infer__attention_f32(c, &infer__vec_##S); }
+#if defined(INFER__HAVE_AVX2)
 INFER__VEC_VARIANTS(avx2)
 INFER__VEC_VARIANTS(avx512)
-#endif /* INFER__HAVE_AVX2 */
+#endif
+#if defined(INFER__HAVE_NEON)
+INFER__VEC_VARIANTS(neon)
+#endif
+#endif /* INFER__HAVE_AVX2 || INFER__HAVE_NEON */
 
 /* y = act(y) over n floats, vectorised; v NULL: the reference */
 static void infer__act_apply_vec(const infer__vec_isa *v, const infer__act *a, float *y, int64_t n) {
@@ -10683,6 +10760,8 @@ static INFER__QGEMM_UNUSED void infer__qgemm_i32(const infer__ctx *cx, const inf
 static const infer__vec_isa *infer__vec_of(const infer__gemm_isa *isa) {
 #if defined(INFER__HAVE_AVX2)
     return !isa ? NULL : isa == &infer__isa_avx512 ? &infer__vec_avx512 : &infer__vec_avx2;
+#elif defined(INFER__HAVE_NEON)
+    return !isa ? NULL : &infer__vec_neon;
 #else
     (void)isa;
     return NULL;
@@ -10788,6 +10867,7 @@ typedef struct infer__variant {
 } infer__variant;
 
 #define INFER__VEC_ROWS(op, fn) {op, INFER__CPU_AVX512, "avx512", fn##_avx512}, {op, INFER__CPU_AVX2, "avx2", fn##_avx2},
+#define INFER__VEC_ROWS_NEON(op, fn) {op, INFER__CPU_NEON, "neon", fn##_neon},
 static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_AVX2)
     {INFER__OP_MATMUL, INFER__CPU_AVX512, "avx512", infer__matmul_f32_avx512},
@@ -10816,6 +10896,22 @@ static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
     {INFER__OP_GEMM, INFER__CPU_NEON, "neon", infer__gemm_f32_neon},
+    INFER__VEC_ROWS_NEON(INFER__OP_RELU, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_LEAKY_RELU, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_SIGMOID, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_TANH, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_GELU, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_SWISH, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_EXP, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_ERF, infer__unary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_ADD, infer__binary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_SUB, infer__binary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_MUL, infer__binary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_DIV, infer__binary_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_SOFTMAX, infer__softmax_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_LOG_SOFTMAX, infer__softmax_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_LAYER_NORM, infer__layer_norm_f32)
+    INFER__VEC_ROWS_NEON(INFER__OP_ATTENTION, infer__attention_f32)
 #endif
     {INFER__OP_COUNT, 0, "ref", NULL}};
 
