@@ -255,9 +255,10 @@ valgrind:
 CROSS_TESTS ?= test_api test_bad_files test_cast_small test_format test_gemm test_limits test_npy test_ops_elementwise \
     test_ops_more test_ops_more2 test_ops_nn test_ops_rnn test_ops_shape test_planner test_smoke test_threads
 CROSS_DEMO  := infer-convert infer-run digits-accuracy
-# test_vecmath checks the NEON vector math and element-wise kernels, which only the
-# AArch64 run reaches (the Windows build runs the AVX2/AVX-512 ones make test already checks)
-ARM64_TESTS  = $(CROSS_TESTS) test_vecmath
+# test_vecmath and test_conv check the NEON vector math, element-wise kernels and Conv
+# (GEMM and depthwise), which only the AArch64 run reaches (the Windows build would run
+# the AVX2/AVX-512 ones make test already checks)
+ARM64_TESTS  = $(CROSS_TESTS) test_vecmath test_conv
 ARM64_CC    ?= aarch64-linux-gnu-gcc
 QEMU_ARM64  ?= qemu-aarch64-static
 WIN_CC      ?= x86_64-w64-mingw32-gcc-posix

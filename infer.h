@@ -90,9 +90,10 @@
    big-endian build compiles but infer_model_load* returns INFER_STATUS_UNSUPPORTED
    with a message saying so.
    x86-64 (GCC, Clang)  AVX2/FMA and AVX-512 GEMM kernels, picked at run time.
-   AArch64 (GCC, Clang) NEON kernels (Advanced SIMD is always there): GEMM, unary
-                        activations, Add/Sub/Mul/Div, Softmax/LogSoftmax,
-                        LayerNormalization, Attention.
+   AArch64 (GCC, Clang) NEON kernels (Advanced SIMD is always there): GEMM, Conv
+                        (on the GEMM; direct depthwise 3x3/5x5), unary activations,
+                        Add/Sub/Mul/Div, Softmax/LogSoftmax, LayerNormalization,
+                        Attention.
    Other CPUs           the portable reference kernels.
    POSIX                mmap for model files, clock_gettime, sysconf.
    Windows              CreateFileW + CreateFileMappingW + MapViewOfFile for model
@@ -10857,6 +10858,9 @@ static int infer__conv_is_dw(const infer__conv_p *p); /* below, with Conv */
 static infer_status infer__conv_f32_avx2(const infer__ctx *c); /* below, with Conv */
 static infer_status infer__conv_f32_avx512(const infer__ctx *c);
 #endif
+#if defined(INFER__HAVE_NEON)
+static infer_status infer__conv_f32_neon(const infer__ctx *c); /* below, with Conv */
+#endif
 
 /* SIMD variants of the CPU kernels, best first. Session creation records the first one
    the CPU runs (infer__cpu_prepare); an op without one runs its table kernel, "ref". */
@@ -10896,6 +10900,7 @@ static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
     {INFER__OP_GEMM, INFER__CPU_NEON, "neon", infer__gemm_f32_neon},
+    {INFER__OP_CONV, INFER__CPU_NEON, "neon", infer__conv_f32_neon},
     INFER__VEC_ROWS_NEON(INFER__OP_RELU, infer__unary_f32)
     INFER__VEC_ROWS_NEON(INFER__OP_LEAKY_RELU, infer__unary_f32)
     INFER__VEC_ROWS_NEON(INFER__OP_SIGMOID, infer__unary_f32)
@@ -10948,7 +10953,7 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
         isa = &infer__isa_avx512;
 #endif
 #if defined(INFER__HAVE_NEON)
-    if (fn == infer__matmul_f32_neon || fn == infer__gemm_f32_neon) isa = &infer__isa_neon;
+    if (fn == infer__conv_f32_neon || fn == infer__matmul_f32_neon || fn == infer__gemm_f32_neon) isa = &infer__isa_neon;
 #endif
     if (!isa || !w || w->kind != INFER__VAL_CONST || w->dtype != INFER_DTYPE_F32) return 0;
     if (c->node->op == INFER__OP_CONV) {
@@ -11070,7 +11075,7 @@ static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t
    creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
    (section 5 plans it). */
 static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const) {
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
     const int simd = 1;
 #else
     const int simd = 0; /* the reference kernel needs none */
@@ -11081,7 +11086,7 @@ static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_cons
                                       p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
 }
 
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
 
 static void infer__conv2_init(const infer__conv_p *p, infer__conv2 *q) {
     int two = p->n_sp == 2;
@@ -11128,6 +11133,7 @@ static int infer__act_vec(const infer__act *a) {
            a->kind == INFER__ACT_CLIP;
 }
 
+#if defined(INFER__HAVE_AVX2)
 /* infer__act_apply on 8 values, for the kinds infer__act_vec accepts (NaN and -0 as there) */
 __attribute__((target("avx2,fma"))) static __m256 infer__act_avx2(const infer__act *a, __m256 v) {
     __m256 z = _mm256_setzero_ps();
@@ -11171,6 +11177,42 @@ __attribute__((target("avx2,fma"))) static __m256 infer__dw_load(const float *x,
     a = _mm256_shuffle_ps(a, b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(a), 0xD8));
 }
+#else /* INFER__HAVE_NEON: the same on 4 values */
+static float32x4_t infer__act_neon(const infer__act *a, float32x4_t v) {
+    float32x4_t z = vdupq_n_f32(0.0f);
+    switch (a->kind) { /* infer__nv_max_ps/min_ps: the x86 NaN rule, as infer__act_avx2 */
+    case INFER__ACT_RELU: return infer__nv_max_ps(z, v);
+    case INFER__ACT_LEAKY_RELU: return vbslq_f32(vcltq_f32(v, z), vmulq_f32(v, vdupq_n_f32(a->alpha)), v);
+    case INFER__ACT_CLIP: return infer__nv_min_ps(vdupq_n_f32(a->beta), infer__nv_max_ps(v, vdupq_n_f32(a->alpha)));
+    default: return v;
+    }
+}
+
+/* Bias of each output channel (row) and the activation, on a finished tile */
+static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
+    const infer__conv2 *q = (const infer__conv2 *)arg;
+    int vec = infer__act_vec(q->act);
+    int64_t i, j;
+    (void)j0;
+    for (i = 0; i < rows; i++) {
+        float *r = c + i * ldc, b = q->bias ? q->bias[i0 + i] : 0.0f;
+        float32x4_t bv = vdupq_n_f32(b);
+        j = 0;
+        if (vec)
+            for (; j + 4 <= cols; j += 4) {
+                float32x4_t v = vld1q_f32(r + j);
+                if (q->bias) v = vaddq_f32(v, bv);
+                vst1q_f32(r + j, infer__act_neon(q->act, v));
+            }
+        if (q->bias)
+            for (; j < cols; j++) r[j] += b;
+        infer__act_apply(q->act, r + (vec ? cols / 4 * 4 : 0), vec ? cols % 4 : cols);
+    }
+}
+
+/* 4 inputs at stride s (1 or 2) from x; stride 2 reads x[0..8) */
+static float32x4_t infer__dw_load_neon(const float *x, int64_t s) { return s == 1 ? vld1q_f32(x) : vld2q_f32(x).val[0]; }
+#endif
 
 /* Task t of nt: the output planes (batch n, channel ch) of its share, each from a copy
    of its input plane padded with zeros in the thread's scratch (infer__conv_dw_plane
@@ -11182,6 +11224,8 @@ typedef struct infer__dw_job {
     int64_t n_tasks;
 } infer__dw_job;
 
+#if defined(INFER__HAVE_AVX2)
+#define INFER__CONV_DW_TASK infer__conv_dw_task_avx2
 __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *arg, int64_t t) {
     static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const infer__dw_job *dj = (const infer__dw_job *)arg;
@@ -11225,6 +11269,55 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
         }
     }
 }
+#else /* INFER__HAVE_NEON: the same, 8 or 4 outputs of a row at a time */
+#define INFER__CONV_DW_TASK infer__conv_dw_task_neon
+static void infer__conv_dw_task_neon(void *arg, int64_t t) {
+    const infer__dw_job *dj = (const infer__dw_job *)arg;
+    const infer__ctx *c = dj->c;
+    const infer__conv_p *p = &c->p->conv;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    int64_t h2, w2, planes = p->n * p->m, job, lo = planes * t / dj->n_tasks, hi = planes * (t + 1) / dj->n_tasks;
+    int64_t oy, ox, ky, kx, iy, plane = infer__conv_dw_plane(p, &h2, &w2);
+    int vec = infer__act_vec(&p->act);
+    float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * plane;
+    memset(buf, 0, (size_t)plane * sizeof(float)); /* the padding stays zero; planes overwrite the inside */
+    for (job = lo; job < hi; job++) {
+        const float *x = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
+        const float *w = (const float *)c->in[1]->data + job % p->c * p->k[0] * p->k[1];
+        float *y = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
+        float32x4_t b0 = vdupq_n_f32(bias ? bias[job % p->c] : 0.0f);
+        for (iy = 0; iy < p->in[0]; iy++)
+            memcpy(buf + (iy + p->pb[0]) * w2 + p->pb[1], x + iy * p->in[1], (size_t)p->in[1] * sizeof(float));
+        for (oy = 0; oy < p->out[0]; oy++) {
+            float *yr = y + oy * p->out[1];
+            for (ox = 0; ox < p->out[1];) {
+                int64_t o = p->out[1] < 4 ? 0 : INFER__MIN(ox, p->out[1] - 4);
+                int two = o + 8 <= p->out[1];
+                float32x4_t a0 = b0, a1 = b0;
+                for (ky = 0; ky < p->k[0]; ky++) {
+                    const float *xr = buf + (oy * p->s[0] + ky) * w2 + o * p->s[1], *wr = w + ky * p->k[1];
+                    for (kx = 0; kx < p->k[1]; kx++) {
+                        float32x4_t wv = vdupq_n_f32(wr[kx]);
+                        a0 = vfmaq_f32(a0, wv, infer__dw_load_neon(xr + kx, p->s[1]));
+                        if (two) a1 = vfmaq_f32(a1, wv, infer__dw_load_neon(xr + kx + 4 * p->s[1], p->s[1]));
+                    }
+                }
+                if (vec) a0 = infer__act_neon(&p->act, a0), a1 = infer__act_neon(&p->act, a1);
+                if (p->out[1] < 4) {
+                    float t4[4];
+                    vst1q_f32(t4, a0);
+                    memcpy(yr, t4, (size_t)p->out[1] * sizeof(float));
+                } else {
+                    vst1q_f32(yr + o, a0);
+                }
+                if (two) vst1q_f32(yr + o + 4, a1);
+                ox = o + (two ? 8 : 4);
+            }
+            if (!vec) infer__act_apply(&p->act, yr, p->out[1]);
+        }
+    }
+}
+#endif
 
 /* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
 static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
@@ -11246,7 +11339,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
         nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
         dj.c = c, dj.n_tasks = nt_dw;
-        infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_task_avx2, &dj);
+        infer__parallel(c, (int)nt_dw, nt_dw, INFER__CONV_DW_TASK, &dj);
         return INFER_STATUS_OK;
     }
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
@@ -11271,10 +11364,13 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     return INFER_STATUS_OK;
 }
 
+#if defined(INFER__HAVE_AVX2)
 static infer_status infer__conv_f32_avx2(const infer__ctx *c) { return infer__conv_f32_simd(c, &infer__isa_avx2); }
 static infer_status infer__conv_f32_avx512(const infer__ctx *c) { return infer__conv_f32_simd(c, &infer__isa_avx512); }
-
-#endif /* INFER__HAVE_AVX2 */
+#else
+static infer_status infer__conv_f32_neon(const infer__ctx *c) { return infer__conv_f32_simd(c, &infer__isa_neon); }
+#endif
+#endif /* INFER__HAVE_AVX2 || INFER__HAVE_NEON */
 
 /* -- ConvTranspose: each input position scatters into the output -- */
 
