@@ -188,6 +188,9 @@ static int check_conv(const conv_case *k) {
     if (cpu & INFER__CPU_AVX512) fns[n_fn] = infer__conv_f32_avx512, names[n_fn++] = "avx512";
     if (cpu & INFER__CPU_AVX2) fns[n_fn] = infer__conv_f32_avx2, names[n_fn++] = "avx2";
 #endif
+#if defined(INFER__HAVE_NEON)
+    if (cpu & INFER__CPU_NEON) fns[n_fn] = infer__conv_f32_neon, names[n_fn++] = "neon";
+#endif
     (void)cpu;
     run_model(file, bytes, x, xd, xr, yr, yn, 1, 1, NULL);
     test_fill(y2, yn, -9, 9);
@@ -299,6 +302,9 @@ static void check_mm(const char *op, int64_t m, int64_t n, int64_t k, int trans_
     if (cpu & INFER__CPU_AVX512) fns[n_fn++] = gemm ? infer__gemm_f32_avx512 : infer__matmul_f32_avx512;
     if (cpu & INFER__CPU_AVX2) fns[n_fn++] = gemm ? infer__gemm_f32_avx2 : infer__matmul_f32_avx2;
 #endif
+#if defined(INFER__HAVE_NEON)
+    if (cpu & INFER__CPU_NEON) fns[n_fn++] = gemm ? infer__gemm_f32_neon : infer__matmul_f32_neon;
+#endif
     (void)cpu;
     test_fill(a, (size_t)(m * k), -1, 1);
     test_fill(bw, (size_t)(k * n), -1, 1);
@@ -397,8 +403,8 @@ static void test_mapped_release(void) {
 }
 
 int main(void) {
-    printf("# cpu: avx2 %d, avx512 %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
-           !!(infer__cpu_features() & INFER__CPU_AVX512));
+    printf("# cpu: avx2 %d, avx512 %d, neon %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
+           !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
     RUN(test_conv_fixed_shapes);
     RUN(test_conv_random_shapes);
     RUN(test_matmul_gemm_prepacked);

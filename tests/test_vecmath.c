@@ -1,7 +1,8 @@
 /* tests/test_vecmath.c - the vector math (exp, tanh, erf, sigmoid, GELU, SiLU) of each ISA
    the CPU has against libm in double, over wide ranges and special values, with a stated
    maximum error in ulp; then the SIMD element-wise, Softmax, LayerNormalization and
-   Attention kernels against the reference kernels on odd sizes, 1 and 2 threads.
+   Attention kernels (AVX2, AVX-512; NEON on AArch64) against the reference kernels on
+   odd sizes, 1 and 2 threads.
    White-box: it sets the CPU-feature cache to pick each ISA's variants in turn. */
 #define INFER_IMPLEMENTATION
 #if defined(__GNUC__) && !defined(__clang__)
@@ -10,7 +11,7 @@
 #endif
 #include "test.h"
 
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
 /* ulp of a float near |w| (subnormal spacing below 2^-126) */
 static double ulp_of(double w) {
     int e;
@@ -43,7 +44,7 @@ static double ref_fn(int kind, double x) {
    result is below 2^-100 (GELU's and SiLU's far negative tails go through subnormal
    intermediates and may flush to 0), the error must be below 2^-100 instead. */
 static void test_vecmath_ulp(void) {
-#if defined(INFER__HAVE_AVX2)
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
     static const struct { int kind; const char *name; double max_ulp; } fns[] = {
         {INFER__VK_EXP, "exp", 2}, {INFER__ACT_TANH, "tanh", 3}, {INFER__VK_ERF, "erf", 3},
         {INFER__ACT_SIGMOID, "sigmoid", 3}, {INFER__ACT_GELU, "gelu", 8}, {INFER__ACT_GELU_TANH, "gelu_tanh", 4},
@@ -53,8 +54,13 @@ static void test_vecmath_ulp(void) {
     int n_isa = 0, cpu = infer__cpu_features(), v;
     size_t f, i, n = 0, cap = 400000;
     float *x = (float *)malloc(cap * sizeof(float)), *y = (float *)malloc(cap * sizeof(float));
+#if defined(INFER__HAVE_AVX2)
     if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__vec_avx512, names[n_isa++] = "avx512";
     if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__vec_avx2, names[n_isa++] = "avx2";
+#endif
+#if defined(INFER__HAVE_NEON)
+    if (cpu & INFER__CPU_NEON) isas[n_isa] = &infer__vec_neon, names[n_isa++] = "neon";
+#endif
     if (!n_isa) {
         free(x), free(y);
         return;
@@ -112,6 +118,7 @@ static void find_levels(void) {
     n_levels = 0;
     if (cpu & INFER__CPU_AVX512) levels[n_levels] = INFER__CPU_AVX512 | INFER__CPU_AVX2, level_names[n_levels++] = "avx512";
     if (cpu & INFER__CPU_AVX2) levels[n_levels] = INFER__CPU_AVX2, level_names[n_levels++] = "avx2";
+    if (cpu & INFER__CPU_NEON) levels[n_levels] = INFER__CPU_NEON, level_names[n_levels++] = "neon";
     levels[n_levels] = 0, level_names[n_levels++] = "ref";
 }
 
