@@ -356,8 +356,8 @@ typedef struct infer_session_stats {
     size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
     size_t packed_weight_bytes;     /* weights pre-packed at creation for the SIMD kernels (Conv's W,
                                        a constant B of MatMul/Gemm, an int8 B with its scales), owned
-                                       by the session; a packed
-                                       weight read by nothing else gives back its mapped file pages */
+                                       by the session; a packed weight read by nothing else gives
+                                       back its mapped file pages */
 } infer_session_stats;
 
 /* What tensor parallelism did to a session (infer_session_get_tp_stats). Weight bytes
