@@ -12591,6 +12591,21 @@ static infer_status infer__dequantize_linear_ref(const infer__ctx *c) {
     const infer__val *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL, *y = c->out[0];
     int64_t o, l, i;
     size_t k = 0;
+    if ((x->dtype == INFER_DTYPE_I8 || x->dtype == INFER_DTYPE_U8) && sc->dtype == INFER_DTYPE_F32 &&
+        y->dtype == INFER_DTYPE_F32) { /* 8-bit to f32 (int8 weights at creation): the same sums, no generic reads */
+        const float *scv = (const float *)sc->data;
+        float *yv = (float *)y->data;
+        int sgn = x->dtype == INFER_DTYPE_I8;
+        for (o = 0; o < p->outer; o++)
+            for (l = 0; l < p->len; l++)
+                for (i = 0; i < p->inner; i++, k++) {
+                    size_t s = (size_t)(o * p->so + (l / p->block) * p->sl + i * p->si);
+                    int32_t xi = sgn ? ((const int8_t *)x->data)[k] : ((const uint8_t *)x->data)[k];
+                    int32_t zi = !zp ? 0 : sgn ? ((const int8_t *)zp->data)[s] : ((const uint8_t *)zp->data)[s];
+                    yv[k] = ((float)xi - (float)zi) * scv[s];
+                }
+        return INFER_STATUS_OK;
+    }
     for (o = 0; o < p->outer; o++)
         for (l = 0; l < p->len; l++)
             for (i = 0; i < p->inner; i++, k++) {
