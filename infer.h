@@ -5922,6 +5922,52 @@ static infer_status infer__bind_inputs(infer_session *s, const infer_session_opt
     return INFER_STATUS_OK;
 }
 
+/* Whether to leave DequantizeLinear node i unfolded for now (issue 9): an int8 weight of
+   2 dims made into f32 for one MatMul/Gemm (its input 1) on a CPU with the int8 GEMM.
+   Its output becomes a constant without data; session creation folds it after all
+   (infer__fold_deferred) when the reader's kernel is not the int8 one, which reads the
+   int8 tensor itself. So the f32 copies of all weights never exist at once. */
+static int infer__q8_defer(const infer_session *s, uint32_t i, const infer__ctx *c) {
+    const infer_model *m = s->m;
+    const infer__node *n = &m->nodes[i];
+    uint32_t t, k, uses = 0, j;
+    if (s->force_reference || n->op != INFER__OP_DEQUANTIZE_LINEAR || n->n_out != 1 || n->out[0] == INFER__ABSENT ||
+        !(infer__cpu_features() & (INFER__CPU_AVX2 | INFER__CPU_AVX512VNNI)) || !c->out[0] ||
+        c->out[0]->dtype != INFER_DTYPE_F32 || c->in[0]->dtype != INFER_DTYPE_I8 || c->in[0]->n_dims != 2)
+        return 0;
+    t = n->out[0];
+    for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
+    for (k = 0; k < m->n_outputs; k++) uses += m->outputs[k] == t;
+    if (uses != 2) return 0; /* this node's output and one reader */
+    for (j = i + 1; j < m->n_nodes; j++)
+        for (k = 0; k < m->nodes[j].n_in; k++)
+            if (m->nodes[j].in[k] == t)
+                return k == 1 && (m->nodes[j].op == INFER__OP_MATMUL || m->nodes[j].op == INFER__OP_GEMM);
+    return 0;
+}
+
+/* Folds the deferred DequantizeLinear behind an input of node `node` (infer__q8_defer):
+   before the node is folded itself, or once its kernel is known, unless that is the
+   int8 one. */
+static infer_status infer__fold_deferred(infer_session *s, uint32_t node) {
+    const infer__node *n = &s->m->nodes[node];
+    infer_status st;
+    uint32_t k;
+    if (s->kernels[node] && infer__q8_isa(s->kernels[node])) return INFER_STATUS_OK;
+    for (k = 0; k < n->n_in; k++) {
+        infer__val *v;
+        infer__ctx c;
+        int32_t prod;
+        if (n->in[k] == INFER__ABSENT) continue;
+        v = &s->vals[n->in[k]];
+        if (v->kind != INFER__VAL_CONST || v->data || !v->bytes || (prod = s->m->tensors[n->in[k]].producer) < 0)
+            continue;
+        infer__ctx_init(s, (uint32_t)prod, &c);
+        if ((st = infer__fold(s, &c))) return st;
+    }
+    return INFER_STATUS_OK;
+}
+
 /* Shape inference and folding over all nodes in order; records the steps. */
 static infer_status infer__infer_graph(infer_session *s) {
     const infer_model *m = s->m;
@@ -5952,8 +5998,12 @@ static infer_status infer__infer_graph(infer_session *s) {
             if (c.in[k] && c.in[k]->kind != INFER__VAL_CONST) all_const = 0;
         if ((st = infer__ops[n->op].shape(&c))) return st;
         s->scratch_bytes[i] = c.scratch_bytes;
+        if (all_const && infer__q8_defer(s, i, &c)) { /* a constant whose bytes may never be needed */
+            c.out[0]->kind = INFER__VAL_CONST;
+            continue;
+        }
         if (all_const || (flags & INFER__OPF_SHAPE)) {
-            if ((st = infer__fold(s, &c))) return st;
+            if ((st = infer__fold_deferred(s, i)) || (st = infer__fold(s, &c))) return st;
             continue;
         }
         for (k = 0; k < n->n_out; k++)
@@ -6191,6 +6241,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     s->be = &infer__cpu_backend;
     s->n_threads = opt && opt->n_threads ? opt->n_threads : infer__default_threads();
     s->max_bytes = opt && opt->max_memory_bytes ? opt->max_memory_bytes : SIZE_MAX;
+    s->force_reference = opt && opt->force_reference; /* infer__q8_defer reads it */
     s->vals = (infer__val *)infer__calloc(&a, m->n_tensors, sizeof(infer__val));
     s->params = (infer__params *)infer__calloc(&a, m->n_nodes, sizeof(infer__params));
     s->slots = (infer__val **)infer__calloc(&a, m->n_refs, sizeof(infer__val *));
@@ -6250,6 +6301,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
                 goto fail;
             }
             s->kernels[s->steps[i]] = s->be->prepare(&c, opt && opt->force_reference);
+            if ((st = infer__fold_deferred(s, s->steps[i]))) goto fail;
         }
         /* once per session: a plan for infer_session_set_dims (plan_only 2) runs on the
            session's packed weights, which do not depend on the dims */
