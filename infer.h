@@ -10871,9 +10871,9 @@ static infer_status infer__conv_f32_avx512(const infer__ctx *c);
    that: dequantize + f32 GEMM, exact); on AVX2 or AVX-512 VNNI the consumer runs the int8
    GEMM instead: the s8 W and its scales are packed once (infer__cpu_pack: packed B, then
    scale [n]), the f32 copy is never made (infer__q8_defer; or freed, infer__release_folded,
-   when it was), and bias and activation run in the qgemm epilogue. Portable int8 kernels are slower than the f32
-   GEMM, so without AVX2 the f32 path stays. Gemm goes int8 only for alpha 1 and a C that
-   is a bias of n values with beta 1 (or no C). */
+   when it was), and bias and activation run in the qgemm epilogue. Without AVX2 the f32
+   path stays (the portable int8 kernels are not measured against the f32 GEMM there).
+   Gemm goes int8 only for alpha 1 and a C that is a bias of n values with beta 1 (or no C). */
 
 /* The DequantizeLinear node that makes input 1 of MatMul/Gemm node c from a constant s8
    weight with per-output-column f32 scales and no (or an all-zero) zero point; its s8
