@@ -358,8 +358,9 @@ typedef struct infer_session_stats {
     size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks) */
     size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
     size_t packed_weight_bytes;     /* weights pre-packed at creation for the SIMD kernels (Conv's W,
-                                       a constant B of MatMul/Gemm), owned by the session; a packed
-                                       weight read by nothing else gives back its mapped file pages */
+                                       a constant B of MatMul/Gemm, an int8 B with its scales), owned
+                                       by the session; a packed weight read by nothing else gives
+                                       back its mapped file pages */
 } infer_session_stats;
 
 /* What tensor parallelism did to a session (infer_session_get_tp_stats). Weight bytes
@@ -483,7 +484,8 @@ typedef struct infer_node_info {
     size_t n_inputs, n_outputs;
     /* sessions only: */
     int runs;                 /* 1: runs on every infer_run; 0: folded at creation or a shared view */
-    const char *kernel;       /* the kernel variant chosen ("avx512", "avx2", "ref"), NULL when it does not run */
+    const char *kernel;       /* the kernel variant chosen ("avx512", "avx2", "ref"; "int8_vnni",
+                                 "int8_avx2": a MatMul/Gemm on int8 weights), NULL when it does not run */
     double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
     uint64_t n_runs;          /* infer_run calls timed so far */
 } infer_node_info;
@@ -3649,6 +3651,8 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
 static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const); /* section 9 */
 
+static size_t infer__q8_scratch(const infer__ctx *c); /* section 9: the int8 MatMul/Gemm's scratch, or 0 */
+
 static infer_status infer__shape_matmul(infer__ctx *c) {
     const infer__val *a = c->in[0], *b = c->in[1];
     infer__mm_p *p = &c->p->mm;
@@ -3690,6 +3694,7 @@ static infer_status infer__shape_matmul(infer__ctx *c) {
         return infer__cfail(c, INFER_STATUS_SHAPE, "bias (input 2) must be f32 with %lld values", (long long)p->n);
     if ((st = infer__act_parse(c, &p->act))) return st;
     c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads); /* packed blocks */
+    c->scratch_bytes = INFER__MAX(c->scratch_bytes, infer__q8_scratch(c));     /* or the int8 path's */
     return infer__set_out(c, 0, INFER_DTYPE_F32, r, dims);
 }
 
@@ -3728,6 +3733,7 @@ static infer_status infer__shape_gemm(infer__ctx *c) {
     }
     if ((st = infer__act_parse(c, &p->act))) return st;
     c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads); /* packed blocks */
+    c->scratch_bytes = INFER__MAX(c->scratch_bytes, infer__q8_scratch(c));     /* or the int8 path's */
     return infer__set_out(c, 0, INFER_DTYPE_F32, 2, dims);
 }
 
@@ -5784,6 +5790,9 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn);
 /* section 9: floats of the node's weights pre-packed for kernel fn (0: none); packs into
    dst when it is not NULL */
 static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst);
+/* section 9: the int8 GEMM's kernels for fn, or NULL when fn is no int8 MatMul/Gemm */
+typedef struct infer__qgemm_isa infer__qgemm_isa;
+static const infer__qgemm_isa *infer__q8_isa(infer__kernel_fn fn);
 
 static infer__kernel_fn infer__cpu_prepare(const infer__ctx *c, int force_reference) {
     return infer__cpu_variant(c, force_reference);
@@ -5937,6 +5946,52 @@ static infer_status infer__bind_inputs(infer_session *s, const infer_session_opt
     return INFER_STATUS_OK;
 }
 
+/* Whether to leave DequantizeLinear node i unfolded for now (issue 9): an int8 weight of
+   2 dims made into f32 for one MatMul/Gemm (its input 1) on a CPU with the int8 GEMM.
+   Its output becomes a constant without data; session creation folds it after all
+   (infer__fold_deferred) when the reader's kernel is not the int8 one, which reads the
+   int8 tensor itself. So the f32 copies of all weights never exist at once. */
+static int infer__q8_defer(const infer_session *s, uint32_t i, const infer__ctx *c) {
+    const infer_model *m = s->m;
+    const infer__node *n = &m->nodes[i];
+    uint32_t t, k, uses = 0, j;
+    if (s->force_reference || n->op != INFER__OP_DEQUANTIZE_LINEAR || n->n_out != 1 || n->out[0] == INFER__ABSENT ||
+        !(infer__cpu_features() & (INFER__CPU_AVX2 | INFER__CPU_AVX512VNNI)) || !c->out[0] ||
+        c->out[0]->dtype != INFER_DTYPE_F32 || c->in[0]->dtype != INFER_DTYPE_I8 || c->in[0]->n_dims != 2)
+        return 0;
+    t = n->out[0];
+    for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
+    for (k = 0; k < m->n_outputs; k++) uses += m->outputs[k] == t;
+    if (uses != 2) return 0; /* this node's output and one reader */
+    for (j = i + 1; j < m->n_nodes; j++)
+        for (k = 0; k < m->nodes[j].n_in; k++)
+            if (m->nodes[j].in[k] == t)
+                return k == 1 && (m->nodes[j].op == INFER__OP_MATMUL || m->nodes[j].op == INFER__OP_GEMM);
+    return 0;
+}
+
+/* Folds the deferred DequantizeLinear behind an input of node `node` (infer__q8_defer):
+   before the node is folded itself, or once its kernel is known, unless that is the
+   int8 one. */
+static infer_status infer__fold_deferred(infer_session *s, uint32_t node) {
+    const infer__node *n = &s->m->nodes[node];
+    infer_status st;
+    uint32_t k;
+    if (s->kernels[node] && infer__q8_isa(s->kernels[node])) return INFER_STATUS_OK;
+    for (k = 0; k < n->n_in; k++) {
+        infer__val *v;
+        infer__ctx c;
+        int32_t prod;
+        if (n->in[k] == INFER__ABSENT) continue;
+        v = &s->vals[n->in[k]];
+        if (v->kind != INFER__VAL_CONST || v->data || !v->bytes || (prod = s->m->tensors[n->in[k]].producer) < 0)
+            continue;
+        infer__ctx_init(s, (uint32_t)prod, &c);
+        if ((st = infer__fold(s, &c))) return st;
+    }
+    return INFER_STATUS_OK;
+}
+
 /* Shape inference and folding over all nodes in order; records the steps. */
 static infer_status infer__infer_graph(infer_session *s) {
     const infer_model *m = s->m;
@@ -5967,8 +6022,12 @@ static infer_status infer__infer_graph(infer_session *s) {
             if (c.in[k] && c.in[k]->kind != INFER__VAL_CONST) all_const = 0;
         if ((st = infer__ops[n->op].shape(&c))) return st;
         s->scratch_bytes[i] = c.scratch_bytes;
+        if (all_const && infer__q8_defer(s, i, &c)) { /* a constant whose bytes may never be needed */
+            c.out[0]->kind = INFER__VAL_CONST;
+            continue;
+        }
         if (all_const || (flags & INFER__OPF_SHAPE)) {
-            if ((st = infer__fold(s, &c))) return st;
+            if ((st = infer__fold_deferred(s, i)) || (st = infer__fold(s, &c))) return st;
             continue;
         }
         for (k = 0; k < n->n_out; k++)
@@ -6115,6 +6174,29 @@ void infer_session_free(infer_session *s) {
     infer__free(&a, s);
 }
 
+/* An int8 MatMul/Gemm (section 9) reads only its packed weight: the f32 value creation
+   folded from the DequantizeLinear is freed when that node is its only reader and it is
+   no graph output, so the weights are not resident twice (issue 9). */
+static void infer__release_folded(infer_session *s, uint32_t node) {
+    const infer_model *m = s->m;
+    uint32_t t = m->nodes[node].in[1], uses = 0, k;
+    infer__val *v = &s->vals[t];
+    for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
+    for (k = 0; k < m->n_outputs; k++) uses += m->outputs[k] == t;
+    /* refs hold every node's inputs and outputs: the DequantizeLinear's output and this node */
+    if (uses != 2 || v->kind != INFER__VAL_CONST || m->tensors[t].data || !v->data) return;
+    for (k = 0; k < s->n_consts; k++) { /* infer__fold's allocation: data is raw rounded up */
+        uint8_t *raw = (uint8_t *)s->consts[k];
+        if (raw && (uint8_t *)v->data >= raw && (uint8_t *)v->data < raw + INFER__ALIGN) {
+            infer__free(&s->a, raw);
+            s->consts[k] = NULL;
+            s->const_bytes -= INFER__MIN(s->const_bytes, v->bytes);
+            v->data = NULL;
+            return;
+        }
+    }
+}
+
 /* Pre-packs constant weights for the kernels chosen (once per session, never per run):
    DESIGN.md "Memory planner". Packed bytes count against the memory cap. A packed
    tensor of a mapped model file that nothing else reads gives its pages back, so the
@@ -6145,6 +6227,7 @@ static infer_status infer__pack_weights(infer_session *s) {
         infer__cpu_pack(&c, s->kernels[node], dst);
         s->packed[node] = dst;
         s->packed_bytes += bytes;
+        if (infer__q8_isa(s->kernels[node])) infer__release_folded(s, node);
         if (m->mapped) { /* the source tensor: a weight of the file, read by this node only? */
             uint32_t t = m->nodes[node].in[1], uses = 0;
             for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
@@ -6182,6 +6265,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     s->be = &infer__cpu_backend;
     s->n_threads = opt && opt->n_threads ? opt->n_threads : infer__default_threads();
     s->max_bytes = opt && opt->max_memory_bytes ? opt->max_memory_bytes : SIZE_MAX;
+    s->force_reference = opt && opt->force_reference; /* infer__q8_defer reads it */
     s->vals = (infer__val *)infer__calloc(&a, m->n_tensors, sizeof(infer__val));
     s->params = (infer__params *)infer__calloc(&a, m->n_nodes, sizeof(infer__params));
     s->slots = (infer__val **)infer__calloc(&a, m->n_refs, sizeof(infer__val *));
@@ -6241,6 +6325,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
                 goto fail;
             }
             s->kernels[s->steps[i]] = s->be->prepare(&c, opt && opt->force_reference);
+            if ((st = infer__fold_deferred(s, s->steps[i]))) goto fail;
         }
         /* once per session: a plan for infer_session_set_dims (plan_only 2) runs on the
            session's packed weights, which do not depend on the dims */
@@ -10238,13 +10323,13 @@ typedef void (*infer__qrow_fn)(int64_t k, const float *x, int qmax, uint8_t *q, 
 typedef void (*infer__qepi_fn)(int rows, const int32_t *c, const float *sa, const int32_t *za, const float *sb,
                                const float *bias, const int32_t *colsum, float *y, int64_t ldy);
 
-typedef struct infer__qgemm_isa {
+struct infer__qgemm_isa {
     int mr, nr, qmax; /* tile; largest activation value the kernel takes (255, AVX2: 127) */
     infer__qukr_fn ukr;
     infer__qukr_fn ukr1; /* NULL, or a 1 x nr kernel (A panel [k4][1][4]) for m < INFER__QGEMM_ROWS */
     infer__qrow_fn quant;
     infer__qepi_fn epi;
-} infer__qgemm_isa;
+};
 
 /* The scale and zero point of a row whose min is lo <= 0 and max hi >= 0 (as
    DynamicQuantizeLinear, with qmax for 255); an all-zero (or non-finite) range gets 1, 0. */
@@ -10904,6 +10989,107 @@ static infer_status infer__conv_f32_avx512(const infer__ctx *c);
 static infer_status infer__conv_f32_neon(const infer__ctx *c); /* below, with Conv */
 #endif
 
+/* -- MatMul/Gemm on int8 weights (issue 9) --
+
+   infer-convert --weights int8 writes a weight W as DequantizeLinear(s8 W, f32 scale [n],
+   axis = W's N axis), no zero point. Creation folds it to f32 (the reference path keeps
+   that: dequantize + f32 GEMM, exact); on AVX2 or AVX-512 VNNI the consumer runs the int8
+   GEMM instead: the s8 W and its scales are packed once (infer__cpu_pack: packed B, then
+   scale [n]), the f32 copy is never made (infer__q8_defer; or freed, infer__release_folded,
+   when it was), and bias and activation run in the qgemm epilogue. Without AVX2 the f32
+   path stays (the portable int8 kernels are not measured against the f32 GEMM there).
+   Gemm goes int8 only for alpha 1 and a C that is a bias of n values with beta 1 (or no C). */
+
+/* The DequantizeLinear node that makes input 1 of MatMul/Gemm node c from a constant s8
+   weight with per-output-column f32 scales and no (or an all-zero) zero point; its s8
+   data [k][n] (MatMul) or [n][k] (Gemm transB) and scales [n] through w and scale. -1
+   when input 1 is anything else, or the node cannot take the int8 path. */
+static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const float **scale) {
+    const infer_model *m = c->m;
+    const infer__node *n = c->node, *dq;
+    const infer__mm_p *p = &c->p->mm;
+    const infer__val *b = c->n_in > 1 ? c->in[1] : NULL;
+    const infer__tensor *x, *sc, *zp = NULL;
+    int gemm = n->op == INFER__OP_GEMM;
+    int32_t prod;
+    int64_t axis;
+    size_t i;
+    if ((n->op != INFER__OP_MATMUL && !gemm) || !b || b->kind != INFER__VAL_CONST || b->dtype != INFER_DTYPE_F32 ||
+        b->n_dims != 2 || n->in[1] == INFER__ABSENT || p->k <= 0 || p->n <= 0 || p->k > INFER__QGEMM_K_MAX)
+        return -1;
+    if (gemm) {
+        const infer__val *cv = c->n_in > 2 ? c->in[2] : NULL;
+        if (p->alpha != 1.0f) return -1;
+        if (cv && p->beta != 0 && (p->beta != 1.0f || cv->n != (size_t)p->n || cv->n_dims < 1 || cv->dims[cv->n_dims - 1] != p->n))
+            return -1;
+    }
+    prod = m->tensors[n->in[1]].producer;
+    if (prod < 0 || (dq = &m->nodes[prod])->op != INFER__OP_DEQUANTIZE_LINEAR || dq->n_in < 2 ||
+        dq->in[0] == INFER__ABSENT || dq->in[1] == INFER__ABSENT || infer__attr_i(dq, "block_size", 0) != 0)
+        return -1;
+    x = &m->tensors[dq->in[0]], sc = &m->tensors[dq->in[1]];
+    if (dq->n_in > 2 && dq->in[2] != INFER__ABSENT) zp = &m->tensors[dq->in[2]];
+    axis = infer__attr_i(dq, "axis", 1);
+    if (axis < 0) axis += 2;
+    if (axis != (gemm && p->trans_b ? 0 : 1)) return -1;
+    if (!x->data || x->dtype != INFER_DTYPE_I8 || x->n_dims != 2 || x->dims[0] != b->dims[0] || x->dims[1] != b->dims[1] ||
+        x->data_bytes < (size_t)(p->k * p->n))
+        return -1;
+    if (!sc->data || sc->dtype != INFER_DTYPE_F32 || sc->n_dims != 1 || sc->dims[0] != p->n ||
+        sc->data_bytes < (size_t)p->n * 4)
+        return -1;
+    if (zp) {
+        if (!zp->data || zp->dtype != INFER_DTYPE_I8 || zp->data_bytes < (size_t)p->n || zp->n_dims != 1 || zp->dims[0] != p->n)
+            return -1;
+        for (i = 0; i < (size_t)p->n; i++)
+            if (((const int8_t *)zp->data)[i]) return -1;
+    }
+    if (w) *w = (const int8_t *)x->data;
+    if (scale) *scale = (const float *)sc->data;
+    return prod;
+}
+
+/* rows of the int8 GEMM: a Gemm's m; a MatMul with a 2-D B is one GEMM over all rows of A */
+static int64_t infer__q8_rows(const infer__ctx *c) {
+    const infer__mm_p *p = &c->p->mm;
+    return c->node->op == INFER__OP_GEMM ? p->m : p->m * infer__prod(p->batch, 0, p->n_batch);
+}
+
+/* The scratch the int8 path needs on top of the f32 one (shape functions). */
+static size_t infer__q8_scratch(const infer__ctx *c) {
+    return infer__q8_weight(c, NULL, NULL) < 0 ? 0 : infer__qgemm_scratch(infer__q8_rows(c), c->p->mm.k, c->n_threads);
+}
+
+#if defined(INFER__HAVE_AVX2)
+/* MatMul/Gemm on the int8 GEMM: B, then its scales [n], pre-packed in c->packed */
+static infer_status infer__mm_q8(const infer__ctx *c, const infer__qgemm_isa *isa) {
+    const infer__mm_p *p = &c->p->mm;
+    int ta = c->node->op == INFER__OP_GEMM && p->trans_a;
+    const infer__val *bv = c->n_in > 2 && c->in[2] && !(c->node->op == INFER__OP_GEMM && p->beta == 0) ? c->in[2] : NULL;
+    int64_t rows = infer__q8_rows(c);
+    const float *scale = (const float *)(const void *)((const char *)c->packed + infer__qgemm_packed_bytes(isa, p->k, p->n));
+    int nt = infer__threads_for(c, (double)rows * (double)p->n * (double)p->k);
+    infer__qgemm_f32(c, isa, rows, p->n, p->k, (const float *)c->in[0]->data, ta ? 1 : p->k, ta ? p->m : 1, c->packed, scale,
+                     bv ? (const float *)bv->data : NULL, p->act.kind != INFER__ACT_NONE ? &p->act : NULL,
+                     (float *)c->out[0]->data, nt, c->scratch, c->scratch_bytes);
+    return INFER_STATUS_OK;
+}
+static infer_status infer__matmul_q8_avx2(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_avx2); }
+static infer_status infer__matmul_q8_vnni(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_vnni); }
+static infer_status infer__gemm_q8_avx2(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_avx2); }
+static infer_status infer__gemm_q8_vnni(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_vnni); }
+#endif
+
+/* The int8 isa of kernel fn, or NULL when fn is no int8 kernel. */
+static const infer__qgemm_isa *infer__q8_isa(infer__kernel_fn fn) {
+#if defined(INFER__HAVE_AVX2)
+    if (fn == infer__matmul_q8_avx2 || fn == infer__gemm_q8_avx2) return &infer__qisa_avx2;
+    if (fn == infer__matmul_q8_vnni || fn == infer__gemm_q8_vnni) return &infer__qisa_vnni;
+#endif
+    (void)fn;
+    return NULL;
+}
+
 /* SIMD variants of the CPU kernels, best first. Session creation records the first one
    the CPU runs (infer__cpu_prepare); an op without one runs its table kernel, "ref". */
 typedef struct infer__variant {
@@ -10966,11 +11152,24 @@ static const infer__variant infer__variants[] = {
     INFER__VEC_ROWS_NEON(INFER__OP_LAYER_NORM, infer__layer_norm_f32)
     INFER__VEC_ROWS_NEON(INFER__OP_ATTENTION, infer__attention_f32)
 #endif
+#if defined(INFER__HAVE_AVX2) /* int8 kernels: chosen by infer__cpu_variant, listed for their names */
+    {INFER__OP_COUNT, INFER__CPU_AVX512VNNI, "int8_vnni", infer__matmul_q8_vnni},
+    {INFER__OP_COUNT, INFER__CPU_AVX512VNNI, "int8_vnni", infer__gemm_q8_vnni},
+    {INFER__OP_COUNT, INFER__CPU_AVX2, "int8_avx2", infer__matmul_q8_avx2},
+    {INFER__OP_COUNT, INFER__CPU_AVX2, "int8_avx2", infer__gemm_q8_avx2},
+#endif
     {INFER__OP_COUNT, 0, "ref", NULL}};
 
 static infer__kernel_fn infer__cpu_variant(const infer__ctx *c, int force_reference) {
     int cpu = force_reference ? 0 : infer__cpu_features();
     size_t i;
+#if defined(INFER__HAVE_AVX2)
+    if ((cpu & (INFER__CPU_AVX2 | INFER__CPU_AVX512VNNI)) && infer__q8_weight(c, NULL, NULL) >= 0) {
+        int mm = c->node->op == INFER__OP_MATMUL;
+        if (cpu & INFER__CPU_AVX512VNNI) return mm ? infer__matmul_q8_vnni : infer__gemm_q8_vnni;
+        return mm ? infer__matmul_q8_avx2 : infer__gemm_q8_avx2;
+    }
+#endif
     for (i = 0; infer__variants[i].fn; i++)
         if (infer__variants[i].op == (int)c->node->op && (infer__variants[i].cpu & cpu) == infer__variants[i].cpu)
             return infer__variants[i].fn;
@@ -10992,6 +11191,20 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
    transposed B (a classifier's Gemm) is packed even for one row, as the packed GEMM
    would otherwise pack it on every run. */
 static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst) {
+    const infer__qgemm_isa *qisa = infer__q8_isa(fn);
+    if (qisa) { /* s8 B packed (infer__qgemm_packed_bytes, a multiple of 4), then scale [n] */
+        const infer__mm_p *p = &c->p->mm;
+        const int8_t *w;
+        const float *scale;
+        size_t pb = infer__qgemm_packed_bytes(qisa, p->k, p->n);
+        int tb = c->node->op == INFER__OP_GEMM && p->trans_b;
+        if (infer__q8_weight(c, &w, &scale) < 0) return 0; /* cannot happen: the kernel was chosen by it */
+        if (dst) {
+            infer__qgemm_pack_b(qisa, p->k, p->n, w, tb ? 1 : p->n, tb ? p->k : 1, dst);
+            memcpy((char *)dst + pb, scale, (size_t)p->n * sizeof(float));
+        }
+        return pb / sizeof(float) + (size_t)p->n;
+    }
 #if defined(INFER__HAVE_GEMM_SIMD)
     const infer__gemm_isa *isa = NULL;
     const infer__val *w = c->n_in > 1 ? c->in[1] : NULL;
@@ -12768,6 +12981,21 @@ static infer_status infer__dequantize_linear_ref(const infer__ctx *c) {
     const infer__val *x = c->in[0], *sc = c->in[1], *zp = c->n_in > 2 ? c->in[2] : NULL, *y = c->out[0];
     int64_t o, l, i;
     size_t k = 0;
+    if ((x->dtype == INFER_DTYPE_I8 || x->dtype == INFER_DTYPE_U8) && sc->dtype == INFER_DTYPE_F32 &&
+        y->dtype == INFER_DTYPE_F32) { /* 8-bit to f32 (int8 weights at creation): the same sums, no generic reads */
+        const float *scv = (const float *)sc->data;
+        float *yv = (float *)y->data;
+        int sgn = x->dtype == INFER_DTYPE_I8;
+        for (o = 0; o < p->outer; o++)
+            for (l = 0; l < p->len; l++)
+                for (i = 0; i < p->inner; i++, k++) {
+                    size_t s = (size_t)(o * p->so + (l / p->block) * p->sl + i * p->si);
+                    int32_t xi = sgn ? ((const int8_t *)x->data)[k] : ((const uint8_t *)x->data)[k];
+                    int32_t zi = !zp ? 0 : sgn ? ((const int8_t *)zp->data)[s] : ((const uint8_t *)zp->data)[s];
+                    yv[k] = ((float)xi - (float)zi) * scv[s];
+                }
+        return INFER_STATUS_OK;
+    }
     for (o = 0; o < p->outer; o++)
         for (l = 0; l < p->len; l++)
             for (i = 0; i < p->inner; i++, k++) {
