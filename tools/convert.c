@@ -1019,7 +1019,7 @@ static int pass_conv_bn(cgraph *g) {
         float eps;
         cattr *ea;
         float *nb;
-        if (bn->removed || strcmp(bn->op, "BatchNormalization") || bn->n_in != 5) continue;
+        if (bn->removed || strcmp(bn->op, "BatchNormalization") || bn->n_in != 5 || bn->n_out < 1) continue;
         for (i = 0; i < j; i++)
             if (!g->nodes[i].removed && !strcmp(g->nodes[i].op, "Conv") && !strcmp(g->nodes[i].out[0], bn->in[0]))
                 conv = &g->nodes[i];
@@ -1150,7 +1150,8 @@ static int pass_bias(cgraph *g) {
         const char *bname;
         int64_t nn;
         int d;
-        if (n->removed || (strcmp(n->op, "MatMul") && strcmp(n->op, "Gemm")) || n->n_in != 2 || find_cattr(n, "activation"))
+        if (n->removed || (strcmp(n->op, "MatMul") && strcmp(n->op, "Gemm")) || n->n_in != 2 || n->n_out < 1 ||
+            find_cattr(n, "activation"))
             continue;
         if (!(add = sole_consumer(g, n->out[0])) || strcmp(add->op, "Add")) continue;
         bname = other_input(add, n->out[0]);
@@ -1182,7 +1183,7 @@ static int pass_activation(cgraph *g) {
         const char *kind = NULL;
         float alpha = 0, beta = 0;
         int has_alpha = 0, has_beta = 0;
-        if (n->removed || find_cattr(n, "activation") ||
+        if (n->removed || n->n_in < 1 || n->n_out < 1 || find_cattr(n, "activation") ||
             (strcmp(n->op, "Conv") && strcmp(n->op, "ConvTranspose") && strcmp(n->op, "Gemm") && strcmp(n->op, "MatMul")))
             continue;
         a = sole_consumer(g, n->out[0]);
@@ -1287,7 +1288,7 @@ static int pass_gelu(cgraph *g) {
         int n_gone = 0, k, tanh_form;
         const char *x;
         double v;
-        if (e->removed || (strcmp(e->op, "Erf") && strcmp(e->op, "Tanh"))) continue;
+        if (e->removed || (strcmp(e->op, "Erf") && strcmp(e->op, "Tanh")) || e->n_in < 1 || e->n_out < 1) continue;
         tanh_form = !strcmp(e->op, "Tanh");
         if (!(d = producer(g, e->in[0])) || sole_consumer(g, e->in[0]) != e || d->n_in != 2) continue;
         if (!tanh_form) { /* x / 1.41421 or x * 0.70711 */
@@ -1345,7 +1346,7 @@ static int pass_layer_norm(cgraph *g) {
         cconst *ax;
         double v, eps;
         size_t j, k;
-        if (rm->removed || strcmp(rm->op, "ReduceMean") || rm->n_in < 2 || !(ax = find_const(g, rm->in[1])) ||
+        if (rm->removed || strcmp(rm->op, "ReduceMean") || rm->n_in < 2 || rm->n_out < 1 || !(ax = find_const(g, rm->in[1])) ||
             ax->bytes != 8 || ((const int64_t *)ax->data)[0] != -1)
             continue;
         for (j = 0; j < g->n_nodes; j++) { /* Sub(x, mean) */
@@ -1434,7 +1435,7 @@ static int pass_attention(cgraph *g) {
         const int64_t *kp;
         double scale = 1.0, v;
         int64_t ax = -1;
-        if (sm->removed || strcmp(sm->op, "Softmax")) continue;
+        if (sm->removed || strcmp(sm->op, "Softmax") || sm->n_in < 1 || sm->n_out < 1) continue;
         for (k = 0; k < sm->n_attrs; k++)
             if (!strcmp(sm->attrs[k].name, "axis")) ax = sm->attrs[k].i;
         if ((ax != -1 && ax != 3) || !(mm2 = sole_consumer(g, sm->out[0])) || strcmp(mm2->op, "MatMul") ||
@@ -1927,6 +1928,12 @@ infer_status convert_onnx(const char *path, const convert_options *opt, infer_bu
         st = INFER_STATUS_UNSUPPORTED;
         goto done;
     }
+    for (i = 0; i < g.n_nodes; i++) /* every op has an output; the passes read out[0] */
+        if (!g.nodes[i].removed && g.nodes[i].n_out < 1) {
+            cfail(&g, "node %zu (%s) has no outputs", i, g.nodes[i].op);
+            st = INFER_STATUS_BAD_FILE;
+            goto done;
+        }
     if (!opt->no_fuse && (!pass_identity(&g) || !pass_fold(&g) || !pass_conv_bn(&g) || !pass_layer_norm(&g) ||
                           !pass_gelu(&g) || !pass_attention(&g) || !pass_bias(&g) || !pass_activation(&g))) {
         if (!err[0]) cfail(&g, "out of memory");
