@@ -11,7 +11,6 @@
 #define _XOPEN_SOURCE 700
 #include "convert.h"
 
-#include <fnmatch.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1650,10 +1649,29 @@ static uint16_t f32_to_bf16(float f) {
     return (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
 }
 
+/* 1 when s matches the glob p: '*' any run of characters (slashes too), '?' one
+   character, anything else itself (our own: MinGW has no fnmatch). */
+static int glob_match(const char *p, const char *s) {
+    const char *star = NULL, *retry = NULL;
+    while (*s) {
+        if (*p == '*') {
+            star = ++p, retry = s;
+        } else if (*p == '?' || *p == *s) {
+            p++, s++;
+        } else if (star) {
+            p = star, s = ++retry;
+        } else {
+            return 0;
+        }
+    }
+    while (*p == '*') p++;
+    return !*p;
+}
+
 static int keep_f32(const cgraph *g, const char *node) {
     size_t i;
     for (i = 0; i < g->opt->n_keep_f32; i++)
-        if (fnmatch(g->opt->keep_f32[i], node, 0) == 0) return 1;
+        if (glob_match(g->opt->keep_f32[i], node)) return 1;
     return 0;
 }
 

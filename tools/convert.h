@@ -12,7 +12,7 @@ typedef struct convert_options {
     int no_fuse;                /* 1: no graph passes beyond what conversion needs (--no-fuse) */
     int verbose;                /* 1: print what the passes did to stderr */
     int weights;                /* CONVERT_WEIGHTS_*: how MatMul/Gemm/Conv weights are stored (0: f32) */
-    const char *const *keep_f32; /* node-name globs (fnmatch) whose weights stay f32 (--keep-f32) */
+    const char *const *keep_f32; /* node-name globs (* and ?) whose weights stay f32 (--keep-f32) */
     size_t n_keep_f32;
 } convert_options;
 
