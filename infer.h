@@ -3653,15 +3653,13 @@ static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_cons
 
 static size_t infer__q8_scratch(const infer__ctx *c); /* section 9: the int8 MatMul/Gemm's scratch, or 0 */
 
-static infer_status infer__shape_matmul(infer__ctx *c) {
-    const infer__val *a = c->in[0], *b = c->in[1];
-    infer__mm_p *p = &c->p->mm;
-    int64_t dims[INFER_MAX_DIMS], ka, kb, sa = 1, sb = 1;
-    int ra = a->n_dims, rb = b->n_dims, nb, i, r = 0;
+/* MatMul's geometry (numpy matmul): m, k, n and the broadcast batch dims of a x b into p,
+   the output dims into dims[*r] (MatMul, MatMulInteger, QLinearMatMul). */
+static infer_status infer__mm_geometry(infer__ctx *c, const infer__val *a, const infer__val *b, infer__mm_p *p,
+                                       int64_t *dims, int *r) {
+    int64_t ka, kb, sa = 1, sb = 1;
+    int ra = a->n_dims, rb = b->n_dims, nb, i;
     char b1[96], b2[96];
-    infer_status st;
-    if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
-    if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
     if (ra < 1 || rb < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs must have rank >= 1");
     p->m = ra == 1 ? 1 : a->dims[ra - 2];
     ka = a->dims[ra - 1];
@@ -3687,9 +3685,21 @@ static infer_status infer__shape_matmul(infer__ctx *c) {
         sa *= da;
         sb *= db;
     }
-    for (i = 0; i < nb; i++) dims[r++] = p->batch[i];
-    if (ra > 1) dims[r++] = p->m;
-    if (rb > 1) dims[r++] = p->n;
+    for (i = 0; i < nb; i++) dims[(*r)++] = p->batch[i];
+    if (ra > 1) dims[(*r)++] = p->m;
+    if (rb > 1) dims[(*r)++] = p->n;
+    return INFER_STATUS_OK;
+}
+
+static infer_status infer__shape_matmul(infer__ctx *c) {
+    const infer__val *a = c->in[0], *b = c->in[1];
+    infer__mm_p *p = &c->p->mm;
+    int64_t dims[INFER_MAX_DIMS];
+    int r = 0;
+    infer_status st;
+    if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
+    if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
+    if ((st = infer__mm_geometry(c, a, b, p, dims, &r))) return st;
     if (c->n_in > 2 && c->in[2] && (c->in[2]->dtype != INFER_DTYPE_F32 || (int64_t)c->in[2]->n != p->n))
         return infer__cfail(c, INFER_STATUS_SHAPE, "bias (input 2) must be f32 with %lld values", (long long)p->n);
     if ((st = infer__act_parse(c, &p->act))) return st;
@@ -5479,41 +5489,14 @@ static infer_status infer__shape_matmul_integer(infer__ctx *c) {
     uint32_t ib = ql ? 3 : 1;
     const infer__val *a = c->in[0], *b = c->in[ib];
     infer__mm_p *p = &c->p->mm;
-    int64_t dims[INFER_MAX_DIMS], ka, kb, sa = 1, sb = 1;
-    int ra = a->n_dims, rb = b->n_dims, nb, i, r = 0;
-    char b1[96], b2[96];
+    int64_t dims[INFER_MAX_DIMS];
+    int r = 0;
     infer_status st;
     infer_dtype yt = INFER_DTYPE_I32;
     memset(p, 0, sizeof *p);
     if (a->dtype != INFER_DTYPE_U8 && a->dtype != INFER_DTYPE_I8) return infer__bad_dtype(c, 0, "u8, i8");
     if (b->dtype != INFER_DTYPE_U8 && b->dtype != INFER_DTYPE_I8) return infer__bad_dtype(c, ib, "u8, i8");
-    if (ra < 1 || rb < 1) return infer__cfail(c, INFER_STATUS_SHAPE, "inputs must have rank >= 1");
-    p->m = ra == 1 ? 1 : a->dims[ra - 2];
-    ka = a->dims[ra - 1];
-    kb = rb == 1 ? b->dims[0] : b->dims[rb - 2];
-    p->n = rb == 1 ? 1 : b->dims[rb - 1];
-    if (ka != kb)
-        return infer__cfail(c, INFER_STATUS_SHAPE, "inner dims differ: %s x %s", infer__dstr(b1, ra, a->dims),
-                            infer__dstr(b2, rb, b->dims));
-    p->k = ka;
-    nb = INFER__MAX(ra - 2, rb - 2);
-    if (nb < 0) nb = 0;
-    p->n_batch = nb;
-    for (i = nb - 1; i >= 0; i--) {
-        int ja = i - (nb - (ra - 2)), jb = i - (nb - (rb - 2));
-        int64_t da = ja >= 0 ? a->dims[ja] : 1, db = jb >= 0 ? b->dims[jb] : 1;
-        if (da != db && da != 1 && db != 1)
-            return infer__cfail(c, INFER_STATUS_SHAPE, "batch dims of %s and %s do not broadcast",
-                                infer__dstr(b1, ra, a->dims), infer__dstr(b2, rb, b->dims));
-        p->batch[i] = da == 1 ? db : da;
-        p->sa[i] = da == 1 ? 0 : sa;
-        p->sb[i] = db == 1 ? 0 : sb;
-        sa *= da;
-        sb *= db;
-    }
-    for (i = 0; i < nb; i++) dims[r++] = p->batch[i];
-    if (ra > 1) dims[r++] = p->m;
-    if (rb > 1) dims[r++] = p->n;
+    if ((st = infer__mm_geometry(c, a, b, p, dims, &r))) return st;
     if (ql) {
         if ((st = infer__quant_param(c, 1, p->m, "row", INFER_DTYPE_UNDEFINED)) ||
             (st = infer__quant_param(c, 2, p->m, "row", a->dtype)) ||
