@@ -985,7 +985,9 @@ static void *infer__worker(void *vp) {
 
 /* Runs the loop's nt tasks on the caller and the workers; returns when all are done. */
 static void infer__pool_run(infer__pool *p, infer__task_fn fn, void *arg, int64_t n, int nt) {
-    uint64_t s = p->state, open; /* closed: only this thread changes the generation */
+    /* closed: only this thread changes the generation, but workers still read the word
+       atomically (a failed join), so it is read atomically too */
+    uint64_t s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE), open;
     int i;
     p->fn = fn, p->arg = arg, p->n = n, p->nt = nt, p->next = 0, p->done = 0;
     infer__astore(&p->parked, 0);
