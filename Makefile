@@ -201,6 +201,7 @@ $(B)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_DEPS) $(
 # make fuzz FUZZ_SECONDS=N: libFuzzer (clang, ASan + UBSan) runs each target for N seconds,
 # its corpus in build/fuzz/corpus-<target>, seeded by tests/fuzz/make_corpus.sh.
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS    ?=
 FUZZ_CC      ?= clang
 FZ           := build/fuzz
 FUZZ_FLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all $(filter-out -DINFER_USE_SLEEF,$(STD)) -D_DEFAULT_SOURCE
@@ -225,7 +226,7 @@ $(FZ)/.corpus.stamp: tests/fuzz/make_corpus.sh $(B)/cli_models $(B)/hello $(B)/i
 	@touch $@
 fuzz-build: $(addprefix $(FZ)/fuzz_,$(FUZZ_TARGETS)) $(FZ)/.corpus.stamp
 fuzz: fuzz-build
-	@for t in $(FUZZ_TARGETS); do sh tests/fuzz/run_fuzz.sh $$t $(FUZZ_SECONDS) $(FZ) || exit 1; done
+	@for t in $(FUZZ_TARGETS); do FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run_fuzz.sh $$t $(FUZZ_SECONDS) $(FZ) || exit 1; done
 
 # Sanitizer build: its own folder, the same sources.
 asan:

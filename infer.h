@@ -3307,7 +3307,7 @@ static infer_status infer__op_check(int op, const char *ctx, const uint32_t *in,
     if (n_out < o->out_min || n_out > o->out_max)
         return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: %s has %u to %u outputs, not %zu", ctx, o->name,
                            o->out_min, o->out_max, n_out);
-    for (i = 0; i < o->in_min; i++)
+    for (i = 0; i < (o->in_max == INFER__VARIADIC ? n_in : o->in_min); i++) /* a variadic list has no holes */
         if (in[i] == INFER__ABSENT)
             return infer__fail(NULL, INFER_STATUS_BAD_FILE, "%s: required input %zu is absent", ctx, i);
     for (i = 0; i < o->out_min; i++)
@@ -3651,7 +3651,7 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 }
 
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
-static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const); /* section 9 */
+static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes); /* section 9 */
 
 static size_t infer__q8_scratch(const infer__ctx *c); /* section 9: the int8 MatMul/Gemm's scratch, or 0 */
 
@@ -3859,8 +3859,12 @@ static infer_status infer__shape_conv(infer__ctx *c) {
     dims[1] = p->m;
     for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
     if ((st = infer__act_parse(c, &p->act))) return st;
-    c->scratch_bytes = infer__conv_f32_scratch(p, c->n_threads, w->kind == INFER__VAL_CONST); /* packing blocks */
-    return infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims);
+    if ((st = infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims))) return st; /* bounds the output's plane */
+    if (!infer__conv_f32_scratch(p, c->n_threads, w->kind == INFER__VAL_CONST, &c->scratch_bytes) || /* packing blocks */
+        c->scratch_bytes > c->max_bytes)
+        return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch for input %s is over the session's memory cap",
+                            infer__dstr(b1, x->n_dims, x->dims));
+    return INFER_STATUS_OK;
 }
 
 static infer_status infer__shape_conv_transpose(infer__ctx *c) {
@@ -11321,16 +11325,24 @@ static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t
    (batch, group), without the A block when W is a constant (it is pre-packed at session
    creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
    (section 5 plans it). */
-static size_t infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const) {
+static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes) {
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
     const int simd = 1;
 #else
     const int simd = 0; /* the reference kernel needs none */
 #endif
-    if (!simd || p->n_sp > 2) return 0;
-    if (infer__conv_is_dw(p)) return (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float) * (size_t)(nt < 1 ? 1 : nt) + INFER__ALIGN;
-    return infer__gemm_f32_scratch_ab(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
-                                      p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
+    *bytes = 0;
+    if (!simd || p->n_sp > 2) return 1;
+    if (infer__conv_is_dw(p)) { /* the sides are < 2^43 each, their product may not fit */
+        int64_t h2, w2;
+        infer__conv_dw_plane(p, &h2, &w2);
+        return infer__mul((size_t)h2, (size_t)w2, bytes) && infer__mul(*bytes, sizeof(float) * (size_t)(nt < 1 ? 1 : nt), bytes) &&
+               infer__add(*bytes, INFER__ALIGN, bytes);
+    }
+    /* the output's plane and the weight's rows are counts of tensors that exist: no overflow */
+    *bytes = infer__gemm_f32_scratch_ab(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
+                                        p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
+    return 1;
 }
 
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)

@@ -402,6 +402,35 @@ static void test_mapped_release(void) {
     free(file), free(x), free(w), free(bias), free(y0), free(y1), free(y2);
 }
 
+/* Pads so large that the output's plane (and a depthwise conv's padded plane) overflow
+   64 bits: session creation refuses the model, and computes no size that overflows
+   (make asan's UBSan would stop on one; a fuzz find). */
+static void test_conv_huge_pads(void) {
+    conv_case k[2];
+    int i;
+    float w[9] = {0}, b[1] = {0};
+    k[0] = cc(1, 1, 1, 1, 1, 1, 1, 0, 1, 1);
+    k[1] = cc(1, 1, 1, 1, 1, 3, 1, 0, 1, 1); /* one channel, one group: depthwise 3x3 */
+    for (i = 0; i < 2; i++) {
+        infer_model *m = NULL;
+        infer_session *s = NULL;
+        size_t bytes = 0;
+        void *file;
+        k[i].ph = k[i].pw = k[i].ph2 = k[i].pw2 = (int64_t)1 << 39;
+        file = conv_model(&k[i], w, b, &bytes);
+        CHECK(file != NULL);
+        if (!file) return;
+        CHECK(infer_model_load_memory(file, bytes, NULL, &m) == INFER_STATUS_OK);
+        if (m) {
+            infer_status st = infer_session_create(m, NULL, &s);
+            CHECK(st == INFER_STATUS_SHAPE || st == INFER_STATUS_OUT_OF_MEMORY);
+            CHECK(s == NULL);
+            infer_model_free(m);
+        }
+        free(file);
+    }
+}
+
 int main(void) {
     printf("# cpu: avx2 %d, avx512 %d, neon %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
            !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
@@ -409,5 +438,6 @@ int main(void) {
     RUN(test_conv_random_shapes);
     RUN(test_matmul_gemm_prepacked);
     RUN(test_mapped_release);
+    RUN(test_conv_huge_pads);
     return test_finish();
 }
