@@ -4029,6 +4029,13 @@ static infer_status infer__att_init(const infer__ctx *c, infer__att *a) {
     if (a->Hq % a->Hkv)
         return infer__cfail(c, INFER_STATUS_SHAPE, "q heads %lld are not a multiple of kv heads %lld", (long long)a->Hq,
                             (long long)a->Hkv);
+    { /* the output [B, Hq, S, Dv] takes Dv from V: bound it before the strides multiply it */
+        const int64_t od[4] = {a->B, a->Hq, a->S, a->Dv};
+        size_t n, bytes;
+        if (!infer__dims_bytes(od, 4, INFER_DTYPE_F32, SIZE_MAX / 4, &n, &bytes))
+            return infer__cfail(c, INFER_STATUS_SHAPE, "the output [%lld, %lld, %lld, %lld] is too large", (long long)a->B,
+                                (long long)a->Hq, (long long)a->S, (long long)a->Dv);
+    }
     if (r == 4) {
         a->qs[0] = a->Hq * a->S * a->D, a->qs[1] = a->S * a->D, a->qs[2] = a->D;
         a->ks[0] = a->Hkv * a->T * a->D, a->ks[1] = a->T * a->D, a->ks[2] = a->D;
@@ -4073,8 +4080,14 @@ static infer_status infer__shape_attention(infer__ctx *c) {
     infer_status st = infer__att_init(c, &a);
     if (st) return st;
     /* the reference's score row and sums; the SIMD kernel's K transposed, [B][Hkv][D][T rounded up to 16] */
-    c->scratch_bytes = INFER__MAX((size_t)(a.T + a.Dv) * sizeof(double),
-                                  (size_t)(a.B * a.Hkv * a.D * ((a.T + 15) / 16 * 16)) * sizeof(float));
+    {
+        const int64_t kt[4] = {a.B, a.Hkv, a.D, (a.T + 15) / 16 * 16};
+        size_t n;
+        if (!infer__dims_bytes(kt, 4, INFER_DTYPE_F32, c->max_bytes, &n, &c->scratch_bytes))
+            return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch for K [%lld, %lld, %lld, %lld] is over the "
+                                "session's memory cap", (long long)a.B, (long long)a.Hkv, (long long)a.T, (long long)a.D);
+        c->scratch_bytes = INFER__MAX((size_t)(a.T + a.Dv) * sizeof(double), c->scratch_bytes);
+    }
     if (c->in[0]->n_dims == 4) {
         dims[0] = a.B, dims[1] = a.Hq, dims[2] = a.S, dims[3] = a.Dv;
         return infer__set_out(c, 0, INFER_DTYPE_F32, 4, dims);
