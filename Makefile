@@ -54,7 +54,7 @@ help:
 	@echo "make test-arm64    cross-build for AArch64 (NEON kernels), run the unit tests and the demo under qemu-aarch64"
 	@echo "make test-windows  cross-build the library, tools and tests as .exe (MinGW-w64), run them under wine64"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
-	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
+	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS)) or FUZZ_RUNS executions"
 	@echo "make mpi      build infer-bench with the MPI communicator (backends/mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
 	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
 	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
