@@ -4026,6 +4026,9 @@ static infer_status infer__att_init(const infer__ctx *c, infer__att *a) {
     }
     if (k->dims[0] != a->B || v->dims[0] != a->B)
         return infer__cfail(c, INFER_STATUS_SHAPE, "Q, K and V have different batch sizes");
+    if (a->Hq < 1 || a->Hkv < 1) /* 4-D inputs give the heads as dims, which may be 0 */
+        return infer__cfail(c, INFER_STATUS_SHAPE, "q heads %lld and kv heads %lld must be at least 1", (long long)a->Hq,
+                            (long long)a->Hkv);
     if (a->Hq % a->Hkv)
         return infer__cfail(c, INFER_STATUS_SHAPE, "q heads %lld are not a multiple of kv heads %lld", (long long)a->Hq,
                             (long long)a->Hkv);
