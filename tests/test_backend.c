@@ -631,7 +631,8 @@ static infer_model *model_fallback(void) {
 }
 
 /* M4, outputs that no node makes:  x [2][6]; outputs x itself, the constant C6, and
-   Reshape(x) (a view of the input); plus y = Relu(x) on the device */
+   Reshape(x) (a view of the input); plus y = Relu(x) on the device, and y2 = y + k where
+   k = C6 * C6 is folded at creation (the device reads a folded constant) */
 static infer_model *model_passthrough(void) {
     mb m = mb_start();
     static const int64_t xd[2] = {2, 6}, cd[1] = {6}, shape[1] = {12};
@@ -643,10 +644,13 @@ static infer_model *model_passthrough(void) {
     if (!m.bad) mb_check(&m, infer_builder_add_constant(m.b, &sh));
     mb_node(&m, "Reshape", "flat", "x", "shape", "f");
     mb_node(&m, "Relu", "relu", "x", NULL, "y");
+    mb_node(&m, "Mul", "fold", "C6", "C6", "k");   /* folded at creation */
+    mb_node(&m, "Add", "add_k", "y", "k", "y2");   /* the device reads the folded constant */
     mb_output(&m, "x");
     mb_output(&m, "C6");
     mb_output(&m, "f");
     mb_output(&m, "y");
+    mb_output(&m, "y2");
     return mb_finish(&m);
 }
 
@@ -799,6 +803,9 @@ static void test_passthrough_outputs(void) {
     fake_reset();
     use_fake(1);
     s = compare(m, "fake", 0, 2);
+    CHECK(!strcmp(node_device(s, "add_k"), "fake"));
+    CHECK(!strcmp(node_device(s, "fold"), "(null)"));
+    CHECK_EQ_INT(g_upload, 1); /* k */
     infer_session_free(s);
     check_clean();
     infer_model_free(m);
