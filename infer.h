@@ -65,7 +65,8 @@
    ----------
    Threads: an infer_model is immutable after load; any number of threads may
    create sessions from it and query it at once. An infer_session is used by one
-   thread at a time. infer_last_error() is per thread.
+   thread at a time. infer_last_error() is per thread. infer_register_backend takes a
+   lock of its own (the backend registry is the one process-wide table; docs/BACKENDS.md).
    Hostile files: infer_model_load* validates every offset, size, count, index,
    enum, dim and the graph order before using them, with overflow-checked
    arithmetic; a malformed file yields INFER_STATUS_BAD_FILE (or UNSUPPORTED /
