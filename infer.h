@@ -360,7 +360,8 @@ typedef struct infer_session_stats {
     size_t n_nodes;                 /* nodes in the model */
     size_t n_steps;                 /* nodes left to run per infer_run after folding */
     int n_threads;
-    size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks) */
+    size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks); on a
+                                       device, the host mirror (0 when every node is on the device) */
     size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
     size_t packed_weight_bytes;     /* weights pre-packed at creation for the SIMD kernels (Conv's W,
                                        a constant B of MatMul/Gemm, an int8 B with its scales), owned
@@ -6569,6 +6570,14 @@ static infer_status infer__dev_finish(infer_session *s) {
     }
     infer__free(&s->a, out_done);
     d->all_device = d->n_fallback == 0;
+    if (d->all_device && s->arena_raw) { /* no CPU node: the host mirror would never be touched */
+        s->be->free(&s->a, s->arena_raw);
+        s->arena = NULL, s->arena_raw = NULL, s->arena_cap = 0;
+        for (i = 0; i < m->n_tensors; i++)
+            if (s->vals[i].kind == INFER__VAL_ARENA || (s->vals[i].kind == INFER__VAL_VIEW &&
+                                                         s->vals[infer__root(s, i)].kind == INFER__VAL_ARENA))
+                s->vals[i].data = NULL;
+    }
     for (i = 0; i < s->n_steps; i++) {
         uint32_t node = s->steps[i];
         if (!d->on_dev[node] || !d->be.prepare) continue;

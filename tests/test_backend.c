@@ -733,6 +733,8 @@ static void test_all_device(void) {
     CHECK_EQ_INT(st.n_device_nodes, 4);
     CHECK_EQ_INT(st.n_fallback_nodes, 0);
     CHECK_EQ_INT(st.copy_bytes_per_run, 0);
+    CHECK_EQ_INT(st.arena_capacity_bytes, 0); /* no CPU node: no host mirror */
+    CHECK(st.arena_bytes > 0);
     CHECK_EQ_INT(g_run, 12);
     CHECK_EQ_INT(g_upload, 2); /* W2, C6 */
     CHECK_EQ_INT(g_prepare, 4);
@@ -867,6 +869,40 @@ static void test_run_failure(void) {
     infer_model_free(m);
 }
 
+static int polls, stop_at;
+static int abort_after(void *user) {
+    (void)user;
+    return ++polls >= stop_at;
+}
+
+/* the abort callback stops a mixed run between nodes; the next run is whole */
+static void test_abort_between_nodes(void) {
+    infer_model *m = model_mixed();
+    infer_session *s = NULL;
+    infer_session_options opt;
+    static io x;
+    int k;
+    fake_reset();
+    use_fake(1);
+    memset(&opt, 0, sizeof opt);
+    opt.n_threads = 1;
+    opt.device = "fake";
+    opt.abort = abort_after;
+    CHECK_OK(infer_session_create(m, &opt, &s));
+    if (s) {
+        io_init(&x, s, m, 4);
+        for (k = 3; k <= 6; k++) {
+            polls = 0, stop_at = k;
+            CHECK_STATUS(infer_run(s, x.in, x.n_in, x.out, x.n_out), INFER_STATUS_CANCELLED, "run cancelled at node");
+        }
+        stop_at = 1 << 30;
+        CHECK_OK(infer_run(s, x.in, x.n_in, x.out, x.n_out));
+        infer_session_free(s);
+    }
+    check_clean();
+    infer_model_free(m);
+}
+
 static void test_cancel_and_dims(void) {
     infer_model *m = model_all_device();
     infer_session *s;
@@ -972,6 +1008,7 @@ int main(void) {
     RUN(test_graph_capture);
     RUN(test_run_failure);
     RUN(test_cancel_and_dims);
+    RUN(test_abort_between_nodes);
     RUN(test_attrs);
     return test_finish();
 }
