@@ -6847,6 +6847,9 @@ static infer_status infer__session_setup(infer_session *s, const infer_session_o
         }
     }
     if (!s->rt.host && s->n_threads > 1) infer__pool_start(&s->a, &s->rt);
+    if (s->dev)
+        infer__log(&s->rt, INFER_LOG_INFO, "%s: device '%s': %zu nodes on the device, %zu fall back to the CPU, %zu bytes "
+                   "copied per run", m->path, opt->device, s->dev->n_device, s->dev->n_fallback, s->dev->copy_bytes);
     infer__log(&s->rt, INFER_LOG_INFO, "%s: session: %zu of %u nodes run, arena %zu bytes (lower bound %zu), %zu bytes of "
                "folded constants, %d threads%s", m->path, (size_t)s->n_steps, m->n_nodes, s->arena_bytes,
                s->arena_lower_bound, s->const_bytes, s->n_threads, s->rt.host ? " (the host's parallel-for)" : "");

@@ -51,15 +51,16 @@ static fake_alloc g_allocs[MAX_ALLOCS];
 static int g_bad;                 /* pointers a device call got that are not device memory */
 static int g_open, g_close, g_alloc, g_free, g_upload, g_release, g_prepare, g_unprepare;
 static int g_run, g_sync, g_copy_in, g_copy_out, g_graph_begin, g_graph_end, g_replay;
-static int g_fail_open, g_support_none, g_next_dev;
+static int g_fail_open, g_fail_upload, g_support_none, g_next_dev;
+static const char *g_fail_prepare; /* node name whose prepare() fails */
 static const char *g_fail_run; /* node name whose run() fails */
 static int g_user_token;
 
 static void fake_reset(void) {
     g_bad = g_open = g_close = g_alloc = g_free = g_upload = g_release = g_prepare = g_unprepare = 0;
     g_run = g_sync = g_copy_in = g_copy_out = g_graph_begin = g_graph_end = g_replay = 0;
-    g_fail_open = g_support_none = 0;
-    g_fail_run = NULL;
+    g_fail_open = g_fail_upload = g_support_none = 0;
+    g_fail_run = g_fail_prepare = NULL;
 }
 
 static void *dev_malloc(fake_dev *d, size_t n) {
@@ -212,7 +213,9 @@ static void fake_free_fn(void *dev, void *p) {
     dev_mfree(p);
 }
 static const void *fake_upload(void *dev, const void *host, size_t bytes) {
-    uint8_t *p = (uint8_t *)dev_malloc((fake_dev *)dev, bytes);
+    uint8_t *p;
+    if (g_fail_upload) return NULL;
+    p = (uint8_t *)dev_malloc((fake_dev *)dev, bytes);
     if (p) encode(p, host, bytes);
     g_upload++;
     return p;
@@ -276,8 +279,12 @@ static int fake_supports(void *dev, const infer_backend_op *op) {
     return 0;
 }
 static infer_status fake_prepare(void *dev, const infer_backend_op *op, void **state, char *err, size_t err_size) {
-    (void)dev, (void)err, (void)err_size;
+    (void)dev;
     if (*state != NULL) g_bad++; /* starts NULL */
+    if (g_fail_prepare && !strcmp(op->name, g_fail_prepare)) {
+        snprintf(err, err_size, "injected prepare failure");
+        return INFER_STATUS_UNSUPPORTED;
+    }
     *state = malloc(strlen(op->name) + 1);
     strcpy((char *)*state, op->name);
     g_prepare++;
@@ -718,6 +725,21 @@ static void test_device_errors(void) {
         CHECK_STATUS(infer_session_arena_bytes(m, &opt, &bytes), INFER_STATUS_UNSUPPORTED, "is not available");
     }
     CHECK_EQ_INT(g_open, 0);
+    check_clean();
+    infer_model_free(m);
+    /* failures after open: everything taken so far is given back */
+    m = model_mixed();
+    opt.device = "fake";
+    g_fail_upload = 1;
+    CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_BACKEND, "no device memory for constant 'W1' (240 bytes)");
+    g_fail_upload = 0;
+    g_fail_prepare = "mm";
+    CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_UNSUPPORTED,
+                 "node 'mm' (MatMul): fake prepare failed: injected prepare failure");
+    g_fail_prepare = NULL;
+    CHECK(s == NULL);
+    CHECK_EQ_INT(g_open, 2);
+    CHECK(g_prepare > 0);
     check_clean();
     infer_model_free(m);
 }
