@@ -308,7 +308,8 @@ typedef struct infer_session_options {
                                   per device (0: the cores shared among the devices) */
     const char *device;        /* NULL or "cpu": the CPU backend. "NAME" or "NAME:N": device N
                                   (default 0) of the backend registered as NAME
-                                  (infer_register_backend); nodes it lacks run on the CPU.
+                                  (infer_register_backend); nodes it lacks run on the CPU,
+                                  and `arena` below is then their host mirror of the plan.
                                   Statuses: UNSUPPORTED (NAME not registered), BACKEND (no
                                   device N, or it fails to open) */
     const infer_dim *dims;     /* values for the model's symbolic dims */
@@ -6976,6 +6977,7 @@ static infer_status infer__cancelled(infer_session *s, uint32_t i) {
 static infer_status infer__dev_fail(infer_session *s, infer_status st, uint32_t node, const char *what, const char *err) {
     const infer_model *m = s->m;
     if (st == INFER_STATUS_OK) st = INFER_STATUS_BACKEND;
+    if (!err[0]) err = "no message";
     if (node == INFER__ABSENT) return infer__fail(s->err, st, "%s: %s %s failed: %s", m->path, s->dev->name, what, err);
     return infer__fail(s->err, st, "%s: node '%s' (%s): %s %s failed: %s", m->path, m->nodes[node].name,
                        infer__ops[m->nodes[node].op].name, s->dev->name, what, err);
@@ -7004,12 +7006,12 @@ static infer_status infer__run_device(infer_session *s, infer_tensor *outputs, s
     for (i = 0; i < s->n_steps && !replayed; i++) {
         uint32_t node = s->steps[i];
         double t0 = s->node_ms ? infer__now_ms() : 0;
+        err[0] = '\0';
         if (!graph && infer__stopped(&s->rt, 1)) {
             d->be.sync(d->h, err, sizeof err); /* leave the device idle */
             return infer__cancelled(s, i);
         }
         if (d->on_dev[node]) {
-            err[0] = '\0';
             st = d->be.run(d->h, &d->ops[node], d->state[node], err, sizeof err);
             if (!st && s->node_ms) st = d->be.sync(d->h, err, sizeof err); /* a profile times the node itself */
             if (st) {
@@ -7047,13 +7049,16 @@ static infer_status infer__run_device(infer_session *s, infer_tensor *outputs, s
         if (s->node_ms) s->node_ms[node] += infer__now_ms() - t0;
     }
     if (graph) {
-        infer_status ge = d->be.graph_end(d->h, err, sizeof err);
+        infer_status ge;
+        err[0] = '\0';
+        ge = d->be.graph_end(d->h, err, sizeof err);
         if (!st && ge) st = infer__dev_fail(s, ge, INFER__ABSENT, "graph_end", err);
     }
     if (st) {
         d->be.sync(d->h, err, sizeof err); /* leave the device idle for the next run */
         return st;
     }
+    err[0] = '\0';
     if ((st = d->be.sync(d->h, err, sizeof err))) return infer__dev_fail(s, st, INFER__ABSENT, "sync", err);
     if (infer__stopped(&s->rt, 1)) return infer__cancelled(s, s->n_steps);
     if (s->node_ms) s->n_runs++;
