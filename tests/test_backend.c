@@ -480,12 +480,14 @@ static void io_init(io *x, infer_session *s, const infer_model *m, unsigned long
     }
 }
 
+static int g_threads = 1; /* of the sessions open_session makes */
+
 static infer_session *open_session(const infer_model *m, const char *device, int batch) {
     infer_session *s = NULL;
     infer_session_options opt;
     infer_dim dim = {"batch", 0};
     memset(&opt, 0, sizeof opt);
-    opt.n_threads = 1;
+    opt.n_threads = g_threads;
     opt.device = device;
     if (batch) {
         dim.value = batch;
@@ -787,6 +789,11 @@ static void test_mixed(void) {
     CHECK_OK(infer_session_node(s, 4, &info));
     CHECK(!strcmp(info.name, "mm") && !strcmp(info.kernel, "fake"));
     infer_session_free(s);
+    check_clean();
+    g_threads = 2; /* the CPU nodes on worker threads */
+    s = compare(m, "fake", 0, 2);
+    infer_session_free(s);
+    g_threads = 1;
     check_clean();
     infer_model_free(m);
 }
