@@ -253,7 +253,7 @@ valgrind:
 # (tests/demo.sh), each platform in its own build folder. CROSS_TESTS can be narrowed
 # (.ci/run does). qemu-user runs the AArch64 programs against the cross toolchain's
 # libraries (QEMU_LD_PREFIX); wine64 runs the .exe files in a prefix under build/.
-CROSS_TESTS ?= test_api test_bad_files test_cast_small test_format test_gemm test_limits test_npy test_ops_elementwise \
+CROSS_TESTS ?= test_api test_backend test_bad_files test_cast_small test_format test_gemm test_limits test_npy test_ops_elementwise \
     test_ops_more test_ops_more2 test_ops_nn test_ops_rnn test_ops_shape test_planner test_smoke test_threads
 CROSS_DEMO  := infer-convert infer-run digits-accuracy
 # test_vecmath and test_conv check the NEON vector math, element-wise kernels and Conv

@@ -65,7 +65,8 @@
    ----------
    Threads: an infer_model is immutable after load; any number of threads may
    create sessions from it and query it at once. An infer_session is used by one
-   thread at a time. infer_last_error() is per thread.
+   thread at a time. infer_last_error() is per thread. infer_register_backend takes a
+   lock of its own (the backend registry is the one process-wide table; docs/BACKENDS.md).
    Hostile files: infer_model_load* validates every offset, size, count, index,
    enum, dim and the graph order before using them, with overflow-checked
    arithmetic; a malformed file yields INFER_STATUS_BAD_FILE (or UNSUPPORTED /
@@ -305,7 +306,12 @@ typedef struct infer_session_options {
                                   threads of its own (unless parallel_for is set), which sleep
                                   on a condition variable between parallel loops. With tp > 1:
                                   per device (0: the cores shared among the devices) */
-    const char *device;        /* NULL or "cpu": the CPU backend */
+    const char *device;        /* NULL or "cpu": the CPU backend. "NAME" or "NAME:N": device N
+                                  (default 0) of the backend registered as NAME
+                                  (infer_register_backend); nodes it lacks run on the CPU,
+                                  and `arena` below is then their host mirror of the plan.
+                                  Statuses: UNSUPPORTED (NAME not registered), BACKEND (no
+                                  device N, or it fails to open) */
     const infer_dim *dims;     /* values for the model's symbolic dims */
     size_t n_dims;
     void *arena;               /* NULL: allocate; else a buffer of at least the size
@@ -355,12 +361,18 @@ typedef struct infer_session_stats {
     size_t n_nodes;                 /* nodes in the model */
     size_t n_steps;                 /* nodes left to run per infer_run after folding */
     int n_threads;
-    size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks) */
+    size_t arena_capacity_bytes;    /* the arena held: the largest plan's so far (never shrinks); on a
+                                       device, the host mirror (0 when every node is on the device) */
     size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
     size_t packed_weight_bytes;     /* weights pre-packed at creation for the SIMD kernels (Conv's W,
                                        a constant B of MatMul/Gemm, an int8 B with its scales), owned
                                        by the session; a packed weight read by nothing else gives
                                        back its mapped file pages */
+    /* a session on a registered device (infer_session_options.device; see infer_backend): */
+    size_t n_device_nodes;          /* steps the device runs */
+    size_t n_fallback_nodes;        /* steps that run on the CPU because the backend lacks them */
+    size_t copy_bytes_per_run;      /* explicit host <-> device bytes per run around the fallback
+                                       nodes (the graph's own inputs and outputs not counted) */
 } infer_session_stats;
 
 /* What tensor parallelism did to a session (infer_session_get_tp_stats). Weight bytes
@@ -488,6 +500,9 @@ typedef struct infer_node_info {
                                  "int8_avx2": a MatMul/Gemm on int8 weights), NULL when it does not run */
     double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
     uint64_t n_runs;          /* infer_run calls timed so far */
+    const char *device;       /* sessions: where it runs: "cpu", a backend's name ("cuda"), or
+                                 "cpu (fallback)" (a device session's node that backend lacks);
+                                 NULL when it does not run */
 } infer_node_info;
 
 INFER_API void infer_model_get_stats(const infer_model *m, infer_model_stats *stats);
@@ -499,6 +514,93 @@ INFER_API infer_status infer_session_node(const infer_session *s, size_t i, infe
 
 /* 1 when the runtime has an operator of this type (ONNX name, e.g. "Conv"), else 0. */
 INFER_API int infer_op_exists(const char *op_type);
+
+/* ---- device backends: a device other than the CPU (backends/cuda registers "cuda") ----
+   A session created with device "NAME" or "NAME:N" runs every node the backend supports
+   on device N (default 0) and the others on the CPU kernels, with explicit copies
+   between the two (infer_session_stats counts them; infer_session_node names each node's
+   device). Not yet with tp > 1, a communicator, or infer_session_set_dims to other dims. */
+
+/* One node as a backend sees it. Tensor data are device pointers (the session's device
+   arena, a device copy of a graph input, or a constant uploaded with upload()); an absent
+   optional input has data NULL and n_dims 0; an empty tensor has data_bytes 0. Output
+   dtype and dims are already inferred. An element-wise node (Add, Relu, Softmax, ...) may
+   have its output at the same address as an input of the same shape (in place). The
+   op and its arrays stay valid, at the same addresses, for the session's life. */
+typedef struct infer_backend_op {
+    const char *op_type;         /* the runtime's op type, e.g. "MatMul", "Conv", "Attention" */
+    const char *name;            /* the node's name */
+    size_t n_inputs, n_outputs;
+    const infer_tensor *inputs;
+    const infer_tensor *outputs;
+    const void *node;            /* opaque: for infer_backend_attr_* */
+} infer_backend_op;
+
+/* The node's attributes (the runtime's names, including fused ones such as "activation").
+   A scalar getter returns def when the attribute is absent or of another type.
+   _ints / _floats return the count (may exceed cap; copies min(count, cap)), or -1 when
+   the attribute is absent or of another type. */
+INFER_API int64_t infer_backend_attr_int(const infer_backend_op *op, const char *name, int64_t def);
+INFER_API float infer_backend_attr_float(const infer_backend_op *op, const char *name, float def);
+INFER_API const char *infer_backend_attr_string(const infer_backend_op *op, const char *name, const char *def);
+INFER_API long infer_backend_attr_ints(const infer_backend_op *op, const char *name, int64_t *out, size_t cap);
+INFER_API long infer_backend_attr_floats(const infer_backend_op *op, const char *name, float *out, size_t cap);
+
+/* A backend: every call gets the `dev` handle open() made (one per session). Calls that
+   fail write a message (no newline) into err (err_size bytes) and return non-OK; the
+   session reports it with the node. Every function is required except prepare,
+   unprepare, graph_begin and graph_end (NULL: none).
+   Ordering: the session's calls on one dev form one stream. copy_in, run and copy_out
+   are ordered after everything enqueued before them; copy_in may return before its copy
+   is done, but the host bytes may be reused as soon as it returns; copy_out returns when
+   the bytes are on the host. The executor calls sync() before it copies device results
+   out for a CPU node and at the end of a run. */
+typedef struct infer_backend {
+    const char *name;                               /* "cuda": sessions ask for "cuda" or "cuda:N" */
+    void *user;                                     /* handed to device_count and open */
+    int (*device_count)(void *user);                /* 0 (or < 0): none present */
+    infer_status (*open)(void *user, int device, void **dev, char *err, size_t err_size);
+    void (*close)(void *dev);
+    void *(*alloc)(void *dev, size_t bytes);        /* device memory, 256-byte aligned, or NULL */
+    void (*free)(void *dev, void *p);
+    /* a constant (weights): device memory holding `bytes` from `host`, or NULL. The
+       backend may share one upload between the sessions on a device (keyed by host,
+       counted); release() drops this session's hold. Called at session creation only. */
+    const void *(*upload)(void *dev, const void *host, size_t bytes);
+    void (*release)(void *dev, const void *d);
+    infer_status (*copy_in)(void *dev, void *dst, const void *host, size_t bytes, char *err, size_t err_size);
+    infer_status (*copy_out)(void *dev, void *host, const void *src, size_t bytes, char *err, size_t err_size);
+    /* 1: run() takes this node (dtypes, attributes, ranks it handles); 0: it runs on the CPU.
+       Called at session creation with the op run() will get. */
+    int (*supports)(void *dev, const infer_backend_op *op);
+    /* per node, at session creation (after upload): descriptors, workspaces; *state is
+       handed to run() (it starts NULL; it may stay NULL). prepare may be NULL (no state). */
+    infer_status (*prepare)(void *dev, const infer_backend_op *op, void **state, char *err, size_t err_size);
+    void (*unprepare)(void *dev, void *state);      /* at session free, for each prepared node */
+    /* enqueues the node on the session's stream (asynchronous is fine) */
+    infer_status (*run)(void *dev, const infer_backend_op *op, void *state, char *err, size_t err_size);
+    /* waits for everything enqueued */
+    infer_status (*sync)(void *dev, char *err, size_t err_size);
+    /* Whole-run capture (CUDA graphs). Optional (NULL). The executor calls graph_begin
+       before the node calls of a run in which every node runs on this backend, with the
+       plan's id (it changes when set_dims picks another plan): the backend returns 1 when
+       it replayed a run it captured for that plan (the executor then skips the node calls
+       and calls graph_end), 0 to receive the node calls (it may capture them). Inputs are
+       copied in before graph_begin, outputs copied out after graph_end, always to the
+       same arena addresses for a plan. graph_end follows every graph_begin, also after a
+       run() failed (the backend must then drop that capture). Between graph_begin and
+       graph_end the executor does not check for cancellation (the node calls only
+       enqueue); it checks before graph_begin and after the final sync. */
+    int (*graph_begin)(void *dev, uint64_t plan_id);
+    infer_status (*graph_end)(void *dev, char *err, size_t err_size);
+} infer_backend;
+
+/* Registers a backend (the table is copied; at most 8; a second one of the same name
+   replaces the first, for sessions created after). Thread-safe with respect to itself;
+   register before creating sessions that ask for it. INVALID_ARGUMENT for a NULL table,
+   a name that is empty, "cpu", longer than 31 bytes or holds ':', or a required function
+   that is NULL; OUT_OF_MEMORY when 8 others are registered. */
+INFER_API infer_status infer_register_backend(const infer_backend *b);
 
 /* -- builder: make a graph in C and save it as .infer -- */
 typedef enum infer_attr_type {
@@ -5769,7 +5871,10 @@ struct infer_session {
     int force_reference;
     struct infer__tp *tp;        /* section 8: tensor parallelism (this session is device 0 or
                                     this process's rank; the rest live there), else NULL */
+    struct infer__dev *dev;      /* a registered device (infer_backend) that runs the nodes it
+                                    supports, else NULL: the CPU runs everything */
 };
+typedef struct infer__dev infer__dev;
 
 /* section 8: tensor-parallel sessions */
 static infer_status infer__tp_create(const infer_model *m, const infer_session_options *opt, infer_session **out);
@@ -6149,6 +6254,386 @@ static void infer__place_arena(infer_session *s) {
     }
 }
 
+/* -- device backends: the registry, attributes, and a session on a device --
+   A backend registered with infer_register_backend runs the nodes it supports() on its
+   device; the rest run on the CPU kernels. The device arena has the host plan's layout
+   (the same offsets), and the session keeps its host arena as a mirror of it for the
+   CPU nodes: before a CPU node, the device-made values it reads are copied out to their
+   place in the mirror; after it, what it made that a device node reads is copied in.
+   A value is copied at most once each way, inside its planned lifetime, so the planner's
+   sharing of bytes (in place too) holds on both sides. Constants read by device nodes
+   are uploaded once; graph inputs read by device nodes get a device buffer each, filled
+   at the start of a run. */
+
+#define INFER__MAX_BACKENDS 8
+
+typedef struct infer__backend_entry {
+    infer_backend be;
+    char name[32];
+} infer__backend_entry;
+
+/* The one mutable global besides the CPU-feature cache and the error text: what
+   infer_register_backend was given, under a lock of its own. */
+static infer__backend_entry infer__backends[INFER__MAX_BACKENDS];
+static int infer__n_backends;
+static uint64_t infer__plan_ids; /* device plans so far: each gets the next id */
+#if INFER__POOL
+static pthread_mutex_t infer__backends_mu = PTHREAD_MUTEX_INITIALIZER;
+static void infer__backends_lock(void) { pthread_mutex_lock(&infer__backends_mu); }
+static void infer__backends_unlock(void) { pthread_mutex_unlock(&infer__backends_mu); }
+#elif INFER__ATOMICS
+static int infer__backends_flag;
+static void infer__backends_lock(void) {
+    while (__atomic_exchange_n(&infer__backends_flag, 1, __ATOMIC_ACQUIRE)) continue;
+}
+static void infer__backends_unlock(void) { __atomic_store_n(&infer__backends_flag, 0, __ATOMIC_RELEASE); }
+#else
+static void infer__backends_lock(void) {}
+static void infer__backends_unlock(void) {}
+#endif
+
+infer_status infer_register_backend(const infer_backend *b) {
+    int i;
+    size_t len;
+    if (!b || !b->name) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_register_backend: no backend or no name");
+    len = strlen(b->name);
+    if (!len || len >= sizeof infer__backends[0].name || strchr(b->name, ':') || !strcmp(b->name, "cpu"))
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_register_backend: name '%s' must be 1 to 31 "
+                           "bytes, without ':', and not 'cpu'", b->name);
+    if (!b->device_count || !b->open || !b->close || !b->alloc || !b->free || !b->upload || !b->release ||
+        !b->copy_in || !b->copy_out || !b->supports || !b->run || !b->sync || !b->graph_begin != !b->graph_end)
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_register_backend: backend '%s' lacks a required "
+                           "function (only prepare, unprepare and graph_begin with graph_end may be NULL)", b->name);
+    infer__backends_lock();
+    for (i = 0; i < infer__n_backends && strcmp(infer__backends[i].name, b->name); i++) continue;
+    if (i == INFER__MAX_BACKENDS) {
+        infer__backends_unlock();
+        return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "infer_register_backend: '%s': %d backends are registered "
+                           "already", b->name, INFER__MAX_BACKENDS);
+    }
+    infer__backends[i].be = *b;
+    memcpy(infer__backends[i].name, b->name, len + 1);
+    infer__backends[i].be.name = infer__backends[i].name;
+    if (i == infer__n_backends) infer__n_backends++;
+    infer__backends_unlock();
+    return INFER_STATUS_OK;
+}
+
+/* Finds the backend a device string names ("NAME" or "NAME:N") into *be (a copy, with
+   its name in name[32]) and *index. */
+static infer_status infer__backend_find(const infer_model *m, const char *device, infer_backend *be, char *name,
+                                        int *index) {
+    const char *colon = strchr(device, ':');
+    size_t len = colon ? (size_t)(colon - device) : strlen(device);
+    char list[8 * 40] = "cpu";
+    int i, found = -1;
+    long n = 0;
+    if (colon) {
+        const char *p = colon + 1;
+        if (!*p) n = -1;
+        for (; *p && n >= 0; p++) n = *p >= '0' && *p <= '9' && n < 100000 ? n * 10 + (*p - '0') : -1;
+        if (n < 0)
+            return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: device '%s': the part after ':' must be a "
+                               "device number", m->path, device);
+    }
+    infer__backends_lock();
+    for (i = 0; i < infer__n_backends; i++) {
+        if (strlen(infer__backends[i].name) == len && !memcmp(infer__backends[i].name, device, len)) found = i;
+        strcat(strcat(list, ", "), infer__backends[i].name);
+    }
+    if (found >= 0) {
+        *be = infer__backends[found].be;
+        memcpy(name, infer__backends[found].name, sizeof infer__backends[found].name);
+        be->name = name;
+    }
+    infer__backends_unlock();
+    if (found < 0)
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s' is not available (registered: %s)", m->path,
+                           device, list);
+    *index = (int)n;
+    return INFER_STATUS_OK;
+}
+
+/* 1 when the options ask for a registered device rather than the CPU */
+static int infer__wants_device(const infer_session_options *opt) {
+    return opt && opt->device && strcmp(opt->device, "cpu") != 0;
+}
+
+static const infer__attr *infer__op_attr(const infer_backend_op *op, const char *name, infer_attr_type type) {
+    const infer__attr *a = op && op->node && name ? infer__attr_find((const infer__node *)op->node, name) : NULL;
+    return a && a->type == type ? a : NULL;
+}
+int64_t infer_backend_attr_int(const infer_backend_op *op, const char *name, int64_t def) {
+    const infer__attr *a = infer__op_attr(op, name, INFER_ATTR_INT);
+    return a ? a->i : def;
+}
+float infer_backend_attr_float(const infer_backend_op *op, const char *name, float def) {
+    const infer__attr *a = infer__op_attr(op, name, INFER_ATTR_FLOAT);
+    return a ? a->f : def;
+}
+const char *infer_backend_attr_string(const infer_backend_op *op, const char *name, const char *def) {
+    const infer__attr *a = infer__op_attr(op, name, INFER_ATTR_STRING);
+    return a ? a->s : def;
+}
+long infer_backend_attr_ints(const infer_backend_op *op, const char *name, int64_t *out, size_t cap) {
+    const infer__attr *a = infer__op_attr(op, name, INFER_ATTR_INTS);
+    size_t i;
+    if (!a) return -1;
+    for (i = 0; out && i < a->n && i < cap; i++) out[i] = (int64_t)infer__rd64(a->arr + 8 * i);
+    return (long)a->n;
+}
+long infer_backend_attr_floats(const infer_backend_op *op, const char *name, float *out, size_t cap) {
+    const infer__attr *a = infer__op_attr(op, name, INFER_ATTR_FLOATS);
+    size_t i;
+    if (!a) return -1;
+    for (i = 0; out && i < a->n && i < cap; i++) {
+        uint32_t u = infer__rd32(a->arr + 4 * i);
+        memcpy(&out[i], &u, sizeof u);
+    }
+    return (long)a->n;
+}
+
+/* One copy across the device boundary: value t (a root in the arena) at a step. */
+typedef struct infer__copy {
+    uint32_t step, t;
+} infer__copy;
+
+/* A session's device: its handle, arena and what runs where. */
+struct infer__dev {
+    infer_backend be;           /* the registered table, copied at creation */
+    char name[32];
+    void *h;                    /* open()'s handle, NULL until opened */
+    int index;
+    uint64_t plan_id;
+    uint8_t *arena;             /* device memory, the host plan's layout */
+    uint8_t *on_dev;            /* [n_nodes] 1: the device runs it */
+    uint8_t *prepared;          /* [n_nodes] 1: prepare() succeeded (unprepare at free) */
+    void **state;               /* [n_nodes] prepare()'s state */
+    infer_backend_op *ops;      /* [n_nodes] what run() gets */
+    infer_tensor *tens;         /* [n_refs] their tensors, laid out as the model's refs */
+    const void **dptr;          /* [n_tensors] the device copy of a constant (uploaded) or a
+                                   graph input (allocated); NULL else */
+    uint32_t *duse;             /* [n_tensors] device nodes reading this root value */
+    uint8_t *home;              /* [n_tensors] 1: an arena value a device node writes */
+    infer__copy *outs, *ins;    /* device -> mirror before a CPU step; mirror -> device after one */
+    uint32_t n_outs, n_ins;
+    size_t n_device, n_fallback, copy_bytes;
+    int all_device;
+};
+
+/* The device address of value t's bytes (NULL when empty or not on the device). */
+static void *infer__dev_ptr(const infer_session *s, uint32_t t) {
+    int32_t r = infer__root(s, t);
+    const infer__val *v = &s->vals[r];
+    if (!v->bytes) return NULL;
+    if (v->kind == INFER__VAL_ARENA) return v->storage >= 0 ? s->dev->arena + v->offset : NULL;
+    return (void *)(uintptr_t)s->dev->dptr[r];
+}
+
+/* Fills node's op (and its tensors) with the device addresses known now. */
+static void infer__dev_op(infer_session *s, uint32_t node) {
+    const infer_model *m = s->m;
+    const infer__node *n = &m->nodes[node];
+    infer__dev *d = s->dev;
+    infer_tensor *ts = d->tens + (n->in - m->refs);
+    uint32_t k;
+    for (k = 0; k < n->n_in + n->n_out; k++) { /* in and out are adjacent in refs */
+        uint32_t t = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+        const infer__val *v;
+        memset(&ts[k], 0, sizeof ts[k]);
+        if (t == INFER__ABSENT) continue;
+        v = &s->vals[t];
+        ts[k].name = m->tensors[t].name;
+        ts[k].dtype = v->dtype;
+        ts[k].n_dims = v->n_dims;
+        memcpy(ts[k].dims, v->dims, sizeof v->dims);
+        ts[k].data = infer__dev_ptr(s, t);
+        ts[k].data_bytes = v->bytes;
+    }
+    d->ops[node].op_type = infer__ops[n->op].name;
+    d->ops[node].name = n->name;
+    d->ops[node].n_inputs = n->n_in;
+    d->ops[node].n_outputs = n->n_out;
+    d->ops[node].inputs = ts;
+    d->ops[node].outputs = ts + n->n_in;
+    d->ops[node].node = n;
+}
+
+/* Drops the device copy of constant or graph input r. */
+static void infer__dev_drop(infer_session *s, uint32_t r) {
+    infer__dev *d = s->dev;
+    if (!d->dptr[r]) return;
+    if (s->vals[r].kind == INFER__VAL_CONST) d->be.release(d->h, d->dptr[r]);
+    else d->be.free(d->h, (void *)(uintptr_t)d->dptr[r]);
+    d->dptr[r] = NULL;
+}
+
+/* Opens the device the options name and allocates its arena and tables. */
+static infer_status infer__dev_open(infer_session *s, const infer_session_options *opt) {
+    const infer_model *m = s->m;
+    infer__dev *d;
+    char err[256] = "";
+    int count;
+    infer_status st;
+    if (!(d = s->dev = (infer__dev *)infer__calloc(&s->a, 1, sizeof *d)))
+        return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+    if ((st = infer__backend_find(m, opt->device, &d->be, d->name, &d->index))) {
+        memcpy(s->err, infer_last_error(), sizeof s->err);
+        return st;
+    }
+    if ((count = d->be.device_count(d->be.user)) <= d->index)
+        return infer__fail(s->err, INFER_STATUS_BACKEND, "%s: no %s device %d (device_count reports %d)", m->path, d->name,
+                           d->index, count < 0 ? 0 : count);
+    if ((st = d->be.open(d->be.user, d->index, &d->h, err, sizeof err)) || !d->h) {
+        d->h = NULL;
+        return infer__fail(s->err, st ? st : INFER_STATUS_BACKEND, "%s: device '%s': open failed: %s", m->path,
+                           opt->device, err[0] ? err : "no handle");
+    }
+    d->on_dev = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
+    d->prepared = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
+    d->state = (void **)infer__calloc(&s->a, m->n_nodes, sizeof(void *));
+    d->ops = (infer_backend_op *)infer__calloc(&s->a, m->n_nodes, sizeof(infer_backend_op));
+    d->tens = (infer_tensor *)infer__calloc(&s->a, m->n_refs, sizeof(infer_tensor));
+    d->dptr = (const void **)infer__calloc(&s->a, m->n_tensors, sizeof(void *));
+    d->duse = (uint32_t *)infer__calloc(&s->a, m->n_tensors, sizeof(uint32_t));
+    d->home = (uint8_t *)infer__calloc(&s->a, m->n_tensors, 1);
+    d->outs = (infer__copy *)infer__calloc(&s->a, m->n_refs, sizeof(infer__copy));
+    d->ins = (infer__copy *)infer__calloc(&s->a, m->n_refs, sizeof(infer__copy));
+    if (!d->on_dev || !d->prepared || !d->state || !d->ops || !d->tens || !d->dptr || !d->duse || !d->home || !d->outs ||
+        !d->ins)
+        return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+    if (s->arena_bytes && !(d->arena = (uint8_t *)d->be.alloc(d->h, s->arena_bytes)))
+        return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: device '%s': no memory for a %zu-byte arena", m->path,
+                           opt->device, s->arena_bytes);
+    infer__backends_lock();
+    d->plan_id = ++infer__plan_ids;
+    infer__backends_unlock();
+    return INFER_STATUS_OK;
+}
+
+/* Asks the backend for step `node`: gives the constants and graph inputs it reads device
+   copies first (dropped again when it says no and no device node reads them). *on: 1 when
+   the device runs it. */
+static infer_status infer__dev_assign(infer_session *s, uint32_t node, int *on) {
+    const infer_model *m = s->m;
+    const infer__node *n = &m->nodes[node];
+    infer__dev *d = s->dev;
+    infer_status st;
+    uint32_t k;
+    *on = 0;
+    if ((st = infer__fold_deferred(s, node))) return st; /* a deferred weight: its f32 value for upload */
+    for (k = 0; k < n->n_in; k++) {
+        int32_t r;
+        const infer__val *v;
+        if (n->in[k] == INFER__ABSENT) continue;
+        r = infer__root(s, n->in[k]);
+        v = &s->vals[r];
+        if (d->dptr[r] || !v->bytes || (v->kind != INFER__VAL_CONST && v->kind != INFER__VAL_INPUT)) continue;
+        d->dptr[r] = v->kind == INFER__VAL_CONST ? d->be.upload(d->h, v->data, v->bytes) : d->be.alloc(d->h, v->bytes);
+        if (!d->dptr[r])
+            return infer__fail(s->err, INFER_STATUS_BACKEND, "%s: device '%s': no device memory for %s '%s' (%zu bytes)",
+                               m->path, d->name, v->kind == INFER__VAL_CONST ? "constant" : "input", m->tensors[r].name,
+                               v->bytes);
+    }
+    infer__dev_op(s, node);
+    *on = d->be.supports(d->h, &d->ops[node]) == 1;
+    for (k = 0; k < n->n_in; k++) {
+        int32_t r;
+        if (n->in[k] == INFER__ABSENT) continue;
+        r = infer__root(s, n->in[k]);
+        if (*on) d->duse[r]++;
+        else if (!d->duse[r]) infer__dev_drop(s, (uint32_t)r);
+    }
+    if (*on)
+        for (k = 0; k < n->n_out; k++)
+            if (n->out[k] != INFER__ABSENT) d->home[n->out[k]] = 1;
+    d->on_dev[node] = (uint8_t)*on;
+    return INFER_STATUS_OK;
+}
+
+/* After every step is assigned: the copy plan, the counts, then prepare() per device node. */
+static infer_status infer__dev_finish(infer_session *s) {
+    const infer_model *m = s->m;
+    infer__dev *d = s->dev;
+    uint32_t i, k;
+    uint8_t *out_done = (uint8_t *)infer__calloc(&s->a, m->n_tensors, 1);
+    char err[256];
+    infer_status st;
+    if (!out_done) return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+    for (i = 0; i < s->n_steps; i++) {
+        const infer__node *n = &m->nodes[s->steps[i]];
+        if (d->on_dev[s->steps[i]]) {
+            d->n_device++;
+            continue;
+        }
+        d->n_fallback++;
+        for (k = 0; k < n->n_in; k++) { /* device-made values it reads: copied out once, before the first */
+            int32_t r;
+            if (n->in[k] == INFER__ABSENT) continue;
+            r = infer__root(s, n->in[k]);
+            if (!d->home[r] || out_done[r] || !s->vals[r].bytes) continue;
+            out_done[r] = 1;
+            d->outs[d->n_outs].step = i;
+            d->outs[d->n_outs++].t = (uint32_t)r;
+            d->copy_bytes += s->vals[r].bytes;
+        }
+        for (k = 0; k < n->n_out; k++) { /* what it makes that a device node reads: copied in after */
+            uint32_t t = n->out[k];
+            if (t == INFER__ABSENT || !d->duse[t] || !s->vals[t].bytes) continue;
+            d->ins[d->n_ins].step = i;
+            d->ins[d->n_ins++].t = t;
+            d->copy_bytes += s->vals[t].bytes;
+        }
+    }
+    infer__free(&s->a, out_done);
+    d->all_device = d->n_fallback == 0;
+    if (d->all_device && s->arena_raw) { /* no CPU node: the host mirror would never be touched */
+        s->be->free(&s->a, s->arena_raw);
+        s->arena = NULL, s->arena_raw = NULL, s->arena_cap = 0;
+        for (i = 0; i < m->n_tensors; i++)
+            if (s->vals[i].kind == INFER__VAL_ARENA || (s->vals[i].kind == INFER__VAL_VIEW &&
+                                                         s->vals[infer__root(s, i)].kind == INFER__VAL_ARENA))
+                s->vals[i].data = NULL;
+    }
+    for (i = 0; i < s->n_steps; i++) {
+        uint32_t node = s->steps[i];
+        if (!d->on_dev[node] || !d->be.prepare) continue;
+        err[0] = '\0';
+        if ((st = d->be.prepare(d->h, &d->ops[node], &d->state[node], err, sizeof err)))
+            return infer__fail(s->err, st, "%s: node '%s' (%s): %s prepare failed: %s", m->path, m->nodes[node].name,
+                               infer__ops[m->nodes[node].op].name, d->name, err);
+        d->prepared[node] = 1;
+    }
+    return INFER_STATUS_OK;
+}
+
+static void infer__dev_free(infer_session *s) {
+    infer__dev *d = s->dev;
+    uint32_t i;
+    char err[256];
+    if (!d) return;
+    if (d->h) {
+        d->be.sync(d->h, err, sizeof err); /* nothing may still use what goes now */
+        for (i = 0; d->prepared && i < s->m->n_nodes; i++)
+            if (d->prepared[i] && d->be.unprepare) d->be.unprepare(d->h, d->state[i]);
+        for (i = 0; d->dptr && i < s->m->n_tensors; i++) infer__dev_drop(s, i);
+        if (d->arena) d->be.free(d->h, d->arena);
+        d->be.close(d->h);
+    }
+    infer__free(&s->a, d->on_dev);
+    infer__free(&s->a, d->prepared);
+    infer__free(&s->a, (void *)d->state);
+    infer__free(&s->a, d->ops);
+    infer__free(&s->a, d->tens);
+    infer__free(&s->a, (void *)d->dptr);
+    infer__free(&s->a, d->duse);
+    infer__free(&s->a, d->home);
+    infer__free(&s->a, d->outs);
+    infer__free(&s->a, d->ins);
+    infer__free(&s->a, d);
+    s->dev = NULL;
+}
+
 void infer_session_free(infer_session *s) {
     uint32_t i;
     infer_allocator a;
@@ -6159,6 +6644,7 @@ void infer_session_free(infer_session *s) {
     }
     a = s->a;
     infer__pool_stop(&a, s->rt.pool);
+    infer__dev_free(s);
     for (i = 0; s->plans && i < (uint32_t)s->n_plans; i++) infer_session_free(s->plans[i]);
     infer__free(&a, (void *)s->plans);
     for (i = 0; i < s->n_consts; i++) infer__free(&a, s->consts[i]);
@@ -6217,7 +6703,9 @@ static infer_status infer__pack_weights(infer_session *s) {
         size_t n, bytes;
         float *dst;
         infer__ctx_init(s, node, &c);
-        if (s->be != &infer__cpu_backend || !(n = infer__cpu_pack(&c, s->kernels[node], NULL))) continue;
+        if (s->be != &infer__cpu_backend || (s->dev && s->dev->on_dev[node]) ||
+            !(n = infer__cpu_pack(&c, s->kernels[node], NULL)))
+            continue;
         if (!s->packed) {
             s->packed = (const float **)infer__calloc(&s->a, m->n_nodes, sizeof(float *));
             s->packed_raw = (void **)infer__calloc(&s->a, m->n_nodes, sizeof(void *));
@@ -6256,9 +6744,12 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     if (opt) a = opt->allocator;
     *out = NULL;
     if (!m) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: model is NULL");
-    if (opt && opt->device && strcmp(opt->device, "cpu") != 0)
-        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s' is not available in this build (only 'cpu')",
-                           m->path, opt->device);
+    if (infer__wants_device(opt) && plan_only == 1) { /* the size query: a known name, nothing opened */
+        infer_backend be;
+        char name[32];
+        int index;
+        if ((st = infer__backend_find(m, opt->device, &be, name, &index))) return st;
+    }
     if (opt && opt->n_threads < 0)
         return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: n_threads %d < 0", m->path, opt->n_threads);
     if (opt && opt->max_plans < 0)
@@ -6320,11 +6811,18 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
             s->arena_cap = s->arena_bytes;
         }
         infer__place_arena(s);
+        if (infer__wants_device(opt) && (st = infer__dev_open(s, opt))) goto fail;
     }
     if (plan_only != 1) {
         for (i = 0; i < s->n_steps; i++) {
             infer__ctx c;
+            int on = 0;
             infer__ctx_init(s, s->steps[i], &c);
+            if (s->dev && (st = infer__dev_assign(s, s->steps[i], &on))) goto fail;
+            if (on) { /* the device runs it: its CPU kernel only marks it as running */
+                s->kernels[s->steps[i]] = infer__ops[m->nodes[s->steps[i]].op].kernel;
+                continue;
+            }
             if (!s->be->supports(&c)) {
                 st = infer__cfail(&c, INFER_STATUS_UNSUPPORTED, "the %s backend cannot run this node", s->be->name);
                 goto fail;
@@ -6332,6 +6830,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
             s->kernels[s->steps[i]] = s->be->prepare(&c, opt && opt->force_reference);
             if ((st = infer__fold_deferred(s, s->steps[i]))) goto fail;
         }
+        if (s->dev && (st = infer__dev_finish(s))) goto fail;
         /* once per session: a plan for infer_session_set_dims (plan_only 2) runs on the
            session's packed weights, which do not depend on the dims */
         if (!plan_only && (st = infer__pack_weights(s))) goto fail;
@@ -6365,6 +6864,9 @@ static infer_status infer__session_setup(infer_session *s, const infer_session_o
         }
     }
     if (!s->rt.host && s->n_threads > 1) infer__pool_start(&s->a, &s->rt);
+    if (s->dev)
+        infer__log(&s->rt, INFER_LOG_INFO, "%s: device '%s': %zu nodes on the device, %zu fall back to the CPU, %zu bytes "
+                   "copied per run", m->path, opt->device, s->dev->n_device, s->dev->n_fallback, s->dev->copy_bytes);
     infer__log(&s->rt, INFER_LOG_INFO, "%s: session: %zu of %u nodes run, arena %zu bytes (lower bound %zu), %zu bytes of "
                "folded constants, %d threads%s", m->path, (size_t)s->n_steps, m->n_nodes, s->arena_bytes,
                s->arena_lower_bound, s->const_bytes, s->n_threads, s->rt.host ? " (the host's parallel-for)" : "");
@@ -6374,6 +6876,11 @@ static infer_status infer__session_setup(infer_session *s, const infer_session_o
 infer_status infer_session_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
     infer_status st;
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: out is NULL");
+    *out = NULL;
+    if (opt && (opt->tp > 1 || opt->comm) && infer__wants_device(opt))
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s': tensor parallelism (tp %d%s) runs on the "
+                           "CPU only for now", m ? m->path : "infer_session_create", opt->device, opt->tp,
+                           opt->comm ? ", a communicator" : "");
     if (opt && (opt->tp > 1 || opt->comm)) return infer__tp_create(m, opt, out);
     if ((st = infer__session_build(m, opt, 0, out))) {
         if (opt && opt->log) opt->log(opt->log_user, INFER_LOG_ERROR, infer_last_error());
@@ -6391,6 +6898,9 @@ infer_status infer_session_arena_bytes(const infer_model *m, const infer_session
     infer_status st;
     if (!arena_bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_arena_bytes: arena_bytes is NULL");
     *arena_bytes = 0;
+    if (opt && (opt->tp > 1 || opt->comm) && infer__wants_device(opt))
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s': tensor parallelism runs on the CPU only "
+                           "for now", m ? m->path : "infer_session_arena_bytes", opt->device);
     if (opt && (opt->tp > 1 || opt->comm)) { /* per device: the largest */
         infer_tp_stats tps;
         if ((st = infer__tp_create(m, opt, &s))) return st;
@@ -6439,6 +6949,11 @@ void infer_session_get_stats(const infer_session *s, infer_session_stats *st) {
     st->arena_capacity_bytes = s->arena_cap;
     st->n_plans = (size_t)s->n_plans + 1;
     st->packed_weight_bytes = s->packed_bytes;
+    if (s->dev) {
+        st->n_device_nodes = s->dev->n_device;
+        st->n_fallback_nodes = s->dev->n_fallback;
+        st->copy_bytes_per_run = s->dev->copy_bytes;
+    }
 }
 
 infer_status infer_session_node(const infer_session *s, size_t i, infer_node_info *info) {
@@ -6447,6 +6962,8 @@ infer_status infer_session_node(const infer_session *s, size_t i, infer_node_inf
     if ((st = infer_model_node(s->m, i, info))) return st;
     info->runs = s->kernels[i] != NULL;
     info->kernel = s->kernels[i] ? infer__cpu_kernel_name(s->kernels[i]) : NULL;
+    info->device = !s->kernels[i] ? NULL : !s->dev ? "cpu" : s->dev->on_dev[i] ? s->dev->name : "cpu (fallback)";
+    if (s->dev && s->kernels[i] && s->dev->on_dev[i]) info->kernel = s->dev->name;
     info->total_ms = s->node_ms ? s->node_ms[i] : 0;
     info->n_runs = s->n_runs;
     return INFER_STATUS_OK;
@@ -6470,6 +6987,114 @@ static infer_status infer__cancelled(infer_session *s, uint32_t i) {
         return infer__fail(s->err, INFER_STATUS_CANCELLED, "%s: run cancelled at node '%s' (step %u of %u)", m->path,
                            m->nodes[s->steps[i]].name, i + 1, s->n_steps);
     return infer__fail(s->err, INFER_STATUS_CANCELLED, "%s: run cancelled after its last node", m->path);
+}
+
+/* A backend call failed: its message, with the node when there is one. */
+static infer_status infer__dev_fail(infer_session *s, infer_status st, uint32_t node, const char *what, const char *err) {
+    const infer_model *m = s->m;
+    if (st == INFER_STATUS_OK) st = INFER_STATUS_BACKEND;
+    if (!err[0]) err = "no message";
+    if (node == INFER__ABSENT) return infer__fail(s->err, st, "%s: %s %s failed: %s", m->path, s->dev->name, what, err);
+    return infer__fail(s->err, st, "%s: node '%s' (%s): %s %s failed: %s", m->path, m->nodes[node].name,
+                       infer__ops[m->nodes[node].op].name, s->dev->name, what, err);
+}
+
+/* The run of a device session, once infer__run has checked the caller's tensors and set the
+   graph inputs: inputs in, the steps (device nodes enqueued, CPU nodes between copies),
+   sync, outputs out. */
+static infer_status infer__run_device(infer_session *s, infer_tensor *outputs, size_t n_outputs) {
+    const infer_model *m = s->m;
+    infer__dev *d = s->dev;
+    char err[256] = "";
+    uint32_t i, oi = 0, ii = 0;
+    size_t j;
+    infer_status st = INFER_STATUS_OK;
+    int replayed = 0, graph;
+    for (i = 0; i < m->n_inputs; i++) { /* the graph inputs device nodes read */
+        uint32_t t = m->inputs[i];
+        if (!d->duse[t] || !d->dptr[t] || s->vals[t].kind != INFER__VAL_INPUT) continue;
+        if ((st = d->be.copy_in(d->h, (void *)(uintptr_t)d->dptr[t], s->vals[t].data, s->vals[t].bytes, err, sizeof err)))
+            return infer__dev_fail(s, st, INFER__ABSENT, "copy_in of an input", err);
+    }
+    if (infer__stopped(&s->rt, 1)) return infer__cancelled(s, 0);
+    graph = d->all_device && d->be.graph_begin && !s->node_ms && s->n_steps;
+    if (graph) replayed = d->be.graph_begin(d->h, d->plan_id) == 1;
+    for (i = 0; i < s->n_steps && !replayed; i++) {
+        uint32_t node = s->steps[i];
+        double t0 = s->node_ms ? infer__now_ms() : 0;
+        err[0] = '\0';
+        if (!graph && infer__stopped(&s->rt, 1)) {
+            d->be.sync(d->h, err, sizeof err); /* leave the device idle */
+            return infer__cancelled(s, i);
+        }
+        if (d->on_dev[node]) {
+            st = d->be.run(d->h, &d->ops[node], d->state[node], err, sizeof err);
+            if (!st && s->node_ms) st = d->be.sync(d->h, err, sizeof err); /* a profile times the node itself */
+            if (st) {
+                st = infer__dev_fail(s, st, node, "run", err);
+                break;
+            }
+        } else {
+            infer__ctx c;
+            if (oi < d->n_outs && d->outs[oi].step == i && (st = d->be.sync(d->h, err, sizeof err))) {
+                st = infer__dev_fail(s, st, node, "sync", err);
+                break;
+            }
+            for (; oi < d->n_outs && d->outs[oi].step == i; oi++) {
+                const infer__val *v = &s->vals[d->outs[oi].t];
+                if ((st = d->be.copy_out(d->h, v->data, d->arena + v->offset, v->bytes, err, sizeof err))) break;
+            }
+            if (st) {
+                st = infer__dev_fail(s, st, node, "copy_out of an input", err);
+                break;
+            }
+            infer__ctx_init(s, node, &c);
+            if ((st = s->be->run(&c, s->kernels[node]))) {
+                if (infer__aload(&s->rt.stop)) st = infer__cancelled(s, i);
+                break;
+            }
+            for (; ii < d->n_ins && d->ins[ii].step == i; ii++) {
+                const infer__val *v = &s->vals[d->ins[ii].t];
+                if ((st = d->be.copy_in(d->h, d->arena + v->offset, v->data, v->bytes, err, sizeof err))) break;
+            }
+            if (st) {
+                st = infer__dev_fail(s, st, node, "copy_in of an output", err);
+                break;
+            }
+        }
+        if (s->node_ms) s->node_ms[node] += infer__now_ms() - t0;
+    }
+    if (graph) {
+        infer_status ge;
+        err[0] = '\0';
+        ge = d->be.graph_end(d->h, err, sizeof err);
+        if (!st && ge) st = infer__dev_fail(s, ge, INFER__ABSENT, "graph_end", err);
+    }
+    if (st) {
+        d->be.sync(d->h, err, sizeof err); /* leave the device idle for the next run */
+        return st;
+    }
+    err[0] = '\0';
+    if ((st = d->be.sync(d->h, err, sizeof err))) return infer__dev_fail(s, st, INFER__ABSENT, "sync", err);
+    if (infer__stopped(&s->rt, 1)) return infer__cancelled(s, s->n_steps);
+    if (s->node_ms) s->n_runs++;
+    for (j = 0; j < n_outputs; j++) {
+        infer_tensor *t = &outputs[j];
+        uint32_t o = m->outputs[infer__match(s, m->outputs, m->n_outputs, t, j)];
+        int32_t r = infer__root(s, o);
+        const infer__val *v = &s->vals[o];
+        if (v->bytes && s->vals[r].kind == INFER__VAL_ARENA && d->home[r]) {
+            if ((st = d->be.copy_out(d->h, t->data, d->arena + s->vals[r].offset, v->bytes, err, sizeof err)))
+                return infer__dev_fail(s, st, INFER__ABSENT, "copy_out of an output", err);
+        } else if (v->bytes) {
+            memcpy(t->data, v->data, v->bytes);
+        }
+        t->dtype = v->dtype;
+        t->n_dims = v->n_dims;
+        memset(t->dims, 0, sizeof t->dims);
+        if (v->n_dims) memcpy(t->dims, v->dims, sizeof(int64_t) * (size_t)v->n_dims);
+    }
+    return INFER_STATUS_OK;
 }
 
 static infer_status infer__run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
@@ -6530,6 +7155,7 @@ static infer_status infer__run(infer_session *s, const infer_tensor *inputs, siz
         infer__val *v = &s->vals[s->input_views[i]];
         v->data = s->vals[v->alias].data;
     }
+    if (s->dev) return infer__run_device(s, outputs, n_outputs);
     for (i = 0; i < s->n_steps; i++) { /* a cancel is checked before each node and inside long ones */
         infer__ctx c;
         double t0 = s->node_ms ? infer__now_ms() : 0;
@@ -6634,6 +7260,9 @@ infer_status infer_session_set_dims(infer_session *s, const infer_dim *dims, siz
                                "dim of any input", m->path, dims[i].name ? dims[i].name : "(null)");
     }
     if (infer__plan_has_dims(s, dims, n_dims)) return INFER_STATUS_OK;
+    if (s->dev) /* the device's arena, uploads and prepared nodes belong to one plan */
+        return infer__fail(s->err, INFER_STATUS_UNSUPPORTED, "%s: infer_session_set_dims: a session on device '%s' "
+                           "cannot re-bind dims yet; create a new session with these dims", m->path, s->dev->name);
     for (k = 0; k < s->n_plans; k++)
         if (infer__plan_has_dims(s->plans[k], dims, n_dims)) slot = k;
     if (slot >= 0) {

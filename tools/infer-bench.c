@@ -18,6 +18,9 @@
 
 #include "../infer.h"
 #include "cli.h"
+#ifdef INFER_WITH_CUDA
+#include "../backends/cuda/infer_cuda.h"
+#endif
 #ifdef INFER_TOOLS_MPI /* make mpi: --tp mpi */
 #include "../backends/mpi/infer_mpi.h"
 #endif
@@ -33,11 +36,12 @@ static const char bench_usage[] =
     "  --threads N        threads (default: one per core)\n"
     "  --warmup N         untimed runs first (default 5)\n"
     "  --runs N           timed runs (default 50)\n"
-    "  --device DEV       cpu (default) or cuda:N (when built with CUDA)\n"
+    "  --device DEV       cpu (default), or a registered device: cuda or cuda:N (when built with CUDA)\n"
     "  --tp N             tensor parallelism over N CPU devices in this process (--threads is per device)\n"
     "  --tp mpi           one device per MPI rank: mpirun -np N build/mpi/infer-bench ... (make mpi)\n"
-    "  --verbose          print the tensor-parallel plan (what was split, bytes per collective)\n"
-    "  --profile          time per op type and per node, sorted, with % of the total\n"
+    "  --verbose          print the tensor-parallel plan (what was split, bytes per collective), and on a\n"
+    "                     device the nodes that fall back to the CPU\n"
+    "  --profile          time per op type and per node, sorted, with % of the total (and each node's device)\n"
     "  --json             one JSON object; keys carry their unit (median_ms, arena_bytes, ...)\n"
     "  --help, --version\n";
 
@@ -118,7 +122,7 @@ static void bench_json_str(const char *s) {
 /* -- --profile: time per node and per op type, from infer_session_node -- */
 
 typedef struct bench_row {
-    const char *name, *op, *kernel;
+    const char *name, *op, *kernel, *device;
     double ms;      /* per run */
     size_t n_nodes; /* op rows: nodes of this type */
 } bench_row;
@@ -128,7 +132,9 @@ static int bench_cmp_row(const void *a, const void *b) {
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void bench_rows(const char *title, const bench_row *rows, size_t n, double total, int json, int is_op) {
+/* on_device: a session on a registered device; the node table then names each node's device */
+static void bench_rows(const char *title, const bench_row *rows, size_t n, double total, int json, int is_op,
+                       int on_device) {
     size_t i;
     if (json) {
         printf("%s\"%s\": [", is_op ? "" : ", ", title);
@@ -139,6 +145,8 @@ static void bench_rows(const char *title, const bench_row *rows, size_t n, doubl
                 bench_json_str(rows[i].name);
                 printf(", \"kernel\": ");
                 bench_json_str(rows[i].kernel ? rows[i].kernel : "");
+                printf(", \"device\": ");
+                bench_json_str(rows[i].device ? rows[i].device : "");
                 printf(", ");
             }
             printf("\"op\": ");
@@ -151,12 +159,12 @@ static void bench_rows(const char *title, const bench_row *rows, size_t n, doubl
         return;
     }
     if (is_op) printf("\n%-20s %6s %10s %7s\n", title, "nodes", "ms/run", "%");
-    else printf("\n%-40s %-20s %-8s %10s %7s\n", title, "op", "kernel", "ms/run", "%");
+    else printf("\n%-40s %-20s %-8s %10s %7s%s\n", title, "op", "kernel", "ms/run", "%", on_device ? "  device" : "");
     for (i = 0; i < n; i++) {
         double pct = total > 0 ? 100.0 * rows[i].ms / total : 0.0;
         if (is_op) printf("%-20s %6zu %10.4f %6.1f%%\n", rows[i].op, rows[i].n_nodes, rows[i].ms, pct);
-        else printf("%-40s %-20s %-8s %10.4f %6.1f%%\n", rows[i].name, rows[i].op, rows[i].kernel ? rows[i].kernel : "",
-                    rows[i].ms, pct);
+        else printf("%-40s %-20s %-8s %10.4f %6.1f%%%s%s\n", rows[i].name, rows[i].op, rows[i].kernel ? rows[i].kernel : "",
+                    rows[i].ms, pct, on_device ? "  " : "", on_device && rows[i].device ? rows[i].device : "");
     }
 }
 
@@ -195,6 +203,7 @@ static int bench_profile(const infer_session *s, const double *mark_ms, const ui
         nodes[n_nodes].name = ni.name;
         nodes[n_nodes].op = ni.op_type;
         nodes[n_nodes].kernel = ni.kernel;
+        nodes[n_nodes].device = ni.device;
         nodes[n_nodes].ms = (ni.total_ms - mark_ms[i]) / (double)(ni.n_runs - mark_runs[i]);
         total += nodes[n_nodes].ms;
         for (k = 0; k < n_ops && strcmp(ops[k].op, ni.op_type) != 0; k++) {}
@@ -207,12 +216,21 @@ static int bench_profile(const infer_session *s, const double *mark_ms, const ui
     qsort(ops, n_ops, sizeof *ops, bench_cmp_row);
     if (json) printf(", \"profile\": {\"total_ms_per_run\": %.5f, ", total);
     else printf("\nprofile            %.4f ms per run in %zu nodes (the sum of node times)", total, n_nodes);
-    bench_rows(json ? "ops" : "op type", ops, n_ops, total, json, 1);
-    bench_rows(json ? "nodes" : "node", nodes, n_nodes, total, json, 0);
+    bench_rows(json ? "ops" : "op type", ops, n_ops, total, json, 1, 0);
+    bench_rows(json ? "nodes" : "node", nodes, n_nodes, total, json, 0, st.n_device_nodes + st.n_fallback_nodes > 0);
     if (json) printf("}");
     free(nodes);
     free(ops);
     return 1;
+}
+
+/* The nodes of a device session that run on the CPU because the backend lacks them. */
+static void bench_fallbacks(const infer_session *s, size_t n_nodes) {
+    infer_node_info ni;
+    size_t i;
+    for (i = 0; i < n_nodes; i++)
+        if (infer_session_node(s, i, &ni) == INFER_STATUS_OK && ni.device && !strcmp(ni.device, "cpu (fallback)"))
+            printf("  on the CPU       %s (%s)\n", ni.name, ni.op_type);
 }
 
 static int bench_cmp_double(const void *a, const void *b) {
@@ -259,6 +277,12 @@ int main(int argc, char **argv) {
     int mpi_on = 0;
 #endif
     if (rc) return rc < 0 ? 0 : rc;
+#ifdef INFER_WITH_CUDA
+    if (infer_cuda_register() != INFER_STATUS_OK) {
+        fprintf(stderr, "infer-bench: cannot register the CUDA backend: %s\n", infer_last_error());
+        return 1;
+    }
+#endif
     memset(&tps, 0, sizeof tps);
     memset(&tp0, 0, sizeof tp0);
 #ifdef INFER_TOOLS_MPI
@@ -384,6 +408,12 @@ int main(int argc, char **argv) {
                    tps.replicated_weight_bytes, tps.device_arena_bytes, tps.comm_bytes,
                    tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0.0,
                    tps.n_runs && total > 0 ? tps.comm_ms / (double)tps.n_runs / mean : 0.0);
+        if (st.n_device_nodes + st.n_fallback_nodes) {
+            printf(", \"device\": ");
+            bench_json_str(o.device);
+            printf(", \"n_device_nodes\": %zu, \"n_fallback_nodes\": %zu, \"copy_bytes_per_run\": %zu",
+                   st.n_device_nodes, st.n_fallback_nodes, st.copy_bytes_per_run);
+        }
         if (o.profile) bench_profile(s, mark_ms, mark_runs, 1);
         printf("}\n");
     } else {
@@ -404,6 +434,12 @@ int main(int argc, char **argv) {
         printf("folded constants   %s\n", cli_format_bytes((double)st.constant_bytes, b1, sizeof b1));
         printf("nodes              %zu (%zu run per call)\n", st.n_nodes, st.n_steps);
         printf("peak RSS           %s\n", cli_format_bytes((double)cli_peak_rss_bytes(), b1, sizeof b1));
+        if (st.n_device_nodes + st.n_fallback_nodes) {
+            printf("device             %s: %zu nodes on the device, %zu fall back to the CPU, %s copied per run\n",
+                   o.device, st.n_device_nodes, st.n_fallback_nodes,
+                   cli_format_bytes((double)st.copy_bytes_per_run, b1, sizeof b1));
+            if (o.verbose || o.profile) bench_fallbacks(s, st.n_nodes);
+        }
         if (tps.n_devices > 1) {
             double cms = tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0;
             printf("tensor parallel    %d devices (%s), %d layers split\n", tps.n_devices, o.tp < 0 ? "MPI ranks" : "in-process",

@@ -38,6 +38,9 @@
 #include "cli.h"
 #include "compat.h"
 #include "image.h"
+#ifdef INFER_WITH_CUDA
+#include "../backends/cuda/infer_cuda.h"
+#endif
 #include "npy.h"
 
 #define RUN_MAX_IO 64          /* model inputs or outputs */
@@ -62,7 +65,8 @@ static const char run_usage[] =
     "  --batch-size N        items per run, binding the model's symbolic batch dim (default 16;\n"
     "                        a model with a fixed first dim runs with that batch)\n"
     "  --threads N           threads per device (default: the cores shared among devices)\n"
-    "  --device DEV          cpu (default) or cuda:N (when built with CUDA)\n"
+    "  --device DEV          cpu (default), or cuda or cuda:N (when built with CUDA; nodes the\n"
+    "                        CUDA backend lacks run on the CPU)\n"
     "  --devices LIST        one session per device, e.g. cpu,cpu or cuda:0,cuda:1; they take\n"
     "                        batches from one queue, so a faster device takes more\n"
     "  --tp N                tensor parallelism: each session's large layers split over N CPU\n"
@@ -491,10 +495,12 @@ static run_entry *run_session(run_worker *w, int cls, size_t n, char *err, size_
     opt.dims = dims;
     opt.n_dims = run_bind(job, cls, n, dims);
     if (infer_session_create(job->model, &opt, &e->sess) != INFER_STATUS_OK) {
+#ifndef INFER_WITH_CUDA
         if (!strncmp(w->device, "cuda", 4))
             snprintf(err, err_bytes, "device '%s': this infer-run was built without CUDA (build with make cuda): %s",
                      w->device, infer_last_error());
         else
+#endif
             snprintf(err, err_bytes, "%s", infer_last_error());
         return NULL;
     }
@@ -1313,8 +1319,9 @@ static int run_parse(int argc, char **argv, run_options *o) {
             do {
                 if ((c = strchr(p, ',')) != NULL) *c = '\0';
                 if (!*p || o->n_devices == RUN_MAX_DEVICES) return run_usage_error("%s: bad device list", opt);
-                if (strcmp(p, "cpu") != 0 && (strncmp(p, "cuda:", 5) != 0 || !cli_parse_int(p + 5, 0, 1023, &v)))
-                    return run_usage_error("%s: unknown device '%s' (cpu, cuda:N)", opt, p);
+                if (strcmp(p, "cpu") != 0 && strcmp(p, "cuda") != 0 &&
+                    (strncmp(p, "cuda:", 5) != 0 || !cli_parse_int(p + 5, 0, 1023, &v)))
+                    return run_usage_error("%s: unknown device '%s' (cpu, cuda, cuda:N)", opt, p);
                 o->devices[o->n_devices++] = p;
                 p = c ? c + 1 : NULL;
             } while (p);
@@ -1488,6 +1495,13 @@ int main(int argc, char **argv) {
         free((void *)o.paths);
         return rc < 0 ? 0 : rc;
     }
+#ifdef INFER_WITH_CUDA
+    if (infer_cuda_register() != INFER_STATUS_OK) { /* before any session asks for "cuda" */
+        run_msg("cannot register the CUDA backend: %s", infer_last_error());
+        free((void *)o.paths);
+        return 1;
+    }
+#endif
     if (o.inspect) {
         rc = run_inspect(&o);
         free((void *)o.paths);
@@ -1544,8 +1558,12 @@ int main(int argc, char **argv) {
         so.device = o.devices[i];
         if (strcmp(o.devices[i], "cpu") != 0 &&
             infer_session_arena_bytes(job.model, &so, &bytes) == INFER_STATUS_UNSUPPORTED) {
+#ifdef INFER_WITH_CUDA
+            run_msg("--device %s: %s", o.devices[i], infer_last_error());
+#else
             run_msg("--device %s: %s (this infer-run was built without CUDA: build it with make cuda)", o.devices[i],
                     infer_last_error());
+#endif
             rc = 1;
             n_devices = 0;
             goto done;
