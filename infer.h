@@ -527,6 +527,7 @@ INFER_API int infer_op_exists(const char *op_type);
    dtype and dims are already inferred. An element-wise node (Add, Relu, Softmax, ...) may
    have its output at the same address as an input of the same shape (in place). The
    op and its arrays stay valid, at the same addresses, for the session's life. */
+#define INFER_HAVE_BACKEND_API 1 /* out-of-header backends (backends/cuda) test for it */
 typedef struct infer_backend_op {
     const char *op_type;         /* the runtime's op type, e.g. "MatMul", "Conv", "Attention" */
     const char *name;            /* the node's name */
