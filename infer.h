@@ -514,6 +514,9 @@ INFER_API infer_status infer_session_node(const infer_session *s, size_t i, infe
 
 /* 1 when the runtime has an operator of this type (ONNX name, e.g. "Conv"), else 0. */
 INFER_API int infer_op_exists(const char *op_type);
+/* How many inputs and outputs a node of op_type takes (in_max INFER_MAX_NODE_IO for a
+   variadic list); 0 when op_type is no runtime op. Any pointer may be NULL. */
+INFER_API int infer_op_arity(const char *op_type, size_t *in_min, size_t *in_max, size_t *out_min, size_t *out_max);
 
 /* ---- device backends: a device other than the CPU (backends/cuda registers "cuda") ----
    A session created with device "NAME" or "NAME:N" runs every node the backend supports
@@ -3380,6 +3383,15 @@ static int infer__op_find(const char *name) {
 }
 
 int infer_op_exists(const char *op_type) { return op_type && infer__op_find(op_type) >= 0; }
+int infer_op_arity(const char *op_type, size_t *in_min, size_t *in_max, size_t *out_min, size_t *out_max) {
+    int op = op_type ? infer__op_find(op_type) : -1;
+    const infer__op_info *o = op >= 0 ? &infer__ops[op] : NULL;
+    if (in_min) *in_min = o ? o->in_min : 0;
+    if (in_max) *in_max = o ? o->in_max : 0;
+    if (out_min) *out_min = o ? o->out_min : 0;
+    if (out_max) *out_max = o ? o->out_max : 0;
+    return o != NULL;
+}
 
 infer_status infer_model_node(const infer_model *m, size_t i, infer_node_info *info) {
     const infer__node *n;

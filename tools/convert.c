@@ -1952,12 +1952,19 @@ infer_status convert_onnx(const char *path, const convert_options *opt, infer_bu
         st = INFER_STATUS_UNSUPPORTED;
         goto done;
     }
-    for (i = 0; i < g.n_nodes; i++) /* every op has an output; the passes read out[0] */
-        if (!g.nodes[i].removed && g.nodes[i].n_out < 1) {
-            cfail(&g, "node %zu (%s) has no outputs", i, g.nodes[i].op);
+    for (i = 0; i < g.n_nodes; i++) { /* the passes read out[0], and in[1] of a Conv, Mul... */
+        const cnode *n = &g.nodes[i];
+        size_t lo = 0, hi = (size_t)-1, olo = 1, ohi = (size_t)-1;
+        if (n->removed) continue;
+        infer_op_arity(n->op, &lo, &hi, &olo, &ohi); /* the runtime's counts (else any inputs, an output) */
+        if (olo < 1) olo = 1;
+        if (n->n_out < olo || n->n_out > ohi || n->n_in < lo || n->n_in > hi) {
+            cfail(&g, "node '%s' (%s) has %zu inputs and %zu outputs; it takes %zu to %zu and %zu to %zu", n->name, n->op,
+                  n->n_in, n->n_out, lo, hi, olo, ohi);
             st = INFER_STATUS_BAD_FILE;
             goto done;
         }
+    }
     if (!opt->no_fuse && (!pass_identity(&g) || !pass_fold(&g) || !pass_conv_bn(&g) || !pass_layer_norm(&g) ||
                           !pass_gelu(&g) || !pass_attention(&g) || !pass_bias(&g) || !pass_activation(&g))) {
         if (!err[0]) cfail(&g, "out of memory");
