@@ -7276,7 +7276,8 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
     if (m->tensors[o->in[1]].data_bytes < INFER__TP_MIN_SPLIT_BYTES) INFER__TP_NO("its layers are small (replicated)");
     INFER__TP_CHK(y, out);
     if (!infer__tp_heads_fit(at->hq, at->hkv, tp->n, &at->shared_kv))
-        INFER__TP_NO("a device would get no head: fewer heads than devices, or kv heads that do not go round");
+        INFER__TP_NO("a device would get no head (fewer kv heads than devices, and they do not divide the devices "
+                     "with a query head each)");
     for (j = 0; j < n_chk; j++)
         if (!infer__tp_feeds(w, chk_t[j], chk_n[j])) INFER__TP_NO("a tensor in it is read elsewhere or is an output");
     for (role = 0; role < 3; role++) { /* each projection once: its roles in column order */
@@ -7885,8 +7886,12 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
                 const infer__tp_att *a = &tp->atts[j];
                 int64_t q[2], k[2];
                 if (!a->split) {
-                    INFER__PLAN("  attention %s: not split by heads: %s; its projections are split as other layers\n",
-                                m->nodes[a->node].name, a->why);
+                    if (a->hq > 0 && a->hkv > 0)
+                        INFER__PLAN("  attention %s: %lld heads (%lld kv heads) over %d devices: ", m->nodes[a->node].name,
+                                    (long long)a->hq, (long long)a->hkv, tp->n);
+                    else
+                        INFER__PLAN("  attention %s: ", m->nodes[a->node].name);
+                    INFER__PLAN("not split by heads: %s; its projections are split as other layers\n", a->why);
                     continue;
                 }
                 infer__tp_heads(a, tp->n, tp->rank0, q, k);
