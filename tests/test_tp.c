@@ -95,7 +95,7 @@ static void tp_att_case(const char *what, const tp_att_opts *o, const int want[3
 
 /* BERT-like: separate Q/K/V (V's bias an unfused Add), 4-D Attention with a padding mask */
 static void test_tp_att_bert(void) {
-    static const tp_att_opts even = {32, 4, 4, 8, 0, 1, 1, 1}, uneven = {40, 5, 5, 8, 0, 1, 1, 0};
+    static const tp_att_opts even = {32, 4, 4, 8, 0, 1, 1, 1, 0}, uneven = {40, 5, 5, 8, 0, 1, 1, 0, 0};
     static const int all[3] = {1, 1, 1}, not4[3] = {1, 1, 1};
     tp_att_case("bert-like 4 heads", &even, all);
     tp_att_case("bert-like 5 heads", &uneven, not4); /* 3+2, 2+2+1, 2+1+1+1 */
@@ -103,7 +103,7 @@ static void test_tp_att_bert(void) {
 
 /* GPT-2-like: one QKV projection and a Split; 3-D Attention, causal; then the 4-D form */
 static void test_tp_att_gpt2(void) {
-    static const tp_att_opts g3 = {48, 6, 6, 8, 1, 0, 2, 0}, g4 = {48, 6, 6, 8, 1, 1, 2, 0};
+    static const tp_att_opts g3 = {48, 6, 6, 8, 1, 0, 2, 0, 0}, g4 = {48, 6, 6, 8, 1, 1, 2, 0, 0};
     static const int all[3] = {1, 1, 1};
     tp_att_case("gpt2-like 3-D causal", &g3, all);
     tp_att_case("gpt2-like 4-D causal", &g4, all);
@@ -113,11 +113,39 @@ static void test_tp_att_gpt2(void) {
    head shared by 2 devices at tp = 4, not split at tp = 3), and 8 over 4 (uneven groups at
    tp = 3); fewer heads than devices: not split, the plan says why, the run still matches. */
 static void test_tp_att_gqa(void) {
-    static const tp_att_opts q2 = {64, 8, 2, 8, 1, 0, 0, 0}, q4 = {64, 8, 4, 8, 0, 1, 1, 0}, few = {32, 2, 2, 16, 0, 1, 0, 0};
+    static const tp_att_opts q2 = {64, 8, 2, 8, 1, 0, 0, 0, 0}, q4 = {64, 8, 4, 8, 0, 1, 1, 0, 0}, few = {32, 2, 2, 16, 0, 1, 0, 0, 0};
     static const int want2[3] = {1, 0, 1}, want4[3] = {1, 1, 1}, want_few[3] = {1, 0, 0};
     tp_att_case("gqa 8/2 heads", &q2, want2);
     tp_att_case("gqa 8/4 heads", &q4, want4);
     tp_att_case("mha 2 heads", &few, want_few);
+}
+
+/* Blocks the partitioner must not split by heads: the plan says why, the run still matches */
+static void test_tp_att_refusals(void) {
+    static const tp_att_opts per_head = {32, 4, 4, 8, 0, 1, 3, 0, 0}, q_out = {32, 4, 4, 8, 0, 1, 1, 0, 1};
+    static const tp_att_opts q3 = {32, 4, 4, 8, 0, 0, 0, 0, 1};
+    const tp_att_opts *cases[3] = {&per_head, &q_out, &q3};
+    const char *why[3] = {"not split by heads: its mask differs per head",
+                          "not split by heads: a tensor in it is read elsewhere or is an output",
+                          "not split by heads: a tensor in it is read elsewhere or is an output"};
+    int i;
+    for (i = 0; i < 3; i++) {
+        infer_model *m = tp_attention(cases[i]);
+        infer_session_options so;
+        infer_session *s = NULL;
+        infer_tp_stats st;
+        CHECK(m != NULL);
+        if (!m) continue;
+        CHECK(tp_compare(m, bs, 2, 2, NULL, &st, 0) == 0);
+        CHECK_EQ_INT(st.n_attention_split, 0);
+        memset(&so, 0, sizeof so);
+        so.dims = bs, so.n_dims = 2, so.n_threads = 1, so.tp = 2;
+        CHECK_OK(infer_session_create(m, &so, &s));
+        if (s && !strstr(infer_session_tp_plan(s), why[i])) printf("%s", infer_session_tp_plan(s));
+        CHECK(s && strstr(infer_session_tp_plan(s), why[i]) != NULL);
+        infer_session_free(s);
+        infer_model_free(m);
+    }
 }
 
 static void test_tp_real(const char *path, const char *what) {
@@ -227,6 +255,7 @@ int main(void) {
     RUN(test_tp_att_bert);
     RUN(test_tp_att_gpt2);
     RUN(test_tp_att_gqa);
+    RUN(test_tp_att_refusals);
     RUN(test_tp_bert);
     RUN(test_tp_gpt2);
     RUN(test_tp_cnn);

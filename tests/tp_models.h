@@ -85,11 +85,13 @@ static void tp_constant(infer_builder *b, const char *name, int n_dims, int64_t 
    four_d: each of Q, K, V Reshaped to [0, 0, heads, d] and Transposed (0, 2, 1, 3) into a
    4-D Attention, whose output goes back the same way (the converter's form), else a 3-D
    Attention with q_num_heads / kv_num_heads; mask: 0 none, 1 an f32 input "mask"
-   [batch, 1, 1, seq] added to the scores (BERT's padding), 2 is_causal (GPT-2);
-   add_bias: V's bias is an Add after its MatMul (not fused). */
+   [batch, 1, 1, seq] added to the scores (BERT's padding), 2 is_causal (GPT-2), 3 an f32
+   input "mask" [batch, hq, seq, seq] (one per head: not split by heads);
+   add_bias: V's bias is an Add after its MatMul (not fused); q_out: Q's projection is a
+   graph output too (not split by heads). */
 typedef struct tp_att_opts {
     int e, hq, hkv, d;
-    int fused, four_d, mask, add_bias;
+    int fused, four_d, mask, add_bias, q_out;
 } tp_att_opts;
 
 static infer_model *tp_attention(const tp_att_opts *o) {
@@ -105,6 +107,11 @@ static infer_model *tp_attention(const tp_att_opts *o) {
     test_seed(5);
     infer_builder_add_input(b, "x", INFER_DTYPE_F32, 3, dx, sym);
     if (o->mask == 1) infer_builder_add_input(b, "mask", INFER_DTYPE_F32, 4, dm, symm);
+    if (o->mask == 3) {
+        const char *symh[4] = {"batch", NULL, "seq", "seq"};
+        dm[1] = o->hq, dm[2] = -1;
+        infer_builder_add_input(b, "mask", INFER_DTYPE_F32, 4, dm, symh);
+    }
     if (o->fused) {
         const char *in[3] = {"x", "wqkv", "bqkv"}, *out[1] = {"qkv"}, *sin[2] = {"qkv", "sizes"};
         tp_constant(b, "wqkv", 2, o->e, wq + 2 * wk, NULL);
@@ -149,7 +156,7 @@ static infer_model *tp_attention(const tp_att_opts *o) {
     if (o->mask == 2) aat[n_at++] = infer_attr_int("is_causal", 1);
     {
         const char *ao[1] = {o->four_d ? "a4" : "a"};
-        infer_builder_add_node(b, "Attention", "attn", att_in, o->mask == 1 ? 4 : 3, ao, 1, aat, (size_t)n_at);
+        infer_builder_add_node(b, "Attention", "attn", att_in, o->mask % 2 ? 4 : 3, ao, 1, aat, (size_t)n_at);
     }
     if (o->four_d) {
         int64_t perm[4] = {0, 2, 1, 3};
@@ -178,6 +185,7 @@ static infer_model *tp_attention(const tp_att_opts *o) {
         infer_builder_add_node(b, "MatMul", "fc2", f2, 3, y, 1, NULL, 0);
     }
     infer_builder_add_output(b, "y");
+    if (o->q_out) infer_builder_add_output(b, "q2");
     m = tp_load_builder(b);
     infer_builder_free(b);
     return m;
