@@ -7118,6 +7118,7 @@ static int infer__tp_feeds(const infer__tp_walk *w, uint32_t t, uint32_t next) {
 /* The one node besides Shape nodes that reads t, or INFER__ABSENT. */
 static uint32_t infer__tp_reader(const infer__tp_walk *w, uint32_t t) {
     uint32_t j, r = INFER__ABSENT;
+    if (t == INFER__ABSENT) return r;
     for (j = w->c0[t]; j < w->c0[t + 1]; j++) {
         uint32_t c = w->cn[j];
         if (w->m->nodes[c].op == INFER__OP_SHAPE || c == r) continue;
@@ -7130,8 +7131,9 @@ static uint32_t infer__tp_reader(const infer__tp_walk *w, uint32_t t) {
 /* 1 when node i is a Transpose with perm (0, 2, 1, 3). */
 static int infer__tp_swap12(const infer_model *m, uint32_t i) {
     int64_t p[4];
-    return i != INFER__ABSENT && m->nodes[i].op == INFER__OP_TRANSPOSE &&
-           infer__attr_ints(&m->nodes[i], "perm", p, 4) == 4 && p[0] == 0 && p[1] == 2 && p[2] == 1 && p[3] == 3;
+    return i != INFER__ABSENT && m->nodes[i].op == INFER__OP_TRANSPOSE && m->nodes[i].in[0] != INFER__ABSENT &&
+           m->nodes[i].out[0] != INFER__ABSENT && infer__attr_ints(&m->nodes[i], "perm", p, 4) == 4 && p[0] == 0 &&
+           p[1] == 2 && p[2] == 1 && p[3] == 3;
 }
 
 /* 1 when node i is a Reshape that splits x's last axis into [a, b] (split 1) or merges
@@ -7142,7 +7144,8 @@ static int infer__tp_head_reshape(const infer__tp_walk *w, uint32_t i, int split
     int d, lead;
     if (i == INFER__ABSENT) return 0;
     n = &w->m->nodes[i];
-    if (n->op != INFER__OP_RESHAPE || n->n_in < 2 || n->in[1] == INFER__ABSENT || infer__attr_i(n, "allowzero", 0))
+    if (n->op != INFER__OP_RESHAPE || n->n_in < 2 || n->in[0] == INFER__ABSENT || n->in[1] == INFER__ABSENT ||
+        n->out[0] == INFER__ABSENT || infer__attr_i(n, "allowzero", 0))
         return 0;
     x = &w->v[n->in[0]], y = &w->v[n->out[0]];
     lead = split ? x->n_dims - 1 : y->n_dims - 1;
@@ -7200,6 +7203,9 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
         at->d = q->dims[2] / at->hq, at->dv = v->dims[2] / at->hkv;
     }
     if (at->hq <= 0 || at->hkv <= 0 || at->hq % at->hkv || at->d <= 0 || at->dv <= 0) INFER__TP_NO("its head counts are unknown");
+    /* an empty Q (batch or seq 0) has dims whose product was never checked */
+    if (at->hq > INFER_MAX_DIM_VALUE / at->d || at->hq > INFER_MAX_DIM_VALUE / at->dv)
+        INFER__TP_NO("its heads times their size are out of range");
     if (A->n_in > 3 && A->in[3] != INFER__ABSENT) {
         const infer__val *mk = &w->v[A->in[3]];
         if (mk->n_dims >= 3 && mk->dims[mk->n_dims - 3] != 1) INFER__TP_NO("its mask differs per head");
@@ -7220,14 +7226,16 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
             w->rs[w->n_rs++] = rs;
             t = m->nodes[rs].in[0], nxt = rs;
         }
-        if (w->v[t].n_dims < 2 || w->v[t].dims[w->v[t].n_dims - 1] != width[role]) INFER__TP_NO("a projection's width is not its heads'");
+        if (w->v[t].n_dims < 2 || w->v[t].dims[w->v[t].n_dims - 1] != width[role])
+            INFER__TP_NO("a projection's width is not its heads'");
         p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
         if (p != INFER__ABSENT && m->nodes[p].op == INFER__OP_SPLIT) { /* a fused QKV projection */
             const infer__node *sn = &m->nodes[p];
             int64_t ax = infer__attr_i(sn, "axis", 0);
             int xr = w->v[sn->in[0]].n_dims;
             if (ax != -1 && ax != xr - 1) INFER__TP_NO("its Split is not along the last axis");
-            if (sn->n_in < 2 || sn->in[1] == INFER__ABSENT) INFER__TP_NO("its Split has no sizes input");
+            if (sn->n_in < 2 || sn->in[0] == INFER__ABSENT || sn->in[1] == INFER__ABSENT)
+                INFER__TP_NO("its Split has no sizes input");
             for (k = 0; k < sn->n_out && sn->out[k] != t; k++) {}
             spl[role] = p, seg[role] = (int32_t)k;
             INFER__TP_CHK(t, nxt);
@@ -7248,12 +7256,13 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
                 p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
             }
         }
-        if (p == INFER__ABSENT || infer__tp_proj_axis(m, &m->nodes[p]) < 0) INFER__TP_NO("Q, K or V is not a MatMul/Gemm projection");
+        if (p == INFER__ABSENT || infer__tp_proj_axis(m, &m->nodes[p]) < 0)
+            INFER__TP_NO("Q, K or V is not a MatMul/Gemm projection");
         INFER__TP_CHK(t, nxt);
         proj[role] = p;
     }
     /* forward from Attention's output to the output projection */
-    y = A->out[0];
+    if ((y = A->n_out ? A->out[0] : INFER__ABSENT) == INFER__ABSENT) INFER__TP_NO("its output is absent");
     if (rank4) {
         uint32_t tr = infer__tp_reader(w, y), rs;
         if (!infer__tp_swap12(m, tr)) INFER__TP_NO("its output is not a (0, 2, 1, 3) Transpose");
@@ -7294,7 +7303,8 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
         sp->w_axis = infer__tp_proj_axis(m, pn);
         sp->att = (int)(at - tp->atts);
         for (r2 = 0; r2 < 3; r2++)
-            if (proj[r2] == proj[role] && r2 != role && (spl[r2] != spl[role] || bias[r2] != bias[role] || spl[role] == INFER__ABSENT))
+            if (proj[r2] == proj[role] && r2 != role &&
+                (spl[r2] != spl[role] || bias[r2] != bias[role] || spl[role] == INFER__ABSENT))
                 INFER__TP_NO("two of Q, K and V come from one projection without a Split");
         if (spl[role] != INFER__ABSENT) { /* every output of the Split is one of Q, K, V */
             const infer__node *sn = &m->nodes[spl[role]];
@@ -7380,7 +7390,9 @@ static infer_status infer__tp_heads_pass(struct infer__tp *tp, const infer_sessi
         goto done;
     }
     o.tp = 0, o.comm = NULL, o.arena = NULL, o.arena_bytes = 0, o.profile = 0;
-    if (infer__session_build(m, &o, 1, &probe)) {
+    if ((st = infer__session_build(m, &o, 1, &probe)) == INFER_STATUS_OUT_OF_MEMORY) goto done;
+    if (st) {
+        st = INFER_STATUS_OK;
         for (i = 0; i < m->n_nodes; i++)
             if (m->nodes[i].op == INFER__OP_ATTENTION) tp->atts[n].node = i, tp->atts[n++].why = "the model's shapes are unknown";
         goto done;
@@ -7672,7 +7684,8 @@ static infer_status infer__tp_rank_graph(struct infer__tp *tp, int r, infer_mode
         if (tp->node_split[i] >= 0) {
             const infer__tp_split *sp = &tp->splits[tp->node_split[i]];
             int64_t start[3], part[3];
-            int n_rng = infer__tp_ranges(tp, sp, r, start, part), row = sp->kind == INFER__TP_PAIR_ROW || sp->kind == INFER__TP_HEAD_ROW;
+            int n_rng = infer__tp_ranges(tp, sp, r, start, part);
+            int row = sp->kind == INFER__TP_PAIR_ROW || sp->kind == INFER__TP_HEAD_ROW; /* the bias stays on rank 0 */
             if ((in[1] = infer__tp_shard(tp, g, n->in[1], sp->w_axis, n_rng, start, part)) == INFER__ABSENT) goto oom;
             if (sp->has_bias && !row && (in[2] = infer__tp_shard(tp, g, n->in[2], 0, n_rng, start, part)) == INFER__ABSENT)
                 goto oom;

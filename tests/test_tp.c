@@ -148,6 +148,64 @@ static void test_tp_att_refusals(void) {
     }
 }
 
+/* -- allocation failures -- */
+
+typedef struct tp_counter {
+    long allocs, frees, fail_at; /* fail_at: fail the allocation with this number (1-based), 0 never */
+} tp_counter;
+static void *tp_count_alloc(void *user, size_t bytes) {
+    tp_counter *c = (tp_counter *)user;
+    if (c->fail_at && c->allocs + 1 == c->fail_at) {
+        c->fail_at = -1; /* fail once */
+        return NULL;
+    }
+    c->allocs++;
+    return malloc(bytes);
+}
+static void tp_count_free(void *user, void *p) {
+    tp_counter *c = (tp_counter *)user;
+    if (p) c->frees++;
+    free(p);
+}
+
+/* Fails allocation N for N = 1, 2, ... while a session splits an attention layer over 2
+   devices: OUT_OF_MEMORY with a message each time, every allocation freed, and once all
+   of them succeed, the heads are split. */
+static void test_tp_allocation_failures(void) {
+    static const tp_att_opts o = {32, 4, 4, 8, 1, 1, 1, 1, 0};
+    infer_model *m = tp_attention(&o);
+    long k, total = -1;
+    CHECK(m != NULL);
+    for (k = 1; m && k < 5000 && total < 0; k++) {
+        tp_counter c = {0, 0, 0};
+        infer_session_options so;
+        infer_session *s = NULL;
+        infer_status st;
+        memset(&so, 0, sizeof so);
+        so.dims = bs, so.n_dims = 2, so.n_threads = 1, so.tp = 2;
+        so.allocator.alloc = tp_count_alloc, so.allocator.free = tp_count_free, so.allocator.user = &c;
+        c.fail_at = k;
+        st = infer_session_create(m, &so, &s);
+        if (st == INFER_STATUS_OK) {
+            infer_tp_stats ts;
+            infer_session_get_tp_stats(s, &ts);
+            CHECK(c.fail_at == k); /* all allocations done before reaching k */
+            CHECK_EQ_INT(ts.n_attention_split, 1);
+            total = k - 1;
+        } else if (st != INFER_STATUS_OUT_OF_MEMORY || !strstr(infer_last_error(), "out of memory")) {
+            printf("  failing allocation %ld: %s \"%s\"\n", k, infer_status_name(st), infer_last_error());
+            test__failed_checks++;
+        }
+        infer_session_free(s);
+        if (c.allocs != c.frees) {
+            printf("  failing allocation %ld: %ld allocations, %ld frees\n", k, c.allocs, c.frees);
+            test__failed_checks++;
+        }
+    }
+    CHECK(total > 0);
+    infer_model_free(m);
+}
+
 static void test_tp_real(const char *path, const char *what) {
     infer_model *m = tp_onnx(path);
     int tp;
@@ -256,6 +314,7 @@ int main(void) {
     RUN(test_tp_att_gpt2);
     RUN(test_tp_att_gqa);
     RUN(test_tp_att_refusals);
+    RUN(test_tp_allocation_failures);
     RUN(test_tp_bert);
     RUN(test_tp_gpt2);
     RUN(test_tp_cnn);
