@@ -6708,7 +6708,8 @@ fail:
    - any other large MatMul / Gemm (constant 2-D weight) is split by output columns and a
      Conv (group 1) by output channels, each followed by an AllGather;
    - an attention block (the Attention op, 4-D after Reshape + Transpose, or 3-D with
-     q_num_heads / kv_num_heads) is split by heads: rank r gets heads [h0, h1) (uneven when
+     q_num_heads / kv_num_heads; or left unfused: MatMul(Q, K^T), scale and mask ops the
+     same for every head, Softmax, MatMul with V) is split by heads: rank r gets heads [h0, h1) (uneven when
      the heads do not divide by N), the columns of the Q/K/V projections for those heads
      (separate projections, or one fused QKV before a Split; a fused bias or an Add of
      one), runs Attention on its heads (the reshape targets, Split sizes and head counts in
@@ -7170,57 +7171,170 @@ static int infer__tp_heads_fit(int64_t hq, int64_t hkv, int n, int *shared_kv) {
     return hkv >= n || (n % hkv == 0 && hq / hkv >= n / hkv);
 }
 
-/* Recognises the block around Attention node a (see the top of this section); on
-   success, adds the splits of its projections and the edits of its graph, else sets
-   at->why. The checks walk from Attention back to each projection, then forward to the
-   output projection, and last make sure that nothing else reads what changes shape. */
-static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_t a, infer__tp_att *at) {
-    const infer_model *m = w->m;
-    const infer__node *A = &m->nodes[a], *o;
-    uint32_t chk_t[24], chk_n[24], n_chk = 0, proj[3], spl[3], bias[3], bias_in[3], y, out, j, k;
-    int32_t seg[3];
-    int rank4, role, lead[4], axis, n_sps = 0;
-    infer__tp_split sps[3];
-    int64_t width[3];
+/* The core of an attention block: the Attention op, or the unfused form (MatMul, Softmax,
+   MatMul). The walk below goes from its inputs back to the projections and from its
+   output forward to the output projection. */
+typedef struct infer__tp_core {
+    uint32_t in[3], reader[3]; /* Q, K (unfused: K^T), V as the core reads them; the node reading each */
+    uint32_t y;                /* the output: [B, Hq, S, Dv] (rank4), else [B, S, Hq * Dv] */
+    int rank4, kt;             /* kt: in[1] is K^T [B, H, D, T] */
+    uint32_t inner[8], next[8]; /* unfused: the tensors between its MatMuls, each read once by next */
+    int n_inner;
+} infer__tp_core;
+
+/* The core of Attention node a: 0 (at->why says why) when it cannot be split. */
+static int infer__tp_core_op(const infer__tp_walk *w, uint32_t a, infer__tp_core *c, infer__tp_att *at) {
+    const infer__node *A = &w->m->nodes[a];
     const infer__val *q, *kv, *v;
-#define INFER__TP_CHK(t, n) do { chk_t[n_chk] = (t), chk_n[n_chk++] = (n); } while (0) /* at most 20 */
-#define INFER__TP_NO(text) do { at->why = text; return; } while (0)
-    memset(at, 0, sizeof *at);
-    at->node = a;
-    w->n_rs = 0;
-    if (A->n_in < 3 || A->in[0] == INFER__ABSENT || A->in[1] == INFER__ABSENT || A->in[2] == INFER__ABSENT)
-        INFER__TP_NO("Q, K or V is missing");
+    uint32_t k;
+    memset(c, 0, sizeof *c);
+    at->why = "Q, K or V is missing";
+    if (A->n_in < 3 || A->in[0] == INFER__ABSENT || A->in[1] == INFER__ABSENT || A->in[2] == INFER__ABSENT) return 0;
+    at->why = "it has past key/value inputs";
     for (k = 4; k < A->n_in; k++)
-        if (A->in[k] != INFER__ABSENT) INFER__TP_NO("it has past key/value inputs");
+        if (A->in[k] != INFER__ABSENT) return 0;
+    at->why = "it has present key/value outputs";
     for (k = 1; k < A->n_out; k++)
-        if (A->out[k] != INFER__ABSENT) INFER__TP_NO("it has present key/value outputs");
+        if (A->out[k] != INFER__ABSENT) return 0;
+    at->why = "its output is absent";
+    if (!A->n_out || A->out[0] == INFER__ABSENT) return 0;
     q = &w->v[A->in[0]], kv = &w->v[A->in[1]], v = &w->v[A->in[2]];
-    rank4 = q->n_dims == 4;
-    if (rank4) at->hq = q->dims[1], at->d = q->dims[3], at->hkv = kv->dims[1], at->dv = v->dims[3];
+    c->rank4 = q->n_dims == 4;
+    at->why = "its head counts are unknown";
+    if (c->rank4) at->hq = q->dims[1], at->d = q->dims[3], at->hkv = kv->dims[1], at->dv = v->dims[3];
     else {
         at->hq = infer__attr_i(A, "q_num_heads", 0), at->hkv = infer__attr_i(A, "kv_num_heads", 0);
-        if (q->n_dims != 3 || at->hq <= 0 || at->hkv <= 0) INFER__TP_NO("its head counts are unknown");
+        if (q->n_dims != 3 || at->hq <= 0 || at->hkv <= 0) return 0;
         at->d = q->dims[2] / at->hq, at->dv = v->dims[2] / at->hkv;
     }
+    at->why = "its mask differs per head";
+    if (A->n_in > 3 && A->in[3] != INFER__ABSENT) {
+        const infer__val *mk = &w->v[A->in[3]];
+        if (mk->n_dims >= 3 && mk->dims[mk->n_dims - 3] != 1) return 0;
+    }
+    for (k = 0; k < 3; k++) c->in[k] = A->in[k], c->reader[k] = a;
+    c->y = A->out[0];
+    return 1;
+}
+
+/* 1 when input k of node n, of shape x, broadcasts along the head axis (axis 1 of the
+   4-D tensor it meets): absent, of rank < 3, or 1 there. */
+static int infer__tp_head_bcast(const infer__tp_walk *w, const infer__node *n, uint32_t k) {
+    const infer__val *x;
+    if (k >= n->n_in || n->in[k] == INFER__ABSENT) return 1;
+    x = &w->v[n->in[k]];
+    return x->n_dims < 3 || (x->n_dims <= 4 && x->dims[x->n_dims - 3] == 1);
+}
+
+/* The unfused core around Softmax node sm: MatMul(Q, K^T) -> [Mul/Div by a scale, Add a
+   mask, Where(mask, ., -inf)...] -> Softmax(last axis) -> MatMul(., V), all 4-D
+   [B, H, ., .], the other inputs of the ops between the same for every head (head axis 1).
+   0 when sm is not in one (nothing to say), or, with at->why set, when it cannot be split. */
+static int infer__tp_core_unfused(const infer__tp_walk *w, uint32_t sm, infer__tp_core *c, infer__tp_att *at) {
+    const infer_model *m = w->m;
+    const infer__node *s = &m->nodes[sm], *n;
+    uint32_t t, nxt = sm, mm1 = INFER__ABSENT, mm2, j, k;
+    int64_t ax = infer__attr_i(s, "axis", -1);
+    const infer__val *q, *kt, *v;
+    memset(c, 0, sizeof *c);
+    at->why = NULL;
+    if (!s->n_in || s->in[0] == INFER__ABSENT || !s->n_out || s->out[0] == INFER__ABSENT || w->v[s->out[0]].n_dims != 4 ||
+        (ax != -1 && ax != 3))
+        return 0;
+    mm2 = infer__tp_reader(w, s->out[0]);
+    if (mm2 == INFER__ABSENT || m->nodes[mm2].op != INFER__OP_MATMUL || m->nodes[mm2].n_in != 2 ||
+        m->nodes[mm2].in[0] != s->out[0] || m->nodes[mm2].in[1] == INFER__ABSENT || m->nodes[mm2].out[0] == INFER__ABSENT)
+        return 0;
+    c->inner[c->n_inner] = s->out[0], c->next[c->n_inner++] = mm2;
+    for (t = s->in[0], j = 0; j < 6; j++) { /* back to MatMul(Q, K^T) */
+        uint32_t p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT, chain = INFER__ABSENT;
+        if (p == INFER__ABSENT) return 0;
+        c->inner[c->n_inner] = t, c->next[c->n_inner++] = nxt;
+        n = &m->nodes[p];
+        if (n->op == INFER__OP_MATMUL) {
+            mm1 = p;
+            break;
+        }
+        if (n->op != INFER__OP_ADD && n->op != INFER__OP_SUB && n->op != INFER__OP_MUL && n->op != INFER__OP_DIV &&
+            n->op != INFER__OP_WHERE && n->op != INFER__OP_TANH)
+            return 0;
+        for (k = 0; k < n->n_in; k++) /* the scores: the one input not broadcast over heads */
+            if (!infer__tp_head_bcast(w, n, k)) {
+                if (chain != INFER__ABSENT || w->v[n->in[k]].n_dims != 4) {
+                    at->why = "its mask differs per head";
+                    c->n_inner = -1; /* found, not to be split */
+                    return 1;
+                }
+                chain = k;
+            }
+        if (chain == INFER__ABSENT) return 0;
+        nxt = p, t = n->in[chain];
+    }
+    if (mm1 == INFER__ABSENT || m->nodes[mm1].n_in != 2 || m->nodes[mm1].in[0] == INFER__ABSENT ||
+        m->nodes[mm1].in[1] == INFER__ABSENT)
+        return 0;
+    q = &w->v[m->nodes[mm1].in[0]], kt = &w->v[m->nodes[mm1].in[1]], v = &w->v[m->nodes[mm2].in[1]];
+    if (q->n_dims != 4 || kt->n_dims != 4 || v->n_dims != 4) return 0;
+    at->node = mm2;
+    at->hq = q->dims[1], at->d = q->dims[3], at->hkv = kt->dims[1], at->dv = v->dims[3];
+    if (kt->dims[2] != at->d || v->dims[1] != at->hkv || at->hkv != at->hq) {
+        at->why = "its K or V heads differ from Q's";
+        c->n_inner = -1;
+        return 1;
+    }
+    c->in[0] = m->nodes[mm1].in[0], c->in[1] = m->nodes[mm1].in[1], c->in[2] = m->nodes[mm2].in[1];
+    c->reader[0] = c->reader[1] = mm1, c->reader[2] = mm2;
+    c->y = m->nodes[mm2].out[0];
+    c->rank4 = c->kt = 1;
+    return 1;
+}
+
+/* Recognises the block around core c (see the top of this section); on success, adds the
+   splits of its projections and the edits of its graph, else sets at->why. The checks
+   walk from the core back to each projection, then forward to the output projection, and
+   last make sure that nothing else reads what changes shape. */
+static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, const infer__tp_core *c, infer__tp_att *at) {
+    const infer_model *m = w->m;
+    const infer__node *o;
+    uint32_t chk_t[32], chk_n[32], n_chk = 0, proj[3], spl[3], bias[3], bias_in[3], y, out, j, k;
+    int32_t seg[3];
+    int rank4 = c->rank4, role, lead[4], axis, n_sps = 0, i;
+    infer__tp_split sps[3];
+    int64_t width[3];
+#define INFER__TP_CHK(t, n) do { chk_t[n_chk] = (t), chk_n[n_chk++] = (n); } while (0) /* at most 28 */
+#define INFER__TP_NO(text) do { at->why = text; return; } while (0)
+    w->n_rs = 0;
     if (at->hq <= 0 || at->hkv <= 0 || at->hq % at->hkv || at->d <= 0 || at->dv <= 0) INFER__TP_NO("its head counts are unknown");
     /* an empty Q (batch or seq 0) has dims whose product was never checked */
     if (at->hq > INFER_MAX_DIM_VALUE / at->d || at->hq > INFER_MAX_DIM_VALUE / at->dv)
         INFER__TP_NO("its heads times their size are out of range");
-    if (A->n_in > 3 && A->in[3] != INFER__ABSENT) {
-        const infer__val *mk = &w->v[A->in[3]];
-        if (mk->n_dims >= 3 && mk->dims[mk->n_dims - 3] != 1) INFER__TP_NO("its mask differs per head");
-    }
+    for (i = 0; i < c->n_inner; i++) INFER__TP_CHK(c->inner[i], c->next[i]);
     width[0] = at->hq * at->d, width[1] = at->hkv * at->d, width[2] = at->hkv * at->dv;
     for (role = 0; role < 3; role++) { /* back from Attention's input to the projection */
-        uint32_t t = A->in[role], nxt = a, p;
+        uint32_t t = c->in[role], nxt = c->reader[role], p;
         int64_t heads = role ? at->hkv : at->hq, hd = role == 2 ? at->dv : at->d;
         spl[role] = bias[role] = INFER__ABSENT, seg[role] = -1;
         if (rank4) {
             uint32_t tr = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT, rs;
-            if (!infer__tp_swap12(m, tr)) INFER__TP_NO("Q, K or V is not a (0, 2, 1, 3) Transpose");
+            int64_t pm[4];
+            int k_direct = 0;
+            INFER__TP_CHK(t, nxt);
+            if (role == 1 && c->kt) { /* K^T: Transpose(0, 2, 3, 1) of the reshaped K, or (0, 1, 3, 2) of K */
+                if (tr == INFER__ABSENT || m->nodes[tr].op != INFER__OP_TRANSPOSE || m->nodes[tr].in[0] == INFER__ABSENT ||
+                    infer__attr_ints(&m->nodes[tr], "perm", pm, 4) != 4 || pm[0] != 0)
+                    INFER__TP_NO("K^T is not a Transpose of K");
+                if (pm[1] == 1 && pm[2] == 3 && pm[3] == 2) { /* of K: K is a (0, 2, 1, 3) Transpose, as Q */
+                    INFER__TP_CHK(m->nodes[tr].in[0], tr);
+                    t = m->nodes[tr].in[0];
+                    tr = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
+                } else if (pm[1] == 2 && pm[2] == 3 && pm[3] == 1)
+                    k_direct = 1;
+                else
+                    INFER__TP_NO("K^T is not a Transpose of K");
+            }
+            if (!k_direct && !infer__tp_swap12(m, tr)) INFER__TP_NO("Q, K or V is not a (0, 2, 1, 3) Transpose");
             rs = m->tensors[m->nodes[tr].in[0]].producer >= 0 ? (uint32_t)m->tensors[m->nodes[tr].in[0]].producer : INFER__ABSENT;
             if (!infer__tp_head_reshape(w, rs, 1, heads, hd)) INFER__TP_NO("Q, K or V is not reshaped from [..., heads * size]");
-            INFER__TP_CHK(t, a);
             INFER__TP_CHK(m->nodes[tr].in[0], tr);
             lead[role] = w->v[m->nodes[rs].in[0]].n_dims - 1;
             w->rs[w->n_rs++] = rs;
@@ -7232,10 +7346,9 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
         if (p != INFER__ABSENT && m->nodes[p].op == INFER__OP_SPLIT) { /* a fused QKV projection */
             const infer__node *sn = &m->nodes[p];
             int64_t ax = infer__attr_i(sn, "axis", 0);
-            int xr = w->v[sn->in[0]].n_dims;
-            if (ax != -1 && ax != xr - 1) INFER__TP_NO("its Split is not along the last axis");
             if (sn->n_in < 2 || sn->in[0] == INFER__ABSENT || sn->in[1] == INFER__ABSENT)
                 INFER__TP_NO("its Split has no sizes input");
+            if (ax != -1 && ax != w->v[sn->in[0]].n_dims - 1) INFER__TP_NO("its Split is not along the last axis");
             for (k = 0; k < sn->n_out && sn->out[k] != t; k++) {}
             spl[role] = p, seg[role] = (int32_t)k;
             INFER__TP_CHK(t, nxt);
@@ -7261,8 +7374,8 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
         INFER__TP_CHK(t, nxt);
         proj[role] = p;
     }
-    /* forward from Attention's output to the output projection */
-    if ((y = A->n_out ? A->out[0] : INFER__ABSENT) == INFER__ABSENT) INFER__TP_NO("its output is absent");
+    /* forward from the core's output to the output projection */
+    y = c->y;
     if (rank4) {
         uint32_t tr = infer__tp_reader(w, y), rs;
         if (!infer__tp_swap12(m, tr)) INFER__TP_NO("its output is not a (0, 2, 1, 3) Transpose");
@@ -7353,7 +7466,7 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, uint32_
             e->role = (int)j; /* Q, K, V, then the output */
             e->lead = lead[j];
         }
-        if (!rank4) INFER__TP_EDIT(a, INFER__TP_EDIT_HEADS);
+        if (!rank4) INFER__TP_EDIT(c->reader[0], INFER__TP_EDIT_HEADS);
         for (role = 0; role < 3; role++) {
             if (spl[role] != INFER__ABSENT && tp->node_edit[spl[role]] < 0) {
                 INFER__TP_EDIT(spl[role], INFER__TP_EDIT_SPLIT);
@@ -7408,9 +7521,22 @@ static infer_status infer__tp_heads_pass(struct infer__tp *tp, const infer_sessi
     c0[0] = 0;
     memset(&w, 0, sizeof w);
     w.m = m, w.v = probe->vals, w.c0 = c0, w.cn = cn, w.is_out = is_out;
-    for (i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].op == INFER__OP_ATTENTION) infer__tp_attention(tp, &w, i, &tp->atts[n++]);
+    for (i = 0; i < m->n_nodes; i++) {
+        infer__tp_core c;
+        infer__tp_att *at = &tp->atts[n]; /* n < the candidates counted */
+        if (m->nodes[i].op != INFER__OP_ATTENTION && m->nodes[i].op != INFER__OP_SOFTMAX) continue;
+        memset(at, 0, sizeof *at);
+        at->node = i;
+        if (m->nodes[i].op == INFER__OP_ATTENTION) {
+            n++;
+            if (infer__tp_core_op(&w, i, &c, at)) infer__tp_attention(tp, &w, &c, at);
+        } else if (m->nodes[i].op == INFER__OP_SOFTMAX && infer__tp_core_unfused(&w, i, &c, at)) {
+            n++;
+            if (c.n_inner >= 0) infer__tp_attention(tp, &w, &c, at);
+        }
+    }
 done:
+    tp->n_atts = n; /* the blocks found (fewer than the candidates counted) */
     infer_session_free(probe);
     infer__free(&tp->a, c0);
     infer__free(&tp->a, cn);
@@ -7446,7 +7572,7 @@ static infer_status infer__tp_partition(struct infer__tp *tp, const infer_sessio
     }
     for (i = 0; i < m->n_nodes; i++) {
         tp->node_split[i] = tp->node_edit[i] = -1;
-        tp->n_atts += m->nodes[i].op == INFER__OP_ATTENTION;
+        tp->n_atts += m->nodes[i].op == INFER__OP_ATTENTION || m->nodes[i].op == INFER__OP_SOFTMAX; /* candidates */
         for (k = 0; k < m->nodes[i].n_in; k++)
             if (m->nodes[i].in[k] != INFER__ABSENT) n_use[m->nodes[i].in[k]]++, user[m->nodes[i].in[k]] = i;
     }

@@ -95,7 +95,7 @@ static void tp_att_case(const char *what, const tp_att_opts *o, const int want[3
 
 /* BERT-like: separate Q/K/V (V's bias an unfused Add), 4-D Attention with a padding mask */
 static void test_tp_att_bert(void) {
-    static const tp_att_opts even = {32, 4, 4, 8, 0, 1, 1, 1, 0}, uneven = {40, 5, 5, 8, 0, 1, 1, 0, 0};
+    static const tp_att_opts even = {32, 4, 4, 8, 0, 1, 1, 1, 0, 0}, uneven = {40, 5, 5, 8, 0, 1, 1, 0, 0, 0};
     static const int all[3] = {1, 1, 1}, not4[3] = {1, 1, 1};
     tp_att_case("bert-like 4 heads", &even, all);
     tp_att_case("bert-like 5 heads", &uneven, not4); /* 3+2, 2+2+1, 2+1+1+1 */
@@ -103,7 +103,7 @@ static void test_tp_att_bert(void) {
 
 /* GPT-2-like: one QKV projection and a Split; 3-D Attention, causal; then the 4-D form */
 static void test_tp_att_gpt2(void) {
-    static const tp_att_opts g3 = {48, 6, 6, 8, 1, 0, 2, 0, 0}, g4 = {48, 6, 6, 8, 1, 1, 2, 0, 0};
+    static const tp_att_opts g3 = {48, 6, 6, 8, 1, 0, 2, 0, 0, 0}, g4 = {48, 6, 6, 8, 1, 1, 2, 0, 0, 0};
     static const int all[3] = {1, 1, 1};
     tp_att_case("gpt2-like 3-D causal", &g3, all);
     tp_att_case("gpt2-like 4-D causal", &g4, all);
@@ -112,8 +112,25 @@ static void test_tp_att_gpt2(void) {
 /* Grouped-query attention: 8 query heads over 2 kv heads (whole groups at tp = 2, each kv
    head shared by 2 devices at tp = 4, not split at tp = 3), and 8 over 4 (uneven groups at
    tp = 3); fewer heads than devices: not split, the plan says why, the run still matches. */
+/* Attention left unfused (MatMul, Mul by the scale, Add the mask, Softmax, MatMul): both
+   forms of K^T, 5 heads (uneven); a per-head mask is refused */
+static void test_tp_att_unfused(void) {
+    static const tp_att_opts u1 = {40, 5, 5, 8, 0, 1, 1, 0, 0, 1}, u2 = {40, 5, 5, 8, 1, 1, 0, 1, 0, 2};
+    static const tp_att_opts per_head = {32, 4, 4, 8, 0, 1, 3, 0, 0, 1};
+    static const int all[3] = {1, 1, 1};
+    infer_model *m;
+    tp_att_case("unfused, K^T of the reshape", &u1, all);
+    tp_att_case("unfused, K^T of K", &u2, all);
+    if ((m = tp_attention(&per_head))) {
+        infer_tp_stats st;
+        CHECK(tp_compare(m, bs, 2, 2, NULL, &st, 0) == 0);
+        CHECK_EQ_INT(st.n_attention_split, 0);
+        infer_model_free(m);
+    }
+}
+
 static void test_tp_att_gqa(void) {
-    static const tp_att_opts q2 = {64, 8, 2, 8, 1, 0, 0, 0, 0}, q4 = {64, 8, 4, 8, 0, 1, 1, 0, 0}, few = {32, 2, 2, 16, 0, 1, 0, 0, 0};
+    static const tp_att_opts q2 = {64, 8, 2, 8, 1, 0, 0, 0, 0, 0}, q4 = {64, 8, 4, 8, 0, 1, 1, 0, 0, 0}, few = {32, 2, 2, 16, 0, 1, 0, 0, 0, 0};
     static const int want2[3] = {1, 0, 1}, want4[3] = {1, 1, 1}, want_few[3] = {1, 0, 0};
     tp_att_case("gqa 8/2 heads", &q2, want2);
     tp_att_case("gqa 8/4 heads", &q4, want4);
@@ -122,8 +139,8 @@ static void test_tp_att_gqa(void) {
 
 /* Blocks the partitioner must not split by heads: the plan says why, the run still matches */
 static void test_tp_att_refusals(void) {
-    static const tp_att_opts per_head = {32, 4, 4, 8, 0, 1, 3, 0, 0}, q_out = {32, 4, 4, 8, 0, 1, 1, 0, 1};
-    static const tp_att_opts q3 = {32, 4, 4, 8, 0, 0, 0, 0, 1};
+    static const tp_att_opts per_head = {32, 4, 4, 8, 0, 1, 3, 0, 0, 0}, q_out = {32, 4, 4, 8, 0, 1, 1, 0, 1, 0};
+    static const tp_att_opts q3 = {32, 4, 4, 8, 0, 0, 0, 0, 1, 0};
     const tp_att_opts *cases[3] = {&per_head, &q_out, &q3};
     const char *why[3] = {"not split by heads: its mask differs per head",
                           "not split by heads: a tensor in it is read elsewhere or is an output",
@@ -172,7 +189,7 @@ static void tp_count_free(void *user, void *p) {
    devices: OUT_OF_MEMORY with a message each time, every allocation freed, and once all
    of them succeed, the heads are split. */
 static void test_tp_allocation_failures(void) {
-    static const tp_att_opts o = {32, 4, 4, 8, 1, 1, 1, 1, 0};
+    static const tp_att_opts o = {32, 4, 4, 8, 1, 1, 1, 1, 0, 0};
     infer_model *m = tp_attention(&o);
     long k, total = -1;
     CHECK(m != NULL);
@@ -232,6 +249,32 @@ static void test_tp_real(const char *path, const char *what) {
 }
 static void test_tp_bert(void) { test_tp_real("build/models/bert/model.onnx", "bert"); }
 static void test_tp_gpt2(void) { test_tp_real("build/models/gpt2/model.onnx", "gpt2"); }
+
+/* BERT and GPT-2 converted without the graph passes: attention is MatMul(Q, K^T), Div,
+   Add mask (BERT) or Where (GPT-2), Softmax, MatMul with V, the biases Adds; still split
+   by heads, with one all-reduce per block. (Their MLPs, GELU and bias unfused, are not
+   recognised as pairs: two column-split layers with an all-gather each.) */
+static void test_tp_unfused(void) {
+    const char *paths[2] = {"build/models/bert/model.onnx", "build/models/gpt2/model.onnx"};
+    int i, tp;
+    for (i = 0; i < 2; i++) {
+        infer_model *m = tp_onnx_passes(paths[i], 1);
+        if (!m) {
+            test__skip_reason = "make models first";
+            return;
+        }
+        for (tp = 2; tp <= 4; tp++) {
+            infer_tp_stats st;
+            memset(&st, 0, sizeof st);
+            CHECK(tp_compare(m, bs, 2, tp, NULL, &st, tp == 2 && getenv("TP_VERBOSE")) == 0);
+            CHECK_EQ_INT(st.n_attention_split, 2);
+            CHECK_EQ_INT(st.n_allreduce, 2);
+            printf("  %s unfused tp=%d: %d layers split, %d all-reduce, %d all-gather, %zu bytes per run\n",
+                   i ? "gpt2" : "bert", tp, st.n_split, st.n_allreduce, st.n_allgather, st.comm_bytes);
+        }
+        infer_model_free(m);
+    }
+}
 
 /* The bundled digits CNN: a Conv split by output channels (32: uneven over 3) with an
    all-gather, and its classifier, Gemm (transB) -> Relu -> Gemm, as an MLP pair. */
@@ -313,10 +356,12 @@ int main(void) {
     RUN(test_tp_att_bert);
     RUN(test_tp_att_gpt2);
     RUN(test_tp_att_gqa);
+    RUN(test_tp_att_unfused);
     RUN(test_tp_att_refusals);
     RUN(test_tp_allocation_failures);
     RUN(test_tp_bert);
     RUN(test_tp_gpt2);
+    RUN(test_tp_unfused);
     RUN(test_tp_cnn);
     RUN(test_tp_refusals);
     return test_finish();

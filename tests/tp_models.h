@@ -88,10 +88,12 @@ static void tp_constant(infer_builder *b, const char *name, int n_dims, int64_t 
    [batch, 1, 1, seq] added to the scores (BERT's padding), 2 is_causal (GPT-2), 3 an f32
    input "mask" [batch, hq, seq, seq] (one per head: not split by heads);
    add_bias: V's bias is an Add after its MatMul (not fused); q_out: Q's projection is a
-   graph output too (not split by heads). */
+   graph output too (not split by heads); unfused (with four_d, mask 0, 1 or 3, hkv = hq):
+   no Attention op but MatMul(Q, K^T), Mul by the scale, [Add the mask], Softmax, MatMul
+   with V, K^T being Transpose(0, 2, 3, 1) of K's reshape (1) or (0, 1, 3, 2) of K (2). */
 typedef struct tp_att_opts {
     int e, hq, hkv, d;
-    int fused, four_d, mask, add_bias, q_out;
+    int fused, four_d, mask, add_bias, q_out, unfused;
 } tp_att_opts;
 
 static infer_model *tp_attention(const tp_att_opts *o) {
@@ -145,8 +147,17 @@ static infer_model *tp_attention(const tp_att_opts *o) {
         at[0] = infer_attr_ints("perm", perm, 4);
         for (i = 0; i < 3; i++) {
             const char *ri[2] = {qkv[i], shp[i]}, *ro[1] = {heads_in[i]}, *ti[1] = {heads_in[i]}, *to[1] = {att_in[i]};
+            int64_t kt[4] = {0, 2, 3, 1};
+            infer_attr kat = infer_attr_ints("perm", kt, 4);
             infer_builder_add_node(b, "Reshape", rn[i], ri, 2, ro, 1, NULL, 0);
-            infer_builder_add_node(b, "Transpose", tn[i], ti, 1, to, 1, at, 1);
+            if (i == 1 && o->unfused == 1) to[0] = "kt";
+            infer_builder_add_node(b, "Transpose", tn[i], ti, 1, to, 1, i == 1 && o->unfused == 1 ? &kat : at, 1);
+        }
+        if (o->unfused == 2) {
+            int64_t kt[4] = {0, 1, 3, 2};
+            const char *ti[1] = {"k"}, *to[1] = {"kt"};
+            infer_attr kat = infer_attr_ints("perm", kt, 4);
+            infer_builder_add_node(b, "Transpose", "attn.k.t", ti, 1, to, 1, &kat, 1);
         }
     } else {
         for (i = 0; i < 3; i++) att_in[i] = qkv[i];
@@ -154,7 +165,22 @@ static infer_model *tp_attention(const tp_att_opts *o) {
         aat[n_at++] = infer_attr_int("kv_num_heads", o->hkv);
     }
     if (o->mask == 2) aat[n_at++] = infer_attr_int("is_causal", 1);
-    {
+    if (o->unfused) {
+        const char *m1[2] = {"q", "kt"}, *s0[1] = {"s0"}, *mi[2] = {"s0", "scale"}, *s1[1] = {"s1"};
+        const char *ai[2] = {"s1", "mask"}, *s2[1] = {"s2"}, *pi[1] = {o->mask ? "s2" : "s1"}, *pr[1] = {"pr"};
+        const char *m2[2] = {"pr", "v"}, *a4[1] = {"a4"};
+        infer_tensor sc;
+        float scale = 1.0f / sqrtf((float)o->d);
+        infer_attr ax = infer_attr_int("axis", -1);
+        memset(&sc, 0, sizeof sc);
+        sc.name = "scale", sc.dtype = INFER_DTYPE_F32, sc.n_dims = 0, sc.data = &scale, sc.data_bytes = sizeof scale;
+        infer_builder_add_constant(b, &sc);
+        infer_builder_add_node(b, "MatMul", "attn.scores", m1, 2, s0, 1, NULL, 0);
+        infer_builder_add_node(b, "Mul", "attn.scale", mi, 2, s1, 1, NULL, 0);
+        if (o->mask) infer_builder_add_node(b, "Add", "attn.mask", ai, 2, s2, 1, NULL, 0);
+        infer_builder_add_node(b, "Softmax", "attn.softmax", pi, 1, pr, 1, &ax, 1);
+        infer_builder_add_node(b, "MatMul", "attn", m2, 2, a4, 1, NULL, 0);
+    } else {
         const char *ao[1] = {o->four_d ? "a4" : "a"};
         infer_builder_add_node(b, "Attention", "attn", att_in, o->mask % 2 ? 4 : 3, ao, 1, aat, (size_t)n_at);
     }
@@ -191,8 +217,9 @@ static infer_model *tp_attention(const tp_att_opts *o) {
     return m;
 }
 
-/* An exported model (make models), converted in memory; NULL when it is not there. */
-static infer_model *tp_onnx(const char *path) {
+/* An exported model (make models), converted in memory (no_fuse: without the graph passes,
+   so attention stays MatMul, Softmax, MatMul); NULL when it is not there. */
+static infer_model *tp_onnx_passes(const char *path, int no_fuse) {
     infer_builder *b = NULL;
     convert_options o;
     char err[1024];
@@ -201,11 +228,13 @@ static infer_model *tp_onnx(const char *path) {
     if (!f) return NULL;
     fclose(f);
     memset(&o, 0, sizeof o);
+    o.no_fuse = no_fuse;
     if (convert_onnx(path, &o, &b, NULL, err, sizeof err) == INFER_STATUS_OK) m = tp_load_builder(b);
     else printf("  %s\n", err);
     infer_builder_free(b);
     return m;
 }
+static infer_model *tp_onnx(const char *path) { return tp_onnx_passes(path, 0); }
 
 /* Relative error against the single-device output: |got - want| <= rtol * max|want| for
    every element. A split changes the order of float sums (a row-parallel layer adds

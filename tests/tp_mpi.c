@@ -47,11 +47,11 @@ static void mpi_attention(const tp_att_opts *o) {
     infer_model_free(m);
 }
 static void test_mpi_att_bert(void) {
-    static const tp_att_opts o = {40, 5, 5, 8, 0, 1, 1, 1, 0}; /* 5 heads: 3+2, 2+1+1+1 */
+    static const tp_att_opts o = {40, 5, 5, 8, 0, 1, 1, 1, 0, 0}; /* 5 heads: 3+2, 2+1+1+1 */
     mpi_attention(&o);
 }
 static void test_mpi_att_gqa(void) {
-    static const tp_att_opts o = {64, 8, 2, 8, 1, 0, 2, 0, 0}; /* kv groups at np 2, shared kv heads at np 4 */
+    static const tp_att_opts o = {64, 8, 2, 8, 1, 0, 2, 0, 0, 0}; /* kv groups at np 2, shared kv heads at np 4 */
     mpi_attention(&o);
 }
 
