@@ -6709,8 +6709,8 @@ fail:
      Conv (group 1) by output channels, each followed by an AllGather;
    - an attention block (the Attention op, 4-D after Reshape + Transpose, or 3-D with
      q_num_heads / kv_num_heads; or left unfused: MatMul(Q, K^T), scale and mask ops the
-     same for every head, Softmax, MatMul with V) is split by heads: rank r gets heads [h0, h1) (uneven when
-     the heads do not divide by N), the columns of the Q/K/V projections for those heads
+     same for every head, Softmax, MatMul with V) is split by heads: rank r gets heads
+     [h0, h1) (uneven when the heads do not divide by N), the columns of the Q/K/V projections for those heads
      (separate projections, or one fused QKV before a Split; a fused bias or an Add of
      one), runs Attention on its heads (the reshape targets, Split sizes and head counts in
      its graph say so), and the rows of the output projection, after which one AllReduce
@@ -6721,7 +6721,7 @@ fail:
      is not split by heads (the plan says why): its projections are split as other layers;
    - everything else (small layers, norms, embeddings) is replicated.
    Recognising attention needs the tensors' shapes: the partitioner builds a plan-only
-   session of the whole model once (only when the model has an Attention node).
+   session of the whole model once (only when the model has an Attention or Softmax node).
    Shards are copied once at creation (a column slice is not contiguous); replicated
    weights stay where the model keeps them (the file mapping), shared by the devices of
    one process. Shards are uneven when a size does not divide by N (the first ranks get
@@ -6951,7 +6951,8 @@ typedef struct infer__tp_split {
     uint8_t roles[3];  /* 0 Q, 1 K, 2 V */
 } infer__tp_split;
 
-/* An Attention node and, when split by heads, its head counts and sizes. */
+/* An attention block (its Attention node, or the unfused form's MatMul with V) and its
+   head counts and sizes. */
 typedef struct infer__tp_att {
     uint32_t node;
     int64_t hq, hkv, d, dv; /* query and kv heads; Q/K and V head sizes */
@@ -6987,7 +6988,7 @@ struct infer__tp {
     infer__tp_split *splits;
     uint32_t n_splits;
     int32_t *node_split;        /* [base->n_nodes] index into splits, or -1 */
-    infer__tp_att *atts;        /* [n_atts] every Attention node, split or not */
+    infer__tp_att *atts;        /* [n_atts] every attention block found, split or not */
     uint32_t n_atts;
     infer__tp_edit *edits;      /* [n_edits] */
     uint32_t n_edits;
@@ -7310,7 +7311,7 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, const i
         INFER__TP_NO("its heads times their size are out of range");
     for (i = 0; i < c->n_inner; i++) INFER__TP_CHK(c->inner[i], c->next[i]);
     width[0] = at->hq * at->d, width[1] = at->hkv * at->d, width[2] = at->hkv * at->dv;
-    for (role = 0; role < 3; role++) { /* back from Attention's input to the projection */
+    for (role = 0; role < 3; role++) { /* back from the core's input to the projection */
         uint32_t t = c->in[role], nxt = c->reader[role], p;
         int64_t heads = role ? at->hkv : at->hq, hd = role == 2 ? at->dv : at->d;
         spl[role] = bias[role] = INFER__ABSENT, seg[role] = -1;
@@ -7371,6 +7372,7 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, const i
         }
         if (p == INFER__ABSENT || infer__tp_proj_axis(m, &m->nodes[p]) < 0)
             INFER__TP_NO("Q, K or V is not a MatMul/Gemm projection");
+        if (w->is_out[m->nodes[p].in[0]] & 2) INFER__TP_NO("its input is known at creation (folded once)");
         INFER__TP_CHK(t, nxt);
         proj[role] = p;
     }
@@ -7436,8 +7438,13 @@ static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, const i
         if (bias[role] != INFER__ABSENT) sp->split_bytes += m->tensors[m->nodes[bias[role]].in[bias_in[role]]].data_bytes;
         n_sps++;
     }
+    if (tp->node_split[out] >= 0) INFER__TP_NO("its output projection is split with another block");
     for (j = 0; j < (uint32_t)w->n_rs; j++)
         if (tp->node_edit[w->rs[j]] >= 0) INFER__TP_NO("a Reshape in it is shared with another block");
+    for (role = 0; role < 3; role++) /* (none of this block's edits is made yet) */
+        if ((spl[role] != INFER__ABSENT && tp->node_edit[spl[role]] >= 0) ||
+            (bias[role] != INFER__ABSENT && tp->node_edit[bias[role]] >= 0) || tp->node_edit[c->reader[0]] >= 0)
+            INFER__TP_NO("its Split, bias or Attention is shared with another block");
     at->first = sps[0].node;
     for (k = 0; k < (uint32_t)n_sps; k++) { /* recognised: the projections, the output projection, the edits */
         at->first = INFER__MIN(at->first, sps[k].node);
