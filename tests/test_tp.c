@@ -167,24 +167,6 @@ static void test_tp_att_refusals(void) {
 
 /* -- allocation failures -- */
 
-typedef struct tp_counter {
-    long allocs, frees, fail_at; /* fail_at: fail the allocation with this number (1-based), 0 never */
-} tp_counter;
-static void *tp_count_alloc(void *user, size_t bytes) {
-    tp_counter *c = (tp_counter *)user;
-    if (c->fail_at && c->allocs + 1 == c->fail_at) {
-        c->fail_at = -1; /* fail once */
-        return NULL;
-    }
-    c->allocs++;
-    return malloc(bytes);
-}
-static void tp_count_free(void *user, void *p) {
-    tp_counter *c = (tp_counter *)user;
-    if (p) c->frees++;
-    free(p);
-}
-
 /* Fails allocation N for N = 1, 2, ... while a session splits an attention layer over 2
    devices: OUT_OF_MEMORY with a message each time, every allocation freed, and once all
    of them succeed, the heads are split. */
@@ -194,13 +176,13 @@ static void test_tp_allocation_failures(void) {
     long k, total = -1;
     CHECK(m != NULL);
     for (k = 1; m && k < 5000 && total < 0; k++) {
-        tp_counter c = {0, 0, 0};
+        test_counter c = {0, 0, 0};
         infer_session_options so;
         infer_session *s = NULL;
         infer_status st;
         memset(&so, 0, sizeof so);
         so.dims = bs, so.n_dims = 2, so.n_threads = 1, so.tp = 2;
-        so.allocator.alloc = tp_count_alloc, so.allocator.free = tp_count_free, so.allocator.user = &c;
+        so.allocator.alloc = test_count_alloc, so.allocator.free = test_count_free, so.allocator.user = &c;
         c.fail_at = k;
         st = infer_session_create(m, &so, &s);
         if (st == INFER_STATUS_OK) {
@@ -223,8 +205,13 @@ static void test_tp_allocation_failures(void) {
     infer_model_free(m);
 }
 
-static void test_tp_real(const char *path, const char *what) {
-    infer_model *m = tp_onnx(path);
+/* The exported BERT or GPT-2 (two layers of 4 heads, 2 + 1 + 1 at tp = 3); no_fuse:
+   converted without the graph passes, so attention is MatMul(Q, K^T), Div, Add mask (BERT)
+   or Where (GPT-2), Softmax, MatMul with V, and the biases Adds: still split by heads, one
+   all-reduce per block (their MLPs, GELU and bias unfused, are not recognised as pairs but
+   split as two layers with an all-gather each). */
+static void test_tp_real(const char *path, const char *what, int no_fuse) {
+    infer_model *m = tp_onnx_passes(path, no_fuse);
     int tp;
     if (!m) {
         test__skip_reason = "make models first";
@@ -233,53 +220,33 @@ static void test_tp_real(const char *path, const char *what) {
     for (tp = 2; tp <= 4; tp++) {
         infer_tp_stats st;
         memset(&st, 0, sizeof st);
-        CHECK(tp_compare(m, bs, 2, tp, NULL, &st, tp == 2) == 0);
+        CHECK(tp_compare(m, bs, 2, tp, NULL, &st, tp == 2 && (!no_fuse || getenv("TP_VERBOSE"))) == 0);
         CHECK(st.n_split >= 8);
-        CHECK_EQ_INT(st.n_attention_split, tp == 3 ? 2 : 2); /* 4 heads: 2+1+1 at tp = 3 */
-        CHECK(st.n_allreduce >= 4); /* one per attention and MLP block */
+        CHECK_EQ_INT(st.n_attention_split, 2);
+        if (no_fuse) CHECK_EQ_INT(st.n_allreduce, 2);
+        else CHECK(st.n_allreduce >= 4); /* one per attention and MLP block */
         /* uneven shards: at most one more head (64 x 16 per projection) or column per layer */
         CHECK(st.device_weight_bytes <= st.split_weight_bytes / (size_t)tp + st.replicated_weight_bytes +
                                             (size_t)st.n_split * 4 * (64 * 16 + 64));
-        if (tp != 3) CHECK(st.device_weight_bytes <= st.split_weight_bytes / (size_t)tp + st.replicated_weight_bytes);
-        printf("  %s tp=%d: %d layers split, %d all-reduce, %d all-gather, %zu bytes per run; weights %zu of %zu "
-               "per device\n", what, tp, st.n_split, st.n_allreduce, st.n_allgather, st.comm_bytes, st.device_weight_bytes,
-               st.weight_bytes);
+        if (tp != 3 && !no_fuse)
+            CHECK(st.device_weight_bytes <= st.split_weight_bytes / (size_t)tp + st.replicated_weight_bytes);
+        printf("  %s%s tp=%d: %d layers split, %d all-reduce, %d all-gather, %zu bytes per run; weights %zu of %zu "
+               "per device\n", what, no_fuse ? " unfused" : "", tp, st.n_split, st.n_allreduce, st.n_allgather,
+               st.comm_bytes, st.device_weight_bytes, st.weight_bytes);
     }
     infer_model_free(m);
 }
-static void test_tp_bert(void) { test_tp_real("build/models/bert/model.onnx", "bert"); }
-static void test_tp_gpt2(void) { test_tp_real("build/models/gpt2/model.onnx", "gpt2"); }
-
-/* BERT and GPT-2 converted without the graph passes: attention is MatMul(Q, K^T), Div,
-   Add mask (BERT) or Where (GPT-2), Softmax, MatMul with V, the biases Adds; still split
-   by heads, with one all-reduce per block. (Their MLPs, GELU and bias unfused, are not
-   recognised as pairs: two column-split layers with an all-gather each.) */
+static void test_tp_bert(void) { test_tp_real("build/models/bert/model.onnx", "bert", 0); }
+static void test_tp_gpt2(void) { test_tp_real("build/models/gpt2/model.onnx", "gpt2", 0); }
 static void test_tp_unfused(void) {
-    const char *paths[2] = {"build/models/bert/model.onnx", "build/models/gpt2/model.onnx"};
-    int i, tp;
-    for (i = 0; i < 2; i++) {
-        infer_model *m = tp_onnx_passes(paths[i], 1);
-        if (!m) {
-            test__skip_reason = "make models first";
-            return;
-        }
-        for (tp = 2; tp <= 4; tp++) {
-            infer_tp_stats st;
-            memset(&st, 0, sizeof st);
-            CHECK(tp_compare(m, bs, 2, tp, NULL, &st, tp == 2 && getenv("TP_VERBOSE")) == 0);
-            CHECK_EQ_INT(st.n_attention_split, 2);
-            CHECK_EQ_INT(st.n_allreduce, 2);
-            printf("  %s unfused tp=%d: %d layers split, %d all-reduce, %d all-gather, %zu bytes per run\n",
-                   i ? "gpt2" : "bert", tp, st.n_split, st.n_allreduce, st.n_allgather, st.comm_bytes);
-        }
-        infer_model_free(m);
-    }
+    test_tp_real("build/models/bert/model.onnx", "bert", 1);
+    test_tp_real("build/models/gpt2/model.onnx", "gpt2", 1);
 }
 
 /* The bundled digits CNN: a Conv split by output channels (32: uneven over 3) with an
    all-gather, and its classifier, Gemm (transB) -> Relu -> Gemm, as an MLP pair. */
 static void test_tp_cnn(void) {
-    infer_model *m = tp_onnx("models/digits/digits.onnx");
+    infer_model *m = tp_onnx_passes("models/digits/digits.onnx", 0);
     infer_tensor_info info;
     infer_dim dim = {NULL, 5};
     int tp;

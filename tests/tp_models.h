@@ -234,7 +234,6 @@ static infer_model *tp_onnx_passes(const char *path, int no_fuse) {
     infer_builder_free(b);
     return m;
 }
-static infer_model *tp_onnx(const char *path) { return tp_onnx_passes(path, 0); }
 
 /* Relative error against the single-device output: |got - want| <= rtol * max|want| for
    every element. A split changes the order of float sums (a row-parallel layer adds

@@ -56,7 +56,7 @@ static void test_mpi_att_gqa(void) {
 }
 
 static void mpi_real(const char *path) {
-    infer_model *m = tp_onnx(path);
+    infer_model *m = tp_onnx_passes(path, 0);
     infer_tp_stats st;
     if (!m) {
         test__skip_reason = "make models first";
