@@ -392,6 +392,8 @@ typedef struct infer_tp_stats {
     double comm_ms;                 /* time in collectives on device 0 (or this rank), all runs,
                                        waiting for the other devices included */
     uint64_t n_runs;                /* infer_run calls so far */
+    int n_attention_split;          /* attention blocks split by heads (their Q/K/V and output
+                                       projections count in n_split) */
 } infer_tp_stats;
 
 /* -- status and errors -- */
@@ -7363,9 +7365,21 @@ fail:
      bias stays on rank 0), and an AllReduce (sum) follows the second;
    - any other large MatMul / Gemm (constant 2-D weight) is split by output columns and a
      Conv (group 1) by output channels, each followed by an AllGather;
-   - everything else (small layers, norms, embeddings, attention's score products) is
-     replicated. Attention is not split by heads yet: its Q/K/V and output projections
-     are column-split layers with an all-gather each.
+   - an attention block (the Attention op, 4-D after Reshape + Transpose, or 3-D with
+     q_num_heads / kv_num_heads; or left unfused: MatMul(Q, K^T), scale and mask ops the
+     same for every head, Softmax, MatMul with V) is split by heads: rank r gets heads
+     [h0, h1) (uneven when the heads do not divide by N), the columns of the Q/K/V projections for those heads
+     (separate projections, or one fused QKV before a Split; a fused bias or an Add of
+     one), runs Attention on its heads (the reshape targets, Split sizes and head counts in
+     its graph say so), and the rows of the output projection, after which one AllReduce
+     (sum) follows; that bias stays on rank 0. Grouped-query attention splits by kv heads
+     (each device takes whole groups), or, with fewer kv heads than devices, shares each
+     kv head among N / kv_heads devices that split its group's query heads. A block whose
+     heads cannot go round (a device would get none), or whose shape is not the one above,
+     is not split by heads (the plan says why): its projections are split as other layers;
+   - everything else (small layers, norms, embeddings) is replicated.
+   Recognising attention needs the tensors' shapes: the partitioner builds a plan-only
+   session of the whole model once (only when the model has an Attention or Softmax node).
    Shards are copied once at creation (a column slice is not contiguous); replicated
    weights stay where the model keeps them (the file mapping), shared by the devices of
    one process. Shards are uneven when a size does not divide by N (the first ranks get
@@ -7575,10 +7589,11 @@ static infer_status infer__hub_allgather(void *user, const float *send, float *r
 
 /* -- the partitioner -- */
 
-enum { INFER__TP_COL = 1, INFER__TP_PAIR_COL, INFER__TP_PAIR_ROW, INFER__TP_CHAN };
+enum { INFER__TP_COL = 1, INFER__TP_PAIR_COL, INFER__TP_PAIR_ROW, INFER__TP_CHAN, INFER__TP_HEAD_COL, INFER__TP_HEAD_ROW };
 static const char *const infer__tp_kind_names[] = {"", "column-parallel + all-gather", "column-parallel (MLP pair)",
                                                    "row-parallel (MLP pair) + all-reduce",
-                                                   "output channels + all-gather"};
+                                                   "output channels + all-gather", "heads: Q/K/V columns",
+                                                   "heads: output rows + all-reduce"};
 
 typedef struct infer__tp_split {
     uint32_t node;
@@ -7589,7 +7604,33 @@ typedef struct infer__tp_split {
     int coll;          /* 0, or INFER__OP_ALL_REDUCE / INFER__OP_ALL_GATHER after the node */
     int64_t gather_axis;
     size_t split_bytes;/* the bytes divided among the devices (weight, and split bias) */
+    int att;           /* HEAD_*: index into infer__tp.atts */
+    int n_roles;       /* HEAD_COL: the column blocks of the weight, in order: */
+    uint8_t roles[3];  /* 0 Q, 1 K, 2 V */
 } infer__tp_split;
+
+/* An attention block (its Attention node, or the unfused form's MatMul with V) and its
+   head counts and sizes. */
+typedef struct infer__tp_att {
+    uint32_t node;
+    int64_t hq, hkv, d, dv; /* query and kv heads; Q/K and V head sizes */
+    int split;              /* 1: split by heads */
+    int shared_kv;          /* fewer kv heads than devices: N / hkv devices share each one */
+    uint32_t first;         /* split 1: its first projection (the plan describes it there) */
+    const char *why;        /* split 0: the reason, for the plan */
+} infer__tp_att;
+
+/* A change that a head split makes to a node of each rank's graph besides its weights. */
+enum { INFER__TP_EDIT_SHAPE = 1, INFER__TP_EDIT_SPLIT, INFER__TP_EDIT_HEADS, INFER__TP_EDIT_BIAS };
+typedef struct infer__tp_edit {
+    int kind;      /* SHAPE: Reshape's target; SPLIT: Split's sizes; HEADS: Attention's
+                      q_num_heads / kv_num_heads; BIAS: an Add's bias, sliced as its projection */
+    int att;       /* index into infer__tp.atts */
+    int role;      /* SHAPE: 0..2 splits Q, K or V's last axis into heads, 3 merges the output's */
+    int lead;      /* SHAPE: the leading axes kept (0s in the target) */
+    uint32_t in;   /* BIAS: the input that is the bias */
+    int32_t split; /* SPLIT, BIAS: the projection's index into splits */
+} infer__tp_edit;
 
 struct infer__tp_warg {
     struct infer__tp *tp;
@@ -7605,6 +7646,11 @@ struct infer__tp {
     infer__tp_split *splits;
     uint32_t n_splits;
     int32_t *node_split;        /* [base->n_nodes] index into splits, or -1 */
+    infer__tp_att *atts;        /* [n_atts] every attention block found, split or not */
+    uint32_t n_atts;
+    infer__tp_edit *edits;      /* [n_edits] */
+    uint32_t n_edits;
+    int32_t *node_edit;         /* [base->n_nodes] index into edits, or -1 */
     infer_model *models;        /* [n_local] each rank's graph */
     struct infer__tp_dev *devs; /* [n_local] */
     infer_session **sess;       /* [n_local]; sess[0] is the caller's */
@@ -7675,8 +7721,495 @@ static int infer__tp_has_act(const infer__node *n) {
     return a && *a && strcmp(a, "None") != 0;
 }
 
+/* -- attention split by heads -- */
+
+/* What recognising an attention block reads: the base graph, its shapes (a plan-only
+   session), who reads each tensor, and the block's Reshapes whose targets each rank's
+   graph replaces. */
+typedef struct infer__tp_walk {
+    const infer_model *m;
+    const infer__val *v;     /* [m->n_tensors] the shapes */
+    const uint32_t *c0, *cn; /* tensor t is read by nodes cn[c0[t] .. c0[t + 1]) (once per input) */
+    const uint8_t *is_out;   /* bit 1: a graph output; bit 2: known at creation */
+    uint32_t rs[4];          /* the Reshapes of Q, K, V and the output (4-D form) */
+    int n_rs;
+} infer__tp_walk;
+
+/* 1 when what Shape node s computes reaches nothing but the shape inputs of the block's
+   replaced Reshapes (through integer-valued nodes): in a rank's graph it measures a
+   smaller tensor, so its value must not be used. */
+static int infer__tp_shape_dead(const infer__tp_walk *w, uint32_t s) {
+    uint32_t stack[32], n = 0, visits = 0, j, k;
+    int r;
+    stack[n++] = s;
+    while (n) {
+        const infer__node *nd = &w->m->nodes[stack[--n]];
+        if (++visits > 64) return 0;
+        for (k = 0; k < nd->n_out; k++) {
+            uint32_t t = nd->out[k];
+            if (t == INFER__ABSENT) continue;
+            if ((w->is_out[t] & 1) || w->v[t].dtype != INFER_DTYPE_I64) return 0;
+            for (j = w->c0[t]; j < w->c0[t + 1]; j++) {
+                uint32_t c = w->cn[j];
+                for (r = 0; r < w->n_rs; r++)
+                    if (c == w->rs[r] && w->m->nodes[c].in[1] == t && w->m->nodes[c].in[0] != t) break;
+                if (r < w->n_rs) continue;
+                if (n == 32) return 0;
+                stack[n++] = c;
+            }
+        }
+    }
+    return 1;
+}
+
+/* 1 when t, whose shape a head split changes, is no graph output and is read once by
+   next, and otherwise only by Shape nodes whose values go unused (above). */
+static int infer__tp_feeds(const infer__tp_walk *w, uint32_t t, uint32_t next) {
+    uint32_t j, hits = 0;
+    if (w->is_out[t] & 1) return 0;
+    for (j = w->c0[t]; j < w->c0[t + 1]; j++) {
+        uint32_t c = w->cn[j];
+        if (c == next) hits++;
+        else if (w->m->nodes[c].op != INFER__OP_SHAPE || !infer__tp_shape_dead(w, c)) return 0;
+    }
+    return hits == 1;
+}
+
+/* The one node besides Shape nodes that reads t, or INFER__ABSENT. */
+static uint32_t infer__tp_reader(const infer__tp_walk *w, uint32_t t) {
+    uint32_t j, r = INFER__ABSENT;
+    if (t == INFER__ABSENT) return r;
+    for (j = w->c0[t]; j < w->c0[t + 1]; j++) {
+        uint32_t c = w->cn[j];
+        if (w->m->nodes[c].op == INFER__OP_SHAPE || c == r) continue;
+        if (r != INFER__ABSENT) return INFER__ABSENT;
+        r = c;
+    }
+    return r;
+}
+
+/* 1 when node i is a Transpose with perm (0, 2, 1, 3). */
+static int infer__tp_swap12(const infer_model *m, uint32_t i) {
+    int64_t p[4];
+    return i != INFER__ABSENT && m->nodes[i].op == INFER__OP_TRANSPOSE && m->nodes[i].in[0] != INFER__ABSENT &&
+           m->nodes[i].out[0] != INFER__ABSENT && infer__attr_ints(&m->nodes[i], "perm", p, 4) == 4 && p[0] == 0 &&
+           p[1] == 2 && p[2] == 1 && p[3] == 3;
+}
+
+/* 1 when node i is a Reshape that splits x's last axis into [a, b] (split 1) or merges
+   x's last two axes [a, b] into one (split 0), keeping the axes before them. */
+static int infer__tp_head_reshape(const infer__tp_walk *w, uint32_t i, int split, int64_t a, int64_t b) {
+    const infer__node *n;
+    const infer__val *x, *y;
+    int d, lead;
+    if (i == INFER__ABSENT) return 0;
+    n = &w->m->nodes[i];
+    if (n->op != INFER__OP_RESHAPE || n->n_in < 2 || n->in[0] == INFER__ABSENT || n->in[1] == INFER__ABSENT ||
+        n->out[0] == INFER__ABSENT || infer__attr_i(n, "allowzero", 0))
+        return 0;
+    x = &w->v[n->in[0]], y = &w->v[n->out[0]];
+    lead = split ? x->n_dims - 1 : y->n_dims - 1;
+    if (lead < 1 || y->n_dims != x->n_dims + (split ? 1 : -1)) return 0;
+    for (d = 0; d < lead; d++)
+        if (x->dims[d] != y->dims[d]) return 0;
+    return split ? y->dims[lead] == a && y->dims[lead + 1] == b : x->dims[lead] == a && x->dims[lead + 1] == b;
+}
+
+/* The weight axis a projection's output columns are on (MatMul or Gemm with a constant
+   2-D f32 weight, no transA), or -1. */
+static int infer__tp_proj_axis(const infer_model *m, const infer__node *n) {
+    if (n->n_in < 2 || n->in[0] == INFER__ABSENT || !infer__tp_weight(m, n->in[1], 2)) return -1;
+    if (n->op == INFER__OP_MATMUL) return 1;
+    if (n->op == INFER__OP_GEMM && !infer__attr_i(n, "transA", 0)) return infer__attr_i(n, "transB", 0) ? 0 : 1;
+    return -1;
+}
+
+/* 1 when heads (hq query, hkv kv) go round n devices, each getting at least one. */
+static int infer__tp_heads_fit(int64_t hq, int64_t hkv, int n, int *shared_kv) {
+    *shared_kv = hkv < n;
+    return hkv >= n || (n % hkv == 0 && hq / hkv >= n / hkv);
+}
+
+/* The core of an attention block: the Attention op, or the unfused form (MatMul, Softmax,
+   MatMul). The walk below goes from its inputs back to the projections and from its
+   output forward to the output projection. */
+typedef struct infer__tp_core {
+    uint32_t in[3], reader[3]; /* Q, K (unfused: K^T), V as the core reads them; the node reading each */
+    uint32_t y;                /* the output: [B, Hq, S, Dv] (rank4), else [B, S, Hq * Dv] */
+    int rank4, kt;             /* kt: in[1] is K^T [B, H, D, T] */
+    uint32_t inner[8], next[8]; /* unfused: the tensors between its MatMuls, each read once by next */
+    int n_inner;
+} infer__tp_core;
+
+/* The core of Attention node a: 0 (at->why says why) when it cannot be split. */
+static int infer__tp_core_op(const infer__tp_walk *w, uint32_t a, infer__tp_core *c, infer__tp_att *at) {
+    const infer__node *A = &w->m->nodes[a];
+    const infer__val *q, *kv, *v;
+    uint32_t k;
+    memset(c, 0, sizeof *c);
+    at->why = "Q, K or V is missing";
+    if (A->n_in < 3 || A->in[0] == INFER__ABSENT || A->in[1] == INFER__ABSENT || A->in[2] == INFER__ABSENT) return 0;
+    at->why = "it has past key/value inputs";
+    for (k = 4; k < A->n_in; k++)
+        if (A->in[k] != INFER__ABSENT) return 0;
+    at->why = "it has present key/value outputs";
+    for (k = 1; k < A->n_out; k++)
+        if (A->out[k] != INFER__ABSENT) return 0;
+    at->why = "its output is absent";
+    if (!A->n_out || A->out[0] == INFER__ABSENT) return 0;
+    q = &w->v[A->in[0]], kv = &w->v[A->in[1]], v = &w->v[A->in[2]];
+    c->rank4 = q->n_dims == 4;
+    at->why = "its head counts are unknown";
+    if (c->rank4) at->hq = q->dims[1], at->d = q->dims[3], at->hkv = kv->dims[1], at->dv = v->dims[3];
+    else {
+        at->hq = infer__attr_i(A, "q_num_heads", 0), at->hkv = infer__attr_i(A, "kv_num_heads", 0);
+        if (q->n_dims != 3 || at->hq <= 0 || at->hkv <= 0) return 0;
+        at->d = q->dims[2] / at->hq, at->dv = v->dims[2] / at->hkv;
+    }
+    at->why = "its mask differs per head";
+    if (A->n_in > 3 && A->in[3] != INFER__ABSENT) {
+        const infer__val *mk = &w->v[A->in[3]];
+        if (mk->n_dims >= 3 && mk->dims[mk->n_dims - 3] != 1) return 0;
+    }
+    for (k = 0; k < 3; k++) c->in[k] = A->in[k], c->reader[k] = a;
+    c->y = A->out[0];
+    return 1;
+}
+
+/* 1 when input k of node n, of shape x, broadcasts along the head axis (axis 1 of the
+   4-D tensor it meets): absent, of rank < 3, or 1 there. */
+static int infer__tp_head_bcast(const infer__tp_walk *w, const infer__node *n, uint32_t k) {
+    const infer__val *x;
+    if (k >= n->n_in || n->in[k] == INFER__ABSENT) return 1;
+    x = &w->v[n->in[k]];
+    return x->n_dims < 3 || (x->n_dims <= 4 && x->dims[x->n_dims - 3] == 1);
+}
+
+/* The unfused core around Softmax node sm: MatMul(Q, K^T) -> [Mul/Div by a scale, Add a
+   mask, Where(mask, ., -inf)...] -> Softmax(last axis) -> MatMul(., V), all 4-D
+   [B, H, ., .], the other inputs of the ops between the same for every head (head axis 1).
+   0 when sm is not in one (nothing to say), or, with at->why set, when it cannot be split. */
+static int infer__tp_core_unfused(const infer__tp_walk *w, uint32_t sm, infer__tp_core *c, infer__tp_att *at) {
+    const infer_model *m = w->m;
+    const infer__node *s = &m->nodes[sm], *n;
+    uint32_t t, nxt = sm, mm1 = INFER__ABSENT, mm2, j, k;
+    int64_t ax = infer__attr_i(s, "axis", -1);
+    const infer__val *q, *kt, *v;
+    memset(c, 0, sizeof *c);
+    at->why = NULL;
+    if (!s->n_in || s->in[0] == INFER__ABSENT || !s->n_out || s->out[0] == INFER__ABSENT || w->v[s->out[0]].n_dims != 4 ||
+        (ax != -1 && ax != 3))
+        return 0;
+    mm2 = infer__tp_reader(w, s->out[0]);
+    if (mm2 == INFER__ABSENT || m->nodes[mm2].op != INFER__OP_MATMUL || m->nodes[mm2].n_in != 2 ||
+        m->nodes[mm2].in[0] != s->out[0] || m->nodes[mm2].in[1] == INFER__ABSENT || m->nodes[mm2].out[0] == INFER__ABSENT)
+        return 0;
+    c->inner[c->n_inner] = s->out[0], c->next[c->n_inner++] = mm2;
+    for (t = s->in[0], j = 0; j < 6; j++) { /* back to MatMul(Q, K^T) */
+        uint32_t p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT, chain = INFER__ABSENT;
+        if (p == INFER__ABSENT) return 0;
+        c->inner[c->n_inner] = t, c->next[c->n_inner++] = nxt;
+        n = &m->nodes[p];
+        if (n->op == INFER__OP_MATMUL) {
+            mm1 = p;
+            break;
+        }
+        if (n->op != INFER__OP_ADD && n->op != INFER__OP_SUB && n->op != INFER__OP_MUL && n->op != INFER__OP_DIV &&
+            n->op != INFER__OP_WHERE && n->op != INFER__OP_TANH)
+            return 0;
+        for (k = 0; k < n->n_in; k++) /* the scores: the one input not broadcast over heads */
+            if (!infer__tp_head_bcast(w, n, k)) {
+                if (chain != INFER__ABSENT || w->v[n->in[k]].n_dims != 4) {
+                    at->why = "its mask differs per head";
+                    c->n_inner = -1; /* found, not to be split */
+                    return 1;
+                }
+                chain = k;
+            }
+        if (chain == INFER__ABSENT) return 0;
+        nxt = p, t = n->in[chain];
+    }
+    if (mm1 == INFER__ABSENT || m->nodes[mm1].n_in != 2 || m->nodes[mm1].in[0] == INFER__ABSENT ||
+        m->nodes[mm1].in[1] == INFER__ABSENT)
+        return 0;
+    q = &w->v[m->nodes[mm1].in[0]], kt = &w->v[m->nodes[mm1].in[1]], v = &w->v[m->nodes[mm2].in[1]];
+    if (q->n_dims != 4 || kt->n_dims != 4 || v->n_dims != 4) return 0;
+    at->node = mm2;
+    at->hq = q->dims[1], at->d = q->dims[3], at->hkv = kt->dims[1], at->dv = v->dims[3];
+    if (kt->dims[2] != at->d || v->dims[1] != at->hkv || at->hkv != at->hq) {
+        at->why = "its K or V heads differ from Q's";
+        c->n_inner = -1;
+        return 1;
+    }
+    c->in[0] = m->nodes[mm1].in[0], c->in[1] = m->nodes[mm1].in[1], c->in[2] = m->nodes[mm2].in[1];
+    c->reader[0] = c->reader[1] = mm1, c->reader[2] = mm2;
+    c->y = m->nodes[mm2].out[0];
+    c->rank4 = c->kt = 1;
+    return 1;
+}
+
+/* Recognises the block around core c (see the top of this section); on success, adds the
+   splits of its projections and the edits of its graph, else sets at->why. The checks
+   walk from the core back to each projection, then forward to the output projection, and
+   last make sure that nothing else reads what changes shape. */
+static void infer__tp_attention(struct infer__tp *tp, infer__tp_walk *w, const infer__tp_core *c, infer__tp_att *at) {
+    const infer_model *m = w->m;
+    const infer__node *o;
+    uint32_t chk_t[32], chk_n[32], n_chk = 0, proj[3], spl[3], bias[3], bias_in[3], y, out, j, k;
+    int32_t seg[3];
+    int rank4 = c->rank4, role, lead[4], axis, n_sps = 0, i;
+    infer__tp_split sps[3];
+    int64_t width[3];
+#define INFER__TP_CHK(t, n) do { chk_t[n_chk] = (t), chk_n[n_chk++] = (n); } while (0) /* at most 28 */
+#define INFER__TP_NO(text) do { at->why = text; return; } while (0)
+    w->n_rs = 0;
+    if (at->hq <= 0 || at->hkv <= 0 || at->hq % at->hkv || at->d <= 0 || at->dv <= 0) INFER__TP_NO("its head counts are unknown");
+    /* an empty Q (batch or seq 0) has dims whose product was never checked */
+    if (at->hq > INFER_MAX_DIM_VALUE / at->d || at->hq > INFER_MAX_DIM_VALUE / at->dv)
+        INFER__TP_NO("its heads times their size are out of range");
+    for (i = 0; i < c->n_inner; i++) INFER__TP_CHK(c->inner[i], c->next[i]);
+    width[0] = at->hq * at->d, width[1] = at->hkv * at->d, width[2] = at->hkv * at->dv;
+    for (role = 0; role < 3; role++) { /* back from the core's input to the projection */
+        uint32_t t = c->in[role], nxt = c->reader[role], p;
+        int64_t heads = role ? at->hkv : at->hq, hd = role == 2 ? at->dv : at->d;
+        spl[role] = bias[role] = INFER__ABSENT, seg[role] = -1;
+        if (rank4) {
+            uint32_t tr = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT, rs;
+            int64_t pm[4];
+            int k_direct = 0;
+            INFER__TP_CHK(t, nxt);
+            if (role == 1 && c->kt) { /* K^T: Transpose(0, 2, 3, 1) of the reshaped K, or (0, 1, 3, 2) of K */
+                if (tr == INFER__ABSENT || m->nodes[tr].op != INFER__OP_TRANSPOSE || m->nodes[tr].in[0] == INFER__ABSENT ||
+                    infer__attr_ints(&m->nodes[tr], "perm", pm, 4) != 4 || pm[0] != 0)
+                    INFER__TP_NO("K^T is not a Transpose of K");
+                if (pm[1] == 1 && pm[2] == 3 && pm[3] == 2) { /* of K: K is a (0, 2, 1, 3) Transpose, as Q */
+                    INFER__TP_CHK(m->nodes[tr].in[0], tr);
+                    t = m->nodes[tr].in[0];
+                    tr = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
+                } else if (pm[1] == 2 && pm[2] == 3 && pm[3] == 1)
+                    k_direct = 1;
+                else
+                    INFER__TP_NO("K^T is not a Transpose of K");
+            }
+            if (!k_direct && !infer__tp_swap12(m, tr)) INFER__TP_NO("Q, K or V is not a (0, 2, 1, 3) Transpose");
+            rs = m->tensors[m->nodes[tr].in[0]].producer >= 0 ? (uint32_t)m->tensors[m->nodes[tr].in[0]].producer : INFER__ABSENT;
+            if (!infer__tp_head_reshape(w, rs, 1, heads, hd)) INFER__TP_NO("Q, K or V is not reshaped from [..., heads * size]");
+            INFER__TP_CHK(m->nodes[tr].in[0], tr);
+            lead[role] = w->v[m->nodes[rs].in[0]].n_dims - 1;
+            w->rs[w->n_rs++] = rs;
+            t = m->nodes[rs].in[0], nxt = rs;
+        }
+        if (w->v[t].n_dims < 2 || w->v[t].dims[w->v[t].n_dims - 1] != width[role])
+            INFER__TP_NO("a projection's width is not its heads'");
+        p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
+        if (p != INFER__ABSENT && m->nodes[p].op == INFER__OP_SPLIT) { /* a fused QKV projection */
+            const infer__node *sn = &m->nodes[p];
+            int64_t ax = infer__attr_i(sn, "axis", 0);
+            if (sn->n_in < 2 || sn->in[0] == INFER__ABSENT || sn->in[1] == INFER__ABSENT)
+                INFER__TP_NO("its Split has no sizes input");
+            if (ax != -1 && ax != w->v[sn->in[0]].n_dims - 1) INFER__TP_NO("its Split is not along the last axis");
+            for (k = 0; k < sn->n_out && sn->out[k] != t; k++) {}
+            spl[role] = p, seg[role] = (int32_t)k;
+            INFER__TP_CHK(t, nxt);
+            t = sn->in[0], nxt = p;
+            p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
+        }
+        if (p != INFER__ABSENT && m->nodes[p].op == INFER__OP_ADD && m->nodes[p].n_in == 2) { /* an unfused bias */
+            const infer__node *an = &m->nodes[p];
+            int64_t wd = w->v[t].dims[w->v[t].n_dims - 1];
+            for (k = 0; k < 2; k++)
+                if (an->in[k] != INFER__ABSENT && infer__tp_weight(m, an->in[k], 1) && m->tensors[an->in[k]].dims[0] == wd &&
+                    an->in[1 - k] != INFER__ABSENT && !m->tensors[an->in[1 - k]].data)
+                    break;
+            if (k < 2) {
+                bias[role] = p, bias_in[role] = k;
+                INFER__TP_CHK(t, nxt);
+                t = an->in[1 - k], nxt = p;
+                p = m->tensors[t].producer >= 0 ? (uint32_t)m->tensors[t].producer : INFER__ABSENT;
+            }
+        }
+        if (p == INFER__ABSENT || infer__tp_proj_axis(m, &m->nodes[p]) < 0)
+            INFER__TP_NO("Q, K or V is not a MatMul/Gemm projection");
+        if (w->is_out[m->nodes[p].in[0]] & 2) INFER__TP_NO("its input is known at creation (folded once)");
+        INFER__TP_CHK(t, nxt);
+        proj[role] = p;
+    }
+    /* forward from the core's output to the output projection */
+    y = c->y;
+    if (rank4) {
+        uint32_t tr = infer__tp_reader(w, y), rs;
+        if (!infer__tp_swap12(m, tr)) INFER__TP_NO("its output is not a (0, 2, 1, 3) Transpose");
+        rs = infer__tp_reader(w, m->nodes[tr].out[0]);
+        if (!infer__tp_head_reshape(w, rs, 0, at->hq, at->dv)) INFER__TP_NO("its output is not reshaped to [..., heads * size]");
+        INFER__TP_CHK(y, tr);
+        INFER__TP_CHK(m->nodes[tr].out[0], rs);
+        lead[3] = w->v[m->nodes[rs].out[0]].n_dims - 1;
+        w->rs[w->n_rs++] = rs;
+        y = m->nodes[rs].out[0];
+    }
+    out = infer__tp_reader(w, y);
+    if (out == INFER__ABSENT || (axis = infer__tp_proj_axis(m, &m->nodes[out])) < 0 || m->nodes[out].in[0] != y)
+        INFER__TP_NO("its output is not read by a MatMul/Gemm projection");
+    o = &m->nodes[out];
+    axis = !axis; /* the rows: the weight's input axis */
+    if (m->tensors[o->in[1]].dims[axis] != at->hq * at->dv || !infer__tp_bias(m, o, 2, m->tensors[o->in[1]].dims[!axis]) ||
+        infer__tp_has_act(o))
+        INFER__TP_NO("its output projection has another shape, or an activation");
+    if (m->tensors[o->in[1]].data_bytes < INFER__TP_MIN_SPLIT_BYTES) INFER__TP_NO("its layers are small (replicated)");
+    INFER__TP_CHK(y, out);
+    if (!infer__tp_heads_fit(at->hq, at->hkv, tp->n, &at->shared_kv))
+        INFER__TP_NO("a device would get no head (fewer kv heads than devices, and they do not divide the devices "
+                     "with a query head each)");
+    for (j = 0; j < n_chk; j++)
+        if (!infer__tp_feeds(w, chk_t[j], chk_n[j])) INFER__TP_NO("a tensor in it is read elsewhere or is an output");
+    for (role = 0; role < 3; role++) { /* each projection once: its roles in column order */
+        infer__tp_split *sp = &sps[n_sps];
+        const infer__node *pn = &m->nodes[proj[role]];
+        int64_t sum = 0;
+        int r2;
+        for (r2 = 0; r2 < n_sps && sps[r2].node != proj[role]; r2++) {}
+        if (r2 < n_sps) continue; /* seen with another role */
+        if (tp->node_split[proj[role]] >= 0) INFER__TP_NO("a projection is shared with another block");
+        memset(sp, 0, sizeof *sp);
+        sp->node = proj[role];
+        sp->kind = INFER__TP_HEAD_COL;
+        sp->w_axis = infer__tp_proj_axis(m, pn);
+        sp->att = (int)(at - tp->atts);
+        for (r2 = 0; r2 < 3; r2++)
+            if (proj[r2] == proj[role] && r2 != role &&
+                (spl[r2] != spl[role] || bias[r2] != bias[role] || spl[role] == INFER__ABSENT))
+                INFER__TP_NO("two of Q, K and V come from one projection without a Split");
+        if (spl[role] != INFER__ABSENT) { /* every output of the Split is one of Q, K, V */
+            const infer__node *sn = &m->nodes[spl[role]];
+            for (k = 0; k < sn->n_out; k++) {
+                for (r2 = 0; r2 < 3 && !(proj[r2] == proj[role] && seg[r2] == (int32_t)k); r2++) {}
+                if (r2 == 3 || k >= 3) INFER__TP_NO("its Split has outputs that are not Q, K or V");
+                sp->roles[sp->n_roles++] = (uint8_t)r2;
+                sum += width[r2];
+            }
+        } else
+            sp->roles[sp->n_roles++] = (uint8_t)role, sum = width[role];
+        sp->len = m->tensors[pn->in[1]].dims[sp->w_axis];
+        if (sp->len != sum || !infer__tp_bias(m, pn, 2, sum)) INFER__TP_NO("a projection's width is not its heads'");
+        sp->has_bias = pn->n_in > 2 && pn->in[2] != INFER__ABSENT;
+        sp->split_bytes = m->tensors[pn->in[1]].data_bytes + (sp->has_bias ? m->tensors[pn->in[2]].data_bytes : 0);
+        if (bias[role] != INFER__ABSENT) sp->split_bytes += m->tensors[m->nodes[bias[role]].in[bias_in[role]]].data_bytes;
+        n_sps++;
+    }
+    if (tp->node_split[out] >= 0) INFER__TP_NO("its output projection is split with another block");
+    for (j = 0; j < (uint32_t)w->n_rs; j++)
+        if (tp->node_edit[w->rs[j]] >= 0) INFER__TP_NO("a Reshape in it is shared with another block");
+    for (role = 0; role < 3; role++) /* (none of this block's edits is made yet) */
+        if ((spl[role] != INFER__ABSENT && tp->node_edit[spl[role]] >= 0) ||
+            (bias[role] != INFER__ABSENT && tp->node_edit[bias[role]] >= 0) || tp->node_edit[c->reader[0]] >= 0)
+            INFER__TP_NO("its Split, bias or Attention is shared with another block");
+    at->first = sps[0].node;
+    for (k = 0; k < (uint32_t)n_sps; k++) { /* recognised: the projections, the output projection, the edits */
+        at->first = INFER__MIN(at->first, sps[k].node);
+        tp->node_split[sps[k].node] = (int32_t)tp->n_splits;
+        tp->splits[tp->n_splits++] = sps[k];
+    }
+    {
+        infer__tp_split sp;
+        infer__tp_edit *e;
+        memset(&sp, 0, sizeof sp);
+        sp.node = out;
+        sp.kind = INFER__TP_HEAD_ROW;
+        sp.w_axis = axis;
+        sp.len = at->hq * at->dv;
+        sp.has_bias = o->n_in > 2 && o->in[2] != INFER__ABSENT;
+        sp.coll = INFER__OP_ALL_REDUCE;
+        sp.att = (int)(at - tp->atts);
+        sp.split_bytes = m->tensors[o->in[1]].data_bytes; /* the bias stays whole on rank 0 */
+        tp->node_split[out] = (int32_t)tp->n_splits;
+        tp->splits[tp->n_splits++] = sp;
+#define INFER__TP_EDIT(nd, kd)                                                                         \
+    (e = &tp->edits[tp->n_edits], memset(e, 0, sizeof *e), e->kind = (kd), e->att = sp.att,            \
+     tp->node_edit[nd] = (int32_t)tp->n_edits++)
+        for (j = 0; j < (uint32_t)w->n_rs; j++) {
+            INFER__TP_EDIT(w->rs[j], INFER__TP_EDIT_SHAPE);
+            e->role = (int)j; /* Q, K, V, then the output */
+            e->lead = lead[j];
+        }
+        if (!rank4) INFER__TP_EDIT(c->reader[0], INFER__TP_EDIT_HEADS);
+        for (role = 0; role < 3; role++) {
+            if (spl[role] != INFER__ABSENT && tp->node_edit[spl[role]] < 0) {
+                INFER__TP_EDIT(spl[role], INFER__TP_EDIT_SPLIT);
+                e->split = tp->node_split[proj[role]];
+            }
+            if (bias[role] != INFER__ABSENT && tp->node_edit[bias[role]] < 0) {
+                INFER__TP_EDIT(bias[role], INFER__TP_EDIT_BIAS);
+                e->in = bias_in[role];
+                e->split = tp->node_split[proj[role]];
+            }
+        }
+#undef INFER__TP_EDIT
+    }
+    at->split = 1;
+#undef INFER__TP_CHK
+#undef INFER__TP_NO
+}
+
+/* Splits by heads every attention block that it can, before the other layers are
+   chosen. The shapes come from a plan-only session of the whole model; when that cannot
+   be built, no block is split (the devices' sessions will say why). */
+static infer_status infer__tp_heads_pass(struct infer__tp *tp, const infer_session_options *opt, const uint8_t *is_out) {
+    const infer_model *m = tp->base;
+    infer_session_options o = *opt;
+    infer_session *probe = NULL;
+    uint32_t *c0, *cn = NULL, i, k, n = 0;
+    infer__tp_walk w;
+    infer_status st = INFER_STATUS_OK;
+    tp->atts = (infer__tp_att *)infer__calloc(&tp->a, tp->n_atts, sizeof(infer__tp_att));
+    tp->edits = (infer__tp_edit *)infer__calloc(&tp->a, m->n_nodes, sizeof(infer__tp_edit));
+    c0 = (uint32_t *)infer__calloc(&tp->a, (size_t)m->n_tensors + 1, sizeof(uint32_t));
+    if (!tp->atts || !tp->edits || !c0 || !(cn = (uint32_t *)infer__calloc(&tp->a, (size_t)m->n_refs + 1, sizeof(uint32_t)))) {
+        st = infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory partitioning", m->path);
+        goto done;
+    }
+    o.tp = 0, o.comm = NULL, o.arena = NULL, o.arena_bytes = 0, o.profile = 0;
+    if ((st = infer__session_build(m, &o, 1, &probe)) == INFER_STATUS_OUT_OF_MEMORY) goto done;
+    if (st) {
+        st = INFER_STATUS_OK;
+        for (i = 0; i < m->n_nodes; i++)
+            if (m->nodes[i].op == INFER__OP_ATTENTION) tp->atts[n].node = i, tp->atts[n++].why = "the model's shapes are unknown";
+        goto done;
+    }
+    for (i = 0; i < m->n_nodes; i++) /* who reads each tensor: counts, then starts, then the list */
+        for (k = 0; k < m->nodes[i].n_in; k++)
+            if (m->nodes[i].in[k] != INFER__ABSENT) c0[m->nodes[i].in[k] + 1]++;
+    for (i = 0; i < m->n_tensors; i++) c0[i + 1] += c0[i];
+    for (i = 0; i < m->n_nodes; i++)
+        for (k = 0; k < m->nodes[i].n_in; k++)
+            if (m->nodes[i].in[k] != INFER__ABSENT) cn[c0[m->nodes[i].in[k]]++] = i;
+    for (i = m->n_tensors; i > 0; i--) c0[i] = c0[i - 1]; /* each start moved to the next list's: back */
+    c0[0] = 0;
+    memset(&w, 0, sizeof w);
+    w.m = m, w.v = probe->vals, w.c0 = c0, w.cn = cn, w.is_out = is_out;
+    for (i = 0; i < m->n_nodes; i++) {
+        infer__tp_core c;
+        infer__tp_att *at = &tp->atts[n]; /* n < the candidates counted */
+        if (m->nodes[i].op != INFER__OP_ATTENTION && m->nodes[i].op != INFER__OP_SOFTMAX) continue;
+        memset(at, 0, sizeof *at);
+        at->node = i;
+        if (m->nodes[i].op == INFER__OP_ATTENTION) {
+            n++;
+            if (infer__tp_core_op(&w, i, &c, at)) infer__tp_attention(tp, &w, &c, at);
+        } else if (m->nodes[i].op == INFER__OP_SOFTMAX && infer__tp_core_unfused(&w, i, &c, at)) {
+            n++;
+            if (c.n_inner >= 0) infer__tp_attention(tp, &w, &c, at);
+        }
+    }
+done:
+    tp->n_atts = n; /* the blocks found (fewer than the candidates counted) */
+    infer_session_free(probe);
+    infer__free(&tp->a, c0);
+    infer__free(&tp->a, cn);
+    return st;
+}
+
 /* Chooses what to split in m for n devices (the same choice for every rank). */
-static infer_status infer__tp_partition(struct infer__tp *tp) {
+static infer_status infer__tp_partition(struct infer__tp *tp, const infer_session_options *opt) {
     const infer_model *m = tp->base;
     uint32_t i, k, *n_use = NULL, *user = NULL;
     uint8_t *is_out = NULL;
@@ -7687,7 +8220,8 @@ static infer_status infer__tp_partition(struct infer__tp *tp) {
     is_out = (uint8_t *)infer__calloc(&tp->a, m->n_tensors, 1);
     tp->node_split = (int32_t *)infer__calloc(&tp->a, m->n_nodes, sizeof(int32_t));
     tp->splits = (infer__tp_split *)infer__calloc(&tp->a, m->n_nodes, sizeof(infer__tp_split));
-    if (!n_use || !user || !is_out || !tp->node_split || !tp->splits) {
+    tp->node_edit = (int32_t *)infer__calloc(&tp->a, m->n_nodes, sizeof(int32_t));
+    if (!n_use || !user || !is_out || !tp->node_split || !tp->splits || !tp->node_edit) {
         st = infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory partitioning", m->path);
         goto done;
     }
@@ -7702,10 +8236,12 @@ static infer_status infer__tp_partition(struct infer__tp *tp) {
             if (n->out[k] != INFER__ABSENT) is_out[n->out[k]] |= 2;
     }
     for (i = 0; i < m->n_nodes; i++) {
-        tp->node_split[i] = -1;
+        tp->node_split[i] = tp->node_edit[i] = -1;
+        tp->n_atts += m->nodes[i].op == INFER__OP_ATTENTION || m->nodes[i].op == INFER__OP_SOFTMAX; /* candidates */
         for (k = 0; k < m->nodes[i].n_in; k++)
             if (m->nodes[i].in[k] != INFER__ABSENT) n_use[m->nodes[i].in[k]]++, user[m->nodes[i].in[k]] = i;
     }
+    if (tp->n_atts && (st = infer__tp_heads_pass(tp, opt, is_out))) goto done;
     for (i = 0; i < m->n_nodes; i++) {
         const infer__node *n = &m->nodes[i];
         infer__tp_split sp;
@@ -7771,27 +8307,134 @@ done:
 static int64_t infer__tp_part(int64_t len, int n, int r) { return len / n + (r < len % n); }
 static int64_t infer__tp_start(int64_t len, int n, int r) { return (len / n) * r + INFER__MIN(r, len % n); }
 
-/* Appends a tensor to g: a copy of tensor t sliced to [start, start + part) along axis. */
-static uint32_t infer__tp_shard(struct infer__tp *tp, infer_model *g, uint32_t t, int axis, int64_t start, int64_t part) {
+/* Rank r's query heads [q[0], q[1]) and kv heads [k[0], k[1]) of attention block a. */
+static void infer__tp_heads(const infer__tp_att *a, int n, int r, int64_t *q, int64_t *k) {
+    int64_t g = a->hq / a->hkv;
+    if (!a->shared_kv) { /* whole groups */
+        k[0] = infer__tp_start(a->hkv, n, r), k[1] = k[0] + infer__tp_part(a->hkv, n, r);
+        q[0] = k[0] * g, q[1] = k[1] * g;
+    } else { /* kv head j on devices [j * rep, (j + 1) * rep), which split its group */
+        int rep = n / (int)a->hkv, s = r % rep;
+        k[0] = r / rep, k[1] = k[0] + 1;
+        q[0] = k[0] * g + infer__tp_start(g, rep, s), q[1] = q[0] + infer__tp_part(g, rep, s);
+    }
+}
+
+/* The ranges of split sp's axis that rank r holds, in order: one, or one per role of a
+   fused QKV projection. Returns how many. */
+static int infer__tp_ranges(const struct infer__tp *tp, const infer__tp_split *sp, int r, int64_t *start, int64_t *part) {
+    const infer__tp_att *a;
+    int64_t q[2], k[2], off = 0;
+    int i;
+    if (sp->kind != INFER__TP_HEAD_COL && sp->kind != INFER__TP_HEAD_ROW) {
+        start[0] = infer__tp_start(sp->len, tp->n, r), part[0] = infer__tp_part(sp->len, tp->n, r);
+        return 1;
+    }
+    a = &tp->atts[sp->att];
+    infer__tp_heads(a, tp->n, r, q, k);
+    if (sp->kind == INFER__TP_HEAD_ROW) {
+        start[0] = q[0] * a->dv, part[0] = (q[1] - q[0]) * a->dv;
+        return 1;
+    }
+    for (i = 0; i < sp->n_roles; i++) {
+        int role = sp->roles[i];
+        int64_t hd = role == 2 ? a->dv : a->d, h0 = role ? k[0] : q[0], h1 = role ? k[1] : q[1];
+        start[i] = off + h0 * hd, part[i] = (h1 - h0) * hd;
+        off += (role ? a->hkv : a->hq) * hd;
+    }
+    return sp->n_roles;
+}
+
+/* The length of split sp's axis on rank r. */
+static int64_t infer__tp_local(const struct infer__tp *tp, const infer__tp_split *sp, int r) {
+    int64_t start[3], part[3], sum = 0;
+    int i, n = infer__tp_ranges(tp, sp, r, start, part);
+    for (i = 0; i < n; i++) sum += part[i];
+    return sum;
+}
+
+/* Appends a tensor to g: a copy of tensor t sliced along axis to the n ranges
+   [start[i], start[i] + part[i]), one after the other. */
+static uint32_t infer__tp_shard(struct infer__tp *tp, infer_model *g, uint32_t t, int axis, int n, const int64_t *start,
+                                const int64_t *part) {
     const infer__tensor *src = &tp->base->tensors[t];
     infer__tensor *dst = &g->tensors[g->n_tensors];
-    size_t outer = 1, inner = 1, o;
-    int d;
+    size_t outer = 1, inner = 1, o, at = 0;
+    int64_t total = 0;
+    int d, i;
     float *data;
     *dst = *src;
-    dst->dims[axis] = part;
+    for (i = 0; i < n; i++) total += part[i];
+    dst->dims[axis] = total;
     for (d = 0; d < src->n_dims; d++) {
         if (d < axis) outer *= (size_t)src->dims[d];
         if (d > axis) inner *= (size_t)src->dims[d];
     }
-    dst->data_bytes = outer * (size_t)part * inner * sizeof(float);
+    dst->data_bytes = outer * (size_t)total * inner * sizeof(float);
     data = (float *)infer__tp_alloc(tp, dst->data_bytes ? dst->data_bytes : 1, 1);
     if (!data) return INFER__ABSENT;
     for (o = 0; o < outer; o++)
-        memcpy(data + o * (size_t)part * inner, (const float *)src->data + (o * (size_t)src->dims[axis] + (size_t)start) * inner,
-               (size_t)part * inner * sizeof(float));
+        for (i = 0; i < n; i++) {
+            memcpy(data + at, (const float *)src->data + (o * (size_t)src->dims[axis] + (size_t)start[i]) * inner,
+                   (size_t)part[i] * inner * sizeof(float));
+            at += (size_t)part[i] * inner;
+        }
     dst->data = data;
     return g->n_tensors++;
+}
+
+/* Appends to g an i64 vector of n values named after tensor t (a Reshape's target, a
+   Split's sizes). */
+static uint32_t infer__tp_ints(struct infer__tp *tp, infer_model *g, uint32_t t, const int64_t *v, int n) {
+    infer__tensor *dst = &g->tensors[g->n_tensors];
+    uint8_t *data = (uint8_t *)infer__tp_alloc(tp, (size_t)n, 8);
+    int i;
+    if (!data) return INFER__ABSENT;
+    memset(dst, 0, sizeof *dst);
+    dst->name = tp->base->tensors[t].name;
+    dst->dtype = INFER_DTYPE_I64;
+    dst->n_dims = 1;
+    dst->dims[0] = n;
+    dst->producer = -1;
+    for (i = 0; i < n; i++) infer__wr64(data + 8 * i, (uint64_t)v[i]);
+    dst->data = data;
+    dst->data_bytes = (size_t)n * 8;
+    return g->n_tensors++;
+}
+
+/* Applies edit e (of a head split) to node o of rank r's graph g (o->in is g's copy). */
+static infer_status infer__tp_apply_edit(struct infer__tp *tp, const infer__tp_edit *e, int r, infer_model *g, infer__node *o,
+                                         uint32_t *in) {
+    const infer__tp_att *a = &tp->atts[e->att];
+    int64_t q[2], k[2], v[INFER_MAX_DIMS], start[3], part[3];
+    int i, n;
+    infer__tp_heads(a, tp->n, r, q, k);
+    switch (e->kind) {
+    case INFER__TP_EDIT_SHAPE: /* [0] * lead + [heads, size], or [0] * lead + [heads * size] */
+        for (i = 0; i < e->lead; i++) v[i] = 0;
+        if (e->role == 3) v[i++] = (q[1] - q[0]) * a->dv;
+        else v[i++] = e->role ? k[1] - k[0] : q[1] - q[0], v[i++] = e->role == 2 ? a->dv : a->d;
+        return (in[1] = infer__tp_ints(tp, g, o->in[1], v, i)) == INFER__ABSENT ? INFER_STATUS_OUT_OF_MEMORY : INFER_STATUS_OK;
+    case INFER__TP_EDIT_SPLIT: /* the projection's local widths, role by role */
+        n = infer__tp_ranges(tp, &tp->splits[e->split], r, start, part);
+        return (in[1] = infer__tp_ints(tp, g, o->in[1], part, n)) == INFER__ABSENT ? INFER_STATUS_OUT_OF_MEMORY : INFER_STATUS_OK;
+    case INFER__TP_EDIT_BIAS:
+        n = infer__tp_ranges(tp, &tp->splits[e->split], r, start, part);
+        return (in[e->in] = infer__tp_shard(tp, g, o->in[e->in], 0, n, start, part)) == INFER__ABSENT ? INFER_STATUS_OUT_OF_MEMORY
+                                                                                                       : INFER_STATUS_OK;
+    default: { /* HEADS: Attention's 3-D inputs hold this rank's heads */
+        infer__attr *at = (infer__attr *)infer__tp_alloc(tp, (size_t)o->n_attrs + 2, sizeof(infer__attr));
+        uint32_t j, na = 0;
+        if (!at) return INFER_STATUS_OUT_OF_MEMORY;
+        for (j = 0; j < o->n_attrs; j++)
+            if (strcmp(o->attrs[j].name, "q_num_heads") && strcmp(o->attrs[j].name, "kv_num_heads")) at[na++] = o->attrs[j];
+        at[na].name = "q_num_heads", at[na].type = INFER_ATTR_INT, at[na++].i = q[1] - q[0];
+        at[na].name = "kv_num_heads", at[na].type = INFER_ATTR_INT, at[na++].i = k[1] - k[0];
+        o->attrs = at;
+        o->n_attrs = na;
+        return INFER_STATUS_OK;
+    }
+    }
 }
 
 /* Builds rank r's graph into g: the base model's nodes with shards for split weights and
@@ -7806,7 +8449,8 @@ static infer_status infer__tp_rank_graph(struct infer__tp *tp, int r, infer_mode
     *g = *m;
     g->raw = NULL;
     g->mapped = 0;
-    g->tensors = (infer__tensor *)infer__tp_alloc(tp, (size_t)m->n_tensors + 3 * (size_t)tp->n_splits, sizeof(infer__tensor));
+    g->tensors = (infer__tensor *)infer__tp_alloc(tp, (size_t)m->n_tensors + 3 * (size_t)tp->n_splits + tp->n_edits,
+                                                  sizeof(infer__tensor));
     g->nodes = nodes = (infer__node *)infer__tp_alloc(tp, (size_t)m->n_nodes + n_coll, sizeof(infer__node));
     g->refs = refs = (uint32_t *)infer__tp_alloc(tp, (size_t)m->n_refs + 2 * (size_t)n_coll, sizeof(uint32_t));
     if (!g->tensors || !nodes || !refs) goto oom;
@@ -7824,14 +8468,19 @@ static infer_status infer__tp_rank_graph(struct infer__tp *tp, int r, infer_mode
         for (k = 0; k < n->n_out; k++)
             if (n->out[k] != INFER__ABSENT) g->tensors[n->out[k]].producer = (int32_t)n_node;
         n_node++;
+        if (tp->node_edit[i] >= 0) {
+            infer_status st = infer__tp_apply_edit(tp, &tp->edits[tp->node_edit[i]], r, g, o, in);
+            if (st) goto oom;
+        }
         if (tp->node_split[i] >= 0) {
             const infer__tp_split *sp = &tp->splits[tp->node_split[i]];
-            int64_t part = infer__tp_part(sp->len, tp->n, r), start = infer__tp_start(sp->len, tp->n, r);
-            if ((in[1] = infer__tp_shard(tp, g, n->in[1], sp->w_axis, start, part)) == INFER__ABSENT) goto oom;
-            if (sp->has_bias && sp->kind != INFER__TP_PAIR_ROW &&
-                (in[2] = infer__tp_shard(tp, g, n->in[2], 0, start, part)) == INFER__ABSENT)
+            int64_t start[3], part[3];
+            int n_rng = infer__tp_ranges(tp, sp, r, start, part);
+            int row = sp->kind == INFER__TP_PAIR_ROW || sp->kind == INFER__TP_HEAD_ROW; /* the bias stays on rank 0 */
+            if ((in[1] = infer__tp_shard(tp, g, n->in[1], sp->w_axis, n_rng, start, part)) == INFER__ABSENT) goto oom;
+            if (sp->has_bias && !row && (in[2] = infer__tp_shard(tp, g, n->in[2], 0, n_rng, start, part)) == INFER__ABSENT)
                 goto oom;
-            if (sp->has_bias && sp->kind == INFER__TP_PAIR_ROW && r != 0) in[2] = INFER__ABSENT; /* added once */
+            if (sp->has_bias && row && r != 0) in[2] = INFER__ABSENT; /* added once */
             if (sp->coll) {
                 infer__node *c = &nodes[n_node];
                 uint32_t partial = g->n_tensors++, whole = n->out[0];
@@ -7883,9 +8532,10 @@ static size_t infer__tp_weight_bytes(const struct infer__tp *tp, const infer_mod
             uint32_t t = g->nodes[i].in[k];
             if (t == INFER__ABSENT || seen[t] || !g->tensors[t].data) continue;
             seen[t] = 1;
+            if (tp && t >= tp->base->n_tensors && g->tensors[t].dtype == INFER_DTYPE_I64) continue; /* a head split's
+                                                                                             new reshape target */
             sum += g->tensors[t].data_bytes;
         }
-    (void)tp;
     return sum;
 }
 
@@ -7987,6 +8637,9 @@ static void infer__tp_free(infer_session *s) {
     infer__free(&a, (void *)tp->blocks);
     infer__free(&a, tp->splits);
     infer__free(&a, tp->node_split);
+    infer__free(&a, tp->atts);
+    infer__free(&a, tp->edits);
+    infer__free(&a, tp->node_edit);
     infer__free(&a, tp->plan);
     infer__free(&a, tp);
 }
@@ -7996,7 +8649,8 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     const infer_model *m = tp->base;
     infer_tp_stats *st = &tp->stats;
     infer_session *s0 = tp->sess[0];
-    size_t cap = 512 + (size_t)tp->n_splits * 240, len = 0, max_seen = (size_t)m->n_tensors + 3 * (size_t)tp->n_splits;
+    size_t cap = 512 + (size_t)tp->n_splits * 240 + (size_t)tp->n_atts * 320, len = 0,
+           max_seen = (size_t)m->n_tensors + 3 * (size_t)tp->n_splits + tp->n_edits;
     uint8_t *seen = (uint8_t *)infer__calloc(&tp->a, max_seen, 1);
     uint32_t i;
     int l;
@@ -8030,10 +8684,33 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
         const infer__tp_split *sp = tp->node_split[i] >= 0 ? &tp->splits[tp->node_split[i]] : NULL;
         const infer__tensor *w;
         int64_t shard[INFER_MAX_DIMS];
+        uint32_t j;
+        for (j = 0; j < tp->n_atts; j++) /* an attention block: before its first projection, or at its node */
+            if ((tp->atts[j].split ? tp->atts[j].first : tp->atts[j].node) == i) {
+                const infer__tp_att *a = &tp->atts[j];
+                int64_t q[2], k[2];
+                if (!a->split) {
+                    if (a->hq > 0 && a->hkv > 0)
+                        INFER__PLAN("  attention %s: %lld heads (%lld kv heads) over %d devices: ", m->nodes[a->node].name,
+                                    (long long)a->hq, (long long)a->hkv, tp->n);
+                    else
+                        INFER__PLAN("  attention %s: ", m->nodes[a->node].name);
+                    INFER__PLAN("not split by heads: %s; its projections are split as other layers\n", a->why);
+                    continue;
+                }
+                infer__tp_heads(a, tp->n, tp->rank0, q, k);
+                st->n_attention_split++;
+                INFER__PLAN("  attention %s: %lld heads of %lld (%lld kv heads%s) split by heads%s: device %d runs heads "
+                            "[%lld, %lld), kv heads [%lld, %lld)\n",
+                            m->nodes[a->node].name, (long long)a->hq, (long long)a->d, (long long)a->hkv,
+                            a->hkv == a->hq ? "" : ", grouped", a->shared_kv ? " (each kv head shared by its group's devices)" :
+                            a->hkv == a->hq ? "" : " (whole kv groups)", tp->rank0, (long long)q[0], (long long)q[1],
+                            (long long)k[0], (long long)k[1]);
+            }
         if (!sp) continue;
         w = &m->tensors[m->nodes[i].in[1]];
         memcpy(shard, w->dims, sizeof shard);
-        shard[sp->w_axis] = infer__tp_part(sp->len, tp->n, tp->rank0);
+        shard[sp->w_axis] = infer__tp_local(tp, sp, tp->rank0);
         INFER__PLAN("  %-32s %-10s %s: weight %s -> %s on device %d (%lld along axis %d split %d ways)\n",
                     m->nodes[i].name, infer__ops[m->nodes[i].op].name, infer__tp_kind_names[sp->kind],
                     infer__dstr(b1, w->n_dims, w->dims), infer__dstr(b2, w->n_dims, shard), tp->rank0, (long long)sp->len,
@@ -8053,7 +8730,6 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     INFER__PLAN("arena: %zu bytes per device (the largest)\n", st->device_arena_bytes);
     INFER__PLAN("communication: %zu bytes per run in %d all-reduce and %d all-gather\n", st->comm_bytes, st->n_allreduce,
                 st->n_allgather);
-    INFER__PLAN("attention (if any) is not split by heads: its Q/K/V and output projections are column-split layers\n");
 #undef INFER__PLAN
     return INFER_STATUS_OK;
 }
@@ -8095,7 +8771,7 @@ static infer_status infer__tp_create(const infer_model *m, const infer_session_o
     tp->n_local = comm ? 1 : n;
     tp->rank0 = comm ? comm->rank : 0;
     tp->base = m;
-    if ((st = infer__tp_partition(tp))) goto fail;
+    if ((st = infer__tp_partition(tp, opt))) goto fail;
     tp->models = (infer_model *)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(infer_model));
     tp->devs = (struct infer__tp_dev *)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(struct infer__tp_dev));
     tp->sess = (infer_session **)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(infer_session *));
@@ -8192,6 +8868,9 @@ fail:
         infer__free(&a, (void *)tp->blocks);
         infer__free(&a, tp->splits);
         infer__free(&a, tp->node_split);
+        infer__free(&a, tp->atts);
+        infer__free(&a, tp->edits);
+        infer__free(&a, tp->node_edit);
         infer__free(&a, tp->plan);
         infer__free(&a, tp);
     }

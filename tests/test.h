@@ -204,6 +204,25 @@ static inline int test_close(const char *what, const float *got, const double *w
     return 1;
 }
 
+/* -- a counting allocator (infer_allocator with user = &counter) that can fail once -- */
+typedef struct test_counter {
+    long allocs, frees, fail_at; /* fail_at: fail the allocation with this number (1-based), 0 never */
+} test_counter;
+static inline void *test_count_alloc(void *user, size_t bytes) {
+    test_counter *c = (test_counter *)user;
+    if (c->fail_at && c->allocs + 1 == c->fail_at) {
+        c->fail_at = -1; /* fail once */
+        return NULL;
+    }
+    c->allocs++;
+    return malloc(bytes);
+}
+static inline void test_count_free(void *user, void *p) {
+    test_counter *c = (test_counter *)user;
+    if (p) c->frees++;
+    free(p);
+}
+
 /* -- one-op models -- */
 
 #define OP_MAX_IO 16

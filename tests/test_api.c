@@ -280,28 +280,9 @@ static void test_caller_arena(void) {
 
 /* -- allocation hooks -- */
 
-typedef struct counter {
-    long allocs, frees, fail_at; /* fail_at: fail the allocation with this number (1-based), 0 never */
-} counter;
-
-static void *count_alloc(void *user, size_t bytes) {
-    counter *c = (counter *)user;
-    if (c->fail_at && c->allocs + 1 == c->fail_at) {
-        c->fail_at = -1; /* fail once */
-        return NULL;
-    }
-    c->allocs++;
-    return malloc(bytes);
-}
-static void count_free(void *user, void *p) {
-    counter *c = (counter *)user;
-    if (p) c->frees++;
-    free(p);
-}
-
 static void test_run_allocates_nothing(void) {
-    counter c = {0, 0, 0};
-    infer_allocator a = {count_alloc, count_free, NULL};
+    test_counter c = {0, 0, 0};
+    infer_allocator a = {test_count_alloc, test_count_free, NULL};
     size_t n = 0;
     void *file;
     infer_model *m = NULL;
@@ -340,8 +321,8 @@ static void test_allocation_failures(void) {
     int oom = 0;
     if (!file) return;
     for (k = 1; k < 200 && total < 0; k++) {
-        counter c = {0, 0, 0};
-        infer_allocator a = {count_alloc, count_free, NULL};
+        test_counter c = {0, 0, 0};
+        infer_allocator a = {test_count_alloc, test_count_free, NULL};
         infer_model_options mo;
         infer_dim d;
         infer_session_options o = batch_opt(&d, 2);

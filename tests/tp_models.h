@@ -62,8 +62,164 @@ done:
     return m;
 }
 
-/* An exported model (make models), converted in memory; NULL when it is not there. */
-static infer_model *tp_onnx(const char *path) {
+/* A constant of the builder: f32 filled from [-0.3, 0.3] (data NULL), or the i64 values given. */
+static void tp_constant(infer_builder *b, const char *name, int n_dims, int64_t d0, int64_t d1, const int64_t *ints) {
+    infer_tensor t;
+    size_t n = (size_t)d0 * (size_t)(n_dims > 1 ? d1 : 1), i;
+    void *data = malloc(n * 8 + 8);
+    memset(&t, 0, sizeof t);
+    if (!data) return;
+    t.name = name, t.n_dims = n_dims, t.dims[0] = d0, t.dims[1] = d1;
+    t.dtype = ints ? INFER_DTYPE_I64 : INFER_DTYPE_F32;
+    if (ints) for (i = 0; i < n; i++) ((int64_t *)data)[i] = ints[i];
+    else test_fill((float *)data, n, -0.3, 0.3);
+    t.data = data, t.data_bytes = n * (ints ? 8 : 4);
+    infer_builder_add_constant(b, &t);
+    free(data);
+}
+
+/* A transformer layer as the converter leaves one, for the head split:
+   x [batch, seq, e] -> Q, K, V projections [.., heads * d] (with biases) -> Attention ->
+   output projection [hq * d, e] + bias -> + x -> LayerNorm -> MatMul pair = y [batch, seq, e].
+   fused: one QKV projection [e, (hq + 2 hkv) d] and a Split (GPT-2), else three (BERT);
+   four_d: each of Q, K, V Reshaped to [0, 0, heads, d] and Transposed (0, 2, 1, 3) into a
+   4-D Attention, whose output goes back the same way (the converter's form), else a 3-D
+   Attention with q_num_heads / kv_num_heads; mask: 0 none, 1 an f32 input "mask"
+   [batch, 1, 1, seq] added to the scores (BERT's padding), 2 is_causal (GPT-2), 3 an f32
+   input "mask" [batch, hq, seq, seq] (one per head: not split by heads);
+   add_bias: V's bias is an Add after its MatMul (not fused); q_out: Q's projection is a
+   graph output too (not split by heads); unfused (with four_d, mask 0, 1 or 3, hkv = hq):
+   no Attention op but MatMul(Q, K^T), Mul by the scale, [Add the mask], Softmax, MatMul
+   with V, K^T being Transpose(0, 2, 3, 1) of K's reshape (1) or (0, 1, 3, 2) of K (2). */
+typedef struct tp_att_opts {
+    int e, hq, hkv, d;
+    int fused, four_d, mask, add_bias, q_out, unfused;
+} tp_att_opts;
+
+static infer_model *tp_attention(const tp_att_opts *o) {
+    infer_builder *b = NULL;
+    int64_t dx[3] = {-1, -1, o->e}, dm[4] = {-1, 1, 1, -1}, wq = (int64_t)o->hq * o->d, wk = (int64_t)o->hkv * o->d;
+    int64_t sizes[3] = {wq, wk, wk}, sq[4] = {0, 0, o->hq, o->d}, sk[4] = {0, 0, o->hkv, o->d}, so[3] = {0, 0, wq};
+    const char *sym[3] = {"batch", "seq", NULL}, *symm[4] = {"batch", NULL, NULL, "seq"};
+    const char *qkv[3] = {"q2", "k2", "v2"}, *heads_in[3] = {"q3", "k3", "v3"}, *att_in[4] = {"q", "k", "v", "mask"};
+    infer_attr at[1], aat[3];
+    int n_at = 0, i;
+    infer_model *m = NULL;
+    if (infer_builder_create(NULL, &b)) return NULL;
+    test_seed(5);
+    infer_builder_add_input(b, "x", INFER_DTYPE_F32, 3, dx, sym);
+    if (o->mask == 1) infer_builder_add_input(b, "mask", INFER_DTYPE_F32, 4, dm, symm);
+    if (o->mask == 3) {
+        const char *symh[4] = {"batch", NULL, "seq", "seq"};
+        dm[1] = o->hq, dm[2] = -1;
+        infer_builder_add_input(b, "mask", INFER_DTYPE_F32, 4, dm, symh);
+    }
+    if (o->fused) {
+        const char *in[3] = {"x", "wqkv", "bqkv"}, *out[1] = {"qkv"}, *sin[2] = {"qkv", "sizes"};
+        tp_constant(b, "wqkv", 2, o->e, wq + 2 * wk, NULL);
+        tp_constant(b, "bqkv", 1, wq + 2 * wk, 0, NULL);
+        tp_constant(b, "sizes", 1, 3, 0, sizes);
+        infer_builder_add_node(b, "MatMul", "attn.qkv", in, 3, out, 1, NULL, 0);
+        at[0] = infer_attr_int("axis", 2);
+        infer_builder_add_node(b, "Split", "attn.split", sin, 2, qkv, 3, at, 1);
+    } else {
+        const char *w[3] = {"wq", "wk", "wv"}, *bn[3] = {"bq", "bk", "bv"}, *nm[3] = {"attn.q", "attn.k", "attn.v"};
+        for (i = 0; i < 3; i++) {
+            const char *in[3] = {"x", w[i], bn[i]}, *out[1] = {qkv[i]};
+            tp_constant(b, w[i], 2, o->e, i ? wk : wq, NULL);
+            tp_constant(b, bn[i], 1, i ? wk : wq, 0, NULL);
+            if (i == 2 && o->add_bias) {
+                const char *mo[1] = {"v1"}, *ai[2] = {"bv", "v1"};
+                infer_builder_add_node(b, "MatMul", nm[i], in, 2, mo, 1, NULL, 0);
+                infer_builder_add_node(b, "Add", "attn.v.bias", ai, 2, out, 1, NULL, 0);
+            } else
+                infer_builder_add_node(b, "MatMul", nm[i], in, 3, out, 1, NULL, 0);
+        }
+    }
+    if (o->four_d) {
+        int64_t perm[4] = {0, 2, 1, 3};
+        const char *shp[3] = {"shape_q", "shape_kv", "shape_kv"};
+        const char *rn[3] = {"attn.q.reshape", "attn.k.reshape", "attn.v.reshape"};
+        const char *tn[3] = {"attn.q.transpose", "attn.k.transpose", "attn.v.transpose"};
+        tp_constant(b, "shape_q", 1, 4, 0, sq);
+        tp_constant(b, "shape_kv", 1, 4, 0, sk);
+        tp_constant(b, "shape_out", 1, 3, 0, so);
+        at[0] = infer_attr_ints("perm", perm, 4);
+        for (i = 0; i < 3; i++) {
+            const char *ri[2] = {qkv[i], shp[i]}, *ro[1] = {heads_in[i]}, *ti[1] = {heads_in[i]}, *to[1] = {att_in[i]};
+            int64_t kt[4] = {0, 2, 3, 1};
+            infer_attr kat = infer_attr_ints("perm", kt, 4);
+            infer_builder_add_node(b, "Reshape", rn[i], ri, 2, ro, 1, NULL, 0);
+            if (i == 1 && o->unfused == 1) to[0] = "kt";
+            infer_builder_add_node(b, "Transpose", tn[i], ti, 1, to, 1, i == 1 && o->unfused == 1 ? &kat : at, 1);
+        }
+        if (o->unfused == 2) {
+            int64_t kt[4] = {0, 1, 3, 2};
+            const char *ti[1] = {"k"}, *to[1] = {"kt"};
+            infer_attr kat = infer_attr_ints("perm", kt, 4);
+            infer_builder_add_node(b, "Transpose", "attn.k.t", ti, 1, to, 1, &kat, 1);
+        }
+    } else {
+        for (i = 0; i < 3; i++) att_in[i] = qkv[i];
+        aat[n_at++] = infer_attr_int("q_num_heads", o->hq);
+        aat[n_at++] = infer_attr_int("kv_num_heads", o->hkv);
+    }
+    if (o->mask == 2) aat[n_at++] = infer_attr_int("is_causal", 1);
+    if (o->unfused) {
+        const char *m1[2] = {"q", "kt"}, *s0[1] = {"s0"}, *mi[2] = {"s0", "scale"}, *s1[1] = {"s1"};
+        const char *ai[2] = {"s1", "mask"}, *s2[1] = {"s2"}, *pi[1] = {o->mask ? "s2" : "s1"}, *pr[1] = {"pr"};
+        const char *m2[2] = {"pr", "v"}, *a4[1] = {"a4"};
+        infer_tensor sc;
+        float scale = 1.0f / sqrtf((float)o->d);
+        infer_attr ax = infer_attr_int("axis", -1);
+        memset(&sc, 0, sizeof sc);
+        sc.name = "scale", sc.dtype = INFER_DTYPE_F32, sc.n_dims = 0, sc.data = &scale, sc.data_bytes = sizeof scale;
+        infer_builder_add_constant(b, &sc);
+        infer_builder_add_node(b, "MatMul", "attn.scores", m1, 2, s0, 1, NULL, 0);
+        infer_builder_add_node(b, "Mul", "attn.scale", mi, 2, s1, 1, NULL, 0);
+        if (o->mask) infer_builder_add_node(b, "Add", "attn.mask", ai, 2, s2, 1, NULL, 0);
+        infer_builder_add_node(b, "Softmax", "attn.softmax", pi, 1, pr, 1, &ax, 1);
+        infer_builder_add_node(b, "MatMul", "attn", m2, 2, a4, 1, NULL, 0);
+    } else {
+        const char *ao[1] = {o->four_d ? "a4" : "a"};
+        infer_builder_add_node(b, "Attention", "attn", att_in, o->mask % 2 ? 4 : 3, ao, 1, aat, (size_t)n_at);
+    }
+    if (o->four_d) {
+        int64_t perm[4] = {0, 2, 1, 3};
+        const char *ti[1] = {"a4"}, *to[1] = {"a3"}, *ri[2] = {"a3", "shape_out"}, *ro[1] = {"a"};
+        at[0] = infer_attr_ints("perm", perm, 4);
+        infer_builder_add_node(b, "Transpose", "attn.out.transpose", ti, 1, to, 1, at, 1);
+        infer_builder_add_node(b, "Reshape", "attn.out.reshape", ri, 2, ro, 1, NULL, 0);
+    }
+    {
+        const char *oi[3] = {"a", "wo", "bo"}, *oo[1] = {"p"}, *ri[2] = {"p", "x"}, *ro[1] = {"r"};
+        const char *li[3] = {"r", "g", "beta"}, *lo[1] = {"n"}, *f1[3] = {"n", "w1", "b1"}, *h[1] = {"h"};
+        const char *f2[3] = {"h", "w2", "b2"}, *y[1] = {"y"};
+        infer_attr gelu = infer_attr_string("activation", "Gelu");
+        tp_constant(b, "wo", 2, wq, o->e, NULL);
+        tp_constant(b, "bo", 1, o->e, 0, NULL);
+        tp_constant(b, "g", 1, o->e, 0, NULL);
+        tp_constant(b, "beta", 1, o->e, 0, NULL);
+        tp_constant(b, "w1", 2, o->e, 4 * o->e, NULL);
+        tp_constant(b, "b1", 1, 4 * o->e, 0, NULL);
+        tp_constant(b, "w2", 2, 4 * o->e, o->e, NULL);
+        tp_constant(b, "b2", 1, o->e, 0, NULL);
+        infer_builder_add_node(b, "MatMul", "attn.out", oi, 3, oo, 1, NULL, 0);
+        infer_builder_add_node(b, "Add", "res", ri, 2, ro, 1, NULL, 0);
+        infer_builder_add_node(b, "LayerNormalization", "ln", li, 3, lo, 1, NULL, 0);
+        infer_builder_add_node(b, "MatMul", "fc1", f1, 3, h, 1, &gelu, 1);
+        infer_builder_add_node(b, "MatMul", "fc2", f2, 3, y, 1, NULL, 0);
+    }
+    infer_builder_add_output(b, "y");
+    if (o->q_out) infer_builder_add_output(b, "q2");
+    m = tp_load_builder(b);
+    infer_builder_free(b);
+    return m;
+}
+
+/* An exported model (make models), converted in memory (no_fuse: without the graph passes,
+   so attention stays MatMul, Softmax, MatMul); NULL when it is not there. */
+static infer_model *tp_onnx_passes(const char *path, int no_fuse) {
     infer_builder *b = NULL;
     convert_options o;
     char err[1024];
@@ -72,6 +228,7 @@ static infer_model *tp_onnx(const char *path) {
     if (!f) return NULL;
     fclose(f);
     memset(&o, 0, sizeof o);
+    o.no_fuse = no_fuse;
     if (convert_onnx(path, &o, &b, NULL, err, sizeof err) == INFER_STATUS_OK) m = tp_load_builder(b);
     else printf("  %s\n", err);
     infer_builder_free(b);

@@ -403,11 +403,13 @@ int main(int argc, char **argv) {
         if (o.tp)
             printf(", \"tp_devices\": %d, \"weight_bytes\": %zu, \"device_weight_bytes\": %zu, \"split_weight_bytes\": %zu, "
                    "\"replicated_weight_bytes\": %zu, \"device_arena_bytes\": %zu, \"comm_bytes_per_run\": %zu, "
-                   "\"comm_ms_per_run\": %.4f, \"comm_share\": %.4f",
+                   "\"comm_ms_per_run\": %.4f, \"comm_share\": %.4f, \"n_split\": %d, \"n_attention_split\": %d, "
+                   "\"n_allreduce\": %d, \"n_allgather\": %d",
                    tps.n_devices, tps.weight_bytes, tps.device_weight_bytes, tps.split_weight_bytes,
                    tps.replicated_weight_bytes, tps.device_arena_bytes, tps.comm_bytes,
                    tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0.0,
-                   tps.n_runs && total > 0 ? tps.comm_ms / (double)tps.n_runs / mean : 0.0);
+                   tps.n_runs && total > 0 ? tps.comm_ms / (double)tps.n_runs / mean : 0.0, tps.n_split,
+                   tps.n_attention_split, tps.n_allreduce, tps.n_allgather);
         if (st.n_device_nodes + st.n_fallback_nodes) {
             printf(", \"device\": ");
             bench_json_str(o.device);
@@ -442,8 +444,8 @@ int main(int argc, char **argv) {
         }
         if (tps.n_devices > 1) {
             double cms = tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0;
-            printf("tensor parallel    %d devices (%s), %d layers split\n", tps.n_devices, o.tp < 0 ? "MPI ranks" : "in-process",
-                   tps.n_split);
+            printf("tensor parallel    %d devices (%s), %d layers split, %d attention blocks by heads\n", tps.n_devices,
+                   o.tp < 0 ? "MPI ranks" : "in-process", tps.n_split, tps.n_attention_split);
             printf("weights per device %s", cli_format_bytes((double)tps.device_weight_bytes, b1, sizeof b1));
             printf(" of %s (split layers %s, replicated", cli_format_bytes((double)tps.weight_bytes, b2, sizeof b2),
                    cli_format_bytes((double)tps.split_weight_bytes, b1, sizeof b1));

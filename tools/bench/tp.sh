@@ -1,9 +1,10 @@
 #!/bin/sh
 # Tensor-parallel benchmark (make bench-tp): for tp = 1, 2 and 4 devices in-process, and
 # 2 and 4 MPI ranks when build/mpi/infer-bench exists (make mpi), prints a Markdown table
-# of per-device weight bytes, per-device arena bytes, bytes communicated per run, median
-# latency and the share of the mean latency spent in collectives (waiting for the other
-# devices included), from infer-bench --json.
+# of what was split (layers, of which attention blocks split by heads, and the collectives
+# per run), per-device weight bytes, per-device arena bytes, bytes communicated per run,
+# median latency and the share of the mean latency spent in collectives (waiting for the
+# other devices included), from infer-bench --json.
 #   sh tools/bench/tp.sh [MODEL.onnx|MODEL.infer ...]    (default: build/models bert, gpt2)
 # Environment: BUILD (build), RUNS (200), WARMUP (5), THREADS per device (1), DIMS (batch=2 seq=16).
 cd "$(dirname "$0")/../.." || exit 1
@@ -23,11 +24,13 @@ row() { # model, mode label, json
 import json, sys
 j = json.loads(sys.stdin.read()); model, mode = sys.argv[1], sys.argv[2]
 kib = lambda b: "%.1f MiB" % (b / 1048576.0) if b >= 1048576 else "%.1f KiB" % (b / 1024.0)
-print("| %s | %s | %s | %s | %s | %.3f | %.1f%% |" % (model, mode, kib(j["device_weight_bytes"]),
+split = "%d layers (%d attention by heads), %d all-reduce, %d all-gather" % (j["n_split"], j["n_attention_split"],
+        j["n_allreduce"], j["n_allgather"]) if j["tp_devices"] > 1 else "-"
+print("| %s | %s | %s | %s | %s | %s | %.3f | %.1f%% |" % (model, mode, split, kib(j["device_weight_bytes"]),
       kib(j["device_arena_bytes"]), kib(j["comm_bytes_per_run"]), j["median_ms"], 100 * j["comm_share"]))' "$1" "$2"
 }
-echo "| model | devices | weights per device | arena per device | communicated per run | median ms | time in collectives |"
-echo "|---|---|---|---|---|---|---|"
+echo "| model | devices | split | weights per device | arena per device | communicated per run | median ms | time in collectives |"
+echo "|---|---|---|---|---|---|---|---|"
 for src in "$@"; do
     name=$(basename "$(dirname "$src")")
     case "$src" in
