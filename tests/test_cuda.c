@@ -1,0 +1,504 @@
+/* tests/test_cuda.c - the CUDA backend (backends/cuda) against the CPU: one-op models
+   built with infer_builder on random inputs of odd sizes (1, 3, 7, 17), each run in a
+   "cuda" session and a "cpu" session, outputs compared within 1e-4 relative
+   (test_close). A two-node model run several times checks CUDA graph capture and replay.
+   Without a GPU (infer_cuda_device_count() == 0) every GPU test reports SKIP.
+   Built by make cuda into build/cuda/test_cuda (make test-cuda runs it). */
+#include "test.h"
+
+#include "../backends/cuda/infer_cuda.h"
+
+#define RTOL 1e-4
+
+static int have_gpu;
+
+/* Runs c on the CPU and on CUDA; every output must match. */
+static void cuda_vs_cpu(const char *what, op_case *c) {
+    op_case g = *c;
+    int i, n_out = c->n_out ? c->n_out : 1;
+    c->device = NULL;
+    g.device = "cuda";
+    if (op_run(c) != INFER_STATUS_OK) {
+        printf("  %s: cpu: %s: %s\n", what, infer_status_name(c->status), c->error);
+        test__failed_checks++;
+        op_free(c);
+        return;
+    }
+    if (op_run(&g) != INFER_STATUS_OK) {
+        printf("  %s: cuda: %s: %s\n", what, infer_status_name(g.status), g.error);
+        test__failed_checks++;
+    } else {
+        for (i = 0; i < n_out; i++) {
+            size_t n = c->out[i].data_bytes / sizeof(float), k;
+            double *want = (double *)malloc((n ? n : 1) * sizeof(double));
+            char label[160];
+            CHECK(want != NULL);
+            if (!want) break;
+            for (k = 0; k < n; k++) want[k] = ((const float *)c->out[i].data)[k];
+            snprintf(label, sizeof label, "%s output %d", what, i);
+            CHECK_EQ_INT(g.out[i].data_bytes, c->out[i].data_bytes);
+            if (g.out[i].data_bytes == c->out[i].data_bytes) test_close(label, (const float *)g.out[i].data, want, n, RTOL);
+            free(want);
+        }
+    }
+    op_free(&g);
+    op_free(c);
+}
+
+/* a random f32 tensor in [lo, hi); the caller frees it */
+static float *rnd(int64_t n, double lo, double hi) {
+    float *x = (float *)malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!x) {
+        printf("out of memory in the test\n");
+        exit(2);
+    }
+    test_fill(x, (size_t)n, lo, hi);
+    return x;
+}
+static int64_t prod(int r, const int64_t *d) {
+    int64_t n = 1;
+    int i;
+    for (i = 0; i < r; i++) n *= d[i];
+    return n;
+}
+
+/* a constant i64 vector */
+static op_input consts(const char *name, int n, const int64_t *v) {
+    int64_t d[1];
+    d[0] = n;
+    return op_const(name, INFER_DTYPE_I64, 1, d, v);
+}
+
+#define NEED_GPU()                                                                                                      \
+    do {                                                                                                                \
+        if (!have_gpu) SKIP("no CUDA GPU present");                                                                     \
+    } while (0)
+
+static void test_register(void) { CHECK_OK(infer_cuda_register()); }
+
+static void test_unary(void) {
+    static const char *ops[] = {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Gelu", "Erf", "Exp",
+                                "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Sin", "Cos", "Softplus",
+                                "Swish"};
+    const int64_t d[3] = {3, 7, 17};
+    size_t i;
+    int approx;
+    NEED_GPU();
+    for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        for (approx = 0; approx < (strcmp(ops[i], "Gelu") ? 1 : 2); approx++) {
+            op_case c;
+            int pos = !strcmp(ops[i], "Log") || !strcmp(ops[i], "Sqrt") || !strcmp(ops[i], "Reciprocal");
+            float *x = rnd(prod(3, d), pos ? 0.1 : -3, 3);
+            memset(&c, 0, sizeof c);
+            c.op = ops[i];
+            c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+            c.n_in = 1;
+            if (approx) c.attrs[c.n_attrs++] = infer_attr_string("approximate", "tanh");
+            cuda_vs_cpu(ops[i], &c);
+            free(x);
+        }
+}
+
+static void test_binary(void) {
+    static const char *ops[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+    /* broadcast pairs: same shape; [3,1,17] x [7,1]; a scalar; rank 6 */
+    static const int64_t da[][6] = {{3, 7, 17}, {3, 1, 17}, {1, 7, 17}, {1, 3, 1, 7, 1, 17}};
+    static const int64_t db[][6] = {{3, 7, 17}, {7, 1}, {1}, {3, 1, 7, 1, 1}};
+    static const int ra[] = {3, 3, 3, 6}, rb[] = {3, 2, 1, 5};
+    size_t i, k;
+    NEED_GPU();
+    for (i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        for (k = 0; k < 4; k++) {
+            op_case c;
+            int pw = !strcmp(ops[i], "Pow"), dv = !strcmp(ops[i], "Div");
+            float *a = rnd(prod(ra[k], da[k]), pw ? 0.5 : -2, 2), *b = rnd(prod(rb[k], db[k]), dv ? 0.5 : -2, 2);
+            char what[64];
+            memset(&c, 0, sizeof c);
+            c.op = ops[i];
+            c.in[0] = op_in("a", INFER_DTYPE_F32, ra[k], da[k], a);
+            c.in[1] = k == 2 ? op_const("b", INFER_DTYPE_F32, rb[k], db[k], b) : op_in("b", INFER_DTYPE_F32, rb[k], db[k], b);
+            c.n_in = 2;
+            snprintf(what, sizeof what, "%s case %zu", ops[i], k);
+            cuda_vs_cpu(what, &c);
+            free(a);
+            free(b);
+        }
+}
+
+static void test_softmax(void) {
+    const int64_t d[3] = {3, 7, 17};
+    int axis, lg;
+    NEED_GPU();
+    for (lg = 0; lg < 2; lg++)
+        for (axis = -1; axis < 3; axis++) {
+            op_case c;
+            float *x = rnd(prod(3, d), -5, 5);
+            memset(&c, 0, sizeof c);
+            c.op = lg ? "LogSoftmax" : "Softmax";
+            c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+            c.n_in = 1;
+            c.attrs[c.n_attrs++] = infer_attr_int("axis", axis);
+            cuda_vs_cpu(c.op, &c);
+            free(x);
+        }
+}
+
+static void test_layer_norm(void) {
+    const int64_t d[3] = {3, 7, 17}, d17[1] = {17}, d7x17[2] = {7, 17};
+    int axis;
+    NEED_GPU();
+    for (axis = 1; axis < 3; axis++) {
+        op_case c;
+        int64_t len = axis == 2 ? 17 : 7 * 17;
+        float *x = rnd(prod(3, d), -2, 3), *s = rnd(len, 0.5, 1.5), *b = rnd(len, -1, 1);
+        memset(&c, 0, sizeof c);
+        c.op = "LayerNormalization";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = op_const("scale", INFER_DTYPE_F32, axis == 2 ? 1 : 2, axis == 2 ? d17 : d7x17, s);
+        c.in[2] = op_const("bias", INFER_DTYPE_F32, axis == 2 ? 1 : 2, axis == 2 ? d17 : d7x17, b);
+        c.n_in = 3;
+        c.n_out = 3; /* with the mean and the inverse standard deviation */
+        c.attrs[c.n_attrs++] = infer_attr_int("axis", axis);
+        cuda_vs_cpu("LayerNormalization", &c);
+        free(x);
+        free(s);
+        free(b);
+    }
+}
+
+static void test_matmul(void) {
+    /* A x B shapes: weights (const, with bias and activation), batched, broadcast, rank 1 */
+    static const int64_t da[][4] = {{3, 7, 17}, {3, 7, 17}, {1, 7, 17}, {17}, {7, 17}, {3, 1, 7, 3}};
+    static const int64_t db[][4] = {{17, 5}, {3, 17, 1}, {3, 17, 3}, {3, 17, 7}, {17}, {7, 1, 3, 7}};
+    static const int ra[] = {3, 3, 3, 1, 2, 4}, rb[] = {2, 3, 3, 3, 1, 4};
+    static const char *acts[] = {"Relu", "None", "Gelu", "None", "None", "Sigmoid"};
+    size_t k;
+    NEED_GPU();
+    for (k = 0; k < sizeof ra / sizeof ra[0]; k++) {
+        op_case c;
+        int64_t n = rb[k] == 1 ? 1 : db[k][rb[k] - 1], dn[1];
+        float *a = rnd(prod(ra[k], da[k]), -1, 1), *b = rnd(prod(rb[k], db[k]), -1, 1), *bias = rnd(n, -1, 1);
+        char what[64];
+        memset(&c, 0, sizeof c);
+        c.op = "MatMul";
+        c.in[0] = op_in("a", INFER_DTYPE_F32, ra[k], da[k], a);
+        c.in[1] = k == 0 ? op_const("b", INFER_DTYPE_F32, rb[k], db[k], b) : op_in("b", INFER_DTYPE_F32, rb[k], db[k], b);
+        c.n_in = 2;
+        if (k == 0) {
+            dn[0] = n;
+            c.in[2] = op_const("bias", INFER_DTYPE_F32, 1, dn, bias);
+            c.n_in = 3;
+        }
+        if (strcmp(acts[k], "None")) c.attrs[c.n_attrs++] = infer_attr_string("activation", acts[k]);
+        snprintf(what, sizeof what, "MatMul case %zu", k);
+        cuda_vs_cpu(what, &c);
+        free(a);
+        free(b);
+        free(bias);
+    }
+}
+
+static void test_gemm(void) {
+    int ta, tb, cs;
+    NEED_GPU();
+    for (ta = 0; ta < 2; ta++)
+        for (tb = 0; tb < 2; tb++)
+            for (cs = 0; cs < 4; cs++) { /* C: absent, [n], [m,1], scalar */
+                const int64_t m = 7, k = 17, n = 3;
+                int64_t dA[2], dB[2], dC[2];
+                op_case c;
+                float *a = rnd(m * k, -1, 1), *b = rnd(k * n, -1, 1), *cc = rnd(m * n, -1, 1);
+                char what[64];
+                dA[0] = ta ? k : m, dA[1] = ta ? m : k;
+                dB[0] = tb ? n : k, dB[1] = tb ? k : n;
+                memset(&c, 0, sizeof c);
+                c.op = "Gemm";
+                c.in[0] = op_in("a", INFER_DTYPE_F32, 2, dA, a);
+                c.in[1] = op_const("b", INFER_DTYPE_F32, 2, dB, b);
+                c.n_in = 2;
+                if (cs == 1) dC[0] = n, c.in[2] = op_const("c", INFER_DTYPE_F32, 1, dC, cc), c.n_in = 3;
+                if (cs == 2) dC[0] = m, dC[1] = 1, c.in[2] = op_const("c", INFER_DTYPE_F32, 2, dC, cc), c.n_in = 3;
+                if (cs == 3) c.in[2] = op_const("c", INFER_DTYPE_F32, 0, dC, cc), c.n_in = 3;
+                c.attrs[c.n_attrs++] = infer_attr_int("transA", ta);
+                c.attrs[c.n_attrs++] = infer_attr_int("transB", tb);
+                c.attrs[c.n_attrs++] = infer_attr_float("alpha", 0.75f);
+                c.attrs[c.n_attrs++] = infer_attr_float("beta", 1.5f);
+                if (cs == 1) c.attrs[c.n_attrs++] = infer_attr_string("activation", "Relu");
+                snprintf(what, sizeof what, "Gemm transA %d transB %d C %d", ta, tb, cs);
+                cuda_vs_cpu(what, &c);
+                free(a);
+                free(b);
+                free(cc);
+            }
+}
+
+static void test_layout(void) {
+    const int64_t d[3] = {3, 7, 17}, d1[3] = {3, 1, 17}, perm[3] = {2, 0, 1}, shape[2] = {21, 17}, dsh[1] = {2};
+    const int64_t starts[2] = {1, -2}, ends[2] = {3, -100}, axes[2] = {0, 2}, steps[2] = {1, -3};
+    const int64_t idx[5] = {2, 0, -1, 1, 2}, didx[2] = {1, 5};
+    float *x, *y;
+    op_case c;
+    int axis;
+    NEED_GPU();
+    x = rnd(prod(3, d), -1, 1);
+    y = rnd(prod(3, d1), -1, 1);
+    memset(&c, 0, sizeof c);
+    c.op = "Transpose";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+    c.n_in = 1;
+    c.attrs[c.n_attrs++] = infer_attr_ints("perm", perm, 3);
+    cuda_vs_cpu("Transpose", &c);
+
+    memset(&c, 0, sizeof c);
+    c.op = "Concat";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+    c.in[1] = op_in("y", INFER_DTYPE_F32, 3, d1, y);
+    c.in[2] = op_const("z", INFER_DTYPE_F32, 3, d, x);
+    c.n_in = 3;
+    c.attrs[c.n_attrs++] = infer_attr_int("axis", 1);
+    cuda_vs_cpu("Concat", &c);
+
+    memset(&c, 0, sizeof c);
+    c.op = "Slice";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+    c.in[1] = consts("starts", 2, starts);
+    c.in[2] = consts("ends", 2, ends);
+    c.in[3] = consts("axes", 2, axes);
+    c.in[4] = consts("steps", 2, steps);
+    c.n_in = 5;
+    cuda_vs_cpu("Slice", &c);
+
+    for (axis = 0; axis < 3; axis++) {
+        memset(&c, 0, sizeof c);
+        c.op = "Gather";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = op_in("i", INFER_DTYPE_I64, 2, didx, idx);
+        c.n_in = 2;
+        c.attrs[c.n_attrs++] = infer_attr_int("axis", axis);
+        cuda_vs_cpu("Gather", &c);
+    }
+
+    memset(&c, 0, sizeof c);
+    c.op = "Reshape";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+    c.in[1] = op_const("shape", INFER_DTYPE_I64, 1, dsh, shape);
+    c.n_in = 2;
+    cuda_vs_cpu("Reshape", &c);
+    free(x);
+    free(y);
+}
+
+static void test_reduce(void) {
+    const int64_t d[3] = {3, 7, 17}, a1[1] = {-1}, a12[2] = {1, 2};
+    float *x;
+    op_case c;
+    int keep;
+    NEED_GPU();
+    x = rnd(prod(3, d), -1, 2);
+    for (keep = 0; keep < 2; keep++) {
+        memset(&c, 0, sizeof c);
+        c.op = "ReduceMean";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = consts("axes", keep ? 1 : 2, keep ? a1 : a12);
+        c.n_in = 2;
+        c.attrs[c.n_attrs++] = infer_attr_int("keepdims", keep);
+        cuda_vs_cpu("ReduceMean", &c);
+    }
+    free(x);
+}
+
+static void test_conv(void) {
+    /* x [n][c][h][w], w [m][c/g][kh][kw], pads, strides, dilations, group, activation */
+    static const struct {
+        int64_t x[4], w[4];
+        int64_t pad, stride, dil, group;
+        const char *act;
+        int rank;
+    } cs[] = {
+        {{1, 3, 17, 17}, {7, 3, 3, 3}, 1, 2, 1, 1, "Relu", 4},
+        {{3, 3, 7, 7}, {3, 1, 3, 3}, 1, 1, 1, 3, "None", 4},
+        {{3, 17, 7, 7}, {7, 17, 1, 1}, 0, 1, 1, 1, "None", 4},
+        {{1, 3, 17, 17}, {3, 3, 3, 3}, 2, 1, 2, 1, "Sigmoid", 4},
+        {{3, 6, 17, 1}, {4, 3, 3, 1}, 1, 1, 1, 2, "None", 3}, /* 1-D: x [3][6][17] */
+    };
+    size_t k;
+    NEED_GPU();
+    for (k = 0; k < sizeof cs / sizeof cs[0]; k++) {
+        op_case c;
+        int r = cs[k].rank, n_sp = r - 2, i;
+        int64_t pads[4], strides[2], dils[2], db[1];
+        float *x = rnd(prod(r, cs[k].x), -1, 1), *w = rnd(prod(r, cs[k].w), -1, 1), *b = rnd(cs[k].w[0], -1, 1);
+        char what[64];
+        for (i = 0; i < 2 * n_sp; i++) pads[i] = cs[k].pad;
+        for (i = 0; i < n_sp; i++) strides[i] = cs[k].stride, dils[i] = cs[k].dil;
+        db[0] = cs[k].w[0];
+        memset(&c, 0, sizeof c);
+        c.op = "Conv";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, r, cs[k].x, x);
+        c.in[1] = op_const("w", INFER_DTYPE_F32, r, cs[k].w, w);
+        c.in[2] = op_const("b", INFER_DTYPE_F32, 1, db, b);
+        c.n_in = 3;
+        c.attrs[c.n_attrs++] = infer_attr_ints("pads", pads, (size_t)(2 * n_sp));
+        c.attrs[c.n_attrs++] = infer_attr_ints("strides", strides, (size_t)n_sp);
+        c.attrs[c.n_attrs++] = infer_attr_ints("dilations", dils, (size_t)n_sp);
+        c.attrs[c.n_attrs++] = infer_attr_int("group", cs[k].group);
+        if (strcmp(cs[k].act, "None")) c.attrs[c.n_attrs++] = infer_attr_string("activation", cs[k].act);
+        snprintf(what, sizeof what, "Conv case %zu", k);
+        cuda_vs_cpu(what, &c);
+        free(x);
+        free(w);
+        free(b);
+    }
+}
+
+static void test_pool(void) {
+    const int64_t d[4] = {3, 7, 17, 17}, k3[2] = {3, 3}, s2[2] = {2, 2}, p1[4] = {1, 1, 1, 1};
+    float *x;
+    op_case c;
+    int kind, ceil_, incl;
+    NEED_GPU();
+    x = rnd(prod(4, d), -2, 2);
+    for (kind = 0; kind < 2; kind++)
+        for (ceil_ = 0; ceil_ < 2; ceil_++)
+            for (incl = 0; incl < 2; incl++) {
+                if (kind && incl) continue;
+                memset(&c, 0, sizeof c);
+                c.op = kind ? "MaxPool" : "AveragePool";
+                c.in[0] = op_in("x", INFER_DTYPE_F32, 4, d, x);
+                c.n_in = 1;
+                c.attrs[c.n_attrs++] = infer_attr_ints("kernel_shape", k3, 2);
+                c.attrs[c.n_attrs++] = infer_attr_ints("strides", s2, 2);
+                c.attrs[c.n_attrs++] = infer_attr_ints("pads", p1, 4);
+                c.attrs[c.n_attrs++] = infer_attr_int("ceil_mode", ceil_);
+                if (!kind) c.attrs[c.n_attrs++] = infer_attr_int("count_include_pad", incl);
+                cuda_vs_cpu(c.op, &c);
+            }
+    memset(&c, 0, sizeof c);
+    c.op = "GlobalAveragePool";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 4, d, x);
+    c.n_in = 1;
+    cuda_vs_cpu(c.op, &c);
+    free(x);
+}
+
+static void test_attention(void) {
+    /* rank 4 [B][H][S][D] (causal, with an f32 mask), rank 3 with grouped kv heads and a bool mask */
+    const int64_t q4[4] = {1, 3, 7, 17}, k4[4] = {1, 3, 17, 17}, m4[2] = {7, 17};
+    const int64_t q3[3] = {3, 7, 4 * 8}, k3[3] = {3, 17, 2 * 8}, m3[4] = {3, 1, 7, 17};
+    uint8_t mb[3 * 7 * 17];
+    float *q, *k, *v, *mf;
+    op_case c;
+    int causal;
+    size_t i;
+    NEED_GPU();
+    q = rnd(prod(4, q4), -1, 1), k = rnd(prod(4, k4), -1, 1), v = rnd(prod(4, k4), -1, 1), mf = rnd(7 * 17, -1, 0);
+    for (i = 0; i < sizeof mb; i++) mb[i] = (uint8_t)(i % 5 != 0 || i % 17 == 0); /* row 0..: key 0 always kept */
+    for (causal = 0; causal < 2; causal++) {
+        memset(&c, 0, sizeof c);
+        c.op = "Attention";
+        c.in[0] = op_in("q", INFER_DTYPE_F32, 4, q4, q);
+        c.in[1] = op_in("k", INFER_DTYPE_F32, 4, k4, k);
+        c.in[2] = op_in("v", INFER_DTYPE_F32, 4, k4, v);
+        c.in[3] = op_in("m", INFER_DTYPE_F32, 2, m4, mf);
+        c.n_in = 4;
+        c.attrs[c.n_attrs++] = infer_attr_int("is_causal", causal);
+        cuda_vs_cpu("Attention rank 4", &c);
+    }
+    memset(&c, 0, sizeof c);
+    c.op = "Attention";
+    c.in[0] = op_in("q", INFER_DTYPE_F32, 3, q3, q);
+    c.in[1] = op_in("k", INFER_DTYPE_F32, 3, k3, k);
+    c.in[2] = op_in("v", INFER_DTYPE_F32, 3, k3, v);
+    c.in[3] = op_in("m", INFER_DTYPE_BOOL, 4, m3, mb);
+    c.n_in = 4;
+    c.attrs[c.n_attrs++] = infer_attr_int("q_num_heads", 4);
+    c.attrs[c.n_attrs++] = infer_attr_int("kv_num_heads", 2);
+    c.attrs[c.n_attrs++] = infer_attr_float("scale", 0.3f);
+    cuda_vs_cpu("Attention rank 3, grouped heads, bool mask", &c);
+    free(q);
+    free(k);
+    free(v);
+    free(mf);
+}
+
+/* MatMul (const weight) -> Gelu -> Softmax run 4 times in one "cuda" session: the first
+   run is captured as a CUDA graph, the others replay it with new inputs. */
+static void test_graph_replay(void) {
+    const int64_t dx[2] = {7, 17};
+    const char *mm_in[2] = {"x", "w"}, *mm_out[1] = {"h"}, *ge_in[1] = {"h"}, *ge_out[1] = {"g"}, *sm_out[1] = {"y"};
+    float *w, x[7 * 17], y_cpu[7 * 3], y_gpu[7 * 3];
+    double want[7 * 3];
+    infer_builder *b = NULL;
+    infer_model *m = NULL;
+    infer_session *sc = NULL, *sg = NULL;
+    infer_session_options opt;
+    infer_tensor wt, in, out;
+    void *file = NULL;
+    size_t bytes = 0, i;
+    int run;
+    NEED_GPU();
+    w = rnd(17 * 3, -1, 1);
+    memset(&wt, 0, sizeof wt);
+    wt.name = "w", wt.dtype = INFER_DTYPE_F32, wt.n_dims = 2, wt.dims[0] = 17, wt.dims[1] = 3, wt.data = w;
+    wt.data_bytes = 17 * 3 * sizeof(float);
+    CHECK_OK(infer_builder_create(NULL, &b));
+    CHECK_OK(infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2, dx, NULL));
+    CHECK_OK(infer_builder_add_constant(b, &wt));
+    CHECK_OK(infer_builder_add_node(b, "MatMul", "mm", mm_in, 2, mm_out, 1, NULL, 0));
+    CHECK_OK(infer_builder_add_node(b, "Gelu", "gelu", ge_in, 1, ge_out, 1, NULL, 0));
+    CHECK_OK(infer_builder_add_node(b, "Softmax", "sm", ge_out, 1, sm_out, 1, NULL, 0));
+    CHECK_OK(infer_builder_add_output(b, "y"));
+    CHECK_OK(infer_builder_serialize(b, NULL, 0, &bytes));
+    if (posix_memalign(&file, 64, bytes) != 0) file = NULL;
+    CHECK(file != NULL);
+    if (!file) goto done;
+    CHECK_OK(infer_builder_serialize(b, file, bytes, &bytes));
+    CHECK_OK(infer_model_load_memory(file, bytes, NULL, &m));
+    if (!m) goto done;
+    memset(&opt, 0, sizeof opt);
+    opt.n_threads = 1;
+    CHECK_OK(infer_session_create(m, &opt, &sc));
+    opt.device = "cuda";
+    CHECK_OK(infer_session_create(m, &opt, &sg));
+    if (!sc || !sg) goto done;
+    for (run = 0; run < 4; run++) {
+        test_fill(x, 7 * 17, -2, 2);
+        memset(&in, 0, sizeof in);
+        in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = 2, in.dims[0] = 7, in.dims[1] = 17, in.data = x;
+        in.data_bytes = sizeof x;
+        memset(&out, 0, sizeof out);
+        out.name = "y", out.data = y_cpu, out.data_bytes = sizeof y_cpu;
+        CHECK_OK(infer_run(sc, &in, 1, &out, 1));
+        out.data = y_gpu;
+        CHECK_OK(infer_run(sg, &in, 1, &out, 1));
+        for (i = 0; i < 7 * 3; i++) want[i] = y_cpu[i];
+        test_close("graph replay", y_gpu, want, 7 * 3, RTOL);
+    }
+done:
+    infer_session_free(sg);
+    infer_session_free(sc);
+    infer_model_free(m);
+    infer_builder_free(b);
+    free(file);
+    free(w);
+}
+
+int main(void) {
+    test_seed(7);
+    have_gpu = infer_cuda_device_count() > 0;
+    if (!have_gpu) printf("no CUDA GPU present (infer_cuda_device_count() == 0): the GPU tests are skipped\n");
+    RUN(test_register);
+    RUN(test_unary);
+    RUN(test_binary);
+    RUN(test_softmax);
+    RUN(test_layer_norm);
+    RUN(test_matmul);
+    RUN(test_gemm);
+    RUN(test_layout);
+    RUN(test_reduce);
+    RUN(test_conv);
+    RUN(test_pool);
+    RUN(test_attention);
+    RUN(test_graph_replay);
+    return test_finish();
+}
