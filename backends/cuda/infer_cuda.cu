@@ -190,6 +190,8 @@ static void infer_cuda_free_fn(void *d, void *p) {
     cudaFree(p);
 }
 
+static void infer_cuda_graph_drop(infer_cuda_dev *dev);
+
 infer_status infer_cuda_work_reserve(infer_cuda_dev *dev, size_t bytes, char *err, size_t err_size) {
     void *p = NULL;
     cudaError_t e;
@@ -200,6 +202,7 @@ infer_status infer_cuda_work_reserve(infer_cuda_dev *dev, size_t bytes, char *er
                                cudaGetErrorString(e));
     }
     if (dev->work) cudaFree(dev->work);
+    infer_cuda_graph_drop(dev); /* a graph captured with the old workspace */
     dev->work = p;
     dev->work_bytes = bytes;
     return INFER_STATUS_OK;
@@ -321,10 +324,11 @@ static infer_status infer_cuda_run_fn(void *d, const infer_backend_op *op, void 
     cudaError_t e;
     if ((e = infer_cuda_use(dev)) != cudaSuccess)
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda device %d: %s", dev->device, cudaGetErrorString(e));
-    if ((st = infer_cuda_op_run(dev, op, state, err, err_size))) return st;
-    if ((e = cudaGetLastError()) != cudaSuccess) /* a launch that failed (the kernel's errors show at sync) */
-        return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda: %s", cudaGetErrorString(e));
-    return INFER_STATUS_OK;
+    if (!(st = infer_cuda_op_run(dev, op, state, err, err_size)) && (e = cudaGetLastError()) != cudaSuccess)
+        /* a launch that failed (a kernel's own errors show at sync) */
+        st = infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda: %s", cudaGetErrorString(e));
+    if (st && dev->capturing) dev->run_failed = 1;
+    return st;
 }
 
 /* -- CUDA graphs: the first run of a plan is captured, later runs of it replay -- */
@@ -333,7 +337,7 @@ static int infer_cuda_graph_begin_fn(void *d, uint64_t plan_id) {
     infer_cuda_dev *dev = (infer_cuda_dev *)d;
     cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
     infer_cuda_use(dev);
-    dev->capturing = dev->replayed = 0;
+    dev->capturing = dev->replayed = dev->run_failed = 0;
     if (cudaStreamIsCapturing(dev->stream, &cs) == cudaSuccess && cs != cudaStreamCaptureStatusNone) {
         cudaGraph_t g = NULL; /* a capture a failed run left open */
         cudaStreamEndCapture(dev->stream, &g);
@@ -373,8 +377,14 @@ static infer_status infer_cuda_graph_end_fn(void *d, char *err, size_t err_size)
         return INFER_STATUS_OK;
     }
     dev->capturing = 0;
-    /* the captured work has not run yet: instantiate the graph, then launch it for this run */
     e = cudaStreamEndCapture(dev->stream, &g);
+    if (dev->run_failed) { /* an incomplete capture: dropped; the executor reports run()'s error */
+        dev->run_failed = 0;
+        if (g) cudaGraphDestroy(g);
+        cudaGetLastError();
+        return INFER_STATUS_OK;
+    }
+    /* the captured work has not run yet: instantiate the graph, then launch it for this run */
     if (e == cudaSuccess) e = cudaGraphInstantiate(&dev->graph_exec, g, 0);
     if (g) cudaGraphDestroy(g);
     if (e == cudaSuccess) e = cudaGraphLaunch(dev->graph_exec, dev->stream);

@@ -33,6 +33,7 @@ typedef struct infer_cuda_dev {
     uint64_t graph_plan;
     int capturing;            /* 1 between graph_begin and graph_end of a capturing run */
     int replayed;             /* 1 between graph_begin and graph_end of a replayed run */
+    int run_failed;           /* a run() failed while capturing: graph_end drops the capture */
     uint64_t graph_failed;    /* plan id + 1 whose capture failed (it then runs node by node) */
 } infer_cuda_dev;
 

@@ -27,7 +27,7 @@ enum {
     U_NONE, U_RELU, U_LEAKY_RELU, U_SIGMOID, U_TANH, U_CLIP, U_HARD_SIGMOID, U_HARD_SWISH, U_GELU, U_GELU_TANH, U_SILU,
     U_ERF, U_EXP, U_LOG, U_SQRT, U_NEG, U_ABS, U_RECIPROCAL, U_FLOOR, U_CEIL, U_SIN, U_COS, U_SOFTPLUS, U_SWISH
 };
-enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN };
+enum { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_PRELU };
 
 typedef struct cu_state {
     int kind;
@@ -159,8 +159,9 @@ __device__ __forceinline__ float cu_binary(int code, float a, float b) {
     case B_MUL: return a * b;
     case B_DIV: return a / b;
     case B_POW: return powf(a, b);
-    case B_MAX: return (a != a || b != b) ? a + b : fmaxf(a, b); /* NaN propagates */
-    default: return (a != a || b != b) ? a + b : fminf(a, b);
+    case B_MAX: return (a > b || a != a) ? a : b; /* NaN propagates, as infer.h's */
+    case B_MIN: return (a < b || a != a) ? a : b;
+    default: return a < 0 ? a * b : a; /* PRelu */
     }
 }
 
@@ -712,10 +713,14 @@ static const struct {
     const char *name;
     int code;
 } cu_binaries[] = {{"Add", B_ADD}, {"Sub", B_SUB}, {"Mul", B_MUL}, {"Div", B_DIV}, {"Pow", B_POW}, {"Max", B_MAX},
-                   {"Min", B_MIN}, {"Sum", B_ADD}};
+                   {"Min", B_MIN}, {"Sum", B_ADD}, {"PRelu", B_PRELU}};
+
+static int cu_read_ints(const infer_tensor *t, int64_t *out, int cap);
 
 /* The op's kind and codes in *s, or CU_NONE when this backend does not take it. Checks
-   dtypes, ranks and attributes; the host-side constants (Slice, Reduce) come in prepare. */
+   dtypes, ranks and attributes, and reads the constant inputs the host needs (Slice's
+   starts, ends, axes, steps; Reduce's axes) from the device: shape inference read them,
+   so they are constants, uploaded before supports() and prepare() (creation time only). */
 static int cu_classify(const infer_backend_op *op, cu_state *s) {
     const char *t = op->op_type;
     size_t i;
@@ -792,7 +797,22 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
     }
     if (!strcmp(t, "ReduceMean") || !strcmp(t, "ReduceSum") || !strcmp(t, "ReduceMax")) {
         s->code = !strcmp(t, "ReduceMean") ? 1 : !strcmp(t, "ReduceMax") ? 2 : 0;
+        int64_t axes[INFER_CUDA_MAXR];
+        int r = op->inputs[0].n_dims, n = 0, lo = -1, hi = -1, k;
         if (cu_present(op, 1) && op->inputs[1].dtype != INFER_DTYPE_I64) return CU_NONE;
+        if (cu_present(op, 1) && (n = cu_read_ints(&op->inputs[1], axes, INFER_CUDA_MAXR)) < 0) return CU_NONE;
+        for (k = 0; k < n; k++) {
+            int ax = cu_axis(axes[k], r);
+            if (ax < 0) return CU_NONE;
+            s->reduce_mask |= 1u << ax;
+        }
+        if (n == 0) s->reduce_mask = infer_backend_attr_int(op, "noop_with_empty_axes", 0) ? 0 : (1u << r) - 1;
+        for (k = 0; k < r; k++) /* the reduced axes must be one run: x as [outer][len][inner] */
+            if (s->reduce_mask >> k & 1u) {
+                if (lo < 0) lo = k;
+                else if (hi != k - 1) return CU_NONE;
+                hi = k;
+            }
         return CU_REDUCE;
     }
     if (!strcmp(t, "Transpose")) return CU_TRANSPOSE;
@@ -805,7 +825,16 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
         for (i = 1; i < op->n_inputs; i++)
             if (cu_present(op, i) && op->inputs[i].dtype != INFER_DTYPE_I64 && op->inputs[i].dtype != INFER_DTYPE_I32)
                 return CU_NONE;
-        return op->n_inputs >= 3 && cu_numel(&op->inputs[1]) <= INFER_CUDA_MAXR ? CU_SLICE : CU_NONE;
+        int r = op->inputs[0].n_dims, k;
+        if (op->n_inputs < 3 || !cu_present(op, 1) || !cu_present(op, 2)) return CU_NONE;
+        s->n_slice = cu_read_ints(&op->inputs[1], s->starts, INFER_CUDA_MAXR);
+        if (s->n_slice < 0 || cu_read_ints(&op->inputs[2], s->ends, INFER_CUDA_MAXR) != s->n_slice) return CU_NONE;
+        for (k = 0; k < s->n_slice; k++) s->axes[k] = k, s->steps[k] = 1;
+        if (cu_present(op, 3) && cu_read_ints(&op->inputs[3], s->axes, INFER_CUDA_MAXR) != s->n_slice) return CU_NONE;
+        if (cu_present(op, 4) && cu_read_ints(&op->inputs[4], s->steps, INFER_CUDA_MAXR) != s->n_slice) return CU_NONE;
+        for (k = 0; k < s->n_slice; k++)
+            if ((s->axes[k] = cu_axis(s->axes[k], r)) < 0 || s->steps[k] == 0) return CU_NONE;
+        return CU_SLICE;
     }
     if (!strcmp(t, "Gather")) {
         if (op->inputs[1].dtype != INFER_DTYPE_I64 && op->inputs[1].dtype != INFER_DTYPE_I32) return CU_NONE;
@@ -827,52 +856,32 @@ int infer_cuda_op_supports(infer_cuda_dev *dev, const infer_backend_op *op) {
     return cu_classify(op, &s) != CU_NONE;
 }
 
-/* Reads a small constant int tensor (i32 or i64) from the device: prepare only. */
+/* Reads a small constant int tensor (i32 or i64) from the device (creation time only), or -1. */
 static int cu_read_ints(const infer_tensor *t, int64_t *out, int cap) {
     int64_t n = cu_numel(t), i;
     int32_t tmp32[INFER_CUDA_MAXR];
     if (n > cap) return -1;
     if (t->dtype == INFER_DTYPE_I64) {
-        if (n && cudaMemcpy(out, t->data, (size_t)n * 8, cudaMemcpyDeviceToHost) != cudaSuccess) return -1;
+        if (n && cudaMemcpy(out, t->data, (size_t)n * 8, cudaMemcpyDeviceToHost) != cudaSuccess) goto fail;
     } else {
-        if (n && cudaMemcpy(tmp32, t->data, (size_t)n * 4, cudaMemcpyDeviceToHost) != cudaSuccess) return -1;
+        if (n && cudaMemcpy(tmp32, t->data, (size_t)n * 4, cudaMemcpyDeviceToHost) != cudaSuccess) goto fail;
         for (i = 0; i < n; i++) out[i] = tmp32[i];
     }
     return (int)n;
+fail:
+    cudaGetLastError();
+    return -1;
 }
 
 infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *op, void **state, char *err,
                                    size_t err_size) {
     cu_state *s = (cu_state *)calloc(1, sizeof *s);
-    int i, n;
     *state = NULL;
     if (!s) return infer_cuda_fail(err, err_size, INFER_STATUS_OUT_OF_MEMORY, "cuda: out of host memory");
     s->kind = cu_classify(op, s);
     if (s->kind == CU_NONE) {
         free(s);
         return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda: %s is not supported", op->op_type);
-    }
-    if (s->kind == CU_SLICE) { /* starts, ends, axes, steps: constants (shape inference read them) */
-        int r = op->inputs[0].n_dims;
-        s->n_slice = cu_read_ints(&op->inputs[1], s->starts, INFER_CUDA_MAXR);
-        if (s->n_slice < 0 || cu_read_ints(&op->inputs[2], s->ends, INFER_CUDA_MAXR) != s->n_slice) goto bad;
-        for (i = 0; i < s->n_slice; i++) s->axes[i] = i, s->steps[i] = 1;
-        if (cu_present(op, 3) && cu_read_ints(&op->inputs[3], s->axes, INFER_CUDA_MAXR) != s->n_slice) goto bad;
-        if (cu_present(op, 4) && cu_read_ints(&op->inputs[4], s->steps, INFER_CUDA_MAXR) != s->n_slice) goto bad;
-        for (i = 0; i < s->n_slice; i++)
-            if ((s->axes[i] = cu_axis(s->axes[i], r)) < 0 || s->steps[i] == 0) goto bad;
-    }
-    if (s->kind == CU_REDUCE) {
-        int64_t axes[INFER_CUDA_MAXR];
-        int r = op->inputs[0].n_dims;
-        n = cu_present(op, 1) ? cu_read_ints(&op->inputs[1], axes, INFER_CUDA_MAXR) : 0;
-        if (n < 0) goto bad;
-        for (i = 0; i < n; i++) {
-            int a = cu_axis(axes[i], r);
-            if (a < 0) goto bad;
-            s->reduce_mask |= 1u << a;
-        }
-        if (n == 0) s->reduce_mask = infer_backend_attr_int(op, "noop_with_empty_axes", 0) ? 0 : (1u << r) - 1;
     }
     if (s->kind == CU_CONV) {
         cu_win g;
@@ -889,10 +898,6 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
     }
     *state = s;
     return INFER_STATUS_OK;
-bad:
-    free(s);
-    cudaGetLastError();
-    return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda %s: constant inputs not supported", op->op_type);
 }
 
 void infer_cuda_op_unprepare(void *state) { free(state); }
@@ -974,19 +979,15 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         return INFER_STATUS_OK;
     }
     case CU_REDUCE: {
-        /* the reduced axes must be one contiguous run: x as [outer][len][inner] */
+        /* one run of reduced axes (cu_classify checked): x as [outer][len][inner] */
         int lo = -1, hi = -1;
         int64_t len, inner, outer;
         for (i = 0; i < r; i++)
             if (s->reduce_mask >> i & 1u) {
                 if (lo < 0) lo = i;
-                else if (hi != i - 1) lo = -2;
                 hi = i;
             }
-        if (lo == -1) return cu_copy(dev, y->data, x->data, (size_t)n * sizeof(float)); /* noop_with_empty_axes */
-        if (lo < 0) /* split runs: reduce the outermost run's axes in place would need scratch */
-            return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda %s: axes are not contiguous",
-                                   op->op_type);
+        if (lo < 0) return cu_copy(dev, y->data, x->data, (size_t)n * sizeof(float)); /* noop_with_empty_axes */
         outer = cu_prod(x->dims, 0, lo), len = cu_prod(x->dims, lo, hi + 1), inner = cu_prod(x->dims, hi + 1, r);
         if (outer * inner > 0)
             cu_reduce_kernel<<<(unsigned)(outer * inner), CU_RED_THREADS, 0, dev->stream>>>(
