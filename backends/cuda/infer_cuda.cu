@@ -304,7 +304,9 @@ static infer_status infer_cuda_copy_out_fn(void *d, void *host, const void *src,
 /* -- nodes -- */
 
 static int infer_cuda_supports_fn(void *d, const infer_backend_op *op) {
-    return infer_cuda_op_supports((infer_cuda_dev *)d, op);
+    infer_cuda_dev *dev = (infer_cuda_dev *)d;
+    if (infer_cuda_use(dev) != cudaSuccess) return 0; /* it may read constants (Slice, Reduce) */
+    return infer_cuda_op_supports(dev, op);
 }
 
 static infer_status infer_cuda_prepare_fn(void *d, const infer_backend_op *op, void **state, char *err, size_t err_size) {

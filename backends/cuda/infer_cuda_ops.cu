@@ -796,9 +796,9 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
         return op->inputs[0].n_dims >= 3 ? CU_GLOBAL_POOL : CU_NONE;
     }
     if (!strcmp(t, "ReduceMean") || !strcmp(t, "ReduceSum") || !strcmp(t, "ReduceMax")) {
-        s->code = !strcmp(t, "ReduceMean") ? 1 : !strcmp(t, "ReduceMax") ? 2 : 0;
         int64_t axes[INFER_CUDA_MAXR];
         int r = op->inputs[0].n_dims, n = 0, lo = -1, hi = -1, k;
+        s->code = !strcmp(t, "ReduceMean") ? 1 : !strcmp(t, "ReduceMax") ? 2 : 0;
         if (cu_present(op, 1) && op->inputs[1].dtype != INFER_DTYPE_I64) return CU_NONE;
         if (cu_present(op, 1) && (n = cu_read_ints(&op->inputs[1], axes, INFER_CUDA_MAXR)) < 0) return CU_NONE;
         for (k = 0; k < n; k++) {
@@ -822,10 +822,10 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
         return cu_axis(infer_backend_attr_int(op, "axis", 0), op->outputs[0].n_dims) >= 0 ? CU_CONCAT : CU_NONE;
     }
     if (!strcmp(t, "Slice")) {
+        int r = op->inputs[0].n_dims, k;
         for (i = 1; i < op->n_inputs; i++)
             if (cu_present(op, i) && op->inputs[i].dtype != INFER_DTYPE_I64 && op->inputs[i].dtype != INFER_DTYPE_I32)
                 return CU_NONE;
-        int r = op->inputs[0].n_dims, k;
         if (op->n_inputs < 3 || !cu_present(op, 1) || !cu_present(op, 2)) return CU_NONE;
         s->n_slice = cu_read_ints(&op->inputs[1], s->starts, INFER_CUDA_MAXR);
         if (s->n_slice < 0 || cu_read_ints(&op->inputs[2], s->ends, INFER_CUDA_MAXR) != s->n_slice) return CU_NONE;
