@@ -253,8 +253,10 @@ static unsigned char *infer_cuda_stage(infer_cuda_dev *dev, size_t bytes, char *
     return dev->stage;
 }
 
-static infer_status infer_cuda_copy_in_fn(void *d, void *dst, const void *host, size_t bytes, char *err, size_t err_size) {
-    infer_cuda_dev *dev = (infer_cuda_dev *)d;
+/* One copy through staging: host -> device (to_device) returns once the bytes are staged
+   and the copy enqueued; device -> host returns when they are on the host. */
+static infer_status infer_cuda_copy(infer_cuda_dev *dev, void *dst, const void *src, size_t bytes, int to_device,
+                                    char *err, size_t err_size) {
     unsigned char *s;
     infer_status st;
     cudaError_t e;
@@ -262,43 +264,32 @@ static infer_status infer_cuda_copy_in_fn(void *d, void *dst, const void *host, 
     infer_cuda_use(dev);
     s = infer_cuda_stage(dev, bytes, err, err_size, &st);
     if (st) return st;
-    if (s) {
-        memcpy(s, host, bytes);
+    if (s && to_device) {
+        memcpy(s, src, bytes);
         e = cudaMemcpyAsync(dst, s, bytes, cudaMemcpyHostToDevice, dev->stream);
-    } else { /* no pinned memory: after the stream's work, from pageable memory */
+    } else if (s) {
+        e = cudaMemcpyAsync(s, src, bytes, cudaMemcpyDeviceToHost, dev->stream);
+        if (e == cudaSuccess) e = cudaStreamSynchronize(dev->stream); /* the host reads it next */
+        if (e == cudaSuccess) memcpy(dst, s, bytes);
+        dev->stage_used = 0;
+    } else { /* no pinned memory: after the stream's work, synchronously from pageable memory */
         e = cudaStreamSynchronize(dev->stream);
-        if (e == cudaSuccess) e = cudaMemcpy(dst, host, bytes, cudaMemcpyHostToDevice);
+        if (e == cudaSuccess) e = cudaMemcpy(dst, src, bytes, to_device ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost);
     }
     if (e != cudaSuccess) {
         cudaGetLastError();
-        return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda copy in (%zu bytes): %s", bytes, cudaGetErrorString(e));
+        return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda copy %s (%zu bytes): %s", to_device ? "in" : "out",
+                               bytes, cudaGetErrorString(e));
     }
     return INFER_STATUS_OK;
 }
 
+static infer_status infer_cuda_copy_in_fn(void *d, void *dst, const void *host, size_t bytes, char *err, size_t err_size) {
+    return infer_cuda_copy((infer_cuda_dev *)d, dst, host, bytes, 1, err, err_size);
+}
+
 static infer_status infer_cuda_copy_out_fn(void *d, void *host, const void *src, size_t bytes, char *err, size_t err_size) {
-    infer_cuda_dev *dev = (infer_cuda_dev *)d;
-    unsigned char *s;
-    infer_status st;
-    cudaError_t e;
-    if (!bytes) return INFER_STATUS_OK;
-    infer_cuda_use(dev);
-    s = infer_cuda_stage(dev, bytes, err, err_size, &st);
-    if (st) return st;
-    if (s) {
-        e = cudaMemcpyAsync(s, src, bytes, cudaMemcpyDeviceToHost, dev->stream);
-        if (e == cudaSuccess) e = cudaStreamSynchronize(dev->stream); /* the host reads it next */
-        if (e == cudaSuccess) memcpy(host, s, bytes);
-        dev->stage_used = 0;
-    } else {
-        e = cudaStreamSynchronize(dev->stream);
-        if (e == cudaSuccess) e = cudaMemcpy(host, src, bytes, cudaMemcpyDeviceToHost);
-    }
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda copy out (%zu bytes): %s", bytes, cudaGetErrorString(e));
-    }
-    return INFER_STATUS_OK;
+    return infer_cuda_copy((infer_cuda_dev *)d, host, src, bytes, 0, err, err_size);
 }
 
 /* -- nodes -- */
