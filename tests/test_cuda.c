@@ -3,6 +3,8 @@
    "cuda" session and a "cpu" session, outputs compared within 1e-4 relative
    (test_close). A two-node model run several times checks CUDA graph capture and replay.
    Without a GPU (infer_cuda_device_count() == 0) every GPU test reports SKIP.
+   TEST_CUDA_AS_CPU=1 in the environment runs them with "cpu" as the device under test
+   too: a check of the test cases themselves on a machine without a GPU.
    Built by make cuda into build/cuda/test_cuda (make test-cuda runs it). */
 #include "test.h"
 
@@ -11,13 +13,14 @@
 #define RTOL 1e-4
 
 static int have_gpu;
+static const char *dut = "cuda"; /* the device under test */
 
 /* Runs c on the CPU and on CUDA; every output must match. */
 static void cuda_vs_cpu(const char *what, op_case *c) {
     op_case g = *c;
     int i, n_out = c->n_out ? c->n_out : 1;
     c->device = NULL;
-    g.device = "cuda";
+    g.device = dut;
     if (op_run(c) != INFER_STATUS_OK) {
         printf("  %s: cpu: %s: %s\n", what, infer_status_name(c->status), c->error);
         test__failed_checks++;
@@ -167,9 +170,10 @@ static void test_layer_norm(void) {
 }
 
 static void test_matmul(void) {
-    /* A x B shapes: weights (const, with bias and activation), batched, broadcast, rank 1 */
+    /* A x B shapes: weights (const, with bias and activation), batched, A broadcast, rank 1
+       each side, and batch dims broadcast both ways ([3,1] x [1,5]: one GEMM per batch) */
     static const int64_t da[][4] = {{3, 7, 17}, {3, 7, 17}, {1, 7, 17}, {17}, {7, 17}, {3, 1, 7, 3}};
-    static const int64_t db[][4] = {{17, 5}, {3, 17, 1}, {3, 17, 3}, {3, 17, 7}, {17}, {7, 1, 3, 7}};
+    static const int64_t db[][4] = {{17, 5}, {3, 17, 1}, {3, 17, 3}, {3, 17, 7}, {17}, {1, 5, 3, 7}};
     static const int ra[] = {3, 3, 3, 1, 2, 4}, rb[] = {2, 3, 3, 3, 1, 4};
     static const char *acts[] = {"Relu", "None", "Gelu", "None", "None", "Sigmoid"};
     size_t k;
@@ -391,7 +395,8 @@ static void test_attention(void) {
     int causal;
     size_t i;
     NEED_GPU();
-    q = rnd(prod(4, q4), -1, 1), k = rnd(prod(4, k4), -1, 1), v = rnd(prod(4, k4), -1, 1), mf = rnd(7 * 17, -1, 0);
+    /* the largest of the two layouts' sizes: Q 3 x 7 x 32 (rank 3), K and V 1 x 3 x 17 x 17 (rank 4) */
+    q = rnd(prod(3, q3), -1, 1), k = rnd(prod(4, k4), -1, 1), v = rnd(prod(4, k4), -1, 1), mf = rnd(7 * 17, -1, 0);
     for (i = 0; i < sizeof mb; i++) mb[i] = (uint8_t)(i % 5 != 0 || i % 17 == 0); /* row 0..: key 0 always kept */
     for (causal = 0; causal < 2; causal++) {
         memset(&c, 0, sizeof c);
@@ -458,7 +463,7 @@ static void test_graph_replay(void) {
     memset(&opt, 0, sizeof opt);
     opt.n_threads = 1;
     CHECK_OK(infer_session_create(m, &opt, &sc));
-    opt.device = "cuda";
+    opt.device = dut;
     CHECK_OK(infer_session_create(m, &opt, &sg));
     if (!sc || !sg) goto done;
     for (run = 0; run < 4; run++) {
@@ -486,6 +491,11 @@ done:
 int main(void) {
     test_seed(7);
     have_gpu = infer_cuda_device_count() > 0;
+    if (!have_gpu && getenv("TEST_CUDA_AS_CPU")) {
+        printf("TEST_CUDA_AS_CPU: the device under test is the CPU\n");
+        have_gpu = 1;
+        dut = "cpu";
+    }
     if (!have_gpu) printf("no CUDA GPU present (infer_cuda_device_count() == 0): the GPU tests are skipped\n");
     RUN(test_register);
     RUN(test_unary);
