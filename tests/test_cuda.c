@@ -282,6 +282,32 @@ static void test_layout(void) {
         cuda_vs_cpu("Gather", &c);
     }
 
+    for (axis = 0; axis < 3; axis++) { /* Split: sizes [1, 2] on axis 0, [3, 4] on 1, [10, 7] on 2 */
+        const int64_t sizes[3][2] = {{1, 2}, {3, 4}, {10, 7}};
+        memset(&c, 0, sizeof c);
+        c.op = "Split";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = consts("split", 2, sizes[axis]);
+        c.n_in = 2;
+        c.n_out = 2;
+        c.attrs[c.n_attrs++] = infer_attr_int("axis", axis);
+        cuda_vs_cpu("Split", &c);
+    }
+
+    { /* Cast to f32 from i64 and bool */
+        const int64_t iv[6] = {-3, 0, 7, 1 << 20, -(1 << 24), 5}, d6[1] = {6};
+        const uint8_t bv[6] = {1, 0, 0, 1, 1, 0};
+        int k;
+        for (k = 0; k < 2; k++) {
+            memset(&c, 0, sizeof c);
+            c.op = "Cast";
+            c.in[0] = op_in("x", k ? INFER_DTYPE_BOOL : INFER_DTYPE_I64, 1, d6, k ? (const void *)bv : (const void *)iv);
+            c.n_in = 1;
+            c.attrs[c.n_attrs++] = infer_attr_int("to", 1); /* ONNX FLOAT */
+            cuda_vs_cpu("Cast", &c);
+        }
+    }
+
     memset(&c, 0, sizeof c);
     c.op = "Reshape";
     c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);

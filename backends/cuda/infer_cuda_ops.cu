@@ -19,7 +19,7 @@
 
 enum {
     CU_NONE, CU_UNARY, CU_BINARY, CU_SOFTMAX, CU_LAYER_NORM, CU_MATMUL, CU_GEMM, CU_TRANSPOSE, CU_CONCAT, CU_SLICE,
-    CU_GATHER, CU_COPY, CU_CONV, CU_POOL, CU_GLOBAL_POOL, CU_REDUCE, CU_ATTENTION
+    CU_GATHER, CU_COPY, CU_CONV, CU_POOL, CU_GLOBAL_POOL, CU_REDUCE, CU_ATTENTION, CU_CAST, CU_SPLIT
 };
 
 /* unary codes; the fused activations (infer.h's INFER__ACT_*) use the first ones too */
@@ -314,6 +314,20 @@ __global__ void cu_gather_kernel(float *y, const float *x, const void *idx, int 
     j = idx64 ? ((const int64_t *)idx)[k] : (int64_t)((const int *)idx)[k];
     if (j < 0) j += len;
     y[i] = j >= 0 && j < len ? x[(o * len + j) * inner + in] : 0.0f;
+}
+
+/* Cast to f32 from f32, i64, i32, i8, u8 or bool (as a value, the CPU's conversion) */
+__global__ void cu_cast_kernel(float *y, const void *x, int src, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    switch (src) {
+    case INFER_DTYPE_I64: y[i] = (float)(double)((const int64_t *)x)[i]; break;
+    case INFER_DTYPE_I32: y[i] = (float)((const int *)x)[i]; break;
+    case INFER_DTYPE_I8: y[i] = (float)((const signed char *)x)[i]; break;
+    case INFER_DTYPE_U8: y[i] = (float)((const unsigned char *)x)[i]; break;
+    case INFER_DTYPE_BOOL: y[i] = ((const unsigned char *)x)[i] ? 1.0f : 0.0f; break;
+    default: y[i] = ((const float *)x)[i]; break;
+    }
 }
 
 /* ===== convolution (im2col + cuBLAS) and pooling, 1-D and 2-D ===== */
@@ -727,16 +741,24 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
     memset(s, 0, sizeof *s);
     if (op->n_inputs < 1 || op->n_outputs < 1 || !op->outputs[0].data) return CU_NONE;
     for (i = 1; i < op->n_outputs; i++) /* optional outputs only where handled below */
-        if (op->outputs[i].data && strcmp(t, "LayerNormalization")) return CU_NONE;
+        if (op->outputs[i].data && strcmp(t, "LayerNormalization") && strcmp(t, "Split")) return CU_NONE;
     if (!strcmp(t, "Reshape") || !strcmp(t, "Flatten") || !strcmp(t, "Squeeze") || !strcmp(t, "Unsqueeze") ||
         !strcmp(t, "Identity"))
         return op->inputs[0].dtype == op->outputs[0].dtype && cu_elem_bytes(op->inputs[0].dtype) ? CU_COPY : CU_NONE;
+    if (!strcmp(t, "Cast")) {
+        infer_dtype x = op->inputs[0].dtype;
+        return op->outputs[0].dtype == INFER_DTYPE_F32 && (x == INFER_DTYPE_F32 || x == INFER_DTYPE_I64 ||
+               x == INFER_DTYPE_I32 || x == INFER_DTYPE_I8 || x == INFER_DTYPE_U8 || x == INFER_DTYPE_BOOL)
+                   ? CU_CAST : CU_NONE;
+    }
     for (i = 0; i < op->n_inputs; i++) /* everything below is f32 in, f32 out, but for index inputs */
         if (op->inputs[i].data && op->inputs[i].dtype != INFER_DTYPE_F32 && !(i > 0 && (!strcmp(t, "Gather") ||
             !strcmp(t, "Slice") || !strcmp(t, "ReduceMean") || !strcmp(t, "ReduceSum") || !strcmp(t, "ReduceMax") ||
+            !strcmp(t, "Split") ||
             (!strcmp(t, "Attention") && i == 3))))
             return CU_NONE;
-    if (op->outputs[0].dtype != INFER_DTYPE_F32) return CU_NONE;
+    for (i = 0; i < op->n_outputs; i++)
+        if (op->outputs[i].data && op->outputs[i].dtype != INFER_DTYPE_F32) return CU_NONE;
     for (i = 0; i < sizeof cu_unaries / sizeof cu_unaries[0]; i++)
         if (!strcmp(t, cu_unaries[i].name)) {
             s->code = cu_unaries[i].code;
@@ -836,6 +858,8 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
             if ((s->axes[k] = cu_axis(s->axes[k], r)) < 0 || s->steps[k] == 0) return CU_NONE;
         return CU_SLICE;
     }
+    if (!strcmp(t, "Split")) /* the output dims give the sizes */
+        return cu_axis(infer_backend_attr_int(op, "axis", 0), op->inputs[0].n_dims) >= 0 ? CU_SPLIT : CU_NONE;
     if (!strcmp(t, "Gather")) {
         if (op->inputs[1].dtype != INFER_DTYPE_I64 && op->inputs[1].dtype != INFER_DTYPE_I32) return CU_NONE;
         return cu_axis(infer_backend_attr_int(op, "axis", 0), op->inputs[0].n_dims) >= 0 ? CU_GATHER : CU_NONE;
@@ -1034,21 +1058,35 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         cu_index_run(dev, op, &g);
         return INFER_STATUS_OK;
     }
-    case CU_CONCAT: {
-        int ax = cu_axis(infer_backend_attr_int(op, "axis", 0), y->n_dims);
-        int64_t outer = cu_prod(y->dims, 0, ax), inner = cu_prod(y->dims, ax + 1, y->n_dims), at = 0;
-        size_t k;
-        for (k = 0; k < op->n_inputs; k++) {
-            const infer_tensor *t = &op->inputs[k];
+    case CU_CONCAT:
+    case CU_SPLIT: {
+        /* Concat: input k's [outer][len_k * inner] block to columns [at, at + len_k) of y;
+           Split: the other way round, from x to output k */
+        const infer_tensor *whole = s->kind == CU_CONCAT ? y : x, *parts = s->kind == CU_CONCAT ? op->inputs : op->outputs;
+        size_t n_parts = s->kind == CU_CONCAT ? op->n_inputs : op->n_outputs, k;
+        int ax = cu_axis(infer_backend_attr_int(op, "axis", 0), whole->n_dims);
+        int64_t outer = cu_prod(whole->dims, 0, ax), inner = cu_prod(whole->dims, ax + 1, whole->n_dims), at = 0;
+        size_t wrow = (size_t)(whole->dims[ax] * inner) * sizeof(float);
+        for (k = 0; k < n_parts; k++) {
+            const infer_tensor *t = &parts[k];
             int64_t len = t->n_dims > ax ? t->dims[ax] : 0;
-            if (len * inner * outer > 0)
-                cudaMemcpy2DAsync((float *)y->data + at * inner, (size_t)(y->dims[ax] * inner) * sizeof(float), t->data,
-                                  (size_t)(len * inner) * sizeof(float), (size_t)(len * inner) * sizeof(float),
-                                  (size_t)outer, cudaMemcpyDeviceToDevice, dev->stream);
+            size_t prow = (size_t)(len * inner) * sizeof(float);
+            float *wp = (float *)whole->data + at * inner;
             at += len;
+            if (len * inner * outer == 0 || !t->data) continue; /* empty, or an unused output */
+            if (outer == 1) cudaMemcpyAsync(s->kind == CU_CONCAT ? wp : t->data, s->kind == CU_CONCAT ? t->data : wp, prow,
+                                            cudaMemcpyDeviceToDevice, dev->stream);
+            else if (s->kind == CU_CONCAT)
+                cudaMemcpy2DAsync(wp, wrow, t->data, prow, prow, (size_t)outer, cudaMemcpyDeviceToDevice, dev->stream);
+            else
+                cudaMemcpy2DAsync(t->data, prow, wp, wrow, prow, (size_t)outer, cudaMemcpyDeviceToDevice, dev->stream);
         }
         return INFER_STATUS_OK;
     }
+    case CU_CAST:
+        if (n > 0)
+            cu_cast_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>((float *)y->data, x->data, (int)x->dtype, n);
+        return INFER_STATUS_OK;
     case CU_GATHER: {
         int ax = cu_axis(infer_backend_attr_int(op, "axis", 0), r);
         const infer_tensor *ix = &op->inputs[1];
