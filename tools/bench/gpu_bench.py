@@ -6,8 +6,8 @@ the real models on "cuda" against "cpu", and end-to-end GPU timings against PyTo
     python3 tools/bench/gpu_bench.py bench [--bin build] [--cuda-bin build/cuda] [--out DIR]
                                            [--models bert,resnet50,gpt2] [--runs N] [--budget S]
 
-check: for each folder of DIR (models/export_models.py's layout: model.onnx,
-test_data_set_0/, info.txt) converts model.onnx with BIN/infer-convert, runs
+check: for each real model in DIR (models/export_models.py's folders: model.onnx,
+test_data_set_0/, info.txt; not the converter cases beside them) converts model.onnx with BIN/infer-convert, runs
 CUDA_BIN/infer-run on test_data_set_0's inputs with --device cpu and --device cuda:0, and
 compares: cuda against cpu and both against the stored onnxruntime outputs, max |a - b| /
 max |b| within 1e-3. Needs numpy and onnx (to read the .pb files).
@@ -36,6 +36,8 @@ import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOL = 1e-3
+# models/export_models.py's real models (build/models also holds converter test cases)
+REAL = ["resnet18", "mobilenet_v2", "efficientnet_b0", "bert", "gpt2", "vit", "resnet50", "minilm"]
 SHAPES = {"bert": {"batch": 32, "seq": 128}, "resnet50": {"batch": 64},
           "gpt2": {"batch": 8, "seq": 512}}
 
@@ -43,6 +45,13 @@ SHAPES = {"bert": {"batch": 32, "seq": 128}, "resnet50": {"batch": 64},
 def last_line(text):
     lines = [l for l in (text or "").strip().splitlines() if l.strip()]
     return lines[-1] if lines else "(no output)"
+
+
+def first_error(text):
+    """The first line of a tool's stderr that is not its progress summary."""
+    lines = [l for l in (text or "").strip().splitlines()
+             if l.strip() and " items in " not in l and " items/s" not in l]
+    return lines[0] if lines else last_line(text)
 
 
 def convert(bin_dir, onnx_path, infer_path, timeout):
@@ -75,7 +84,7 @@ def check(a):
 
     failed = 0
     names = sorted(d for d in os.listdir(a.models)
-                   if os.path.exists(os.path.join(a.models, d, "model.onnx"))
+                   if d in REAL and os.path.exists(os.path.join(a.models, d, "model.onnx"))
                    and os.path.isdir(os.path.join(a.models, d, "test_data_set_0")))
     for m in names:
         folder = os.path.join(a.models, m)
@@ -99,7 +108,7 @@ def check(a):
                     cmd += ["--input", "%s=%s" % (name, os.path.join(tmp, name + ".npy"))]
                 try:
                     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-                    rc, msg = p.returncode, last_line(p.stderr)
+                    rc, msg = p.returncode, first_error(p.stderr)
                 except subprocess.TimeoutExpired:
                     rc, msg = 1, "over 120 s"
                 if rc != 0:
@@ -238,7 +247,7 @@ def bench(a):
                 if p.returncode == 0:
                     row["ours_f32"] = json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
                 else:
-                    notes.append("%s: infer-bench: %s" % (name, last_line(p.stderr)))
+                    notes.append("%s: infer-bench: %s" % (name, first_error(p.stderr)))
             except (subprocess.TimeoutExpired, ValueError, KeyError, IndexError) as e:
                 notes.append("%s: infer-bench: %s" % (name, e))
         x = bench_inputs(inputs, shape)

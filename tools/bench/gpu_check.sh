@@ -60,8 +60,14 @@ if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
 fi
 step 200 "make cuda" make -j"$jobs" cuda build/infer-convert || { printf '%s\n' "$summary"; exit 1; }
 
-# 2. the op tests
+# 2. the op tests (they report SKIP when the CUDA runtime sees no GPU)
 step 60 "test_cuda" sh tests/run.sh build/cuda/test_cuda
+if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    note "SKIP models cuda vs cpu, timings vs PyTorch (nvidia-smi lists no GPU)"
+    echo
+    echo "gpu_check summary ($(($(date +%s) - start))s):$summary"
+    exit $failed
+fi
 
 # 3. the real models on cuda vs cpu
 if [ ! -d build/models ] && py_has torch && py_has torchvision && py_has onnx && py_has onnxruntime; then
