@@ -190,8 +190,6 @@ static void infer_cuda_free_fn(void *d, void *p) {
     cudaFree(p);
 }
 
-static void infer_cuda_graph_drop(infer_cuda_dev *dev);
-
 infer_status infer_cuda_work_reserve(infer_cuda_dev *dev, size_t bytes, char *err, size_t err_size) {
     void *p = NULL;
     cudaError_t e;
@@ -350,7 +348,7 @@ static int infer_cuda_graph_begin_fn(void *d, uint64_t plan_id) {
     infer_cuda_graph_drop(dev); /* another plan: its graph's addresses and shapes are stale */
     dev->graph_plan = plan_id;
     if (dev->graph_failed == plan_id + 1) return 0;
-    /* staged copies enqueued before capture must not be reused while the capture runs */
+    /* thread-local: other threads (sessions on other streams) may allocate meanwhile */
     if (cudaStreamBeginCapture(dev->stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
         cudaGetLastError();
         dev->graph_failed = plan_id + 1;
