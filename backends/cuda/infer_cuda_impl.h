@@ -13,6 +13,13 @@
 #include "backend_api_tmp.h"
 #endif
 
+/* Kernel launches: kernel<<<grid, block, 0, stream>>>(args) written as
+   INFER_CUDA_LAUNCH(kernel, grid, block, stream)(args), so that tests/cuda_emu can run the
+   backend on the host (it defines the macro first). */
+#ifndef INFER_CUDA_LAUNCH
+#define INFER_CUDA_LAUNCH(kernel, grid, block, stream) kernel<<<(grid), (block), 0, (stream)>>>
+#endif
+
 /* One open device: one per session (infer_backend.open). Runs are serialised on its one
    stream; the cuBLAS handle, the staging buffer and the workspace belong to it alone. */
 typedef struct infer_cuda_dev {

@@ -143,7 +143,7 @@ __global__ void cu_bias_act_kernel(float *y, int64_t n, const float *bias, int64
 static void cu_bias_act(infer_cuda_dev *dev, float *y, int64_t n, const float *bias, int64_t n_bias, int64_t inner,
                         int code, float al, float be) {
     if (n <= 0 || (!bias && code == U_NONE)) return;
-    cu_bias_act_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>(y, n, bias, n_bias, inner, code, al, be);
+    INFER_CUDA_LAUNCH(cu_bias_act_kernel, cu_blocks(n, 256), 256, dev->stream)(y, n, bias, n_bias, inner, code, al, be);
 }
 
 typedef struct cu_bcast { /* out dims and each input's element strides (0: broadcast), rank <= 6 */
@@ -640,8 +640,8 @@ static infer_status cu_gemm(infer_cuda_dev *dev, const infer_backend_op *op, con
         int64_t sm = 0, sn = 0;
         if (c->n_dims == 2) sm = c->dims[0] == 1 ? 0 : c->dims[1], sn = c->dims[1] == 1 ? 0 : 1;
         else if (c->n_dims == 1) sn = c->dims[0] == 1 ? 0 : 1;
-        cu_gemm_c_kernel<<<cu_blocks(m * n, 256), 256, 0, dev->stream>>>((float *)y->data, (const float *)c->data, m, n,
-                                                                          sm, sn, beta);
+        INFER_CUDA_LAUNCH(cu_gemm_c_kernel, cu_blocks(m * n, 256), 256, dev->stream)(
+            (float *)y->data, (const float *)c->data, m, n, sm, sn, beta);
         bb = 1.0f;
     }
     if (k == 0) {
@@ -694,7 +694,7 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
         if (cu_conv_direct(&g)) col = (const float *)x->data + img * g.c * P;
         else {
             int64_t total = nimg * g.c * g.kh * g.kw * P;
-            cu_im2col_kernel<<<cu_blocks(total, 256), 256, 0, dev->stream>>>(
+            INFER_CUDA_LAUNCH(cu_im2col_kernel, cu_blocks(total, 256), 256, dev->stream)(
                 (float *)dev->work, (const float *)x->data + img * g.c * g.ih * g.iw, g, nimg);
             col = (const float *)dev->work;
         }
@@ -935,8 +935,8 @@ static infer_status cu_copy(infer_cuda_dev *dev, void *dst, const void *src, siz
 static void cu_index_run(infer_cuda_dev *dev, const infer_backend_op *op, const cu_index *g) {
     int64_t n = cu_numel(&op->outputs[0]);
     if (n > 0)
-        cu_index_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>((unsigned char *)op->outputs[0].data,
-                                                                    (const unsigned char *)op->inputs[0].data, n, *g, 4);
+        INFER_CUDA_LAUNCH(cu_index_kernel, cu_blocks(n, 256), 256, dev->stream)(
+            (unsigned char *)op->outputs[0].data, (const unsigned char *)op->inputs[0].data, n, *g, 4);
 }
 
 infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, void *state, char *err,
@@ -950,24 +950,24 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
     case CU_COPY: return cu_copy(dev, y->data, x->data, (size_t)n * cu_elem_bytes(y->dtype));
     case CU_UNARY:
         if (n > 0)
-            cu_unary_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>((float *)y->data, (const float *)x->data, n, s->code,
-                                                                        s->alpha, s->beta);
+            INFER_CUDA_LAUNCH(cu_unary_kernel, cu_blocks(n, 256), 256, dev->stream)(
+                (float *)y->data, (const float *)x->data, n, s->code, s->alpha, s->beta);
         return INFER_STATUS_OK;
     case CU_BINARY: {
         cu_bcast g;
         if (!cu_bcast_init(y, &op->inputs[0], &op->inputs[1], &g))
             return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda %s: rank over 6", op->op_type);
         if (n > 0)
-            cu_binary_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>((float *)y->data, (const float *)x->data,
-                                                                         (const float *)op->inputs[1].data, n, g, s->code);
+            INFER_CUDA_LAUNCH(cu_binary_kernel, cu_blocks(n, 256), 256, dev->stream)(
+                (float *)y->data, (const float *)x->data, (const float *)op->inputs[1].data, n, g, s->code);
         return INFER_STATUS_OK;
     }
     case CU_SOFTMAX: {
         int ax = cu_axis(infer_backend_attr_int(op, "axis", -1), r);
         int64_t len = x->dims[ax], inner = cu_prod(x->dims, ax + 1, r), rows = cu_prod(x->dims, 0, ax) * inner;
         if (rows > 0 && len > 0)
-            cu_softmax_kernel<<<(unsigned)rows, CU_RED_THREADS, 0, dev->stream>>>((float *)y->data, (const float *)x->data,
-                                                                                  len, inner, s->code);
+            INFER_CUDA_LAUNCH(cu_softmax_kernel, (unsigned)rows, CU_RED_THREADS, dev->stream)(
+                (float *)y->data, (const float *)x->data, len, inner, s->code);
         return INFER_STATUS_OK;
     }
     case CU_LAYER_NORM: {
@@ -976,7 +976,7 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         const infer_tensor *sc = &op->inputs[1];
         const float *bias = cu_present(op, 2) ? (const float *)op->inputs[2].data : NULL;
         if (rows > 0)
-            cu_layer_norm_kernel<<<(unsigned)rows, CU_RED_THREADS, 0, dev->stream>>>(
+            INFER_CUDA_LAUNCH(cu_layer_norm_kernel, (unsigned)rows, CU_RED_THREADS, dev->stream)(
                 (float *)y->data, (const float *)x->data, len, (const float *)sc->data, cu_numel(sc) == 1 ? 0 : 1, bias,
                 bias && cu_numel(&op->inputs[2]) == 1 ? 0 : 1, s->alpha,
                 cu_out_present(op, 1) ? (float *)op->outputs[1].data : NULL,
@@ -991,15 +991,16 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         if (!cu_win_init(op, x, y, &g))
             return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda %s: attributes", op->op_type);
         if (n > 0)
-            cu_pool_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>((float *)y->data, (const float *)x->data, g, s->code,
-                                                                       infer_backend_attr_int(op, "count_include_pad", 0) != 0);
+            INFER_CUDA_LAUNCH(cu_pool_kernel, cu_blocks(n, 256), 256, dev->stream)(
+                (float *)y->data, (const float *)x->data, g, s->code,
+                infer_backend_attr_int(op, "count_include_pad", 0) != 0);
         return INFER_STATUS_OK;
     }
     case CU_GLOBAL_POOL: {
         int64_t rows = x->dims[0] * x->dims[1], len = cu_prod(x->dims, 2, r);
         if (rows > 0)
-            cu_reduce_kernel<<<(unsigned)rows, CU_RED_THREADS, 0, dev->stream>>>((float *)y->data, (const float *)x->data,
-                                                                                 len, 1, s->code);
+            INFER_CUDA_LAUNCH(cu_reduce_kernel, (unsigned)rows, CU_RED_THREADS, dev->stream)(
+                (float *)y->data, (const float *)x->data, len, 1, s->code);
         return INFER_STATUS_OK;
     }
     case CU_REDUCE: {
@@ -1014,7 +1015,7 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         if (lo < 0) return cu_copy(dev, y->data, x->data, (size_t)n * sizeof(float)); /* noop_with_empty_axes */
         outer = cu_prod(x->dims, 0, lo), len = cu_prod(x->dims, lo, hi + 1), inner = cu_prod(x->dims, hi + 1, r);
         if (outer * inner > 0)
-            cu_reduce_kernel<<<(unsigned)(outer * inner), CU_RED_THREADS, 0, dev->stream>>>(
+            INFER_CUDA_LAUNCH(cu_reduce_kernel, (unsigned)(outer * inner), CU_RED_THREADS, dev->stream)(
                 (float *)y->data, (const float *)x->data, len, inner, s->code);
         return INFER_STATUS_OK;
     }
@@ -1085,13 +1086,14 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
     }
     case CU_CAST:
         if (n > 0)
-            cu_cast_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>((float *)y->data, x->data, (int)x->dtype, n);
+            INFER_CUDA_LAUNCH(cu_cast_kernel, cu_blocks(n, 256), 256, dev->stream)(
+                (float *)y->data, x->data, (int)x->dtype, n);
         return INFER_STATUS_OK;
     case CU_GATHER: {
         int ax = cu_axis(infer_backend_attr_int(op, "axis", 0), r);
         const infer_tensor *ix = &op->inputs[1];
         if (n > 0)
-            cu_gather_kernel<<<cu_blocks(n, 256), 256, 0, dev->stream>>>(
+            INFER_CUDA_LAUNCH(cu_gather_kernel, cu_blocks(n, 256), 256, dev->stream)(
                 (float *)y->data, (const float *)x->data, ix->data, ix->dtype == INFER_DTYPE_I64, cu_numel(ix),
                 x->dims[ax], cu_prod(x->dims, ax + 1, r), n);
         return INFER_STATUS_OK;
@@ -1104,7 +1106,7 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         grid.x = (unsigned)(a.B * a.Hq);
         grid.y = (unsigned)((a.S + CU_ATT_WARPS - 1) / CU_ATT_WARPS);
         grid.z = 1;
-        cu_attention_kernel<<<grid, 32 * CU_ATT_WARPS, 0, dev->stream>>>(
+        INFER_CUDA_LAUNCH(cu_attention_kernel, grid, 32 * CU_ATT_WARPS, dev->stream)(
             (float *)y->data, (const float *)x->data, (const float *)op->inputs[1].data, (const float *)op->inputs[2].data,
             cu_present(op, 3) ? op->inputs[3].data : NULL, a);
         return INFER_STATUS_OK;
