@@ -58,6 +58,7 @@ help:
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS))"
 	@echo "make cuda     the CUDA backend (backends/cuda, needs nvcc): $(B)/cuda/libinfer_cuda.a, infer-run, infer-bench, test_cuda"
 	@echo "make test-cuda  build and run $(B)/cuda/test_cuda (CUDA sessions against CPU ones; skipped without a GPU)"
+	@echo "make test-cuda-emu  test_cuda on the CUDA backend built for a host emulation of CUDA (no GPU, no nvcc needed)"
 	@echo "make mpi      build infer-bench with the MPI communicator (backends/mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
 	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
 	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
@@ -181,6 +182,29 @@ else
 cuda test-cuda:
 	@echo "make cuda: nvcc was not found (install the CUDA toolkit, or make cuda NVCC=/path/to/nvcc)"; exit 1
 endif
+
+# make test-cuda-emu: test_cuda against backends/cuda compiled for the host emulation of CUDA
+# (tests/cuda_emu/: the runtime and cuBLAS calls the backend makes; blocks of threads as
+# ucontexts), so the backend's code, kernels and GEMM arguments run against the CPU on a
+# machine without a GPU and without nvcc (C++17). It needs infer.h's backend interface
+# (INFER_HAVE_BACKEND_API) to run sessions through; without it it says SKIP.
+EMU := $(B)/cuda-emu
+EMU_HDR := $(wildcard tests/cuda_emu/*.h) $(CUDA_HDR)
+EMU_OBJ := $(patsubst backends/cuda/%.cu,$(EMU)/%.o,$(CUDA_SRC)) $(EMU)/cuda_emu.o
+EMU_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Itests/cuda_emu
+$(EMU)/%.o: backends/cuda/%.cu $(EMU_HDR)
+	@mkdir -p $(EMU)
+	$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@
+$(EMU)/cuda_emu.o: tests/cuda_emu/cuda_emu.cpp $(EMU_HDR)
+	@mkdir -p $(EMU)
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+$(EMU)/test_cuda: tests/test_cuda.c tests/test.h $(B)/infer.o $(EMU_OBJ)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(EMU_OBJ) -lstdc++ $(LIBS) -o $@
+.PHONY: test-cuda-emu
+test-cuda-emu:
+	@if grep -q 'define INFER_HAVE_BACKEND_API' infer.h; then \
+	    $(MAKE) --no-print-directory $(EMU)/test_cuda && BUILD=$(B) sh tests/run.sh $(EMU)/test_cuda; \
+	else echo "SKIP test_cuda_emu (infer.h has no backend interface yet: INFER_HAVE_BACKEND_API)"; fi
 
 testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
 build/.onnx-node-tests-$(ONNX_VERSION).stamp:

@@ -5,7 +5,9 @@
    Without a GPU (infer_cuda_device_count() == 0) every GPU test reports SKIP.
    TEST_CUDA_AS_CPU=1 in the environment runs them with "cpu" as the device under test
    too: a check of the test cases themselves on a machine without a GPU.
-   Built by make cuda into build/cuda/test_cuda (make test-cuda runs it). */
+   Built by make cuda into build/cuda/test_cuda (make test-cuda runs it), and by make
+   test-cuda-emu against the backend compiled for the host emulation of CUDA in
+   tests/cuda_emu/ (no GPU needed; there the emulated device is present). */
 #include "test.h"
 
 #include "../backends/cuda/infer_cuda.h"
