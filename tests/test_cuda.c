@@ -454,28 +454,35 @@ static void test_attention(void) {
     free(mf);
 }
 
-/* MatMul (const weight) -> Gelu -> Softmax run 4 times in one "cuda" session: the first
-   run is captured as a CUDA graph, the others replay it with new inputs. */
+/* x [batch][17] -> MatMul (const weight [17][3]) -> Gelu -> Softmax, in two "cuda"
+   sessions and one "cpu" session, batch changing between runs (7, 7, 7, 3, 3, 7, 1):
+   the first run of each binding is captured as a CUDA graph and its next runs replay it,
+   a new binding drops it (a device session that cannot re-bind dims is created anew with
+   them); the two device sessions share one upload of the weight, and the second keeps
+   working after the first is freed (the upload's reference count). */
 static void test_graph_replay(void) {
-    const int64_t dx[2] = {7, 17};
+    static const int64_t batches[] = {7, 7, 7, 3, 3, 7, 1};
+    const int64_t dx[2] = {0, 17};
+    const char *x_names[2] = {"batch", NULL};
     const char *mm_in[2] = {"x", "w"}, *mm_out[1] = {"h"}, *ge_in[1] = {"h"}, *ge_out[1] = {"g"}, *sm_out[1] = {"y"};
     float *w, x[7 * 17], y_cpu[7 * 3], y_gpu[7 * 3];
     double want[7 * 3];
     infer_builder *b = NULL;
     infer_model *m = NULL;
-    infer_session *sc = NULL, *sg = NULL;
+    infer_session *sc = NULL, *sg[2] = {NULL, NULL};
     infer_session_options opt;
+    infer_dim dim;
     infer_tensor wt, in, out;
     void *file = NULL;
-    size_t bytes = 0, i;
-    int run;
+    size_t bytes = 0, i, run;
+    int k;
     NEED_GPU();
     w = rnd(17 * 3, -1, 1);
     memset(&wt, 0, sizeof wt);
     wt.name = "w", wt.dtype = INFER_DTYPE_F32, wt.n_dims = 2, wt.dims[0] = 17, wt.dims[1] = 3, wt.data = w;
     wt.data_bytes = 17 * 3 * sizeof(float);
     CHECK_OK(infer_builder_create(NULL, &b));
-    CHECK_OK(infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2, dx, NULL));
+    CHECK_OK(infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2, dx, x_names));
     CHECK_OK(infer_builder_add_constant(b, &wt));
     CHECK_OK(infer_builder_add_node(b, "MatMul", "mm", mm_in, 2, mm_out, 1, NULL, 0));
     CHECK_OK(infer_builder_add_node(b, "Gelu", "gelu", ge_in, 1, ge_out, 1, NULL, 0));
@@ -489,26 +496,57 @@ static void test_graph_replay(void) {
     CHECK_OK(infer_model_load_memory(file, bytes, NULL, &m));
     if (!m) goto done;
     memset(&opt, 0, sizeof opt);
+    dim.name = "batch", dim.value = batches[0];
     opt.n_threads = 1;
+    opt.dims = &dim;
+    opt.n_dims = 1;
     CHECK_OK(infer_session_create(m, &opt, &sc));
     opt.device = dut;
-    CHECK_OK(infer_session_create(m, &opt, &sg));
-    if (!sc || !sg) goto done;
-    for (run = 0; run < 4; run++) {
-        test_fill(x, 7 * 17, -2, 2);
+    for (k = 0; k < 2; k++) CHECK_OK(infer_session_create(m, &opt, &sg[k]));
+    if (!sc || !sg[0] || !sg[1]) goto done;
+    for (run = 0; run < sizeof batches / sizeof batches[0] + 2; run++) {
+        /* the last two runs: the first device session is freed before them */
+        int64_t bt = batches[run < sizeof batches / sizeof batches[0] ? run : 0];
+        size_t n_out = (size_t)bt * 3;
+        if (run == sizeof batches / sizeof batches[0]) {
+            infer_session_free(sg[0]);
+            sg[0] = NULL;
+        }
+        if (bt != dim.value || run == sizeof batches / sizeof batches[0]) {
+            dim.value = bt;
+            CHECK_OK(infer_session_set_dims(sc, &dim, 1));
+            for (k = 0; k < 2; k++) {
+                infer_status st;
+                if (!sg[k]) continue;
+                st = infer_session_set_dims(sg[k], &dim, 1);
+                if (st == INFER_STATUS_UNSUPPORTED) { /* a device session that cannot re-plan: a new one */
+                    infer_session_free(sg[k]);
+                    sg[k] = NULL;
+                    st = infer_session_create(m, &opt, &sg[k]);
+                }
+                CHECK_OK(st);
+            }
+        }
+        test_fill(x, (size_t)bt * 17, -2, 2);
         memset(&in, 0, sizeof in);
-        in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = 2, in.dims[0] = 7, in.dims[1] = 17, in.data = x;
-        in.data_bytes = sizeof x;
+        in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = 2, in.dims[0] = bt, in.dims[1] = 17, in.data = x;
+        in.data_bytes = (size_t)bt * 17 * sizeof(float);
         memset(&out, 0, sizeof out);
-        out.name = "y", out.data = y_cpu, out.data_bytes = sizeof y_cpu;
+        out.name = "y", out.data = y_cpu, out.data_bytes = n_out * sizeof(float);
         CHECK_OK(infer_run(sc, &in, 1, &out, 1));
-        out.data = y_gpu;
-        CHECK_OK(infer_run(sg, &in, 1, &out, 1));
-        for (i = 0; i < 7 * 3; i++) want[i] = y_cpu[i];
-        test_close("graph replay", y_gpu, want, 7 * 3, RTOL);
+        for (i = 0; i < n_out; i++) want[i] = y_cpu[i];
+        for (k = 0; k < 2; k++) {
+            char what[64];
+            if (!sg[k]) continue;
+            memset(y_gpu, 0, sizeof y_gpu);
+            out.data = y_gpu;
+            CHECK_OK(infer_run(sg[k], &in, 1, &out, 1));
+            snprintf(what, sizeof what, "run %zu (batch %lld), device session %d", run, (long long)bt, k);
+            test_close(what, y_gpu, want, n_out, RTOL);
+        }
     }
 done:
-    infer_session_free(sg);
+    for (k = 0; k < 2; k++) infer_session_free(sg[k]);
     infer_session_free(sc);
     infer_model_free(m);
     infer_builder_free(b);
