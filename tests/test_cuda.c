@@ -148,6 +148,29 @@ static void test_softmax(void) {
         }
 }
 
+/* rows longer than a block of threads (256): Softmax, LayerNormalization, ReduceMean,
+   GlobalAveragePool and GlobalMaxPool over 1000 or 33 x 33 values */
+static void test_long_rows(void) {
+    const int64_t d[2] = {2, 1000}, d1000[1] = {1000}, dp[4] = {1, 2, 33, 33}, axes[1] = {-1};
+    static const char *ops[] = {"Softmax", "LayerNormalization", "ReduceMean", "GlobalAveragePool", "GlobalMaxPool"};
+    float *x, *sc;
+    size_t i;
+    NEED_GPU();
+    x = rnd(2 * 33 * 33, -3, 3), sc = rnd(1000, 0.5, 1.5);
+    for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        op_case c;
+        memset(&c, 0, sizeof c);
+        c.op = ops[i];
+        c.in[0] = i < 3 ? op_in("x", INFER_DTYPE_F32, 2, d, x) : op_in("x", INFER_DTYPE_F32, 4, dp, x);
+        c.n_in = 1;
+        if (i == 1) c.in[c.n_in++] = op_const("scale", INFER_DTYPE_F32, 1, d1000, sc);
+        if (i == 2) c.in[c.n_in++] = consts("axes", 1, axes);
+        cuda_vs_cpu(ops[i], &c);
+    }
+    free(x);
+    free(sc);
+}
+
 static void test_layer_norm(void) {
     const int64_t d[3] = {3, 7, 17}, d17[1] = {17}, d7x17[2] = {7, 17};
     int axis;
@@ -437,6 +460,19 @@ static void test_attention(void) {
         c.attrs[c.n_attrs++] = infer_attr_int("is_causal", causal);
         cuda_vs_cpu("Attention rank 4", &c);
     }
+    { /* head size 80 (three values a lane), 70 keys, no mask; Q reuses K's buffer */
+        const int64_t qd[4] = {2, 2, 5, 80}, kd[4] = {2, 2, 70, 80};
+        float *kb = rnd(prod(4, kd), -1, 1), *vb = rnd(prod(4, kd), -1, 1);
+        memset(&c, 0, sizeof c);
+        c.op = "Attention";
+        c.in[0] = op_in("q", INFER_DTYPE_F32, 4, qd, vb);
+        c.in[1] = op_in("k", INFER_DTYPE_F32, 4, kd, kb);
+        c.in[2] = op_in("v", INFER_DTYPE_F32, 4, kd, vb);
+        c.n_in = 3;
+        cuda_vs_cpu("Attention head size 80", &c);
+        free(kb);
+        free(vb);
+    }
     memset(&c, 0, sizeof c);
     c.op = "Attention";
     c.in[0] = op_in("q", INFER_DTYPE_F32, 3, q3, q);
@@ -568,6 +604,7 @@ int main(void) {
     RUN(test_binary);
     RUN(test_softmax);
     RUN(test_layer_norm);
+    RUN(test_long_rows);
     RUN(test_matmul);
     RUN(test_gemm);
     RUN(test_layout);
