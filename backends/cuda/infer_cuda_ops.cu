@@ -795,11 +795,11 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
     if (!strcmp(t, "MatMul") || !strcmp(t, "Gemm") || !strcmp(t, "Conv")) {
         s->code = cu_act_code(op, &s->alpha, &s->beta);
         if (s->code < 0) return CU_NONE;
-        for (i = 0; i < (size_t)op->outputs[0].n_dims; i++) /* cuBLAS takes int sizes */
-            if (op->outputs[0].dims[i] > 0x7fffffff) return CU_NONE;
+        if (cu_numel(&op->outputs[0]) > 0x7fffffff || cu_numel(&op->inputs[0]) > 0x7fffffff ||
+            cu_numel(&op->inputs[1]) > 0x7fffffff) /* cuBLAS takes int sizes and leading dimensions */
+            return CU_NONE;
         if (!strcmp(t, "MatMul"))
-            return op->inputs[0].n_dims >= 1 && op->inputs[1].n_dims >= 1 && cu_numel(&op->inputs[0]) < 0x7fffffff &&
-                   cu_numel(&op->inputs[1]) < 0x7fffffff ? CU_MATMUL : CU_NONE;
+            return op->inputs[0].n_dims >= 1 && op->inputs[1].n_dims >= 1 ? CU_MATMUL : CU_NONE;
         if (!strcmp(t, "Gemm")) return op->inputs[0].n_dims == 2 && op->inputs[1].n_dims == 2 ? CU_GEMM : CU_NONE;
         {
             cu_win g;
