@@ -17,9 +17,6 @@
 #include <string.h>
 
 #include "../infer.h"
-#ifdef INFER_WITH_CUDA /* make cuda: build/cuda/infer-* with the CUDA backend (backends/cuda) */
-#include "../backends/cuda/infer_cuda.h"
-#endif
 #include "cli.h"
 #ifdef INFER_TOOLS_MPI /* make mpi: --tp mpi */
 #include "../backends/mpi/infer_mpi.h"
@@ -262,10 +259,6 @@ int main(int argc, char **argv) {
     int mpi_on = 0;
 #endif
     if (rc) return rc < 0 ? 0 : rc;
-#ifdef INFER_WITH_CUDA
-    if (infer_cuda_register() != INFER_STATUS_OK)
-        fprintf(stderr, "warning: the CUDA backend did not register: %s\n", infer_last_error());
-#endif
     memset(&tps, 0, sizeof tps);
     memset(&tp0, 0, sizeof tp0);
 #ifdef INFER_TOOLS_MPI

@@ -35,12 +35,6 @@
 #include <unistd.h>
 
 #include "../infer.h"
-#ifdef INFER_WITH_CUDA /* make cuda: build/cuda/infer-* with the CUDA backend (backends/cuda) */
-#include "../backends/cuda/infer_cuda.h"
-#define RUN_CUDA_BUILT 1
-#else
-#define RUN_CUDA_BUILT 0
-#endif
 #include "cli.h"
 #include "compat.h"
 #include "image.h"
@@ -497,7 +491,7 @@ static run_entry *run_session(run_worker *w, int cls, size_t n, char *err, size_
     opt.dims = dims;
     opt.n_dims = run_bind(job, cls, n, dims);
     if (infer_session_create(job->model, &opt, &e->sess) != INFER_STATUS_OK) {
-        if (!RUN_CUDA_BUILT && !strncmp(w->device, "cuda", 4))
+        if (!strncmp(w->device, "cuda", 4))
             snprintf(err, err_bytes, "device '%s': this infer-run was built without CUDA (build with make cuda): %s",
                      w->device, infer_last_error());
         else
@@ -1489,10 +1483,6 @@ int main(int argc, char **argv) {
     memset(&files, 0, sizeof files);
     job.journal_fd = -1;
     run_tty = isatty(2);
-#ifdef INFER_WITH_CUDA
-    if (infer_cuda_register() != INFER_STATUS_OK)
-        fprintf(stderr, "warning: the CUDA backend did not register: %s\n", infer_last_error());
-#endif
     rc = run_parse(argc, argv, &o);
     if (rc) {
         free((void *)o.paths);
@@ -1552,7 +1542,7 @@ int main(int argc, char **argv) {
         size_t bytes;
         memset(&so, 0, sizeof so);
         so.device = o.devices[i];
-        if (!RUN_CUDA_BUILT && strcmp(o.devices[i], "cpu") != 0 &&
+        if (strcmp(o.devices[i], "cpu") != 0 &&
             infer_session_arena_bytes(job.model, &so, &bytes) == INFER_STATUS_UNSUPPORTED) {
             run_msg("--device %s: %s (this infer-run was built without CUDA: build it with make cuda)", o.devices[i],
                     infer_last_error());
