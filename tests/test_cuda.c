@@ -13,6 +13,12 @@
 #include "../backends/cuda/infer_cuda.h"
 
 #define RTOL 1e-4
+/* Attention's outputs are weighted means of V: values near 0 are sums that cancel, and two
+   f32 sums in different orders (the CPU's kernel, the GPU's online softmax) differ there by
+   the rounding of the terms, ~1e-7 of the output's scale, more than 1e-4 of a small value
+   (test_close's floor is 1e-3 of the scale) */
+#define RTOL_ATTENTION 1e-3
+static double rtol = RTOL; /* cuda_vs_cpu's */
 
 static int have_gpu;
 static const char *dut = "cuda"; /* the device under test */
@@ -42,7 +48,7 @@ static void cuda_vs_cpu(const char *what, op_case *c) {
             for (k = 0; k < n; k++) want[k] = ((const float *)c->out[i].data)[k];
             snprintf(label, sizeof label, "%s output %d", what, i);
             CHECK_EQ_INT(g.out[i].data_bytes, c->out[i].data_bytes);
-            if (g.out[i].data_bytes == c->out[i].data_bytes) test_close(label, (const float *)g.out[i].data, want, n, RTOL);
+            if (g.out[i].data_bytes == c->out[i].data_bytes) test_close(label, (const float *)g.out[i].data, want, n, rtol);
             free(want);
         }
     }
@@ -169,6 +175,54 @@ static void test_long_rows(void) {
     }
     free(x);
     free(sc);
+}
+
+/* Clip (min only, both), Expand, BatchNormalization, RMSNormalization (two axes) */
+static void test_more_ops(void) {
+    const int64_t d[3] = {3, 7, 17}, d1[3] = {3, 1, 17}, shape[4] = {2, 3, 7, 17}, d4[1] = {4};
+    const int64_t dbn[4] = {3, 7, 5, 5}, d7[1] = {7}, d17[1] = {17}, d7x17[2] = {7, 17};
+    const float lo = -0.5f, hi = 0.75f;
+    float *x, *st;
+    op_case c;
+    int k;
+    NEED_GPU();
+    x = rnd(prod(4, dbn), -2, 2), st = rnd(4 * 7 * 17, 0.5, 1.5);
+    for (k = 0; k < 2; k++) {
+        memset(&c, 0, sizeof c);
+        c.op = "Clip";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = op_const("lo", INFER_DTYPE_F32, 0, d, &lo);
+        c.in[2] = k ? op_const("hi", INFER_DTYPE_F32, 0, d, &hi) : op_absent();
+        c.n_in = k ? 3 : 2;
+        cuda_vs_cpu("Clip", &c);
+    }
+    memset(&c, 0, sizeof c);
+    c.op = "Expand";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d1, x);
+    c.in[1] = op_const("shape", INFER_DTYPE_I64, 1, d4, shape);
+    c.n_in = 2;
+    cuda_vs_cpu("Expand", &c);
+
+    memset(&c, 0, sizeof c); /* scale, bias, mean, var: 7 values each, var > 0 */
+    c.op = "BatchNormalization";
+    c.in[0] = op_in("x", INFER_DTYPE_F32, 4, dbn, x);
+    for (k = 1; k < 5; k++) c.in[k] = op_const(k == 1 ? "s" : k == 2 ? "b" : k == 3 ? "m" : "v", INFER_DTYPE_F32, 1, d7,
+                                               st + 7 * (k - 1));
+    c.n_in = 5;
+    c.attrs[c.n_attrs++] = infer_attr_float("epsilon", 1e-3f);
+    cuda_vs_cpu("BatchNormalization", &c);
+
+    for (k = 0; k < 2; k++) {
+        memset(&c, 0, sizeof c);
+        c.op = "RMSNormalization";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = op_const("scale", INFER_DTYPE_F32, k ? 2 : 1, k ? d7x17 : d17, st);
+        c.n_in = 2;
+        c.attrs[c.n_attrs++] = infer_attr_int("axis", k ? 1 : -1);
+        cuda_vs_cpu("RMSNormalization", &c);
+    }
+    free(x);
+    free(st);
 }
 
 static void test_layer_norm(void) {
@@ -448,6 +502,7 @@ static void test_attention(void) {
     NEED_GPU();
     /* the largest of the two layouts' sizes: Q 3 x 7 x 32 (rank 3), K and V 1 x 3 x 17 x 17 (rank 4) */
     q = rnd(prod(3, q3), -1, 1), k = rnd(prod(4, k4), -1, 1), v = rnd(prod(4, k4), -1, 1), mf = rnd(7 * 17, -1, 0);
+    rtol = RTOL_ATTENTION;
     for (i = 0; i < sizeof mb; i++) mb[i] = (uint8_t)(i % 5 != 0 || i % 17 == 0); /* row 0..: key 0 always kept */
     for (causal = 0; causal < 2; causal++) {
         memset(&c, 0, sizeof c);
@@ -484,6 +539,7 @@ static void test_attention(void) {
     c.attrs[c.n_attrs++] = infer_attr_int("kv_num_heads", 2);
     c.attrs[c.n_attrs++] = infer_attr_float("scale", 0.3f);
     cuda_vs_cpu("Attention rank 3, grouped heads, bool mask", &c);
+    rtol = RTOL;
     free(q);
     free(k);
     free(v);
@@ -605,6 +661,7 @@ int main(void) {
     RUN(test_softmax);
     RUN(test_layer_norm);
     RUN(test_long_rows);
+    RUN(test_more_ops);
     RUN(test_matmul);
     RUN(test_gemm);
     RUN(test_layout);

@@ -19,7 +19,8 @@
 
 enum {
     CU_NONE, CU_UNARY, CU_BINARY, CU_SOFTMAX, CU_LAYER_NORM, CU_MATMUL, CU_GEMM, CU_TRANSPOSE, CU_CONCAT, CU_SLICE,
-    CU_GATHER, CU_COPY, CU_CONV, CU_POOL, CU_GLOBAL_POOL, CU_REDUCE, CU_ATTENTION, CU_CAST, CU_SPLIT
+    CU_GATHER, CU_COPY, CU_CONV, CU_POOL, CU_GLOBAL_POOL, CU_REDUCE, CU_ATTENTION, CU_CAST, CU_SPLIT, CU_CLIP,
+    CU_EXPAND, CU_BATCH_NORM, CU_RMS_NORM
 };
 
 /* unary codes; the fused activations (infer.h's INFER__ACT_*) use the first ones too */
@@ -146,6 +147,26 @@ static void cu_bias_act(infer_cuda_dev *dev, float *y, int64_t n, const float *b
     INFER_CUDA_LAUNCH(cu_bias_act_kernel, cu_blocks(n, 256), 256, dev->stream)(y, n, bias, n_bias, inner, code, al, be);
 }
 
+/* Clip: min(hi, max(x, lo)) as infer.h's (NaN stays NaN); lo/hi device scalars or NULL */
+__global__ void cu_clip_kernel(float *y, const float *x, int64_t n, const float *lo, const float *hi) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    float l = lo ? *lo : -INFINITY, h = hi ? *hi : INFINITY, v;
+    if (i >= n) return;
+    v = x[i] < l ? l : x[i];
+    y[i] = v > h ? h : v;
+}
+
+/* BatchNormalization (inference) of x [n][c][inner]: y = (x - mean) scale / sqrt(var + eps) + bias */
+__global__ void cu_batch_norm_kernel(float *y, const float *x, int64_t n, int64_t c, int64_t inner, const float *scale,
+                                     const float *bias, const float *mean, const float *var, float eps) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, ch;
+    float a;
+    if (i >= n) return;
+    ch = (i / inner) % c;
+    a = scale[ch] / sqrtf(var[ch] + eps);
+    y[i] = x[i] * a + (bias[ch] - mean[ch] * a);
+}
+
 typedef struct cu_bcast { /* out dims and each input's element strides (0: broadcast), rank <= 6 */
     int r;
     int64_t dims[INFER_CUDA_EW_RANK];
@@ -257,6 +278,19 @@ __global__ void cu_layer_norm_kernel(float *y, const float *x, int64_t len, cons
         if (mean_out) mean_out[row] = mean;
         if (inv_out) inv_out[row] = inv;
     }
+}
+
+/* RMSNormalization, one block per row: y = x / sqrt(mean(x^2) + eps) * scale (stride 0 or 1) */
+__global__ void cu_rms_norm_kernel(float *y, const float *x, int64_t len, const float *scale, int64_t ss, float eps) {
+    __shared__ float sh[32];
+    int64_t row = blockIdx.x, i;
+    const float *xr = x + row * len;
+    float *yr = y + row * len;
+    float sum = 0, inv;
+    for (i = threadIdx.x; i < len; i += blockDim.x) sum += xr[i] * xr[i];
+    sum = cu_block_reduce(sum, 0, sh);
+    inv = rsqrtf((len ? sum / (float)len : 0.0f) + eps);
+    for (i = threadIdx.x; i < len; i += blockDim.x) yr[i] = xr[i] * inv * scale[i * ss];
 }
 
 /* one block per (outer, inner) row: code 0 sum, 1 mean, 2 max of len values inner apart */
@@ -754,7 +788,7 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
     for (i = 0; i < op->n_inputs; i++) /* everything below is f32 in, f32 out, but for index inputs */
         if (op->inputs[i].data && op->inputs[i].dtype != INFER_DTYPE_F32 && !(i > 0 && (!strcmp(t, "Gather") ||
             !strcmp(t, "Slice") || !strcmp(t, "ReduceMean") || !strcmp(t, "ReduceSum") || !strcmp(t, "ReduceMax") ||
-            !strcmp(t, "Split") ||
+            !strcmp(t, "Split") || !strcmp(t, "Expand") ||
             (!strcmp(t, "Attention") && i == 3))))
             return CU_NONE;
     for (i = 0; i < op->n_outputs; i++)
@@ -781,6 +815,38 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
         s->code = !strcmp(t, "LogSoftmax");
         return op->inputs[0].n_dims >= 1 && cu_axis(infer_backend_attr_int(op, "axis", -1), op->inputs[0].n_dims) >= 0
                    ? CU_SOFTMAX : CU_NONE;
+    }
+    if (!strcmp(t, "Clip")) { /* min and max: f32 scalars or absent */
+        for (i = 1; i < op->n_inputs && i < 3; i++)
+            if (cu_present(op, i) && cu_numel(&op->inputs[i]) != 1) return CU_NONE;
+        return CU_CLIP;
+    }
+    if (!strcmp(t, "Expand")) { /* the shape input (i64) was read by shape inference: y's dims */
+        const infer_tensor *x = &op->inputs[0], *y = &op->outputs[0];
+        if (y->n_dims > INFER_CUDA_MAXR || x->n_dims > y->n_dims) return CU_NONE;
+        return CU_EXPAND;
+    }
+    if (!strcmp(t, "BatchNormalization")) {
+        if (op->n_inputs != 5 || op->inputs[0].n_dims < 2 || infer_backend_attr_int(op, "training_mode", 0)) return CU_NONE;
+        for (i = 1; i < 5; i++)
+            if (!cu_present(op, i) || cu_numel(&op->inputs[i]) != op->inputs[0].dims[1]) return CU_NONE;
+        s->alpha = infer_backend_attr_float(op, "epsilon", 1e-5f);
+        return CU_BATCH_NORM;
+    }
+    if (!strcmp(t, "RMSNormalization")) { /* a scale of the normalised shape (or one value) */
+        const infer_tensor *x = &op->inputs[0], *sc = &op->inputs[1];
+        int ax = cu_axis(infer_backend_attr_int(op, "axis", -1), x->n_dims), k;
+        if (ax < 0 || !cu_present(op, 1)) return CU_NONE;
+        if (cu_numel(sc) != 1) {
+            if (cu_numel(sc) != cu_prod(x->dims, ax, x->n_dims) || sc->n_dims > x->n_dims) return CU_NONE;
+            for (k = 0; k < sc->n_dims; k++) /* its trailing dims are X's from the axis on */
+                if (sc->dims[k] != x->dims[x->n_dims - sc->n_dims + k] && sc->dims[k] != 1) return CU_NONE;
+            if (sc->n_dims - (x->n_dims - ax) > 0)
+                for (k = 0; k < sc->n_dims - (x->n_dims - ax); k++)
+                    if (sc->dims[k] != 1) return CU_NONE;
+        }
+        s->alpha = infer_backend_attr_float(op, "epsilon", 1e-5f);
+        return CU_RMS_NORM;
     }
     if (!strcmp(t, "LayerNormalization")) {
         int64_t len;
@@ -1082,6 +1148,46 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
             else
                 cudaMemcpy2DAsync(t->data, prow, wp, wrow, prow, (size_t)outer, cudaMemcpyDeviceToDevice, dev->stream);
         }
+        return INFER_STATUS_OK;
+    }
+    case CU_CLIP:
+        if (n > 0)
+            INFER_CUDA_LAUNCH(cu_clip_kernel, cu_blocks(n, 256), 256, dev->stream)(
+                (float *)y->data, (const float *)x->data, n,
+                cu_present(op, 1) ? (const float *)op->inputs[1].data : (const float *)NULL,
+                cu_present(op, 2) ? (const float *)op->inputs[2].data : (const float *)NULL);
+        return INFER_STATUS_OK;
+    case CU_BATCH_NORM:
+        if (n > 0)
+            INFER_CUDA_LAUNCH(cu_batch_norm_kernel, cu_blocks(n, 256), 256, dev->stream)(
+                (float *)y->data, (const float *)x->data, n, x->dims[1], cu_prod(x->dims, 2, r),
+                (const float *)op->inputs[1].data, (const float *)op->inputs[2].data, (const float *)op->inputs[3].data,
+                (const float *)op->inputs[4].data, s->alpha);
+        return INFER_STATUS_OK;
+    case CU_RMS_NORM: {
+        int ax = cu_axis(infer_backend_attr_int(op, "axis", -1), r);
+        int64_t len = cu_prod(x->dims, ax, r), rows = cu_prod(x->dims, 0, ax);
+        if (rows > 0)
+            INFER_CUDA_LAUNCH(cu_rms_norm_kernel, (unsigned)rows, CU_RED_THREADS, dev->stream)(
+                (float *)y->data, (const float *)x->data, len, (const float *)op->inputs[1].data,
+                cu_numel(&op->inputs[1]) == 1 ? 0 : 1, s->alpha);
+        return INFER_STATUS_OK;
+    }
+    case CU_EXPAND: { /* numpy broadcasting of x to y's dims: stride 0 along the broadcast axes */
+        cu_index g;
+        int ry = y->n_dims, k;
+        int64_t st = 1;
+        g.r = ry;
+        g.base = 0;
+        for (k = ry - 1; k >= 0; k--) {
+            int kx = k - (ry - r);
+            int64_t d = kx >= 0 ? x->dims[kx] : 1;
+            g.dims[k] = y->dims[k];
+            g.stride[k] = d == 1 ? 0 : st;
+            st *= d;
+        }
+        if (ry == 0) g.r = 1, g.dims[0] = 1, g.stride[0] = 0;
+        cu_index_run(dev, op, &g);
         return INFER_STATUS_OK;
     }
     case CU_CAST:
