@@ -388,6 +388,31 @@ __global__ void cu_im2col_kernel(float *col, const float *x, cu_win g, int64_t n
     col[i] = iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw ? x[((img * g.c + c) * g.ih + iy) * g.iw + ix] : 0.0f;
 }
 
+/* depthwise Conv (group = input channels): one thread per output of [n][m][oh][ow], output
+   channel m reading input channel m / (m / c) through its own kh x kw filter w [m][1][kh][kw] */
+__global__ void cu_dwconv_kernel(float *y, const float *x, const float *w, cu_win g) {
+    int64_t total = g.n * g.m * g.oh * g.ow, i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, ox, oy, m, img, ch, ky, kx;
+    const float *xp, *wp;
+    float acc = 0.0f;
+    if (i >= total) return;
+    ox = i % g.ow;
+    oy = (i / g.ow) % g.oh;
+    m = (i / (g.ow * g.oh)) % g.m;
+    img = i / (g.ow * g.oh * g.m);
+    ch = m / (g.m / g.c);
+    xp = x + (img * g.c + ch) * g.ih * g.iw;
+    wp = w + m * g.kh * g.kw;
+    for (ky = 0; ky < g.kh; ky++) {
+        int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+        if (iy < 0 || iy >= g.ih) continue;
+        for (kx = 0; kx < g.kw; kx++) {
+            int64_t ix = ox * g.sw - g.pw + kx * g.dw;
+            if (ix >= 0 && ix < g.iw) acc += xp[iy * g.iw + ix] * wp[ky * g.kw + kx];
+        }
+    }
+    y[i] = acc;
+}
+
 /* one thread per output of [n*c][oh][ow]; is_max: MaxPool (NaN wins), else AveragePool with
    the reference's divisor (taps inside the padded input, or inside the input) */
 __global__ void cu_pool_kernel(float *y, const float *x, cu_win g, int is_max, int count_include_pad) {
@@ -716,6 +741,14 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
     Kg = (g.c / g.group) * g.kh * g.kw;
     Mg = g.m / g.group;
     if (g.n == 0 || P == 0 || g.m == 0) return INFER_STATUS_OK;
+    if (g.group > 1 && g.group == g.c) { /* depthwise (MobileNet, EfficientNet): direct, no GEMM per group */
+        int64_t n = g.n * g.m * P;
+        INFER_CUDA_LAUNCH(cu_dwconv_kernel, cu_blocks(n, 256), 256, dev->stream)(
+            (float *)y->data, (const float *)x->data, (const float *)w->data, g);
+        cu_bias_act(dev, (float *)y->data, n, cu_present(op, 2) ? (const float *)op->inputs[2].data : NULL, g.m, P,
+                    s->code, s->alpha, s->beta);
+        return INFER_STATUS_OK;
+    }
     per_img = cu_conv_col_bytes(&g);
     chunk = cu_conv_direct(&g) ? g.n : (int64_t)(dev->work_bytes / (per_img ? per_img : 1));
     if (chunk > g.n) chunk = g.n;
@@ -977,7 +1010,7 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
         cu_win g;
         infer_status st;
         cu_win_init(op, &op->inputs[0], &op->outputs[0], &g);
-        if (!cu_conv_direct(&g)) {
+        if (!cu_conv_direct(&g) && !(g.group > 1 && g.group == g.c)) {
             size_t per = cu_conv_col_bytes(&g), want = per * (size_t)(g.n > 0 ? g.n : 1);
             if (want > INFER_CUDA_CONV_WORK) want = per > INFER_CUDA_CONV_WORK ? per : INFER_CUDA_CONV_WORK / per * per;
             if ((st = infer_cuda_work_reserve(dev, want, err, err_size))) {
