@@ -22,7 +22,8 @@ PREFIX  ?= /usr/local
 EXE     ?=
 
 B       := build
-TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+# test_cuda links the CUDA backend: make cuda builds it into $(B)/cuda/
+TESTS   := $(filter-out test_cuda,$(patsubst tests/%.c,%,$(wildcard tests/test_*.c)))
 EXAMPLES:= $(patsubst examples/%.c,%,$(wildcard examples/*.c))
 # tools/infer-*.c are programs; the other tools/*.c are shared code they link
 TOOLS   := $(patsubst tools/%.c,%,$(wildcard tools/infer-*.c))
@@ -55,6 +56,9 @@ help:
 	@echo "make test-windows  cross-build the library, tools and tests as .exe (MinGW-w64), run them under wine64"
 	@echo "make bad-files  regenerate tests/data/bad/ (one broken model file per validation rule)"
 	@echo "make fuzz     build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (now $(FUZZ_SECONDS)) or FUZZ_RUNS executions"
+	@echo "make cuda     the CUDA backend (backends/cuda, needs nvcc): $(B)/cuda/libinfer_cuda.a, infer-run, infer-bench, test_cuda"
+	@echo "make test-cuda  build and run $(B)/cuda/test_cuda (CUDA sessions against CPU ones; skipped without a GPU)"
+	@echo "make test-cuda-emu  test_cuda on the CUDA backend built for a host emulation of CUDA (no GPU, no nvcc needed)"
 	@echo "make mpi      build infer-bench with the MPI communicator (backends/mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
 	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
 	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
@@ -142,6 +146,59 @@ bench-tp: $(B)/infer-bench $(B)/infer-convert
 	sh tools/bench/tp.sh
 test-mpi: mpi
 	@BUILD=$(B) sh tests/run.sh tests/test_mpi.sh
+
+# -- the CUDA backend (backends/cuda/): make cuda builds build/cuda/libinfer_cuda.a with nvcc
+# (sm_80 and sm_90 code, plus compute_90 PTX for newer GPUs), then infer-run, infer-bench and
+# test_cuda linked with it, cuBLAS and the CUDA runtime. It needs nvcc (on PATH, or
+# /usr/local/cuda/bin); without it the rest of the build is unchanged and make cuda says so.
+# Nothing else in the build needs CUDA; infer.h never includes its headers.
+NVCC      ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
+NVFLAGS   ?= -O2 -g -std=c++14 -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
+CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcudart -lstdc++ -ldl -lrt
+CU        := $(B)/cuda
+CUDA_SRC  := $(wildcard backends/cuda/*.cu)
+CUDA_HDR  := $(wildcard backends/cuda/*.h) infer.h
+.PHONY: cuda test-cuda
+ifneq ($(NVCC),)
+cuda: $(CU)/libinfer_cuda.a $(CU)/infer-run $(CU)/infer-bench $(CU)/test_cuda
+$(CU)/%.o: backends/cuda/%.cu $(CUDA_HDR)
+	@mkdir -p $(CU)
+	$(NVCC) $(NVFLAGS) $(CUDA_ARCH) -c $< -o $@
+$(CU)/libinfer_cuda.a: $(patsubst backends/cuda/%.cu,$(CU)/%.o,$(CUDA_SRC))
+	rm -f $@
+	$(AR) rcs $@ $^
+$(CU)/infer-%: tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) $(CU)/libinfer_cuda.a
+	$(CC) $(CFLAGS) $(WARN) $(STD) -DINFER_WITH_CUDA $< $(B)/infer.o $(TOOLLIB) $(CU)/libinfer_cuda.a $(CUDA_LIBS) $(LIBS) -o $@
+$(CU)/test_cuda: tests/test_cuda.c tests/test.h $(B)/infer.o $(CU)/libinfer_cuda.a
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(CU)/libinfer_cuda.a $(CUDA_LIBS) $(LIBS) -o $@
+test-cuda: $(CU)/test_cuda
+	@BUILD=$(B) sh tests/run.sh $(CU)/test_cuda
+else
+cuda test-cuda:
+	@echo "make cuda: nvcc was not found (install the CUDA toolkit, or make cuda NVCC=/path/to/nvcc)"; exit 1
+endif
+
+# make test-cuda-emu: test_cuda against backends/cuda compiled for the host emulation of CUDA
+# (tests/cuda_emu/: the runtime and cuBLAS calls the backend makes; blocks of threads as
+# ucontexts), so the backend's code, kernels and GEMM arguments run against the CPU on a
+# machine without a GPU and without nvcc (C++17).
+EMU := $(B)/cuda-emu
+EMU_HDR := $(wildcard tests/cuda_emu/*.h) $(CUDA_HDR)
+EMU_OBJ := $(patsubst backends/cuda/%.cu,$(EMU)/%.o,$(CUDA_SRC)) $(EMU)/cuda_emu.o
+EMU_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Itests/cuda_emu
+$(EMU)/%.o: backends/cuda/%.cu $(EMU_HDR)
+	@mkdir -p $(EMU)
+	$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@
+$(EMU)/cuda_emu.o: tests/cuda_emu/cuda_emu.cpp $(EMU_HDR)
+	@mkdir -p $(EMU)
+	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+$(EMU)/test_cuda: tests/test_cuda.c tests/test.h $(B)/infer.o $(EMU_OBJ)
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(EMU_OBJ) -lstdc++ $(LIBS) -o $@
+.PHONY: test-cuda-emu
+test-cuda-emu: $(EMU)/test_cuda
+	@BUILD=$(B) sh tests/run.sh $(EMU)/test_cuda
 
 testdata: build/.onnx-node-tests-$(ONNX_VERSION).stamp
 build/.onnx-node-tests-$(ONNX_VERSION).stamp:

@@ -248,6 +248,7 @@ typedef struct op_case {
     infer_tensor out[OP_MAX_IO]; /* filled by op_run: dtype, dims and malloc'd data */
     infer_status status;        /* of the first failing step */
     char error[512];
+    const char *device;         /* the session's device; NULL: the CPU (tests/test_cuda.c sets "cuda") */
 } op_case;
 
 /* Byte size of an op_input's data. */
@@ -325,6 +326,7 @@ static inline infer_status op_run(op_case *c) {
     if ((st = infer_model_load_memory(file, bytes, NULL, &m))) goto fail;
     memset(&opt, 0, sizeof opt);
     opt.n_threads = c->n_threads ? c->n_threads : 1;
+    opt.device = c->device;
     if ((st = infer_session_create(m, &opt, &s))) goto fail;
     for (i = 0; i < n_out; i++) {
         infer_tensor_info info;

@@ -1,0 +1,60 @@
+/* backends/cuda/infer_cuda_impl.h - what infer_cuda.cu (the device: memory, uploads,
+   copies, graphs) and infer_cuda_ops.cu (the operators) share. Private to backends/cuda. */
+#ifndef INFER_CUDA_IMPL_H
+#define INFER_CUDA_IMPL_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../infer.h"
+#ifndef INFER_HAVE_BACKEND_API
+#error "infer.h lacks the device-backend interface (INFER_HAVE_BACKEND_API)"
+#endif
+
+/* Kernel launches: kernel<<<grid, block, 0, stream>>>(args) written as
+   INFER_CUDA_LAUNCH(kernel, grid, block, stream)(args), so that tests/cuda_emu can run the
+   backend on the host (it defines the macro first). */
+#ifndef INFER_CUDA_LAUNCH
+#define INFER_CUDA_LAUNCH(kernel, grid, block, stream) kernel<<<(grid), (block), 0, (stream)>>>
+#endif
+
+/* One open device: one per session (infer_backend.open). Runs are serialised on its one
+   stream; the cuBLAS handle, the staging buffer and the workspace belong to it alone. */
+typedef struct infer_cuda_dev {
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    void *blas_work;          /* cuBLAS workspace (set once, so graph capture never allocates) */
+    /* pinned host staging for copy_in/copy_out: [stage_bytes]; stage_used bytes of it hold
+       copies enqueued since the last synchronisation (a region is reused only after one) */
+    unsigned char *stage;
+    size_t stage_bytes, stage_used;
+    /* op scratch (im2col columns): [work_bytes], grown by prepare, shared by the nodes
+       (they run one after another on the stream) */
+    void *work;
+    size_t work_bytes;
+    /* CUDA graph of a whole run: graph_plan is the plan it was captured for */
+    cudaGraphExec_t graph_exec;
+    uint64_t graph_plan;
+    int capturing;            /* 1 between graph_begin and graph_end of a capturing run */
+    int replayed;             /* 1 between graph_begin and graph_end of a replayed run */
+    int run_failed;           /* a run() failed while capturing: graph_end drops the capture */
+    uint64_t graph_failed;    /* plan id + 1 whose capture failed (it then runs node by node) */
+} infer_cuda_dev;
+
+/* Formats into err (err_size bytes) and returns status. */
+infer_status infer_cuda_fail(char *err, size_t err_size, infer_status status, const char *fmt, ...);
+/* Grows dev->work to at least bytes (prepare only: never during a run). */
+infer_status infer_cuda_work_reserve(infer_cuda_dev *dev, size_t bytes, char *err, size_t err_size);
+
+/* infer_cuda_ops.cu: the operator half of the backend table */
+int infer_cuda_op_supports(infer_cuda_dev *dev, const infer_backend_op *op);
+infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *op, void **state, char *err,
+                                   size_t err_size);
+void infer_cuda_op_unprepare(void *state);
+infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, void *state, char *err,
+                               size_t err_size);
+
+#endif

@@ -1,0 +1,300 @@
+/* tests/cuda_emu/cuda_emu.cpp - the host emulation of the CUDA runtime and cuBLAS calls
+   backends/cuda makes (see cuda_runtime.h). One emulated device; CUDA_EMU_DEVICES=0 in the
+   environment emulates none. At exit it prints how many kernels and GEMMs ran (replays
+   included) and how many graphs were launched: a log shows that the device path ran. */
+#include <ucontext.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "cublas_v2.h"
+
+dim3 threadIdx, blockIdx, blockDim, gridDim;
+static int cuda_emu_launches, cuda_emu_graphs;
+
+/* -- grids: the threads of a block are ucontexts, run in turn; a barrier yields -- */
+
+#define CUDA_EMU_STACK (64 * 1024)
+#define CUDA_EMU_MAX_THREADS 1024
+static ucontext_t cuda_emu_sched;
+static std::vector<ucontext_t> cuda_emu_ctx;
+static std::vector<char> cuda_emu_stacks;
+static std::vector<int> cuda_emu_done;
+static unsigned cuda_emu_cur;
+static const std::function<void()> *cuda_emu_fn;
+static float cuda_emu_slot[CUDA_EMU_MAX_THREADS]; /* warp shuffles */
+static int cuda_emu_or;
+
+void cuda_emu_enqueue(cudaStream_t s, std::function<void()> f) {
+    if (s && s->capturing) s->captured.push_back(std::move(f));
+    else f();
+}
+
+static void cuda_emu_thread() {
+    (*cuda_emu_fn)();
+    cuda_emu_done[cuda_emu_cur] = 1; /* uc_link returns to the scheduler */
+}
+
+/* A barrier: back to the scheduler, which runs every other live thread of the block up to
+   its next barrier (or its end) before this one goes on. A thread that has returned no
+   longer takes part, which holds for the kernels here: they return early only before any
+   barrier, or a whole warp at a time where only warp shuffles follow. */
+static void cuda_emu_yield() {
+    unsigned me = cuda_emu_cur;
+    swapcontext(&cuda_emu_ctx[me], &cuda_emu_sched);
+    threadIdx = dim3(me, 0, 0);
+}
+
+void cuda_emu_grid(dim3 g, dim3 b, const std::function<void()> &f) {
+    unsigned nt = b.x * b.y * b.z, x, y, z, t;
+    if (b.x % 32 || b.y != 1 || b.z != 1 || nt > CUDA_EMU_MAX_THREADS) {
+        fprintf(stderr, "cuda_emu: block %u x %u x %u is not emulated (1-D, whole warps)\n", b.x, b.y, b.z);
+        abort();
+    }
+    cuda_emu_launches++;
+    blockDim = b, gridDim = g;
+    cuda_emu_ctx.resize(nt);
+    cuda_emu_done.assign(nt, 0);
+    cuda_emu_stacks.resize((size_t)nt * CUDA_EMU_STACK);
+    cuda_emu_fn = &f;
+    for (z = 0; z < g.z; z++)
+        for (y = 0; y < g.y; y++)
+            for (x = 0; x < g.x; x++) {
+                int alive = 1;
+                blockIdx = dim3(x, y, z);
+                for (t = 0; t < nt; t++) {
+                    getcontext(&cuda_emu_ctx[t]);
+                    cuda_emu_ctx[t].uc_stack.ss_sp = &cuda_emu_stacks[(size_t)t * CUDA_EMU_STACK];
+                    cuda_emu_ctx[t].uc_stack.ss_size = CUDA_EMU_STACK;
+                    cuda_emu_ctx[t].uc_link = &cuda_emu_sched;
+                    makecontext(&cuda_emu_ctx[t], cuda_emu_thread, 0);
+                    cuda_emu_done[t] = 0;
+                }
+                while (alive) {
+                    alive = 0;
+                    for (t = 0; t < nt; t++)
+                        if (!cuda_emu_done[t]) {
+                            cuda_emu_cur = t;
+                            threadIdx = dim3(t, 0, 0);
+                            swapcontext(&cuda_emu_sched, &cuda_emu_ctx[t]);
+                            if (!cuda_emu_done[t]) alive = 1;
+                        }
+                }
+            }
+}
+
+float __shfl_xor_sync(unsigned mask, float v, int lane_mask) {
+    unsigned t = threadIdx.x;
+    float r;
+    (void)mask;
+    cuda_emu_slot[t] = v;
+    cuda_emu_yield(); /* every lane has written */
+    r = cuda_emu_slot[(t & ~31u) | ((t & 31u) ^ (unsigned)lane_mask)];
+    cuda_emu_yield(); /* every lane has read */
+    return r;
+}
+
+void __syncthreads() { cuda_emu_yield(); }
+
+int __syncthreads_or(int predicate) {
+    int r;
+    cuda_emu_yield();
+    if (threadIdx.x == 0) cuda_emu_or = 0;
+    cuda_emu_yield();
+    if (predicate) cuda_emu_or = 1;
+    cuda_emu_yield();
+    r = cuda_emu_or;
+    cuda_emu_yield();
+    return r;
+}
+
+/* -- runtime -- */
+
+cudaError_t cudaGetDeviceCount(int *n) {
+    const char *e = getenv("CUDA_EMU_DEVICES");
+    *n = e ? atoi(e) : 1;
+    return cudaSuccess;
+}
+cudaError_t cudaGetDevice(int *d) {
+    *d = 0;
+    return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+cudaError_t cudaGetLastError() { return cudaSuccess; }
+const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "cuda_emu: invalid call"; }
+cudaError_t cudaMalloc(void **p, size_t n) {
+    *p = aligned_alloc(256, (n + 255) / 256 * 256);
+    if (*p) memset(*p, 0xff, n);
+    return *p ? cudaSuccess : cudaErrorInvalidValue;
+}
+cudaError_t cudaFree(void *p) {
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaHostAlloc(void **p, size_t n, unsigned flags) {
+    (void)flags;
+    *p = malloc(n);
+    return *p ? cudaSuccess : cudaErrorInvalidValue;
+}
+cudaError_t cudaFreeHost(void *p) {
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k) {
+    (void)k;
+    memcpy(d, s, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k, cudaStream_t st) {
+    (void)k;
+    cuda_emu_enqueue(st, [=]() { memcpy(d, s, n); });
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy2DAsync(void *d, size_t dpitch, const void *s, size_t spitch, size_t width, size_t height,
+                              cudaMemcpyKind k, cudaStream_t st) {
+    (void)k;
+    if (width > dpitch || width > spitch) return cudaErrorInvalidValue;
+    cuda_emu_enqueue(st, [=]() {
+        size_t r;
+        for (r = 0; r < height; r++) memcpy((char *)d + r * dpitch, (const char *)s + r * spitch, width);
+    });
+    return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st) {
+    cuda_emu_enqueue(st, [=]() { memset(d, v, n); });
+    return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags) {
+    (void)flags;
+    *s = new cuda_emu_stream();
+    return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    delete s;
+    return cudaSuccess;
+}
+/* synchronising a capturing stream is an error on a GPU too */
+cudaError_t cudaStreamSynchronize(cudaStream_t s) { return s->capturing ? cudaErrorStreamCaptureUnsupported : cudaSuccess; }
+cudaError_t cudaStreamIsCapturing(cudaStream_t s, cudaStreamCaptureStatus *c) {
+    *c = s->capturing ? cudaStreamCaptureStatusActive : cudaStreamCaptureStatusNone;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode m) {
+    (void)m;
+    if (s->capturing) return cudaErrorInvalidValue;
+    s->capturing = 1;
+    s->captured.clear();
+    return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t *g) {
+    if (!s->capturing) return cudaErrorInvalidValue;
+    s->capturing = 0;
+    *g = new cuda_emu_work(std::move(s->captured));
+    s->captured.clear();
+    return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *e, cudaGraph_t g, unsigned long long flags) {
+    (void)flags;
+    *e = new cuda_emu_work(*g);
+    return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t s) {
+    cuda_emu_graphs++;
+    cuda_emu_enqueue(s, [=]() {
+        for (auto &f : *e) f();
+    });
+    return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t g) {
+    delete g;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e) {
+    delete e;
+    return cudaSuccess;
+}
+
+/* -- cuBLAS: column-major C = alpha op(A) op(B) + beta C (C not read when beta is 0) -- */
+
+cublasStatus_t cublasCreate(cublasHandle_t *h) {
+    *h = new cuda_emu_blas();
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasDestroy(cublasHandle_t h) {
+    delete h;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s) {
+    h->stream = s;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetWorkspace(cublasHandle_t h, void *w, size_t n) {
+    (void)h, (void)w, (void)n;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m) {
+    (void)h, (void)m;
+    return CUBLAS_STATUS_SUCCESS;
+}
+const char *cublasGetStatusString(cublasStatus_t s) { return s ? "cuda_emu: invalid GEMM arguments" : "success"; }
+
+static void cuda_emu_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const float *A,
+                          int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    int i, j, l;
+    for (j = 0; j < n; j++)
+        for (i = 0; i < m; i++) {
+            double s = 0;
+            for (l = 0; l < k; l++)
+                s += (double)(ta ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda]) *
+                     (tb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb]);
+            C[i + (size_t)j * ldc] = (float)(alpha * s + (beta != 0 ? beta * C[i + (size_t)j * ldc] : 0.0));
+        }
+}
+
+/* BLAS's checks: sizes >= 0, each leading dimension >= max(1, rows as stored) */
+static int cuda_emu_gemm_bad(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, int lda, int ldb, int ldc) {
+    int ra = ta ? k : m, rb = tb ? n : k;
+    if (m < 0 || n < 0 || k < 0 || lda < (ra > 1 ? ra : 1) || ldb < (rb > 1 ? rb : 1) || ldc < (m > 1 ? m : 1)) {
+        fprintf(stderr, "cuda_emu: GEMM m %d n %d k %d lda %d ldb %d ldc %d transa %d transb %d\n", m, n, k, lda, ldb, ldc,
+                (int)ta, (int)tb);
+        return 1;
+    }
+    return 0;
+}
+
+cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
+                           float *C, int ldc) {
+    float al = *alpha, be = *beta; /* host pointer mode: read at the call */
+    if (cuda_emu_gemm_bad(ta, tb, m, n, k, lda, ldb, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
+    cuda_emu_enqueue(h->stream, [=]() {
+        cuda_emu_launches++;
+        cuda_emu_gemm(ta, tb, m, n, k, al, A, lda, B, ldb, be, C, ldc);
+    });
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                         int k, const float *alpha, const float *A, int lda, long long stride_a,
+                                         const float *B, int ldb, long long stride_b, const float *beta, float *C,
+                                         int ldc, long long stride_c, int batch) {
+    float al = *alpha, be = *beta;
+    if (cuda_emu_gemm_bad(ta, tb, m, n, k, lda, ldb, ldc) || batch < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    cuda_emu_enqueue(h->stream, [=]() {
+        int t;
+        cuda_emu_launches++;
+        for (t = 0; t < batch; t++)
+            cuda_emu_gemm(ta, tb, m, n, k, al, A + t * stride_a, lda, B + t * stride_b, ldb, be, C + t * stride_c, ldc);
+    });
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* -- the report at exit -- */
+
+static struct cuda_emu_report {
+    ~cuda_emu_report() {
+        fprintf(stderr, "cuda_emu: %d kernels and GEMMs run, %d graph launches\n", cuda_emu_launches,
+                cuda_emu_graphs);
+    }
+} cuda_emu_report_at_exit;

@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""The Python half of tools/bench/gpu_check.sh (run that, not this): on a GPU machine,
+the real models on "cuda" against "cpu", and end-to-end GPU timings against PyTorch.
+
+    python3 tools/bench/gpu_bench.py check --models DIR [--bin build] [--cuda-bin build/cuda]
+    python3 tools/bench/gpu_bench.py bench [--bin build] [--cuda-bin build/cuda] [--out DIR]
+                                           [--models bert,resnet50,gpt2] [--runs N] [--budget S]
+
+check: for each real model in DIR (models/export_models.py's folders: model.onnx,
+test_data_set_0/, info.txt; not the converter cases beside them) converts model.onnx with BIN/infer-convert, runs
+CUDA_BIN/infer-run on test_data_set_0's inputs with --device cpu and --device cuda:0, and
+compares: cuda against cpu and both against the stored onnxruntime outputs, max |a - b| /
+max |b| within 1e-3. Needs numpy and onnx (to read the .pb files).
+
+bench: exports BERT-base, ResNet-50 and GPT-2 small at full size with the same PyTorch
+modules and seeds as models/export_models.py (torch.onnx.export only: onnxruntime is not
+needed here), converts them, then times each on the GPU at its benchmark shape:
+  bert      batch 32, seq 128        resnet50  batch 64 (224 x 224)
+  gpt2      batch 8, seq 512 (prefill: the whole prompt in one pass)
+ours: CUDA_BIN/infer-bench --device cuda:0 --json (median_ms; f32); PyTorch eager: the
+same module on cuda in f32 (TF32 off, as ours) and f16 (autocast), medians of --runs
+timed runs after warm-up, synchronised; torch.compile (default mode) in a subprocess with
+a time limit, skipped when it fails or runs out of time. Inputs: f32 uniform in [-1, 1),
+integer inputs zero, as infer-bench makes them (the values do not change the work).
+Prints one table; a cell it could not measure says why in a note below it.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOL = 1e-3
+# models/export_models.py's real models (build/models also holds converter test cases)
+REAL = ["resnet18", "mobilenet_v2", "efficientnet_b0", "bert", "gpt2", "vit", "resnet50", "minilm"]
+SHAPES = {"bert": {"batch": 32, "seq": 128}, "resnet50": {"batch": 64},
+          "gpt2": {"batch": 8, "seq": 512}}
+
+
+def last_line(text):
+    lines = [l for l in (text or "").strip().splitlines() if l.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def first_error(text):
+    """The first line of a tool's stderr that is not its progress summary."""
+    lines = [l for l in (text or "").strip().splitlines()
+             if l.strip() and " items in " not in l and " items/s" not in l]
+    return lines[0] if lines else last_line(text)
+
+
+def convert(bin_dir, onnx_path, infer_path, timeout):
+    if os.path.exists(infer_path) and os.path.getmtime(infer_path) >= os.path.getmtime(onnx_path):
+        return None
+    os.makedirs(os.path.dirname(infer_path), exist_ok=True)
+    try:
+        p = subprocess.run([os.path.join(bin_dir, "infer-convert"), onnx_path, "-o", infer_path],
+                           capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "infer-convert: over %ds" % timeout
+    return None if p.returncode == 0 else "infer-convert: " + last_line(p.stderr)
+
+
+# ---------------------------------------------------------------------------- check
+
+def check(a):
+    import numpy as np
+    import onnx
+    import onnx.numpy_helper
+
+    def load(folder, name):
+        t = onnx.TensorProto()
+        with open(os.path.join(folder, "test_data_set_0", name), "rb") as f:
+            t.ParseFromString(f.read())
+        return t.name, onnx.numpy_helper.to_array(t)
+
+    def rel(x, y):
+        return float(np.max(np.abs(x - y)) / (np.max(np.abs(y)) + 1e-12)) if y.size else 0.0
+
+    failed = 0
+    names = sorted(d for d in os.listdir(a.models)
+                   if d in REAL and os.path.exists(os.path.join(a.models, d, "model.onnx"))
+                   and os.path.isdir(os.path.join(a.models, d, "test_data_set_0")))
+    for m in names:
+        folder = os.path.join(a.models, m)
+        infer_path = os.path.join(ROOT, "build", "gpu-check", m + ".infer")
+        err = convert(a.bin, os.path.join(folder, "model.onnx"), infer_path, 120)
+        if err:
+            print("FAIL model_%s (%s)" % (m, err))
+            failed += 1
+            continue
+        data = sorted(os.listdir(os.path.join(folder, "test_data_set_0")))
+        inputs = [load(folder, n) for n in data if n.startswith("input_")]
+        refs = [load(folder, n) for n in data if n.startswith("output_")]
+        got = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for dev in ("cpu", "cuda:0"):
+                out = os.path.join(tmp, dev.replace(":", ""))
+                cmd = [os.path.join(a.cuda_bin, "infer-run"), infer_path, "-o", out, "--device", dev,
+                       "--batch-size", str(inputs[0][1].shape[0])]
+                for name, x in inputs:
+                    np.save(os.path.join(tmp, name + ".npy"), x)
+                    cmd += ["--input", "%s=%s" % (name, os.path.join(tmp, name + ".npy"))]
+                try:
+                    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+                    rc, msg = p.returncode, first_error(p.stderr)
+                except subprocess.TimeoutExpired:
+                    rc, msg = 1, "over 120 s"
+                if rc != 0:
+                    got = "%s: infer-run: %s" % (dev, msg)
+                    break
+                got[dev] = {n: np.load(os.path.join(out, n + ".npy")) for n, _ in refs}
+        if isinstance(got, str):
+            print("FAIL model_%s (%s)" % (m, got))
+            failed += 1
+            continue
+        worst_cpu = max(rel(got["cuda:0"][n], got["cpu"][n]) for n, _ in refs)
+        worst_ref = max(rel(got["cuda:0"][n], w) for n, w in refs)
+        ok = worst_cpu <= TOL and worst_ref <= TOL
+        print("%s model_%s (cuda vs cpu %.2g, cuda vs onnxruntime %.2g, limit %g)"
+              % ("PASS" if ok else "FAIL", m, worst_cpu, worst_ref, TOL))
+        failed += not ok
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------- bench
+
+def import_export_models():
+    """models/export_models.py's builders; onnx and onnxruntime are imported there but
+    only its export_one uses them, so absent ones are stood in for."""
+    for mod in ("onnx", "onnx.numpy_helper", "onnxruntime"):
+        try:
+            __import__(mod)
+        except ImportError:
+            sys.modules[mod] = types.ModuleType(mod)
+    sys.path.insert(0, os.path.join(ROOT, "models"))
+    import export_models
+    return export_models
+
+
+def build_model(name):
+    """(module, {input: numpy example}, output names, dynamic axes) at full size, batch 1."""
+    import numpy as np
+    import torch
+    em = import_export_models()
+    seed = 1000 + list(em.MODELS).index(name)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        model, inputs, out_names, dyn, _ = em.MODELS[name](em.SIZES["full"], gen, rng)
+    model.eval()
+    return model, inputs, out_names, dyn
+
+
+def bench_inputs(inputs, shape):
+    """infer-bench's inputs at the benchmark shape: f32 uniform in [-1, 1), integers zero."""
+    import numpy as np
+    rng = np.random.default_rng(1)
+    out = {}
+    for k, x in inputs.items():
+        dims = list(x.shape)
+        dims[0] = shape["batch"]
+        if len(dims) > 1 and "seq" in shape and x.dtype != np.float32:
+            dims[1] = shape["seq"]
+        if x.dtype == np.float32:
+            out[k] = rng.uniform(-1, 1, size=dims).astype(np.float32)
+        else:
+            out[k] = np.zeros(dims, dtype=x.dtype)
+    return out
+
+
+def torch_time(model, inputs, runs, warmup, half):
+    import torch
+    dev = torch.device("cuda")
+    args = [torch.from_numpy(v).to(dev) for v in inputs.values()]
+    times = []
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=half):
+        for i in range(warmup + runs):
+            torch.cuda.synchronize()
+            t = time.perf_counter()
+            model(*args)
+            torch.cuda.synchronize()
+            if i >= warmup:
+                times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def compile_worker(a):
+    """--compile-worker NAME: torch.compile's median in ms, printed as JSON."""
+    import numpy as np
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    model, inputs, _, _ = build_model(a.compile_worker)
+    model = model.cuda()
+    x = bench_inputs(inputs, SHAPES[a.compile_worker])
+    cm = torch.compile(model)
+    ms = torch_time(cm, x, a.runs, 3, False)
+    print(json.dumps({"median_ms": ms}))
+    return 0
+
+
+def bench(a):
+    import torch
+    if not torch.cuda.is_available():
+        print("bench: torch sees no CUDA device")
+        return 1
+    torch.backends.cuda.matmul.allow_tf32 = False   # f32 as ours: no TF32 rounding
+    torch.backends.cudnn.allow_tf32 = False
+    t_end = time.time() + a.budget
+    rows, notes = [], []
+    compile_ok = True
+    for name in a.models.split(","):
+        shape = SHAPES[name]
+        row = {"model": name, "shape": " ".join("%s=%d" % kv for kv in shape.items())}
+        rows.append(row)
+        if time.time() > t_end - 20:
+            notes.append("%s: skipped, out of time" % name)
+            continue
+        model, inputs, out_names, dyn = build_model(name)
+        onnx_path = os.path.join(a.out, name, "model.onnx")
+        infer_path = os.path.join(a.out, name, "model.infer")
+        if not os.path.exists(onnx_path):
+            os.makedirs(os.path.dirname(onnx_path), exist_ok=True)
+            import warnings
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model, tuple(torch.from_numpy(v) for v in inputs.values()), onnx_path,
+                                  opset_version=17, input_names=list(inputs), output_names=out_names,
+                                  dynamic_axes=dyn, do_constant_folding=True)
+        err = convert(a.bin, onnx_path, infer_path, 180)
+        if err:
+            notes.append("%s: %s" % (name, err))
+        else:
+            cmd = [os.path.join(a.cuda_bin, "infer-bench"), infer_path, "--device", "cuda:0", "--json",
+                   "--warmup", "3", "--runs", str(a.runs)]
+            for k, v in shape.items():
+                cmd += ["--dim", "%s=%d" % (k, v)]
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=max(10, t_end - time.time()))
+                if p.returncode == 0:
+                    row["ours_f32"] = json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
+                else:
+                    notes.append("%s: infer-bench: %s" % (name, first_error(p.stderr)))
+            except (subprocess.TimeoutExpired, ValueError, KeyError, IndexError) as e:
+                notes.append("%s: infer-bench: %s" % (name, e))
+        x = bench_inputs(inputs, shape)
+        model = model.cuda()
+        row["torch_f32"] = torch_time(model, x, a.runs, 3, False)
+        row["torch_f16"] = torch_time(model, x, a.runs, 3, True)
+        del model
+        torch.cuda.empty_cache()
+        left = t_end - time.time() - 10
+        if compile_ok and left > 30:
+            try:
+                p = subprocess.run([sys.executable, os.path.abspath(__file__), "--compile-worker", name,
+                                    "--runs", str(a.runs)], capture_output=True, text=True,
+                                   timeout=min(a.compile_timeout, left))
+                if p.returncode == 0:
+                    row["compile_f32"] = json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
+                else:
+                    notes.append("%s: torch.compile: %s" % (name, last_line(p.stderr)))
+                    compile_ok = False
+            except subprocess.TimeoutExpired:
+                notes.append("%s: torch.compile: over %ds, not tried on the rest" % (name, a.compile_timeout))
+                compile_ok = False
+        else:
+            notes.append("%s: torch.compile: skipped (%s)" % (name, "failed before" if not compile_ok else "no time"))
+
+    def cell(r, k):
+        return "%.2f" % r[k] if k in r else "-"
+    print()
+    print("GPU: %s; torch %s; medians of %d runs, ms (lower is better)"
+          % (torch.cuda.get_device_name(0), torch.__version__, a.runs))
+    hdr = ("model", "shape", "infer f32", "infer f16", "torch f32", "torch f16", "compile f32")
+    print("%-9s %-18s %10s %10s %10s %10s %12s" % hdr)
+    for r in rows:
+        print("%-9s %-18s %10s %10s %10s %10s %12s" % (
+            r["model"], r["shape"], cell(r, "ours_f32"), "n/a", cell(r, "torch_f32"),
+            cell(r, "torch_f16"), cell(r, "compile_f32")))
+    print("infer f16: n/a, the CUDA backend computes in f32 only (backends/cuda/README.md)")
+    for n in notes:
+        print("note: " + n)
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("cmd", nargs="?", choices=("check", "bench"))
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--cuda-bin", default=os.path.join(ROOT, "build", "cuda"))
+    ap.add_argument("--models", default=None)
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "gpu-bench"))
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--budget", type=float, default=200, help="bench: seconds for everything")
+    ap.add_argument("--compile-timeout", type=int, default=90)
+    ap.add_argument("--compile-worker", default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.compile_worker:
+        return compile_worker(a)
+    if a.cmd == "check":
+        a.models = a.models or os.path.join(ROOT, "build", "models")
+        return check(a)
+    if a.cmd == "bench":
+        a.models = a.models or "bert,resnet50,gpt2"
+        return bench(a)
+    ap.error("check or bench")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

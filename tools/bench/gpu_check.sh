@@ -1,0 +1,94 @@
+#!/bin/sh
+# tools/bench/gpu_check.sh - everything the CUDA backend needs a GPU for, in one run of
+# under 8 minutes, from the repository root of a copy on a GPU machine (nvcc, cuBLAS,
+# PyTorch; no network):
+#   1. make cuda                      libinfer_cuda.a, infer-run/infer-bench with CUDA, test_cuda
+#   2. build/cuda/test_cuda           every CUDA op against the CPU (1e-4), graph replay
+#   3. real models, cuda vs cpu       build/models (exported here when missing and Python
+#                                     has torch, torchvision, onnx, onnxruntime), each
+#                                     through infer-run on both devices (tools/bench/gpu_bench.py check)
+#   4. timings                        BERT-base b32 s128, ResNet-50 b64, GPT-2 small prefill
+#                                     b8 s512: ours (f32) next to PyTorch eager f32/f16 and
+#                                     torch.compile, one table (gpu_bench.py bench)
+# Each step has a time limit; a step whose tools are missing, or that the remaining time
+# cannot hold, says SKIP and why. The last line is the summary; exit status 1 when a step
+# failed. GPU_CHECK_SECONDS (default 470) is the whole budget; PYTHON picks the interpreter
+# (default: .venv/bin/python when it exists, else python3).
+cd "$(dirname "$0")/../.." || exit 1
+budget=${GPU_CHECK_SECONDS:-470}
+start=$(date +%s)
+jobs=$(nproc 2>/dev/null || echo 4)
+if [ -z "$PYTHON" ]; then
+    if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
+fi
+summary=""
+failed=0
+note() { summary="$summary
+$1"; echo "== $1"; }
+left() { echo $((budget - ($(date +%s) - start))); }
+# step LIMIT NAME COMMAND...: runs COMMAND under min(LIMIT, time left)
+step() {
+    limit=$1 name=$2
+    shift 2
+    l=$(left)
+    [ "$l" -lt "$limit" ] && limit=$l
+    if [ "$limit" -lt 10 ]; then
+        note "SKIP $name (out of time)"
+        return 2
+    fi
+    echo "== $name (limit ${limit}s)"
+    t0=$(date +%s)
+    timeout "$limit" "$@"
+    rc=$?
+    t=$(($(date +%s) - t0))
+    if [ $rc -eq 0 ]; then note "PASS $name (${t}s)"
+    elif [ $rc -eq 124 ]; then note "FAIL $name (over ${limit}s)"; failed=1
+    else note "FAIL $name (exit status $rc, ${t}s)"; failed=1
+    fi
+    return $rc
+}
+py_has() { "$PYTHON" -c "import $1" >/dev/null 2>&1; }
+
+echo "gpu_check: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo 'nvidia-smi: none')"
+echo "gpu_check: python $PYTHON; budget ${budget}s"
+
+# 1. build
+if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+    note "SKIP make cuda (no nvcc): nothing else can run"
+    printf '%s\n' "$summary"
+    exit 1
+fi
+step 200 "make cuda" make -j"$jobs" cuda build/infer-convert || { printf '%s\n' "$summary"; exit 1; }
+
+# 2. the op tests (they report SKIP when the CUDA runtime sees no GPU)
+step 60 "test_cuda" sh tests/run.sh build/cuda/test_cuda
+if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    note "SKIP models cuda vs cpu, timings vs PyTorch (nvidia-smi lists no GPU)"
+    echo
+    echo "gpu_check summary ($(($(date +%s) - start))s):$summary"
+    exit $failed
+fi
+
+# 3. the real models on cuda vs cpu
+if [ ! -d build/models ] && py_has torch && py_has torchvision && py_has onnx && py_has onnxruntime; then
+    step 90 "export the small models" "$PYTHON" models/export_models.py --size small -o build/models
+fi
+if [ ! -d build/models ]; then
+    note "SKIP models cuda vs cpu (no build/models, and $PYTHON lacks torch/torchvision/onnx/onnxruntime to export them)"
+elif ! py_has numpy || ! py_has onnx; then
+    note "SKIP models cuda vs cpu ($PYTHON lacks numpy or onnx to read the reference data)"
+else
+    step 90 "models cuda vs cpu" "$PYTHON" tools/bench/gpu_bench.py check --models build/models
+fi
+
+# 4. timings against PyTorch
+if py_has torch && py_has torchvision && "$PYTHON" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
+    l=$(($(left) - 5))
+    step "$l" "timings vs PyTorch" "$PYTHON" tools/bench/gpu_bench.py bench --budget $((l - 10)) --runs 10
+else
+    note "SKIP timings vs PyTorch ($PYTHON has no torch with CUDA, or no torchvision)"
+fi
+
+echo
+echo "gpu_check summary ($(($(date +%s) - start))s):$summary"
+exit $failed
