@@ -720,6 +720,16 @@ static int translate(cgraph *g, const onnx_node *on) {
         int64_t one = 1;
         void *data;
         if (!a || on->n_outputs != 1) return cfail(g, "node '%s' (Constant): needs one value attribute", on->name);
+        /* the attribute's type must be the one its name says: the reader fills only that
+           field (a fuzzing find: tests/data/fuzz/onnx/constant-value-not-tensor) */
+        if (a->type != (!strcmp(a->name, "value")          ? ONNX_ATTR_TENSOR
+                        : !strcmp(a->name, "value_float")  ? ONNX_ATTR_FLOAT
+                        : !strcmp(a->name, "value_int")    ? ONNX_ATTR_INT
+                        : !strcmp(a->name, "value_floats") ? ONNX_ATTR_FLOATS
+                        : !strcmp(a->name, "value_ints")   ? ONNX_ATTR_INTS
+                                                           : a->type) ||
+            (a->type == ONNX_ATTR_TENSOR && !a->t))
+            return cfail(g, "node '%s' (Constant): attribute '%s' has the wrong type", on->name, a->name);
         if (!strcmp(a->name, "value")) return const_from_onnx(g, on->outputs[0], a->t) != NULL;
         if (!strcmp(a->name, "value_float") || !strcmp(a->name, "value_int")) {
             int is_f = a->name[6] == 'f';
