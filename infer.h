@@ -8817,7 +8817,11 @@ static infer_status infer__tp_create(const infer_model *m, const infer_session_o
         tp->models[l].tp_dev = &tp->devs[l];
         if ((st = infer__session_build(&tp->models[l], &o, 0, &tp->sess[l])) ||
             (st = infer__session_setup(tp->sess[l], &o))) {
-            if (tp->n_local > 1) infer__fail(NULL, st, "device %d: %s", l, infer_last_error());
+            if (tp->n_local > 1) { /* the message is rewritten into the buffer it is read from: copy it first */
+                char why[INFER__ERR_BYTES];
+                snprintf(why, sizeof why, "%s", infer_last_error());
+                infer__fail(NULL, st, "device %d: %s", l, why);
+            }
             goto fail;
         }
     }
