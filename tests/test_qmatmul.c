@@ -34,6 +34,7 @@ typedef struct qcase {
     int64_t m, k, n;
     int zp;           /* 0: no zero point; 1: all zero; 2: one nonzero (the f32 path) */
     int bad_axis;     /* 1: scales on the K axis (the f32 path) */
+    int gelu;         /* 1: a fused Gelu instead of Relu (BERT's fc1; the int8 epilogue applies it) */
 } qcase;
 
 /* Builds the model, loads it; weights and bias random, scales from each column's max. */
@@ -71,10 +72,10 @@ static infer_model *build(const qcase *q, void **file) {
     at[0] = infer_attr_int("axis", (q->gemm != 0) == (q->bad_axis != 0) ? 1 : 0);
     if (infer_builder_add_node(b, "DequantizeLinear", "dq", dq_in, q->zp ? 3 : 2, dq_out, 1, at, 1)) goto done;
     if (q->gemm) {
-        at[0] = infer_attr_int("transB", 1), at[1] = infer_attr_string("activation", "Relu");
+        at[0] = infer_attr_int("transB", 1), at[1] = infer_attr_string("activation", q->gelu ? "Gelu" : "Relu");
         if (infer_builder_add_node(b, "Gemm", "mm", mm_in, 3, out, 1, at, 2)) goto done;
     } else {
-        at[0] = infer_attr_string("activation", "Relu");
+        at[0] = infer_attr_string("activation", q->gelu ? "Gelu" : "Relu");
         if (infer_builder_add_node(b, "MatMul", "mm", mm_in, 3, out, 1, at, 1)) goto done;
     }
     if (infer_builder_add_output(b, "Y") || infer_builder_serialize(b, NULL, 0, &bytes) ||
@@ -157,6 +158,7 @@ static void check_case(const qcase *q) {
                 double tol = sa * wabs + 1e-5 * (mx * wabs + 1.0) + 1e-6;
                 double d = fabs((double)y[i * q->n + j] - (double)yr[i * q->n + j]);
                 if (!want_int8) tol = 1e-5 * (mx * wabs + 1.0); /* f32 kernels against the reference */
+                if (q->gelu) tol = 1.13 * tol + 1e-6 * fabs((double)yr[i * q->n + j]) + 1e-6; /* |gelu'| <= 1.13; erf's rounding */
                 if (!(d <= tol) && bad++ < 3)
                     printf("  %s m=%lld k=%lld n=%lld zp=%d axis=%d threads %d [%lld][%lld]: %.9g vs ref %.9g (bound %g)\n",
                            q->gemm ? "Gemm" : "MatMul", (long long)q->m, (long long)q->k, (long long)q->n, q->zp,
@@ -181,6 +183,21 @@ static void test_qmatmul_shapes(void) {
             q.gemm = g, q.m = shapes[i][0], q.k = shapes[i][1], q.n = shapes[i][2];
             check_case(&q);
             q.zp = 1; /* an all-zero zero point is the same thing */
+            check_case(&q);
+        }
+}
+
+/* a fused Gelu (BERT's fc1 form), applied by the int8 epilogue's vector code: odd shapes,
+   the 1-row kernel, edge tiles */
+static void test_qmatmul_gelu(void) {
+    static const int64_t shapes[][3] = {{1, 7, 9}, {3, 17, 33}, {7, 64, 17}, {17, 65, 40}, {13, 768, 100}};
+    size_t i;
+    int g;
+    for (g = 0; g < 2; g++)
+        for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            qcase q;
+            memset(&q, 0, sizeof q);
+            q.gemm = g, q.m = shapes[i][0], q.k = shapes[i][1], q.n = shapes[i][2], q.gelu = 1;
             check_case(&q);
         }
 }
@@ -234,6 +251,7 @@ static void test_qmatmul_folded(void) {
 
 int main(void) {
     RUN(test_qmatmul_shapes);
+    RUN(test_qmatmul_gelu);
     RUN(test_qmatmul_other_forms);
     RUN(test_qmatmul_folded);
     return test_finish();
