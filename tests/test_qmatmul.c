@@ -172,8 +172,12 @@ done:
     free(file), free(x), free(y), free(yr);
 }
 
+/* odd and even shapes (1, 3, 7, 13, 17 and 33 rows: the 1-row kernel, edge tiles), each with
+   no zero point, an all-zero one, and a fused Gelu (BERT's fc1 form, applied by the int8
+   epilogue's vector code) instead of Relu */
 static void test_qmatmul_shapes(void) {
-    static const int64_t shapes[][3] = {{1, 1, 1}, {1, 7, 9}, {7, 8, 9}, {9, 63, 65}, {13, 64, 33}, {4, 65, 64}, {33, 70, 40}, {3, 768, 31}};
+    static const int64_t shapes[][3] = {{1, 1, 1}, {1, 7, 9}, {7, 8, 9}, {9, 63, 65}, {13, 64, 33},
+                                        {4, 65, 64}, {17, 65, 40}, {33, 70, 40}, {3, 768, 31}};
     size_t i;
     int g;
     for (g = 0; g < 2; g++)
@@ -184,20 +188,7 @@ static void test_qmatmul_shapes(void) {
             check_case(&q);
             q.zp = 1; /* an all-zero zero point is the same thing */
             check_case(&q);
-        }
-}
-
-/* a fused Gelu (BERT's fc1 form), applied by the int8 epilogue's vector code: odd shapes,
-   the 1-row kernel, edge tiles */
-static void test_qmatmul_gelu(void) {
-    static const int64_t shapes[][3] = {{1, 7, 9}, {3, 17, 33}, {7, 64, 17}, {17, 65, 40}, {13, 768, 100}};
-    size_t i;
-    int g;
-    for (g = 0; g < 2; g++)
-        for (i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-            qcase q;
-            memset(&q, 0, sizeof q);
-            q.gemm = g, q.m = shapes[i][0], q.k = shapes[i][1], q.n = shapes[i][2], q.gelu = 1;
+            q.zp = 0, q.gelu = 1;
             check_case(&q);
         }
 }
@@ -251,7 +242,6 @@ static void test_qmatmul_folded(void) {
 
 int main(void) {
     RUN(test_qmatmul_shapes);
-    RUN(test_qmatmul_gelu);
     RUN(test_qmatmul_other_forms);
     RUN(test_qmatmul_folded);
     return test_finish();
