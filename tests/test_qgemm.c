@@ -195,7 +195,7 @@ static void test_i32_extremes(void) {
 
 /* -- the f32 path -- */
 
-/* y against (1) infer__qgemm_f32_ref with the isa's qmax, bit for bit, (2) 1 vs 2 threads,
+/* y against (1) infer__qgemm_f32_ref with the isa's qmax and vec (the activation), bit for bit, (2) 1 vs 2 threads,
    bit for bit, and (3) the double product act(a * (scale_b B) + bias) within the bound of
    activation quantization: each a is represented within one step sa (half a step from
    rounding, at most half more where the top of the range clamps), so
@@ -236,7 +236,7 @@ static int check_f32(const qisa *q, int64_t m, int64_t n, int64_t k, int ta, int
         float *ac = (float *)malloc((size_t)(m * k) * 4);
         for (i = 0; i < m; i++)
             for (p = 0; p < k; p++) ac[i * k + p] = a[i * a_rs + p * a_cs];
-        infer__qgemm_f32_ref(m, n, k, ac, k, isa->qmax, b, b_rs, b_cs, sb, bias, &act, yr, tmp);
+        infer__qgemm_f32_ref(m, n, k, ac, k, isa->qmax, isa->vec, b, b_rs, b_cs, sb, bias, &act, yr, tmp);
         free(ac);
     }
     for (i = 0; i < m * n && ok; i++)
@@ -261,6 +261,7 @@ static int check_f32(const qisa *q, int64_t m, int64_t n, int64_t k, int ta, int
             tol = sa * wabs + 1e-6 * (sabs + sa * wabs + fabs(bias[j])) + 1e-30;
             yt = (float)s;
             infer__act_apply(&act, &yt, 1); /* relu is 1-Lipschitz: the bound carries over */
+            if (act_kind == INFER__ACT_GELU) tol = 1.13 * tol + 1e-6 * fabs((double)yt) + 1e-7; /* |gelu'| <= 1.13; the vector erf's error */
             if (!(fabs((double)y1[i * n + j] - (double)yt) <= tol)) {
                 printf("  %s f32 m=%lld n=%lld k=%lld: [%lld][%lld] %.9g vs double %.9g (bound %g)\n", q->name,
                        (long long)m, (long long)n, (long long)k, (long long)i, (long long)j, y1[i * n + j], yt, tol);
@@ -284,12 +285,12 @@ static void test_f32_path(void) {
                 for (l = 0; l < N_SIZES; l++) {
                     int64_t m = sizes[i], n = sizes[j], k = sizes[l];
                     if (m * n * k > 2000000 || test_int(0, 3)) continue;
-                    if (!check_f32(&is[v], m, n, k, (int)(l & 1), (int)((i + j) & 1),
-                                   (i + j + l) % 3 ? INFER__ACT_NONE : INFER__ACT_RELU))
-                        return;
+                    int act = (i + j + l) % 3 == 0 ? INFER__ACT_RELU : (i + j + l) % 3 == 1 ? INFER__ACT_GELU : INFER__ACT_NONE;
+                    if (!check_f32(&is[v], m, n, k, (int)(l & 1), (int)((i + j) & 1), act)) return;
                 }
-    for (v = 0; v < n_is; v++) /* a BERT-sized product */
-        if (!check_f32(&is[v], 128, 96, 768, 0, 1, INFER__ACT_NONE)) return;
+    for (v = 0; v < n_is; v++) /* BERT-sized products: attention's, and fc1 with its GELU (in the epilogue) */
+        if (!check_f32(&is[v], 128, 96, 768, 0, 1, INFER__ACT_NONE) || !check_f32(&is[v], 128, 100, 768, 0, 0, INFER__ACT_GELU))
+            return;
 }
 
 /* k = 0: y = act(bias) */

@@ -34,6 +34,7 @@ typedef struct qcase {
     int64_t m, k, n;
     int zp;           /* 0: no zero point; 1: all zero; 2: one nonzero (the f32 path) */
     int bad_axis;     /* 1: scales on the K axis (the f32 path) */
+    int gelu;         /* 1: a fused Gelu instead of Relu (BERT's fc1; the int8 epilogue applies it) */
 } qcase;
 
 /* Builds the model, loads it; weights and bias random, scales from each column's max. */
@@ -71,10 +72,10 @@ static infer_model *build(const qcase *q, void **file) {
     at[0] = infer_attr_int("axis", (q->gemm != 0) == (q->bad_axis != 0) ? 1 : 0);
     if (infer_builder_add_node(b, "DequantizeLinear", "dq", dq_in, q->zp ? 3 : 2, dq_out, 1, at, 1)) goto done;
     if (q->gemm) {
-        at[0] = infer_attr_int("transB", 1), at[1] = infer_attr_string("activation", "Relu");
+        at[0] = infer_attr_int("transB", 1), at[1] = infer_attr_string("activation", q->gelu ? "Gelu" : "Relu");
         if (infer_builder_add_node(b, "Gemm", "mm", mm_in, 3, out, 1, at, 2)) goto done;
     } else {
-        at[0] = infer_attr_string("activation", "Relu");
+        at[0] = infer_attr_string("activation", q->gelu ? "Gelu" : "Relu");
         if (infer_builder_add_node(b, "MatMul", "mm", mm_in, 3, out, 1, at, 1)) goto done;
     }
     if (infer_builder_add_output(b, "Y") || infer_builder_serialize(b, NULL, 0, &bytes) ||
@@ -157,6 +158,7 @@ static void check_case(const qcase *q) {
                 double tol = sa * wabs + 1e-5 * (mx * wabs + 1.0) + 1e-6;
                 double d = fabs((double)y[i * q->n + j] - (double)yr[i * q->n + j]);
                 if (!want_int8) tol = 1e-5 * (mx * wabs + 1.0); /* f32 kernels against the reference */
+                if (q->gelu) tol = 1.13 * tol + 1e-6 * fabs((double)yr[i * q->n + j]) + 1e-6; /* |gelu'| <= 1.13; erf's rounding */
                 if (!(d <= tol) && bad++ < 3)
                     printf("  %s m=%lld k=%lld n=%lld zp=%d axis=%d threads %d [%lld][%lld]: %.9g vs ref %.9g (bound %g)\n",
                            q->gemm ? "Gemm" : "MatMul", (long long)q->m, (long long)q->k, (long long)q->n, q->zp,
@@ -170,8 +172,12 @@ done:
     free(file), free(x), free(y), free(yr);
 }
 
+/* odd and even shapes (1, 3, 7, 13, 17 and 33 rows: the 1-row kernel, edge tiles), each with
+   no zero point, an all-zero one, and a fused Gelu (BERT's fc1 form, applied by the int8
+   epilogue's vector code) instead of Relu */
 static void test_qmatmul_shapes(void) {
-    static const int64_t shapes[][3] = {{1, 1, 1}, {1, 7, 9}, {7, 8, 9}, {9, 63, 65}, {13, 64, 33}, {4, 65, 64}, {33, 70, 40}, {3, 768, 31}};
+    static const int64_t shapes[][3] = {{1, 1, 1}, {1, 7, 9}, {7, 8, 9}, {9, 63, 65}, {13, 64, 33},
+                                        {4, 65, 64}, {17, 65, 40}, {33, 70, 40}, {3, 768, 31}};
     size_t i;
     int g;
     for (g = 0; g < 2; g++)
@@ -181,6 +187,8 @@ static void test_qmatmul_shapes(void) {
             q.gemm = g, q.m = shapes[i][0], q.k = shapes[i][1], q.n = shapes[i][2];
             check_case(&q);
             q.zp = 1; /* an all-zero zero point is the same thing */
+            check_case(&q);
+            q.zp = 0, q.gelu = 1;
             check_case(&q);
         }
 }

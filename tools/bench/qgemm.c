@@ -11,7 +11,10 @@
    another process preempts is slow for reasons of its own, and the longer f32 runs are
    hit more often; so one-thread rows also give the ratio of median thread CPU times
    (CLOCK_THREAD_CPUTIME_ID: the time the kernels actually ran). B is packed once before
-   timing (as session creation would). The last shape is one row (batch-1 inference). */
+   timing (as session creation would). The GELU row is BERT's fc1 as the model runs it: the
+   int8 path with the GELU in its epilogue, against the f32 GEMM followed by the same vector
+   GELU over C + bias (issue 9: in the model fc1 had been 2.5x slower than this bench's rows,
+   because of the activation). The last shape is one row (batch-1 inference). */
 #define INFER_IMPLEMENTATION
 #include "../../infer.h"
 #include <math.h>
@@ -42,11 +45,14 @@ static double median(double *t, int n) {
 
 typedef struct shape {
     int m, n, k;
+    int act; /* INFER__ACT_NONE, or a fused activation (with the bias, on both sides) */
 } shape;
 
 int main(int argc, char **argv) {
-    static const shape shapes[] = {{128, 768, 768}, {128, 3072, 768}, {128, 768, 3072}, {1, 3072, 768}};
-    double err[4];
+    static const shape shapes[] = {{128, 768, 768, INFER__ACT_NONE}, {128, 3072, 768, INFER__ACT_NONE},
+                                   {128, 3072, 768, INFER__ACT_GELU}, {128, 768, 3072, INFER__ACT_NONE},
+                                   {1, 3072, 768, INFER__ACT_NONE}};
+    double err[sizeof shapes / sizeof shapes[0]];
     int cpu = infer__cpu_features(), s, t, reps = argc > 1 ? atoi(argv[1]) : 21;
     const infer__gemm_isa *fisa = NULL;
     const infer__qgemm_isa *qisa = &infer__qisa_ref, *q2 = NULL;
@@ -73,6 +79,8 @@ int main(int argc, char **argv) {
     printf("|---|---|---|---|---|---|---|%s\n", q2 ? "---|---|" : "");
     for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
+        infer__act act; /* the fused activation; f32: over C + bias after the GEMM, as the f32 MatMul applies it */
+        const infer__act *qact = shapes[s].act != INFER__ACT_NONE ? &act : NULL;
         float *a = (float *)malloc((size_t)m * k * sizeof(float)), *b = (float *)malloc((size_t)k * n * sizeof(float));
         float *c = (float *)malloc((size_t)m * n * sizeof(float)), *c8 = (float *)malloc((size_t)m * n * sizeof(float)), *sb = (float *)malloc((size_t)n * sizeof(float));
         float *bias = (float *)malloc((size_t)n * sizeof(float));
@@ -84,6 +92,8 @@ int main(int argc, char **argv) {
         double *tq = (double *)malloc(sizeof(double) * (size_t)reps), *t2 = (double *)malloc(sizeof(double) * (size_t)reps);
         double *cf = (double *)malloc(sizeof(double) * (size_t)reps), *cq = (double *)malloc(sizeof(double) * (size_t)reps);
         size_t i;
+        memset(&act, 0, sizeof act);
+        act.kind = shapes[s].act;
         for (i = 0; i < (size_t)m * k; i++) a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
         for (i = 0; i < (size_t)k * n; i++) b[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
         for (i = 0; i < (size_t)n; i++) bias[i] = 0.01f * (float)(i % 7);
@@ -93,9 +103,11 @@ int main(int argc, char **argv) {
         { /* accuracy: the int8 path against f32 C + bias */
             double e = 0, ref = 0;
             infer__gemm_f32(team_ctx(1), fisa, m, n, k, a, k, 1, b, n, 1, c, 1, fscratch, fsb);
-            infer__qgemm_f32(team_ctx(1), qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c8, 1, qscratch, qsb);
+            infer__qgemm_f32(team_ctx(1), qisa, m, n, k, a, k, 1, packed, sb, bias, qact, c8, 1, qscratch, qsb);
+            for (i = 0; i < (size_t)m * n; i++) c[i] += bias[i % (size_t)n];
+            if (qact) infer__act_apply(qact, c, (int64_t)m * n);
             for (i = 0; i < (size_t)m * n; i++) {
-                double y = (double)c[i] + bias[i % (size_t)n];
+                double y = (double)c[i];
                 e += (c8[i] - y) * (c8[i] - y), ref += y * y;
             }
             err[s] = sqrt(e / ref);
@@ -104,24 +116,29 @@ int main(int argc, char **argv) {
             double rf, rq, r2 = 0;
             int r;
             infer__gemm_f32(team_ctx(t), fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb); /* warm up */
-            infer__qgemm_f32(team_ctx(t), qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch, qsb);
-            if (q2) infer__qgemm_f32(team_ctx(t), q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch, qsb);
+            infer__qgemm_f32(team_ctx(t), qisa, m, n, k, a, k, 1, packed, sb, bias, qact, c, t, qscratch, qsb);
+            if (q2) infer__qgemm_f32(team_ctx(t), q2, m, n, k, a, k, 1, packed2, sb, bias, qact, c, t, qscratch, qsb);
             for (r = 0; r < reps; r++) {
                 double t0 = now_s(), c0 = cpu_s();
                 infer__gemm_f32(team_ctx(t), fisa, m, n, k, a, k, 1, b, n, 1, c, t, fscratch, fsb);
+                if (qact) { /* the f32 MatMul's epilogue: bias, then the activation over the whole output */
+                    for (i = 0; i < (size_t)m * n; i++) c[i] += bias[i % (size_t)n];
+                    infer__act_apply_vec(infer__vec_of(fisa), qact, c, (int64_t)m * n);
+                }
                 tf[r] = now_s() - t0, cf[r] = cpu_s() - c0;
                 t0 = now_s(), c0 = cpu_s();
-                infer__qgemm_f32(team_ctx(t), qisa, m, n, k, a, k, 1, packed, sb, bias, NULL, c, t, qscratch, qsb);
+                infer__qgemm_f32(team_ctx(t), qisa, m, n, k, a, k, 1, packed, sb, bias, qact, c, t, qscratch, qsb);
                 tq[r] = now_s() - t0, cq[r] = cpu_s() - c0;
                 if (q2) {
                     t0 = now_s();
-                    infer__qgemm_f32(team_ctx(t), q2, m, n, k, a, k, 1, packed2, sb, bias, NULL, c, t, qscratch, qsb);
+                    infer__qgemm_f32(team_ctx(t), q2, m, n, k, a, k, 1, packed2, sb, bias, qact, c, t, qscratch, qsb);
                     t2[r] = now_s() - t0;
                 }
             }
             rf = ops / median(tf, reps), rq = ops / median(tq, reps);
             if (q2) r2 = ops / median(t2, reps);
-            printf("| %d x %d x %d | %d | %.1f | %.1f | %.2f |", m, n, k, t, rf * 1e-9, rq * 1e-9, rq / rf);
+            printf("| %d x %d x %d%s | %d | %.1f | %.1f | %.2f |", m, n, k, qact ? " GELU" : "", t, rf * 1e-9, rq * 1e-9,
+                   rq / rf);
             if (t == 1) printf(" %.1e |", err[s]);
             else printf(" |");
             if (t == 1) printf(" %.2f |", median(cf, reps) / median(cq, reps));
