@@ -11113,8 +11113,9 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
    C[m][n] = A[m][k] * B[k][n] in the BLIS loop order: for each NC-wide column block of B
    and KC-deep slice of k, B's block is packed into NR-wide panels ([kc][NR] each), then
    for each MC-tall row block of A, A is packed into MR-tall panels ([kc][MR] each) and a
-   register-tiled micro-kernel computes every MR x NR tile. Packing zero-pads the edges,
-   so the micro-kernel always runs a full tile; edge tiles go through a small buffer.
+   register-tiled micro-kernel computes every MR x NR tile. Packing zero-pads the edges;
+   an edge tile runs smaller instances of the kernel (infer__gemm_edge), so a conv's 49
+   or 196 output positions or 64 output channels cost little more than their own work.
    Threads own bands of C (infer__gemm_f32_packed); each C element is summed by one
    thread in a fixed k order, so results do not depend on the thread count. Fewer than
    INFER__GEMM_ROWS rows (batch-1 inference) skip packing: a row kernel streams B once.
@@ -11142,10 +11143,16 @@ typedef void (*infer__ukr_fn)(int64_t kc, const float *a, const float *b, float 
 typedef void (*infer__row_fn)(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
                               float *c);
 
+/* the edge instances of an isa's kernel (infer__gemm_edge): rows (r + 1) * rstep, 8 << w
+   columns, panels as for the full tile */
+typedef void (*infer__part_fn)(int r, int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+
 typedef struct infer__gemm_isa {
     int mr, nr;
     infer__ukr_fn ukr;
-    infer__row_fn row; /* for m < INFER__GEMM_ROWS with b's columns contiguous: no packing */
+    infer__row_fn row;   /* for m < INFER__GEMM_ROWS with b's columns contiguous: no packing */
+    infer__part_fn part; /* NULL: edge tiles run the full kernel into a buffer */
+    int rstep;           /* part's row step (a divisor of mr) */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11169,85 +11176,179 @@ static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
 
 #if defined(INFER__HAVE_AVX2)
 
-#define INFER__FMA8(r, x) r##a = _mm256_fmadd_ps(x, b0, r##a), r##b = _mm256_fmadd_ps(x, b1, r##b)
-#define INFER__ST8(r, i)                                                                                           \
-    do {                                                                                                           \
-        float *cr = c + (i) * ldc;                                                                                 \
-        if (acc) r##a = _mm256_add_ps(r##a, _mm256_loadu_ps(cr)), r##b = _mm256_add_ps(r##b, _mm256_loadu_ps(cr + 8)); \
-        _mm256_storeu_ps(cr, r##a);                                                                                \
-        _mm256_storeu_ps(cr + 8, r##b);                                                                            \
-    } while (0)
+/* The kernels are written once with their shape as constant arguments R (rows) and W
+   (columns) of the full MR x NR tile, and instantiated: the full tile, and smaller ones
+   for the edges of C (infer__edge_*), so an edge costs the work of its real rows and
+   columns (rounded up to a step) instead of a full tile. A's panel keeps MR floats a k
+   step and B's NR whatever the instance; lines past R rows or W columns are guarded by
+   constant conditions that the compiler drops. */
 
-/* 6 x 16: 12 ymm accumulators, 2 for the B row, 1 broadcast */
-__attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
-                                                                     float *c, int64_t ldc, int acc) {
+/* AVX2: R (2, 4 or 6) rows x W (8 or 16) columns of the 6 x 16 tile: up to 12 ymm
+   accumulators, 2 for the B row, 1 broadcast */
+#define INFER__FMA8(r, i)                                                                                          \
+    if (R > (i)) {                                                                                                 \
+        __m256 x = _mm256_broadcast_ss(a + (i));                                                                   \
+        r##a = _mm256_fmadd_ps(x, b0, r##a);                                                                       \
+        if (W > 8) r##b = _mm256_fmadd_ps(x, b1, r##b);                                                            \
+    }
+#define INFER__ST8(r, i)                                                                                           \
+    if (R > (i)) {                                                                                                 \
+        float *cr = c + (i) * ldc;                                                                                 \
+        if (acc) r##a = _mm256_add_ps(r##a, _mm256_loadu_ps(cr));                                                  \
+        _mm256_storeu_ps(cr, r##a);                                                                                \
+        if (W > 8) {                                                                                               \
+            if (acc) r##b = _mm256_add_ps(r##b, _mm256_loadu_ps(cr + 8));                                          \
+            _mm256_storeu_ps(cr + 8, r##b);                                                                        \
+        }                                                                                                          \
+    }
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
     __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
     __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
     int64_t p;
     for (p = 0; p < kc; p++, a += 6, b += 16) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
-        x = _mm256_broadcast_ss(a + 0), INFER__FMA8(r0, x);
-        x = _mm256_broadcast_ss(a + 1), INFER__FMA8(r1, x);
-        x = _mm256_broadcast_ss(a + 2), INFER__FMA8(r2, x);
-        x = _mm256_broadcast_ss(a + 3), INFER__FMA8(r3, x);
-        x = _mm256_broadcast_ss(a + 4), INFER__FMA8(r4, x);
-        x = _mm256_broadcast_ss(a + 5), INFER__FMA8(r5, x);
+        __m256 b0 = _mm256_loadu_ps(b), b1 = W > 8 ? _mm256_loadu_ps(b + 8) : b0;
+        INFER__FMA8(r0, 0)
+        INFER__FMA8(r1, 1)
+        INFER__FMA8(r2, 2)
+        INFER__FMA8(r3, 3)
+        INFER__FMA8(r4, 4)
+        INFER__FMA8(r5, 5)
     }
-    INFER__ST8(r0, 0);
-    INFER__ST8(r1, 1);
-    INFER__ST8(r2, 2);
-    INFER__ST8(r3, 3);
-    INFER__ST8(r4, 4);
-    INFER__ST8(r5, 5);
+    INFER__ST8(r0, 0)
+    INFER__ST8(r1, 1)
+    INFER__ST8(r2, 2)
+    INFER__ST8(r3, 3)
+    INFER__ST8(r4, 4)
+    INFER__ST8(r5, 5)
+}
+__attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
+                                                                     float *c, int64_t ldc, int acc) {
+    infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc);
+}
+/* instance (r, w) of the edge set: r rows 2/4/6 as 0/1/2, w 8/16 columns as 0/1 */
+__attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int w, int64_t kc, const float *a,
+                                                                      const float *b, float *c, int64_t ldc, int acc) {
+    switch (r * 2 + w) {
+    case 0: infer__ukr_rw_avx2(2, 8, kc, a, b, c, ldc, acc); break;
+    case 1: infer__ukr_rw_avx2(2, 16, kc, a, b, c, ldc, acc); break;
+    case 2: infer__ukr_rw_avx2(4, 8, kc, a, b, c, ldc, acc); break;
+    case 3: infer__ukr_rw_avx2(4, 16, kc, a, b, c, ldc, acc); break;
+    case 4: infer__ukr_rw_avx2(6, 8, kc, a, b, c, ldc, acc); break;
+    default: infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc); break;
+    }
 }
 
+/* AVX-512: R (4, 8 or 12) rows x W (16 or 32) columns of the 12 x 32 tile: up to 24 zmm
+   accumulators, 2 for the B row, 1 broadcast */
 #define INFER__FMA16(r, i)                                                                                         \
-    do {                                                                                                           \
+    if (R > (i)) {                                                                                                 \
         __m512 x = _mm512_set1_ps(a[i]);                                                                           \
-        r##a = _mm512_fmadd_ps(x, b0, r##a), r##b = _mm512_fmadd_ps(x, b1, r##b);                                  \
-    } while (0)
+        r##a = _mm512_fmadd_ps(x, b0, r##a);                                                                       \
+        if (W > 16) r##b = _mm512_fmadd_ps(x, b1, r##b);                                                           \
+    }
 #define INFER__ST16(r, i)                                                                                          \
-    do {                                                                                                           \
+    if (R > (i)) {                                                                                                 \
         float *cr = c + (i) * ldc;                                                                                 \
-        if (acc) r##a = _mm512_add_ps(r##a, _mm512_loadu_ps(cr)), r##b = _mm512_add_ps(r##b, _mm512_loadu_ps(cr + 16)); \
+        if (acc) r##a = _mm512_add_ps(r##a, _mm512_loadu_ps(cr));                                                  \
         _mm512_storeu_ps(cr, r##a);                                                                                \
-        _mm512_storeu_ps(cr + 16, r##b);                                                                           \
-    } while (0)
-
-/* 12 x 32: 24 zmm accumulators, 2 for the B row, 1 broadcast */
-__attribute__((target("avx512f"))) static void infer__ukr_f32_avx512(int64_t kc, const float *a, const float *b,
-                                                                      float *c, int64_t ldc, int acc) {
+        if (W > 16) {                                                                                              \
+            if (acc) r##b = _mm512_add_ps(r##b, _mm512_loadu_ps(cr + 16));                                         \
+            _mm512_storeu_ps(cr + 16, r##b);                                                                       \
+        }                                                                                                          \
+    }
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
     int64_t p;
     for (p = 0; p < kc; p++, a += 12, b += 32) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
-        INFER__FMA16(r0, 0);
-        INFER__FMA16(r1, 1);
-        INFER__FMA16(r2, 2);
-        INFER__FMA16(r3, 3);
-        INFER__FMA16(r4, 4);
-        INFER__FMA16(r5, 5);
-        INFER__FMA16(r6, 6);
-        INFER__FMA16(r7, 7);
-        INFER__FMA16(r8, 8);
-        INFER__FMA16(r9, 9);
-        INFER__FMA16(rA, 10);
-        INFER__FMA16(rB, 11);
+        __m512 b0 = _mm512_loadu_ps(b), b1 = W > 16 ? _mm512_loadu_ps(b + 16) : b0;
+        INFER__FMA16(r0, 0)
+        INFER__FMA16(r1, 1)
+        INFER__FMA16(r2, 2)
+        INFER__FMA16(r3, 3)
+        INFER__FMA16(r4, 4)
+        INFER__FMA16(r5, 5)
+        INFER__FMA16(r6, 6)
+        INFER__FMA16(r7, 7)
+        INFER__FMA16(r8, 8)
+        INFER__FMA16(r9, 9)
+        INFER__FMA16(rA, 10)
+        INFER__FMA16(rB, 11)
     }
-    INFER__ST16(r0, 0);
-    INFER__ST16(r1, 1);
-    INFER__ST16(r2, 2);
-    INFER__ST16(r3, 3);
-    INFER__ST16(r4, 4);
-    INFER__ST16(r5, 5);
-    INFER__ST16(r6, 6);
-    INFER__ST16(r7, 7);
-    INFER__ST16(r8, 8);
-    INFER__ST16(r9, 9);
-    INFER__ST16(rA, 10);
-    INFER__ST16(rB, 11);
+    INFER__ST16(r0, 0)
+    INFER__ST16(r1, 1)
+    INFER__ST16(r2, 2)
+    INFER__ST16(r3, 3)
+    INFER__ST16(r4, 4)
+    INFER__ST16(r5, 5)
+    INFER__ST16(r6, 6)
+    INFER__ST16(r7, 7)
+    INFER__ST16(r8, 8)
+    INFER__ST16(r9, 9)
+    INFER__ST16(rA, 10)
+    INFER__ST16(rB, 11)
+}
+/* R rows x 8 columns of the 12 x 32 tile in ymm registers (an 8-column edge costs half a
+   16-column one on CPUs that split 512-bit operations in two) */
+#define INFER__FMA8W(r, i)                                                                                         \
+    if (R > (i)) r = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (i)), b0, r);
+#define INFER__ST8W(r, i)                                                                                          \
+    if (R > (i)) _mm256_storeu_ps(c + (i) * ldc, acc ? _mm256_add_ps(r, _mm256_loadu_ps(c + (i) * ldc)) : r);
+__attribute__((target("avx512f,avx2,fma"), always_inline)) static inline void
+infer__ukr_r8_avx512(const int R, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+    __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0, r8 = r0, r9 = r0;
+    __m256 rA = r0, rB = r0;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 12, b += 32) {
+        __m256 b0 = _mm256_loadu_ps(b);
+        INFER__FMA8W(r0, 0)
+        INFER__FMA8W(r1, 1)
+        INFER__FMA8W(r2, 2)
+        INFER__FMA8W(r3, 3)
+        INFER__FMA8W(r4, 4)
+        INFER__FMA8W(r5, 5)
+        INFER__FMA8W(r6, 6)
+        INFER__FMA8W(r7, 7)
+        INFER__FMA8W(r8, 8)
+        INFER__FMA8W(r9, 9)
+        INFER__FMA8W(rA, 10)
+        INFER__FMA8W(rB, 11)
+    }
+    INFER__ST8W(r0, 0)
+    INFER__ST8W(r1, 1)
+    INFER__ST8W(r2, 2)
+    INFER__ST8W(r3, 3)
+    INFER__ST8W(r4, 4)
+    INFER__ST8W(r5, 5)
+    INFER__ST8W(r6, 6)
+    INFER__ST8W(r7, 7)
+    INFER__ST8W(r8, 8)
+    INFER__ST8W(r9, 9)
+    INFER__ST8W(rA, 10)
+    INFER__ST8W(rB, 11)
+}
+__attribute__((target("avx512f"))) static void infer__ukr_f32_avx512(int64_t kc, const float *a, const float *b,
+                                                                      float *c, int64_t ldc, int acc) {
+    infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc);
+}
+/* instance (r, w) of the edge set: r rows 4/8/12 as 0/1/2, w 8/16/32 columns as 0/1/2 */
+__attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(int r, int w, int64_t kc, const float *a,
+                                                                                const float *b, float *c, int64_t ldc,
+                                                                                int acc) {
+    switch (r * 3 + w) {
+    case 0: infer__ukr_r8_avx512(4, kc, a, b, c, ldc, acc); break;
+    case 1: infer__ukr_rw_avx512(4, 16, kc, a, b, c, ldc, acc); break;
+    case 2: infer__ukr_rw_avx512(4, 32, kc, a, b, c, ldc, acc); break;
+    case 3: infer__ukr_r8_avx512(8, kc, a, b, c, ldc, acc); break;
+    case 4: infer__ukr_rw_avx512(8, 16, kc, a, b, c, ldc, acc); break;
+    case 5: infer__ukr_rw_avx512(8, 32, kc, a, b, c, ldc, acc); break;
+    case 6: infer__ukr_r8_avx512(12, kc, a, b, c, ldc, acc); break;
+    case 7: infer__ukr_rw_avx512(12, 16, kc, a, b, c, ldc, acc); break;
+    default: infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc); break;
+    }
 }
 
 /* 64 columns at a time in 4 zmm accumulators; masked tail */
@@ -11304,8 +11405,9 @@ __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, i
     }
 }
 
-static const infer__gemm_isa infer__isa_avx2 = {6, 16, infer__ukr_f32_avx2, infer__row_f32_avx2};
-static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512};
+static const infer__gemm_isa infer__isa_avx2 = {6, 16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2};
+static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
+                                                   infer__ukr_part_avx512, 4};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -11402,7 +11504,7 @@ static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_
     }
 }
 
-static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon};
+static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -11472,6 +11574,34 @@ static void infer__pack_b_all(const infer__gemm_isa *isa, float *dst, const floa
         infer__pack_b(dst + pc * np, b, b_rs, b_cs, 0, n, pc, INFER__MIN(k - pc, INFER__GEMM_KC), isa->nr);
 }
 
+/* An edge tile of C, rows x cols (less than MR x NR), from full panels: the isa's part
+   instances on the rows rounded up to its step, over column widths of 8, 16 or 32 (17 to
+   24 columns as 16 + 8); a part that reaches past C computes into a buffer first. The
+   same products in the same order as the full kernel, so results do not change. */
+static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float *a, const float *b, float *c,
+                             int64_t ldc, int acc, int64_t rows, int64_t cols) {
+    float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
+    int r = isa->part ? (int)((rows + isa->rstep - 1) / isa->rstep) - 1 : 0;
+    int64_t rr = isa->part ? (r + 1) * isa->rstep : isa->mr, j0, i, j;
+    for (j0 = 0; j0 < cols;) {
+        int64_t left = cols - j0, wc = isa->nr;
+        int w = 0, direct;
+        if (isa->part) {
+            while ((8 << w) < left) w++;
+            if (w >= 2 && left <= (4 << w) + 8) w--; /* 17..24: 16 now, 8 next */
+            wc = 8 << w;
+        }
+        direct = rr == rows && j0 + wc <= cols;
+        if (!isa->part) isa->ukr(kc, a, b, tile, isa->nr, 0);
+        else isa->part(r, w, kc, a, b + j0, direct ? c + j0 : tile, direct ? ldc : isa->nr, direct && acc);
+        if (!direct)
+            for (i = 0; i < rows; i++)
+                for (j = 0; j < INFER__MIN(wc, cols - j0); j++)
+                    c[i * ldc + j0 + j] = (acc ? c[i * ldc + j0 + j] : 0) + tile[i * isa->nr + j];
+        j0 += wc;
+    }
+}
+
 /* C[i0..i1)[j0..j1) of g's c[m][n] = a * b, on one thread, with its own packing buffers
    ap (the A block, [roundup(MC, mr)][KC]) and bp (the B block, [KC][roundup(NC, nr)]);
    pre-packed operands are read in place. i0 is a multiple of mr, j0 of nr. */
@@ -11501,15 +11631,8 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                     for (ir = 0; ir < mc; ir += mr) {
                         int64_t rows = INFER__MIN(mr, mc - ir), cols = INFER__MIN(nr, nc - jr);
                         float *ct = c + (ic + ir) * n + jc + jr;
-                        if (rows == mr && cols == nr)
-                            isa->ukr(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0);
-                        else { /* the same sums through a full tile; pc == 0 adds them to 0 */
-                            float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
-                            int64_t i, j;
-                            isa->ukr(kc, ab + ir * kc, bb + jr * kc, tile, nr, 0);
-                            for (i = 0; i < rows; i++)
-                                for (j = 0; j < cols; j++) ct[i * n + j] = (pc > 0 ? ct[i * n + j] : 0) + tile[i * nr + j];
-                        }
+                        if (rows == mr && cols == nr) isa->ukr(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0);
+                        else infer__gemm_edge(isa, kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0, rows, cols);
                         if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                     }
             }
