@@ -12789,16 +12789,17 @@ typedef struct infer__conv2 {
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
 } infer__conv2;
 
-/* Depthwise: one filter per channel, 3x3 or 5x5, stride 1 or 2, dilation 1. */
+/* Depthwise: one filter per channel, 3x3 or 5x5, stride 1 or 2 both ways, dilation 1. */
 static int infer__conv_is_dw(const infer__conv_p *p) {
     return p->n_sp == 2 && p->group == p->c && p->group == p->m && p->k[0] == p->k[1] && (p->k[0] == 3 || p->k[0] == 5) &&
-           p->s[0] <= 2 && p->s[1] <= 2 && p->d[0] == 1 && p->d[1] == 1;
+           p->s[0] == p->s[1] && p->s[0] <= 2 && p->d[0] == 1 && p->d[1] == 1;
 }
 
 /* Floats of a depthwise conv's zero-padded input plane [h2][w2]: the padding on every
-   side, and room on the right for 16 outputs of SIMD reads past a narrow row. */
+   side, room on the right for 16 outputs of SIMD reads past a narrow row, and below for
+   the rows of one output row past the last (computed in pairs, stored once). */
 static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t *w2) {
-    int64_t h = p->in[0] + p->pb[0] + p->pe[0], w = p->in[1] + p->pb[1] + p->pe[1] + 16 * p->s[1] + p->k[1];
+    int64_t h = p->in[0] + p->pb[0] + p->pe[0] + p->s[0], w = p->in[1] + p->pb[1] + p->pe[1] + 16 * p->s[1] + p->k[1];
     if (h2) *h2 = h;
     if (w2) *w2 = w;
     return h * w;
@@ -12962,13 +12963,121 @@ static float32x4_t infer__dw_load_neon(const float *x, int64_t s) { return s == 
    floats), so every output takes the SIMD path: 16 or 8 outputs of a row at a time, the
    last block of a row overlapping the one before (the same sums again), a row narrower
    than 8 computed 8 wide into the padding and stored in part. */
+#if defined(INFER__HAVE_AVX2)
+/* one output plane of a depthwise conv (infer__dw_plane_avx2 below) */
+typedef void (*infer__dw_plane_fn)(int64_t k, int64_t s, const float *buf, int64_t w2, const float *w, float bias,
+                                   float *y, int64_t oh, int64_t ow, const infer__act *act, int vec, __m256i part);
+#endif
 typedef struct infer__dw_job {
     const infer__ctx *c;
     const infer__vec_isa *vec; /* the activation's vector map when infer__act_vec declines it */
     int64_t n_tasks;
+#if defined(INFER__HAVE_AVX2)
+    infer__dw_plane_fn plane;
+#endif
 } infer__dw_job;
 
 #if defined(INFER__HAVE_AVX2)
+/* One output plane of a K x K (3 or 5) depthwise conv at stride S (1 or 2) from its padded
+   input plane: output rows in pairs (the K + S input rows of a pair are loaded once for
+   both), NV (1, 2 or 4) vectors of 8 outputs across, so 2 NV independent sums (each in
+   two halves, even and odd input rows, when NV < 4), with the K * K weights in registers. A row's last block overlaps the one before (the same sums
+   again); a row narrower than 8 is computed 8 wide into the padding and stored in part;
+   with an odd row count the last pair's second row reads the zero rows below the plane
+   and is not stored. At stride 2 each padded row holds its even columns, then from w2 / 2
+   its odd ones (infer__dw_copy_avx2), so every load is a plain one. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__dw_plane_rw_avx2(const int K, const int S, const int NV, const float *buf, int64_t w2, const float *w, float bias,
+                        float *y, int64_t oh, int64_t ow, const infer__act *act, int vec, __m256i part) {
+    const int H = NV < 4 ? 2 : 1; /* partial sums per output vector */
+    __m256 wv[25], a0[4][2], a1[4][2];
+    int64_t oy, ox, col[4];
+    int r, kx, v;
+    for (r = 0; r < K * K; r++) wv[r] = _mm256_broadcast_ss(w + r);
+    for (oy = 0; oy < oh; oy += 2) {
+        const float *in = buf + oy * S * w2;
+        for (ox = 0; ox < ow; ox += 8 * NV) {
+            int64_t o = ow < 8 * NV ? 0 : INFER__MIN(ox, ow - 8 * NV);
+            for (v = 0; v < NV; v++) {
+                col[v] = ow < 8 ? 0 : INFER__MIN(o + 8 * v, ow - 8);
+                a0[v][0] = a1[v][0] = _mm256_set1_ps(bias);
+                a0[v][1] = a1[v][1] = _mm256_setzero_ps();
+            }
+#pragma GCC unroll 8
+            for (r = 0; r < K + S; r++)
+#pragma GCC unroll 8
+                for (kx = 0; kx < K; kx++)
+#pragma GCC unroll 4
+                    for (v = 0; v < NV; v++) {
+                        __m256 x = _mm256_loadu_ps(S == 1 ? in + r * w2 + col[v] + kx
+                                                          : in + r * w2 + (kx & 1) * (w2 / 2) + col[v] + (kx >> 1));
+                        if (r < K) a0[v][r % H] = _mm256_fmadd_ps(wv[r * K + kx], x, a0[v][r % H]);
+                        if (r >= S && r - S < K) a1[v][r % H] = _mm256_fmadd_ps(wv[(r - S) * K + kx], x, a1[v][r % H]);
+                    }
+            for (v = 0; v < NV; v++) {
+                float *y0 = y + oy * ow + col[v], *y1 = y0 + ow;
+                __m256 s0 = H > 1 ? _mm256_add_ps(a0[v][0], a0[v][1]) : a0[v][0];
+                __m256 s1 = H > 1 ? _mm256_add_ps(a1[v][0], a1[v][1]) : a1[v][0];
+                if (vec) s0 = infer__act_avx2(act, s0), s1 = infer__act_avx2(act, s1);
+                if (ow < 8) _mm256_maskstore_ps(y0, part, s0);
+                else _mm256_storeu_ps(y0, s0);
+                if (oy + 1 < oh) {
+                    if (ow < 8) _mm256_maskstore_ps(y1, part, s1);
+                    else _mm256_storeu_ps(y1, s1);
+                }
+            }
+        }
+    }
+}
+
+/* infer__dw_plane_rw_avx2 for these K, S and the row width's NV; compiled twice, the
+   second time for AVX-512 CPUs, whose 32 vector registers hold a 5 x 5 filter's weights */
+#define INFER__DW_PLANE(NAME, TARGET)                                                                                  \
+    __attribute__((target(TARGET))) static void NAME(int64_t k, int64_t s, const float *buf, int64_t w2,                \
+                                                     const float *w, float bias, float *y, int64_t oh, int64_t ow,      \
+                                                     const infer__act *act, int vec, __m256i part) {                   \
+        switch ((k == 5) * 6 + (s == 2) * 3 + (ow <= 8 ? 0 : ow <= 16 ? 1 : 2)) {                                     \
+        case 0: infer__dw_plane_rw_avx2(3, 1, 1, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 1: infer__dw_plane_rw_avx2(3, 1, 2, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 2: infer__dw_plane_rw_avx2(3, 1, 4, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 3: infer__dw_plane_rw_avx2(3, 2, 1, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 4: infer__dw_plane_rw_avx2(3, 2, 2, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 5: infer__dw_plane_rw_avx2(3, 2, 4, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 6: infer__dw_plane_rw_avx2(5, 1, 1, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 7: infer__dw_plane_rw_avx2(5, 1, 2, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 8: infer__dw_plane_rw_avx2(5, 1, 4, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 9: infer__dw_plane_rw_avx2(5, 2, 1, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                 \
+        case 10: infer__dw_plane_rw_avx2(5, 2, 2, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                \
+        default: infer__dw_plane_rw_avx2(5, 2, 4, buf, w2, w, bias, y, oh, ow, act, vec, part); break;                \
+        }                                                                                                              \
+    }
+INFER__DW_PLANE(infer__dw_plane_avx2, "avx2,fma")
+INFER__DW_PLANE(infer__dw_plane_avx512, "avx2,fma,avx512f,avx512vl")
+
+/* Row x [n] into padded row d at column pb: at stride 1 as it is; at stride 2 split, the
+   even padded columns to d[0..) and the odd ones to d[w2 / 2..) */
+__attribute__((target("avx2,fma"))) static void infer__dw_copy_avx2(float *d, const float *x, int64_t n, int64_t pb,
+                                                                     int64_t s, int64_t w2) {
+    float *de = d + (pb & 1 ? w2 / 2 + pb / 2 : pb / 2), *dd = d + (pb & 1 ? (pb + 1) / 2 : w2 / 2 + pb / 2);
+    int64_t j;
+    if (s == 1) {
+        memcpy(d + pb, x, (size_t)n * sizeof(float));
+        return;
+    }
+    for (j = 0; 2 * j + 16 <= n; j += 8) { /* x's even elements to de, odd ones to dd */
+        __m256 a = _mm256_loadu_ps(x + 2 * j), b = _mm256_loadu_ps(x + 2 * j + 8);
+        _mm256_storeu_ps(de + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8)));
+        _mm256_storeu_ps(dd + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0xDD)), 0xD8)));
+    }
+    for (; 2 * j + 8 <= n; j += 4) {
+        __m128 a = _mm_loadu_ps(x + 2 * j), b = _mm_loadu_ps(x + 2 * j + 4);
+        _mm_storeu_ps(de + j, _mm_shuffle_ps(a, b, 0x88));
+        _mm_storeu_ps(dd + j, _mm_shuffle_ps(a, b, 0xDD));
+    }
+    for (; 2 * j + 1 < n; j++) de[j] = x[2 * j], dd[j] = x[2 * j + 1];
+    if (2 * j < n) de[j] = x[2 * j];
+}
+
 #define INFER__CONV_DW_TASK infer__conv_dw_task_avx2
 __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *arg, int64_t t) {
     static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -12977,7 +13086,7 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
     const infer__conv_p *p = &c->p->conv;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
     int64_t h2, w2, planes = p->n * p->m, job, lo = planes * t / dj->n_tasks, hi = planes * (t + 1) / dj->n_tasks;
-    int64_t oy, ox, ky, kx, iy, plane = infer__conv_dw_plane(p, &h2, &w2);
+    int64_t oy, iy, plane = infer__conv_dw_plane(p, &h2, &w2);
     int vec = infer__act_vec(&p->act);
     float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * plane;
     __m256i part = _mm256_loadu_si256((const __m256i *)(ones + 8 - INFER__MIN(p->out[1], 8)));
@@ -12986,31 +13095,12 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
         const float *x = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
         const float *w = (const float *)c->in[1]->data + job % p->c * p->k[0] * p->k[1];
         float *y = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
-        __m256 b0 = _mm256_set1_ps(bias ? bias[job % p->c] : 0.0f);
         for (iy = 0; iy < p->in[0]; iy++)
-            memcpy(buf + (iy + p->pb[0]) * w2 + p->pb[1], x + iy * p->in[1], (size_t)p->in[1] * sizeof(float));
-        for (oy = 0; oy < p->out[0]; oy++) {
-            float *yr = y + oy * p->out[1];
-            for (ox = 0; ox < p->out[1];) {
-                int64_t o = p->out[1] < 8 ? 0 : INFER__MIN(ox, p->out[1] - 8);
-                int two = o + 16 <= p->out[1];
-                __m256 a0 = b0, a1 = b0;
-                for (ky = 0; ky < p->k[0]; ky++) {
-                    const float *xr = buf + (oy * p->s[0] + ky) * w2 + o * p->s[1], *wr = w + ky * p->k[1];
-                    for (kx = 0; kx < p->k[1]; kx++) {
-                        __m256 wv = _mm256_broadcast_ss(wr + kx);
-                        a0 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx, p->s[1]), a0);
-                        if (two) a1 = _mm256_fmadd_ps(wv, infer__dw_load(xr + kx + 8 * p->s[1], p->s[1]), a1);
-                    }
-                }
-                if (vec) a0 = infer__act_avx2(&p->act, a0), a1 = infer__act_avx2(&p->act, a1);
-                if (p->out[1] < 8) _mm256_maskstore_ps(yr, part, a0);
-                else _mm256_storeu_ps(yr + o, a0);
-                if (two) _mm256_storeu_ps(yr + o + 8, a1);
-                ox = o + (two ? 16 : 8);
-            }
-            if (!vec) infer__act_apply_vec(dj->vec, &p->act, yr, p->out[1]);
-        }
+            infer__dw_copy_avx2(buf + (iy + p->pb[0]) * w2, x + iy * p->in[1], p->in[1], p->pb[1], p->s[1], w2);
+        dj->plane(p->k[0], p->s[1], buf, w2, w, bias ? bias[job % p->c] : 0.0f, y, p->out[0], p->out[1], &p->act, vec,
+                  part);
+        if (!vec)
+            for (oy = 0; oy < p->out[0]; oy++) infer__act_apply_vec(dj->vec, &p->act, y + oy * p->out[1], p->out[1]);
     }
 }
 #else /* INFER__HAVE_NEON: the same, 8 or 4 outputs of a row at a time */
@@ -13083,6 +13173,9 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
         nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
         dj.c = c, dj.vec = infer__vec_of(isa), dj.n_tasks = nt_dw;
+#if defined(INFER__HAVE_AVX2)
+        dj.plane = isa == &infer__isa_avx512 ? infer__dw_plane_avx512 : infer__dw_plane_avx2;
+#endif
         infer__parallel(c, (int)nt_dw, nt_dw, INFER__CONV_DW_TASK, &dj);
         return INFER_STATUS_OK;
     }

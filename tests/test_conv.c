@@ -198,7 +198,7 @@ static int check_conv(const conv_case *k) {
     if (memcmp(yr, y2, yn * sizeof(float)) != 0) printf("  %s: ref: 1 and 2 threads differ\n", what), ok = 0;
     for (v = 0; v < n_fn; v++) {
         int dw = k->n_sp == 2 && k->group == k->c && k->group == k->m && k->kh == k->kw && (k->kh == 3 || k->kh == 5) &&
-                 k->sh <= 2 && k->sw <= 2 && k->dh == 1 && k->dw == 1;
+                 k->sh == k->sw && k->sh <= 2 && k->dh == 1 && k->dw == 1;
         char w2[240];
         snprintf(w2, sizeof w2, "%s %s", names[v], what);
         test_fill(y1, yn, -9, 9);
