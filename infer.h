@@ -11147,12 +11147,20 @@ typedef void (*infer__row_fn)(int64_t n, int64_t k, const float *a, int64_t a_cs
    columns, panels as for the full tile */
 typedef void (*infer__part_fn)(int r, int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 
+/* Bias and activation on a finished tile of C (rows x cols, row stride ldc) while it is in
+   cache: row_bias[i] added to row i (a conv's output channels) or col_bias[j] to column j
+   (a MatMul's), either NULL, then act (NULL: none). The arithmetic of the separate passes
+   (infer__act_apply_vec), in registers. */
+typedef void (*infer__tile_epi_fn)(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
+                                   const float *col_bias, const infer__act *act);
+
 typedef struct infer__gemm_isa {
     int mr, nr;
     infer__ukr_fn ukr;
     infer__row_fn row;   /* for m < INFER__GEMM_ROWS with b's columns contiguous: no packing */
     infer__part_fn part; /* NULL: edge tiles run the full kernel into a buffer */
     int rstep;           /* part's row step (a divisor of mr) */
+    infer__tile_epi_fn epi;
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11405,9 +11413,50 @@ __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, i
     }
 }
 
-static const infer__gemm_isa infer__isa_avx2 = {6, 16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2};
+__attribute__((target("avx2,fma"))) static void infer__tile_epi_avx2(float *c, int64_t ldc, int64_t rows, int64_t cols,
+                                                                      const float *row_bias, const float *col_bias,
+                                                                      const infer__act *act) {
+    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const int kind = act ? act->kind : INFER__ACT_NONE;
+    const __m256 al = _mm256_set1_ps(act ? act->alpha : 0), be = _mm256_set1_ps(act ? act->beta : 0);
+    const __m256i tail = _mm256_loadu_si256((const __m256i *)(ones + 8 - cols % 8));
+    int64_t i, j;
+    for (i = 0; i < rows; i++, c += ldc) {
+        __m256 b = _mm256_set1_ps(row_bias ? row_bias[i] : 0.0f), v;
+        for (j = 0; j < cols; j += 8) {
+            int part = cols - j < 8;
+            v = part ? _mm256_maskload_ps(c + j, tail) : _mm256_loadu_ps(c + j);
+            if (row_bias) v = _mm256_add_ps(v, b);
+            if (col_bias) v = _mm256_add_ps(v, part ? _mm256_maskload_ps(col_bias + j, tail) : _mm256_loadu_ps(col_bias + j));
+            if (kind != INFER__ACT_NONE) v = infer__vact_avx2(kind, v, al, be);
+            if (part) _mm256_maskstore_ps(c + j, tail, v);
+            else _mm256_storeu_ps(c + j, v);
+        }
+    }
+}
+__attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, int64_t ldc, int64_t rows, int64_t cols,
+                                                                      const float *row_bias, const float *col_bias,
+                                                                      const infer__act *act) {
+    const int kind = act ? act->kind : INFER__ACT_NONE;
+    const __m512 al = _mm512_set1_ps(act ? act->alpha : 0), be = _mm512_set1_ps(act ? act->beta : 0);
+    int64_t i, j;
+    for (i = 0; i < rows; i++, c += ldc) {
+        __m512 b = _mm512_set1_ps(row_bias ? row_bias[i] : 0.0f), v;
+        for (j = 0; j < cols; j += 16) {
+            __mmask16 m = (__mmask16)(cols - j >= 16 ? 0xFFFF : (1u << (cols - j)) - 1);
+            v = _mm512_maskz_loadu_ps(m, c + j);
+            if (row_bias) v = _mm512_add_ps(v, b);
+            if (col_bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, col_bias + j));
+            if (kind != INFER__ACT_NONE) v = infer__vact_avx512(kind, v, al, be);
+            _mm512_mask_storeu_ps(c + j, m, v);
+        }
+    }
+}
+
+static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
+                                                 infer__tile_epi_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
-                                                   infer__ukr_part_avx512, 4};
+                                                   infer__ukr_part_avx512, 4, infer__tile_epi_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -11504,7 +11553,20 @@ static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_
     }
 }
 
-static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12};
+static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
+                                 const float *col_bias, const infer__act *act) {
+    int64_t i, j;
+    for (i = 0; i < rows; i++, c += ldc) {
+        if (row_bias)
+            for (j = 0; j < cols; j++) c[j] += row_bias[i];
+        if (col_bias)
+            for (j = 0; j < cols; j++) c[j] += col_bias[j];
+        if (act) infer__act_apply_vec(&infer__vec_neon, act, c, cols);
+    }
+}
+
+static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
+                                                infer__tile_epi_neon};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12368,21 +12430,43 @@ static const infer__vec_isa *infer__vec_of(const infer__gemm_isa *isa) {
 #endif
 }
 
+#if defined(INFER__HAVE_GEMM_SIMD)
+/* the epilogue of a MatMul's tiles: its bias per column and its activation */
+typedef struct infer__mm_epi {
+    const infer__gemm_isa *isa;
+    const float *bias; /* [n] or NULL */
+    const infer__act *act; /* or NULL */
+} infer__mm_epi;
+static void infer__mm_epi_tile(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows,
+                               int64_t cols) {
+    const infer__mm_epi *e = (const infer__mm_epi *)arg;
+    (void)i0;
+    e->isa->epi(c, ldc, rows, cols, NULL, e->bias ? e->bias + j0 : NULL, e->act);
+}
+#endif
+
 /* infer__gemm_f32 for a MatMul/Gemm node, with B read from the node's pre-packed weights
-   when session creation packed them (infer__cpu_pack) */
+   when session creation packed them (infer__cpu_pack); with an isa, bias (per column,
+   or NULL) and act (or NULL) are applied to each tile as it is finished (without one,
+   the caller applies them). */
 static void infer__gemm_f32_node(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k,
                                  const float *a, int64_t a_rs, int64_t a_cs, const float *b, int64_t b_rs,
-                                 int64_t b_cs, float *c, int nt) {
+                                 int64_t b_cs, float *c, int nt, const float *bias, const infer__act *act) {
 #if defined(INFER__HAVE_GEMM_SIMD)
-    if (isa && cx->packed) {
+    if (isa) {
         infer__gemm_job g;
+        infer__mm_epi e;
         memset(&g, 0, sizeof g);
         g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs, g.c = c;
-        g.b_packed = cx->packed, g.b_cs = 1;
+        if (cx->packed) g.b_packed = cx->packed, g.b_cs = 1;
+        else g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
+        e.isa = isa, e.bias = bias, e.act = act && act->kind != INFER__ACT_NONE ? act : NULL;
+        if (e.bias || e.act) g.epi = infer__mm_epi_tile, g.epi_arg = &e;
         infer__gemm_f32_job_run(cx, &g, nt, cx->scratch, cx->scratch_bytes);
         return;
     }
 #endif
+    (void)bias, (void)act;
     infer__gemm_f32(cx, isa, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c, nt, cx->scratch, cx->scratch_bytes);
 }
 
@@ -12391,10 +12475,11 @@ static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa
     const float *a = (const float *)c->in[0]->data, *b = (const float *)c->in[1]->data;
     float *y = (float *)c->out[0]->data;
     int64_t idx[INFER_MAX_DIMS] = {0}, nb = infer__prod(p->batch, 0, p->n_batch), t, oa = 0, ob = 0;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL; /* fused: one per column */
     int i, nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
     for (t = 0; t < nb; t++) {
         infer__gemm_f32_node(c, isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
-                             y + t * p->m * p->n, nt);
+                             y + t * p->m * p->n, nt, bias, &p->act);
         for (i = p->n_batch - 1; i >= 0; i--) {
             oa += p->sa[i];
             ob += p->sb[i];
@@ -12404,8 +12489,10 @@ static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa
             idx[i] = 0;
         }
     }
-    if (c->n_in > 2 && c->in[2]) { /* fused bias: one value per output column */
-        const float *bias = (const float *)c->in[2]->data;
+#if defined(INFER__HAVE_GEMM_SIMD)
+    if (isa) return INFER_STATUS_OK; /* the tiles' epilogue applied both */
+#endif
+    if (bias) {
         int64_t r, j, rows = (int64_t)c->out[0]->n / (p->n ? p->n : 1);
         for (r = 0; r < rows; r++)
             for (j = 0; j < p->n; j++) y[r * p->n + j] += bias[j];
@@ -12422,7 +12509,7 @@ static infer_status infer__gemm_op_f32(const infer__ctx *c, const infer__gemm_is
     int64_t i, j;
     int nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
     infer__gemm_f32_node(c, isa, p->m, p->n, p->k, a, p->trans_a ? 1 : p->k, p->trans_a ? p->m : 1, b,
-                         p->trans_b ? 1 : p->n, p->trans_b ? p->k : 1, y, nt);
+                         p->trans_b ? 1 : p->n, p->trans_b ? p->k : 1, y, nt, NULL, NULL);
     for (i = 0; i < p->m; i++)
         for (j = 0; j < p->n; j++) {
             float v = p->alpha * y[i * p->n + j];
@@ -12785,7 +12872,7 @@ typedef struct infer__conv2 {
     const float *x;            /* the group's input channels [cg][ih][iw] */
     const float *bias;         /* the group's [mg], or NULL */
     const infer__act *act;
-    const struct infer__vec_isa *vec; /* the activation's vector map when infer__act_vec declines it */
+    const struct infer__gemm_isa *isa; /* its tile epilogue applies bias and act */
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
 } infer__conv2;
 
@@ -12870,6 +12957,13 @@ static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t c
     }
 }
 
+/* Bias of each output channel (a row of the GEMM's C) and the activation, on a finished tile */
+static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
+    const infer__conv2 *q = (const infer__conv2 *)arg;
+    (void)j0;
+    q->isa->epi(c, ldc, rows, cols, q->bias ? q->bias + i0 : NULL, NULL, q->act->kind != INFER__ACT_NONE ? q->act : NULL);
+}
+
 /* Whether infer__act_avx2 applies a in registers; the others run infer__act_apply after. */
 static int infer__act_vec(const infer__act *a) {
     return a->kind == INFER__ACT_NONE || a->kind == INFER__ACT_RELU || a->kind == INFER__ACT_LEAKY_RELU ||
@@ -12889,30 +12983,6 @@ __attribute__((target("avx2,fma"))) static __m256 infer__act_avx2(const infer__a
     }
 }
 
-/* Bias of each output channel (row) and the activation, on a finished tile */
-__attribute__((target("avx2,fma"))) static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0,
-                                                                 int64_t j0, int64_t rows, int64_t cols) {
-    const infer__conv2 *q = (const infer__conv2 *)arg;
-    int vec = infer__act_vec(q->act);
-    int64_t i, j;
-    (void)j0;
-    for (i = 0; i < rows; i++) {
-        float *r = c + i * ldc, b = q->bias ? q->bias[i0 + i] : 0.0f;
-        __m256 bv = _mm256_set1_ps(b);
-        j = 0;
-        if (vec)
-            for (; j + 8 <= cols; j += 8) {
-                __m256 v = _mm256_loadu_ps(r + j);
-                if (q->bias) v = _mm256_add_ps(v, bv);
-                _mm256_storeu_ps(r + j, infer__act_avx2(q->act, v));
-            }
-        if (q->bias)
-            for (; j < cols; j++) r[j] += b;
-        if (vec) infer__act_apply(q->act, r + cols / 8 * 8, cols % 8);
-        else infer__act_apply_vec(q->vec, q->act, r, cols); /* Sigmoid, Silu, ...: EfficientNet's Swish */
-    }
-}
-
 /* 8 inputs at stride s (1 or 2) from x; stride 2 reads x[0..16) */
 __attribute__((target("avx2,fma"))) static __m256 infer__dw_load(const float *x, int64_t s) {
     __m256 a, b;
@@ -12929,28 +12999,6 @@ static float32x4_t infer__act_neon(const infer__act *a, float32x4_t v) {
     case INFER__ACT_LEAKY_RELU: return vbslq_f32(vcltq_f32(v, z), vmulq_f32(v, vdupq_n_f32(a->alpha)), v);
     case INFER__ACT_CLIP: return infer__nv_min_ps(vdupq_n_f32(a->beta), infer__nv_max_ps(v, vdupq_n_f32(a->alpha)));
     default: return v;
-    }
-}
-
-/* Bias of each output channel (row) and the activation, on a finished tile */
-static void infer__conv_epi(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows, int64_t cols) {
-    const infer__conv2 *q = (const infer__conv2 *)arg;
-    int vec = infer__act_vec(q->act);
-    int64_t i, j;
-    (void)j0;
-    for (i = 0; i < rows; i++) {
-        float *r = c + i * ldc, b = q->bias ? q->bias[i0 + i] : 0.0f;
-        float32x4_t bv = vdupq_n_f32(b);
-        j = 0;
-        if (vec)
-            for (; j + 4 <= cols; j += 4) {
-                float32x4_t v = vld1q_f32(r + j);
-                if (q->bias) v = vaddq_f32(v, bv);
-                vst1q_f32(r + j, infer__act_neon(q->act, v));
-            }
-        if (q->bias)
-            for (; j < cols; j++) r[j] += b;
-        infer__act_apply(q->act, r + (vec ? cols / 4 * 4 : 0), vec ? cols % 4 : cols);
     }
 }
 
@@ -13182,7 +13230,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
         return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
     infer__conv2_init(p, &q);
-    q.vec = infer__vec_of(isa);
+    q.isa = isa;
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
     for (n = 0; n < p->n; n++)
         for (g = 0; g < p->group; g++) {
