@@ -771,7 +771,7 @@ static int run_mpi_batch(run_worker *w) {
         if (!ok) snprintf(err, sizeof err, "%s", infer_session_error(e->sess));
         failed = run_mpi_first_failure(job, ok);
     }
-    if (job->rank != 0) { /* rank 0 reports its own failures; a rank reports what failed only there */
+    if (job->rank != 0) { /* a failure rank 0 had too is reported once, by rank 0 */
         if (!ok && failed > 0) run_msg("rank %d: %s", job->rank, err);
         return 1;
     }
