@@ -59,7 +59,7 @@ help:
 	@echo "make cuda     the CUDA backend (backends/cuda, needs nvcc): $(B)/cuda/libinfer_cuda.a, infer-run, infer-bench, test_cuda"
 	@echo "make test-cuda  build and run $(B)/cuda/test_cuda (CUDA sessions against CPU ones; skipped without a GPU)"
 	@echo "make test-cuda-emu  test_cuda on the CUDA backend built for a host emulation of CUDA (no GPU, no nvcc needed)"
-	@echo "make mpi      build infer-bench with the MPI communicator (backends/mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
+	@echo "make mpi      build infer-bench and infer-run with the MPI communicator (backends/mpi, --tp mpi) and the MPI test into $(B)/mpi/ (needs mpicc)"
 	@echo "make test-mpi tensor parallelism across processes: mpirun -np 2 and -np 4 against one device"
 	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
@@ -127,13 +127,13 @@ $(B):
 test: $(addprefix $(B)/,$(TESTS)) $(B)/make_bad_files $(B)/conformance $(B)/infer-run $(B)/infer-bench $(B)/infer-convert $(B)/cli_models $(FUZZ_REPLAY) $(if $(HAVE_MPI),mpi)
 	@CONFORMANCE=$(B)/conformance BUILD=$(B) sh tests/run.sh $(addprefix $(B)/,$(TESTS)) tests/compile.sh tests/conformance.sh tests/test_cli.sh tests/fuzz_replay.sh tests/test_bench.sh tests/test_mpi.sh tests/test_quant.sh
 
-# -- tensor parallelism over MPI (backends/mpi/): make mpi builds infer-bench and the test
+# -- tensor parallelism over MPI (backends/mpi/): make mpi builds infer-bench, infer-run and the test
 # with mpicc into $(B)/mpi/; make test runs tests/test_mpi.sh (mpirun -np 2 and 4), which
 # skips when MPI is absent. The plain build never needs MPI.
 MPI_DEPS := backends/mpi/infer_mpi.c backends/mpi/infer_mpi.h $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB)
 MPI_LINK := backends/mpi/infer_mpi.c $(B)/infer.o $(TOOLLIB) $(LIBS)
 .PHONY: mpi test-mpi
-mpi: $(B)/mpi/infer-bench $(B)/mpi/tp_mpi
+mpi: $(B)/mpi/infer-bench $(B)/mpi/infer-run $(B)/mpi/tp_mpi
 $(B)/mpi/infer-%: tools/infer-%.c $(MPI_DEPS)
 	@mkdir -p $(B)/mpi
 	$(MPICC) $(CFLAGS) $(WARN) $(STD) -DINFER_TOOLS_MPI $< $(MPI_LINK) -o $@
@@ -144,7 +144,7 @@ $(B)/mpi/tp_mpi: tests/tp_mpi.c tests/tp_models.h tests/test.h $(MPI_DEPS)
 .PHONY: bench-tp
 bench-tp: $(B)/infer-bench $(B)/infer-convert
 	sh tools/bench/tp.sh
-test-mpi: mpi
+test-mpi: mpi $(B)/infer-run $(B)/infer-convert
 	@BUILD=$(B) sh tests/run.sh tests/test_mpi.sh
 
 # -- the CUDA backend (backends/cuda/): make cuda builds build/cuda/libinfer_cuda.a with nvcc

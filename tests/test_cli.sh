@@ -106,6 +106,7 @@ check cli_tp_bench sh -c "'$BENCH' mlp.infer --tp 2 --threads 1 --runs 3 --warmu
     grep -q '\"comm_bytes_per_run\": 0' out"
 expect cli_tp_usage 2 "--tp" "$RUN" mlp.infer x.npy -o u --tp 0
 expect cli_bench_tp_mpi_usage 2 "make mpi" "$BENCH" mlp.infer --tp mpi
+expect cli_tp_mpi_usage 2 "make mpi, then mpirun -np N build/mpi/infer-run" "$RUN" mlp.infer x.npy -o u --tp mpi
 
 # -- summaries --
 "$RUN" mlp.infer x.npy -o js --json >js.out 2>err

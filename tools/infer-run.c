@@ -18,11 +18,15 @@
      and logs the finished items in OUTDIR/.infer-run.journal, which --resume reads after
      a crash (kill -9, power loss). SIGINT/SIGTERM stop after the current batches and
      remove every temporary file: an output file exists only when it is complete.
+   With --tp mpi (make mpi; mpirun -np N build/mpi/infer-run ...) the job is as above with
+   one worker, in lockstep on every rank: rank 0 keeps the queue and the writer and sends
+   each batch's inputs to the other ranks (see "--tp mpi" below).
    Exit status: 0 all done; 1 an input or the run failed (each failure is reported with
    its path and reason); 2 a usage error; 130/143 interrupted by SIGINT/SIGTERM. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,6 +46,9 @@
 #include "../backends/cuda/infer_cuda.h"
 #endif
 #include "npy.h"
+#ifdef INFER_TOOLS_MPI /* make mpi: --tp mpi */
+#include "../backends/mpi/infer_mpi.h"
+#endif
 
 #define RUN_MAX_IO 64          /* model inputs or outputs */
 #define RUN_MAX_DEVICES 64
@@ -71,7 +78,12 @@ static const char run_usage[] =
     "                        batches from one queue, so a faster device takes more\n"
     "  --tp N                tensor parallelism: each session's large layers split over N CPU\n"
     "                        devices in this process (--threads is then per device; with\n"
-    "                        --inspect, prints the plan). Across processes: infer-bench --tp mpi\n"
+    "                        --inspect, prints the plan)\n"
+    "  --tp mpi              one device per MPI process, every rank running each batch:\n"
+    "                        mpirun -np N build/mpi/infer-run MODEL.infer ... -o OUTDIR --tp mpi\n"
+    "                        (build/mpi/ is built by make mpi). Rank 0 reads the inputs, writes\n"
+    "                        the outputs and reports; --threads is per rank (default: the\n"
+    "                        cores shared among the ranks on each machine)\n"
     "  --resume              skip items whose outputs are complete (after a crash or kill)\n"
     "  --json                print a JSON summary on stdout (items, failures, seconds,\n"
     "                        items_per_s, peak_rss_bytes)\n"
@@ -102,7 +114,7 @@ typedef struct run_options {
     size_t n_paths;
     infer_dim dims[RUN_MAX_IO];
     size_t n_dims;
-    long long batch_size, n_threads, tp;
+    long long batch_size, n_threads, tp; /* tp 0: one device; -1: --tp mpi */
     const char *devices[RUN_MAX_DEVICES];
     size_t n_devices;
     int resume, json, inspect;
@@ -210,6 +222,9 @@ typedef struct run_job {
     run_record *pending;            /* written since the last checkpoint */
     size_t n_pending, cap_pending;
     double last_checkpoint;
+    double t0, last_draw;           /* the start; when the progress bar was last drawn */
+    const infer_comm *comm;         /* --tp mpi: this process's communicator, else NULL */
+    int rank;                       /* --tp mpi: this process's rank; only rank 0 has the sets */
 } run_job;
 
 static void run_set_path(const run_job *job, const run_set *set, size_t o, int tmp, char *buf, size_t cap) {
@@ -491,7 +506,8 @@ static run_entry *run_session(run_worker *w, int cls, size_t n, char *err, size_
     opt.n_threads = w->n_threads;
     opt.device = w->device;
     cli_log_install(&opt);
-    opt.tp = (int)job->opt->tp;
+    opt.tp = job->comm ? 0 : (int)job->opt->tp;
+    opt.comm = job->comm;
     opt.dims = dims;
     opt.n_dims = run_bind(job, cls, n, dims);
     if (infer_session_create(job->model, &opt, &e->sess) != INFER_STATUS_OK) {
@@ -661,6 +677,119 @@ static void run_put(run_worker *w, run_entry *e, const run_seg *segs, size_t n_s
     pthread_mutex_unlock(&job->lock);
 }
 
+#ifdef INFER_TOOLS_MPI
+static void run_progress(run_job *job, double t0);
+
+/* ===== --tp mpi: the ranks in lockstep =====
+   Each infer_run is collective: every rank runs every batch, in the same order, with the
+   same inputs. So rank 0 alone decides: it builds the sets (a bad input is reported there,
+   once), skips what --resume finds done, takes the batches from the queue, reads their
+   inputs and sends them to the other ranks, writes the outputs and reports. The other
+   ranks hold only the shape classes, to bind their sessions. Whatever can fail on one rank
+   only (creating a session, a run) is agreed on before the job goes on, so a failure
+   fails the batch on every rank instead of leaving the others waiting. MPI calls stay on
+   the main thread: the one worker runs there. */
+
+/* The largest of v over the ranks: an exit status every rank agrees on. */
+static int run_mpi_max(int v) {
+    int all = v;
+    MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return all;
+}
+
+/* The lowest rank where ok is 0, or -1 when it is 1 on every rank. */
+static int run_mpi_first_failure(const run_job *job, int ok) {
+    int v = ok ? INT_MAX : job->rank, all = v;
+    MPI_Allreduce(&v, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all == INT_MAX ? -1 : all;
+}
+
+/* Sends n bytes from rank 0 to every rank (MPI counts are int). */
+static void run_mpi_bcast(void *p, size_t n) {
+    while (n) {
+        int part = n > (size_t)INT_MAX ? INT_MAX : (int)n;
+        MPI_Bcast(p, part, MPI_BYTE, 0, MPI_COMM_WORLD);
+        p = (char *)p + part;
+        n -= (size_t)part;
+    }
+}
+
+/* Agrees on the status each rank has after preparing (rank 0: the sets, the journal);
+   then rank 0 sends its shape classes and each other rank makes one set per class that
+   holds only the item shapes (run_bind reads them). Returns the status. */
+static int run_mpi_share(run_job *job, int rc) {
+    int n_cls = job->n_cls, c, ok = 1;
+    if ((rc = run_mpi_max(rc)) != 0) return rc;
+    MPI_Bcast(&n_cls, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (job->rank != 0) {
+        job->sets = (run_set *)calloc((size_t)n_cls + 1, sizeof *job->sets);
+        job->cls_rep = (size_t *)calloc((size_t)n_cls + 1, sizeof *job->cls_rep);
+        ok = job->sets && job->cls_rep;
+        for (c = 0; ok && c < n_cls; c++) {
+            run_set *set = &job->sets[c];
+            set->state = RUN_DONE; /* nothing to write here */
+            set->cls = c;
+            job->cls_rep[c] = (size_t)c;
+            job->n_sets = (size_t)c + 1;
+            if (!job->image_c) ok = (set->hdr = (npy_header *)calloc(job->n_in, sizeof *set->hdr)) != NULL;
+        }
+        job->n_cls = n_cls;
+        if (!ok) run_msg("rank %d: out of memory", job->rank);
+    }
+    if (run_mpi_max(!ok)) return 1;
+    for (c = 0; !job->image_c && c < n_cls; c++)
+        run_mpi_bcast(job->sets[job->cls_rep[c]].hdr, job->n_in * sizeof(npy_header));
+    return 0;
+}
+
+/* Runs the next batch on every rank. Returns 0 when rank 0 says the queue is done. */
+static int run_mpi_batch(run_worker *w) {
+    run_job *job = w->job;
+    char err[1024];
+    int64_t head[3] = {0, 0, 0}; /* the batch's items (0: stop), its shape class, the session's batch */
+    size_t n_segs = 0, i;
+    run_entry *e;
+    int ok, failed;
+    if (job->rank == 0) {
+        pthread_mutex_lock(&job->lock);
+        head[0] = run_signal || job->fatal ? 0 : (int64_t)run_next_batch(job, w->segs, &n_segs);
+        pthread_mutex_unlock(&job->lock);
+        if (head[0]) {
+            head[1] = job->sets[w->segs[0].set].cls;
+            head[2] = job->fixed_batch > 0 ? job->fixed_batch : head[0];
+        }
+    }
+    MPI_Bcast(head, 3, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    if (!head[0]) return 0;
+    e = run_session(w, (int)head[1], (size_t)head[2], err, sizeof err);
+    ok = e != NULL;
+    failed = run_mpi_first_failure(job, ok); /* a session on every rank, or no run */
+    if (failed < 0) {
+        if (job->rank == 0) run_read(w, e, w->segs, n_segs); /* a set that cannot be read fails here */
+        for (i = 0; i < job->n_in; i++) run_mpi_bcast(e->in[i].data, e->in[i].data_bytes);
+        ok = infer_run(e->sess, e->in, job->n_in, e->out, job->n_out) == INFER_STATUS_OK;
+        if (!ok) snprintf(err, sizeof err, "%s", infer_session_error(e->sess));
+        failed = run_mpi_first_failure(job, ok);
+    }
+    if (job->rank != 0) { /* a failure rank 0 had too is reported once, by rank 0 */
+        if (!ok && failed > 0) run_msg("rank %d: %s", job->rank, err);
+        return 1;
+    }
+    if (failed > 0) snprintf(err, sizeof err, "failed on rank %d (its message says why)", failed);
+    if (failed >= 0) {
+        run_fail_batch(job, w->segs, n_segs, err);
+    } else {
+        run_blank_rows(w, e, (size_t)head[0]);
+        run_put(w, e, w->segs, n_segs);
+    }
+    if (run_tty && cli_now() - job->last_draw >= 0.1) { /* the main thread is this one */
+        job->last_draw = cli_now();
+        run_progress(job, job->t0);
+    }
+    return 1;
+}
+#endif
+
 static void *run_worker_main(void *arg) {
     run_worker *w = (run_worker *)arg;
     run_job *job = w->job;
@@ -668,6 +797,12 @@ static void *run_worker_main(void *arg) {
     size_t n_segs, n, i;
     for (;;) {
         run_entry *e;
+#ifdef INFER_TOOLS_MPI
+        if (job->comm) {
+            if (!run_mpi_batch(w)) break;
+            continue;
+        }
+#endif
         pthread_mutex_lock(&job->lock);
         n = run_signal || job->fatal ? 0 : run_next_batch(job, w->segs, &n_segs);
         pthread_mutex_unlock(&job->lock);
@@ -1311,8 +1446,16 @@ static int run_parse(int argc, char **argv, run_options *o) {
         } else if (!strcmp(opt, "--threads")) {
             if (!cli_parse_int(val, 1, 4096, &o->n_threads)) return run_usage_error("--threads: '%s' is not in 1..4096", val);
         } else if (!strcmp(opt, "--tp")) {
-            if (!cli_parse_int(val, 1, 64, &o->tp))
-                return run_usage_error("--tp: '%s' is not in 1..64 (across processes: mpirun build/mpi/infer-bench --tp mpi)", val);
+            if (!strcmp(val, "mpi")) {
+#ifdef INFER_TOOLS_MPI
+                o->tp = -1;
+#else
+                return run_usage_error("--tp mpi needs the MPI build: make mpi, then "
+                                       "mpirun -np N build/mpi/infer-run MODEL.infer ... -o OUTDIR --tp mpi");
+#endif
+            } else if (!cli_parse_int(val, 1, 64, &o->tp)) {
+                return run_usage_error("--tp: '%s' is not in 1..64 or mpi", val);
+            }
         } else if (!strcmp(opt, "--device") || !strcmp(opt, "--devices")) {
             char *p = val, *c;
             o->n_devices = 0;
@@ -1350,6 +1493,9 @@ static int run_parse(int argc, char **argv, run_options *o) {
         }
     }
     if (!o->model_path) return run_usage_error("no model given");
+    if (o->tp < 0 && o->inspect) return run_usage_error("--inspect --tp mpi: give --tp N for the plan of N ranks (the same split)");
+    if (o->tp < 0 && (o->n_devices > 1 || (o->n_devices == 1 && strcmp(o->devices[0], "cpu") != 0)))
+        return run_usage_error("--tp mpi runs one CPU device per rank: --device and --devices do not apply");
     if (o->inspect) return o->n_paths || o->n_named ? run_usage_error("--inspect takes only a model (and --dim)") : 0;
     if (!o->out_dir) return run_usage_error("no output folder: give -o OUTDIR");
     if (strlen(o->out_dir) >= RUN_DIR - 64) return run_usage_error("-o %s: path too long", o->out_dir);
@@ -1441,7 +1587,7 @@ static int run_setup(run_job *job) {
     }
     job->fixed_batch = job->in[0].dim_names[0] ? 0 : job->in[0].dims[0];
     job->batch = job->fixed_batch > 0 ? (size_t)job->fixed_batch : o->batch_size ? (size_t)o->batch_size : RUN_DEFAULT_BATCH;
-    if (job->fixed_batch > 0 && o->batch_size && o->batch_size != job->fixed_batch)
+    if (job->fixed_batch > 0 && o->batch_size && o->batch_size != job->fixed_batch && job->rank == 0)
         run_msg("note: the model's batch is fixed at %lld; --batch-size %lld does not apply", (long long)job->fixed_batch,
                 o->batch_size);
     /* image mode: --image-size, or image files among the paths */
@@ -1478,14 +1624,53 @@ static int run_setup(run_job *job) {
     return 0;
 }
 
+/* The sets, the output folder and the journal; --resume skips what is complete. Returns
+   0 to go on, or an exit status. */
+static int run_prepare(run_job *job, run_list *files) {
+    size_t i, n_failed_inputs = 0;
+    if (!run_build_sets(job, files, &n_failed_inputs)) return 2;
+    if (!run_mkdirs(job->opt->out_dir)) {
+        run_msg("%s: cannot create the output folder: %s", job->opt->out_dir, strerror(errno));
+        return 1;
+    }
+    for (i = 0; i < job->n_sets; i++) { /* --resume: complete outputs need nothing */
+        run_set *set = &job->sets[i];
+        if (set->state != RUN_PENDING) continue;
+        if (job->opt->resume && run_outputs_complete(job, set)) {
+            set->state = RUN_DONE;
+            set->n_resumed = set->n_items;
+            job->n_skipped += set->n_items;
+            continue;
+        }
+        if (!(set->done = (uint8_t *)calloc(set->n_items, 1))) {
+            run_msg("out of memory");
+            return 1;
+        }
+    }
+    if (!run_journal_open(job)) return 1;
+    for (i = 0; i < job->n_sets; i++) {
+        run_set *set = &job->sets[i];
+        if (set->state != RUN_PENDING) continue;
+        job->n_skipped += set->n_resumed;
+        job->n_total += set->n_items - set->n_resumed;
+        if (set->n_written == set->n_items) run_set_commit(job, set); /* killed just before the rename */
+    }
+    job->n_failures += n_failed_inputs;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     run_options o;
     run_job job;
     run_worker *workers = NULL;
     run_list files;
-    size_t i, k, n_failed_inputs = 0, n_items = 0, n_devices = 0;
-    double t0, secs, last_draw = 0;
-    int rc, n_threads;
+    size_t i, k, n_items = 0, n_devices = 0, n_started;
+    double secs;
+    int rc, n_threads, n_local = 1; /* n_local: processes sharing this machine's cores */
+#ifdef INFER_TOOLS_MPI
+    infer_comm comm;
+    memset(&comm, 0, sizeof comm);
+#endif
     memset(&job, 0, sizeof job);
     memset(&files, 0, sizeof files);
     job.journal_fd = -1;
@@ -1507,51 +1692,32 @@ int main(int argc, char **argv) {
         free((void *)o.paths);
         return rc;
     }
+#ifdef INFER_TOOLS_MPI
+    if (o.tp < 0) {
+        MPI_Comm node;
+        MPI_Init(&argc, &argv);
+        if (infer_mpi_comm_create(MPI_COMM_WORLD, &comm) != INFER_STATUS_OK) {
+            run_msg("cannot make the MPI communicator");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        job.comm = &comm;
+        job.rank = comm.rank;
+        if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+            MPI_Comm_size(node, &n_local);
+            MPI_Comm_free(&node);
+        }
+    }
+#endif
     run_install_signals(); /* from here on a signal stops the run and removes what it wrote */
     job.opt = &o;
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.changed, NULL);
-    t0 = cli_now();
-    if ((rc = run_setup(&job)) != 0) goto done;
-    if (!run_build_sets(&job, &files, &n_failed_inputs)) {
-        rc = 2;
-        goto done;
-    }
-    if (!run_mkdirs(o.out_dir)) {
-        run_msg("%s: cannot create the output folder: %s", o.out_dir, strerror(errno));
-        rc = 1;
-        goto done;
-    }
-    for (i = 0; i < job.n_sets; i++) { /* --resume: complete outputs need nothing */
-        run_set *set = &job.sets[i];
-        if (set->state != RUN_PENDING) continue;
-        if (o.resume && run_outputs_complete(&job, set)) {
-            set->state = RUN_DONE;
-            set->n_resumed = set->n_items;
-            job.n_skipped += set->n_items;
-            continue;
-        }
-        if (!(set->done = (uint8_t *)calloc(set->n_items, 1))) {
-            run_msg("out of memory");
-            rc = 1;
-            goto done;
-        }
-    }
-    if (!run_journal_open(&job)) {
-        rc = 1;
-        goto done;
-    }
-    for (i = 0; i < job.n_sets; i++) {
-        run_set *set = &job.sets[i];
-        if (set->state != RUN_PENDING) continue;
-        job.n_skipped += set->n_resumed;
-        job.n_total += set->n_items - set->n_resumed;
-        if (set->n_written == set->n_items) run_set_commit(&job, set); /* killed just before the rename */
-    }
-    job.n_failures += n_failed_inputs;
+    job.t0 = cli_now();
+    rc = run_setup(&job);
+    if (!rc && job.rank == 0) rc = run_prepare(&job, &files);
     /* workers: one per device, threads shared among them unless --threads says */
     n_devices = o.n_devices ? o.n_devices : 1;
-    for (i = 0; i < o.n_devices; i++) { /* a device this build lacks fails here, once */
+    for (i = 0; !rc && i < o.n_devices; i++) { /* a device this build lacks fails here, once */
         infer_session_options so;
         size_t bytes;
         memset(&so, 0, sizeof so);
@@ -1565,19 +1731,15 @@ int main(int argc, char **argv) {
                     infer_last_error());
 #endif
             rc = 1;
-            n_devices = 0;
-            goto done;
         }
     }
-    n_threads = o.n_threads ? (int)o.n_threads : cli_n_cores() / (int)n_devices / (o.tp > 1 ? (int)o.tp : 1);
+    n_threads = o.n_threads ? (int)o.n_threads : cli_n_cores() / (int)n_devices / (o.tp > 1 ? (int)o.tp : 1) / n_local;
     if (n_threads < 1) n_threads = 1;
-    workers = (run_worker *)calloc(n_devices, sizeof *workers);
-    if (!workers) {
+    if (!rc && !(workers = (run_worker *)calloc(n_devices, sizeof *workers))) {
         run_msg("out of memory");
         rc = 1;
-        goto done;
     }
-    for (i = 0; i < n_devices; i++) {
+    for (i = 0; !rc && i < n_devices; i++) {
         run_worker *w = &workers[i];
         w->job = &job;
         w->device = o.n_devices ? o.devices[i] : "cpu";
@@ -1588,19 +1750,30 @@ int main(int argc, char **argv) {
         w->bad = (uint8_t *)calloc(job.batch, 1);
         if (!w->segs || !w->bad) {
             run_msg("out of memory");
-            job.fatal = 1;
-            break;
+            rc = 1;
         }
-        if (pthread_create(&w->thread, NULL, run_worker_main, w) != 0) {
-            run_msg("cannot start a thread: %s", strerror(errno));
-            job.fatal = 1;
-            break;
-        }
+    }
+#ifdef INFER_TOOLS_MPI
+    if (job.comm) rc = run_mpi_share(&job, rc); /* every rank goes on, or none */
+#endif
+    if (rc) goto done;
+    for (i = 0; i < n_devices; i++) {
+        run_worker *w = &workers[i];
         pthread_mutex_lock(&job.lock);
         job.n_running++;
         pthread_mutex_unlock(&job.lock);
+        if (job.comm) { /* --tp mpi: the one worker runs on this thread, where MPI was initialised */
+            run_worker_main(w);
+        } else if (pthread_create(&w->thread, NULL, run_worker_main, w) != 0) {
+            run_msg("cannot start a thread: %s", strerror(errno));
+            pthread_mutex_lock(&job.lock);
+            job.n_running--;
+            job.fatal = 1;
+            pthread_mutex_unlock(&job.lock);
+            break;
+        }
     }
-    n_devices = i;
+    n_started = job.comm ? 0 : i; /* threads to join */
     pthread_mutex_lock(&job.lock);
     while (job.n_running > 0) {
         struct timespec ts;
@@ -1608,17 +1781,17 @@ int main(int argc, char **argv) {
         ts.tv_nsec += 200000000L;
         if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
         pthread_cond_timedwait(&job.changed, &job.lock, &ts);
-        if (run_tty && cli_now() - last_draw >= 0.1) { /* at most 10 times a second */
-            last_draw = cli_now();
+        if (run_tty && cli_now() - job.last_draw >= 0.1) { /* at most 10 times a second */
+            job.last_draw = cli_now();
             pthread_mutex_unlock(&job.lock);
-            run_progress(&job, t0);
+            run_progress(&job, job.t0);
             pthread_mutex_lock(&job.lock);
         }
     }
     pthread_mutex_unlock(&job.lock);
-    for (i = 0; i < n_devices; i++) pthread_join(workers[i].thread, NULL);
-    if (run_tty) {
-        run_progress(&job, t0);
+    for (i = 0; i < n_started; i++) pthread_join(workers[i].thread, NULL);
+    if (run_tty && job.rank == 0) {
+        run_progress(&job, job.t0);
         fputc('\n', stderr);
     }
     /* what is not complete now is removed: no partial files, whatever stopped the run */
@@ -1629,19 +1802,24 @@ int main(int argc, char **argv) {
         if (set->state != RUN_DONE) run_set_clean(&job, set);
     }
     n_items -= (job.n_bad_items < n_items ? job.n_bad_items : n_items);
-    unlink(job.journal); /* before closing, which releases the lock */
-    if (job.journal_fd >= 0) close(job.journal_fd);
+    if (job.journal_fd >= 0) {
+        unlink(job.journal); /* before closing, which releases the lock */
+        close(job.journal_fd);
+    }
     job.journal_fd = -1;
-    secs = cli_now() - t0;
-    if (o.json)
+    secs = cli_now() - job.t0;
+    if (job.rank == 0 && o.json) /* the other ranks of --tp mpi report nothing */
         printf("{\"items\": %zu, \"failures\": %zu, \"skipped\": %zu, \"seconds\": %.3f, \"items_per_s\": %.1f, "
                "\"peak_rss_bytes\": %zu}\n", n_items, job.n_failures, job.n_skipped, secs,
                secs > 0 ? (double)n_items / secs : 0.0, cli_peak_rss_bytes());
-    else
+    else if (job.rank == 0)
         run_msg("%zu items in %.2f s (%.1f items/s), %zu failed, %zu skipped; peak memory %.1f MiB%s", n_items, secs,
                 secs > 0 ? (double)n_items / secs : 0.0, job.n_failures, job.n_skipped,
                 (double)cli_peak_rss_bytes() / (1024.0 * 1024.0), run_signal ? "; interrupted" : "");
     rc = run_signal ? 128 + run_signal : job.n_failures || job.fatal ? 1 : 0;
+#ifdef INFER_TOOLS_MPI
+    if (job.comm) MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD); /* rank 0's: it saw the whole job */
+#endif
 done:
     if (job.journal_fd >= 0) { /* a failure after the journal was opened: nothing was written */
         unlink(job.journal);
@@ -1664,5 +1842,11 @@ done:
     run_list_free(&files);
     infer_model_free(job.model);
     free((void *)o.paths);
+#ifdef INFER_TOOLS_MPI
+    if (job.comm) {
+        infer_mpi_comm_free(&comm);
+        MPI_Finalize();
+    }
+#endif
     return rc;
 }
