@@ -12873,6 +12873,7 @@ typedef struct infer__conv2 {
     const float *bias;         /* the group's [mg], or NULL */
     const infer__act *act;
     const struct infer__gemm_isa *isa; /* its tile epilogue applies bias and act */
+    void (*even)(float *d, const float *x, int64_t n); /* d[i] = x[2 i], or NULL */
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
 } infer__conv2;
 
@@ -12946,6 +12947,7 @@ static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t c
             if (b > a) {
                 const float *xr = xc + iy * q->iw + off + ox * q->sw;
                 if (q->sw == 1) memcpy(d + a, xr + a, (size_t)(b - a) * sizeof(float));
+                else if (q->sw == 2 && q->even) q->even(d + a, xr + 2 * a, b - a);
                 else
                     for (t = a; t < b; t++) d[t] = xr[t * q->sw];
             }
@@ -13000,6 +13002,13 @@ static float32x4_t infer__act_neon(const infer__act *a, float32x4_t v) {
     case INFER__ACT_CLIP: return infer__nv_min_ps(vdupq_n_f32(a->beta), infer__nv_max_ps(v, vdupq_n_f32(a->alpha)));
     default: return v;
     }
+}
+
+/* d[i] = x[2 i] for i < n; reads nothing past x[2 n - 2] */
+static void infer__even_neon(float *d, const float *x, int64_t n) {
+    int64_t i;
+    for (i = 0; i + 4 < n; i += 4) vst1q_f32(d + i, vld2q_f32(x + 2 * i).val[0]);
+    for (; i < n; i++) d[i] = x[2 * i];
 }
 
 /* 4 inputs at stride s (1 or 2) from x; stride 2 reads x[0..8) */
@@ -13101,6 +13110,16 @@ infer__dw_plane_rw_avx2(const int K, const int S, const int NV, const float *buf
     }
 INFER__DW_PLANE(infer__dw_plane_avx2, "avx2,fma")
 INFER__DW_PLANE(infer__dw_plane_avx512, "avx2,fma,avx512f,avx512vl")
+
+/* d[i] = x[2 i] for i < n (a stride-2 conv's im2col); reads nothing past x[2 n - 2] */
+__attribute__((target("avx2,fma"))) static void infer__even_avx2(float *d, const float *x, int64_t n) {
+    int64_t i;
+    for (i = 0; i + 8 < n; i += 8) {
+        __m256 a = _mm256_loadu_ps(x + 2 * i), b = _mm256_loadu_ps(x + 2 * i + 8);
+        _mm256_storeu_ps(d + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8)));
+    }
+    for (; i < n; i++) d[i] = x[2 * i];
+}
 
 /* Row x [n] into padded row d at column pb: at stride 1 as it is; at stride 2 split, the
    even padded columns to d[0..) and the odd ones to d[w2 / 2..) */
@@ -13231,6 +13250,11 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
     infer__conv2_init(p, &q);
     q.isa = isa;
+#if defined(INFER__HAVE_AVX2)
+    q.even = infer__even_avx2;
+#else
+    q.even = infer__even_neon;
+#endif
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
     for (n = 0; n < p->n; n++)
         for (g = 0; g < p->group; g++) {
