@@ -11768,7 +11768,7 @@ static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_ref = {4, 16, 255,
 
 #if defined(INFER__HAVE_AVX2)
 
-/* -- int8 GEMM: AVX2 (4 x 16, activations 7-bit) and AVX-512 VNNI (12 x 32) kernels -- */
+/* -- int8 GEMM: AVX2 (4 x 16, activations 7-bit) and AVX-512 VNNI (12, 8 and 4 x 32) kernels -- */
 
 static int32_t infer__ld32(const uint8_t *p) {
     int32_t v;
