@@ -11806,7 +11806,8 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
    The products are exact in every kernel, so C is bit-exact against infer__qgemm_i32_ref.
 
    Kernels (MR x NR tiles over the whole of K, so the epilogue runs while the tile is hot):
-   AVX-512 VNNI 12 x 32 (vpdpbusd, u8 x s8 -> i32), and 1 x 32 for fewer than
+   AVX-512 VNNI 12 x 32 (vpdpbusd, u8 x s8 -> i32), 8 x 32 and 4 x 32 for a band's last
+   rows (no sums on more than 3 padding rows), and 1 x 32 for fewer than
    INFER__QGEMM_ROWS rows (batch-1 inference: no sums on padding rows, B streams from L1);
    AVX2 4 x 16 (vpmaddubsw + vpmaddwd);
    portable C 4 x 16. vpmaddubsw adds two u8 x s8 products into an int16 with saturation:
@@ -11817,9 +11818,9 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
    from the VNNI and portable ones (which agree with each other bit for bit).
 
    Threads (infer__parallel): with at least as many row panels as threads, each thread
-   quantizes and packs its band of rows and computes their tiles (one parallel region, no
-   barrier); with fewer (batch-1 inference), A is packed first, then threads own bands of
-   column panels. Every output is computed by one thread in one fixed order, so results do
+   quantizes and packs its band of rows (bands balanced to 4 rows) and computes their tiles
+   (one parallel region, no barrier); with fewer (batch-1 inference), A is packed first,
+   then threads own bands of column panels. Every output is computed by one thread in one fixed order, so results do
    not depend on the thread count.
    Scratch: infer__qgemm_scratch bytes (packed A, its scales and zero points, and per thread
    one row of f32 and of u8). */
@@ -11848,7 +11849,7 @@ typedef void (*infer__qepi_fn)(int rows, const int32_t *c, const float *sa, cons
 
 struct infer__qgemm_isa {
     int mr, nr, qmax; /* tile; largest activation value the kernel takes (255, AVX2: 127) */
-    infer__qukr_fn ukr;
+    infer__qukr_fn ukr[INFER__QGEMM_MR_MAX / 4]; /* ukr[i]: (4 i + 4) x nr, for i < mr / 4 */
     infer__qukr_fn ukr1; /* NULL, or a 1 x nr kernel (A panel [k4][1][4]) for m < INFER__QGEMM_ROWS */
     infer__qrow_fn quant;
     infer__qepi_fn epi;
@@ -11953,12 +11954,12 @@ static void infer__qepi_ref(int rows, const int32_t *c, const float *sa, const i
     }
 }
 
-static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_ref = {4, 16, 255, infer__qukr_ref, NULL,
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_ref = {4, 16, 255, {infer__qukr_ref}, NULL,
                                                                       infer__qrow_ref, infer__qepi_ref, NULL};
 
 #if defined(INFER__HAVE_AVX2)
 
-/* -- int8 GEMM: AVX2 (4 x 16, activations 7-bit) and AVX-512 VNNI (12 x 32) kernels -- */
+/* -- int8 GEMM: AVX2 (4 x 16, activations 7-bit) and AVX-512 VNNI (12, 8 and 4 x 32) kernels -- */
 
 static int32_t infer__ld32(const uint8_t *p) {
     int32_t v;
@@ -12046,20 +12047,28 @@ __attribute__((target("avx2,fma"))) static void infer__qrow_avx2(int64_t k, cons
 
 #define INFER__QDP16(r, i)                                                                                         \
     do {                                                                                                           \
-        __m512i x = _mm512_set1_epi32(infer__ld32(a + 4 * (i)));                                                   \
-        r##a = _mm512_dpbusd_epi32(r##a, x, b0), r##b = _mm512_dpbusd_epi32(r##b, x, b1);                           \
+        if ((i) < R) {                                                                                             \
+            __m512i x = _mm512_set1_epi32(infer__ld32(a + 4 * (i)));                                               \
+            r##a = _mm512_dpbusd_epi32(r##a, x, b0), r##b = _mm512_dpbusd_epi32(r##b, x, b1);                       \
+        }                                                                                                          \
     } while (0)
 #define INFER__QST16(r, i)                                                                                         \
-    _mm512_storeu_si512((void *)(c + 32 * (i)), r##a), _mm512_storeu_si512((void *)(c + 32 * (i) + 16), r##b)
+    do {                                                                                                           \
+        if ((i) < R)                                                                                               \
+            _mm512_storeu_si512((void *)(c + 32 * (i)), r##a), _mm512_storeu_si512((void *)(c + 32 * (i) + 16), r##b); \
+    } while (0)
 
-/* 12 x 32: 24 zmm accumulators, 2 for the B row, 1 broadcast (usually folded into vpdpbusd) */
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr_vnni(int64_t k4, const uint8_t *a,
-                                                                                     const int8_t *b, int32_t *c) {
+/* R x 32, R = 4, 8 or 12 (a constant once inlined: the (i) < R tests fold away): 2 R zmm
+   accumulators, 2 for the B row, 1 broadcast (usually folded into vpdpbusd). A panel of a
+   band's last rows takes the smallest R that covers them (issue 9: M = 128 left 8 rows in
+   the last 12-row panel) */
+__attribute__((always_inline, target("avx512f,avx512bw,avx512vnni"))) static inline void
+infer__qukr_vnni_rows(int64_t k4, const uint8_t *a, const int8_t *b, int32_t *c, const int R) {
     __m512i r0a = _mm512_setzero_si512(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512i r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512i r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
     int64_t g;
-    for (g = 0; g < k4; g++, a += 48, b += 128) {
+    for (g = 0; g < k4; g++, a += 4 * R, b += 128) {
         __m512i b0 = _mm512_loadu_si512((const void *)b), b1 = _mm512_loadu_si512((const void *)(b + 64));
         INFER__QDP16(r0, 0);
         INFER__QDP16(r1, 1);
@@ -12086,6 +12095,21 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr_v
     INFER__QST16(r9, 9);
     INFER__QST16(rA, 10);
     INFER__QST16(rB, 11);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr4_vnni(int64_t k4, const uint8_t *a,
+                                                                                     const int8_t *b, int32_t *c) {
+    infer__qukr_vnni_rows(k4, a, b, c, 4);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr8_vnni(int64_t k4, const uint8_t *a,
+                                                                                     const int8_t *b, int32_t *c) {
+    infer__qukr_vnni_rows(k4, a, b, c, 8);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void infer__qukr12_vnni(int64_t k4, const uint8_t *a,
+                                                                                      const int8_t *b, int32_t *c) {
+    infer__qukr_vnni_rows(k4, a, b, c, 12);
 }
 
 /* 1 x 32 for few rows: four accumulators (even and odd k groups), as int32 sums are exact
@@ -12162,9 +12186,11 @@ __attribute__((target("avx512f"))) static void infer__qrow_avx512(int64_t k, con
     }
 }
 
-static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_avx2 = {4, 16, 127, infer__qukr_avx2, NULL,
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_avx2 = {4, 16, 127, {infer__qukr_avx2}, NULL,
                                                                        infer__qrow_avx2, infer__qepi_avx2, &infer__vec_avx2};
-static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_vnni = {12, 32, 255, infer__qukr_vnni, infer__qukr1_vnni,
+static INFER__QGEMM_UNUSED const infer__qgemm_isa infer__qisa_vnni = {12, 32, 255,
+                                                                       {infer__qukr4_vnni, infer__qukr8_vnni, infer__qukr12_vnni},
+                                                                       infer__qukr1_vnni,
                                                                        infer__qrow_avx512, infer__qepi_avx512,
                                                                        &infer__vec_avx512};
 
@@ -12236,12 +12262,15 @@ static INFER__QGEMM_UNUSED void infer__qgemm_pack_b(const infer__qgemm_isa *isa,
     }
 }
 
-/* What the threads of one int8 GEMM share. */
+/* What the threads of one int8 GEMM share. A is packed panel by panel: a band of rows
+   [lo, hi) (lo a multiple of 4) is cut into panels of mr rows from lo, the last one shorter;
+   a panel at row i0 is computed with infer__qgemm_panel_rows(g, i0, hi) = pr rows (its real
+   rows rounded up to 4; padding rows, past m, are zero with sa = za = 0) and stored as
+   [k4][pr][4] at ap + i0 * k4 * 4, so that a panel is found by its first row. */
 typedef struct infer__qgemm_job {
     const infer__qgemm_isa *isa;
-    infer__qukr_fn ukr;               /* isa->ukr, or isa->ukr1 with mr 1 */
-    int mr;                           /* rows of a tile and of an A panel */
-    int64_t m, n, k, k4, n_pa, n_pb;  /* n_pa row panels of A, n_pb column panels of B */
+    int mr;                           /* rows of a full panel: isa->mr, or 1 (isa->ukr1) */
+    int64_t m, n, k, k4, n_pa, n_pb;  /* n_pa = ceil(m / mr) panels of A, n_pb column panels of B */
     const float *a;                   /* f32 A [m][k] (row stride a_rs, column stride a_cs), or */
     const uint8_t *aq;                /* already-quantized u8 A with zero points za_in (the i32 path) */
     const int32_t *za_in;
@@ -12252,9 +12281,9 @@ typedef struct infer__qgemm_job {
     const infer__act *act;            /* NULL: none */
     float *y;                         /* [m][n] */
     int32_t *c;                       /* the i32 path: C [m][n] */
-    uint8_t *ap;                      /* scratch: packed A [n_pa][k4][mr][4] */
-    float *sa;                        /* scratch: [n_pa * mr] */
-    int32_t *za;                      /* scratch: [n_pa * mr] */
+    uint8_t *ap;                      /* scratch: packed A [roundup(m, 4)][k4][4] as panels (above) */
+    float *sa;                        /* scratch: [roundup(m, 4)] */
+    int32_t *za;                      /* scratch: [roundup(m, 4)] */
     uint8_t *rows;                    /* scratch: per thread, f32 [k] then u8 [k4 * 4] */
     size_t row_bytes;
     int nt;
@@ -12266,22 +12295,27 @@ static size_t infer__qgemm_row_bytes(int64_t k) {
 
 /* Bytes of scratch for an int8 GEMM of m rows and depth k on up to nt threads (any isa). */
 static INFER__QGEMM_UNUSED size_t infer__qgemm_scratch(int64_t m, int64_t k, int nt) {
-    size_t rows = (size_t)(m + INFER__QGEMM_MR_MAX), k4b = (size_t)(k + 3) / 4 * 4;
+    size_t rows = (size_t)(m + 3) / 4 * 4, k4b = (size_t)(k + 3) / 4 * 4;
     if (m <= 0 || k <= 0) return 0;
     return rows * k4b + rows * 8 + 2 * INFER__ALIGN + (size_t)(nt < 1 ? 1 : nt) * infer__qgemm_row_bytes(k) + INFER__ALIGN;
 }
 
-/* quantize (or copy) and pack the rows of row panels [lo, hi), with thread t's row buffers */
+/* rows computed for the panel at row i0 of a band ending at row hi (see infer__qgemm_job) */
+static int infer__qgemm_panel_rows(const infer__qgemm_job *g, int64_t i0, int64_t hi) {
+    int64_t r = INFER__MIN((int64_t)g->mr, hi - i0);
+    return (int)INFER__MIN((int64_t)g->mr, (r + 3) & ~(int64_t)3);
+}
+
+/* quantize (or copy) and pack the rows of the band [lo, hi), with thread t's row buffers */
 static void infer__qgemm_pack_a(const infer__qgemm_job *g, int64_t t, int64_t lo, int64_t hi) {
-    const int mr = g->mr;
     float *xr = (float *)(void *)(g->rows + (size_t)t * g->row_bytes);
     uint8_t *qr = (uint8_t *)(xr + g->k);
-    int64_t ip, i, p;
-    int r;
-    for (ip = lo; ip < hi; ip++)
-        for (r = 0; r < mr; r++) {
-            uint8_t *d = g->ap + (size_t)(ip * g->k4 * mr * 4 + r * 4);
-            i = ip * mr + r;
+    int64_t i0, i, p;
+    int r, pr;
+    for (i0 = lo; i0 < hi; i0 += g->mr)
+        for (pr = infer__qgemm_panel_rows(g, i0, hi), r = 0; r < pr; r++) {
+            uint8_t *d = g->ap + (size_t)(i0 * g->k4 * 4 + r * 4);
+            i = i0 + r;
             memset(qr, 0, (size_t)g->k4 * 4);
             if (i >= g->m) {
                 g->sa[i] = 0, g->za[i] = 0;
@@ -12296,17 +12330,18 @@ static void infer__qgemm_pack_a(const infer__qgemm_job *g, int64_t t, int64_t lo
                 }
                 g->isa->quant(g->k, x, g->isa->qmax, qr, g->sa + i, g->za + i);
             }
-            for (p = 0; p < g->k4; p++) memcpy(d + p * mr * 4, qr + p * 4, 4);
+            for (p = 0; p < g->k4; p++) memcpy(d + p * pr * 4, qr + p * 4, 4);
         }
 }
 
-/* one tile: row panel ip, column panel jp */
-static void infer__qgemm_tile(const infer__qgemm_job *g, int64_t ip, int64_t jp) {
-    const int mr = g->mr, nr = g->isa->nr;
+/* one tile: the panel of pr rows at row i0, column panel jp */
+static void infer__qgemm_tile(const infer__qgemm_job *g, int64_t i0, int pr, int64_t jp) {
+    const int nr = g->isa->nr;
+    const infer__qukr_fn ukr = g->mr == 1 ? g->isa->ukr1 : g->isa->ukr[pr / 4 - 1];
     int32_t acc[INFER__QGEMM_MR_MAX * INFER__QGEMM_NR_MAX];
-    int64_t i0 = ip * mr, j0 = jp * nr, rows = INFER__MIN(mr, g->m - i0), cols = INFER__MIN(nr, g->n - j0), i, j;
+    int64_t j0 = jp * nr, rows = INFER__MIN((int64_t)pr, g->m - i0), cols = INFER__MIN(nr, g->n - j0), i, j;
     const int32_t *cs = g->colsum + j0;
-    g->ukr(g->k4, g->ap + (size_t)(ip * g->k4 * mr * 4), g->bp + (size_t)(jp * g->k4 * nr * 4), acc);
+    ukr(g->k4, g->ap + (size_t)(i0 * g->k4 * 4), g->bp + (size_t)(jp * g->k4 * nr * 4), acc);
     if (g->c) { /* the i32 path (tests): C itself */
         for (i = 0; i < rows; i++)
             for (j = 0; j < cols; j++) g->c[(i0 + i) * g->n + j0 + j] = acc[i * nr + j] - g->za[i0 + i] * cs[j];
@@ -12323,51 +12358,52 @@ static void infer__qgemm_tile(const infer__qgemm_job *g, int64_t ip, int64_t jp)
     }
 }
 
-/* task t of the row split: thread t packs its band of row panels, then computes their
-   tiles column panel by column panel (the band's packed A stays in cache; B streams) */
+/* task t of the row split: thread t packs its band of rows, then computes their tiles column
+   panel by column panel (the band's packed A stays in cache; B streams). Bands are cut at
+   multiples of 4 rows (of 1 with mr 1) into equal shares, up to 4 rows (issue 9: bands of
+   whole 12-row panels gave BERT's 128 rows on 2 threads 5 and 6 panels, 60 and 72 rows
+   computed; now 64 and 64). */
 static void infer__qgemm_rows_task(void *arg, int64_t t) {
     const infer__qgemm_job *g = (const infer__qgemm_job *)arg;
-    int64_t lo = g->n_pa * t / g->nt, hi = g->n_pa * (t + 1) / g->nt, ip, jp;
+    const int64_t q = g->mr < 4 ? 1 : 4, units = (g->m + q - 1) / q;
+    int64_t lo = q * (units * t / g->nt), hi = INFER__MIN(g->m, q * (units * (t + 1) / g->nt)), i0, jp;
     infer__qgemm_pack_a(g, t, lo, hi);
     for (jp = 0; jp < g->n_pb; jp++)
-        for (ip = lo; ip < hi; ip++) infer__qgemm_tile(g, ip, jp);
+        for (i0 = lo; i0 < hi; i0 += g->mr) infer__qgemm_tile(g, i0, infer__qgemm_panel_rows(g, i0, hi), jp);
 }
 
-/* the column split (fewer row panels than threads), phase 1: task t packs a band of A */
+/* the column split (fewer row panels than threads), phase 1: task t packs a band of whole
+   panels, so that the panels are those of the one band [0, m) */
 static void infer__qgemm_pack_a_task(void *arg, int64_t t) {
     const infer__qgemm_job *g = (const infer__qgemm_job *)arg;
-    infer__qgemm_pack_a(g, t, g->n_pa * t / g->nt, g->n_pa * (t + 1) / g->nt);
+    infer__qgemm_pack_a(g, t, g->mr * (g->n_pa * t / g->nt), INFER__MIN(g->m, g->mr * (g->n_pa * (t + 1) / g->nt)));
 }
 
 /* phase 2: task t computes the tiles of its band of column panels */
 static void infer__qgemm_cols_task(void *arg, int64_t t) {
     const infer__qgemm_job *g = (const infer__qgemm_job *)arg;
-    int64_t lo = g->n_pb * t / g->nt, hi = g->n_pb * (t + 1) / g->nt, ip, jp;
+    int64_t lo = g->n_pb * t / g->nt, hi = g->n_pb * (t + 1) / g->nt, i0, jp;
     for (jp = lo; jp < hi; jp++)
-        for (ip = 0; ip < g->n_pa; ip++) infer__qgemm_tile(g, ip, jp);
+        for (i0 = 0; i0 < g->m; i0 += g->mr) infer__qgemm_tile(g, i0, infer__qgemm_panel_rows(g, i0, g->m), jp);
 }
 
 static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, void *scratch, size_t scratch_bytes) {
     const int nr = g->isa->nr;
-    int mr = g->isa->mr;
-    size_t one = infer__qgemm_scratch(g->m, g->k, 1), row = infer__qgemm_row_bytes(g->k);
+    size_t one = infer__qgemm_scratch(g->m, g->k, 1), row = infer__qgemm_row_bytes(g->k), rows_pad = (size_t)(g->m + 3) / 4 * 4;
     if (scratch_bytes < one) return; /* not planned for: cannot happen (see the callers) */
     if (nt < 1) nt = 1;
     if ((size_t)nt > (scratch_bytes - one) / row + 1) nt = (int)((scratch_bytes - one) / row + 1); /* fewer threads */
     uint8_t *s = (uint8_t *)(((uintptr_t)scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
-    g->ukr = g->isa->ukr;
-    if (g->m < INFER__QGEMM_ROWS && g->isa->ukr1) g->ukr = g->isa->ukr1, mr = 1; /* no work on padding rows */
-    g->mr = mr;
+    g->mr = g->m < INFER__QGEMM_ROWS && g->isa->ukr1 ? 1 : g->isa->mr; /* 1: no work on padding rows */
     g->k4 = (g->k + 3) / 4;
-    g->n_pa = (g->m + mr - 1) / mr, g->n_pb = (g->n + nr - 1) / nr;
+    g->n_pa = (g->m + g->mr - 1) / g->mr, g->n_pb = (g->n + nr - 1) / nr;
     g->ap = s;
-    s += ((size_t)(g->n_pa * mr * g->k4 * 4) + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
+    s += (rows_pad * (size_t)g->k4 * 4 + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
     g->sa = (float *)(void *)s;
-    g->za = (int32_t *)(void *)(s + (size_t)(g->n_pa * mr) * 4);
-    s += ((size_t)(g->n_pa * mr) * 8 + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
+    g->za = (int32_t *)(void *)(s + rows_pad * 4);
+    s += (rows_pad * 8 + INFER__ALIGN - 1) & ~(size_t)(INFER__ALIGN - 1);
     g->rows = s;
     g->row_bytes = infer__qgemm_row_bytes(g->k);
-    if (nt < 1) nt = 1;
     if (g->n_pa >= nt) { /* bands of rows: one parallel region, no barrier */
         g->nt = nt;
         infer__parallel(cx, nt, nt, infer__qgemm_rows_task, g);

@@ -1,6 +1,7 @@
 /* tests/test_qgemm.c - the int8 GEMM (section 9, "int8 GEMM"): the row quantizer's
    rounding, every kernel's int32 sums bit for bit against the reference integer GEMM
-   (odd shapes, transposed B, extreme values, 1 and 2 threads), and the whole f32 path
+   (odd shapes, transposed B, extreme values, 1, 2 and 3 threads; every row count
+   the 4-row banding and the 4, 8 and 12-row kernels meet), and the whole f32 path
    bit for bit against its reference and within the quantization error bound of a double
    product. White-box: it compiles the implementation to call the kernels directly. */
 #define INFER_IMPLEMENTATION
@@ -141,16 +142,16 @@ static int check_i32(const qisa *q, int64_t m, int64_t n, int64_t k, int tb, int
     int32_t *za = (int32_t *)malloc((size_t)m * 4), *want = (int32_t *)malloc((size_t)(m * n) * 4);
     int32_t *got = (int32_t *)malloc((size_t)(m * n) * 4);
     void *packed = malloc(infer__qgemm_packed_bytes(isa, k, n));
-    void *scratch = malloc(infer__qgemm_scratch(m, k, 2));
+    void *scratch = malloc(infer__qgemm_scratch(m, k, 3));
     int64_t i, b_rs = tb ? 1 : n, b_cs = tb ? k : 1;
     for (i = 0; i < m * k; i++) a[i] = (uint8_t)(fill == 0 ? test_int(0, qmax) : fill == 3 ? 0 : qmax);
     for (i = 0; i < k * n; i++) b[i] = (int8_t)(fill == 0 ? test_int(-128, 127) : fill == 2 ? 127 : -128);
     for (i = 0; i < m; i++) za[i] = fill == 0 ? (int32_t)test_int(0, qmax) : fill == 3 ? qmax : 0;
     infer__qgemm_i32_ref(m, n, k, a, k, za, b, b_rs, b_cs, want);
     infer__qgemm_pack_b(isa, k, n, b, b_rs, b_cs, packed);
-    for (t = 1; t <= 2; t++) {
+    for (t = 1; t <= 3; t++) {
         memset(got, 0x5A, (size_t)(m * n) * 4);
-        infer__qgemm_i32(team_ctx(t), isa, m, n, k, a, k, za, packed, got, t, scratch, infer__qgemm_scratch(m, k, 2));
+        infer__qgemm_i32(team_ctx(t), isa, m, n, k, a, k, za, packed, got, t, scratch, infer__qgemm_scratch(m, k, 3));
         for (i = 0; i < m * n; i++)
             if (got[i] != want[i]) {
                 printf("  %s i32 m=%lld n=%lld k=%lld tb=%d fill=%d threads=%d: [%lld] %d vs ref %d\n", q->name,
@@ -179,6 +180,22 @@ static void test_i32_shapes(void) {
                 }
 }
 
+/* row counts around the panels (1, 4, 8 and 12 rows) and the 4-row bands of 1, 2 and 3
+   threads, BERT's M = 128 (bands 64 + 64 on 2 threads) and M = 1000 (a 4-row last panel) */
+static const int64_t row_counts[] = {1, 3, 4, 5, 8, 9, 13, 17, 20, 64, 127, 128, 129, 1000};
+#define N_ROW_COUNTS (sizeof row_counts / sizeof row_counts[0])
+
+static void test_i32_rows(void) {
+    qisa is[4];
+    int n_is = qisas(is), v;
+    size_t i;
+    test_seed(15);
+    for (v = 0; v < n_is; v++)
+        for (i = 0; i < N_ROW_COUNTS; i++)
+            if (!check_i32(&is[v], row_counts[i], 40, 37, (int)(i & 1), 0) || !check_i32(&is[v], row_counts[i], 64, 8, 0, 0))
+                return;
+}
+
 /* all-extreme operands: the largest sums of either sign (a saturating int16 pair would
    show here), with K up to INFER__QGEMM_K_MAX where C reaches +-32640 * 65536 */
 static void test_i32_extremes(void) {
@@ -195,7 +212,7 @@ static void test_i32_extremes(void) {
 
 /* -- the f32 path -- */
 
-/* y against (1) infer__qgemm_f32_ref with the isa's qmax and vec (the activation), bit for bit, (2) 1 vs 2 threads,
+/* y against (1) infer__qgemm_f32_ref with the isa's qmax and vec (the activation), bit for bit, (2) 1 vs 2 and 3 threads,
    bit for bit, and (3) the double product act(a * (scale_b B) + bias) within the bound of
    activation quantization: each a is represented within one step sa (half a step from
    rounding, at most half more where the top of the range clamps), so
@@ -209,10 +226,10 @@ static int check_f32(const qisa *q, int64_t m, int64_t n, int64_t k, int ta, int
     float *arow = (float *)malloc((size_t)k * 4);
     int8_t *b = (int8_t *)malloc((size_t)(k * n));
     void *packed = malloc(infer__qgemm_packed_bytes(isa, k, n));
-    void *scratch = malloc(infer__qgemm_scratch(m, k, 2));
+    void *scratch = malloc(infer__qgemm_scratch(m, k, 3));
     void *tmp = calloc((size_t)(m * k + 4 + m * 8 + m * n * 4), 1);
     int64_t i, j, p, a_rs = ta ? 1 : k, a_cs = ta ? m : 1, b_rs = tb ? 1 : n, b_cs = tb ? k : 1;
-    int ok = 1;
+    int ok = 1, t;
     infer__act act;
     memset(&act, 0, sizeof act);
     act.kind = act_kind;
@@ -221,10 +238,12 @@ static int check_f32(const qisa *q, int64_t m, int64_t n, int64_t k, int ta, int
     for (j = 0; j < n; j++) sb[j] = (float)test_uniform(0.001, 0.01), bias[j] = (float)test_uniform(-1, 1);
     infer__qgemm_pack_b(isa, k, n, b, b_rs, b_cs, packed);
     infer__qgemm_f32(NULL, isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y1, 1, scratch, infer__qgemm_scratch(m, k, 2));
-    infer__qgemm_f32(team_ctx(2), isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, 2, scratch, infer__qgemm_scratch(m, k, 2));
-    if (memcmp(y1, y2, (size_t)(m * n) * 4)) {
-        printf("  %s f32 m=%lld n=%lld k=%lld: 1 and 2 threads differ\n", q->name, (long long)m, (long long)n, (long long)k);
-        test__failed_checks++, ok = 0;
+    for (t = 2; t <= 3; t++) {
+        infer__qgemm_f32(team_ctx(t), isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, t, scratch, infer__qgemm_scratch(m, k, 3));
+        if (memcmp(y1, y2, (size_t)(m * n) * 4)) {
+            printf("  %s f32 m=%lld n=%lld k=%lld: 1 and %d threads differ\n", q->name, (long long)m, (long long)n, (long long)k, t);
+            test__failed_checks++, ok = 0;
+        }
     }
     memset(y2, 0, (size_t)(m * n) * 4); /* scratch for one thread: 2 asked, 1 runs */
     infer__qgemm_f32(team_ctx(2), isa, m, n, k, a, a_rs, a_cs, packed, sb, bias, &act, y2, 2, scratch, infer__qgemm_scratch(m, k, 1));
@@ -288,6 +307,10 @@ static void test_f32_path(void) {
                     int act = (i + j + l) % 3 == 0 ? INFER__ACT_RELU : (i + j + l) % 3 == 1 ? INFER__ACT_GELU : INFER__ACT_NONE;
                     if (!check_f32(&is[v], m, n, k, (int)(l & 1), (int)((i + j) & 1), act)) return;
                 }
+    for (v = 0; v < n_is; v++)
+        for (i = 0; i < N_ROW_COUNTS; i++)
+            if (!check_f32(&is[v], row_counts[i], 40, 37, (int)(i & 1), 0, (int)(i % 3) == 0 ? INFER__ACT_GELU : INFER__ACT_NONE))
+                return;
     for (v = 0; v < n_is; v++) /* BERT-sized products: attention's, and fc1 with its GELU (in the epilogue) */
         if (!check_f32(&is[v], 128, 96, 768, 0, 1, INFER__ACT_NONE) || !check_f32(&is[v], 128, 100, 768, 0, 0, INFER__ACT_GELU))
             return;
@@ -336,6 +359,7 @@ int main(void) {
     RUN(test_quant_rounding);
     RUN(test_quant_matches_ref);
     RUN(test_i32_shapes);
+    RUN(test_i32_rows);
     RUN(test_i32_extremes);
     RUN(test_f32_path);
     RUN(test_f32_empty_k);
