@@ -64,7 +64,7 @@ help:
 	@echo "make bench-tp the tensor-parallel benchmark (tools/bench/tp.sh): tp = 1, 2, 4"
 	@echo "make testdata fetch the ONNX $(ONNX_VERSION) backend node tests into $(NODETESTS)/ (make test then runs them)"
 	@echo "make conformance  run the ONNX node tests through the converter and the runtime"
-	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision)"
+	@echo "make venv     .venv: Debian python3 + the pinned requirements.txt (needs python3-torch, python3-torchvision; make accuracy also python3-sklearn)"
 	@echo "make models  export the real models (small sizes) with reference outputs into build/models/"
 	@echo "make models-full  the same at full size (224x224 images, BERT-base, GPT-2 small, ViT-B/16, MiniLM-L6) into build/models-full/"
 	@echo "make embed-check  idle CPU, memory over 100,000 runs of 5 shapes, cancel latency (issue 10); summary line last"
@@ -76,7 +76,8 @@ help:
 	@echo "             Takes about 15 min on 2 cores (the full models are exported first if missing);"
 	@echo "             BENCH_MODELS='bert gpt2' E2E_ARGS='--runs 3' is shorter, E2E_ARGS=--markdown for README"
 	@echo "make accuracy  f32 vs f16 vs bf16 vs int8 weights (infer-convert --weights): digits accuracy,"
-	@echo "             encoder cosine, ResNet top-1 agreement, file sizes (tools/bench/accuracy.py)"
+	@echo "             encoder cosine, ResNet top-1 agreement (random weights, and one trained on digits"
+	@echo "             by models/resnet_digits.py first), file sizes (tools/bench/accuracy.py)"
 	@echo "make bench-quick  the end-to-end benchmark's smoke test on the small models (make test runs it)"
 	@echo "make clean    remove $(B)/"
 
@@ -221,8 +222,9 @@ conformance: testdata $(B)/conformance
 	$(B)/conformance --expect tests/conformance_expected.txt $(NODETESTS)
 
 # Real models exported from PyTorch (models/export_models.py), reference outputs from
-# onnxruntime. The venv is Debian's python3 with its python3-torch, python3-torchvision
-# and python3-numpy (.ci/run installs them) plus the pinned requirements.txt.
+# onnxruntime. The venv is Debian's python3 with its python3-torch, python3-torchvision,
+# python3-numpy and python3-sklearn (.ci/run installs them; scikit-learn's digits train
+# make accuracy's ResNet) plus the pinned requirements.txt.
 .PHONY: venv models models-full
 PYTHON3 ?= /usr/bin/python3
 VENV    := .venv
@@ -408,10 +410,14 @@ bench: $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
 	@$(MAKE) --no-print-directory bench-gemm
 	@$(MAKE) --no-print-directory bench-models
 	$(VENV)/bin/python tools/bench/e2e.py --bin $(B) --models $$(echo $(BENCH_MODELS) | tr ' ' ,) $(E2E_ARGS)
-# Reduced-precision weights: f32/f16/bf16/int8 accuracy and file size of digits, an encoder
-# and a ResNet (tools/bench/accuracy.py; ACCURACY_ARGS e.g. --resnet-items 64)
-accuracy: venv $(B)/infer-convert $(B)/infer-run
+# Reduced-precision weights: f32/f16/bf16/int8 accuracy and file size of digits, an encoder,
+# the random-weight ResNet-18 and one trained on digits (tools/bench/accuracy.py;
+# ACCURACY_ARGS e.g. --resnet-items 64). The trained ResNet (models/resnet_digits.py, about
+# a minute on 2 cores) is made when missing or when its script changes; never by make test.
+accuracy: venv $(B)/infer-convert $(B)/infer-run $(B)/resnet18_digits/model.onnx
 	$(VENV)/bin/python tools/bench/accuracy.py $(ACCURACY_ARGS)
+$(B)/resnet18_digits/model.onnx: models/resnet_digits.py | $(VENV)/.stamp
+	$(VENV)/bin/python models/resnet_digits.py --force -o $(B)/resnet18_digits
 
 bench-quick: models $(B)/infer-convert $(B)/infer-run $(B)/infer-bench
 	$(VENV)/bin/python tools/bench/e2e.py --quick --bin $(B)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accuracy and size of reduced-precision weights: f32 vs f16 vs bf16 vs int8 (issue 9).
 
-    .venv/bin/python tools/bench/accuracy.py [--encoder DIR] [--resnet DIR]
+    .venv/bin/python tools/bench/accuracy.py [--encoder DIR] [--resnet DIR] [--resnet-digits DIR]
                                              [--resnet-items N] [--encoder-items N] [--markdown]
 
 Every model is converted four times by build/infer-convert --weights f32|f16|bf16|int8
@@ -14,11 +14,18 @@ own f32 conversion:
   minimum over sequences) and max |y - y_f32|, on --encoder-items random token sequences
   (ids uniform over the vocabulary, mask all ones, fixed seed);
 - the ResNet (default build/models-full/resnet18, else build/models/resnet18): top-1
-  agreement with f32 over --resnet-items random images (standard normal, fixed seed).
+  agreement with f32 over --resnet-items random images (standard normal, fixed seed);
+- the ResNet-18 trained on digits (--resnet-digits, default build/resnet18_digits, made by
+  models/resnet_digits.py; `make accuracy` makes it when missing): top-1 agreement with
+  f32 over --resnet-items random 3x32x32 inputs (standard normal, fixed seed), and accuracy
+  on the 1797 digit images it was trained on. Skipped, with a note, when missing.
 
-The size column is the .infer file on disk. The weights of these models are random (the
-export downloads nothing), so "agreement" measures how far rounding moves the outputs,
-not accuracy on a real task; digits is the one trained model.
+For both ResNets the f32 row gives the median gap between the two largest logits on the
+random inputs: rounding flips a top-1 answer only where that gap is small.
+
+The size column is the .infer file on disk. The encoder and the first ResNet have random
+weights (the export downloads nothing), so their "agreement" measures how far rounding
+moves the outputs, not accuracy on a real task; digits and the digits ResNet are trained.
 """
 import argparse
 import os
@@ -69,11 +76,45 @@ def first_existing(*dirs):
     return None
 
 
+def resnet_rows(folder, tag, name, items, images=None, labels=None):
+    """Rows for one image classifier: top-1 agreement with its f32 conversion on `items`
+    standard-normal images (fixed seed), and with images/labels also accuracy on those."""
+    import onnx
+    m = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
+    inp = m.graph.input[0].name
+    shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    x = np.random.default_rng(0).standard_normal([items] + shape[1:]).astype(np.float32)
+    rows, ref, base = [], None, None
+    for w in WEIGHTS:
+        t = time.time()
+        path, size = convert(os.path.join(folder, "model.onnx"), tag, w)
+        logits = run(path, {inp: x}, f"{tag}_{w}", 16)["logits"]
+        top = logits.argmax(-1)
+        acc = None
+        if images is not None:
+            acc = 100.0 * float(np.mean(run(path, {inp: images}, f"{tag}_{w}_task", 64)["logits"].argmax(-1)
+                                        == labels.reshape(-1)))
+        if ref is None:
+            ref, base, acc0 = top, size, acc
+            s = np.sort(logits, -1)
+            text = f"median top-2 logit gap {np.median(s[:, -1] - s[:, -2]):.3g}"
+            if acc is not None:
+                text += f"; accuracy {acc:.2f}%"
+        else:
+            text = f"top-1 agreement {100.0 * float(np.mean(top == ref)):.1f}%"
+            if acc is not None:
+                text += f"; accuracy {acc:.2f}% ({acc - acc0:+.2f} points)"
+        rows.append((name, w, size, size / base, text, time.time() - t))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--encoder", help="model folder (default: see above)")
     ap.add_argument("--resnet", help="model folder (default: see above)")
-    ap.add_argument("--resnet-items", type=int, default=500)
+    ap.add_argument("--resnet-digits", default=os.path.join(B, "resnet18_digits"),
+                    help="the trained ResNet's folder (default build/resnet18_digits)")
+    ap.add_argument("--resnet-items", type=int, default=500, help="random images per ResNet")
     ap.add_argument("--encoder-items", type=int, default=8)
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     a = ap.parse_args()
@@ -125,23 +166,19 @@ def main():
                          f"cosine min {cos.min():.5f}, max abs diff {np.abs(y - ref).max():.3g} "
                          f"(outputs up to {np.abs(ref).max():.3g})", time.time() - t))
 
-    # ResNet
+    # ResNets: the random-weight one, then the one trained on digits
     rn = first_existing(a.resnet, os.path.join(B, "models-full/resnet18"), os.path.join(B, "models/resnet18"))
     if rn:
-        import onnx
-        m = onnx.load(os.path.join(rn, "model.onnx"), load_external_data=False)
-        shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
-        x = np.random.default_rng(0).standard_normal([a.resnet_items] + shape[1:]).astype(np.float32)
-        name = "ResNet (" + os.path.relpath(rn, B) + f", {a.resnet_items} images)"
-        ref = base = None
-        for w in WEIGHTS:
-            t = time.time()
-            path, size = convert(os.path.join(rn, "model.onnx"), "resnet", w)
-            top = run(path, {m.graph.input[0].name: x}, f"resnet_{w}", 16)["logits"].argmax(-1)
-            if ref is None:
-                ref, base = top, size
-            agree = 100.0 * float(np.mean(top == ref))
-            rows.append((name, w, size, size / base, f"top-1 agreement {agree:.1f}%", time.time() - t))
+        rows += resnet_rows(rn, "resnet", "ResNet (" + os.path.relpath(rn, B) + f", {a.resnet_items} images)",
+                            a.resnet_items)
+    rd = first_existing(a.resnet_digits)
+    if rd:
+        rows += resnet_rows(rd, "resnet_digits", "ResNet-18 trained on digits (32x32; "
+                            f"{a.resnet_items} random inputs, 1797 digits)", a.resnet_items,
+                            np.load(os.path.join(rd, "images.npy")), np.load(os.path.join(rd, "labels.npy")))
+    else:
+        print(f"accuracy.py: no {a.resnet_digits}/model.onnx (models/resnet_digits.py makes it); "
+              "skipping the trained ResNet", file=sys.stderr)
 
     if a.markdown:
         print("| model | weights | size (MB) | vs f32 | accuracy |")
