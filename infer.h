@@ -11085,6 +11085,9 @@ typedef struct infer__gemm_job {
     const float *b_packed;       /* packed GEMM, optional: B pre-packed by infer__pack_b_all (b unused) */
     infer__pack_b_fn pack_b;     /* packed GEMM, optional: packs B's blocks instead of b's strides */
     const void *pack_arg;
+    int share_b;                 /* packed GEMM: with bands of rows, pack B once for all threads
+                                    (infer__gemm_shared_b_bytes more scratch; Conv sets it) */
+    float *shared_b;
     infer__epi_fn epi;           /* optional: run on each tile of C once its sum is complete */
     const void *epi_arg;
 } infer__gemm_job;
@@ -11186,6 +11189,20 @@ static size_t infer__gemm_f32_scratch_ab(int64_t m, int64_t n, int64_t k, int nt
 }
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt) {
     return infer__gemm_f32_scratch_ab(m, n, k, nt, 0);
+}
+
+/* Scratch bytes of B packed once for nt threads that own bands of rows (m > n), else 0:
+   the packed GEMM then does not pack the same B on every thread (a conv's im2col). Up to
+   8 MiB; beyond, each thread packs its own as without. */
+static size_t infer__gemm_shared_b_bytes(int64_t m, int64_t n, int64_t k, int nt) {
+#if defined(INFER__HAVE_GEMM_SIMD)
+    double floats = (double)k * (double)((n + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX);
+    if (nt < 2 || m <= n || k <= 0 || floats > (double)(1 << 21)) return 0;
+    return (size_t)floats * sizeof(float) + INFER__ALIGN;
+#else
+    (void)m, (void)n, (void)k, (void)nt;
+    return 0;
+#endif
 }
 
 #if defined(INFER__HAVE_AVX2)
@@ -11733,8 +11750,19 @@ static void infer__gemm_f32_band_task(void *arg, int64_t t) {
     else infer__gemm_f32_part(g, 0, g->m, lo, hi, ap, bp);
 }
 
+/* task t of packing B once (share_b): K block t / panels, column panel t % panels */
+static void infer__gemm_f32_share_b_task(void *arg, int64_t t) {
+    const infer__gemm_job *g = (const infer__gemm_job *)arg;
+    int64_t nr = g->isa->nr, np = (g->n + nr - 1) / nr * nr, panels = np / nr;
+    int64_t pc = t / panels * INFER__GEMM_KC, j0 = t % panels * nr, kc = INFER__MIN(g->k - pc, INFER__GEMM_KC);
+    float *dst = g->shared_b + pc * np + j0 * kc;
+    if (g->pack_b) g->pack_b(dst, g->pack_arg, j0, INFER__MIN(nr, g->n - j0), pc, kc, (int)nr);
+    else infer__pack_b(dst, g->b, g->b_rs, g->b_cs, j0, INFER__MIN(nr, g->n - j0), pc, kc, (int)nr);
+}
+
 /* Runs the job g (isa, sizes, operands, optional pre-packed operands and epilogue set)
-   on up to nt threads with scratch of infer__gemm_f32_scratch(m, n, k, nt) bytes. */
+   on up to nt threads with scratch of infer__gemm_f32_scratch(m, n, k, nt) bytes (plus
+   infer__gemm_shared_b_bytes for share_b). */
 static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, int nt, void *scratch,
                                     size_t scratch_bytes) {
     int64_t m = g->m, n = g->n, i;
@@ -11761,6 +11789,16 @@ static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, in
     if (nt > g->n_units) nt = (int)g->n_units;
     if (nt < 1) nt = 1;
     g->nt = nt;
+    if (g->share_b && !g->b_packed && g->split_m && nt > 1) { /* B packed once, then bands of rows read it */
+        size_t sb = infer__gemm_shared_b_bytes(m, n, g->k, nt), used = g->per * (size_t)nt + INFER__ALIGN;
+        if (sb && scratch_bytes >= used + sb) {
+            uintptr_t at = (uintptr_t)scratch + used;
+            int64_t np = (n + g->isa->nr - 1) / g->isa->nr;
+            g->shared_b = (float *)((at + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
+            infer__parallel(cx, nt, (g->k + INFER__GEMM_KC - 1) / INFER__GEMM_KC * np, infer__gemm_f32_share_b_task, g);
+            g->b_packed = g->shared_b;
+        }
+    }
     infer__parallel(cx, nt, nt, infer__gemm_f32_band_task, g);
 }
 
@@ -12935,6 +12973,12 @@ static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t
     return h * w;
 }
 
+/* A 1x1 conv without stride or padding: X itself is the GEMM's B */
+static int infer__conv_pointwise(const infer__conv_p *p) {
+    return p->k[0] * p->k[1] * p->k[2] == 1 && p->s[0] * p->s[1] * p->s[2] == 1 && !p->pb[0] && !p->pb[1] && !p->pb[2] &&
+           !p->pe[0] && !p->pe[1] && !p->pe[2];
+}
+
 /* Scratch bytes of the SIMD Conv on nt threads: the GEMM's packing buffers for one
    (batch, group), without the A block when W is a constant (it is pre-packed at session
    creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
@@ -12955,7 +12999,10 @@ static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, 
     }
     /* the output's plane and the weight's rows are counts of tensors that exist: no overflow */
     *bytes = infer__gemm_f32_scratch_ab(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
-                                        p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const);
+                                        p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt, w_const) +
+             (infer__conv_pointwise(p) ? 0 /* B is X: copying it twice costs less than sharing */
+                                       : infer__gemm_shared_b_bytes(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
+                                                                    p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt));
     return 1;
 }
 
@@ -13270,8 +13317,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     float *y = (float *)c->out[0]->data;
     int64_t cg = p->c / p->group, mg = p->m / p->group, ksz = p->k[0] * p->k[1] * p->k[2], kk = cg * ksz;
     int64_t in_sz = p->in[0] * p->in[1] * p->in[2], hw = p->out[0] * p->out[1] * p->out[2], n, g;
-    int pointwise = ksz == 1 && p->s[0] * p->s[1] * p->s[2] == 1 && !p->pb[0] && !p->pb[1] && !p->pb[2] &&
-                    !p->pe[0] && !p->pe[1] && !p->pe[2];
+    int pointwise = infer__conv_pointwise(p);
     int nt;
     infer__conv2 q;
     if (p->n_sp > 2) return infer__conv_ref(c);
@@ -13311,6 +13357,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
             if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
             j.c = y + (n * p->m + g * mg) * hw;
             j.epi = infer__conv_epi, j.epi_arg = &q;
+            j.share_b = !pointwise;
             infer__gemm_f32_job_run(c, &j, nt, c->scratch, c->scratch_bytes);
         }
     return INFER_STATUS_OK;
