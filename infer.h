@@ -11436,12 +11436,15 @@ __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, i
     }
 }
 
-__attribute__((target("avx2,fma"))) static void infer__tile_epi_avx2(float *c, int64_t ldc, int64_t rows, int64_t cols,
-                                                                      const float *row_bias, const float *col_bias,
-                                                                      const infer__act *act) {
+/* infer__tile_epi_avx2 for one activation KIND: NONE, RELU and CLIP inline, -1 any other
+   through infer__vact_avx2 */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__tile_epi_k_avx2(const int KIND, float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
+                       const float *col_bias, const infer__act *act) {
     static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const int kind = act ? act->kind : INFER__ACT_NONE;
     const __m256 al = _mm256_set1_ps(act ? act->alpha : 0), be = _mm256_set1_ps(act ? act->beta : 0);
+    const __m256 zero = _mm256_setzero_ps();
     const __m256i tail = _mm256_loadu_si256((const __m256i *)(ones + 8 - cols % 8));
     int64_t i, j;
     for (i = 0; i < rows; i++, c += ldc) {
@@ -11451,17 +11454,32 @@ __attribute__((target("avx2,fma"))) static void infer__tile_epi_avx2(float *c, i
             v = part ? _mm256_maskload_ps(c + j, tail) : _mm256_loadu_ps(c + j);
             if (row_bias) v = _mm256_add_ps(v, b);
             if (col_bias) v = _mm256_add_ps(v, part ? _mm256_maskload_ps(col_bias + j, tail) : _mm256_loadu_ps(col_bias + j));
-            if (kind != INFER__ACT_NONE) v = infer__vact_avx2(kind, v, al, be);
+            if (KIND == INFER__ACT_RELU) v = _mm256_max_ps(zero, v); /* as infer__vact_avx2 */
+            else if (KIND == INFER__ACT_CLIP) v = _mm256_min_ps(_mm256_max_ps(v, al), be);
+            else if (KIND < 0) v = infer__vact_avx2(kind, v, al, be);
             if (part) _mm256_maskstore_ps(c + j, tail, v);
             else _mm256_storeu_ps(c + j, v);
         }
     }
 }
-__attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, int64_t ldc, int64_t rows, int64_t cols,
+__attribute__((target("avx2,fma"))) static void infer__tile_epi_avx2(float *c, int64_t ldc, int64_t rows, int64_t cols,
                                                                       const float *row_bias, const float *col_bias,
                                                                       const infer__act *act) {
+    switch (act ? act->kind : INFER__ACT_NONE) {
+    case INFER__ACT_NONE: infer__tile_epi_k_avx2(INFER__ACT_NONE, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    case INFER__ACT_RELU: infer__tile_epi_k_avx2(INFER__ACT_RELU, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    case INFER__ACT_CLIP: infer__tile_epi_k_avx2(INFER__ACT_CLIP, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    default: infer__tile_epi_k_avx2(-1, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    }
+}
+/* infer__tile_epi_avx512 for one activation KIND: NONE, RELU and CLIP inline, -1 any
+   other through infer__vact_avx512 */
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__tile_epi_k_avx512(const int KIND, float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
+                         const float *col_bias, const infer__act *act) {
     const int kind = act ? act->kind : INFER__ACT_NONE;
     const __m512 al = _mm512_set1_ps(act ? act->alpha : 0), be = _mm512_set1_ps(act ? act->beta : 0);
+    const __m512 zero = _mm512_setzero_ps();
     int64_t i, j;
     for (i = 0; i < rows; i++, c += ldc) {
         __m512 b = _mm512_set1_ps(row_bias ? row_bias[i] : 0.0f), v;
@@ -11470,9 +11488,21 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
             v = _mm512_maskz_loadu_ps(m, c + j);
             if (row_bias) v = _mm512_add_ps(v, b);
             if (col_bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, col_bias + j));
-            if (kind != INFER__ACT_NONE) v = infer__vact_avx512(kind, v, al, be);
+            if (KIND == INFER__ACT_RELU) v = _mm512_max_ps(zero, v); /* as infer__vact_avx512 */
+            else if (KIND == INFER__ACT_CLIP) v = _mm512_min_ps(_mm512_max_ps(v, al), be);
+            else if (KIND < 0) v = infer__vact_avx512(kind, v, al, be);
             _mm512_mask_storeu_ps(c + j, m, v);
         }
+    }
+}
+__attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, int64_t ldc, int64_t rows, int64_t cols,
+                                                                      const float *row_bias, const float *col_bias,
+                                                                      const infer__act *act) {
+    switch (act ? act->kind : INFER__ACT_NONE) {
+    case INFER__ACT_NONE: infer__tile_epi_k_avx512(INFER__ACT_NONE, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    case INFER__ACT_RELU: infer__tile_epi_k_avx512(INFER__ACT_RELU, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    case INFER__ACT_CLIP: infer__tile_epi_k_avx512(INFER__ACT_CLIP, c, ldc, rows, cols, row_bias, col_bias, act); break;
+    default: infer__tile_epi_k_avx512(-1, c, ldc, rows, cols, row_bias, col_bias, act); break;
     }
 }
 
