@@ -3978,7 +3978,7 @@ static infer_status infer__shape_conv(infer__ctx *c) {
     if ((st = infer__act_parse(c, &p->act))) return st;
     if ((st = infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims))) return st; /* bounds the output's plane */
     if (!infer__conv_f32_scratch(p, c->n_threads, w->kind == INFER__VAL_CONST, &c->scratch_bytes) || /* packing blocks */
-        c->scratch_bytes > c->max_bytes)
+        (c->scratch_bytes = INFER__MAX(c->scratch_bytes, infer__q8_scratch(c))) > c->max_bytes) /* or the int8 path's */
         return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch for input %s is over the session's memory cap",
                             infer__dstr(b1, x->n_dims, x->dims));
     return INFER_STATUS_OK;
@@ -6071,8 +6071,9 @@ static infer_status infer__bind_inputs(infer_session *s, const infer_session_opt
     return INFER_STATUS_OK;
 }
 
-/* Whether to leave DequantizeLinear node i unfolded for now (issue 9): an int8 weight of
-   2 dims made into f32 for one MatMul/Gemm (its input 1) on a CPU with the int8 GEMM.
+/* Whether to leave DequantizeLinear node i unfolded for now (issue 9): an int8 weight made
+   into f32 for one MatMul/Gemm (2 dims) or Conv (3 or 4) as its input 1, on a CPU with the
+   int8 GEMM.
    Its output becomes a constant without data; session creation folds it after all
    (infer__fold_deferred) when the reader's kernel is not the int8 one, which reads the
    int8 tensor itself. So the f32 copies of all weights never exist at once. */
@@ -6082,7 +6083,7 @@ static int infer__q8_defer(const infer_session *s, uint32_t i, const infer__ctx 
     uint32_t t, k, uses = 0, j;
     if (s->force_reference || n->op != INFER__OP_DEQUANTIZE_LINEAR || n->n_out != 1 || n->out[0] == INFER__ABSENT ||
         !(infer__cpu_features() & (INFER__CPU_AVX2 | INFER__CPU_AVX512VNNI)) || !c->out[0] ||
-        c->out[0]->dtype != INFER_DTYPE_F32 || c->in[0]->dtype != INFER_DTYPE_I8 || c->in[0]->n_dims != 2)
+        c->out[0]->dtype != INFER_DTYPE_F32 || c->in[0]->dtype != INFER_DTYPE_I8)
         return 0;
     t = n->out[0];
     for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
@@ -6091,7 +6092,10 @@ static int infer__q8_defer(const infer_session *s, uint32_t i, const infer__ctx 
     for (j = i + 1; j < m->n_nodes; j++)
         for (k = 0; k < m->nodes[j].n_in; k++)
             if (m->nodes[j].in[k] == t)
-                return k == 1 && (m->nodes[j].op == INFER__OP_MATMUL || m->nodes[j].op == INFER__OP_GEMM);
+                return k == 1 && (m->nodes[j].op == INFER__OP_CONV ? c->in[0]->n_dims == 3 || c->in[0]->n_dims == 4
+                                                                     : (m->nodes[j].op == INFER__OP_MATMUL ||
+                                                                        m->nodes[j].op == INFER__OP_GEMM) &&
+                                                                           c->in[0]->n_dims == 2);
     return 0;
 }
 
@@ -6680,7 +6684,7 @@ void infer_session_free(infer_session *s) {
     infer__free(&a, s);
 }
 
-/* An int8 MatMul/Gemm (section 9) reads only its packed weight: the f32 value creation
+/* An int8 MatMul/Gemm/Conv (section 9) reads only its packed weight: the f32 value creation
    folded from the DequantizeLinear is freed when that node is its only reader and it is
    no graph output, so the weights are not resident twice (issue 9). */
 static void infer__release_folded(infer_session *s, uint32_t node) {
@@ -11891,7 +11895,10 @@ static void infer__gemm_f32(const infer__ctx *cx, const infer__gemm_isa *isa, in
    then threads own bands of column panels. Every output is computed by one thread in one fixed order, so results do
    not depend on the thread count.
    Scratch: infer__qgemm_scratch bytes (packed A, its scales and zero points, and per thread
-   one row of f32 and of u8). */
+   one row of f32 and of u8).
+   A's rows may come from a row function instead of strides, written into that f32 row
+   (Conv's im2col: infer__conv_q8), and y may be stored transposed, y[j][i] (Conv's NCHW
+   plane), through the edge tiles' temporary tile; neither changes C or the epilogue. */
 
 #define INFER__QGEMM_MR_MAX 12
 #define INFER__QGEMM_NR_MAX 32
@@ -12340,6 +12347,8 @@ typedef struct infer__qgemm_job {
     int mr;                           /* rows of a full panel: isa->mr, or 1 (isa->ukr1) */
     int64_t m, n, k, k4, n_pa, n_pb;  /* n_pa = ceil(m / mr) panels of A, n_pb column panels of B */
     const float *a;                   /* f32 A [m][k] (row stride a_rs, column stride a_cs), or */
+    void (*row)(const void *arg, int64_t i, float *x); /* writes A's row i (k floats) to x (Conv's im2col), or */
+    const void *row_arg;
     const uint8_t *aq;                /* already-quantized u8 A with zero points za_in (the i32 path) */
     const int32_t *za_in;
     int64_t a_rs, a_cs;
@@ -12347,7 +12356,8 @@ typedef struct infer__qgemm_job {
     const int8_t *bp;                 /* panels [n_pb][k4][nr][4] */
     const float *sb, *bias;           /* [n], bias may be NULL */
     const infer__act *act;            /* NULL: none */
-    float *y;                         /* [m][n] */
+    float *y;                         /* [m][n], or with ldy_t > 0 transposed: y[j * ldy_t + i] (Conv's NCHW plane) */
+    int64_t ldy_t;
     int32_t *c;                       /* the i32 path: C [m][n] */
     uint8_t *ap;                      /* scratch: packed A [roundup(m, 4)][k4][4] as panels (above) */
     float *sa;                        /* scratch: [roundup(m, 4)] */
@@ -12390,6 +12400,9 @@ static void infer__qgemm_pack_a(const infer__qgemm_job *g, int64_t t, int64_t lo
             } else if (g->aq) {
                 memcpy(qr, g->aq + i * g->a_rs, (size_t)g->k);
                 g->sa[i] = 1, g->za[i] = g->za_in[i];
+            } else if (g->row) {
+                g->row(g->row_arg, i, xr);
+                g->isa->quant(g->k, xr, g->isa->qmax, qr, g->sa + i, g->za + i);
             } else {
                 const float *x = g->a + i * g->a_rs;
                 if (g->a_cs != 1) {
@@ -12415,14 +12428,19 @@ static void infer__qgemm_tile(const infer__qgemm_job *g, int64_t i0, int pr, int
             for (j = 0; j < cols; j++) g->c[(i0 + i) * g->n + j0 + j] = acc[i * nr + j] - g->za[i0 + i] * cs[j];
         return;
     }
-    if (cols == nr) {
+    if (cols == nr && !g->ldy_t) {
         g->isa->epi((int)rows, acc, g->sa + i0, g->za + i0, g->sb + j0, g->bias ? g->bias + j0 : NULL, cs, g->act,
                     g->y + i0 * g->n + j0, g->n);
-    } else { /* an edge tile: padded scales and bias, then the columns that exist */
+    } else { /* an edge or transposed tile: padded scales and bias, then the columns that exist */
         float sb[INFER__QGEMM_NR_MAX], bias[INFER__QGEMM_NR_MAX], yt[INFER__QGEMM_MR_MAX * INFER__QGEMM_NR_MAX];
         for (j = 0; j < nr; j++) sb[j] = j < cols ? g->sb[j0 + j] : 0, bias[j] = j < cols && g->bias ? g->bias[j0 + j] : 0;
         g->isa->epi((int)rows, acc, g->sa + i0, g->za + i0, sb, g->bias ? bias : NULL, cs, g->act, yt, nr);
-        for (i = 0; i < rows; i++) memcpy(g->y + (i0 + i) * g->n + j0, yt + i * nr, (size_t)cols * sizeof(float));
+        if (g->ldy_t) {
+            for (j = 0; j < cols; j++)
+                for (i = 0; i < rows; i++) g->y[(j0 + j) * g->ldy_t + i0 + i] = yt[i * nr + j];
+        } else {
+            for (i = 0; i < rows; i++) memcpy(g->y + (i0 + i) * g->n + j0, yt + i * nr, (size_t)cols * sizeof(float));
+        }
     }
 }
 
@@ -12483,6 +12501,19 @@ static void infer__qgemm_run(const infer__ctx *cx, infer__qgemm_job *g, int nt, 
     infer__parallel(cx, g->nt, g->nt, infer__qgemm_cols_task, g);
 }
 
+/* The f32 GEMM as a job without its A (infer__qgemm_f32's arguments, 0 < k <= INFER__QGEMM_K_MAX):
+   the caller sets a, or a row function (Conv: im2col row by row), and may set ldy_t,
+   then runs it with infer__qgemm_run. */
+static INFER__QGEMM_UNUSED void infer__qgemm_f32_job(infer__qgemm_job *g, const infer__qgemm_isa *isa, int64_t m,
+                                                     int64_t n, int64_t k, const void *packed_b, const float *scale_b,
+                                                     const float *bias, const infer__act *act, float *y) {
+    memset(g, 0, sizeof *g);
+    g->isa = isa, g->m = m, g->n = n, g->k = k;
+    g->colsum = (const int32_t *)packed_b;
+    g->bp = (const int8_t *)packed_b + (n + isa->nr - 1) / isa->nr * isa->nr * 4;
+    g->sb = scale_b, g->bias = bias, g->act = act, g->y = y;
+}
+
 /* y[m][n] = act(scale_a[i] * scale_b[j] * C[i][j] + bias[j]) for f32 a[m][k] (element
    strides a_rs, a_cs: transA) quantized per row here, and B packed for the same isa by
    infer__qgemm_pack_b; scale_b [n], bias [n] or NULL, act NULL or an activation. scratch
@@ -12504,11 +12535,8 @@ static INFER__QGEMM_UNUSED void infer__qgemm_f32(const infer__ctx *cx, const inf
         }
         return;
     }
-    memset(&g, 0, sizeof g);
-    g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
-    g.colsum = (const int32_t *)packed_b;
-    g.bp = (const int8_t *)packed_b + (n + isa->nr - 1) / isa->nr * isa->nr * 4;
-    g.sb = scale_b, g.bias = bias, g.act = act, g.y = y;
+    infer__qgemm_f32_job(&g, isa, m, n, k, packed_b, scale_b, bias, act, y);
+    g.a = a, g.a_rs = a_rs, g.a_cs = a_cs;
     infer__qgemm_run(cx, &g, nt, scratch, scratch_bytes);
 }
 
@@ -12658,35 +12686,59 @@ static infer_status infer__conv_f32_avx512(const infer__ctx *c);
 static infer_status infer__conv_f32_neon(const infer__ctx *c); /* below, with Conv */
 #endif
 
-/* -- MatMul/Gemm on int8 weights (issue 9) --
+/* -- MatMul/Gemm/Conv on int8 weights (issue 9) --
 
    infer-convert --weights int8 writes a weight W as DequantizeLinear(s8 W, f32 scale [n],
-   axis = W's N axis), no zero point. Creation folds it to f32 (the reference path keeps
+   axis = W's N axis; a Conv's: its output channels, axis 0), no zero point. Creation folds it to f32 (the reference path keeps
    that: dequantize + f32 GEMM, exact); on AVX2 or AVX-512 VNNI the consumer runs the int8
    GEMM instead: the s8 W and its scales are packed once (infer__cpu_pack: packed B, then
    scale [n]), the f32 copy is never made (infer__q8_defer; or freed, infer__release_folded,
    when it was), and bias and activation run in the qgemm epilogue. Without AVX2 the f32
    path stays (the portable int8 kernels are not measured against the f32 GEMM there).
-   Gemm goes int8 only for alpha 1 and a C that is a bias of n values with beta 1 (or no C). */
+   Gemm goes int8 only for alpha 1 and a C that is a bias of n values with beta 1 (or no C);
+   Conv only for one group, 1-D or 2-D, not depthwise (its im2col rows are gathered and
+   quantized one at a time, the output written transposed into NCHW: infer__conv_q8). */
 
-/* The DequantizeLinear node that makes input 1 of MatMul/Gemm node c from a constant s8
-   weight with per-output-column f32 scales and no (or an all-zero) zero point; its s8
-   data [k][n] (MatMul) or [n][k] (Gemm transB) and scales [n] through w and scale. -1
-   when input 1 is anything else, or the node cannot take the int8 path. */
+/* The int8 GEMM of node c's weight: depth k, columns n, and where W keeps B[p][j] (element
+   strides *b_rs, *b_cs); 0 when c is no MatMul/Gemm, or no 1-D/2-D Conv of one group with
+   a GEMM (a depthwise one keeps its direct f32 kernel). A Conv runs, per batch item,
+   y^T[oh * ow][m] = im2col(X)^T[oh * ow][k] x W^T[k][m], k = c * kh * kw: B is W^T. */
+static int infer__q8_geom(const infer__ctx *c, int64_t *k, int64_t *n, int64_t *b_rs, int64_t *b_cs) {
+    if (c->node->op == INFER__OP_CONV) {
+        const infer__conv_p *p = &c->p->conv;
+        if (p->n_sp > 2 || p->group != 1 || infer__conv_is_dw(p)) return 0;
+        *k = p->c * p->k[0] * p->k[1] * p->k[2], *n = p->m, *b_rs = 1, *b_cs = *k;
+        return 1;
+    }
+    if (c->node->op == INFER__OP_MATMUL || c->node->op == INFER__OP_GEMM) {
+        const infer__mm_p *p = &c->p->mm;
+        int tb = c->node->op == INFER__OP_GEMM && p->trans_b;
+        *k = p->k, *n = p->n, *b_rs = tb ? 1 : p->n, *b_cs = tb ? p->k : 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* The DequantizeLinear node that makes input 1 of MatMul/Gemm/Conv node c from a constant
+   s8 weight with per-output-channel f32 scales (axis N of a MatMul's [k][n], Gemm's [k][n]
+   or transB [n][k]; axis 0 of a Conv's [m][c][kh][kw]) and no (or an all-zero) zero point;
+   its s8 data and scales [n] through w and scale. -1 when input 1 is anything else, or
+   the node cannot take the int8 path (infer__q8_geom). */
 static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const float **scale) {
     const infer_model *m = c->m;
     const infer__node *n = c->node, *dq;
-    const infer__mm_p *p = &c->p->mm;
     const infer__val *b = c->n_in > 1 ? c->in[1] : NULL;
     const infer__tensor *x, *sc, *zp = NULL;
-    int gemm = n->op == INFER__OP_GEMM;
+    int conv = n->op == INFER__OP_CONV;
     int32_t prod;
-    int64_t axis;
+    int64_t axis, k, cols, b_rs, b_cs;
     size_t i;
-    if ((n->op != INFER__OP_MATMUL && !gemm) || !b || b->kind != INFER__VAL_CONST || b->dtype != INFER_DTYPE_F32 ||
-        b->n_dims != 2 || n->in[1] == INFER__ABSENT || p->k <= 0 || p->n <= 0 || p->k > INFER__QGEMM_K_MAX)
+    if (!infer__q8_geom(c, &k, &cols, &b_rs, &b_cs) || !b || b->kind != INFER__VAL_CONST || b->dtype != INFER_DTYPE_F32 ||
+        (conv ? b->n_dims < 3 : b->n_dims != 2) || n->in[1] == INFER__ABSENT || k <= 0 || cols <= 0 ||
+        k > INFER__QGEMM_K_MAX)
         return -1;
-    if (gemm) {
+    if (n->op == INFER__OP_GEMM) {
+        const infer__mm_p *p = &c->p->mm;
         const infer__val *cv = c->n_in > 2 ? c->in[2] : NULL;
         if (p->alpha != 1.0f) return -1;
         if (cv && p->beta != 0 && (p->beta != 1.0f || cv->n != (size_t)p->n || cv->n_dims < 1 || cv->dims[cv->n_dims - 1] != p->n))
@@ -12699,18 +12751,19 @@ static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const flo
     x = &m->tensors[dq->in[0]], sc = &m->tensors[dq->in[1]];
     if (dq->n_in > 2 && dq->in[2] != INFER__ABSENT) zp = &m->tensors[dq->in[2]];
     axis = infer__attr_i(dq, "axis", 1);
-    if (axis < 0) axis += 2;
-    if (axis != (gemm && p->trans_b ? 0 : 1)) return -1;
-    if (!x->data || x->dtype != INFER_DTYPE_I8 || x->n_dims != 2 || x->dims[0] != b->dims[0] || x->dims[1] != b->dims[1] ||
-        x->data_bytes < (size_t)(p->k * p->n))
+    if (axis < 0) axis += b->n_dims;
+    if (axis != (conv || (n->op == INFER__OP_GEMM && c->p->mm.trans_b) ? 0 : 1)) return -1; /* the output channels */
+    if (!x->data || x->dtype != INFER_DTYPE_I8 || x->n_dims != b->n_dims || x->data_bytes < (size_t)(k * cols))
         return -1;
-    if (!sc->data || sc->dtype != INFER_DTYPE_F32 || sc->n_dims != 1 || sc->dims[0] != p->n ||
-        sc->data_bytes < (size_t)p->n * 4)
+    for (i = 0; i < (size_t)b->n_dims; i++)
+        if (x->dims[i] != b->dims[i]) return -1;
+    if (!sc->data || sc->dtype != INFER_DTYPE_F32 || sc->n_dims != 1 || sc->dims[0] != cols ||
+        sc->data_bytes < (size_t)cols * 4)
         return -1;
     if (zp) {
-        if (!zp->data || zp->dtype != INFER_DTYPE_I8 || zp->data_bytes < (size_t)p->n || zp->n_dims != 1 || zp->dims[0] != p->n)
+        if (!zp->data || zp->dtype != INFER_DTYPE_I8 || zp->data_bytes < (size_t)cols || zp->n_dims != 1 || zp->dims[0] != cols)
             return -1;
-        for (i = 0; i < (size_t)p->n; i++)
+        for (i = 0; i < (size_t)cols; i++)
             if (((const int8_t *)zp->data)[i]) return -1;
     }
     if (w) *w = (const int8_t *)x->data;
@@ -12718,15 +12771,20 @@ static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const flo
     return prod;
 }
 
-/* rows of the int8 GEMM: a Gemm's m; a MatMul with a 2-D B is one GEMM over all rows of A */
+/* rows of the int8 GEMM: a Gemm's m; a MatMul with a 2-D B is one GEMM over all rows of A;
+   a Conv one GEMM per batch item over its output positions */
 static int64_t infer__q8_rows(const infer__ctx *c) {
     const infer__mm_p *p = &c->p->mm;
+    if (c->node->op == INFER__OP_CONV) return c->p->conv.out[0] * c->p->conv.out[1] * c->p->conv.out[2];
     return c->node->op == INFER__OP_GEMM ? p->m : p->m * infer__prod(p->batch, 0, p->n_batch);
 }
 
 /* The scratch the int8 path needs on top of the f32 one (shape functions). */
 static size_t infer__q8_scratch(const infer__ctx *c) {
-    return infer__q8_weight(c, NULL, NULL) < 0 ? 0 : infer__qgemm_scratch(infer__q8_rows(c), c->p->mm.k, c->n_threads);
+    int64_t k, n, b_rs, b_cs;
+    if (infer__q8_weight(c, NULL, NULL) < 0) return 0;
+    infer__q8_geom(c, &k, &n, &b_rs, &b_cs);
+    return infer__qgemm_scratch(infer__q8_rows(c), k, c->n_threads);
 }
 
 #if defined(INFER__HAVE_AVX2)
@@ -12747,13 +12805,15 @@ static infer_status infer__matmul_q8_avx2(const infer__ctx *c) { return infer__m
 static infer_status infer__matmul_q8_vnni(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_vnni); }
 static infer_status infer__gemm_q8_avx2(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_avx2); }
 static infer_status infer__gemm_q8_vnni(const infer__ctx *c) { return infer__mm_q8(c, &infer__qisa_vnni); }
+static infer_status infer__conv_q8_avx2(const infer__ctx *c); /* below, with Conv */
+static infer_status infer__conv_q8_vnni(const infer__ctx *c);
 #endif
 
 /* The int8 isa of kernel fn, or NULL when fn is no int8 kernel. */
 static const infer__qgemm_isa *infer__q8_isa(infer__kernel_fn fn) {
 #if defined(INFER__HAVE_AVX2)
-    if (fn == infer__matmul_q8_avx2 || fn == infer__gemm_q8_avx2) return &infer__qisa_avx2;
-    if (fn == infer__matmul_q8_vnni || fn == infer__gemm_q8_vnni) return &infer__qisa_vnni;
+    if (fn == infer__matmul_q8_avx2 || fn == infer__gemm_q8_avx2 || fn == infer__conv_q8_avx2) return &infer__qisa_avx2;
+    if (fn == infer__matmul_q8_vnni || fn == infer__gemm_q8_vnni || fn == infer__conv_q8_vnni) return &infer__qisa_vnni;
 #endif
     (void)fn;
     return NULL;
@@ -12824,8 +12884,10 @@ static const infer__variant infer__variants[] = {
 #if defined(INFER__HAVE_AVX2) /* int8 kernels: chosen by infer__cpu_variant, listed for their names */
     {INFER__OP_COUNT, INFER__CPU_AVX512VNNI, "int8_vnni", infer__matmul_q8_vnni},
     {INFER__OP_COUNT, INFER__CPU_AVX512VNNI, "int8_vnni", infer__gemm_q8_vnni},
+    {INFER__OP_COUNT, INFER__CPU_AVX512VNNI, "int8_vnni", infer__conv_q8_vnni},
     {INFER__OP_COUNT, INFER__CPU_AVX2, "int8_avx2", infer__matmul_q8_avx2},
     {INFER__OP_COUNT, INFER__CPU_AVX2, "int8_avx2", infer__gemm_q8_avx2},
+    {INFER__OP_COUNT, INFER__CPU_AVX2, "int8_avx2", infer__conv_q8_avx2},
 #endif
     {INFER__OP_COUNT, 0, "ref", NULL}};
 
@@ -12834,9 +12896,10 @@ static infer__kernel_fn infer__cpu_variant(const infer__ctx *c, int force_refere
     size_t i;
 #if defined(INFER__HAVE_AVX2)
     if ((cpu & (INFER__CPU_AVX2 | INFER__CPU_AVX512VNNI)) && infer__q8_weight(c, NULL, NULL) >= 0) {
-        int mm = c->node->op == INFER__OP_MATMUL;
-        if (cpu & INFER__CPU_AVX512VNNI) return mm ? infer__matmul_q8_vnni : infer__gemm_q8_vnni;
-        return mm ? infer__matmul_q8_avx2 : infer__gemm_q8_avx2;
+        int op = (int)c->node->op, vnni = (cpu & INFER__CPU_AVX512VNNI) != 0;
+        if (op == INFER__OP_CONV) return vnni ? infer__conv_q8_vnni : infer__conv_q8_avx2;
+        if (op == INFER__OP_MATMUL) return vnni ? infer__matmul_q8_vnni : infer__matmul_q8_avx2;
+        return vnni ? infer__gemm_q8_vnni : infer__gemm_q8_avx2;
     }
 #endif
     for (i = 0; infer__variants[i].fn; i++)
@@ -12862,17 +12925,18 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
 static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst) {
     const infer__qgemm_isa *qisa = infer__q8_isa(fn);
     if (qisa) { /* s8 B packed (infer__qgemm_packed_bytes, a multiple of 4), then scale [n] */
-        const infer__mm_p *p = &c->p->mm;
         const int8_t *w;
         const float *scale;
-        size_t pb = infer__qgemm_packed_bytes(qisa, p->k, p->n);
-        int tb = c->node->op == INFER__OP_GEMM && p->trans_b;
+        int64_t k, n, b_rs, b_cs;
+        size_t pb;
         if (infer__q8_weight(c, &w, &scale) < 0) return 0; /* cannot happen: the kernel was chosen by it */
+        infer__q8_geom(c, &k, &n, &b_rs, &b_cs);
+        pb = infer__qgemm_packed_bytes(qisa, k, n);
         if (dst) {
-            infer__qgemm_pack_b(qisa, p->k, p->n, w, tb ? 1 : p->n, tb ? p->k : 1, dst);
-            memcpy((char *)dst + pb, scale, (size_t)p->n * sizeof(float));
+            infer__qgemm_pack_b(qisa, k, n, w, b_rs, b_cs, dst);
+            memcpy((char *)dst + pb, scale, (size_t)n * sizeof(float));
         }
-        return pb / sizeof(float) + (size_t)p->n;
+        return pb / sizeof(float) + (size_t)n;
     }
 #if defined(INFER__HAVE_GEMM_SIMD)
     const infer__gemm_isa *isa = NULL;
@@ -13400,6 +13464,72 @@ static infer_status infer__conv_f32_avx512(const infer__ctx *c) { return infer__
 static infer_status infer__conv_f32_neon(const infer__ctx *c) { return infer__conv_f32_simd(c, &infer__isa_neon); }
 #endif
 #endif /* INFER__HAVE_AVX2 || INFER__HAVE_NEON */
+
+#if defined(INFER__HAVE_AVX2)
+/* -- Conv on the int8 GEMM (issue 9) --
+
+   Per batch item, y^T[oh * ow][m] = im2col(X)^T[oh * ow][k] x W^T[k][m], k = c * kh * kw:
+   row i of A is output position i's window, gathered by infer__conv_q8_row into the
+   GEMM's f32 row buffer and quantized per row as MatMul's rows are (a pointwise conv reads
+   X by strides instead); B is W^T, packed at creation (infer__cpu_pack); bias and
+   activation run in the epilogue, whose tiles are stored transposed into the NCHW plane
+   y[m][oh * ow]. One group, 1-D or 2-D, not depthwise (infer__q8_geom). */
+
+typedef struct infer__conv_q8_arg {
+    infer__conv2 q; /* geometry; x: the batch item's input [c][ih][iw] */
+    int64_t c;      /* input channels */
+} infer__conv_q8_arg;
+
+/* r[k] = A's row i (output position (oy, ox)): r[(ci kh + ky) kw + kx] =
+   x[ci][oy sh - ph + ky dh][ox sw - pw + kx dw], 0 in the padding */
+static void infer__conv_q8_row(const void *arg, int64_t i, float *r) {
+    const infer__conv_q8_arg *a = (const infer__conv_q8_arg *)arg;
+    const infer__conv2 *q = &a->q;
+    int64_t y0 = i / q->ow * q->sh - q->ph, x0 = i % q->ow * q->sw - q->pw, ci, ky, kx;
+    for (ci = 0; ci < a->c; ci++)
+        for (ky = 0; ky < q->kh; ky++, r += q->kw) {
+            int64_t iy = y0 + ky * q->dh;
+            const float *xr = q->x + (ci * q->ih + iy) * q->iw;
+            if (iy < 0 || iy >= q->ih) {
+                memset(r, 0, (size_t)q->kw * sizeof(float));
+                continue;
+            }
+            for (kx = 0; kx < q->kw; kx++) {
+                int64_t ix = x0 + kx * q->dw;
+                r[kx] = ix >= 0 && ix < q->iw ? xr[ix] : 0.0f;
+            }
+        }
+}
+
+/* Conv on the int8 GEMM: W^T packed, then its scales [m], in c->packed */
+static infer_status infer__conv_q8(const infer__ctx *c, const infer__qgemm_isa *isa) {
+    const infer__conv_p *p = &c->p->conv;
+    const float *x = (const float *)c->in[0]->data;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    float *y = (float *)c->out[0]->data;
+    int64_t k = p->c * p->k[0] * p->k[1] * p->k[2], hw = p->out[0] * p->out[1] * p->out[2];
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], n;
+    const float *scale = (const float *)(const void *)((const char *)c->packed + infer__qgemm_packed_bytes(isa, k, p->m));
+    int nt = infer__threads_for(c, (double)hw * (double)p->m * (double)k);
+    infer__conv_q8_arg a;
+    if (hw <= 0) return INFER_STATUS_OK;
+    infer__conv2_init(p, &a.q);
+    a.c = p->c;
+    for (n = 0; n < p->n; n++) {
+        infer__qgemm_job g;
+        infer__qgemm_f32_job(&g, isa, hw, p->m, k, c->packed, scale, bias, p->act.kind != INFER__ACT_NONE ? &p->act : NULL,
+                             y + n * p->m * hw);
+        g.ldy_t = hw;
+        a.q.x = x + n * p->c * in_sz;
+        if (infer__conv_pointwise(p)) g.a = a.q.x, g.a_rs = 1, g.a_cs = in_sz; /* row i: x[ci][i] */
+        else g.row = infer__conv_q8_row, g.row_arg = &a;
+        infer__qgemm_run(c, &g, nt, c->scratch, c->scratch_bytes);
+    }
+    return INFER_STATUS_OK;
+}
+static infer_status infer__conv_q8_avx2(const infer__ctx *c) { return infer__conv_q8(c, &infer__qisa_avx2); }
+static infer_status infer__conv_q8_vnni(const infer__ctx *c) { return infer__conv_q8(c, &infer__qisa_vnni); }
+#endif
 
 /* -- ConvTranspose: each input position scatters into the output -- */
 
