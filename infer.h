@@ -365,7 +365,7 @@ typedef struct infer_session_stats {
                                        device, the host mirror (0 when every node is on the device) */
     size_t n_plans;                 /* plans kept for infer_session_set_dims, the current one included */
     size_t packed_weight_bytes;     /* weights pre-packed at creation for the SIMD kernels (Conv's W,
-                                       a constant B of MatMul/Gemm, an int8 B with its scales), owned
+                                       a constant B of MatMul/Gemm, an int8 B or W with its scales), owned
                                        by the session; a packed weight read by nothing else gives
                                        back its mapped file pages */
     /* a session on a registered device (infer_session_options.device; see infer_backend): */
@@ -499,7 +499,7 @@ typedef struct infer_node_info {
     /* sessions only: */
     int runs;                 /* 1: runs on every infer_run; 0: folded at creation or a shared view */
     const char *kernel;       /* the kernel variant chosen ("avx512", "avx2", "ref"; "int8_vnni",
-                                 "int8_avx2": a MatMul/Gemm on int8 weights), NULL when it does not run */
+                                 "int8_avx2": a MatMul/Gemm/Conv on int8 weights), NULL when it does not run */
     double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
     uint64_t n_runs;          /* infer_run calls timed so far */
     const char *device;       /* sessions: where it runs: "cpu", a backend's name ("cuda"), or
@@ -3770,7 +3770,7 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
 static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes); /* section 9 */
 
-static size_t infer__q8_scratch(const infer__ctx *c); /* section 9: the int8 MatMul/Gemm's scratch, or 0 */
+static size_t infer__q8_scratch(const infer__ctx *c); /* section 9: the int8 MatMul/Gemm/Conv's scratch, or 0 */
 
 /* MatMul's geometry (numpy matmul): m, k, n and the broadcast batch dims of a x b into p,
    the output dims into dims[*r] (MatMul, MatMulInteger, QLinearMatMul). */
@@ -5915,7 +5915,7 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn);
 /* section 9: floats of the node's weights pre-packed for kernel fn (0: none); packs into
    dst when it is not NULL */
 static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst);
-/* section 9: the int8 GEMM's kernels for fn, or NULL when fn is no int8 MatMul/Gemm */
+/* section 9: the int8 GEMM's kernels for fn, or NULL when fn is no int8 MatMul/Gemm/Conv */
 typedef struct infer__qgemm_isa infer__qgemm_isa;
 static const infer__qgemm_isa *infer__q8_isa(infer__kernel_fn fn);
 

@@ -49,8 +49,8 @@ static int64_t ih_of(const ccase *q) { return one_d(q) ? 1 : q->h; }
 
 /* the f32 path's depthwise kernel (infer__conv_is_dw): one group of one channel is one */
 static int depthwise(const ccase *q) {
-    return !one_d(q) && q->group == q->c && q->group == q->m && q->kh == q->kw && (q->kh == 3 || q->kh == 5) && q->s <= 2 &&
-           q->d == 1;
+    return !one_d(q) && q->group == q->c && q->group == q->m && q->kh == q->kw && (q->kh == 3 || q->kh == 5) &&
+           q->s <= 2 && q->d == 1;
 }
 
 /* Builds the model, loads it; weights and bias random, scales per output channel. */
