@@ -6684,9 +6684,10 @@ void infer_session_free(infer_session *s) {
     infer__free(&a, s);
 }
 
-/* An int8 MatMul/Gemm/Conv (section 9) reads only its packed weight: the f32 value creation
-   folded from the DequantizeLinear is freed when that node is its only reader and it is
-   no graph output, so the weights are not resident twice (issue 9). */
+/* A node whose weight was packed (infer__cpu_pack) reads only the packed copy: a value
+   creation folded for it (an f16/bf16 weight widened by its Cast, an int8 one dequantized
+   by its DequantizeLinear) is freed when that node is its only reader and it is no graph
+   output, so the weights are not resident twice (issue 9). */
 static void infer__release_folded(infer_session *s, uint32_t node) {
     const infer_model *m = s->m;
     uint32_t t = m->nodes[node].in[1], uses = 0, k;
@@ -6739,7 +6740,7 @@ static infer_status infer__pack_weights(infer_session *s) {
         infer__cpu_pack(&c, s->kernels[node], dst);
         s->packed[node] = dst;
         s->packed_bytes += bytes;
-        if (infer__q8_isa(s->kernels[node])) infer__release_folded(s, node);
+        infer__release_folded(s, node); /* a folded weight (f16/bf16 widened, int8 dequantized) only this node read */
         if (m->mapped) { /* the source tensor: a weight of the file, read by this node only? */
             uint32_t t = m->nodes[node].in[1], uses = 0;
             for (k = 0; k < m->n_refs; k++) uses += m->refs[k] == t;
@@ -12616,8 +12617,9 @@ static infer_status infer__matmul_f32(const infer__ctx *c, const infer__gemm_isa
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL; /* fused: one per column */
     int i, nt = infer__threads_for(c, (double)p->m * (double)p->n * (double)p->k);
     for (t = 0; t < nb; t++) {
-        infer__gemm_f32_node(c, isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1, b + ob * p->k * p->n, p->n, 1,
-                             y + t * p->m * p->n, nt, bias, &p->act);
+        infer__gemm_f32_node(c, isa, p->m, p->n, p->k, a + oa * p->m * p->k, p->k, 1,
+                             c->packed ? NULL : b + ob * p->k * p->n, /* a packed B's folded value may be freed */
+                             p->n, 1, y + t * p->m * p->n, nt, bias, &p->act);
         for (i = p->n_batch - 1; i >= 0; i--) {
             oa += p->sa[i];
             ob += p->sb[i];
@@ -13445,8 +13447,9 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
             q.x = x + (n * p->c + g * cg) * in_sz;
             q.bias = bias ? bias + g * mg : NULL;
             j.isa = isa, j.m = mg, j.n = hw, j.k = kk;
-            j.a = w + g * mg * kk, j.a_rs = kk, j.a_cs = 1;
+            j.a_rs = kk, j.a_cs = 1;
             if (c->packed) j.a_packed = c->packed + (size_t)g * infer__packed_a_floats(isa, mg, kk);
+            else j.a = w + g * mg * kk; /* a folded W is freed once packed (infer__pack_weights) */
             j.b = q.x, j.b_rs = in_sz, j.b_cs = 1; /* X itself is B for a pointwise conv */
             if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
             j.c = y + (n * p->m + g * mg) * hw;
