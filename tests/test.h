@@ -204,6 +204,30 @@ static inline int test_close(const char *what, const float *got, const double *w
     return 1;
 }
 
+/* -- one run of a built model: a session with threads (and force_reference), in -> out,
+   its stats into *st; returns the kernel of the node named node (static text), or NULL
+   when creating or running fails (the error is printed) -- */
+static inline const char *test_run_node(const infer_model *m, int force_ref, int threads, const infer_tensor *in,
+                                        infer_tensor *out, const char *node, infer_session_stats *st) {
+    infer_session *s = NULL;
+    infer_session_options o;
+    infer_node_info info;
+    const char *kernel = NULL;
+    size_t i;
+    memset(&o, 0, sizeof o);
+    o.n_threads = threads, o.force_reference = force_ref;
+    if (infer_session_create(m, &o, &s) || infer_run(s, in, 1, out, 1)) {
+        printf("  run: %s\n", infer_last_error());
+        infer_session_free(s);
+        return NULL;
+    }
+    infer_session_get_stats(s, st);
+    for (i = 0; !infer_session_node(s, i, &info); i++)
+        if (!strcmp(info.name, node)) kernel = info.kernel;
+    infer_session_free(s);
+    return kernel;
+}
+
 /* -- a counting allocator (infer_allocator with user = &counter) that can fail once -- */
 typedef struct test_counter {
     long allocs, frees, fail_at; /* fail_at: fail the allocation with this number (1-based), 0 never */

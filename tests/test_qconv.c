@@ -109,30 +109,14 @@ done:
 /* runs model m on x; returns the kernel of node "conv" (static text) or NULL */
 static const char *run(const infer_model *m, const ccase *q, int force_ref, int threads, const float *x, float *y,
                        size_t y_n, infer_session_stats *st) {
-    infer_session *s = NULL;
-    infer_session_options o;
     infer_tensor in, out;
-    infer_node_info info;
-    const char *kernel = NULL;
-    size_t i;
-    memset(&o, 0, sizeof o);
-    o.n_threads = threads, o.force_reference = force_ref;
     memset(&in, 0, sizeof in);
     in.name = "X", in.dtype = INFER_DTYPE_F32, in.n_dims = one_d(q) ? 3 : 4;
     in.dims[0] = q->n, in.dims[1] = q->c, in.dims[2] = one_d(q) ? q->w : q->h, in.dims[3] = q->w;
     in.data = (void *)(uintptr_t)x, in.data_bytes = (size_t)(q->n * q->c * ih_of(q) * q->w) * 4;
     memset(&out, 0, sizeof out);
     out.name = "Y", out.data = y, out.data_bytes = y_n * 4;
-    if (infer_session_create(m, &o, &s) || infer_run(s, &in, 1, &out, 1)) {
-        printf("  run: %s\n", infer_last_error());
-        infer_session_free(s);
-        return NULL;
-    }
-    infer_session_get_stats(s, st);
-    for (i = 0; !infer_session_node(s, i, &info); i++)
-        if (!strcmp(info.name, "conv")) kernel = info.kernel;
-    infer_session_free(s);
-    return kernel;
+    return test_run_node(m, force_ref, threads, &in, &out, "conv", st);
 }
 
 static void describe(const ccase *q) {

@@ -92,30 +92,14 @@ done:
 /* runs model m on x; returns the kernel of node "mm" (static text) or NULL */
 static const char *run(const infer_model *m, const qcase *q, int force_ref, int threads, const float *x, float *y,
                        infer_session_stats *st) {
-    infer_session *s = NULL;
-    infer_session_options o;
     infer_tensor in, out;
-    infer_node_info info;
-    const char *kernel = NULL;
-    size_t i;
-    memset(&o, 0, sizeof o);
-    o.n_threads = threads, o.force_reference = force_ref;
     memset(&in, 0, sizeof in);
     in.name = "X", in.dtype = INFER_DTYPE_F32, in.n_dims = q->gemm ? 2 : 3;
     in.dims[0] = 1, in.dims[in.n_dims - 2] = q->m, in.dims[in.n_dims - 1] = q->k;
     in.data = (void *)(uintptr_t)x, in.data_bytes = (size_t)(q->m * q->k) * 4;
     memset(&out, 0, sizeof out);
     out.name = "Y", out.data = y, out.data_bytes = (size_t)(q->m * q->n) * 4;
-    if (infer_session_create(m, &o, &s) || infer_run(s, &in, 1, &out, 1)) {
-        printf("  run: %s\n", infer_last_error());
-        infer_session_free(s);
-        return NULL;
-    }
-    infer_session_get_stats(s, st);
-    for (i = 0; !infer_session_node(s, i, &info); i++)
-        if (!strcmp(info.name, "mm")) kernel = info.kernel;
-    infer_session_free(s);
-    return kernel;
+    return test_run_node(m, force_ref, threads, &in, &out, "mm", st);
 }
 
 static void check_case(const qcase *q) {
