@@ -134,11 +134,14 @@ static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb,
     return (in + pb + pe - ((k - 1) * d + 1)) / s + 1;
 }
 
+static double worst_wino, worst_direct; /* largest |y - ref| / scale seen, per path */
+
 /* y agrees with the reference yr within tol times the output's scale (at least 1) */
-static int agree(const char *what, const float *y, const float *yr, size_t n, double tol) {
+static int agree(const char *what, const float *y, const float *yr, size_t n, double tol, double *worst) {
     double scale = 1;
     size_t i;
     for (i = 0; i < n; i++) scale = fmax(scale, fabs((double)yr[i]));
+    for (i = 0; i < n; i++) *worst = fmax(*worst, fabs((double)y[i] - yr[i]) / scale);
     for (i = 0; i < n; i++)
         if (!(fabs((double)y[i] - yr[i]) <= tol * scale)) {
             printf("  %s: [%zu] got %.9g, ref %.9g (tol %g x scale %g)\n", what, i, (double)y[i], (double)yr[i], tol, scale);
@@ -199,15 +202,22 @@ static int check_conv(const conv_case *k) {
     for (v = 0; v < n_fn; v++) {
         int dw = k->n_sp == 2 && k->group == k->c && k->group == k->m && k->kh == k->kw && (k->kh == 3 || k->kh == 5) &&
                  k->sh == k->sw && k->sh <= 2 && k->dh == 1 && k->dw == 1;
+        /* Winograd F(4x4, 3x3) on x86: 36 transformed weights, packed for the isa's mr (12 or 6) rows */
+        int wino = k->n_sp == 2 && k->group == 1 && k->kh == 3 && k->kw == 3 && k->sh == 1 && k->sw == 1 &&
+                   k->dh == 1 && k->dw == 1 && k->c >= 16 && k->m >= 16 && oh >= 8 && ow >= 8 && strcmp(names[v], "neon");
+        int64_t mr = strcmp(names[v], "avx512") ? 6 : 12;
         char w2[240];
         snprintf(w2, sizeof w2, "%s %s", names[v], what);
         test_fill(y1, yn, -9, 9);
         test_fill(y2, yn, -9, 9);
         packed = run_model(file, bytes, x, xd, xr, y1, yn, 1, 0, fns[v]);
-        ok &= agree(w2, y1, yr, yn, 1e-5 * sqrt((double)(k->c / k->group * k->kh * k->kw)));
+        ok &= agree(w2, y1, yr, yn, 1e-5 * sqrt((double)(k->c / k->group * k->kh * k->kw)),
+                    wino ? &worst_wino : &worst_direct);
         run_model(file, bytes, x, xd, xr, y2, yn, 2, 0, fns[v]);
         if (memcmp(y1, y2, yn * sizeof(float)) != 0) printf("  %s: 1 and 2 threads differ\n", w2), ok = 0;
         if ((packed != 0) != (k->n_sp < 3 && !dw)) printf("  %s: %zu packed bytes\n", w2, packed), ok = 0;
+        if (wino && packed != (size_t)(36 * ((k->m + mr - 1) / mr * mr) * k->c) * sizeof(float))
+            printf("  %s: %zu packed bytes, not Winograd's\n", w2, packed), ok = 0;
     }
     if (!ok) test__failed_checks++;
     free(file), free(x), free(w), free(bias), free(yr), free(y1), free(y2);
@@ -280,6 +290,39 @@ static void test_conv_random_shapes(void) {
     }
 }
 
+/* 3x3 stride-1 convs that take Winograd F(4x4, 3x3) on x86 (16+ channels each way, 8+
+   output rows and columns): odd channel counts and sizes, partial tiles, pads 0 to 2 and
+   uneven, batches whose blocks of tiles span images, several blocks, input channels past
+   the GEMM's KC, activations; and the cases just outside (7 rows, 15 channels). */
+static void test_conv_winograd(void) {
+    conv_case k[24];
+    int i, n = 0;
+    test_seed(13);
+    k[n++] = cc(1, 16, 8, 8, 16, 3, 1, 1, 1, 1);     /* the smallest: 2 x 2 tiles */
+    k[n++] = cc(1, 17, 13, 19, 33, 3, 1, 1, 1, 1);   /* partial tiles both ways */
+    k[n++] = cc(3, 17, 10, 9, 16, 3, 1, 0, 1, 1);    /* no padding, batch 3 */
+    k[n++] = cc(2, 20, 14, 14, 24, 3, 1, 2, 1, 1);   /* pad 2 */
+    k[n++] = cc(1, 16, 57, 61, 17, 3, 1, 1, 1, 1);   /* several blocks, a row of 16 tiles */
+    k[n++] = cc(2, 300, 9, 11, 19, 3, 1, 1, 1, 1);   /* K crosses KC */
+    k[n++] = cc(4, 64, 14, 14, 64, 3, 1, 1, 1, 1);   /* blocks of 4 images */
+    k[n++] = cc(1, 16, 7, 30, 16, 3, 1, 1, 1, 1);    /* 7 rows: the direct path */
+    k[n++] = cc(1, 15, 30, 30, 16, 3, 1, 1, 1, 1);   /* 15 input channels: the direct path */
+    k[n++] = cc(1, 33, 120, 8, 40, 3, 1, 1, 1, 1);   /* 2 tiles a row, 30 rows of them */
+    k[n] = cc(1, 18, 12, 23, 21, 3, 1, 1, 1, 1), k[n].pw = 2, k[n].pw2 = 0, k[n].ph2 = 2, n++; /* uneven pads */
+    k[n] = cc(2, 16, 11, 11, 16, 3, 1, 1, 1, 1), k[n].act = "Relu", n++;
+    k[n] = cc(1, 24, 9, 17, 31, 3, 1, 1, 1, 1), k[n].act = "Silu", k[n].bias = 0, n++;
+    k[n] = cc(1, 16, 16, 16, 48, 3, 1, 1, 1, 1), k[n].act = "Clip", n++;
+    for (i = 0; i < n; i++)
+        if (!check_conv(&k[i])) return;
+    for (i = 0; i < 12; i++) { /* random sizes and channels around the thresholds */
+        conv_case r = cc(test_int(1, 3), test_int(16, 40), test_int(8, 40), test_int(8, 40), test_int(16, 40), 3, 1,
+                         test_int(0, 2), 1, 1);
+        r.bias = (int)test_int(0, 1), r.act = test_int(0, 1) ? "Relu" : NULL;
+        if (!check_conv(&r)) return;
+    }
+    printf("# worst |y - ref| / scale: winograd %.2g, direct %.2g\n", worst_wino, worst_direct);
+}
+
 /* -- MatMul / Gemm with a constant B: pre-packed -- */
 
 /* One MatMul (or Gemm with transB) of a [m][k] input and a constant B; checks the
@@ -326,7 +369,7 @@ static void check_mm(const char *op, int64_t m, int64_t n, int64_t k, int trans_
     for (v = 0; v < n_fn; v++) {
         packed = run_model(file, bytes, a, ad, 2, y1, (size_t)(m * n), 1, 0, fns[v]);
         run_model(file, bytes, a, ad, 2, y2, (size_t)(m * n), 2, 0, fns[v]);
-        agree(what, y1, yr, (size_t)(m * n), 1e-5 * sqrt((double)k));
+        agree(what, y1, yr, (size_t)(m * n), 1e-5 * sqrt((double)k), &worst_direct);
         if (memcmp(y1, y2, (size_t)(m * n) * sizeof(float)) != 0) printf("  %s: 1 and 2 threads differ\n", what), test__failed_checks++;
         if ((packed != 0) != (m >= INFER__GEMM_ROWS || (gemm && trans_b))) printf("  %s: %zu packed bytes\n", what, packed), test__failed_checks++;
     }
@@ -392,7 +435,7 @@ static void test_mapped_release(void) {
         CHECK_OK(infer_run(s1, &in, 1, &out, 1));
         out.data = y2;
         CHECK_OK(infer_run(s2, &in, 1, &out, 1));
-        agree("mapped, packed", y1, y0, yn, 1e-4);
+        agree("mapped, packed", y1, y0, yn, 1e-4, &worst_direct);
         CHECK(memcmp(y2, y0, yn * sizeof(float)) == 0); /* the reference read the released weight */
     }
     infer_session_free(s1);
@@ -436,6 +479,7 @@ int main(void) {
            !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
     RUN(test_conv_fixed_shapes);
     RUN(test_conv_random_shapes);
+    RUN(test_conv_winograd);
     RUN(test_matmul_gemm_prepacked);
     RUN(test_mapped_release);
     RUN(test_conv_huge_pads);
