@@ -13107,11 +13107,13 @@ static int infer__conv_pointwise(const infer__conv_p *p) {
 #define INFER__WINO_TILES 64        /* at least this many tiles a block (whole rows of tiles) */
 #define INFER__WINO_FLOATS (1 << 18) /* or as many as keep V + M of a block in 1 MiB */
 
-/* Whether Conv p runs as Winograd F(4x4, 3x3) when its W is a constant (below) */
+/* Whether Conv p runs as Winograd F(4x4, 3x3) when its W is a constant (below). Only W's
+   shape decides: the weights are packed once, and infer_session_set_dims may change the
+   batch and image sizes later. */
 static int infer__conv_wino(const infer__conv_p *p) {
 #if defined(INFER__HAVE_AVX2)
     return p->n_sp == 2 && p->group == 1 && p->k[0] == 3 && p->k[1] == 3 && p->s[0] == 1 && p->s[1] == 1 &&
-           p->d[0] == 1 && p->d[1] == 1 && p->c >= 16 && p->m >= 16 && p->out[0] >= 8 && p->out[1] >= 8;
+           p->d[0] == 1 && p->d[1] == 1 && p->c >= 16 && p->m >= 16;
 #else
     (void)p;
     return 0;
