@@ -12682,7 +12682,7 @@ static infer_status infer__gemm_f32_neon(const infer__ctx *c) { return infer__ge
 static int infer__conv_is_dw(const infer__conv_p *p); /* below, with Conv */
 static int infer__conv_wino(const infer__conv_p *p);
 #if defined(INFER__HAVE_AVX2)
-static void infer__wino_pack(const struct infer__gemm_isa *isa, float *dst, const float *w, int64_t m, int64_t c);
+static void infer__wino_pack(const struct infer__gemm_isa *isa, float *dst, const float *w, int64_t m, int64_t c, int e);
 #endif
 #if defined(INFER__HAVE_AVX2)
 static infer_status infer__conv_f32_avx2(const infer__ctx *c); /* below, with Conv */
@@ -12962,9 +12962,10 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
         size_t per = infer__packed_a_floats(isa, mg, kk);
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
 #if defined(INFER__HAVE_AVX2)
-        if (infer__conv_wino(p)) { /* 36 transformed weights (infer__wino_pack) */
-            if (dst) infer__wino_pack(isa, dst, (const float *)w->data, p->m, p->c);
-            return 36 * infer__packed_a_floats(isa, p->m, p->c);
+        if (infer__conv_wino(p)) { /* (e + 2)^2 transformed weights (infer__wino_pack) */
+            int e = infer__conv_wino(p);
+            if (dst) infer__wino_pack(isa, dst, (const float *)w->data, p->m, p->c, e);
+            return (size_t)((e + 2) * (e + 2)) * infer__packed_a_floats(isa, p->m, p->c);
         }
 #endif
         for (g = 0; dst && g < p->group; g++)
@@ -13085,67 +13086,90 @@ static int infer__conv_pointwise(const infer__conv_p *p) {
            !p->pe[0] && !p->pe[1] && !p->pe[2];
 }
 
-/* -- Conv 3x3, stride 1, by Winograd F(4x4, 3x3) (AVX2; the AVX-512 GEMM under it) --
+/* -- Conv 3x3, stride 1, by Winograd F(4x4, 3x3) and F(2x2, 3x3) (x86: transforms in AVX2,
+   the GEMM of the isa) --
 
-   A 4 x 4 block of one output channel k (a tile) is
+   An e x e block of one output channel k (a tile; e = 4 or 2, a = e + 2) is
        Y = A^T [ sum_c U[k][c] (.) V[c] ] A,   U[k][c] = G g[k][c] G^T,   V[c] = B^T d[c] B
-   where d[c] is the tile's 6 x 6 input window in channel c, g[k][c] the 3 x 3 filter, (.) the
-   element-wise product and B^T (6 x 6), G (6 x 3), A^T (4 x 6) the transforms of the points 0,
-   +-1, +-2 and infinity. The sum over c at each of the 36 positions xi of a 6 x 6 matrix is a
-   GEMM, M[xi] (m x tiles) = U[xi] (m x c) x V[xi] (c x tiles): 36 multiplies a (k, c, tile)
-   where the direct sum takes 9 x 16, and no im2col. U is computed in double and packed once at
-   session creation as 36 GEMM A operands (4x the weight's floats; infer__cpu_pack). A run
-   takes the tiles in blocks of whole rows of tiles (across the batch), sized so a block's V
-   and M stay near L2: the input transform writes V straight into the GEMM's packed B panels,
-   the 36 GEMMs run one a task, and the output transform adds the bias, applies the
-   activation and writes NCHW. Each value is computed by one task in a fixed order, so
-   results do not depend on the thread count. The transforms' constants (5, 8, 1/24) cost a
-   few bits against the direct sum: within 2e-6 of the output's scale on tests/test_conv.c's
-   shapes (the direct path: 3e-7). Taken with a constant W, 16+ input and output channels and
-   8+ output rows and columns (infer__conv_wino); the 3x3 convs are half of a ResNet's work. */
-
-#define INFER__WINO_TILES 64        /* at least this many tiles a block (whole rows of tiles) */
-#define INFER__WINO_FLOATS (1 << 18) /* or as many as keep V + M of a block in 1 MiB */
-
-/* Whether Conv p runs as Winograd F(4x4, 3x3) when its W is a constant (below). Only W's
-   shape decides: the weights are packed once, and infer_session_set_dims may change the
+   where d[c] is the tile's a x a input window in channel c, g[k][c] the 3 x 3 filter, (.) the
+   element-wise product and B^T (a x a), G (a x 3), A^T (e x a) the transforms of the points 0,
+   +-1, (+-2,) infinity. The sum over c at each of the a^2 positions xi is a GEMM,
+   M[xi] (m x tiles) = U[xi] (m x c) x V[xi] (c x tiles): a^2 multiplies a (k, c, tile) where the
+   direct sum takes 9 e^2 (F(4x4): 36 against 144, F(2x2): 16 against 36), and no im2col. U is
+   computed in double and packed once at session creation as a^2 GEMM A operands (4x, or
+   1.8x, the weight's floats; infer__cpu_pack). F(2x2) is taken when W has 512 x 512 filters
+   or more, whose F(4x4) weights (36 MB) would be read from memory every run in a ResNet's
+   last layers (7 x 7 images: few tiles to share the reads). A run takes the tiles in blocks
+   of whole rows of tiles (across the batch), sized so a block's V and M stay near L2: the
+   input transform writes V straight into the GEMM's packed B panels, the a^2 GEMMs run one
+   a task, and the output transform adds the bias, applies the activation and writes NCHW.
+   With enough blocks, each thread runs whole blocks with its own V and M, so nothing
+   crosses between cores; otherwise threads split each block's channels and GEMMs. Each
+   value is computed the same way on any thread, so results do not depend on the thread
+   count. The transforms' constants (5, 8, 1/24) cost some bits against the direct sum:
+   up to 1.3e-5 of the output's scale on tests/test_conv.c's shapes (the direct path: 9e-7).
+   Taken with a constant W and 16+ input and output channels (infer__conv_wino): W's shape
+   alone decides, as the weights are packed once and infer_session_set_dims may change the
    batch and image sizes later. */
+
+#define INFER__WINO_TILES 64         /* at least this many tiles a block (whole rows of tiles) */
+#define INFER__WINO_FLOATS (1 << 18) /* or as many as keep V + M of a block in 1 MiB */
+#define INFER__WINO_F2 (1 << 18)     /* F(2x2, 3x3) from this many filters (m x c) */
+
+/* The tile size e (4 or 2) Conv p runs as Winograd F(e x e, 3x3) with when its W is a
+   constant; 0: not */
 static int infer__conv_wino(const infer__conv_p *p) {
 #if defined(INFER__HAVE_AVX2)
-    return p->n_sp == 2 && p->group == 1 && p->k[0] == 3 && p->k[1] == 3 && p->s[0] == 1 && p->s[1] == 1 &&
-           p->d[0] == 1 && p->d[1] == 1 && p->c >= 16 && p->m >= 16;
+    if (p->n_sp != 2 || p->group != 1 || p->k[0] != 3 || p->k[1] != 3 || p->s[0] != 1 || p->s[1] != 1 ||
+        p->d[0] != 1 || p->d[1] != 1 || p->c < 16 || p->m < 16)
+        return 0;
+    return (double)p->c * (double)p->m >= INFER__WINO_F2 ? 2 : 4;
 #else
     (void)p;
     return 0;
 #endif
 }
 
-/* Tile rows a block of conv p, and (through max_tiles) the most tiles in one */
-static int64_t infer__wino_rows(const infer__conv_p *p, int64_t *max_tiles) {
-    int64_t tw = (p->out[1] + 3) / 4, th = (p->out[0] + 3) / 4;
-    int64_t tiles = INFER__MAX(INFER__WINO_TILES, INFER__WINO_FLOATS / (36 * (p->c + p->m)));
-    int64_t rows = INFER__MIN((tiles + tw - 1) / tw, p->n * th);
+/* The blocks of conv p with tile size e: tile rows a block (the return value), how many
+   blocks, the most tiles in one */
+static int64_t infer__wino_rows(const infer__conv_p *p, int64_t e, int64_t *blocks, int64_t *max_tiles) {
+    int64_t tw = INFER__MAX(1, (p->out[1] + e - 1) / e), th = (p->out[0] + e - 1) / e, pos = (e + 2) * (e + 2);
+    int64_t tiles = INFER__MAX(INFER__WINO_TILES, INFER__WINO_FLOATS / (pos * (p->c + p->m)));
+    int64_t rows = INFER__MAX(1, INFER__MIN((tiles + tw - 1) / tw, p->n * th));
+    if (blocks) *blocks = (p->n * th + rows - 1) / rows;
     if (max_tiles) *max_tiles = rows * tw;
     return rows;
 }
 
-/* Columns of an input task's row phases (infer__wino_in_task): tw rounded up to 8, plus 8 */
+/* Columns of an input task's row phases (infer__wino_in): tw rounded up to 8, plus 8 */
 static int64_t infer__wino_sw(int64_t tw) { return (tw + 7) / 8 * 8 + 8; }
-/* Floats of one input task's rows: 6 rows of 4 phases, and one padded input row */
-static int64_t infer__wino_line(int64_t tw) { return 28 * infer__wino_sw(tw); }
 
-/* Scratch bytes of the Winograd conv p on nt threads: V [36][roundup(tiles, 32) * c] (packed
-   B panels), M [36][m][tiles] (+ 8 floats read past the last), the input tasks' rows */
-static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
-    int64_t tiles, tw = (p->out[1] + 3) / 4;
-    size_t v, mm, line;
-    infer__wino_rows(p, &tiles);
+/* Floats of one slice of a Winograd conv's scratch, for nt input tasks: V [a^2][v_per] (packed
+   B panels of up to max tiles, rounded up to 32), M [a^2][m][max tiles] (+ 8 floats read past
+   the last), nt tasks' rows (a rows and one padded input row, e phases each); 0 on overflow */
+static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_t *v_per) {
+    int64_t tiles, tw = (p->out[1] + e - 1) / e, pos = (e + 2) * (e + 2);
+    size_t v, mm, line, all;
+    infer__wino_rows(p, e, NULL, &tiles);
     tiles = (tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
-    return infer__mul((size_t)tiles, (size_t)p->c, &v) && infer__mul(v, 36, &v) &&
-           infer__mul((size_t)tiles, (size_t)p->m, &mm) && infer__mul(mm, 36, &mm) && infer__add(mm, 8, &mm) &&
-           infer__mul((size_t)infer__wino_line(tw), (size_t)(nt < 1 ? 1 : nt), &line) && infer__add(v, mm, bytes) &&
-           infer__add(*bytes, line, bytes) && infer__mul(*bytes, sizeof(float), bytes) &&
-           infer__add(*bytes, 3 * INFER__ALIGN, bytes);
+    if (!infer__mul((size_t)tiles, (size_t)p->c, &v) || !infer__mul((size_t)tiles, (size_t)p->m, &mm) ||
+        !infer__mul(mm, (size_t)pos, &mm) || !infer__add(mm, 8, &mm) ||
+        !infer__mul((size_t)((e + 3) * e * infer__wino_sw(tw)), (size_t)(nt < 1 ? 1 : nt), &line) ||
+        !infer__mul(v, (size_t)pos, &all) || !infer__add(all, mm, &all) || !infer__add(all, line, &all) ||
+        !infer__mul(all, sizeof(float), &all) || all > SIZE_MAX / 64)
+        return 0;
+    if (v_per) *v_per = v;
+    return all / sizeof(float);
+}
+
+/* Scratch bytes of the Winograd conv p on nt threads: one slice per thread when there are
+   blocks enough for threads to take whole ones (2 a thread), else one */
+static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
+    int64_t e = infer__conv_wino(p), blocks;
+    size_t slice = infer__wino_slice(p, e, nt, NULL);
+    infer__wino_rows(p, e, &blocks, NULL);
+    return slice && infer__mul(slice, sizeof(float) * (size_t)(nt > 1 && blocks >= 2 * nt ? nt : 1), bytes) &&
+           infer__add(*bytes, INFER__ALIGN, bytes);
 }
 
 /* Scratch bytes of the SIMD Conv on nt threads: the GEMM's packing buffers for one
@@ -13480,15 +13504,18 @@ static void infer__conv_dw_task_neon(void *arg, int64_t t) {
 #endif
 
 #if defined(INFER__HAVE_AVX2)
-/* U = G g G^T of every filter g of W [m][c][3][3], in double, as 36 packed A operands
-   [36][infer__packed_a_floats(isa, m, c)] (infer__pack_a_all's layout) at dst */
-static void infer__wino_pack(const infer__gemm_isa *isa, float *dst, const float *w, int64_t m, int64_t c) {
-    static const double G[6][3] = {{1 / 4.0, 0, 0},           {-1 / 6.0, -1 / 6.0, -1 / 6.0},
-                                   {-1 / 6.0, 1 / 6.0, -1 / 6.0}, {1 / 24.0, 1 / 12.0, 1 / 6.0},
-                                   {1 / 24.0, -1 / 12.0, 1 / 6.0}, {0, 0, 1}};
+/* U = G g G^T of every filter g of W [m][c][3][3], in double, as (e + 2)^2 packed A operands
+   [(e + 2)^2][infer__packed_a_floats(isa, m, c)] (infer__pack_a_all's layout) at dst */
+static void infer__wino_pack(const infer__gemm_isa *isa, float *dst, const float *w, int64_t m, int64_t c, int e) {
+    static const double G4[6][3] = {{1 / 4.0, 0, 0},           {-1 / 6.0, -1 / 6.0, -1 / 6.0},
+                                    {-1 / 6.0, 1 / 6.0, -1 / 6.0}, {1 / 24.0, 1 / 12.0, 1 / 6.0},
+                                    {1 / 24.0, -1 / 12.0, 1 / 6.0}, {0, 0, 1}};
+    static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const double(*G)[3] = e == 4 ? G4 : G2;
+    const int a = e + 2;
     size_t per = infer__packed_a_floats(isa, m, c);
     int64_t mp = (m + isa->mr - 1) / isa->mr * isa->mr, k, ci;
-    memset(dst, 0, 36 * per * sizeof(float));
+    memset(dst, 0, (size_t)(a * a) * per * sizeof(float));
     for (k = 0; k < m; k++)
         for (ci = 0; ci < c; ci++) {
             const float *g = w + (k * c + ci) * 9;
@@ -13496,13 +13523,13 @@ static void infer__wino_pack(const infer__gemm_isa *isa, float *dst, const float
             float *at = dst + pc * mp + k / isa->mr * isa->mr * kc + (ci - pc) * isa->mr + k % isa->mr;
             double t[6][3];
             int i, j, q;
-            for (i = 0; i < 6; i++)
+            for (i = 0; i < a; i++)
                 for (j = 0; j < 3; j++) t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-            for (i = 0; i < 6; i++)
-                for (j = 0; j < 6; j++) {
+            for (i = 0; i < a; i++)
+                for (j = 0; j < a; j++) {
                     double u = 0;
                     for (q = 0; q < 3; q++) u += t[i][q] * G[j][q];
-                    at[(size_t)(i * 6 + j) * per] = (float)u;
+                    at[(size_t)(i * a + j) * per] = (float)u;
                 }
         }
 }
@@ -13511,45 +13538,56 @@ typedef struct infer__wino {
     const infer__conv_p *p;
     const infer__gemm_isa *isa;
     const float *x, *u, *bias;
-    float *y, *v, *mm, *lines;
-    int64_t th, tw, r0, r1, tiles; /* this block: tile rows r0..r1 of n * th, tiles of them */
-    size_t u_per, v_per;           /* floats from one xi's U (V) to the next */
-    int nt;
+    float *y, *v, *mm, *lines;   /* V, M and the input tasks' rows of one slice of scratch */
+    int64_t e, th, tw, rows, blocks;
+    int64_t r0, r1, tiles;       /* this block: tile rows r0..r1 of n * th, tiles of them */
+    size_t u_per, v_per, slice;  /* floats from one xi's U (V) to the next; one slice */
+    int nt;                      /* tasks of a block's transforms, or of whole blocks */
 } infer__wino;
 
-/* w[0..6) = B^T z[0..6) */
-#define INFER__WINO_BT(z, w)                                                                                           \
-    do {                                                                                                               \
-        __m256 a_ = _mm256_fnmadd_ps(four, z[2], z[4]), b_ = _mm256_fmsub_ps(four, z[1], z[3]);                       \
-        __m256 c_ = _mm256_sub_ps(z[4], z[2]), e_ = _mm256_mul_ps(two, _mm256_sub_ps(z[1], z[3]));                    \
-        w[0] = _mm256_fnmadd_ps(five, z[2], _mm256_fmadd_ps(four, z[0], z[4]));                                        \
-        w[1] = _mm256_sub_ps(a_, b_), w[2] = _mm256_add_ps(a_, b_);                                                    \
-        w[3] = _mm256_sub_ps(c_, e_), w[4] = _mm256_add_ps(c_, e_);                                                    \
-        w[5] = _mm256_fnmadd_ps(five, z[3], _mm256_fmadd_ps(four, z[1], z[5]));                                        \
-    } while (0)
+/* w[0..a) = B^T z[0..a) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__wino_bt(int a, const __m256 *z, __m256 *w) {
+    if (a == 6) {
+        const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), five = _mm256_set1_ps(5);
+        __m256 p = _mm256_fnmadd_ps(four, z[2], z[4]), q = _mm256_fmsub_ps(four, z[1], z[3]);
+        __m256 r = _mm256_sub_ps(z[4], z[2]), s = _mm256_mul_ps(two, _mm256_sub_ps(z[1], z[3]));
+        w[0] = _mm256_fnmadd_ps(five, z[2], _mm256_fmadd_ps(four, z[0], z[4]));
+        w[1] = _mm256_sub_ps(p, q), w[2] = _mm256_add_ps(p, q);
+        w[3] = _mm256_sub_ps(r, s), w[4] = _mm256_add_ps(r, s);
+        w[5] = _mm256_fnmadd_ps(five, z[3], _mm256_fmadd_ps(four, z[1], z[5]));
+    } else {
+        w[0] = _mm256_sub_ps(z[0], z[2]), w[1] = _mm256_add_ps(z[1], z[2]);
+        w[2] = _mm256_sub_ps(z[2], z[1]), w[3] = _mm256_sub_ps(z[1], z[3]);
+    }
+}
 
-/* w[0..4) = A^T z[0..6) */
-#define INFER__WINO_AT(z, w)                                                                                           \
-    do {                                                                                                               \
-        __m256 s12_ = _mm256_add_ps(z[1], z[2]), d12_ = _mm256_sub_ps(z[1], z[2]);                                     \
-        __m256 s34_ = _mm256_add_ps(z[3], z[4]), d34_ = _mm256_sub_ps(z[3], z[4]);                                     \
-        w[0] = _mm256_add_ps(_mm256_add_ps(z[0], s12_), s34_);                                                         \
-        w[1] = _mm256_fmadd_ps(two, d34_, d12_);                                                                       \
-        w[2] = _mm256_fmadd_ps(four, s34_, s12_);                                                                      \
-        w[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34_, d12_), z[5]);                                                \
-    } while (0)
+/* w[0..a - 2) = A^T z[0..a) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__wino_at(int a, const __m256 *z, __m256 *w) {
+    if (a == 6) {
+        const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
+        __m256 s12 = _mm256_add_ps(z[1], z[2]), d12 = _mm256_sub_ps(z[1], z[2]);
+        __m256 s34 = _mm256_add_ps(z[3], z[4]), d34 = _mm256_sub_ps(z[3], z[4]);
+        w[0] = _mm256_add_ps(_mm256_add_ps(z[0], s12), s34);
+        w[1] = _mm256_fmadd_ps(two, d34, d12);
+        w[2] = _mm256_fmadd_ps(four, s34, s12);
+        w[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, d34, d12), z[5]);
+    } else {
+        w[0] = _mm256_add_ps(_mm256_add_ps(z[0], z[1]), z[2]);
+        w[1] = _mm256_sub_ps(_mm256_sub_ps(z[1], z[2]), z[3]);
+    }
+}
 
-/* Input task t: V of channels [c t / nt, c (t + 1) / nt) for the block's tiles. Each input
-   row is split by column phase (s[ph][X] = row[4 X + ph - left pad]), so the window column k
-   of 8 neighbouring tiles is one load: s[k % 4] + tx + k / 4. */
-__attribute__((target("avx2,fma"))) static void infer__wino_in_task(void *arg, int64_t t) {
-    const infer__wino *w = (const infer__wino *)arg;
+/* V of input channels [c t / nt, c (t + 1) / nt) for the block's tiles, tile size a - 2 = e.
+   Each input row is split by column phase (s[ph][X] = row[e X + ph - left pad]), so window
+   column k of 8 neighbouring tiles is one load: s[k % e] + tx + k / e. */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__wino_in(const infer__wino *w, int64_t t,
+                                                                                    const int a) {
     const infer__conv_p *p = w->p;
+    const int e = a - 2;
     const int64_t nr = w->isa->nr, np = (w->tiles + nr - 1) / nr * nr, tw = w->tw, sw = infer__wino_sw(tw);
     const int64_t ih = p->in[0], iw = p->in[1], pt = p->pb[0], pl = p->pb[1];
-    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), five = _mm256_set1_ps(5);
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    float *s = w->lines + (size_t)t * (size_t)infer__wino_line(tw), *raw = s + 24 * sw;
+    float *s = w->lines + t * (a + 1) * e * sw, *raw = s + a * e * sw;
     int64_t c0 = p->c * t / w->nt, c1 = p->c * (t + 1) / w->nt, ci, r;
     for (ci = c0; ci < c1; ci++) {
         int64_t pc = ci / INFER__GEMM_KC * INFER__GEMM_KC, kc = INFER__MIN(p->c - pc, INFER__GEMM_KC);
@@ -13557,46 +13595,53 @@ __attribute__((target("avx2,fma"))) static void infer__wino_in_task(void *arg, i
         for (r = w->r0; r < w->r1; r++) {
             int64_t ty = r % w->th, j, tx, x0, len;
             const float *xp = w->x + (r / w->th * p->c + ci) * ih * iw;
-            for (j = 0; j < 6; j++) {
-                int64_t iy = 4 * ty - pt + j;
-                float *sj = s + j * 4 * sw;
+            for (j = 0; j < a; j++) {
+                int64_t iy = e * ty - pt + j;
+                float *sj = s + j * e * sw;
                 if (iy < 0 || iy >= ih) {
-                    memset(sj, 0, (size_t)(4 * sw) * sizeof(float));
+                    memset(sj, 0, (size_t)(e * sw) * sizeof(float));
                     continue;
                 }
-                /* raw[X] = row[X - pl] for X < 4 sw, zero outside the row */
-                x0 = INFER__MIN(pl, 4 * sw), len = INFER__MAX(0, INFER__MIN(iw, 4 * sw - x0));
+                /* raw[X] = row[X - pl] for X < e sw, zero outside the row */
+                x0 = INFER__MIN(pl, e * sw), len = INFER__MAX(0, INFER__MIN(iw, e * sw - x0));
                 memset(raw, 0, (size_t)x0 * sizeof(float));
                 memcpy(raw + x0, xp + iy * iw, (size_t)len * sizeof(float));
-                memset(raw + x0 + len, 0, (size_t)(4 * sw - x0 - len) * sizeof(float));
-                for (tx = 0; tx < sw; tx += 8) { /* 32 floats -> 8 of each phase */
-                    __m256 a0 = _mm256_loadu_ps(raw + 4 * tx), a1 = _mm256_loadu_ps(raw + 4 * tx + 8);
-                    __m256 a2 = _mm256_loadu_ps(raw + 4 * tx + 16), a3 = _mm256_loadu_ps(raw + 4 * tx + 24);
-                    __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
-                    __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
-                    __m256d d0 = _mm256_castps_pd(t0), d1 = _mm256_castps_pd(t1);
-                    __m256d d2 = _mm256_castps_pd(t2), d3 = _mm256_castps_pd(t3);
-                    _mm256_storeu_ps(sj + tx, _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d0, d2)), perm));
-                    _mm256_storeu_ps(sj + sw + tx,
-                                     _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(d0, d2)), perm));
-                    _mm256_storeu_ps(sj + 2 * sw + tx,
-                                     _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d1, d3)), perm));
-                    _mm256_storeu_ps(sj + 3 * sw + tx,
-                                     _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(d1, d3)), perm));
-                }
+                memset(raw + x0 + len, 0, (size_t)(e * sw - x0 - len) * sizeof(float));
+                for (tx = 0; tx < sw; tx += 8)
+                    if (e == 4) { /* 32 floats -> 8 of each phase */
+                        __m256 a0 = _mm256_loadu_ps(raw + 4 * tx), a1 = _mm256_loadu_ps(raw + 4 * tx + 8);
+                        __m256 a2 = _mm256_loadu_ps(raw + 4 * tx + 16), a3 = _mm256_loadu_ps(raw + 4 * tx + 24);
+                        __m256d d0 = _mm256_castps_pd(_mm256_unpacklo_ps(a0, a1));
+                        __m256d d1 = _mm256_castps_pd(_mm256_unpackhi_ps(a0, a1));
+                        __m256d d2 = _mm256_castps_pd(_mm256_unpacklo_ps(a2, a3));
+                        __m256d d3 = _mm256_castps_pd(_mm256_unpackhi_ps(a2, a3));
+                        _mm256_storeu_ps(sj + tx, _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d0, d2)), perm));
+                        _mm256_storeu_ps(sj + sw + tx,
+                                         _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(d0, d2)), perm));
+                        _mm256_storeu_ps(sj + 2 * sw + tx,
+                                         _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d1, d3)), perm));
+                        _mm256_storeu_ps(sj + 3 * sw + tx,
+                                         _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(d1, d3)), perm));
+                    } else { /* 16 floats -> 8 even, 8 odd */
+                        __m256 a0 = _mm256_loadu_ps(raw + 2 * tx), a1 = _mm256_loadu_ps(raw + 2 * tx + 8);
+                        _mm256_storeu_ps(sj + tx, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                                      _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, 0x88)), 0xD8)));
+                        _mm256_storeu_ps(sj + sw + tx, _mm256_castpd_ps(_mm256_permute4x64_pd(
+                                                           _mm256_castps_pd(_mm256_shuffle_ps(a0, a1, 0xDD)), 0xD8)));
+                    }
             }
             for (tx = 0; tx < tw; tx += 8) {
                 __m256 col[6][6], z[6], o[6];
                 int64_t tt = (r - w->r0) * tw + tx, k, i, l;
-                for (k = 0; k < 6; k++) { /* down the window's column k: col[i][k] */
-                    for (j = 0; j < 6; j++) z[j] = _mm256_loadu_ps(s + (j * 4 + k % 4) * sw + tx + k / 4);
-                    INFER__WINO_BT(z, o);
-                    for (i = 0; i < 6; i++) col[i][k] = o[i];
+                for (k = 0; k < a; k++) { /* down the window's column k: col[i][k] */
+                    for (j = 0; j < a; j++) z[j] = _mm256_loadu_ps(s + (j * e + k % e) * sw + tx + k / e);
+                    infer__wino_bt(a, z, o);
+                    for (i = 0; i < a; i++) col[i][k] = o[i];
                 }
-                for (i = 0; i < 6; i++) { /* along row i: V[6 i + nu] */
-                    INFER__WINO_BT(col[i], o);
-                    for (k = 0; k < 6; k++) {
-                        float *d = vc + (size_t)(i * 6 + k) * w->v_per;
+                for (i = 0; i < a; i++) { /* along row i: V[a i + k] */
+                    infer__wino_bt(a, col[i], o);
+                    for (k = 0; k < a; k++) {
+                        float *d = vc + (size_t)(i * a + k) * w->v_per;
                         if (tt % nr + 8 <= nr && tt + 8 <= np) _mm256_storeu_ps(d + tt / nr * kc * nr + tt % nr, o[k]);
                         else { /* across two panels, or past the last: lane by lane */
                             float lane[8];
@@ -13611,6 +13656,66 @@ __attribute__((target("avx2,fma"))) static void infer__wino_in_task(void *arg, i
     }
 }
 
+/* Y of output channels [m t / nt, m (t + 1) / nt) for the block's tiles, tile size a - 2 */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__wino_out(const infer__wino *w, int64_t t,
+                                                                                     const int a) {
+    const infer__conv_p *p = w->p;
+    const int e = a - 2;
+    const int64_t oh = p->out[0], ow = p->out[1], tw = w->tw, n_m = p->m * w->tiles;
+    const infer__act *act = p->act.kind != INFER__ACT_NONE ? &p->act : NULL;
+    int64_t k0 = p->m * t / w->nt, k1 = p->m * (t + 1) / w->nt, k, r;
+    for (k = k0; k < k1; k++) {
+        const __m256 b = _mm256_set1_ps(w->bias ? w->bias[k] : 0);
+        for (r = w->r0; r < w->r1; r++) {
+            int64_t ty = r % w->th, rows = INFER__MIN(e, oh - e * ty), tx, i, j;
+            float *yp = w->y + ((r / w->th * p->m + k) * oh + e * ty) * ow;
+            for (tx = 0; tx < tw; tx += 8) {
+                const float *mk = w->mm + k * w->tiles + (r - w->r0) * tw + tx;
+                __m256 z[6], q[4][6], o[6], ch[4];
+                for (j = 0; j < a; j++) { /* down column j: q[i][j] */
+                    for (i = 0; i < a; i++) z[i] = _mm256_loadu_ps(mk + (i * a + j) * n_m);
+                    infer__wino_at(a, z, o);
+                    for (i = 0; i < e; i++) q[i][j] = o[i];
+                }
+                for (i = 0; i < rows; i++) { /* row i of 8 tiles: o[column][tile] -> 8 e floats */
+                    infer__wino_at(a, q[i], o);
+                    for (j = 0; j < e; j++) o[j] = _mm256_add_ps(o[j], b);
+                    if (e == 4) {
+                        __m256 lo = _mm256_unpacklo_ps(o[0], o[1]), hi = _mm256_unpackhi_ps(o[0], o[1]);
+                        __m256 lo2 = _mm256_unpacklo_ps(o[2], o[3]), hi2 = _mm256_unpackhi_ps(o[2], o[3]);
+                        __m256 t0 = _mm256_shuffle_ps(lo, lo2, 0x44), t1 = _mm256_shuffle_ps(lo, lo2, 0xEE);
+                        __m256 t2 = _mm256_shuffle_ps(hi, hi2, 0x44), t3 = _mm256_shuffle_ps(hi, hi2, 0xEE);
+                        ch[0] = _mm256_permute2f128_ps(t0, t1, 0x20), ch[1] = _mm256_permute2f128_ps(t2, t3, 0x20);
+                        ch[2] = _mm256_permute2f128_ps(t0, t1, 0x31), ch[3] = _mm256_permute2f128_ps(t2, t3, 0x31);
+                    } else {
+                        __m256 lo = _mm256_unpacklo_ps(o[0], o[1]), hi = _mm256_unpackhi_ps(o[0], o[1]);
+                        ch[0] = _mm256_permute2f128_ps(lo, hi, 0x20), ch[1] = _mm256_permute2f128_ps(lo, hi, 0x31);
+                    }
+                    if (e * tx + 8 * e <= ow)
+                        for (j = 0; j < e; j++) _mm256_storeu_ps(yp + i * ow + e * tx + 8 * j, ch[j]);
+                    else {
+                        float out[32];
+                        for (j = 0; j < e; j++) _mm256_storeu_ps(out + 8 * j, ch[j]);
+                        memcpy(yp + i * ow + e * tx, out, (size_t)(ow - e * tx) * sizeof(float));
+                    }
+                }
+            }
+            if (act) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void infer__wino_in_task(void *arg, int64_t t) {
+    const infer__wino *w = (const infer__wino *)arg;
+    if (w->e == 4) infer__wino_in(w, t, 6);
+    else infer__wino_in(w, t, 4);
+}
+__attribute__((target("avx2,fma"))) static void infer__wino_out_task(void *arg, int64_t t) {
+    const infer__wino *w = (const infer__wino *)arg;
+    if (w->e == 4) infer__wino_out(w, t, 6);
+    else infer__wino_out(w, t, 4);
+}
+
 /* GEMM task xi: M[xi] = U[xi] x V[xi], both packed */
 static void infer__wino_gemm_task(void *arg, int64_t xi) {
     const infer__wino *w = (const infer__wino *)arg;
@@ -13622,48 +13727,22 @@ static void infer__wino_gemm_task(void *arg, int64_t xi) {
     infer__gemm_f32_part(&g, 0, g.m, 0, g.n, NULL, NULL);
 }
 
-/* Output task t: Y of output channels [m t / nt, m (t + 1) / nt) for the block's tiles */
-__attribute__((target("avx2,fma"))) static void infer__wino_out_task(void *arg, int64_t t) {
-    const infer__wino *w = (const infer__wino *)arg;
-    const infer__conv_p *p = w->p;
-    const int64_t oh = p->out[0], ow = p->out[1], tw = w->tw, n_m = p->m * w->tiles;
-    const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
-    const infer__act *act = p->act.kind != INFER__ACT_NONE ? &p->act : NULL;
-    int64_t k0 = p->m * t / w->nt, k1 = p->m * (t + 1) / w->nt, k, r;
-    for (k = k0; k < k1; k++) {
-        const __m256 b = _mm256_set1_ps(w->bias ? w->bias[k] : 0);
-        for (r = w->r0; r < w->r1; r++) {
-            int64_t ty = r % w->th, rows = INFER__MIN(4, oh - 4 * ty), tx, i, j;
-            float *yp = w->y + ((r / w->th * p->m + k) * oh + 4 * ty) * ow;
-            for (tx = 0; tx < tw; tx += 8) {
-                const float *mk = w->mm + k * w->tiles + (r - w->r0) * tw + tx;
-                __m256 z[6], q[4][6], o[4];
-                for (j = 0; j < 6; j++) { /* down column j of the 6 x 6: q[i][j] */
-                    for (i = 0; i < 6; i++) z[i] = _mm256_loadu_ps(mk + (i * 6 + j) * n_m);
-                    INFER__WINO_AT(z, o);
-                    for (i = 0; i < 4; i++) q[i][j] = o[i];
-                }
-                for (i = 0; i < rows; i++) { /* row i of 8 tiles: o[col][tile] -> 32 floats */
-                    __m256 e0, e1, e2, e3, lo, hi, ch[4];
-                    INFER__WINO_AT(q[i], o);
-                    for (j = 0; j < 4; j++) o[j] = _mm256_add_ps(o[j], b);
-                    lo = _mm256_unpacklo_ps(o[0], o[1]), hi = _mm256_unpackhi_ps(o[0], o[1]);
-                    e0 = _mm256_unpacklo_ps(o[2], o[3]), e1 = _mm256_unpackhi_ps(o[2], o[3]);
-                    e2 = _mm256_shuffle_ps(lo, e0, 0x44), e3 = _mm256_shuffle_ps(lo, e0, 0xEE);
-                    lo = _mm256_shuffle_ps(hi, e1, 0x44), hi = _mm256_shuffle_ps(hi, e1, 0xEE);
-                    ch[0] = _mm256_permute2f128_ps(e2, e3, 0x20), ch[1] = _mm256_permute2f128_ps(lo, hi, 0x20);
-                    ch[2] = _mm256_permute2f128_ps(e2, e3, 0x31), ch[3] = _mm256_permute2f128_ps(lo, hi, 0x31);
-                    if (4 * tx + 32 <= ow)
-                        for (j = 0; j < 4; j++) _mm256_storeu_ps(yp + i * ow + 4 * tx + 8 * j, ch[j]);
-                    else {
-                        float out[32];
-                        for (j = 0; j < 4; j++) _mm256_storeu_ps(out + 8 * j, ch[j]);
-                        memcpy(yp + i * ow + 4 * tx, out, (size_t)(ow - 4 * tx) * sizeof(float));
-                    }
-                }
-            }
-            if (act) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
-        }
+/* the tile rows of block b */
+static void infer__wino_block(infer__wino *w, int64_t b) {
+    w->r0 = b * w->rows, w->r1 = INFER__MIN(w->r0 + w->rows, w->p->n * w->th), w->tiles = (w->r1 - w->r0) * w->tw;
+}
+
+/* Task t of whole blocks: blocks t, t + nt, ... start to end in slice t of the scratch */
+static void infer__wino_blocks_task(void *arg, int64_t t) {
+    infer__wino w = *(const infer__wino *)arg;
+    int64_t pos = (w.e + 2) * (w.e + 2), b, xi;
+    w.v += (size_t)t * w.slice, w.mm += (size_t)t * w.slice, w.lines += (size_t)t * w.slice;
+    w.nt = 1;
+    for (b = t; b < w.blocks; b += ((const infer__wino *)arg)->nt) {
+        infer__wino_block(&w, b);
+        infer__wino_in_task(&w, 0);
+        for (xi = 0; xi < pos; xi++) infer__wino_gemm_task(&w, xi);
+        infer__wino_out_task(&w, 0);
     }
 }
 
@@ -13671,25 +13750,36 @@ __attribute__((target("avx2,fma"))) static void infer__wino_out_task(void *arg, 
 static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__conv_p *p = &c->p->conv;
     infer__wino w;
-    size_t need;
-    int64_t rows = infer__wino_rows(p, NULL), tiles;
+    int64_t pos, max_tiles, b;
+    int whole;
     uintptr_t at = ((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1);
     memset(&w, 0, sizeof w);
     w.p = p, w.isa = isa, w.u = c->packed, w.x = (const float *)c->in[0]->data, w.y = (float *)c->out[0]->data;
     w.bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
-    w.th = (p->out[0] + 3) / 4, w.tw = (p->out[1] + 3) / 4;
-    w.nt = infer__threads_for(c, 4.0 * (double)p->n * (double)p->m * (double)p->c * (double)(w.th * w.tw) * 36);
-    if (!infer__wino_scratch(p, w.nt, &need) || c->scratch_bytes < need) return infer__conv_ref(c); /* cannot happen */
-    infer__wino_rows(p, &tiles);
+    w.e = infer__conv_wino(p), pos = (w.e + 2) * (w.e + 2);
+    w.th = (p->out[0] + w.e - 1) / w.e, w.tw = (p->out[1] + w.e - 1) / w.e;
+    if (p->n * w.th * w.tw == 0) return INFER_STATUS_OK;
+    w.rows = infer__wino_rows(p, w.e, &w.blocks, &max_tiles);
+    w.nt = infer__threads_for(c, (double)p->n * (double)p->m * (double)p->c * (double)(w.th * w.tw) * (double)pos);
+    whole = w.nt > 1 && w.blocks >= 2 * w.nt;
+    w.slice = infer__wino_slice(p, w.e, w.nt, &w.v_per);
+    if (!w.slice || c->scratch_bytes < w.slice * sizeof(float) * (size_t)(whole ? w.nt : 1) + INFER__ALIGN) {
+        if (!w.slice || c->scratch_bytes < w.slice * sizeof(float) + INFER__ALIGN)
+            return infer__conv_ref(c); /* not planned for: cannot happen */
+        whole = 0;
+    }
     w.u_per = infer__packed_a_floats(isa, p->m, p->c);
-    w.v_per = (size_t)((tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX * p->c);
     w.v = (float *)at;
-    w.mm = w.v + 36 * w.v_per;
-    w.lines = w.mm + 36 * (size_t)(tiles * p->m) + 8;
-    for (w.r0 = 0; w.r0 < p->n * w.th; w.r0 = w.r1) {
-        w.r1 = INFER__MIN(w.r0 + rows, p->n * w.th), w.tiles = (w.r1 - w.r0) * w.tw;
+    w.mm = w.v + (size_t)pos * w.v_per;
+    w.lines = w.mm + (size_t)(pos * p->m * ((max_tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX)) + 8;
+    if (whole) {
+        infer__parallel(c, w.nt, w.nt, infer__wino_blocks_task, &w);
+        return INFER_STATUS_OK;
+    }
+    for (b = 0; b < w.blocks; b++) {
+        infer__wino_block(&w, b);
         infer__parallel(c, w.nt, w.nt, infer__wino_in_task, &w);
-        infer__parallel(c, w.nt, 36, infer__wino_gemm_task, &w);
+        infer__parallel(c, w.nt, pos, infer__wino_gemm_task, &w);
         infer__parallel(c, w.nt, w.nt, infer__wino_out_task, &w);
     }
     return INFER_STATUS_OK;

@@ -202,10 +202,11 @@ static int check_conv(const conv_case *k) {
     for (v = 0; v < n_fn; v++) {
         int dw = k->n_sp == 2 && k->group == k->c && k->group == k->m && k->kh == k->kw && (k->kh == 3 || k->kh == 5) &&
                  k->sh == k->sw && k->sh <= 2 && k->dh == 1 && k->dw == 1;
-        /* Winograd F(4x4, 3x3) on x86: 36 transformed weights, packed for the isa's mr (12 or 6) rows */
+        /* Winograd on x86: 36 transformed weights (F(4x4, 3x3)), or 16 (F(2x2, 3x3)) from 512 x 512
+           filters, packed for the isa's mr (12 or 6) rows */
         int wino = k->n_sp == 2 && k->group == 1 && k->kh == 3 && k->kw == 3 && k->sh == 1 && k->sw == 1 &&
                    k->dh == 1 && k->dw == 1 && k->c >= 16 && k->m >= 16 && strcmp(names[v], "neon");
-        int64_t mr = strcmp(names[v], "avx512") ? 6 : 12;
+        int64_t mr = strcmp(names[v], "avx512") ? 6 : 12, pos = k->c * k->m >= 512 * 512 ? 16 : 36;
         char w2[240];
         snprintf(w2, sizeof w2, "%s %s", names[v], what);
         test_fill(y1, yn, -9, 9);
@@ -216,7 +217,7 @@ static int check_conv(const conv_case *k) {
         run_model(file, bytes, x, xd, xr, y2, yn, 2, 0, fns[v]);
         if (memcmp(y1, y2, yn * sizeof(float)) != 0) printf("  %s: 1 and 2 threads differ\n", w2), ok = 0;
         if ((packed != 0) != (k->n_sp < 3 && !dw)) printf("  %s: %zu packed bytes\n", w2, packed), ok = 0;
-        if (wino && packed != (size_t)(36 * ((k->m + mr - 1) / mr * mr) * k->c) * sizeof(float))
+        if (wino && packed != (size_t)(pos * ((k->m + mr - 1) / mr * mr) * k->c) * sizeof(float))
             printf("  %s: %zu packed bytes, not Winograd's\n", w2, packed), ok = 0;
     }
     if (!ok) test__failed_checks++;
@@ -290,12 +291,13 @@ static void test_conv_random_shapes(void) {
     }
 }
 
-/* 3x3 stride-1 convs that take Winograd F(4x4, 3x3) on x86 (16+ channels each way): odd
+/* 3x3 stride-1 convs that take Winograd on x86 (16+ channels each way; F(2x2, 3x3) from
+   512 x 512 filters, else F(4x4, 3x3)): odd
    channel counts and sizes, partial tiles, pads 0 to 2 and uneven, batches whose blocks of
    tiles span images, several blocks, input channels past the GEMM's KC, activations,
    outputs smaller than a tile; and a case just outside (15 input channels). */
 static void test_conv_winograd(void) {
-    conv_case k[24];
+    conv_case k[32];
     int i, n = 0;
     test_seed(13);
     k[n++] = cc(1, 16, 8, 8, 16, 3, 1, 1, 1, 1);     /* the smallest: 2 x 2 tiles */
@@ -305,6 +307,7 @@ static void test_conv_winograd(void) {
     k[n++] = cc(1, 16, 57, 61, 17, 3, 1, 1, 1, 1);   /* several blocks, a row of 16 tiles */
     k[n++] = cc(2, 300, 9, 11, 19, 3, 1, 1, 1, 1);   /* K crosses KC */
     k[n++] = cc(4, 64, 14, 14, 64, 3, 1, 1, 1, 1);   /* blocks of 4 images */
+    k[n++] = cc(2, 64, 56, 56, 64, 3, 1, 1, 1, 1);   /* 6 blocks: on 2 threads, each runs whole ones */
     k[n++] = cc(1, 16, 7, 30, 16, 3, 1, 1, 1, 1);    /* 7 rows: 2 rows of tiles, the second partial */
     k[n++] = cc(2, 19, 1, 1, 17, 3, 1, 1, 1, 1);     /* a 1 x 1 image: one tile, mostly padding */
     k[n++] = cc(1, 16, 3, 5, 16, 3, 1, 0, 1, 1);     /* a 1 x 3 output */
@@ -312,6 +315,9 @@ static void test_conv_winograd(void) {
     k[n++] = cc(1, 33, 120, 8, 40, 3, 1, 1, 1, 1);   /* 2 tiles a row, 30 rows of them */
     k[n] = cc(1, 18, 12, 23, 21, 3, 1, 1, 1, 1), k[n].pw = 2, k[n].pw2 = 0, k[n].ph2 = 2, n++; /* uneven pads */
     k[n] = cc(2, 16, 11, 11, 16, 3, 1, 1, 1, 1), k[n].act = "Relu", n++;
+    k[n] = cc(2, 512, 7, 7, 512, 3, 1, 1, 1, 1), k[n].act = "Relu", n++;  /* F(2x2): a ResNet's last 3x3 */
+    k[n] = cc(1, 601, 9, 14, 437, 3, 1, 1, 1, 1), k[n].bias = 0, n++;    /* F(2x2), odd sizes, K past KC */
+    k[n++] = cc(1, 1024, 5, 3, 256, 3, 1, 2, 1, 1);                      /* F(2x2) from exactly 2^18 filters */
     k[n] = cc(1, 24, 9, 17, 31, 3, 1, 1, 1, 1), k[n].act = "Silu", k[n].bias = 0, n++;
     k[n] = cc(1, 16, 16, 16, 48, 3, 1, 1, 1, 1), k[n].act = "Clip", n++;
     for (i = 0; i < n; i++)
