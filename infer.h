@@ -13080,6 +13080,20 @@ static int64_t infer__conv_dw_plane(const infer__conv_p *p, int64_t *h2, int64_t
     return h * w;
 }
 
+#define INFER__DW_CB_W 16 /* depthwise outputs up to this wide go 8 channels at a time (x86) */
+
+/* Floats a thread of the channel-blocked depthwise conv needs (infer__conv_dw_cb_task_avx2:
+   the 8 channels' padded windows and outputs), or 0 when the plane runs the row kernels */
+static int64_t infer__conv_dw_cb(const infer__conv_p *p) {
+#if defined(INFER__HAVE_AVX2)
+    if (p->out[1] > INFER__DW_CB_W) return 0;
+    return (((p->out[0] - 1) * p->s[0] + p->k[0]) * ((p->out[1] - 1) * p->s[1] + p->k[1]) + p->out[0] * p->out[1]) * 8;
+#else
+    (void)p;
+    return 0;
+#endif
+}
+
 /* A 1x1 conv without stride or padding: X itself is the GEMM's B */
 static int infer__conv_pointwise(const infer__conv_p *p) {
     return p->k[0] * p->k[1] * p->k[2] == 1 && p->s[0] * p->s[1] * p->s[2] == 1 && !p->pb[0] && !p->pb[1] && !p->pb[2] &&
@@ -13185,8 +13199,9 @@ static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, 
     *bytes = 0;
     if (!simd || p->n_sp > 2) return 1;
     if (infer__conv_is_dw(p)) { /* the sides are < 2^43 each, their product may not fit */
-        int64_t h2, w2;
+        int64_t h2, w2, cb = infer__conv_dw_cb(p);
         infer__conv_dw_plane(p, &h2, &w2);
+        if (cb) h2 = cb, w2 = 1; /* 8 channels' windows and outputs instead of a padded plane */
         return infer__mul((size_t)h2, (size_t)w2, bytes) && infer__mul(*bytes, sizeof(float) * (size_t)(nt < 1 ? 1 : nt), bytes) &&
                infer__add(*bytes, INFER__ALIGN, bytes);
     }
@@ -13453,6 +13468,113 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
             for (oy = 0; oy < p->out[0]; oy++) infer__act_apply_vec(dj->vec, &p->act, y + oy * p->out[1], p->out[1]);
     }
 }
+/* d[j][0..8) = column j of the 8 x 8 block r[0..8)[0..8) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__tr8_avx2(const __m256 *r, __m256 *d) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    d[0] = _mm256_permute2f128_ps(u0, u4, 0x20), d[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    d[2] = _mm256_permute2f128_ps(u2, u6, 0x20), d[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    d[4] = _mm256_permute2f128_ps(u0, u4, 0x31), d[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    d[6] = _mm256_permute2f128_ps(u2, u6, 0x31), d[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* 4 outputs (or 1, one4 0) of 8 channels from (oy, o) of the interleaved window buf
+   [][wp][8]: 4 independent sums, in registers */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__dw_cb_out(int four, const float *buf, int64_t wp,
+                                                                                      const float *wv, __m256 b, int64_t K,
+                                                                                      int64_t S, int64_t oy, int64_t o,
+                                                                                      float *out) {
+    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
+    int64_t ky, kx;
+    for (ky = 0; ky < K; ky++)
+        for (kx = 0; kx < K; kx++) {
+            const float *xr = buf + ((oy * S + ky) * wp + o * S + kx) * 8;
+            __m256 wk = _mm256_loadu_ps(wv + (ky * K + kx) * 8);
+            a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr), a0);
+            if (four) {
+                a1 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + S * 8), a1);
+                a2 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + 2 * S * 8), a2);
+                a3 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + 3 * S * 8), a3);
+            }
+        }
+    _mm256_storeu_ps(out + o * 8, a0);
+    if (four) {
+        _mm256_storeu_ps(out + (o + 1) * 8, a1);
+        _mm256_storeu_ps(out + (o + 2) * 8, a2);
+        _mm256_storeu_ps(out + (o + 3) * 8, a3);
+    }
+}
+
+/* Depthwise conv on small planes (infer__conv_dw_cb), 8 channels at a time: their input
+   windows interleaved into buf [hp][wp][8] (zero padding), each output a vector of 8
+   channels [oh][ow][8] from K x K full-width loads and FMAs (4 outputs at a time), then back
+   to 8 NCHW planes; 8 x 8 transposes both ways, over 8 positions of the whole plane at a
+   time (not of a row: a plane 7 wide still moves in full vectors). Task t: groups of 8 channels (of every image) from its share. */
+__attribute__((target("avx2,fma"))) static void infer__conv_dw_cb_task_avx2(void *arg, int64_t t) {
+    static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    const infer__dw_job *dj = (const infer__dw_job *)arg;
+    const infer__ctx *c = dj->c;
+    const infer__conv_p *p = &c->p->conv;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    const int64_t K = p->k[0], S = p->s[0], ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
+    const int64_t hp = (oh - 1) * S + K, wp = (ow - 1) * S + K, per = p->c / 8 + (p->c % 8 != 0);
+    const int64_t y0 = INFER__MAX(0, -p->pb[0]), y1 = INFER__MIN(ih, hp - p->pb[0]);
+    const int64_t x0 = INFER__MAX(0, -p->pb[1]), x1 = INFER__MIN(iw, wp - p->pb[1]);
+    int64_t groups = p->n * per, g, lo = groups * t / dj->n_tasks, hi = groups * (t + 1) / dj->n_tasks;
+    float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
+                 t * infer__conv_dw_cb(p), *out = buf + hp * wp * 8;
+    memset(buf, 0, (size_t)(hp * wp * 8) * sizeof(float)); /* the padding stays zero */
+    for (g = lo; g < hi; g++) {
+        int64_t n = g / per, c0 = g % per * 8, lanes = INFER__MIN(8, p->c - c0), l, iy, ix, oy, ox, k, cnt;
+        const float *x = (const float *)c->in[0]->data + (n * p->c + c0) * ih * iw;
+        float *y = (float *)c->out[0]->data + (n * p->c + c0) * oh * ow;
+        float wv[25 * 8], bv[8] = {0};
+        __m256 r[8], d[8], b;
+        __m256i mk;
+        for (l = 0; l < 8; l++)
+            for (k = 0; k < K * K; k++) wv[k * 8 + l] = l < lanes ? ((const float *)c->in[1]->data)[(c0 + l) * K * K + k] : 0;
+        for (l = 0; l < lanes && bias; l++) bv[l] = bias[c0 + l];
+        b = _mm256_loadu_ps(bv);
+        for (k = 0, iy = 0, ix = 0; k < ih * iw; k += 8) { /* 8 positions of the plane at a time */
+            cnt = INFER__MIN(8, ih * iw - k), mk = _mm256_loadu_si256((const __m256i *)(ones + 8 - cnt));
+            for (l = 0; l < 8; l++)
+                r[l] = l >= lanes ? _mm256_setzero_ps()
+                       : cnt == 8 ? _mm256_loadu_ps(x + l * ih * iw + k)
+                                  : _mm256_maskload_ps(x + l * ih * iw + k, mk);
+            infer__tr8_avx2(r, d);
+            for (l = 0; l < cnt; l++) { /* position k + l is (iy, ix) */
+                if (iy >= y0 && iy < y1 && ix >= x0 && ix < x1)
+                    _mm256_storeu_ps(buf + ((iy + p->pb[0]) * wp + p->pb[1] + ix) * 8, d[l]);
+                if (++ix == iw) ix = 0, iy++;
+            }
+        }
+        for (oy = 0; oy < oh; oy++)
+            if (ow >= 4)
+                for (ox = 0; ox < ow; ox += 4) infer__dw_cb_out(1, buf, wp, wv, b, K, S, oy, INFER__MIN(ox, ow - 4), out + oy * ow * 8);
+            else
+                for (ox = 0; ox < ow; ox++) infer__dw_cb_out(0, buf, wp, wv, b, K, S, oy, ox, out + oy * ow * 8);
+        infer__act_apply_vec(dj->vec, &p->act, out, oh * ow * 8);
+        for (k = 0; k < oh * ow; k += 8) { /* back to the planes, 8 positions at a time */
+            cnt = INFER__MIN(8, oh * ow - k);
+            for (l = 0; l < 8; l++) r[l] = l < cnt ? _mm256_loadu_ps(out + (k + l) * 8) : _mm256_setzero_ps();
+            infer__tr8_avx2(r, d);
+            for (l = 0; l < lanes; l++) /* no masked stores: AMD's are slow */
+                if (cnt == 8) _mm256_storeu_ps(y + l * oh * ow + k, d[l]);
+                else {
+                    float tail[8];
+                    _mm256_storeu_ps(tail, d[l]);
+                    for (ox = 0; ox < cnt; ox++) y[l * oh * ow + k + ox] = tail[ox];
+                }
+        }
+    }
+}
+
 #else /* INFER__HAVE_NEON: the same, 8 or 4 outputs of a row at a time */
 #define INFER__CONV_DW_TASK infer__conv_dw_task_neon
 static void infer__conv_dw_task_neon(void *arg, int64_t t) {
@@ -13800,13 +13922,18 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     if (p->n_sp > 2) return infer__conv_ref(c);
     if (infer__conv_is_dw(p)) {
         infer__dw_job dj;
-        size_t per = (size_t)infer__conv_dw_plane(p, NULL, NULL) * sizeof(float);
+        int64_t cb = infer__conv_dw_cb(p), jobs = cb ? p->n * (p->c / 8 + (p->c % 8 != 0)) : p->n * p->m;
+        size_t per = (size_t)(cb ? cb : infer__conv_dw_plane(p, NULL, NULL)) * sizeof(float);
         int64_t nt_dw = infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz);
         if (c->scratch_bytes < per + INFER__ALIGN) return infer__conv_ref(c); /* not planned for: cannot happen */
-        nt_dw = INFER__MIN(INFER__MIN(nt_dw, p->n * p->m), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
+        nt_dw = INFER__MIN(INFER__MIN(nt_dw, jobs), (int64_t)((c->scratch_bytes - INFER__ALIGN) / per));
         dj.c = c, dj.vec = infer__vec_of(isa), dj.n_tasks = nt_dw;
 #if defined(INFER__HAVE_AVX2)
         dj.plane = isa == &infer__isa_avx512 ? infer__dw_plane_avx512 : infer__dw_plane_avx2;
+        if (cb) {
+            infer__parallel(c, (int)nt_dw, nt_dw, infer__conv_dw_cb_task_avx2, &dj);
+            return INFER_STATUS_OK;
+        }
 #endif
         infer__parallel(c, (int)nt_dw, nt_dw, INFER__CONV_DW_TASK, &dj);
         return INFER_STATUS_OK;

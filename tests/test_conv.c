@@ -331,6 +331,31 @@ static void test_conv_winograd(void) {
     printf("# worst |y - ref| / scale: winograd %.2g, direct %.2g\n", worst_wino, worst_direct);
 }
 
+/* Depthwise convs up to 16 outputs wide, which x86 runs 8 channels at a time through
+   transposes: channel counts that leave a partial group of 8, planes of 1, 3, 7 and 16
+   columns (fewer than 4 outputs a row, rows past a multiple of 8 positions), 3x3 and 5x5 at
+   strides 1 and 2, uneven pads, batches, activations; tests/test_conv.c's other depthwise
+   cases cover the wider row kernels. */
+static void test_conv_dw_small(void) {
+    conv_case k[16];
+    int i, n = 0;
+    test_seed(14);
+    k[n++] = cc(1, 7, 7, 7, 7, 3, 1, 1, 1, 7);       /* one partial group */
+    k[n++] = cc(2, 17, 7, 7, 17, 3, 1, 1, 1, 17);    /* two groups and one channel, batch 2 */
+    k[n++] = cc(1, 24, 14, 14, 24, 5, 2, 2, 1, 24);  /* 5x5 stride 2: 7 x 7 out */
+    k[n++] = cc(1, 16, 16, 16, 16, 3, 1, 1, 1, 16);  /* 16 columns */
+    k[n++] = cc(1, 9, 5, 3, 9, 3, 1, 1, 1, 9);       /* 3 columns: one output at a time */
+    k[n++] = cc(3, 8, 1, 1, 8, 5, 1, 2, 1, 8);       /* a 1 x 1 image, all padding */
+    k[n++] = cc(1, 33, 11, 13, 33, 5, 1, 2, 1, 33);  /* 5x5 stride 1, 11 x 13 */
+    k[n++] = cc(1, 40, 9, 31, 40, 3, 2, 1, 1, 40);   /* stride 2: 16 columns out */
+    k[n] = cc(1, 12, 10, 9, 12, 3, 1, 0, 1, 12), k[n].pw = 2, k[n].ph2 = 2, n++; /* uneven pads */
+    k[n] = cc(2, 19, 7, 7, 19, 3, 1, 1, 1, 19), k[n].act = "Relu", n++;
+    k[n] = cc(1, 21, 14, 14, 21, 5, 2, 2, 1, 21), k[n].act = "Silu", k[n].bias = 0, n++;
+    k[n] = cc(1, 8, 6, 6, 8, 3, 1, 1, 1, 8), k[n].act = "Clip", n++;
+    for (i = 0; i < n; i++)
+        if (!check_conv(&k[i])) return;
+}
+
 /* -- MatMul / Gemm with a constant B: pre-packed -- */
 
 /* One MatMul (or Gemm with transB) of a [m][k] input and a constant B; checks the
@@ -488,6 +513,7 @@ int main(void) {
     RUN(test_conv_fixed_shapes);
     RUN(test_conv_random_shapes);
     RUN(test_conv_winograd);
+    RUN(test_conv_dw_small);
     RUN(test_matmul_gemm_prepacked);
     RUN(test_mapped_release);
     RUN(test_conv_huge_pads);
