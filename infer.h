@@ -5725,12 +5725,23 @@ static int infer__buf_live_together(const infer__buf *a, const infer__buf *b) {
     return a->first <= b->last && b->first <= a->last;
 }
 
-/* Orders for placing buffers: 0 largest first, 1 longest-lived first, 2 earliest first;
-   ties go to the larger, then the earlier, then the lower index. */
+/* A buffer's size scaled by a pseudo-random factor in [0.75, 1.25) fixed by its index and
+   the pass (key >= 3), for infer__plan's perturbed orders */
+static double infer__plan_jitter(const infer__buf *x, size_t ix, int key) {
+    uint32_t h = (uint32_t)ix * 2654435761u ^ (uint32_t)key * 40503u;
+    h ^= h >> 15, h *= 2246822519u, h ^= h >> 13;
+    return (double)x->size * (0.75 + 0.5 * (double)(h % 4096) / 4096.0);
+}
+
+/* Orders for placing buffers: 0 largest first, 1 longest-lived first, 2 earliest first,
+   3 and up largest first by jittered sizes; ties go to the larger, then the earlier, then
+   the lower index. */
 static int infer__plan_before(const infer__buf *x, const infer__buf *y, size_t ix, size_t iy, int key) {
     int32_t lx = x->last - x->first, ly = y->last - y->first;
     if (key == 1 && lx != ly) return lx > ly;
     if (key == 2 && x->first != y->first) return x->first < y->first;
+    if (key >= 3 && infer__plan_jitter(x, ix, key) != infer__plan_jitter(y, iy, key))
+        return infer__plan_jitter(x, ix, key) > infer__plan_jitter(y, iy, key);
     if (x->size != y->size) return x->size > y->size;
     if (x->first != y->first) return x->first < y->first;
     return ix < iy;
@@ -5781,8 +5792,12 @@ static size_t infer__plan_pass(infer__buf *bufs, size_t n, const size_t *order, 
 
 /* Assigns offsets. Greedy by size with the smallest fitting gap is the main strategy;
    a few other orders and first-fit are tried too (each pass is cheap) and the smallest
-   arena wins. Also reports the lower bound: the largest total of buffers live at one
-   step. Returns 0 when out of memory. */
+   arena wins; while that is still more than 1% above the lower bound, up to
+   INFER__PLAN_TRIES more passes take sizes jittered by +-25% (deterministic), which finds the tight packings of
+   steps that each need exactly the bound (a ResNet block whose Winograd scratch and
+   residual fill three steps alike). Also reports the lower bound: the largest total of
+   buffers live at one step. Returns 0 when out of memory. */
+#define INFER__PLAN_TRIES 32
 static int infer__plan(const infer_allocator *a, infer__buf *bufs, size_t n, int32_t n_steps, size_t *arena_bytes,
                        size_t *lower_bound) {
     size_t *order = (size_t *)infer__calloc(a, n, sizeof(size_t));
@@ -5807,9 +5822,10 @@ static int infer__plan(const infer_allocator *a, infer__buf *bufs, size_t n, int
         sum += live[st];
         best_lb = INFER__MAX(best_lb, sum);
     }
-    for (strategy = 0; strategy < 6 && best_top > best_lb; strategy++) {
+    for (strategy = 0; strategy < 6 + INFER__PLAN_TRIES && best_top > best_lb; strategy++) {
+        if (strategy >= 6 && best_top - best_lb <= best_lb / 100) break; /* within 1%: not worth more passes */
         size_t top;
-        infer__plan_sort(bufs, order, placed, n, strategy / 2);
+        infer__plan_sort(bufs, order, placed, n, strategy < 6 ? strategy / 2 : strategy - 3);
         top = infer__plan_pass(bufs, n, order, placed, strategy % 2 == 0);
         if (top < best_top) {
             best_top = top;
@@ -13158,31 +13174,36 @@ static int64_t infer__wino_rows(const infer__conv_p *p, int64_t e, int64_t *bloc
 /* Columns of an input task's row phases (infer__wino_in): tw rounded up to 8, plus 8 */
 static int64_t infer__wino_sw(int64_t tw) { return (tw + 7) / 8 * 8 + 8; }
 
-/* Floats of one slice of a Winograd conv's scratch, for nt input tasks: V [a^2][v_per] (packed
-   B panels of up to max tiles, rounded up to 32), M [a^2][m][max tiles] (+ 8 floats read past
-   the last), nt tasks' rows (a rows and one padded input row, e phases each); 0 on overflow */
-static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_t *v_per) {
-    int64_t tiles, tw = (p->out[1] + e - 1) / e, pos = (e + 2) * (e + 2);
+/* Floats of one slice of a Winograd conv's scratch, for nt tasks sharing it: V [a^2][c][max
+   tiles], M [a^2][m][max tiles] (+ 8 floats read past the last), and per task its rows (a
+   rows and one padded input row, e phases each) and the GEMM's packed B block (KC x up to
+   NC tiles rounded up to 32); 0 on overflow. Through layout: floats of V, of M, of one
+   task's rows and of one packed block. */
+static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_t layout[4]) {
+    int64_t tiles, tw = (p->out[1] + e - 1) / e, pos = (e + 2) * (e + 2), bp;
     size_t v, mm, line, all;
     infer__wino_rows(p, e, NULL, &tiles);
-    tiles = (tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
-    if (!infer__mul((size_t)tiles, (size_t)p->c, &v) || !infer__mul((size_t)tiles, (size_t)p->m, &mm) ||
-        !infer__mul(mm, (size_t)pos, &mm) || !infer__add(mm, 8, &mm) ||
-        !infer__mul((size_t)((e + 3) * e * infer__wino_sw(tw)), (size_t)(nt < 1 ? 1 : nt), &line) ||
-        !infer__mul(v, (size_t)pos, &all) || !infer__add(all, mm, &all) || !infer__add(all, line, &all) ||
-        !infer__mul(all, sizeof(float), &all) || all > SIZE_MAX / 64)
+    bp = INFER__GEMM_KC * INFER__MIN((tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX, INFER__GEMM_NC);
+    line = (size_t)((e + 3) * e * infer__wino_sw(tw));
+    if (!infer__mul((size_t)tiles, (size_t)p->c, &v) || !infer__mul(v, (size_t)pos, &v) ||
+        !infer__mul((size_t)tiles, (size_t)p->m, &mm) || !infer__mul(mm, (size_t)pos, &mm) || !infer__add(mm, 8, &mm) ||
+        !infer__mul(line + (size_t)bp, (size_t)(nt < 1 ? 1 : nt), &all) || !infer__add(all, v, &all) ||
+        !infer__add(all, mm, &all) || all > SIZE_MAX / 64)
         return 0;
-    if (v_per) *v_per = v;
-    return all / sizeof(float);
+    if (layout) layout[0] = v, layout[1] = mm, layout[2] = line, layout[3] = (size_t)bp;
+    return all;
 }
 
 /* Scratch bytes of the Winograd conv p on nt threads: one slice per thread when there are
    blocks enough for threads to take whole ones (2 a thread), else one */
 static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
     int64_t e = infer__conv_wino(p), blocks;
-    size_t slice = infer__wino_slice(p, e, nt, NULL);
+    int whole;
+    size_t slice;
     infer__wino_rows(p, e, &blocks, NULL);
-    return slice && infer__mul(slice, sizeof(float) * (size_t)(nt > 1 && blocks >= 2 * nt ? nt : 1), bytes) &&
+    whole = nt > 1 && blocks >= 2 * nt;
+    slice = infer__wino_slice(p, e, whole ? 1 : nt, NULL);
+    return slice && infer__mul(slice, sizeof(float) * (size_t)(whole ? nt : 1), bytes) &&
            infer__add(*bytes, INFER__ALIGN, bytes);
 }
 
@@ -13660,11 +13681,11 @@ typedef struct infer__wino {
     const infer__conv_p *p;
     const infer__gemm_isa *isa;
     const float *x, *u, *bias;
-    float *y, *v, *mm, *lines;   /* V, M and the input tasks' rows of one slice of scratch */
+    float *y, *v, *mm, *lines, *bp; /* V, M, the tasks' rows and packed B blocks of one slice */
     int64_t e, th, tw, rows, blocks;
-    int64_t r0, r1, tiles;       /* this block: tile rows r0..r1 of n * th, tiles of them */
-    size_t u_per, v_per, slice;  /* floats from one xi's U (V) to the next; one slice */
-    int nt;                      /* tasks of a block's transforms, or of whole blocks */
+    int64_t r0, r1, tiles;          /* this block: tile rows r0..r1 of n * th, tiles of them */
+    size_t u_per, line, bp_per, slice; /* floats: one xi's U, a task's rows, its B block; a slice */
+    int nt;                         /* tasks of a block's transforms, or of whole blocks */
 } infer__wino;
 
 /* w[0..a) = B^T z[0..a) */
@@ -13699,21 +13720,21 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
     }
 }
 
-/* V of input channels [c t / nt, c (t + 1) / nt) for the block's tiles, tile size a - 2 = e.
+/* V [a^2][c][tiles] of input channels [c t / nt, c (t + 1) / nt) for the block's tiles, tile
+   size a - 2 = e.
    Each input row is split by column phase (s[ph][X] = row[e X + ph - left pad]), so window
    column k of 8 neighbouring tiles is one load: s[k % e] + tx + k / e. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void infer__wino_in(const infer__wino *w, int64_t t,
                                                                                     const int a) {
     const infer__conv_p *p = w->p;
     const int e = a - 2;
-    const int64_t nr = w->isa->nr, np = (w->tiles + nr - 1) / nr * nr, tw = w->tw, sw = infer__wino_sw(tw);
+    const int64_t tw = w->tw, sw = infer__wino_sw(tw), n_c = p->c * w->tiles;
     const int64_t ih = p->in[0], iw = p->in[1], pt = p->pb[0], pl = p->pb[1];
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    float *s = w->lines + t * (a + 1) * e * sw, *raw = s + a * e * sw;
+    float *s = w->lines + (size_t)t * w->line, *raw = s + a * e * sw;
     int64_t c0 = p->c * t / w->nt, c1 = p->c * (t + 1) / w->nt, ci, r;
     for (ci = c0; ci < c1; ci++) {
-        int64_t pc = ci / INFER__GEMM_KC * INFER__GEMM_KC, kc = INFER__MIN(p->c - pc, INFER__GEMM_KC);
-        float *vc = w->v + pc * np + (ci - pc) * nr;
+        float *vc = w->v + ci * w->tiles;
         for (r = w->r0; r < w->r1; r++) {
             int64_t ty = r % w->th, j, tx, x0, len;
             const float *xp = w->x + (r / w->th * p->c + ci) * ih * iw;
@@ -13754,7 +13775,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
             }
             for (tx = 0; tx < tw; tx += 8) {
                 __m256 col[6][6], z[6], o[6];
-                int64_t tt = (r - w->r0) * tw + tx, k, i, l;
+                int64_t tt = (r - w->r0) * tw + tx, k, i, l, left = INFER__MIN(8, tw - tx);
                 for (k = 0; k < a; k++) { /* down the window's column k: col[i][k] */
                     for (j = 0; j < a; j++) z[j] = _mm256_loadu_ps(s + (j * e + k % e) * sw + tx + k / e);
                     infer__wino_bt(a, z, o);
@@ -13763,13 +13784,12 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
                 for (i = 0; i < a; i++) { /* along row i: V[a i + k] */
                     infer__wino_bt(a, col[i], o);
                     for (k = 0; k < a; k++) {
-                        float *d = vc + (size_t)(i * a + k) * w->v_per;
-                        if (tt % nr + 8 <= nr && tt + 8 <= np) _mm256_storeu_ps(d + tt / nr * kc * nr + tt % nr, o[k]);
-                        else { /* across two panels, or past the last: lane by lane */
+                        float *d = vc + (size_t)(i * a + k) * (size_t)n_c + tt;
+                        if (left == 8) _mm256_storeu_ps(d, o[k]);
+                        else { /* the row's last tiles: its lanes only */
                             float lane[8];
                             _mm256_storeu_ps(lane, o[k]);
-                            for (l = 0; l < 8 && tt + l < w->tiles; l++)
-                                d[(tt + l) / nr * kc * nr + (tt + l) % nr] = lane[l];
+                            for (l = 0; l < left; l++) d[l] = lane[l];
                         }
                     }
                 }
@@ -13838,15 +13858,18 @@ __attribute__((target("avx2,fma"))) static void infer__wino_out_task(void *arg, 
     else infer__wino_out(w, t, 4);
 }
 
-/* GEMM task xi: M[xi] = U[xi] x V[xi], both packed */
-static void infer__wino_gemm_task(void *arg, int64_t xi) {
+/* GEMM task t: M[xi] = U[xi] (packed) x V[xi] for xi in [a^2 t / nt, a^2 (t + 1) / nt), packing
+   V's blocks in the task's own buffer */
+static void infer__wino_gemm_task(void *arg, int64_t t) {
     const infer__wino *w = (const infer__wino *)arg;
+    int64_t pos = (w->e + 2) * (w->e + 2), xi;
     infer__gemm_job g;
     memset(&g, 0, sizeof g);
-    g.isa = w->isa, g.m = w->p->m, g.n = w->tiles, g.k = w->p->c;
-    g.a_packed = w->u + (size_t)xi * w->u_per, g.b_packed = w->v + (size_t)xi * w->v_per;
-    g.c = w->mm + xi * g.m * g.n;
-    infer__gemm_f32_part(&g, 0, g.m, 0, g.n, NULL, NULL);
+    g.isa = w->isa, g.m = w->p->m, g.n = w->tiles, g.k = w->p->c, g.b_rs = g.n, g.b_cs = 1;
+    for (xi = pos * t / w->nt; xi < pos * (t + 1) / w->nt; xi++) {
+        g.a_packed = w->u + (size_t)xi * w->u_per, g.b = w->v + xi * g.k * g.n, g.c = w->mm + xi * g.m * g.n;
+        infer__gemm_f32_part(&g, 0, g.m, 0, g.n, NULL, w->bp + (size_t)t * w->bp_per);
+    }
 }
 
 /* the tile rows of block b */
@@ -13857,13 +13880,13 @@ static void infer__wino_block(infer__wino *w, int64_t b) {
 /* Task t of whole blocks: blocks t, t + nt, ... start to end in slice t of the scratch */
 static void infer__wino_blocks_task(void *arg, int64_t t) {
     infer__wino w = *(const infer__wino *)arg;
-    int64_t pos = (w.e + 2) * (w.e + 2), b, xi;
-    w.v += (size_t)t * w.slice, w.mm += (size_t)t * w.slice, w.lines += (size_t)t * w.slice;
+    int64_t b;
+    w.v += (size_t)t * w.slice, w.mm += (size_t)t * w.slice, w.lines += (size_t)t * w.slice, w.bp += (size_t)t * w.slice;
     w.nt = 1;
     for (b = t; b < w.blocks; b += ((const infer__wino *)arg)->nt) {
         infer__wino_block(&w, b);
         infer__wino_in_task(&w, 0);
-        for (xi = 0; xi < pos; xi++) infer__wino_gemm_task(&w, xi);
+        infer__wino_gemm_task(&w, 0);
         infer__wino_out_task(&w, 0);
     }
 }
@@ -13872,7 +13895,8 @@ static void infer__wino_blocks_task(void *arg, int64_t t) {
 static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__conv_p *p = &c->p->conv;
     infer__wino w;
-    int64_t pos, max_tiles, b;
+    int64_t pos, b;
+    size_t layout[4];
     int whole;
     uintptr_t at = ((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1);
     memset(&w, 0, sizeof w);
@@ -13881,19 +13905,17 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
     w.e = infer__conv_wino(p), pos = (w.e + 2) * (w.e + 2);
     w.th = (p->out[0] + w.e - 1) / w.e, w.tw = (p->out[1] + w.e - 1) / w.e;
     if (p->n * w.th * w.tw == 0) return INFER_STATUS_OK;
-    w.rows = infer__wino_rows(p, w.e, &w.blocks, &max_tiles);
+    w.rows = infer__wino_rows(p, w.e, &w.blocks, NULL);
     w.nt = infer__threads_for(c, (double)p->n * (double)p->m * (double)p->c * (double)(w.th * w.tw) * (double)pos);
     whole = w.nt > 1 && w.blocks >= 2 * w.nt;
-    w.slice = infer__wino_slice(p, w.e, w.nt, &w.v_per);
-    if (!w.slice || c->scratch_bytes < w.slice * sizeof(float) * (size_t)(whole ? w.nt : 1) + INFER__ALIGN) {
-        if (!w.slice || c->scratch_bytes < w.slice * sizeof(float) + INFER__ALIGN)
-            return infer__conv_ref(c); /* not planned for: cannot happen */
-        whole = 0;
-    }
-    w.u_per = infer__packed_a_floats(isa, p->m, p->c);
+    w.slice = infer__wino_slice(p, w.e, whole ? 1 : w.nt, layout);
+    if (!w.slice || c->scratch_bytes < w.slice * sizeof(float) * (size_t)(whole ? w.nt : 1) + INFER__ALIGN)
+        return infer__conv_ref(c); /* not planned for: cannot happen */
+    w.u_per = infer__packed_a_floats(isa, p->m, p->c), w.line = layout[2], w.bp_per = layout[3];
     w.v = (float *)at;
-    w.mm = w.v + (size_t)pos * w.v_per;
-    w.lines = w.mm + (size_t)(pos * p->m * ((max_tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX)) + 8;
+    w.mm = w.v + layout[0];
+    w.lines = w.mm + layout[1];
+    w.bp = w.lines + (size_t)(whole ? 1 : w.nt) * w.line;
     if (whole) {
         infer__parallel(c, w.nt, w.nt, infer__wino_blocks_task, &w);
         return INFER_STATUS_OK;
@@ -13901,7 +13923,7 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
     for (b = 0; b < w.blocks; b++) {
         infer__wino_block(&w, b);
         infer__parallel(c, w.nt, w.nt, infer__wino_in_task, &w);
-        infer__parallel(c, w.nt, pos, infer__wino_gemm_task, &w);
+        infer__parallel(c, w.nt, w.nt, infer__wino_gemm_task, &w);
         infer__parallel(c, w.nt, w.nt, infer__wino_out_task, &w);
     }
     return INFER_STATUS_OK;
