@@ -14291,31 +14291,48 @@ static float infer__maxpool2_one(const infer__conv_p *p, const float *xp, int64_
     return best;
 }
 
-/* plane job (batch n, channel c): rows of outputs, 8 at a time where the whole window
-   lies inside the row (the taps in the reference's order: ties keep the first, a NaN
-   stays), the rest one by one */
+/* plane job (batch n, channel c): rows of outputs, 8 at a time (the taps in the
+   reference's order: ties keep the first, a NaN stays): straight from the row where the
+   8 windows lie inside it, else (the ends of a row) from a copy of their columns padded
+   with -inf, which is never the maximum of a window that has a real tap (when some
+   window could be all padding, those outputs go one by one) */
 __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *arg, int64_t job) {
     const infer__ctx *c = (const infer__ctx *)arg;
     const infer__conv_p *p = &c->p->conv;
     const float *xp = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
     float *yp = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
-    int64_t s = p->s[1], lo = (p->pb[1] + s - 1) / s, oy, ox, ky, kx, a0, b0;
+    int64_t s = p->s[1], lo = (p->pb[1] + s - 1) / s, oy, ox, ky, kx, a0, b0, j;
+    /* every window has a column inside the row: the first ends past column 0, the last
+       starts before the end (ceil_mode's last window may reach past the end pad) */
+    int padded = p->k[0] <= 16 && p->k[1] <= 16 && p->pb[1] < p->k[1] && (p->out[1] - 1) * s - p->pb[1] < p->in[1] &&
+                 p->out[1] >= 8;
+    float pad[16 * 40]; /* up to 16 rows of the 8 s + k - 1 columns of 8 windows */
     for (oy = 0; oy < p->out[0]; oy++) {
         float *yr = yp + oy * p->out[1];
+        int64_t iy = oy * p->s[0] - p->pb[0]; /* + ky: inside for ky in [a0, b0) */
         infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
         for (ox = 0; ox < p->out[1];) {
             /* inputs read by 8 outputs from ox: [ox * s - pb, ox * s - pb + k - 1 + 8 * s) */
-            if (a0 < b0 && ox >= lo && ox * s - p->pb[1] + p->k[1] - 1 + 8 * s <= p->in[1]) {
-                const float *x0 = xp + ox * s - p->pb[1];
-                int64_t iy = oy * p->s[0] - p->pb[0]; /* + ky: inside for ky in [a0, b0) */
-                __m256 acc = infer__dw_load(x0 + (iy + a0) * p->in[1], s);
+            int inside = ox >= lo && ox * s - p->pb[1] + p->k[1] - 1 + 8 * s <= p->in[1];
+            if (a0 < b0 && (inside || padded)) {
+                int64_t o = inside ? ox : INFER__MIN(ox, p->out[1] - 8), w = 8 * s + p->k[1] - 1, c0 = o * s - p->pb[1];
+                const float *x0 = xp + c0 + iy * p->in[1];
+                int64_t ld = p->in[1];
+                __m256 acc;
+                if (!inside) { /* the 8 windows' columns of rows a0..b0, -inf outside the row */
+                    for (ky = a0; ky < b0; ky++)
+                        for (j = 0; j < w; j++)
+                            pad[(ky - a0) * 40 + j] = c0 + j >= 0 && c0 + j < p->in[1] ? x0[ky * p->in[1] + j] : -INFINITY;
+                    x0 = pad - a0 * 40, ld = 40;
+                }
+                acc = infer__dw_load(x0 + a0 * ld, s);
                 for (ky = a0; ky < b0; ky++)
                     for (kx = ky == a0; kx < p->k[1]; kx++) {
-                        __m256 v = infer__dw_load(x0 + (iy + ky) * p->in[1] + kx, s);
+                        __m256 v = infer__dw_load(x0 + ky * ld + kx, s);
                         acc = _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                     }
-                _mm256_storeu_ps(yr + ox, acc);
-                ox += 8;
+                _mm256_storeu_ps(yr + o, acc);
+                ox = o + 8;
             } else {
                 yr[ox] = infer__maxpool2_one(p, xp, oy, ox);
                 ox++;

@@ -1156,6 +1156,34 @@ static void test_maxpool_grid(void) {
     }
 }
 
+/* f32 MaxPool on rows of 8 outputs and more, which the AVX2 kernel takes 8 at a time, at
+   the ends of rows from a copy padded with -inf: kernels 2 to 5, strides 1 and 2, every
+   pad below the kernel at either end (ResNet's 3x3 stride 2 pad 1 among them), ceil_mode. */
+static void test_maxpool_wide(void) {
+    static const int64_t hw[][2] = {{9, 21}, {12, 40}, {5, 112}, {17, 18}, {6, 33}};
+    static const int64_t ks[][2] = {{3, 3}, {2, 2}, {5, 5}, {3, 2}};
+    size_t i, ki;
+    int n_valid = 0, n_cases = 0, s, pb, pe;
+    test_seed(504);
+    for (i = 0; i < NELEM(hw); i++)
+        for (ki = 0; ki < NELEM(ks); ki++)
+            for (s = 1; s <= 2; s++)
+                for (pb = 0; pb < ks[ki][1]; pb++)
+                    for (pe = 0; pe < ks[ki][1]; pe++, n_cases++) {
+                        win w;
+                        int j;
+                        win_init(&w, 2);
+                        w.n = 1 + n_cases % 2, w.c = 2;
+                        for (j = 0; j < 2; j++) {
+                            w.in[j] = hw[i][j], w.k[j] = ks[ki][j], w.s[j] = s, w.d[j] = 1;
+                            w.pb[j] = j ? pb : pb % ks[ki][0], w.pe[j] = j ? pe : pe % ks[ki][0];
+                        }
+                        w.ceil_mode = n_cases % 3 == 0;
+                        n_valid += run_pool(&w, POOL_MAX_F32) == 1;
+                    }
+    CHECK(n_valid == n_cases);
+}
+
 /* AveragePool with count_include_pad 0 (divide by the input elements under the window)
    and 1 (divide by the taps inside the padded input). */
 static void test_avgpool_grid(void) {
@@ -1505,6 +1533,7 @@ int main(void) {
     RUN(test_conv_transpose_3d);
     RUN(test_conv_transpose_output_shape);
     RUN(test_maxpool_grid);
+    RUN(test_maxpool_wide);
     RUN(test_avgpool_grid);
     RUN(test_pool_auto_pad);
     RUN(test_pool_3d);
