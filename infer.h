@@ -13183,7 +13183,8 @@ static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_
     int64_t tiles, tw = (p->out[1] + e - 1) / e, pos = (e + 2) * (e + 2), bp;
     size_t v, mm, line, all;
     infer__wino_rows(p, e, NULL, &tiles);
-    bp = INFER__GEMM_KC * INFER__MIN((tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX, INFER__GEMM_NC);
+    bp = (tiles + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX;
+    bp = INFER__GEMM_KC * INFER__MIN(bp, INFER__GEMM_NC);
     line = (size_t)((e + 3) * e * infer__wino_sw(tw));
     if (!infer__mul((size_t)tiles, (size_t)p->c, &v) || !infer__mul(v, (size_t)pos, &v) ||
         !infer__mul((size_t)tiles, (size_t)p->m, &mm) || !infer__mul(mm, (size_t)pos, &mm) || !infer__add(mm, 8, &mm) ||
@@ -13507,10 +13508,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__tr8
 
 /* 4 outputs (or 1, one4 0) of 8 channels from (oy, o) of the interleaved window buf
    [][wp][8]: 4 independent sums, in registers */
-__attribute__((target("avx2,fma"), always_inline)) static inline void infer__dw_cb_out(int four, const float *buf, int64_t wp,
-                                                                                      const float *wv, __m256 b, int64_t K,
-                                                                                      int64_t S, int64_t oy, int64_t o,
-                                                                                      float *out) {
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__dw_cb_out(int four, const float *buf, int64_t wp, const float *wv, __m256 b, int64_t K, int64_t S, int64_t oy,
+                 int64_t o, float *out) {
     __m256 a0 = b, a1 = b, a2 = b, a3 = b;
     int64_t ky, kx;
     for (ky = 0; ky < K; ky++)
@@ -13536,13 +13536,15 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__dw_
    windows interleaved into buf [hp][wp][8] (zero padding), each output a vector of 8
    channels [oh][ow][8] from K x K full-width loads and FMAs (4 outputs at a time), then back
    to 8 NCHW planes; 8 x 8 transposes both ways, over 8 positions of the whole plane at a
-   time (not of a row: a plane 7 wide still moves in full vectors). Task t: groups of 8 channels (of every image) from its share. */
+   time (not of a row: a plane 7 wide still moves in full vectors). Task t: its share of
+   the groups of 8 channels (of every image). */
 __attribute__((target("avx2,fma"))) static void infer__conv_dw_cb_task_avx2(void *arg, int64_t t) {
     static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     const infer__dw_job *dj = (const infer__dw_job *)arg;
     const infer__ctx *c = dj->c;
     const infer__conv_p *p = &c->p->conv;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    const float *wt = (const float *)c->in[1]->data;
     const int64_t K = p->k[0], S = p->s[0], ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
     const int64_t hp = (oh - 1) * S + K, wp = (ow - 1) * S + K, per = p->c / 8 + (p->c % 8 != 0);
     const int64_t y0 = INFER__MAX(0, -p->pb[0]), y1 = INFER__MIN(ih, hp - p->pb[0]);
@@ -13559,7 +13561,7 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_cb_task_avx2(void
         __m256 r[8], d[8], b;
         __m256i mk;
         for (l = 0; l < 8; l++)
-            for (k = 0; k < K * K; k++) wv[k * 8 + l] = l < lanes ? ((const float *)c->in[1]->data)[(c0 + l) * K * K + k] : 0;
+            for (k = 0; k < K * K; k++) wv[k * 8 + l] = l < lanes ? wt[(c0 + l) * K * K + k] : 0;
         for (l = 0; l < lanes && bias; l++) bv[l] = bias[c0 + l];
         b = _mm256_loadu_ps(bv);
         for (k = 0, iy = 0, ix = 0; k < ih * iw; k += 8) { /* 8 positions of the plane at a time */
@@ -13577,7 +13579,8 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_cb_task_avx2(void
         }
         for (oy = 0; oy < oh; oy++)
             if (ow >= 4)
-                for (ox = 0; ox < ow; ox += 4) infer__dw_cb_out(1, buf, wp, wv, b, K, S, oy, INFER__MIN(ox, ow - 4), out + oy * ow * 8);
+                for (ox = 0; ox < ow; ox += 4)
+                    infer__dw_cb_out(1, buf, wp, wv, b, K, S, oy, INFER__MIN(ox, ow - 4), out + oy * ow * 8);
             else
                 for (ox = 0; ox < ow; ox++) infer__dw_cb_out(0, buf, wp, wv, b, K, S, oy, ox, out + oy * ow * 8);
         infer__act_apply_vec(dj->vec, &p->act, out, oh * ow * 8);
@@ -13758,7 +13761,8 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
                         __m256d d1 = _mm256_castps_pd(_mm256_unpackhi_ps(a0, a1));
                         __m256d d2 = _mm256_castps_pd(_mm256_unpacklo_ps(a2, a3));
                         __m256d d3 = _mm256_castps_pd(_mm256_unpackhi_ps(a2, a3));
-                        _mm256_storeu_ps(sj + tx, _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d0, d2)), perm));
+                        _mm256_storeu_ps(sj + tx,
+                                         _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(d0, d2)), perm));
                         _mm256_storeu_ps(sj + sw + tx,
                                          _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_unpackhi_pd(d0, d2)), perm));
                         _mm256_storeu_ps(sj + 2 * sw + tx,
@@ -14322,7 +14326,8 @@ __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *
                 if (!inside) { /* the 8 windows' columns of rows a0..b0, -inf outside the row */
                     for (ky = a0; ky < b0; ky++)
                         for (j = 0; j < w; j++)
-                            pad[(ky - a0) * 40 + j] = c0 + j >= 0 && c0 + j < p->in[1] ? x0[ky * p->in[1] + j] : -INFINITY;
+                            pad[(ky - a0) * 40 + j] =
+                                c0 + j >= 0 && c0 + j < p->in[1] ? x0[ky * p->in[1] + j] : -INFINITY;
                     x0 = pad - a0 * 40, ld = 40;
                 }
                 acc = infer__dw_load(x0 + a0 * ld, s);
