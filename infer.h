@@ -11093,6 +11093,16 @@ typedef void (*infer__pack_b_fn)(float *bp, const void *arg, int64_t j0, int64_t
    while it is still in cache: bias, activation. */
 typedef void (*infer__epi_fn)(const void *arg, float *c, int64_t ldc, int64_t i0, int64_t j0, int64_t rows, int64_t cols);
 
+/* The epilogue a full tile's kernel applies in registers before its stores (the last K
+   block): row_bias[i] to row i, col_bias[j] to column j (either NULL), then an activation
+   of kind NONE, RELU or CLIP (alpha, beta): the separate tile epilogue's arithmetic in the
+   same order, without its second pass over the tile. Other kinds (Swish's exp) stay in
+   that pass: inside the kernel's stores they cost more than the pass saves. */
+typedef struct infer__kepi {
+    const float *row_bias, *col_bias;
+    float alpha, beta;
+} infer__kepi;
+
 typedef struct infer__gemm_job {
     const struct infer__gemm_isa *isa;
     int64_t m, n, k, a_rs, a_cs, b_rs, b_cs;
@@ -11111,7 +11121,20 @@ typedef struct infer__gemm_job {
     float *shared_b;
     infer__epi_fn epi;           /* optional: run on each tile of C once its sum is complete */
     const void *epi_arg;
+    int kepi_on, kepi_kind;      /* with epi: full tiles' kernels apply kepi and activation
+                                    kepi_kind instead (infer__gemm_kepi) */
+    infer__kepi kepi;
 } infer__gemm_job;
+
+/* Lets g's full tiles apply row_bias, col_bias and act (NULL: none) in the kernel's
+   registers (isa->ukr_epi) when act is none, Relu or Clip; g->epi stays set for the edge
+   tiles (and any other act) and does the same arithmetic. */
+static void infer__gemm_kepi(infer__gemm_job *g, const float *row_bias, const float *col_bias, const infer__act *act) {
+    int kind = act ? act->kind : INFER__ACT_NONE;
+    g->kepi_on = kind == INFER__ACT_NONE || kind == INFER__ACT_RELU || kind == INFER__ACT_CLIP;
+    g->kepi_kind = kind, g->kepi.row_bias = row_bias, g->kepi.col_bias = col_bias;
+    g->kepi.alpha = act ? act->alpha : 0, g->kepi.beta = act ? act->beta : 0;
+}
 
 /* row i of c = row i of a * b */
 static void infer__gemm_f32_ref_row(void *arg, int64_t i) {
@@ -11184,6 +11207,9 @@ typedef void (*infer__part_fn)(int r, int w, int64_t kc, const float *a, const f
 typedef void (*infer__tile_epi_fn)(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
                                    const float *col_bias, const infer__act *act);
 
+typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                                  const infer__kepi *e, int kind);
+
 typedef struct infer__gemm_isa {
     int mr, nr;
     infer__ukr_fn ukr;
@@ -11191,6 +11217,7 @@ typedef struct infer__gemm_isa {
     infer__part_fn part; /* NULL: edge tiles run the full kernel into a buffer */
     int rstep;           /* part's row step (a divisor of mr) */
     infer__tile_epi_fn epi;
+    infer__ukr_epi_fn ukr_epi; /* the full tile with its epilogue (infer__kepi), or NULL */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11247,14 +11274,27 @@ static size_t infer__gemm_shared_b_bytes(int64_t m, int64_t n, int64_t k, int nt
     if (R > (i)) {                                                                                                 \
         float *cr = c + (i) * ldc;                                                                                 \
         if (acc) r##a = _mm256_add_ps(r##a, _mm256_loadu_ps(cr));                                                  \
+        if (K > -2) r##a = infer__kepi8(K, e, r##a, i, 0);                                                         \
         _mm256_storeu_ps(cr, r##a);                                                                                \
         if (W > 8) {                                                                                               \
             if (acc) r##b = _mm256_add_ps(r##b, _mm256_loadu_ps(cr + 8));                                          \
+            if (K > -2) r##b = infer__kepi8(K, e, r##b, i, 8);                                                     \
             _mm256_storeu_ps(cr + 8, r##b);                                                                        \
         }                                                                                                          \
     }
+/* infer__kepi on 8 columns (from column off) of row i */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__kepi8(const int K, const infer__kepi *e,
+                                                                                    __m256 v, int i, int off) {
+    if (e->row_bias) v = _mm256_add_ps(v, _mm256_set1_ps(e->row_bias[i]));
+    if (e->col_bias) v = _mm256_add_ps(v, _mm256_loadu_ps(e->col_bias + off));
+    if (K == INFER__ACT_RELU) v = _mm256_max_ps(_mm256_setzero_ps(), v); /* as infer__tile_epi_avx2 */
+    else if (K == INFER__ACT_CLIP) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->alpha)), _mm256_set1_ps(e->beta));
+    return v;
+}
+/* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                   const int K, const infer__kepi *e) {
     __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
     __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
     int64_t p;
@@ -11276,18 +11316,24 @@ infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const f
 }
 __attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
                                                                      float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc);
+    infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, -2, NULL);
+}
+__attribute__((target("avx2,fma"))) static void infer__ukr_epi_avx2(int64_t kc, const float *a, const float *b, float *c,
+                                                                     int64_t ldc, int acc, const infer__kepi *e, int kind) {
+    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, INFER__ACT_RELU, e);
+    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, INFER__ACT_CLIP, e);
+    else infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, INFER__ACT_NONE, e);
 }
 /* instance (r, w) of the edge set: r rows 2/4/6 as 0/1/2, w 8/16 columns as 0/1 */
 __attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int w, int64_t kc, const float *a,
                                                                       const float *b, float *c, int64_t ldc, int acc) {
     switch (r * 2 + w) {
-    case 0: infer__ukr_rw_avx2(2, 8, kc, a, b, c, ldc, acc); break;
-    case 1: infer__ukr_rw_avx2(2, 16, kc, a, b, c, ldc, acc); break;
-    case 2: infer__ukr_rw_avx2(4, 8, kc, a, b, c, ldc, acc); break;
-    case 3: infer__ukr_rw_avx2(4, 16, kc, a, b, c, ldc, acc); break;
-    case 4: infer__ukr_rw_avx2(6, 8, kc, a, b, c, ldc, acc); break;
-    default: infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc); break;
+    case 0: infer__ukr_rw_avx2(2, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 1: infer__ukr_rw_avx2(2, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 2: infer__ukr_rw_avx2(4, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 3: infer__ukr_rw_avx2(4, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 4: infer__ukr_rw_avx2(6, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
+    default: infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
     }
 }
 
@@ -11303,14 +11349,27 @@ __attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int 
     if (R > (i)) {                                                                                                 \
         float *cr = c + (i) * ldc;                                                                                 \
         if (acc) r##a = _mm512_add_ps(r##a, _mm512_loadu_ps(cr));                                                  \
+        if (K > -2) r##a = infer__kepi16(K, e, r##a, i, 0);                                                        \
         _mm512_storeu_ps(cr, r##a);                                                                                \
         if (W > 16) {                                                                                              \
             if (acc) r##b = _mm512_add_ps(r##b, _mm512_loadu_ps(cr + 16));                                         \
+            if (K > -2) r##b = infer__kepi16(K, e, r##b, i, 16);                                                   \
             _mm512_storeu_ps(cr + 16, r##b);                                                                       \
         }                                                                                                          \
     }
+/* infer__kepi on 16 columns (from column off) of row i */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 infer__kepi16(const int K, const infer__kepi *e,
+                                                                                    __m512 v, int i, int off) {
+    if (e->row_bias) v = _mm512_add_ps(v, _mm512_set1_ps(e->row_bias[i]));
+    if (e->col_bias) v = _mm512_add_ps(v, _mm512_loadu_ps(e->col_bias + off));
+    if (K == INFER__ACT_RELU) v = _mm512_max_ps(_mm512_setzero_ps(), v); /* as infer__tile_epi_avx512 */
+    else if (K == INFER__ACT_CLIP) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->alpha)), _mm512_set1_ps(e->beta));
+    return v;
+}
+/* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP */
 __attribute__((target("avx512f"), always_inline)) static inline void
-infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                     const int K, const infer__kepi *e) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
@@ -11384,7 +11443,13 @@ infer__ukr_r8_avx512(const int R, int64_t kc, const float *a, const float *b, fl
 }
 __attribute__((target("avx512f"))) static void infer__ukr_f32_avx512(int64_t kc, const float *a, const float *b,
                                                                       float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc);
+    infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, -2, NULL);
+}
+__attribute__((target("avx512f"))) static void infer__ukr_epi_avx512(int64_t kc, const float *a, const float *b, float *c,
+                                                                       int64_t ldc, int acc, const infer__kepi *e, int kind) {
+    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, INFER__ACT_RELU, e);
+    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, INFER__ACT_CLIP, e);
+    else infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, INFER__ACT_NONE, e);
 }
 /* instance (r, w) of the edge set: r rows 4/8/12 as 0/1/2, w 8/16/32 columns as 0/1/2 */
 __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(int r, int w, int64_t kc, const float *a,
@@ -11392,14 +11457,14 @@ __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(i
                                                                                 int acc) {
     switch (r * 3 + w) {
     case 0: infer__ukr_r8_avx512(4, kc, a, b, c, ldc, acc); break;
-    case 1: infer__ukr_rw_avx512(4, 16, kc, a, b, c, ldc, acc); break;
-    case 2: infer__ukr_rw_avx512(4, 32, kc, a, b, c, ldc, acc); break;
+    case 1: infer__ukr_rw_avx512(4, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 2: infer__ukr_rw_avx512(4, 32, kc, a, b, c, ldc, acc, -2, NULL); break;
     case 3: infer__ukr_r8_avx512(8, kc, a, b, c, ldc, acc); break;
-    case 4: infer__ukr_rw_avx512(8, 16, kc, a, b, c, ldc, acc); break;
-    case 5: infer__ukr_rw_avx512(8, 32, kc, a, b, c, ldc, acc); break;
+    case 4: infer__ukr_rw_avx512(8, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 5: infer__ukr_rw_avx512(8, 32, kc, a, b, c, ldc, acc, -2, NULL); break;
     case 6: infer__ukr_r8_avx512(12, kc, a, b, c, ldc, acc); break;
-    case 7: infer__ukr_rw_avx512(12, 16, kc, a, b, c, ldc, acc); break;
-    default: infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc); break;
+    case 7: infer__ukr_rw_avx512(12, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    default: infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, -2, NULL); break;
     }
 }
 
@@ -11528,9 +11593,9 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
-                                                   infer__ukr_part_avx512, 4, infer__tile_epi_avx512};
+                                                   infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -11640,7 +11705,7 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon};
+                                                infer__tile_epi_neon, NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -11767,6 +11832,13 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                     for (ir = 0; ir < mc; ir += mr) {
                         int64_t rows = INFER__MIN(mr, mc - ir), cols = INFER__MIN(nr, nc - jr);
                         float *ct = c + (ic + ir) * n + jc + jr;
+                        if (rows == mr && cols == nr && last && g->epi && g->kepi_on && isa->ukr_epi) {
+                            infer__kepi e = g->kepi; /* the epilogue in the kernel's registers */
+                            if (e.row_bias) e.row_bias += ic + ir;
+                            if (e.col_bias) e.col_bias += jc + jr;
+                            isa->ukr_epi(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0, &e, g->kepi_kind);
+                            continue;
+                        }
                         if (rows == mr && cols == nr) isa->ukr(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0);
                         else infer__gemm_edge(isa, kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0, rows, cols);
                         if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
@@ -12616,7 +12688,7 @@ static void infer__gemm_f32_node(const infer__ctx *cx, const infer__gemm_isa *is
         if (cx->packed) g.b_packed = cx->packed, g.b_cs = 1;
         else g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
         e.isa = isa, e.bias = bias, e.act = act && act->kind != INFER__ACT_NONE ? act : NULL;
-        if (e.bias || e.act) g.epi = infer__mm_epi_tile, g.epi_arg = &e;
+        if (e.bias || e.act) g.epi = infer__mm_epi_tile, g.epi_arg = &e, infer__gemm_kepi(&g, NULL, e.bias, e.act);
         infer__gemm_f32_job_run(cx, &g, nt, cx->scratch, cx->scratch_bytes);
         return;
     }
@@ -13991,6 +14063,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
             if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
             j.c = y + (n * p->m + g * mg) * hw;
             j.epi = infer__conv_epi, j.epi_arg = &q;
+            infer__gemm_kepi(&j, q.bias, NULL, &p->act);
             j.share_b = !pointwise;
             infer__gemm_f32_job_run(c, &j, nt, c->scratch, c->scratch_bytes);
         }
