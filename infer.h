@@ -11129,12 +11129,14 @@ typedef struct infer__gemm_job {
 /* Lets g's full tiles apply row_bias, col_bias and act (NULL: none) in the kernel's
    registers (isa->ukr_epi) when act is none, Relu or Clip; g->epi stays set for the edge
    tiles (and any other act) and does the same arithmetic. */
+#if defined(INFER__HAVE_GEMM_SIMD)
 static void infer__gemm_kepi(infer__gemm_job *g, const float *row_bias, const float *col_bias, const infer__act *act) {
     int kind = act ? act->kind : INFER__ACT_NONE;
     g->kepi_on = kind == INFER__ACT_NONE || kind == INFER__ACT_RELU || kind == INFER__ACT_CLIP;
     g->kepi_kind = kind, g->kepi.row_bias = row_bias, g->kepi.col_bias = col_bias;
     g->kepi.alpha = act ? act->alpha : 0, g->kepi.beta = act ? act->beta : 0;
 }
+#endif
 
 /* row i of c = row i of a * b */
 static void infer__gemm_f32_ref_row(void *arg, int64_t i) {
