@@ -13245,11 +13245,11 @@ static int64_t infer__wino_rows(const infer__conv_p *p, int64_t e, int64_t *bloc
     return rows;
 }
 
-/* Columns of an input task's row phases (infer__wino_in): tw rounded up to 8, plus 8 */
-static int64_t infer__wino_sw(int64_t tw) { return (tw + 7) / 8 * 8 + 8; }
+/* Columns of an input task's row phases (infer__wino_in): tw rounded up to 16, plus 16 */
+static int64_t infer__wino_sw(int64_t tw) { return (tw + 15) / 16 * 16 + 16; }
 
 /* Floats of one slice of a Winograd conv's scratch, for nt tasks sharing it: V [a^2][c][max
-   tiles], M [a^2][m][max tiles] (+ 8 floats read past the last), and per task its rows (a
+   tiles], M [a^2][m][max tiles] (+ 16 floats read past the last), and per task its rows (a
    rows and one padded input row, e phases each) and the GEMM's packed B block (KC x up to
    NC tiles rounded up to 32); 0 on overflow. Through layout: floats of V, of M, of one
    task's rows and of one packed block. */
@@ -13261,7 +13261,7 @@ static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_
     bp = INFER__GEMM_KC * INFER__MIN(bp, INFER__GEMM_NC);
     line = (size_t)((e + 3) * e * infer__wino_sw(tw));
     if (!infer__mul((size_t)tiles, (size_t)p->c, &v) || !infer__mul(v, (size_t)pos, &v) ||
-        !infer__mul((size_t)tiles, (size_t)p->m, &mm) || !infer__mul(mm, (size_t)pos, &mm) || !infer__add(mm, 8, &mm) ||
+        !infer__mul((size_t)tiles, (size_t)p->m, &mm) || !infer__mul(mm, (size_t)pos, &mm) || !infer__add(mm, 16, &mm) ||
         !infer__mul(line + (size_t)bp, (size_t)(nt < 1 ? 1 : nt), &all) || !infer__add(all, v, &all) ||
         !infer__add(all, mm, &all) || all > SIZE_MAX / 64)
         return 0;
@@ -13763,6 +13763,7 @@ typedef struct infer__wino {
     int64_t r0, r1, tiles;          /* this block: tile rows r0..r1 of n * th, tiles of them */
     size_t u_per, line, bp_per, slice; /* floats: one xi's U, a task's rows, its B block; a slice */
     int nt;                         /* tasks of a block's transforms, or of whole blocks */
+    void (*in)(void *, int64_t), (*out)(void *, int64_t); /* the transforms' tasks: 8 or 16 lanes */
 } infer__wino;
 
 /* w[0..a) = B^T z[0..a) */
@@ -13936,6 +13937,160 @@ __attribute__((target("avx2,fma"))) static void infer__wino_out_task(void *arg, 
     else infer__wino_out(w, t, 4);
 }
 
+/* The transforms on 16 tiles at a time (AVX-512): infer__wino_in and infer__wino_out with
+   zmm vectors; rows split by phase with two-source permutes, outputs interleaved with
+   in-lane shuffles and 128-bit block shuffles, the ends of rows with masks. */
+__attribute__((target("avx512f"), always_inline)) static inline void infer__wino_bt16(int a, const __m512 *z, __m512 *w) {
+    if (a == 6) {
+        const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), five = _mm512_set1_ps(5);
+        __m512 p = _mm512_fnmadd_ps(four, z[2], z[4]), q = _mm512_fmsub_ps(four, z[1], z[3]);
+        __m512 r = _mm512_sub_ps(z[4], z[2]), s = _mm512_mul_ps(two, _mm512_sub_ps(z[1], z[3]));
+        w[0] = _mm512_fnmadd_ps(five, z[2], _mm512_fmadd_ps(four, z[0], z[4]));
+        w[1] = _mm512_sub_ps(p, q), w[2] = _mm512_add_ps(p, q);
+        w[3] = _mm512_sub_ps(r, s), w[4] = _mm512_add_ps(r, s);
+        w[5] = _mm512_fnmadd_ps(five, z[3], _mm512_fmadd_ps(four, z[1], z[5]));
+    } else {
+        w[0] = _mm512_sub_ps(z[0], z[2]), w[1] = _mm512_add_ps(z[1], z[2]);
+        w[2] = _mm512_sub_ps(z[2], z[1]), w[3] = _mm512_sub_ps(z[1], z[3]);
+    }
+}
+__attribute__((target("avx512f"), always_inline)) static inline void infer__wino_at16(int a, const __m512 *z, __m512 *w) {
+    if (a == 6) {
+        const __m512 two = _mm512_set1_ps(2), four = _mm512_set1_ps(4), eight = _mm512_set1_ps(8);
+        __m512 s12 = _mm512_add_ps(z[1], z[2]), d12 = _mm512_sub_ps(z[1], z[2]);
+        __m512 s34 = _mm512_add_ps(z[3], z[4]), d34 = _mm512_sub_ps(z[3], z[4]);
+        w[0] = _mm512_add_ps(_mm512_add_ps(z[0], s12), s34);
+        w[1] = _mm512_fmadd_ps(two, d34, d12);
+        w[2] = _mm512_fmadd_ps(four, s34, s12);
+        w[3] = _mm512_add_ps(_mm512_fmadd_ps(eight, d34, d12), z[5]);
+    } else {
+        w[0] = _mm512_add_ps(_mm512_add_ps(z[0], z[1]), z[2]);
+        w[1] = _mm512_sub_ps(_mm512_sub_ps(z[1], z[2]), z[3]);
+    }
+}
+
+__attribute__((target("avx512f"), always_inline)) static inline void infer__wino_in16(const infer__wino *w, int64_t t,
+                                                                                     const int a) {
+    const infer__conv_p *p = w->p;
+    const int e = a - 2;
+    const int64_t tw = w->tw, sw = infer__wino_sw(tw), n_c = p->c * w->tiles;
+    const int64_t ih = p->in[0], iw = p->in[1], pt = p->pb[0], pl = p->pb[1];
+    /* phase k of 16 tiles from 32 floats (e = 2) or of 8 from each 32 (e = 4) */
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i q0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    float *s = w->lines + (size_t)t * w->line, *raw = s + a * e * sw;
+    int64_t c0 = p->c * t / w->nt, c1 = p->c * (t + 1) / w->nt, ci, r;
+    for (ci = c0; ci < c1; ci++) {
+        float *vc = w->v + ci * w->tiles;
+        for (r = w->r0; r < w->r1; r++) {
+            int64_t ty = r % w->th, j, tx, x0, len;
+            const float *xp = w->x + (r / w->th * p->c + ci) * ih * iw;
+            for (j = 0; j < a; j++) {
+                int64_t iy = e * ty - pt + j;
+                float *sj = s + j * e * sw;
+                if (iy < 0 || iy >= ih) {
+                    memset(sj, 0, (size_t)(e * sw) * sizeof(float));
+                    continue;
+                }
+                x0 = INFER__MIN(pl, e * sw), len = INFER__MAX(0, INFER__MIN(iw, e * sw - x0));
+                memset(raw, 0, (size_t)x0 * sizeof(float));
+                memcpy(raw + x0, xp + iy * iw, (size_t)len * sizeof(float));
+                memset(raw + x0 + len, 0, (size_t)(e * sw - x0 - len) * sizeof(float));
+                for (tx = 0; tx < sw; tx += 16)
+                    if (e == 4) { /* 64 floats -> 16 of each phase */
+                        __m512 a0 = _mm512_loadu_ps(raw + 4 * tx), a1 = _mm512_loadu_ps(raw + 4 * tx + 16);
+                        __m512 a2 = _mm512_loadu_ps(raw + 4 * tx + 32), a3 = _mm512_loadu_ps(raw + 4 * tx + 48);
+                        int k;
+                        for (k = 0; k < 4; k++) {
+                            __m512i qk = _mm512_add_epi32(q0, _mm512_set1_epi32(k));
+                            __m512 lo = _mm512_permutex2var_ps(a0, qk, a1), hi = _mm512_permutex2var_ps(a2, qk, a3);
+                            _mm512_storeu_ps(sj + k * sw + tx, _mm512_mask_blend_ps((__mmask16)0xFF00, lo, hi));
+                        }
+                    } else { /* 32 floats -> 16 even, 16 odd */
+                        __m512 a0 = _mm512_loadu_ps(raw + 2 * tx), a1 = _mm512_loadu_ps(raw + 2 * tx + 16);
+                        _mm512_storeu_ps(sj + tx, _mm512_permutex2var_ps(a0, ev, a1));
+                        _mm512_storeu_ps(sj + sw + tx,
+                                         _mm512_permutex2var_ps(a0, _mm512_add_epi32(ev, _mm512_set1_epi32(1)), a1));
+                    }
+            }
+            for (tx = 0; tx < tw; tx += 16) {
+                __m512 col[6][6], z[6], o[6];
+                int64_t tt = (r - w->r0) * tw + tx, k, i, left = INFER__MIN(16, tw - tx);
+                __mmask16 m = (__mmask16)(left == 16 ? 0xFFFF : (1u << left) - 1);
+                for (k = 0; k < a; k++) {
+                    for (j = 0; j < a; j++) z[j] = _mm512_loadu_ps(s + (j * e + k % e) * sw + tx + k / e);
+                    infer__wino_bt16(a, z, o);
+                    for (i = 0; i < a; i++) col[i][k] = o[i];
+                }
+                for (i = 0; i < a; i++) {
+                    infer__wino_bt16(a, col[i], o);
+                    for (k = 0; k < a; k++) _mm512_mask_storeu_ps(vc + (size_t)(i * a + k) * (size_t)n_c + tt, m, o[k]);
+                }
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f"), always_inline)) static inline void infer__wino_out16(const infer__wino *w, int64_t t,
+                                                                                      const int a) {
+    const infer__conv_p *p = w->p;
+    const int e = a - 2;
+    const int64_t oh = p->out[0], ow = p->out[1], tw = w->tw, n_m = p->m * w->tiles;
+    const infer__act *act = p->act.kind != INFER__ACT_NONE ? &p->act : NULL;
+    int64_t k0 = p->m * t / w->nt, k1 = p->m * (t + 1) / w->nt, k, r;
+    for (k = k0; k < k1; k++) {
+        const __m512 b = _mm512_set1_ps(w->bias ? w->bias[k] : 0);
+        for (r = w->r0; r < w->r1; r++) {
+            int64_t ty = r % w->th, rows = INFER__MIN(e, oh - e * ty), tx, i, j;
+            float *yp = w->y + ((r / w->th * p->m + k) * oh + e * ty) * ow;
+            for (tx = 0; tx < tw; tx += 16) {
+                const float *mk = w->mm + k * w->tiles + (r - w->r0) * tw + tx;
+                __m512 z[6], q[4][6], o[6], ch[4];
+                for (j = 0; j < a; j++) {
+                    for (i = 0; i < a; i++) z[i] = _mm512_loadu_ps(mk + (i * a + j) * n_m);
+                    infer__wino_at16(a, z, o);
+                    for (i = 0; i < e; i++) q[i][j] = o[i];
+                }
+                for (i = 0; i < rows; i++) { /* row i of 16 tiles -> 16 e floats */
+                    infer__wino_at16(a, q[i], o);
+                    for (j = 0; j < e; j++) o[j] = _mm512_add_ps(o[j], b);
+                    if (e == 4) {
+                        __m512 lo = _mm512_unpacklo_ps(o[0], o[1]), hi = _mm512_unpackhi_ps(o[0], o[1]);
+                        __m512 lo2 = _mm512_unpacklo_ps(o[2], o[3]), hi2 = _mm512_unpackhi_ps(o[2], o[3]);
+                        __m512 t0 = _mm512_shuffle_ps(lo, lo2, 0x44), t1 = _mm512_shuffle_ps(lo, lo2, 0xEE);
+                        __m512 t2 = _mm512_shuffle_ps(hi, hi2, 0x44), t3 = _mm512_shuffle_ps(hi, hi2, 0xEE);
+                        __m512 u0 = _mm512_shuffle_f32x4(t0, t1, 0x44), u1 = _mm512_shuffle_f32x4(t2, t3, 0x44);
+                        __m512 u2 = _mm512_shuffle_f32x4(t0, t1, 0xEE), u3 = _mm512_shuffle_f32x4(t2, t3, 0xEE);
+                        ch[0] = _mm512_shuffle_f32x4(u0, u1, 0x88), ch[1] = _mm512_shuffle_f32x4(u0, u1, 0xDD);
+                        ch[2] = _mm512_shuffle_f32x4(u2, u3, 0x88), ch[3] = _mm512_shuffle_f32x4(u2, u3, 0xDD);
+                    } else {
+                        __m512 lo = _mm512_unpacklo_ps(o[0], o[1]), hi = _mm512_unpackhi_ps(o[0], o[1]);
+                        ch[0] = _mm512_shuffle_f32x4(_mm512_shuffle_f32x4(lo, hi, 0x44), _mm512_shuffle_f32x4(lo, hi, 0x44), 0xD8);
+                        ch[1] = _mm512_shuffle_f32x4(_mm512_shuffle_f32x4(lo, hi, 0xEE), _mm512_shuffle_f32x4(lo, hi, 0xEE), 0xD8);
+                    }
+                    for (j = 0; j < e; j++) { /* 16 floats a vector; the row's end masked */
+                        int64_t at = e * tx + 16 * j, n = INFER__MIN(16, ow - at);
+                        if (n >= 16) _mm512_storeu_ps(yp + i * ow + at, ch[j]);
+                        else if (n > 0) _mm512_mask_storeu_ps(yp + i * ow + at, (__mmask16)((1u << n) - 1), ch[j]);
+                    }
+                }
+            }
+            if (act) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void infer__wino_in_task512(void *arg, int64_t t) {
+    const infer__wino *w = (const infer__wino *)arg;
+    if (w->e == 4) infer__wino_in16(w, t, 6);
+    else infer__wino_in16(w, t, 4);
+}
+__attribute__((target("avx512f"))) static void infer__wino_out_task512(void *arg, int64_t t) {
+    const infer__wino *w = (const infer__wino *)arg;
+    if (w->e == 4) infer__wino_out16(w, t, 6);
+    else infer__wino_out16(w, t, 4);
+}
+
 /* GEMM task t: M[xi] = U[xi] (packed) x V[xi] for xi in [a^2 t / nt, a^2 (t + 1) / nt), packing
    V's blocks in the task's own buffer */
 static void infer__wino_gemm_task(void *arg, int64_t t) {
@@ -13963,9 +14118,9 @@ static void infer__wino_blocks_task(void *arg, int64_t t) {
     w.nt = 1;
     for (b = t; b < w.blocks; b += ((const infer__wino *)arg)->nt) {
         infer__wino_block(&w, b);
-        infer__wino_in_task(&w, 0);
+        w.in(&w, 0);
         infer__wino_gemm_task(&w, 0);
-        infer__wino_out_task(&w, 0);
+        w.out(&w, 0);
     }
 }
 
@@ -13981,6 +14136,8 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
     w.p = p, w.isa = isa, w.u = c->packed, w.x = (const float *)c->in[0]->data, w.y = (float *)c->out[0]->data;
     w.bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
     w.e = infer__conv_wino(p), pos = (w.e + 2) * (w.e + 2);
+    w.in = isa == &infer__isa_avx512 ? infer__wino_in_task512 : infer__wino_in_task;
+    w.out = isa == &infer__isa_avx512 ? infer__wino_out_task512 : infer__wino_out_task;
     w.th = (p->out[0] + w.e - 1) / w.e, w.tw = (p->out[1] + w.e - 1) / w.e;
     if (p->n * w.th * w.tw == 0) return INFER_STATUS_OK;
     w.rows = infer__wino_rows(p, w.e, &w.blocks, NULL);
@@ -14000,9 +14157,9 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
     }
     for (b = 0; b < w.blocks; b++) {
         infer__wino_block(&w, b);
-        infer__parallel(c, w.nt, w.nt, infer__wino_in_task, &w);
+        infer__parallel(c, w.nt, w.nt, w.in, &w);
         infer__parallel(c, w.nt, w.nt, infer__wino_gemm_task, &w);
-        infer__parallel(c, w.nt, w.nt, infer__wino_out_task, &w);
+        infer__parallel(c, w.nt, w.nt, w.out, &w);
     }
     return INFER_STATUS_OK;
 }
