@@ -37,6 +37,29 @@ static void fuzz_patch_header(uint8_t *b, size_t n) {
     for (i = 0; i < 8; i++) b[INFER__HASH_FIELD + i] = (uint8_t)(h >> (8 * i));
 }
 
+/* Whether a window op (Conv, ConvTranspose, the pools) of session s would take more than
+   2^28 multiply-adds or window taps: a well-formed file may ask for any amount of work
+   (the caps bound memory, not time), and one such run outlasts libFuzzer's timeout (an
+   LpPool of 4 M outputs over thousands of taps each: two minutes). Those are not run. */
+static int fuzz_too_slow(const infer_session *s) {
+    uint32_t i;
+    for (i = 0; i < s->n_steps; i++) {
+        uint32_t node = s->steps[i];
+        int op = (int)s->m->nodes[node].op;
+        const infer__conv_p *p = &s->params[node].conv;
+        double sp, w;
+        if (op != INFER__OP_CONV && op != INFER__OP_CONV_TRANSPOSE && op != INFER__OP_MAX_POOL &&
+            op != INFER__OP_AVERAGE_POOL && op != INFER__OP_LP_POOL)
+            continue;
+        sp = INFER__MAX((double)p->out[0] * (double)p->out[1] * (double)p->out[2],
+                        (double)p->in[0] * (double)p->in[1] * (double)p->in[2]);
+        w = (double)p->n * (double)INFER__MAX(p->c, p->m) * sp * (double)p->k[0] * (double)p->k[1] * (double)p->k[2];
+        if (op == INFER__OP_CONV || op == INFER__OP_CONV_TRANSPOSE) w *= (double)(p->group > 0 ? p->c / p->group : p->c);
+        if (w > (double)(1 << 28)) return 1;
+    }
+    return 0;
+}
+
 static void fuzz_run(infer_model *m) {
     infer_dim dims[64];
     size_t n_dims = 0, n_in = infer_model_n_inputs(m), n_out = infer_model_n_outputs(m), i, io_bytes = 0;
@@ -63,6 +86,7 @@ static void fuzz_run(infer_model *m) {
     so.n_dims = n_dims;
     so.max_memory_bytes = FUZZ_MAX_MEMORY;
     if (infer_session_create(m, &so, &s) != INFER_STATUS_OK) return;
+    if (fuzz_too_slow(s)) goto done;
     in = (infer_tensor *)calloc(n_in ? n_in : 1, sizeof *in);
     out = (infer_tensor *)calloc(n_out ? n_out : 1, sizeof *out);
     if (!in || !out) goto done;
