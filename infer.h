@@ -13190,8 +13190,8 @@ static int infer__conv_pointwise(const infer__conv_p *p) {
            !p->pe[0] && !p->pe[1] && !p->pe[2];
 }
 
-/* -- Conv 3x3, stride 1, by Winograd F(4x4, 3x3) and F(2x2, 3x3) (x86: transforms in AVX2,
-   the GEMM of the isa) --
+/* -- Conv 3x3, stride 1, by Winograd F(4x4, 3x3) and F(2x2, 3x3) (x86: transforms 16 tiles
+   wide on AVX-512, 8 on AVX2; the GEMM of the isa) --
 
    An e x e block of one output channel k (a tile; e = 4 or 2, a = e + 2) is
        Y = A^T [ sum_c U[k][c] (.) V[c] ] A,   U[k][c] = G g[k][c] G^T,   V[c] = B^T d[c] B
@@ -13801,7 +13801,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
 /* V [a^2][c][tiles] of input channels [c t / nt, c (t + 1) / nt) for the block's tiles, tile
    size a - 2 = e.
    Each input row is split by column phase (s[ph][X] = row[e X + ph - left pad]), so window
-   column k of 8 neighbouring tiles is one load: s[k % e] + tx + k / e. */
+   column k of 8 neighbouring tiles (16 in infer__wino_in16) is one load: s[k % e] + tx + k / e. */
 __attribute__((target("avx2,fma"), always_inline)) static inline void infer__wino_in(const infer__wino *w, int64_t t,
                                                                                     const int a) {
     const infer__conv_p *p = w->p;
