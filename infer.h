@@ -2999,6 +2999,7 @@ typedef struct infer__val {
     int32_t alias;     /* VIEW: the value whose bytes this one shares, else -1 */
     int32_t storage;   /* ARENA: plan buffer, else -1 */
     size_t offset;     /* ARENA: byte offset in the arena */
+    int nhwc;          /* a 4-D activation stored channels-last (infer__layout_pass) */
 } infer__val;
 
 enum { INFER__VAL_NONE = 0, INFER__VAL_CONST, INFER__VAL_INPUT, INFER__VAL_ARENA, INFER__VAL_VIEW };
@@ -3022,6 +3023,7 @@ typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
     int64_t k[3], s[3], d[3];  /* kernel, stride, dilation */
     int64_t pb[3], pe[3];      /* padding at the start and the end */
     int count_include_pad;
+    int in_nhwc, out_nhwc;     /* Conv: X, Y stored channels-last (infer__layout_pass) */
     infer__act act;
 } infer__conv_p;
 
@@ -3769,6 +3771,8 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
 static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes); /* section 9 */
+static int infer__conv_is_dw(const infer__conv_p *p);     /* section 9 */
+static int infer__conv_pointwise(const infer__conv_p *p); /* section 9 */
 
 static size_t infer__q8_scratch(const infer__ctx *c); /* section 9: the int8 MatMul/Gemm/Conv's scratch, or 0 */
 
@@ -3977,6 +3981,7 @@ static infer_status infer__shape_conv(infer__ctx *c) {
     for (i = 0; i < n_sp; i++) dims[2 + i] = p->out[i];
     if ((st = infer__act_parse(c, &p->act))) return st;
     if ((st = infer__set_out(c, 0, INFER_DTYPE_F32, x->n_dims, dims))) return st; /* bounds the output's plane */
+    p->in_nhwc = x->nhwc, p->out_nhwc = c->out[0]->nhwc;
     if (!infer__conv_f32_scratch(p, c->n_threads, w->kind == INFER__VAL_CONST, &c->scratch_bytes) || /* packing blocks */
         (c->scratch_bytes = INFER__MAX(c->scratch_bytes, infer__q8_scratch(c))) > c->max_bytes) /* or the int8 path's */
         return infer__cfail(c, INFER_STATUS_OUT_OF_MEMORY, "scratch for input %s is over the session's memory cap",
@@ -6187,6 +6192,133 @@ static infer_status infer__infer_graph(infer_session *s) {
     return INFER_STATUS_OK;
 }
 
+/* -- the activation layout --
+   A depthwise conv runs faster on channels-last (NHWC) activations: it reads 8 or 16
+   channels of one position as a vector, with no transposes; so does a pointwise conv
+   written as Y^T = X^T W^T (a vector of output channels per position, inputs broadcast).
+   This pass, after shape inference, marks intermediate 4-D f32 tensors NHWC
+   (infer__val.nhwc) where the producer and every reader take them so: pointwise convs
+   (input and output, in any mix), depthwise convs (both sides or neither), element-wise
+   ops (Add, Sub, Mul, Div of two such tensors of one shape; Relu, Clip and the like: all of
+   the node's tensors or none) and the global pools (their input). Only connected groups
+   that hold a depthwise conv change: a ResNet stays NCHW. Graph inputs and outputs,
+   constants and views stay NCHW, and so does everything on a device, under
+   force_reference, in a tensor-parallel rank or without AVX2 (the NHWC kernels are x86
+   ones). The choice depends on the graph alone (ops, attributes, constants, ranks), not
+   on bound dims, so every plan of a session (infer_session_set_dims) makes the same one
+   and the weights packed for it at creation stay right. */
+static int infer__wants_device(const infer_session_options *opt);
+enum { INFER__LY_NONE, INFER__LY_PW, INFER__LY_DW, INFER__LY_ELEM, INFER__LY_BIN, INFER__LY_POOL };
+
+/* What node i is to the layout pass (INFER__LY_*) */
+static int infer__layout_kind(const infer_session *s, uint32_t i) {
+    const infer__node *n = &s->m->nodes[i];
+    const infer__conv_p *p = &s->params[i].conv;
+    const infer__val *w;
+    uint32_t k;
+    if (n->n_out != 1 || n->out[0] == INFER__ABSENT || s->vals[n->out[0]].dtype != INFER_DTYPE_F32 || !n->n_in ||
+        n->in[0] == INFER__ABSENT)
+        return INFER__LY_NONE;
+    switch (n->op) {
+    case INFER__OP_CONV:
+        if (n->n_in < 2 || n->in[1] == INFER__ABSENT) return INFER__LY_NONE;
+        w = &s->vals[n->in[1]];
+        if (w->kind != INFER__VAL_CONST || !w->data || w->dtype != INFER_DTYPE_F32 || w->n_dims != 4 || p->n_sp != 2 ||
+            (n->n_in > 2 && n->in[2] != INFER__ABSENT && s->vals[n->in[2]].kind != INFER__VAL_CONST))
+            return INFER__LY_NONE;
+        if (infer__conv_is_dw(p)) return INFER__LY_DW;
+        return infer__conv_pointwise(p) && p->group == 1 ? INFER__LY_PW : INFER__LY_NONE;
+    case INFER__OP_ADD: case INFER__OP_SUB: case INFER__OP_MUL: case INFER__OP_DIV:
+        return n->n_in == 2 && n->in[1] != INFER__ABSENT ? INFER__LY_BIN : INFER__LY_NONE;
+    case INFER__OP_RELU: case INFER__OP_LEAKY_RELU: case INFER__OP_SIGMOID: case INFER__OP_TANH: case INFER__OP_CLIP:
+    case INFER__OP_HARD_SIGMOID: case INFER__OP_HARD_SWISH: case INFER__OP_SWISH: case INFER__OP_ELU:
+        for (k = 1; k < n->n_in; k++) /* Clip's min and max */
+            if (n->in[k] != INFER__ABSENT && s->vals[n->in[k]].kind != INFER__VAL_CONST) return INFER__LY_NONE;
+        return INFER__LY_ELEM;
+    case INFER__OP_GLOBAL_AVERAGE_POOL: case INFER__OP_GLOBAL_MAX_POOL:
+        return INFER__LY_POOL;
+    default:
+        return INFER__LY_NONE;
+    }
+}
+
+static uint32_t infer__uf_find(uint32_t *up, uint32_t t) {
+    while (up[t] != t) t = up[t] = up[up[t]];
+    return t;
+}
+
+static infer_status infer__layout_pass(infer_session *s, const infer_session_options *opt) {
+    const infer_model *m = s->m;
+    uint8_t *cand, *kind, *dw;
+    uint32_t *up, i, k, t;
+    int changed = 1;
+    infer_status st = INFER_STATUS_OK;
+#if !defined(INFER__HAVE_AVX2)
+    if (opt || !opt) return INFER_STATUS_OK; /* no NHWC kernels */
+#endif
+    if (s->force_reference || infer__wants_device(opt) || m->tp_dev || !(infer__cpu_features() & INFER__CPU_AVX2))
+        return INFER_STATUS_OK;
+    cand = (uint8_t *)infer__calloc(&s->a, (size_t)m->n_tensors * 2 + m->n_nodes, 1);
+    up = (uint32_t *)infer__calloc(&s->a, m->n_tensors, sizeof(uint32_t));
+    if (!cand || !up) {
+        st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+        goto done;
+    }
+    dw = cand + m->n_tensors, kind = dw + m->n_tensors;
+    for (i = 0; i < s->n_steps; i++) { /* candidates: what the nodes that can write NHWC write */
+        uint32_t node = s->steps[i];
+        const infer__val *o = &s->vals[m->nodes[node].out[0]];
+        kind[node] = (uint8_t)infer__layout_kind(s, node);
+        if (kind[node] != INFER__LY_NONE && kind[node] != INFER__LY_POOL)
+            cand[m->nodes[node].out[0]] = o->kind == INFER__VAL_ARENA && o->n_dims == 4;
+    }
+    for (k = 0; k < m->n_outputs; k++) cand[m->outputs[k]] = 0;
+    while (changed) { /* drop what a producer or a reader cannot take, until nothing changes */
+        changed = 0;
+        for (i = 0; i < s->n_steps; i++) {
+            uint32_t node = s->steps[i], io[3], n_io = 0, all = 1;
+            const infer__node *n = &m->nodes[node];
+            if (kind[node] == INFER__LY_DW || kind[node] == INFER__LY_ELEM) io[n_io++] = n->in[0], io[n_io++] = n->out[0];
+            if (kind[node] == INFER__LY_BIN) io[n_io++] = n->in[0], io[n_io++] = n->in[1], io[n_io++] = n->out[0];
+            for (k = 0; k < n->n_in; k++) /* readers of other kinds, or of another input */
+                if (n->in[k] != INFER__ABSENT && cand[n->in[k]] && (kind[node] == INFER__LY_NONE || (k > 0 && kind[node] != INFER__LY_BIN)))
+                    cand[n->in[k]] = 0, changed = 1;
+            for (k = 0; k < n_io; k++) all &= cand[io[k]];
+            for (k = 0; k < n_io && !all; k++)
+                if (cand[io[k]]) cand[io[k]] = 0, changed = 1;
+        }
+    }
+    for (t = 0; t < m->n_tensors; t++) up[t] = t;
+    for (i = 0; i < s->n_steps; i++) { /* connected groups, and which hold a depthwise conv */
+        uint32_t node = s->steps[i], o = m->nodes[node].out[0];
+        for (k = 0; k < m->nodes[node].n_in && kind[node] != INFER__LY_NONE; k++) {
+            uint32_t x = m->nodes[node].in[k];
+            if (x == INFER__ABSENT || !cand[x]) continue;
+            if (kind[node] == INFER__LY_POOL || !cand[o]) continue;
+            up[infer__uf_find(up, x)] = infer__uf_find(up, o);
+        }
+        if (kind[node] == INFER__LY_DW && cand[o]) dw[o] = 1;
+    }
+    for (t = 0; t < m->n_tensors; t++)
+        if (dw[t]) dw[infer__uf_find(up, t)] = 1;
+    for (t = 0; t < m->n_tensors; t++) s->vals[t].nhwc = cand[t] && dw[infer__uf_find(up, t)];
+    for (i = 0; i < s->n_steps && !st; i++) { /* the readers and writers of NHWC tensors again */
+        uint32_t node = s->steps[i];
+        const infer__node *n = &m->nodes[node];
+        int touched = s->vals[n->out[0]].nhwc;
+        infer__ctx c;
+        for (k = 0; k < n->n_in; k++) touched |= n->in[k] != INFER__ABSENT && s->vals[n->in[k]].nhwc;
+        if (!touched) continue;
+        infer__ctx_init(s, node, &c);
+        c.scratch_bytes = 0;
+        if (!(st = infer__ops[n->op].shape(&c))) s->scratch_bytes[node] = c.scratch_bytes;
+    }
+done:
+    infer__free(&s->a, cand);
+    infer__free(&s->a, up);
+    return st;
+}
+
 /* Lifetimes, in-place sharing and the arena layout. */
 static infer_status infer__plan_session(infer_session *s) {
     const infer_model *m = s->m;
@@ -6818,7 +6950,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     }
     if ((st = infer__bind_inputs(s, opt))) goto fail;
     s->n_fixed = (uint32_t)(opt ? opt->n_constants : 0);
-    if ((st = infer__infer_graph(s))) goto fail;
+    if ((st = infer__infer_graph(s)) || (st = infer__layout_pass(s, opt))) goto fail;
     if ((st = infer__plan_session(s))) goto fail;
     if (s->arena_bytes > s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes)) {
         st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY,
@@ -9213,11 +9345,33 @@ static int infer__binary_row(int op, int flag, infer_dtype t, infer_dtype tb, vo
     return bad;
 }
 
+/* A binary op on channels-last tensors (infer__layout_pass: all of its tensors are) is the
+   same op on their dims in storage order, [n][h][w][c]: kernel fn on copies of the values so
+   permuted (which broadcasting then reads right, a [n][c][1][1] operand included). */
+static infer_status infer__binary_nhwc(const infer__ctx *c, infer__kernel_fn fn) {
+    infer__val v[3], *io[3];
+    infer__ctx d = *c;
+    uint32_t k;
+    if (c->n_in != 2 || !c->in[1] || !c->in[0]->nhwc || !c->in[1]->nhwc || c->out[0]->n_dims != 4)
+        return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last inputs the layout pass did not pair");
+    for (k = 0; k < 3; k++) {
+        v[k] = k < 2 ? *c->in[k] : *c->out[0];
+        v[k].nhwc = 0;
+        v[k].dims[1] = (k < 2 ? c->in[k] : c->out[0])->dims[2];
+        v[k].dims[2] = (k < 2 ? c->in[k] : c->out[0])->dims[3];
+        v[k].dims[3] = (k < 2 ? c->in[k] : c->out[0])->dims[1];
+        io[k] = &v[k];
+    }
+    d.in = io, d.out = io + 2;
+    return fn(&d);
+}
+
 static infer_status infer__binary_ref(const infer__ctx *c) {
     infer__val *o = c->out[0];
     size_t esz = infer_dtype_bytes(o->dtype), eszb;
     uint32_t k, first = 0;
     int op = c->node->op;
+    if (o->nhwc) return infer__binary_nhwc(c, infer__binary_ref);
     if (c->n_in == 1) { /* Sum/Max/Min of one input */
         memmove(o->data, c->in[0]->data, o->bytes);
         return INFER_STATUS_OK;
@@ -10877,6 +11031,8 @@ static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa 
     infer__vec_job j;
     int64_t n = (int64_t)o->n, last, inner;
     int nt, rows = 0;
+    if (o->nhwc && !(b && a->n == o->n && b->n == o->n)) /* a broadcast (SE blocks): the reference */
+        return infer__binary_nhwc(c, infer__binary_ref);
     if (c->n_in != 2 || !b || o->dtype != INFER_DTYPE_F32 || a->dtype != INFER_DTYPE_F32 ||
         b->dtype != INFER_DTYPE_F32 || o->n_dims == 0)
         return infer__binary_ref(c);
@@ -11713,10 +11869,68 @@ static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infe
 
 #if defined(INFER__HAVE_GEMM_SIMD)
 
+#if defined(INFER__HAVE_AVX2)
+/* d[j][0..8) = column j of the 8 x 8 block r[0..8)[0..8) */
+__attribute__((target("avx2,fma"), always_inline)) static inline void infer__tr8_avx2(const __m256 *r, __m256 *d) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    d[0] = _mm256_permute2f128_ps(u0, u4, 0x20), d[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    d[2] = _mm256_permute2f128_ps(u2, u6, 0x20), d[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    d[4] = _mm256_permute2f128_ps(u0, u4, 0x31), d[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    d[6] = _mm256_permute2f128_ps(u2, u6, 0x31), d[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+/* infer__pack_a of mr (6 or 12) rows of a row-major A (a_cs 1), or infer__pack_b of a panel
+   of nr (16 or 32) columns of a B stored transposed (b_rs 1): rows i0 + 0..rows (zeros up to
+   mr), 8 of their columns at a time by 8 x 8 transposes of 8 rows (or of the last 4 or 6) */
+__attribute__((target("avx2,fma"))) static void infer__pack_a_rows_avx2(float *ap, const float *a, int64_t a_rs,
+                                                                        int64_t i0, int64_t rows, int64_t p0,
+                                                                        int64_t kc, int mr) {
+    int64_t i, p, l;
+    __m256 r[8], d[8];
+    for (p = 0; p + 8 <= kc; p += 8)
+        for (i = 0; i < mr; i += 8) {
+            int64_t h = INFER__MIN(8, mr - i);
+            for (l = 0; l < 8; l++)
+                r[l] = i + l < rows ? _mm256_loadu_ps(a + (i0 + i + l) * a_rs + p0 + p) : _mm256_setzero_ps();
+            infer__tr8_avx2(r, d);
+            for (l = 0; l < 8; l++) {
+                float *o = ap + (p + l) * mr + i;
+                if (h == 8) {
+                    _mm256_storeu_ps(o, d[l]);
+                    continue;
+                }
+                _mm_storeu_ps(o, _mm256_castps256_ps128(d[l])); /* h is 4 or 6 */
+                if (h == 6) _mm_storel_pi((__m64 *)(o + 4), _mm256_extractf128_ps(d[l], 1));
+            }
+        }
+    for (; p < kc; p++)
+        for (i = 0; i < mr; i++) ap[p * mr + i] = i < rows ? a[(i0 + i) * a_rs + p0 + p] : 0;
+}
+#endif
+
 /* ap[kc][mr] = A[i0 + 0..mr)[p0 + 0..kc), zero rows past m */
 static void infer__pack_a(float *ap, const float *a, int64_t a_rs, int64_t a_cs, int64_t i0, int64_t rows,
                           int64_t p0, int64_t kc, int mr) {
     int64_t i, p;
+#if defined(INFER__HAVE_AVX2) /* the x86 GEMM runs on AVX2 CPUs only */
+    if (a_cs == 1 && rows == mr && kc >= 8) {
+        infer__pack_a_rows_avx2(ap, a, a_rs, i0, mr, p0, kc, mr);
+        return;
+    }
+#endif
+    if (a_rs == 1) { /* A^T row-major: mr floats at a time */
+        for (p = 0; p < kc; p++, ap += mr) {
+            memcpy(ap, a + i0 + (p0 + p) * a_cs, (size_t)rows * sizeof(float));
+            for (i = rows; i < mr; i++) ap[i] = 0;
+        }
+        return;
+    }
     if (a_cs == 1 && rows == mr) { /* sequential writes, mr sequential read streams */
         const float *ar[INFER__GEMM_MR_MAX];
         for (i = 0; i < mr; i++) ar[i] = a + (i0 + i) * a_rs + p0;
@@ -11736,6 +11950,13 @@ static void infer__pack_a(float *ap, const float *a, int64_t a_rs, int64_t a_cs,
 static void infer__pack_b(float *bp, const float *b, int64_t b_rs, int64_t b_cs, int64_t j0, int64_t cols,
                           int64_t p0, int64_t kc, int nr) {
     int64_t j, p, jr;
+#if defined(INFER__HAVE_AVX2) /* B^T row-major (an NHWC conv input): the panels' columns are its rows */
+    if (b_rs == 1 && kc >= 8 && nr % 8 == 0) {
+        for (jr = 0; jr < cols; jr += nr)
+            infer__pack_a_rows_avx2(bp + jr * kc, b, b_cs, j0 + jr, INFER__MIN(nr, cols - jr), p0, kc, nr);
+        return;
+    }
+#endif
     for (p = 0; p < kc; p++) {
         const float *br = b + (p0 + p) * b_rs + j0 * b_cs;
         for (jr = 0; jr < cols; jr += nr) {
@@ -13011,6 +13232,16 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
     return "ref";
 }
 
+/* W^T [c][mp] and the bias [mp] of a channels-last 1x1 conv (infer__conv_pw_nhwc_task512) */
+static size_t infer__pw_nhwc_pack(const infer__conv_p *p, const float *w, const float *bias, float *dst) {
+    const int64_t mp = (p->m + 15) / 16 * 16;
+    int64_t ch, j;
+    for (ch = 0; dst && ch < p->c; ch++)
+        for (j = 0; j < mp; j++) dst[ch * mp + j] = j < p->m ? w[j * p->c + ch] : 0.0f;
+    for (j = 0; dst && j < mp; j++) dst[p->c * mp + j] = j < p->m && bias ? bias[j] : 0.0f;
+    return (size_t)((p->c + 1) * mp);
+}
+
 /* Pre-packing (DESIGN.md "Memory planner"): the floats of node c's weights packed for
    its kernel fn, written to dst when dst is not NULL; 0 when the kernel packs nothing.
    Session creation calls it once per node. A Conv's W (GEMM operand A, per group) and a
@@ -13050,6 +13281,15 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
         const infer__conv_p *p = &c->p->conv;
         int64_t mg = p->m / p->group, kk = p->c / p->group * p->k[0] * p->k[1] * p->k[2], g;
         size_t per = infer__packed_a_floats(isa, mg, kk);
+        if (p->in_nhwc && infer__conv_is_dw(p)) { /* channels-last depthwise: W^T, [k * k][c] */
+            int64_t ch, k, kk2 = p->k[0] * p->k[1];
+            for (ch = 0; dst && ch < p->c; ch++)
+                for (k = 0; k < kk2; k++) dst[k * p->c + ch] = ((const float *)w->data)[ch * kk2 + k];
+            return (size_t)(kk2 * p->c);
+        }
+        if (p->out_nhwc) /* channels-last pointwise: W^T and the bias */
+            return infer__pw_nhwc_pack(p, (const float *)w->data,
+                                       c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, dst);
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
 #if defined(INFER__HAVE_AVX2)
         if (infer__conv_wino(p)) { /* (e + 2)^2 transformed weights (infer__wino_pack) */
@@ -13294,6 +13534,8 @@ static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, 
 #endif
     *bytes = 0;
     if (!simd || p->n_sp > 2) return 1;
+    if (p->in_nhwc && infer__conv_is_dw(p)) return 1; /* channels-last depthwise: none */
+    if (p->out_nhwc) return 1; /* channels-last pointwise (infer__conv_pw_nhwc_task512): none */
     if (infer__conv_is_dw(p)) { /* the sides are < 2^43 each, their product may not fit */
         int64_t h2, w2, cb = infer__conv_dw_cb(p);
         infer__conv_dw_plane(p, &h2, &w2);
@@ -13564,21 +13806,6 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_task_avx2(void *a
             for (oy = 0; oy < p->out[0]; oy++) infer__act_apply_vec(dj->vec, &p->act, y + oy * p->out[1], p->out[1]);
     }
 }
-/* d[j][0..8) = column j of the 8 x 8 block r[0..8)[0..8) */
-__attribute__((target("avx2,fma"), always_inline)) static inline void infer__tr8_avx2(const __m256 *r, __m256 *d) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    d[0] = _mm256_permute2f128_ps(u0, u4, 0x20), d[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    d[2] = _mm256_permute2f128_ps(u2, u6, 0x20), d[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    d[4] = _mm256_permute2f128_ps(u0, u4, 0x31), d[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    d[6] = _mm256_permute2f128_ps(u2, u6, 0x31), d[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 /* 4 outputs (or 1, one4 0) of 8 channels from (oy, o) of the interleaved window buf
    [][wp][8]: 4 independent sums, in registers */
@@ -13670,6 +13897,88 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_cb_task_avx2(void
                     for (ox = 0; ox < cnt; ox++) y[l * oh * ow + k + ox] = tail[ox];
                 }
         }
+    }
+}
+
+/* one output (ox) of 8 channels (j) of a channels-last depthwise conv: its taps inside the
+   input only; xb is the image, iy0 the window's top row, ky0..ky1 its rows inside */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256
+infer__dw_nhwc_one(const infer__conv_p *p, const float *xb, const float *w, __m256 a, int64_t iy0, int64_t ky0,
+                   int64_t ky1, int64_t ox, int64_t j) {
+    const int64_t C = p->c, K = p->k[0], iw = p->in[1], ix0 = ox * p->s[1] - p->pb[1];
+    const int64_t kx0 = INFER__MAX(0, -ix0), kx1 = INFER__MIN(K, iw - ix0);
+    int64_t ky, kx;
+    for (ky = ky0; ky < ky1; ky++)
+        for (kx = kx0; kx < kx1; kx++)
+            a = _mm256_fmadd_ps(_mm256_loadu_ps(w + (ky * K + kx) * C + j),
+                                _mm256_loadu_ps(xb + ((iy0 + ky) * iw + ix0 + kx) * C + j), a);
+    return a;
+}
+
+/* Depthwise conv on channels-last activations (infer__layout_pass), weights packed
+   [K * K][C] at creation (infer__cpu_pack). Task t: its share of the output rows (image,
+   row). Per row, 8 channels at a time: outputs whose windows lie inside the input's width
+   4 at a time (each tap's weights loaded once for the 4), the others singly without their
+   taps in the padding; window rows in the padding are skipped. Channels past the last
+   multiple of 8 go one at a time. */
+__attribute__((target("avx2,fma"))) static void infer__conv_dw_nhwc_task_avx2(void *arg, int64_t t) {
+    const infer__dw_job *dj = (const infer__dw_job *)arg;
+    const infer__ctx *c = dj->c;
+    const infer__conv_p *p = &c->p->conv;
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, *w = c->packed;
+    const int64_t C = p->c, K = p->k[0], S = p->s[1], ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
+    const int64_t rows = p->n * oh, lo = rows * t / dj->n_tasks, hi = rows * (t + 1) / dj->n_tasks;
+    const int64_t x0 = INFER__MIN(ow, (p->pb[1] + S - 1) / S); /* [x0, x1): windows inside the width */
+    const int64_t x1 = INFER__MAX(x0, INFER__MIN(ow, iw + p->pb[1] < K ? 0 : (iw + p->pb[1] - K) / S + 1));
+    const int vec = infer__act_vec(&p->act);
+    int64_t r;
+    for (r = lo; r < hi; r++) {
+        const int64_t n = r / oh, iy0 = r % oh * p->s[0] - p->pb[0];
+        const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, ih - iy0);
+        const float *xb = (const float *)c->in[0]->data + n * ih * iw * C;
+        float *y = (float *)c->out[0]->data + r * ow * C;
+        int64_t j, ox, ky, kx;
+        for (j = 0; j + 8 <= C; j += 8) {
+            const __m256 b = bias ? _mm256_loadu_ps(bias + j) : _mm256_setzero_ps();
+            for (ox = 0; ox < ow;) {
+                if (ox >= x0 && ox + 4 <= x1) {
+                    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
+                    for (ky = ky0; ky < ky1; ky++) {
+                        const float *xr = xb + ((iy0 + ky) * iw + ox * S - p->pb[1]) * C + j;
+                        for (kx = 0; kx < K; kx++) {
+                            __m256 wk = _mm256_loadu_ps(w + (ky * K + kx) * C + j);
+                            a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + kx * C), a0);
+                            a1 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + (S + kx) * C), a1);
+                            a2 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + (2 * S + kx) * C), a2);
+                            a3 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + (3 * S + kx) * C), a3);
+                        }
+                    }
+                    if (vec)
+                        a0 = infer__act_avx2(&p->act, a0), a1 = infer__act_avx2(&p->act, a1),
+                        a2 = infer__act_avx2(&p->act, a2), a3 = infer__act_avx2(&p->act, a3);
+                    _mm256_storeu_ps(y + ox * C + j, a0);
+                    _mm256_storeu_ps(y + (ox + 1) * C + j, a1);
+                    _mm256_storeu_ps(y + (ox + 2) * C + j, a2);
+                    _mm256_storeu_ps(y + (ox + 3) * C + j, a3);
+                    ox += 4;
+                } else {
+                    __m256 a = infer__dw_nhwc_one(p, xb, w, b, iy0, ky0, ky1, ox, j);
+                    _mm256_storeu_ps(y + ox * C + j, vec ? infer__act_avx2(&p->act, a) : a);
+                    ox++;
+                }
+            }
+        }
+        for (; j < C; j++) /* the last channels, one at a time */
+            for (ox = 0; ox < ow; ox++) {
+                const int64_t ix0 = ox * S - p->pb[1];
+                float a = bias ? bias[j] : 0.0f;
+                for (ky = ky0; ky < ky1; ky++)
+                    for (kx = INFER__MAX(0, -ix0); kx < INFER__MIN(K, iw - ix0); kx++)
+                        a += w[(ky * K + kx) * C + j] * xb[((iy0 + ky) * iw + ix0 + kx) * C + j];
+                y[ox * C + j] = a;
+                if (vec) infer__act_apply(&p->act, y + ox * C + j, 1);
+            }
+        if (!vec) infer__act_apply_vec(dj->vec, &p->act, y, ow * C);
     }
 }
 
@@ -14165,6 +14474,154 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
 }
 #endif /* INFER__HAVE_AVX2 */
 
+/* -- Conv 1x1 writing channels-last (infer__layout_pass) --
+   Per image Y[p][m] = bias[m] + sum_c X[p][c] W[m][c], X in either layout (strides xps
+   between positions, xcs between channels), with W^T packed at creation as [c][mp] and the
+   bias after it, [mp] (zeros past m; mp is m rounded up to 16: infer__pw_nhwc_pack). A tile
+   is R positions x V vectors of output channels in registers: each input channel adds its
+   R inputs, broadcast, times V vectors of W^T. X is read in place (no GEMM packing). A
+   task owns a range of positions (of every image) and goes over them once per band of V
+   vectors, so a band's weights stay in cache. None, Relu and Clip are applied in
+   registers, other activations on the task's rows after. */
+typedef struct infer__pw_job {
+    const infer__ctx *c;
+    const infer__vec_isa *vec;
+    int64_t n_tasks;
+} infer__pw_job;
+
+
+/* The positions [lo, hi) of every image of a channels-last 1x1 conv, tile by tile: TILE(r,
+   v, x, xps, xcs, y, j) computes r positions from x (y) for the v vectors from channel j */
+#define INFER__PW_NHWC_WALK(R, V, VW, TILE)                                                                            \
+    for (j = 0; j < M; j += (VW) * (V)) {                                                                              \
+        const int64_t vv = INFER__MIN((V), (M - j + (VW) - 1) / (VW));                                                 \
+        for (g = lo; g < hi;) {                                                                                        \
+            const int64_t n = g / P, q0 = g % P, cnt = INFER__MIN(hi - g, P - q0);                                     \
+            const int64_t xps = p->in_nhwc ? C : 1, xcs = p->in_nhwc ? 1 : P;                                          \
+            const float *x0 = x + (p->in_nhwc ? (n * P + q0) * C : n * C * P + q0);                                    \
+            float *y0 = y + (n * P + q0) * M;                                                                          \
+            int64_t q = 0;                                                                                             \
+            for (; q + (R) <= cnt; q += (R)) TILE((R), vv, x0 + q * xps, xps, xcs, y0 + q * M, j);                     \
+            for (; q < cnt; q++) TILE(1, vv, x0 + q * xps, xps, xcs, y0 + q * M, j);                                   \
+            g += cnt;                                                                                                  \
+        }                                                                                                              \
+    }
+
+__attribute__((target("avx512f,avx2,fma"), always_inline)) static inline void
+infer__pw_tile512(const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t C, const float *wt,
+                  int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act) {
+    __m512 acc[12][4], wv[4];
+    int r, v;
+    int64_t ch;
+#pragma GCC unroll 4
+    for (v = 0; v < V; v++) {
+        __m512 b = _mm512_loadu_ps(wt + C * mp + j + 16 * v);
+#pragma GCC unroll 12
+        for (r = 0; r < R; r++) acc[r][v] = b;
+    }
+    for (ch = 0; ch < C; ch++) {
+        const float *xc = x + ch * xcs;
+#pragma GCC unroll 4
+        for (v = 0; v < V; v++) wv[v] = _mm512_loadu_ps(wt + ch * mp + j + 16 * v);
+#pragma GCC unroll 12
+        for (r = 0; r < R; r++) {
+            __m512 xb = _mm512_set1_ps(xc[r * xps]);
+#pragma GCC unroll 4
+            for (v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(xb, wv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 12
+    for (r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (v = 0; v < V; v++) {
+            __m512 a = acc[r][v];
+            int64_t m0 = j + 16 * v;
+            if (act->kind == INFER__ACT_RELU) a = _mm512_max_ps(_mm512_setzero_ps(), a);
+            if (act->kind == INFER__ACT_CLIP)
+                a = _mm512_min_ps(_mm512_set1_ps(act->beta), _mm512_max_ps(a, _mm512_set1_ps(act->alpha)));
+            if (m0 + 16 <= M) _mm512_storeu_ps(y + r * M + m0, a);
+            else _mm512_mask_storeu_ps(y + r * M + m0, (__mmask16)((1u << (M - m0)) - 1), a);
+        }
+}
+
+#define INFER__PW_TILE512(R_, vv, xt, xps, xcs, yt, j)                                                                 \
+    do {                                                                                                               \
+        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, C, wt, mp, yt, M, j, act);                            \
+        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, C, wt, mp, yt, M, j, act);                       \
+        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, C, wt, mp, yt, M, j, act);                       \
+        else infer__pw_tile512((R_), 4, xt, xps, xcs, C, wt, mp, yt, M, j, act);                                      \
+    } while (0)
+
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__pw_tile256(const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t C, const float *wt,
+                  int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act) {
+    __m256 acc[12][3], wv[3];
+    int r, v;
+    int64_t ch;
+#pragma GCC unroll 3
+    for (v = 0; v < V; v++) {
+        __m256 b = _mm256_loadu_ps(wt + C * mp + j + 8 * v);
+#pragma GCC unroll 12
+        for (r = 0; r < R; r++) acc[r][v] = b;
+    }
+    for (ch = 0; ch < C; ch++) {
+        const float *xc = x + ch * xcs;
+#pragma GCC unroll 3
+        for (v = 0; v < V; v++) wv[v] = _mm256_loadu_ps(wt + ch * mp + j + 8 * v);
+#pragma GCC unroll 12
+        for (r = 0; r < R; r++) {
+            __m256 xb = _mm256_broadcast_ss(xc + r * xps);
+#pragma GCC unroll 3
+            for (v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(xb, wv[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 12
+    for (r = 0; r < R; r++)
+#pragma GCC unroll 3
+        for (v = 0; v < V; v++) {
+            __m256 a = act->kind == INFER__ACT_RELU || act->kind == INFER__ACT_CLIP ? infer__act_avx2(act, acc[r][v]) : acc[r][v];
+            int64_t m0 = j + 8 * v, e;
+            if (m0 + 8 <= M) _mm256_storeu_ps(y + r * M + m0, a);
+            else if (m0 < M) { /* no masked stores: AMD's are slow */
+                float t[8];
+                _mm256_storeu_ps(t, a);
+                for (e = 0; e < M - m0; e++) y[r * M + m0 + e] = t[e];
+            }
+        }
+}
+
+#define INFER__PW_TILE256(R_, vv, xt, xps, xcs, yt, j)                                                                 \
+    do {                                                                                                               \
+        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, C, wt, mp, yt, M, j, act);                            \
+        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, C, wt, mp, yt, M, j, act);                       \
+        else infer__pw_tile256((R_), 3, xt, xps, xcs, C, wt, mp, yt, M, j, act);                                      \
+    } while (0)
+
+/* task t of the channels-last 1x1 conv: AVX-512 (16 lanes) or AVX2 (8) */
+#define INFER__PW_NHWC_TASK(NAME, TARGET, VW, VMAX, TILE, RV)                                                          \
+    __attribute__((target(TARGET))) static void NAME(void *arg, int64_t t) {                                           \
+        const infer__pw_job *pj = (const infer__pw_job *)arg;                                                          \
+        const infer__ctx *c = pj->c;                                                                                   \
+        const infer__conv_p *p = &c->p->conv;                                                                          \
+        const int64_t C = p->c, M = p->m, P = p->out[0] * p->out[1], mp = (M + 15) / 16 * 16, all = p->n * P;         \
+        const int64_t lo = all * t / pj->n_tasks, hi = all * (t + 1) / pj->n_tasks, V = INFER__MIN(VMAX, (M + VW - 1) / VW); \
+        const float *x = (const float *)c->in[0]->data, *wt = c->packed;                                               \
+        float *y = (float *)c->out[0]->data;                                                                           \
+        infer__act none = {INFER__ACT_NONE, 0, 0};                                                                     \
+        const infer__act *act = infer__act_vec(&p->act) && p->act.kind != INFER__ACT_LEAKY_RELU ? &p->act : &none;     \
+        int64_t j, g;                                                                                                  \
+        RV                                                                                                             \
+        if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_apply_vec(pj->vec, &p->act, y + lo * M, (hi - lo) * M); \
+    }
+INFER__PW_NHWC_TASK(infer__conv_pw_nhwc_task512, "avx512f,avx2,fma", 16, 4, INFER__PW_TILE512,
+                    if (V == 1 || V == 2) { INFER__PW_NHWC_WALK(12, V, 16, INFER__PW_TILE512) }
+                    else if (V == 3) { INFER__PW_NHWC_WALK(8, V, 16, INFER__PW_TILE512) }
+                    else { INFER__PW_NHWC_WALK(6, V, 16, INFER__PW_TILE512) })
+INFER__PW_NHWC_TASK(infer__conv_pw_nhwc_task256, "avx2,fma", 8, 3, INFER__PW_TILE256,
+                    if (V == 1) { INFER__PW_NHWC_WALK(12, V, 8, INFER__PW_TILE256) }
+                    else if (V == 2) { INFER__PW_NHWC_WALK(6, V, 8, INFER__PW_TILE256) }
+                    else { INFER__PW_NHWC_WALK(4, V, 8, INFER__PW_TILE256) })
+
 /* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
 static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__conv_p *p = &c->p->conv;
@@ -14179,6 +14636,15 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     if (p->n_sp > 2) return infer__conv_ref(c);
     if (infer__conv_is_dw(p)) {
         infer__dw_job dj;
+#if defined(INFER__HAVE_AVX2)
+        if (p->in_nhwc) { /* channels-last (infer__layout_pass): the weights must be packed for it */
+            if (!c->packed) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last weights not packed");
+            dj.c = c, dj.vec = infer__vec_of(isa);
+            dj.n_tasks = INFER__MIN(p->n * p->out[0], infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz));
+            infer__parallel(c, (int)dj.n_tasks, dj.n_tasks, infer__conv_dw_nhwc_task_avx2, &dj);
+            return INFER_STATUS_OK;
+        }
+#endif
         int64_t cb = infer__conv_dw_cb(p), jobs = cb ? p->n * (p->c / 8 + (p->c % 8 != 0)) : p->n * p->m;
         size_t per = (size_t)(cb ? cb : infer__conv_dw_plane(p, NULL, NULL)) * sizeof(float);
         int64_t nt_dw = infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz);
@@ -14208,6 +14674,16 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     q.even = infer__even_neon;
 #endif
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
+#if defined(INFER__HAVE_AVX2)
+    if (p->out_nhwc) { /* pointwise, channels-last out (infer__conv_pw_nhwc_task512) */
+        infer__pw_job pj;
+        if (!c->packed) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last weights not packed");
+        pj.c = c, pj.vec = infer__vec_of(isa), pj.n_tasks = INFER__MIN(nt, p->n * hw);
+        infer__parallel(c, (int)pj.n_tasks, pj.n_tasks,
+                        isa == &infer__isa_avx512 ? infer__conv_pw_nhwc_task512 : infer__conv_pw_nhwc_task256, &pj);
+        return INFER_STATUS_OK;
+    }
+#endif
     for (n = 0; n < p->n; n++)
         for (g = 0; g < p->group; g++) {
             infer__gemm_job j;
@@ -14218,7 +14694,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
             j.a_rs = kk, j.a_cs = 1;
             if (c->packed) j.a_packed = c->packed + (size_t)g * infer__packed_a_floats(isa, mg, kk);
             else j.a = w + g * mg * kk; /* a folded W is freed once packed (infer__pack_weights) */
-            j.b = q.x, j.b_rs = in_sz, j.b_cs = 1; /* X itself is B for a pointwise conv */
+            j.b = q.x, j.b_rs = p->in_nhwc ? 1 : in_sz, j.b_cs = p->in_nhwc ? p->c : 1; /* X itself is B for a pointwise conv */
             if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
             j.c = y + (n * p->m + g * mg) * hw;
             j.epi = infer__conv_epi, j.epi_arg = &q;
@@ -14460,21 +14936,22 @@ static infer_status infer__pool_ref(const infer__ctx *c) {
 
 static infer_status infer__global_pool_ref(const infer__ctx *c) {
     const infer__axis_p *p = &c->p->ax;
-    const float *x = (const float *)c->in[0]->data;
+    const int64_t ch = c->in[0]->nhwc ? c->in[0]->dims[1] : 1; /* channels-last: a row's floats are ch apart */
     float *y = (float *)c->out[0]->data;
     int64_t o, i;
     for (o = 0; o < p->outer; o++) {
+        const float *x = (const float *)c->in[0]->data + o / ch * p->len * ch + o % ch;
         double sum = 0;
         if (c->node->op == INFER__OP_GLOBAL_MAX_POOL) {
             float mx = -INFINITY; /* NaN wins */
             for (i = 0; i < p->len && mx == mx; i++) {
-                float v = x[o * p->len + i];
+                float v = x[i * ch];
                 if (v > mx || v != v) mx = v;
             }
             y[o] = mx;
             continue;
         }
-        for (i = 0; i < p->len; i++) sum += x[o * p->len + i];
+        for (i = 0; i < p->len; i++) sum += x[i * ch];
         y[o] = p->len ? (float)(sum / (double)p->len) : 0.0f;
     }
     return INFER_STATUS_OK;
@@ -14501,10 +14978,42 @@ __attribute__((target("avx2,fma"))) static void infer__global_avg_task_avx2(void
     ((float *)c->out[0]->data)[o] = p->len ? (float)(sum / (double)p->len) : 0.0f;
 }
 
-/* GlobalAveragePool over rows in parallel; GlobalMaxPool runs the reference */
+/* GlobalAveragePool of a channels-last input, image n: 8 channels at a time, each summed
+   in double over the positions in the order of the reference */
+__attribute__((target("avx2,fma"))) static void infer__global_avg_nhwc_task_avx2(void *arg, int64_t n) {
+    const infer__ctx *c = (const infer__ctx *)arg;
+    const infer__axis_p *p = &c->p->ax;
+    const int64_t ch = c->in[0]->dims[1];
+    const float *x = (const float *)c->in[0]->data + n * p->len * ch;
+    float *y = (float *)c->out[0]->data + n * ch;
+    int64_t j, i;
+    for (j = 0; j + 8 <= ch; j += 8) {
+        __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd(), d = _mm256_set1_pd((double)p->len);
+        for (i = 0; i < p->len; i++) {
+            __m256 v = _mm256_loadu_ps(x + i * ch + j);
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        }
+        if (p->len) s0 = _mm256_div_pd(s0, d), s1 = _mm256_div_pd(s1, d);
+        _mm_storeu_ps(y + j, _mm256_cvtpd_ps(s0));
+        _mm_storeu_ps(y + j + 4, _mm256_cvtpd_ps(s1));
+    }
+    for (; j < ch; j++) {
+        double sum = 0;
+        for (i = 0; i < p->len; i++) sum += x[i * ch + j];
+        y[j] = p->len ? (float)(sum / (double)p->len) : 0.0f;
+    }
+}
+
+/* GlobalAveragePool over rows (or images, channels-last) in parallel; GlobalMaxPool runs the reference */
 static infer_status infer__global_pool_f32_avx2(const infer__ctx *c) {
     const infer__axis_p *p = &c->p->ax;
     if (c->node->op != INFER__OP_GLOBAL_AVERAGE_POOL) return infer__global_pool_ref(c);
+    if (c->in[0]->nhwc) {
+        infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len), c->in[0]->dims[0],
+                        infer__global_avg_nhwc_task_avx2, (void *)c);
+        return INFER_STATUS_OK;
+    }
     infer__parallel(c, infer__threads_for(c, (double)p->outer * (double)p->len), p->outer, infer__global_avg_task_avx2,
                     (void *)c);
     return INFER_STATUS_OK;

@@ -507,6 +507,189 @@ static void test_conv_huge_pads(void) {
     }
 }
 
+/* -- the channels-last layout (infer__layout_pass) --
+   An inverted residual block as MobileNet's, optionally with an SE branch as
+   EfficientNet's: x -> pre (1x1) -> t0 -> expand (1x1, Clip) -> t1 -> dw (k x k, stride s,
+   Relu) -> t2 [-> GAP -> se (1x1, Sigmoid) -> t4; t5 = t2 * t4] -> project (1x1) -> t3
+   [-> t6 = t3 + t0 when the shapes allow] -> head (1x1) -> y. Everything from t0 to t6 is
+   channels-last on x86 with AVX2: the pointwise conv from NCHW (pre) and to NCHW (head),
+   between NHWC tensors (expand, project, se), the depthwise conv, the same-shape Add and
+   broadcast Mul, and the pool. Checked against the reference kernels (all NCHW), with the
+   AVX2 kernels forced as well on AVX-512 CPUs, 1 and 2 threads bit-identical. */
+typedef struct block_case {
+    int64_t n, c, h, w, e, f, k, s;
+    int se;
+} block_case;
+
+static void block_const(infer_builder *b, const char *name, int n_dims, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
+                        int *ok) {
+    infer_tensor t;
+    size_t n = (size_t)(d0 * (n_dims > 1 ? d1 : 1) * (n_dims > 2 ? d2 * d3 : 1)), i;
+    float *v = (float *)malloc(n * sizeof(float) + 4);
+    memset(&t, 0, sizeof t);
+    t.name = name, t.dtype = INFER_DTYPE_F32, t.n_dims = n_dims, t.dims[0] = d0, t.dims[1] = d1, t.dims[2] = d2,
+    t.dims[3] = d3;
+    for (i = 0; v && i < n; i++) v[i] = (float)test_uniform(-1, 1) / (n_dims > 1 ? (float)sqrt((double)(d1 * d2 * d3)) : 1.0f);
+    t.data = v, t.data_bytes = n * sizeof(float);
+    *ok &= v && !infer_builder_add_constant(b, &t);
+    free(v);
+}
+
+static void block_conv(infer_builder *b, const char *name, const char *x, const char *y, int64_t cin, int64_t m,
+                       int64_t k, int64_t s, int64_t group, const char *act, int *ok) {
+    char wn[32], bn[32];
+    const char *in[3];
+    const char *out[1];
+    int64_t ks[2], st[2], pads[4];
+    infer_attr at[8];
+    int n_at = 0;
+    snprintf(wn, sizeof wn, "%s.w", name), snprintf(bn, sizeof bn, "%s.b", name);
+    block_const(b, wn, 4, m, cin / group, k, k, ok);
+    block_const(b, bn, 1, m, 1, 1, 1, ok);
+    in[0] = x, in[1] = wn, in[2] = bn, out[0] = y;
+    ks[0] = ks[1] = k, st[0] = st[1] = s, pads[0] = pads[1] = pads[2] = pads[3] = k / 2;
+    at[n_at++] = infer_attr_ints("kernel_shape", ks, 2);
+    at[n_at++] = infer_attr_ints("strides", st, 2);
+    at[n_at++] = infer_attr_ints("pads", pads, 4);
+    at[n_at++] = infer_attr_int("group", group);
+    if (act) at[n_at++] = infer_attr_string("activation", act);
+    if (act && !strcmp(act, "Clip")) at[n_at++] = infer_attr_float("activation_alpha", 0), at[n_at++] = infer_attr_float("activation_beta", 6);
+    *ok &= !infer_builder_add_node(b, "Conv", name, in, 3, out, 1, at, (size_t)n_at);
+}
+
+static void *block_model(const block_case *k, int residual, size_t *bytes) {
+    infer_builder *b = NULL;
+    int64_t xd[4];
+    int ok = 1;
+    void *file = NULL;
+    const char *mul[2] = {"t2", "t4"}, *add[2] = {"t3", "t0"}, *gi[1] = {"t2"}, *go[1] = {"g"}, *mo[1] = {"t5"},
+               *ao[1] = {"t6"};
+    if (infer_builder_create(NULL, &b)) return NULL;
+    xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
+    ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 4, xd, NULL);
+    block_conv(b, "pre", "x", "t0", k->c, k->c, 1, 1, 1, NULL, &ok);
+    block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, "Clip", &ok);
+    block_conv(b, "dw", "t1", "t2", k->e, k->e, k->k, k->s, k->e, "Relu", &ok);
+    if (k->se) {
+        ok &= !infer_builder_add_node(b, "GlobalAveragePool", "gap", gi, 1, go, 1, NULL, 0);
+        block_conv(b, "se", "g", "t4", k->e, k->e, 1, 1, 1, "Sigmoid", &ok);
+        ok &= !infer_builder_add_node(b, "Mul", "mul", mul, 2, mo, 1, NULL, 0);
+    }
+    block_conv(b, "project", k->se ? "t5" : "t2", "t3", k->e, k->f, 1, 1, 1, NULL, &ok);
+    if (residual) ok &= !infer_builder_add_node(b, "Add", "add", add, 2, ao, 1, NULL, 0);
+    block_conv(b, "head", residual ? "t6" : "t3", "y", k->f, 5, 1, 1, 1, NULL, &ok);
+    ok &= !infer_builder_add_output(b, "y");
+    ok &= !infer_builder_serialize(b, NULL, 0, bytes);
+    if (ok && posix_memalign(&file, 64, *bytes) == 0 && infer_builder_serialize(b, file, *bytes, bytes)) {
+        free(file);
+        file = NULL;
+    }
+    infer_builder_free(b);
+    return ok ? file : NULL;
+}
+
+/* Runs the block on x into y; fn (or NULL) forced on every Conv (weights re-packed);
+   returns how many tensors were channels-last */
+static int run_block(const void *file, size_t bytes, const float *x, const int64_t *xd, float *y, size_t yn,
+                     int n_threads, int ref, infer__kernel_fn fn) {
+    infer_model *m = NULL;
+    infer_session *s = NULL;
+    infer_session_options opt;
+    infer_tensor in, out;
+    int n_nhwc = 0;
+    uint32_t i;
+    memset(&opt, 0, sizeof opt);
+    opt.n_threads = n_threads;
+    opt.force_reference = ref;
+    CHECK_OK(infer_model_load_memory(file, bytes, NULL, &m));
+    if (!m) return -1;
+    CHECK_OK(infer_session_create(m, &opt, &s));
+    if (!s) goto done;
+    for (i = 0; i < m->n_tensors; i++) n_nhwc += s->vals[i].nhwc;
+    for (i = 0; fn && i < s->n_steps; i++) {
+        uint32_t node = s->steps[i];
+        infer__ctx c;
+        size_t n;
+        if (m->nodes[node].op != INFER__OP_CONV) continue;
+        s->kernels[node] = fn;
+        infer__free(&s->a, s->packed_raw[node]);
+        s->packed_raw[node] = NULL, s->packed[node] = NULL;
+        infer__ctx_init(s, node, &c);
+        if ((n = infer__cpu_pack(&c, fn, NULL)) != 0) {
+            float *d = (float *)infer__alloc_aligned(&s->a, n * sizeof(float), &s->packed_raw[node]);
+            CHECK(d != NULL);
+            if (d) infer__cpu_pack(&c, fn, d);
+            s->packed[node] = d;
+        }
+    }
+    memset(&in, 0, sizeof in);
+    in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = 4, in.data = (void *)x;
+    for (i = 0; i < 4; i++) in.dims[i] = xd[i];
+    in.data_bytes = (size_t)(xd[0] * xd[1] * xd[2] * xd[3]) * sizeof(float);
+    memset(&out, 0, sizeof out);
+    out.name = "y", out.data = y, out.data_bytes = yn * sizeof(float);
+    CHECK_OK(infer_run(s, &in, 1, &out, 1));
+done:
+    infer_session_free(s);
+    infer_model_free(m);
+    return n_nhwc;
+}
+
+static void test_layout_nhwc(void) {
+    static const block_case cases[] = {
+        {1, 8, 13, 13, 24, 8, 3, 1, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 0}, {3, 8, 9, 11, 40, 8, 5, 1, 1},
+        {1, 17, 14, 14, 48, 17, 5, 2, 1}, {2, 16, 1, 1, 64, 16, 3, 1, 1}, {1, 4, 20, 3, 72, 4, 3, 1, 0},
+        {1, 32, 6, 6, 200, 40, 3, 2, 1}, {1, 1, 4, 4, 8, 1, 3, 1, 0},
+    };
+    size_t i, j;
+    int cpu = infer__cpu_features();
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const block_case *k = &cases[i];
+        int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc, t;
+        int64_t oh = (k->h - 1) / k->s + 1, ow = (k->w - 1) / k->s + 1, xd[4];
+        size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0;
+        float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
+        float *y1 = (float *)malloc(yn * sizeof(float)), *y2 = (float *)malloc(yn * sizeof(float));
+        void *file = block_model(k, residual, &bytes);
+        char what[160];
+        CHECK(file && x && yr && y1 && y2);
+        if (!file || !x || !yr || !y1 || !y2) goto next;
+        snprintf(what, sizeof what, "block n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld se%d res%d", (long long)k->n,
+                 (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->e, (long long)k->f, (long long)k->k,
+                 (long long)k->s, k->se, residual);
+        xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
+        test_fill(x, xn, -1, 1);
+        CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL) == 0); /* the reference: all NCHW */
+        n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL);
+#if defined(INFER__HAVE_AVX2)
+        if (cpu & INFER__CPU_AVX2) want = 4 + 2 * k->se + residual; /* t0 t1 t2 t3 (t4 t5) (t6) */
+#endif
+        if (n_nhwc != want) printf("  %s: %d channels-last tensors, expected %d\n", what, n_nhwc, want);
+        CHECK(n_nhwc == want);
+        agree(what, y1, yr, yn, 1e-5, &worst_direct);
+        for (t = 0; t < 2; t++) {
+            infer__kernel_fn fn = NULL;
+#if defined(INFER__HAVE_AVX2)
+            if (t == 1 && !(cpu & INFER__CPU_AVX512)) continue;
+            if (t == 1) fn = infer__conv_f32_avx2; /* the 8-lane kernels on an AVX-512 CPU */
+#else
+            if (t == 1) continue;
+#endif
+            test_fill(y2, yn, -9, 9);
+            run_block(file, bytes, x, xd, y2, yn, 2, 0, fn);
+            if (t == 0) {
+                for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
+                if (j < yn) printf("  %s: 2 threads differ at [%zu]: %.9g vs %.9g\n", what, j, (double)y2[j], (double)y1[j]);
+                CHECK(j == yn);
+            } else {
+                agree(what, y2, yr, yn, 1e-5, &worst_direct);
+            }
+        }
+    next:
+        free(file), free(x), free(yr), free(y1), free(y2);
+    }
+}
+
 int main(void) {
     printf("# cpu: avx2 %d, avx512 %d, neon %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
            !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
@@ -514,6 +697,7 @@ int main(void) {
     RUN(test_conv_random_shapes);
     RUN(test_conv_winograd);
     RUN(test_conv_dw_small);
+    RUN(test_layout_nhwc);
     RUN(test_matmul_gemm_prepacked);
     RUN(test_mapped_release);
     RUN(test_conv_huge_pads);
