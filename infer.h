@@ -6208,7 +6208,8 @@ static infer_status infer__infer_graph(infer_session *s) {
    on bound dims, so every plan of a session (infer_session_set_dims) makes the same one
    and the weights packed for it at creation stay right. */
 static int infer__wants_device(const infer_session_options *opt);
-enum { INFER__LY_NONE, INFER__LY_PW, INFER__LY_DW, INFER__LY_ELEM, INFER__LY_BIN, INFER__LY_POOL };
+enum { INFER__LY_NONE, INFER__LY_PW, INFER__LY_GEN, INFER__LY_DW, INFER__LY_ELEM, INFER__LY_BIN, INFER__LY_POOL };
+#define INFER__LY_GEN_K 256 /* a general conv writes NHWC up to this many taps an output (a stem) */
 
 /* What node i is to the layout pass (INFER__LY_*) */
 static int infer__layout_kind(const infer_session *s, uint32_t i) {
@@ -6227,7 +6228,9 @@ static int infer__layout_kind(const infer_session *s, uint32_t i) {
             (n->n_in > 2 && n->in[2] != INFER__ABSENT && s->vals[n->in[2]].kind != INFER__VAL_CONST))
             return INFER__LY_NONE;
         if (infer__conv_is_dw(p)) return INFER__LY_DW;
-        return infer__conv_pointwise(p) && p->group == 1 ? INFER__LY_PW : INFER__LY_NONE;
+        if (p->group != 1) return INFER__LY_NONE;
+        if (infer__conv_pointwise(p)) return INFER__LY_PW;
+        return p->c * p->k[0] * p->k[1] <= INFER__LY_GEN_K ? INFER__LY_GEN : INFER__LY_NONE;
     case INFER__OP_ADD: case INFER__OP_SUB: case INFER__OP_MUL: case INFER__OP_DIV:
         return n->n_in == 2 && n->in[1] != INFER__ABSENT ? INFER__LY_BIN : INFER__LY_NONE;
     case INFER__OP_RELU: case INFER__OP_LEAKY_RELU: case INFER__OP_SIGMOID: case INFER__OP_TANH: case INFER__OP_CLIP:
@@ -6281,7 +6284,8 @@ static infer_status infer__layout_pass(infer_session *s, const infer_session_opt
             if (kind[node] == INFER__LY_DW || kind[node] == INFER__LY_ELEM) io[n_io++] = n->in[0], io[n_io++] = n->out[0];
             if (kind[node] == INFER__LY_BIN) io[n_io++] = n->in[0], io[n_io++] = n->in[1], io[n_io++] = n->out[0];
             for (k = 0; k < n->n_in; k++) /* readers of other kinds, or of another input */
-                if (n->in[k] != INFER__ABSENT && cand[n->in[k]] && (kind[node] == INFER__LY_NONE || (k > 0 && kind[node] != INFER__LY_BIN)))
+                if (n->in[k] != INFER__ABSENT && cand[n->in[k]] && (kind[node] == INFER__LY_NONE || kind[node] == INFER__LY_GEN ||
+                                                             (k > 0 && kind[node] != INFER__LY_BIN)))
                     cand[n->in[k]] = 0, changed = 1;
             for (k = 0; k < n_io; k++) all &= cand[io[k]];
             for (k = 0; k < n_io && !all; k++)
@@ -13232,14 +13236,14 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
     return "ref";
 }
 
-/* W^T [c][mp] and the bias [mp] of a channels-last 1x1 conv (infer__conv_pw_nhwc_task512) */
+/* W^T [c kh kw][mp] and the bias [mp] of a conv writing channels-last (infer__conv_nhwc_task) */
 static size_t infer__pw_nhwc_pack(const infer__conv_p *p, const float *w, const float *bias, float *dst) {
-    const int64_t mp = (p->m + 15) / 16 * 16;
-    int64_t ch, j;
-    for (ch = 0; dst && ch < p->c; ch++)
-        for (j = 0; j < mp; j++) dst[ch * mp + j] = j < p->m ? w[j * p->c + ch] : 0.0f;
-    for (j = 0; dst && j < mp; j++) dst[p->c * mp + j] = j < p->m && bias ? bias[j] : 0.0f;
-    return (size_t)((p->c + 1) * mp);
+    const int64_t mp = (p->m + 15) / 16 * 16, kk = p->c * p->k[0] * p->k[1];
+    int64_t q, j;
+    for (q = 0; dst && q < kk; q++)
+        for (j = 0; j < mp; j++) dst[q * mp + j] = j < p->m ? w[j * kk + q] : 0.0f;
+    for (j = 0; dst && j < mp; j++) dst[kk * mp + j] = j < p->m && bias ? bias[j] : 0.0f;
+    return (size_t)((kk + 1) * mp);
 }
 
 /* Pre-packing (DESIGN.md "Memory planner"): the floats of node c's weights packed for
@@ -13526,6 +13530,13 @@ static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
    (batch, group), without the A block when W is a constant (it is pre-packed at session
    creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
    (section 5 plans it). */
+#define INFER__PW_CHUNK 48 /* positions a general conv gathers at a time (a multiple of every R) */
+
+/* Scratch floats a task of the channels-last general conv needs (0 for a 1x1 one) */
+static int64_t infer__conv_nhwc_rows(const infer__conv_p *p) {
+    return infer__conv_pointwise(p) ? 0 : INFER__PW_CHUNK * p->c * p->k[0] * p->k[1];
+}
+
 static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes) {
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
     const int simd = 1;
@@ -13535,7 +13546,10 @@ static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, 
     *bytes = 0;
     if (!simd || p->n_sp > 2) return 1;
     if (p->in_nhwc && infer__conv_is_dw(p)) return 1; /* channels-last depthwise: none */
-    if (p->out_nhwc) return 1; /* channels-last pointwise (infer__conv_pw_nhwc_task512): none */
+    if (p->out_nhwc) /* channels-last out (infer__conv_nhwc_task): a general conv's window rows */
+        return !infer__conv_nhwc_rows(p) ||
+               (infer__mul((size_t)infer__conv_nhwc_rows(p), sizeof(float) * (size_t)(nt < 1 ? 1 : nt), bytes) &&
+                infer__add(*bytes, INFER__ALIGN, bytes));
     if (infer__conv_is_dw(p)) { /* the sides are < 2^43 each, their product may not fit */
         int64_t h2, w2, cb = infer__conv_dw_cb(p);
         infer__conv_dw_plane(p, &h2, &w2);
@@ -14474,38 +14488,41 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
 }
 #endif /* INFER__HAVE_AVX2 */
 
-/* -- Conv 1x1 writing channels-last (infer__layout_pass) --
-   Per image Y[p][m] = bias[m] + sum_c X[p][c] W[m][c], X in either layout (strides xps
-   between positions, xcs between channels), with W^T packed at creation as [c][mp] and the
-   bias after it, [mp] (zeros past m; mp is m rounded up to 16: infer__pw_nhwc_pack). A tile
-   is R positions x V vectors of output channels in registers: each input channel adds its
-   R inputs, broadcast, times V vectors of W^T. X is read in place (no GEMM packing). A
-   task owns a range of positions (of every image) and goes over them once per band of V
-   vectors, so a band's weights stay in cache. None, Relu and Clip are applied in
-   registers, other activations on the task's rows after. */
+/* -- Conv writing channels-last (infer__layout_pass): 1x1, and small general ones --
+   Per image Y[p][m] = bias[m] + sum_k X[p][k] W[m][k]: for a 1x1 conv k is the input
+   channel and X is read in place, in either layout (strides xps between positions, xcs
+   between channels); for a general conv (a stem before a depthwise chain) X[p] is position
+   p's window (c x kh x kw, zeros in the padding), gathered 48 positions at a time into the
+   task's scratch. W^T is packed at creation as [k][mp] with the bias after it, [mp] (zeros
+   past m; mp is m rounded up to 16: infer__pw_nhwc_pack). A tile is R positions x V
+   vectors of output channels in registers: each k adds its R inputs, broadcast, times V
+   vectors of W^T. A task owns a range of positions (of every image) and goes over them
+   once per band of V vectors, so a band's weights stay in cache. None, Relu and Clip are
+   applied in registers, other activations on the task's rows after. */
 typedef struct infer__pw_job {
     const infer__ctx *c;
     const infer__vec_isa *vec;
     int64_t n_tasks;
 } infer__pw_job;
 
-
-/* The positions [lo, hi) of every image of a channels-last 1x1 conv, tile by tile: TILE(r,
-   v, x, xps, xcs, y, j) computes r positions from x (y) for the v vectors from channel j */
-#define INFER__PW_NHWC_WALK(R, V, VW, TILE)                                                                            \
-    for (j = 0; j < M; j += (VW) * (V)) {                                                                              \
-        const int64_t vv = INFER__MIN((V), (M - j + (VW) - 1) / (VW));                                                 \
-        for (g = lo; g < hi;) {                                                                                        \
-            const int64_t n = g / P, q0 = g % P, cnt = INFER__MIN(hi - g, P - q0);                                     \
-            const int64_t xps = p->in_nhwc ? C : 1, xcs = p->in_nhwc ? 1 : P;                                          \
-            const float *x0 = x + (p->in_nhwc ? (n * P + q0) * C : n * C * P + q0);                                    \
-            float *y0 = y + (n * P + q0) * M;                                                                          \
-            int64_t q = 0;                                                                                             \
-            for (; q + (R) <= cnt; q += (R)) TILE((R), vv, x0 + q * xps, xps, xcs, y0 + q * M, j);                     \
-            for (; q < cnt; q++) TILE(1, vv, x0 + q * xps, xps, xcs, y0 + q * M, j);                                   \
-            g += cnt;                                                                                                  \
-        }                                                                                                              \
+/* Gathers the windows of positions q0 .. q0 + cnt of image n (one row of c kh kw each) */
+static void infer__conv_nhwc_gather(const infer__conv_p *p, const float *x, int64_t n, int64_t q0, int64_t cnt, float *rows) {
+    const int64_t kk = p->c * p->k[0] * p->k[1];
+    int64_t q, ci, ky, kx;
+    for (q = 0; q < cnt; q++) {
+        const int64_t oy = (q0 + q) / p->out[1], ox = (q0 + q) % p->out[1];
+        float *r = rows + q * kk;
+        for (ci = 0; ci < p->c; ci++)
+            for (ky = 0; ky < p->k[0]; ky++) {
+                const int64_t iy = oy * p->s[0] - p->pb[0] + ky * p->d[0];
+                const float *xr = x + ((n * p->c + ci) * p->in[0] + iy) * p->in[1];
+                for (kx = 0; kx < p->k[1]; kx++) {
+                    const int64_t ix = ox * p->s[1] - p->pb[1] + kx * p->d[1];
+                    *r++ = iy >= 0 && iy < p->in[0] && ix >= 0 && ix < p->in[1] ? xr[ix] : 0.0f;
+                }
+            }
     }
+}
 
 __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline void
 infer__pw_tile512(const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t C, const float *wt,
@@ -14544,12 +14561,12 @@ infer__pw_tile512(const int R, const int V, const float *x, int64_t xps, int64_t
         }
 }
 
-#define INFER__PW_TILE512(R_, vv, xt, xps, xcs, yt, j)                                                                 \
+#define INFER__PW_TILE512(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, C, wt, mp, yt, M, j, act);                            \
-        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, C, wt, mp, yt, M, j, act);                       \
-        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, C, wt, mp, yt, M, j, act);                       \
-        else infer__pw_tile512((R_), 4, xt, xps, xcs, C, wt, mp, yt, M, j, act);                                      \
+        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, K, wt, mp, yt, M, j, act);                            \
+        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
+        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
+        else infer__pw_tile512((R_), 4, xt, xps, xcs, K, wt, mp, yt, M, j, act);                                      \
     } while (0)
 
 __attribute__((target("avx2,fma"), always_inline)) static inline void
@@ -14590,37 +14607,70 @@ infer__pw_tile256(const int R, const int V, const float *x, int64_t xps, int64_t
         }
 }
 
-#define INFER__PW_TILE256(R_, vv, xt, xps, xcs, yt, j)                                                                 \
+#define INFER__PW_TILE256(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, C, wt, mp, yt, M, j, act);                            \
-        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, C, wt, mp, yt, M, j, act);                       \
-        else infer__pw_tile256((R_), 3, xt, xps, xcs, C, wt, mp, yt, M, j, act);                                      \
+        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, K, wt, mp, yt, M, j, act);                            \
+        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
+        else infer__pw_tile256((R_), 3, xt, xps, xcs, K, wt, mp, yt, M, j, act);                                      \
     } while (0)
 
-/* task t of the channels-last 1x1 conv: AVX-512 (16 lanes) or AVX2 (8) */
-#define INFER__PW_NHWC_TASK(NAME, TARGET, VW, VMAX, TILE, RV)                                                          \
-    __attribute__((target(TARGET))) static void NAME(void *arg, int64_t t) {                                           \
-        const infer__pw_job *pj = (const infer__pw_job *)arg;                                                          \
-        const infer__ctx *c = pj->c;                                                                                   \
-        const infer__conv_p *p = &c->p->conv;                                                                          \
-        const int64_t C = p->c, M = p->m, P = p->out[0] * p->out[1], mp = (M + 15) / 16 * 16, all = p->n * P;         \
-        const int64_t lo = all * t / pj->n_tasks, hi = all * (t + 1) / pj->n_tasks, V = INFER__MIN(VMAX, (M + VW - 1) / VW); \
-        const float *x = (const float *)c->in[0]->data, *wt = c->packed;                                               \
-        float *y = (float *)c->out[0]->data;                                                                           \
-        infer__act none = {INFER__ACT_NONE, 0, 0};                                                                     \
-        const infer__act *act = infer__act_vec(&p->act) && p->act.kind != INFER__ACT_LEAKY_RELU ? &p->act : &none;     \
-        int64_t j, g;                                                                                                  \
-        RV                                                                                                             \
-        if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_apply_vec(pj->vec, &p->act, y + lo * M, (hi - lo) * M); \
+/* cnt positions (rows of y, M floats apart) from x: bands of V vectors, R positions a tile
+   (R by V: RA for one vector ... RD for four) */
+#define INFER__PW_ROWS(NAME, TARGET, VW, VMAX, TILE, RA, RB, RC, RD)                                                   \
+    __attribute__((target(TARGET))) static void NAME(const float *x, int64_t xps, int64_t xcs, int64_t cnt, int64_t K, \
+                                                     const float *wt, int64_t M, float *y, const infer__act *act) {   \
+        const int64_t mp = (M + 15) / 16 * 16, V = INFER__MIN(VMAX, (M + VW - 1) / VW);                               \
+        int64_t j, q;                                                                                                  \
+        for (j = 0; j < M; j += (VW) * V) {                                                                            \
+            const int64_t vv = INFER__MIN(V, (M - j + (VW) - 1) / (VW));                                               \
+            q = 0;                                                                                                     \
+            if (V == 1)                                                                                                \
+                for (; q + (RA) <= cnt; q += (RA)) TILE((RA), vv, x + q * xps, y + q * M);                            \
+            else if (V == 2)                                                                                           \
+                for (; q + (RB) <= cnt; q += (RB)) TILE((RB), vv, x + q * xps, y + q * M);                            \
+            else if (V == 3)                                                                                           \
+                for (; q + (RC) <= cnt; q += (RC)) TILE((RC), vv, x + q * xps, y + q * M);                            \
+            else                                                                                                       \
+                for (; q + (RD) <= cnt; q += (RD)) TILE((RD), vv, x + q * xps, y + q * M);                            \
+            for (; q < cnt; q++) TILE(1, vv, x + q * xps, y + q * M);                                                 \
+        }                                                                                                              \
     }
-INFER__PW_NHWC_TASK(infer__conv_pw_nhwc_task512, "avx512f,avx2,fma", 16, 4, INFER__PW_TILE512,
-                    if (V == 1 || V == 2) { INFER__PW_NHWC_WALK(12, V, 16, INFER__PW_TILE512) }
-                    else if (V == 3) { INFER__PW_NHWC_WALK(8, V, 16, INFER__PW_TILE512) }
-                    else { INFER__PW_NHWC_WALK(6, V, 16, INFER__PW_TILE512) })
-INFER__PW_NHWC_TASK(infer__conv_pw_nhwc_task256, "avx2,fma", 8, 3, INFER__PW_TILE256,
-                    if (V == 1) { INFER__PW_NHWC_WALK(12, V, 8, INFER__PW_TILE256) }
-                    else if (V == 2) { INFER__PW_NHWC_WALK(6, V, 8, INFER__PW_TILE256) }
-                    else { INFER__PW_NHWC_WALK(4, V, 8, INFER__PW_TILE256) })
+INFER__PW_ROWS(infer__pw_rows512, "avx512f,avx2,fma", 16, 4, INFER__PW_TILE512, 12, 12, 8, 6)
+INFER__PW_ROWS(infer__pw_rows256, "avx2,fma", 8, 3, INFER__PW_TILE256, 12, 6, 4, 4)
+
+typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, int64_t cnt, int64_t K, const float *wt,
+                                  int64_t M, float *y, const infer__act *act);
+
+/* task t of a channels-last conv: its positions [lo, hi) of every image */
+static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) {
+    const infer__pw_job *pj = (const infer__pw_job *)arg;
+    const infer__ctx *c = pj->c;
+    const infer__conv_p *p = &c->p->conv;
+    const int64_t M = p->m, P = p->out[0] * p->out[1], all = p->n * P, kk = p->c * p->k[0] * p->k[1];
+    const int64_t lo = all * t / pj->n_tasks, hi = all * (t + 1) / pj->n_tasks, per = infer__conv_nhwc_rows(p);
+    const float *x = (const float *)c->in[0]->data;
+    float *y = (float *)c->out[0]->data;
+    float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * per;
+    infer__act none = {INFER__ACT_NONE, 0, 0};
+    const infer__act *act = p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP ? &p->act : &none;
+    int64_t g, cnt;
+    for (g = lo; g < hi; g += cnt) {
+        const int64_t n = g / P, q0 = g % P;
+        cnt = INFER__MIN(hi - g, P - q0);
+        if (per) { /* a general conv: its windows as rows */
+            cnt = INFER__MIN(cnt, INFER__PW_CHUNK);
+            infer__conv_nhwc_gather(p, x, n, q0, cnt, buf);
+            rows(buf, kk, 1, cnt, kk, c->packed, M, y + (n * P + q0) * M, act);
+        } else if (p->in_nhwc) {
+            rows(x + (n * P + q0) * p->c, p->c, 1, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
+        } else {
+            rows(x + n * p->c * P + q0, 1, P, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
+        }
+    }
+    if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_apply_vec(pj->vec, &p->act, y + lo * M, (hi - lo) * M);
+}
+static void infer__conv_nhwc_task512(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows512); }
+static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows256); }
 
 /* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
 static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
@@ -14662,6 +14712,19 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         return INFER_STATUS_OK;
     }
 #if defined(INFER__HAVE_AVX2)
+    if (p->out_nhwc) { /* channels-last out (infer__conv_nhwc_task) */
+        infer__pw_job pj;
+        size_t per = (size_t)infer__conv_nhwc_rows(p) * sizeof(float);
+        if (!c->packed) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last weights not packed");
+        pj.c = c, pj.vec = infer__vec_of(isa);
+        pj.n_tasks = INFER__MIN(infer__threads_for(c, (double)p->m * (double)hw * (double)kk), p->n * hw);
+        if (per && c->scratch_bytes < per * (size_t)pj.n_tasks + INFER__ALIGN)
+            pj.n_tasks = (int64_t)((c->scratch_bytes - INFER__MIN(c->scratch_bytes, INFER__ALIGN)) / per);
+        if (pj.n_tasks < 1) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last conv scratch not planned");
+        infer__parallel(c, (int)pj.n_tasks, pj.n_tasks,
+                        isa == &infer__isa_avx512 ? infer__conv_nhwc_task512 : infer__conv_nhwc_task256, &pj);
+        return INFER_STATUS_OK;
+    }
     if (c->packed && infer__conv_wino(p)) return infer__conv_wino_run(c, isa);
 #endif
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
@@ -14674,16 +14737,6 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     q.even = infer__even_neon;
 #endif
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
-#if defined(INFER__HAVE_AVX2)
-    if (p->out_nhwc) { /* pointwise, channels-last out (infer__conv_pw_nhwc_task512) */
-        infer__pw_job pj;
-        if (!c->packed) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last weights not packed");
-        pj.c = c, pj.vec = infer__vec_of(isa), pj.n_tasks = INFER__MIN(nt, p->n * hw);
-        infer__parallel(c, (int)pj.n_tasks, pj.n_tasks,
-                        isa == &infer__isa_avx512 ? infer__conv_pw_nhwc_task512 : infer__conv_pw_nhwc_task256, &pj);
-        return INFER_STATUS_OK;
-    }
-#endif
     for (n = 0; n < p->n; n++)
         for (g = 0; g < p->group; g++) {
             infer__gemm_job j;

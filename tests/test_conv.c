@@ -509,10 +509,11 @@ static void test_conv_huge_pads(void) {
 
 /* -- the channels-last layout (infer__layout_pass) --
    An inverted residual block as MobileNet's, optionally with an SE branch as
-   EfficientNet's: x -> pre (1x1) -> t0 -> expand (1x1, Clip) -> t1 -> dw (k x k, stride s,
+   EfficientNet's: x -> pre (3x3, Relu) -> t0 -> expand (1x1, Clip) -> t1 -> dw (k x k, stride s,
    Relu) -> t2 [-> GAP -> se (1x1, Sigmoid) -> t4; t5 = t2 * t4] -> project (1x1) -> t3
    [-> t6 = t3 + t0 when the shapes allow] -> head (1x1) -> y. Everything from t0 to t6 is
-   channels-last on x86 with AVX2: the pointwise conv from NCHW (pre) and to NCHW (head),
+   channels-last on x86 with AVX2: the general conv from NCHW (pre; not with 32 channels,
+   over INFER__LY_GEN_K taps) and the pointwise one to NCHW (head),
    between NHWC tensors (expand, project, se), the depthwise conv, the same-shape Add and
    broadcast Mul, and the pool. Checked against the reference kernels (all NCHW), with the
    AVX2 kernels forced as well on AVX-512 CPUs, 1 and 2 threads bit-identical. */
@@ -567,7 +568,7 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
     ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 4, xd, NULL);
-    block_conv(b, "pre", "x", "t0", k->c, k->c, 1, 1, 1, NULL, &ok);
+    block_conv(b, "pre", "x", "t0", k->c, k->c, 3, 1, 1, "Relu", &ok);
     block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, "Clip", &ok);
     block_conv(b, "dw", "t1", "t2", k->e, k->e, k->k, k->s, k->e, "Relu", &ok);
     if (k->se) {
@@ -662,7 +663,8 @@ static void test_layout_nhwc(void) {
         CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL) == 0); /* the reference: all NCHW */
         n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL);
 #if defined(INFER__HAVE_AVX2)
-        if (cpu & INFER__CPU_AVX2) want = 4 + 2 * k->se + residual; /* t0 t1 t2 t3 (t4 t5) (t6) */
+        if (cpu & INFER__CPU_AVX2) /* t1 t2 (t4 t5), and t0 t3 (t6) when pre may write NHWC */
+            want = 2 + 2 * k->se + (k->c > 1 && 9 * k->c <= INFER__LY_GEN_K ? 2 + residual : !residual); /* c 1: pre is depthwise */
 #endif
         if (n_nhwc != want) printf("  %s: %d channels-last tensors, expected %d\n", what, n_nhwc, want);
         CHECK(n_nhwc == want);
