@@ -13914,29 +13914,80 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_cb_task_avx2(void
     }
 }
 
-/* one output (ox) of 8 channels (j) of a channels-last depthwise conv: its taps inside the
-   input only; xb is the image, iy0 the window's top row, ky0..ky1 its rows inside */
-__attribute__((target("avx2,fma"), always_inline)) static inline __m256
-infer__dw_nhwc_one(const infer__conv_p *p, const float *xb, const float *w, __m256 a, int64_t iy0, int64_t ky0,
-                   int64_t ky1, int64_t ox, int64_t j) {
-    const int64_t C = p->c, K = p->k[0], iw = p->in[1], ix0 = ox * p->s[1] - p->pb[1];
-    const int64_t kx0 = INFER__MAX(0, -ix0), kx1 = INFER__MIN(K, iw - ix0);
-    int64_t ky, kx;
-    for (ky = ky0; ky < ky1; ky++)
-        for (kx = kx0; kx < kx1; kx++)
-            a = _mm256_fmadd_ps(_mm256_loadu_ps(w + (ky * K + kx) * C + j),
-                                _mm256_loadu_ps(xb + ((iy0 + ky) * iw + ix0 + kx) * C + j), a);
-    return a;
+/* infer__act_avx2 on 16 values */
+__attribute__((target("avx512f,avx2,fma"))) static __m512 infer__act_avx512(const infer__act *a, __m512 v) {
+    __m512 z = _mm512_setzero_ps();
+    switch (a->kind) {
+    case INFER__ACT_RELU: return _mm512_max_ps(z, v);
+    case INFER__ACT_LEAKY_RELU:
+        return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, z, _CMP_LT_OQ), v, _mm512_set1_ps(a->alpha));
+    case INFER__ACT_CLIP: return _mm512_min_ps(_mm512_set1_ps(a->beta), _mm512_max_ps(v, _mm512_set1_ps(a->alpha)));
+    default: return v;
+    }
 }
 
 /* Depthwise conv on channels-last activations (infer__layout_pass), weights packed
    [K * K][C] at creation (infer__cpu_pack). Task t: its share of the output rows (image,
-   row). Per row, 8 channels at a time: outputs whose windows lie inside the input's width
-   4 at a time (each tap's weights loaded once for the 4), the others singly without their
-   taps in the padding; window rows in the padding are skipped. Channels past the last
-   multiple of 8 go one at a time. */
-__attribute__((target("avx2,fma"))) static void infer__conv_dw_nhwc_task_avx2(void *arg, int64_t t) {
-    const infer__dw_job *dj = (const infer__dw_job *)arg;
+   row). Per row, W channels at a time (16 with AVX-512, then 8): outputs whose windows lie
+   inside the input's width 4 at a time (each tap's weights loaded once for the 4), the
+   others singly without their taps in the padding; window rows in the padding are
+   skipped. Channels past the last multiple of 8 go one at a time. NAME does the channels
+   from j in blocks of W and returns where it stopped. */
+#define INFER__DW_NHWC_BLOCKS(NAME, TARGET, VT, W, LD, ST, FMA, ZERO, ACT)                                             \
+    __attribute__((target(TARGET))) static int64_t NAME(const infer__conv_p *p, const float *xb, const float *w,      \
+                                                        const float *bias, float *y, int64_t iy0, int64_t x0,          \
+                                                        int64_t x1, int64_t j, int vec) {                              \
+        const int64_t C = p->c, K = p->k[0], S = p->s[1], iw = p->in[1], ow = p->out[1];                               \
+        const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, p->in[0] - iy0);                                  \
+        int64_t ox, ky, kx;                                                                                            \
+        for (; j + (W) <= C; j += (W)) {                                                                               \
+            const VT b = bias ? LD(bias + j) : ZERO();                                                                 \
+            for (ox = 0; ox < ow;) {                                                                                   \
+                if (ox >= x0 && ox + 4 <= x1) {                                                                        \
+                    VT a0 = b, a1 = b, a2 = b, a3 = b;                                                                 \
+                    for (ky = ky0; ky < ky1; ky++) {                                                                   \
+                        const float *xr = xb + ((iy0 + ky) * iw + ox * S - p->pb[1]) * C + j;                          \
+                        for (kx = 0; kx < K; kx++) {                                                                   \
+                            VT wk = LD(w + (ky * K + kx) * C + j);                                                     \
+                            a0 = FMA(wk, LD(xr + kx * C), a0);                                                         \
+                            a1 = FMA(wk, LD(xr + (S + kx) * C), a1);                                                   \
+                            a2 = FMA(wk, LD(xr + (2 * S + kx) * C), a2);                                               \
+                            a3 = FMA(wk, LD(xr + (3 * S + kx) * C), a3);                                               \
+                        }                                                                                              \
+                    }                                                                                                  \
+                    if (vec) a0 = ACT(&p->act, a0), a1 = ACT(&p->act, a1), a2 = ACT(&p->act, a2), a3 = ACT(&p->act, a3); \
+                    ST(y + ox * C + j, a0);                                                                            \
+                    ST(y + (ox + 1) * C + j, a1);                                                                      \
+                    ST(y + (ox + 2) * C + j, a2);                                                                      \
+                    ST(y + (ox + 3) * C + j, a3);                                                                      \
+                    ox += 4;                                                                                           \
+                } else { /* one output, its taps inside the input */                                                  \
+                    const int64_t ix0 = ox * S - p->pb[1], kx0 = INFER__MAX(0, -ix0), kx1 = INFER__MIN(K, iw - ix0);   \
+                    VT a = b;                                                                                          \
+                    for (ky = ky0; ky < ky1; ky++)                                                                     \
+                        for (kx = kx0; kx < kx1; kx++)                                                                 \
+                            a = FMA(LD(w + (ky * K + kx) * C + j), LD(xb + ((iy0 + ky) * iw + ix0 + kx) * C + j), a);  \
+                    ST(y + ox * C + j, vec ? ACT(&p->act, a) : a);                                                     \
+                    ox++;                                                                                              \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+        return j;                                                                                                      \
+    }
+INFER__DW_NHWC_BLOCKS(infer__dw_nhwc_blocks512, "avx512f,avx2,fma", __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps,
+                      _mm512_fmadd_ps, _mm512_setzero_ps, infer__act_avx512)
+INFER__DW_NHWC_BLOCKS(infer__dw_nhwc_blocks256, "avx2,fma", __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,
+                      _mm256_fmadd_ps, _mm256_setzero_ps, infer__act_avx2)
+
+typedef struct infer__dw_nhwc_job {
+    const infer__ctx *c;
+    const infer__vec_isa *vec;
+    int64_t n_tasks;
+    int wide; /* AVX-512: 16 channels at a time first */
+} infer__dw_nhwc_job;
+
+static void infer__conv_dw_nhwc_task(void *arg, int64_t t) {
+    const infer__dw_nhwc_job *dj = (const infer__dw_nhwc_job *)arg;
     const infer__ctx *c = dj->c;
     const infer__conv_p *p = &c->p->conv;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, *w = c->packed;
@@ -13951,37 +14002,9 @@ __attribute__((target("avx2,fma"))) static void infer__conv_dw_nhwc_task_avx2(vo
         const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, ih - iy0);
         const float *xb = (const float *)c->in[0]->data + n * ih * iw * C;
         float *y = (float *)c->out[0]->data + r * ow * C;
-        int64_t j, ox, ky, kx;
-        for (j = 0; j + 8 <= C; j += 8) {
-            const __m256 b = bias ? _mm256_loadu_ps(bias + j) : _mm256_setzero_ps();
-            for (ox = 0; ox < ow;) {
-                if (ox >= x0 && ox + 4 <= x1) {
-                    __m256 a0 = b, a1 = b, a2 = b, a3 = b;
-                    for (ky = ky0; ky < ky1; ky++) {
-                        const float *xr = xb + ((iy0 + ky) * iw + ox * S - p->pb[1]) * C + j;
-                        for (kx = 0; kx < K; kx++) {
-                            __m256 wk = _mm256_loadu_ps(w + (ky * K + kx) * C + j);
-                            a0 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + kx * C), a0);
-                            a1 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + (S + kx) * C), a1);
-                            a2 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + (2 * S + kx) * C), a2);
-                            a3 = _mm256_fmadd_ps(wk, _mm256_loadu_ps(xr + (3 * S + kx) * C), a3);
-                        }
-                    }
-                    if (vec)
-                        a0 = infer__act_avx2(&p->act, a0), a1 = infer__act_avx2(&p->act, a1),
-                        a2 = infer__act_avx2(&p->act, a2), a3 = infer__act_avx2(&p->act, a3);
-                    _mm256_storeu_ps(y + ox * C + j, a0);
-                    _mm256_storeu_ps(y + (ox + 1) * C + j, a1);
-                    _mm256_storeu_ps(y + (ox + 2) * C + j, a2);
-                    _mm256_storeu_ps(y + (ox + 3) * C + j, a3);
-                    ox += 4;
-                } else {
-                    __m256 a = infer__dw_nhwc_one(p, xb, w, b, iy0, ky0, ky1, ox, j);
-                    _mm256_storeu_ps(y + ox * C + j, vec ? infer__act_avx2(&p->act, a) : a);
-                    ox++;
-                }
-            }
-        }
+        int64_t j = 0, ox, ky, kx;
+        if (dj->wide) j = infer__dw_nhwc_blocks512(p, xb, w, bias, y, iy0, x0, x1, j, vec);
+        j = infer__dw_nhwc_blocks256(p, xb, w, bias, y, iy0, x0, x1, j, vec);
         for (; j < C; j++) /* the last channels, one at a time */
             for (ox = 0; ox < ow; ox++) {
                 const int64_t ix0 = ox * S - p->pb[1];
@@ -14688,10 +14711,11 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         infer__dw_job dj;
 #if defined(INFER__HAVE_AVX2)
         if (p->in_nhwc) { /* channels-last (infer__layout_pass): the weights must be packed for it */
+            infer__dw_nhwc_job nj;
             if (!c->packed) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last weights not packed");
-            dj.c = c, dj.vec = infer__vec_of(isa);
-            dj.n_tasks = INFER__MIN(p->n * p->out[0], infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz));
-            infer__parallel(c, (int)dj.n_tasks, dj.n_tasks, infer__conv_dw_nhwc_task_avx2, &dj);
+            nj.c = c, nj.vec = infer__vec_of(isa), nj.wide = isa == &infer__isa_avx512;
+            nj.n_tasks = INFER__MIN(p->n * p->out[0], infer__threads_for(c, (double)p->n * (double)p->m * (double)hw * (double)ksz));
+            infer__parallel(c, (int)nj.n_tasks, nj.n_tasks, infer__conv_dw_nhwc_task, &nj);
             return INFER_STATUS_OK;
         }
 #endif
