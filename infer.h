@@ -14528,22 +14528,30 @@ typedef struct infer__pw_job {
     int64_t n_tasks;
 } infer__pw_job;
 
-/* Gathers the windows of positions q0 .. q0 + cnt of image n (one row of c kh kw each) */
+/* Gathers the windows of positions q0 .. q0 + cnt of image n (one row of c kh kw each; at
+   most INFER__LY_GEN_K): a window inside the image by a table of its taps' offsets */
 static void infer__conv_nhwc_gather(const infer__conv_p *p, const float *x, int64_t n, int64_t q0, int64_t cnt, float *rows) {
-    const int64_t kk = p->c * p->k[0] * p->k[1];
-    int64_t q, ci, ky, kx;
+    const int64_t kk = p->c * p->k[0] * p->k[1], ih = p->in[0], iw = p->in[1];
+    const float *xn = x + n * p->c * ih * iw;
+    int64_t offs[INFER__LY_GEN_K], q, ci, ky, kx, t = 0, oy = q0 / p->out[1], ox = q0 % p->out[1];
+    for (ci = 0; ci < p->c; ci++)
+        for (ky = 0; ky < p->k[0]; ky++)
+            for (kx = 0; kx < p->k[1] && t < INFER__LY_GEN_K; kx++) offs[t++] = (ci * ih + ky * p->d[0]) * iw + kx * p->d[1];
     for (q = 0; q < cnt; q++) {
-        const int64_t oy = (q0 + q) / p->out[1], ox = (q0 + q) % p->out[1];
+        const int64_t iy = oy * p->s[0] - p->pb[0], ix = ox * p->s[1] - p->pb[1];
         float *r = rows + q * kk;
-        for (ci = 0; ci < p->c; ci++)
-            for (ky = 0; ky < p->k[0]; ky++) {
-                const int64_t iy = oy * p->s[0] - p->pb[0] + ky * p->d[0];
-                const float *xr = x + ((n * p->c + ci) * p->in[0] + iy) * p->in[1];
-                for (kx = 0; kx < p->k[1]; kx++) {
-                    const int64_t ix = ox * p->s[1] - p->pb[1] + kx * p->d[1];
-                    *r++ = iy >= 0 && iy < p->in[0] && ix >= 0 && ix < p->in[1] ? xr[ix] : 0.0f;
-                }
-            }
+        if (kk <= INFER__LY_GEN_K && iy >= 0 && iy + (p->k[0] - 1) * p->d[0] < ih && ix >= 0 && ix + (p->k[1] - 1) * p->d[1] < iw) {
+            const float *xq = xn + iy * iw + ix;
+            for (t = 0; t < kk; t++) r[t] = xq[offs[t]];
+        } else {
+            for (ci = 0; ci < p->c; ci++)
+                for (ky = 0; ky < p->k[0]; ky++)
+                    for (kx = 0; kx < p->k[1]; kx++) {
+                        const int64_t y = iy + ky * p->d[0], z = ix + kx * p->d[1];
+                        *r++ = y >= 0 && y < ih && z >= 0 && z < iw ? xn[(ci * ih + y) * iw + z] : 0.0f;
+                    }
+        }
+        if (++ox == p->out[1]) ox = 0, oy++;
     }
 }
 
