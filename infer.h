@@ -6309,7 +6309,7 @@ static infer_status infer__layout_pass(infer_session *s, const infer_session_opt
     for (i = 0; i < s->n_steps && !st; i++) { /* the readers and writers of NHWC tensors again */
         uint32_t node = s->steps[i];
         const infer__node *n = &m->nodes[node];
-        int touched = s->vals[n->out[0]].nhwc;
+        int touched = n->n_out && n->out[0] != INFER__ABSENT && s->vals[n->out[0]].nhwc;
         infer__ctx c;
         for (k = 0; k < n->n_in; k++) touched |= n->in[k] != INFER__ABSENT && s->vals[n->in[k]].nhwc;
         if (!touched) continue;
@@ -13236,6 +13236,7 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
     return "ref";
 }
 
+#if defined(INFER__HAVE_AVX2)
 /* W^T [c kh kw][mp] and the bias [mp] of a conv writing channels-last (infer__conv_nhwc_task) */
 static size_t infer__pw_nhwc_pack(const infer__conv_p *p, const float *w, const float *bias, float *dst) {
     const int64_t mp = (p->m + 15) / 16 * 16, kk = p->c * p->k[0] * p->k[1];
@@ -13245,6 +13246,7 @@ static size_t infer__pw_nhwc_pack(const infer__conv_p *p, const float *w, const 
     for (j = 0; dst && j < mp; j++) dst[kk * mp + j] = j < p->m && bias ? bias[j] : 0.0f;
     return (size_t)((kk + 1) * mp);
 }
+#endif
 
 /* Pre-packing (DESIGN.md "Memory planner"): the floats of node c's weights packed for
    its kernel fn, written to dst when dst is not NULL; 0 when the kernel packs nothing.
@@ -13285,15 +13287,17 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
         const infer__conv_p *p = &c->p->conv;
         int64_t mg = p->m / p->group, kk = p->c / p->group * p->k[0] * p->k[1] * p->k[2], g;
         size_t per = infer__packed_a_floats(isa, mg, kk);
+#if defined(INFER__HAVE_AVX2)
         if (p->in_nhwc && infer__conv_is_dw(p)) { /* channels-last depthwise: W^T, [k * k][c] */
             int64_t ch, k, kk2 = p->k[0] * p->k[1];
             for (ch = 0; dst && ch < p->c; ch++)
                 for (k = 0; k < kk2; k++) dst[k * p->c + ch] = ((const float *)w->data)[ch * kk2 + k];
             return (size_t)(kk2 * p->c);
         }
-        if (p->out_nhwc) /* channels-last pointwise: W^T and the bias */
+        if (p->out_nhwc) /* a conv writing channels-last: W^T and the bias */
             return infer__pw_nhwc_pack(p, (const float *)w->data,
                                        c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, dst);
+#endif
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
 #if defined(INFER__HAVE_AVX2)
         if (infer__conv_wino(p)) { /* (e + 2)^2 transformed weights (infer__wino_pack) */
@@ -14511,6 +14515,7 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
 }
 #endif /* INFER__HAVE_AVX2 */
 
+#if defined(INFER__HAVE_AVX2)
 /* -- Conv writing channels-last (infer__layout_pass): 1x1, and small general ones --
    Per image Y[p][m] = bias[m] + sum_k X[p][k] W[m][k]: for a 1x1 conv k is the input
    channel and X is read in place, in either layout (strides xps between positions, xcs
@@ -14702,6 +14707,8 @@ static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) 
 }
 static void infer__conv_nhwc_task512(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows512); }
 static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows256); }
+
+#endif /* INFER__HAVE_AVX2 */
 
 /* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
 static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
