@@ -14560,42 +14560,100 @@ static void infer__conv_nhwc_gather(const infer__conv_p *p, const float *x, int6
     }
 }
 
+/* act (none, Relu or Clip) on a, stored at y[m0..) of a row of M: W lanes or the rest */
 __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline void
-infer__pw_tile512(const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t C, const float *wt,
-                  int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act) {
-    __m512 acc[12][4], wv[4];
-    int r, v;
-    int64_t ch;
-#pragma GCC unroll 4
-    for (v = 0; v < V; v++) {
-        __m512 b = _mm512_loadu_ps(wt + C * mp + j + 16 * v);
-#pragma GCC unroll 12
-        for (r = 0; r < R; r++) acc[r][v] = b;
-    }
-    for (ch = 0; ch < C; ch++) {
-        const float *xc = x + ch * xcs;
-#pragma GCC unroll 4
-        for (v = 0; v < V; v++) wv[v] = _mm512_loadu_ps(wt + ch * mp + j + 16 * v);
-#pragma GCC unroll 12
-        for (r = 0; r < R; r++) {
-            __m512 xb = _mm512_set1_ps(xc[r * xps]);
-#pragma GCC unroll 4
-            for (v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(xb, wv[v], acc[r][v]);
-        }
-    }
-#pragma GCC unroll 12
-    for (r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (v = 0; v < V; v++) {
-            __m512 a = acc[r][v];
-            int64_t m0 = j + 16 * v;
-            if (act->kind == INFER__ACT_RELU) a = _mm512_max_ps(_mm512_setzero_ps(), a);
-            if (act->kind == INFER__ACT_CLIP)
-                a = _mm512_min_ps(_mm512_set1_ps(act->beta), _mm512_max_ps(a, _mm512_set1_ps(act->alpha)));
-            if (m0 + 16 <= M) _mm512_storeu_ps(y + r * M + m0, a);
-            else _mm512_mask_storeu_ps(y + r * M + m0, (__mmask16)((1u << (M - m0)) - 1), a);
-        }
+infer__pw_store512(const infer__act *act, __m512 a, float *y, int64_t m0, int64_t M) {
+    if (act->kind == INFER__ACT_RELU) a = _mm512_max_ps(_mm512_setzero_ps(), a);
+    if (act->kind == INFER__ACT_CLIP) a = _mm512_min_ps(_mm512_set1_ps(act->beta), _mm512_max_ps(a, _mm512_set1_ps(act->alpha)));
+    if (m0 + 16 <= M) _mm512_storeu_ps(y + m0, a);
+    else _mm512_mask_storeu_ps(y + m0, (__mmask16)((1u << (M - m0)) - 1), a);
 }
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_t M) {
+    int64_t e;
+    if (act->kind == INFER__ACT_RELU || act->kind == INFER__ACT_CLIP) a = infer__act_avx2(act, a);
+    if (m0 + 8 <= M) _mm256_storeu_ps(y + m0, a);
+    else if (m0 < M) { /* no masked stores: AMD's are slow */
+        float t[8];
+        _mm256_storeu_ps(t, a);
+        for (e = 0; e < M - m0; e++) y[m0 + e] = t[e];
+    }
+}
+
+/* A tile: R (up to 12) positions from x (xps apart; inputs xcs apart) times V (up to 4)
+   vectors of W^T from output channel j, into y (rows of M). Its accumulators are named
+   variables, a<row>_<vector>, so that with R and V constant they stay in registers. The
+   vector type and intrinsics are INFER__PW_VT, _W (lanes), _LD, _ZERO, _SET1, _FMA and
+   _ST (infer__pw_store512), defined around each instance. */
+#define INFER__PW_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define INFER__PW_DECL(r) INFER__PW_VT a##r##_0 = z, a##r##_1 = z, a##r##_2 = z, a##r##_3 = z;
+#define INFER__PW_INIT(r) if (r < R) a##r##_0 = b0, a##r##_1 = b1, a##r##_2 = b2, a##r##_3 = b3;
+#define INFER__PW_STEP(r)                                                                                              \
+    if (r < R) {                                                                                                       \
+        const INFER__PW_VT xb = INFER__PW_SET1(xc[r * xps]);                                                           \
+        a##r##_0 = INFER__PW_FMA(xb, w0, a##r##_0);                                                                    \
+        if (V > 1) a##r##_1 = INFER__PW_FMA(xb, w1, a##r##_1);                                                         \
+        if (V > 2) a##r##_2 = INFER__PW_FMA(xb, w2, a##r##_2);                                                         \
+        if (V > 3) a##r##_3 = INFER__PW_FMA(xb, w3, a##r##_3);                                                         \
+    }
+#define INFER__PW_STORE(r)                                                                                             \
+    if (r < R) {                                                                                                       \
+        INFER__PW_ST(act, a##r##_0, y + r * M, j, M);                                                                  \
+        if (V > 1) INFER__PW_ST(act, a##r##_1, y + r * M, j + INFER__PW_W, M);                                         \
+        if (V > 2) INFER__PW_ST(act, a##r##_2, y + r * M, j + 2 * INFER__PW_W, M);                                     \
+        if (V > 3) INFER__PW_ST(act, a##r##_3, y + r * M, j + 3 * INFER__PW_W, M);                                     \
+    }
+#define INFER__PW_TILE_FN(NAME, TARGET)                                                                                \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME(                                            \
+        const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t K, const float *wt, int64_t mp,    \
+        float *y, int64_t M, int64_t j, const infer__act *act) {                                                      \
+        const INFER__PW_VT z = INFER__PW_ZERO();                                                                       \
+        const float *bias = wt + K * mp + j;                                                                           \
+        const INFER__PW_VT b0 = INFER__PW_LD(bias), b1 = V > 1 ? INFER__PW_LD(bias + INFER__PW_W) : z,                 \
+                           b2 = V > 2 ? INFER__PW_LD(bias + 2 * INFER__PW_W) : z,                                      \
+                           b3 = V > 3 ? INFER__PW_LD(bias + 3 * INFER__PW_W) : z;                                      \
+        int64_t ch;                                                                                                    \
+        INFER__PW_ROWS12(INFER__PW_DECL)                                                                               \
+        INFER__PW_ROWS12(INFER__PW_INIT)                                                                               \
+        for (ch = 0; ch < K; ch++) {                                                                                   \
+            const float *xc = x + ch * xcs, *wc = wt + ch * mp + j;                                                    \
+            const INFER__PW_VT w0 = INFER__PW_LD(wc), w1 = V > 1 ? INFER__PW_LD(wc + INFER__PW_W) : z,                 \
+                               w2 = V > 2 ? INFER__PW_LD(wc + 2 * INFER__PW_W) : z,                                    \
+                               w3 = V > 3 ? INFER__PW_LD(wc + 3 * INFER__PW_W) : z;                                    \
+            INFER__PW_ROWS12(INFER__PW_STEP)                                                                           \
+        }                                                                                                              \
+        INFER__PW_ROWS12(INFER__PW_STORE)                                                                              \
+    }
+#define INFER__PW_VT __m512
+#define INFER__PW_W 16
+#define INFER__PW_LD _mm512_loadu_ps
+#define INFER__PW_ZERO _mm512_setzero_ps
+#define INFER__PW_SET1 _mm512_set1_ps
+#define INFER__PW_FMA _mm512_fmadd_ps
+#define INFER__PW_ST infer__pw_store512
+INFER__PW_TILE_FN(infer__pw_tile512, "avx512f,avx2,fma")
+#undef INFER__PW_VT
+#undef INFER__PW_W
+#undef INFER__PW_LD
+#undef INFER__PW_ZERO
+#undef INFER__PW_SET1
+#undef INFER__PW_FMA
+#undef INFER__PW_ST
+#define INFER__PW_VT __m256
+#define INFER__PW_W 8
+#define INFER__PW_LD _mm256_loadu_ps
+#define INFER__PW_ZERO _mm256_setzero_ps
+#define INFER__PW_SET1 _mm256_set1_ps
+#define INFER__PW_FMA _mm256_fmadd_ps
+#define INFER__PW_ST infer__pw_store256
+INFER__PW_TILE_FN(infer__pw_tile256, "avx2,fma")
+#undef INFER__PW_VT
+#undef INFER__PW_W
+#undef INFER__PW_LD
+#undef INFER__PW_ZERO
+#undef INFER__PW_SET1
+#undef INFER__PW_FMA
+#undef INFER__PW_ST
 
 #define INFER__PW_TILE512(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
@@ -14604,44 +14662,6 @@ infer__pw_tile512(const int R, const int V, const float *x, int64_t xps, int64_t
         else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
         else infer__pw_tile512((R_), 4, xt, xps, xcs, K, wt, mp, yt, M, j, act);                                      \
     } while (0)
-
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-infer__pw_tile256(const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t C, const float *wt,
-                  int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act) {
-    __m256 acc[12][3], wv[3];
-    int r, v;
-    int64_t ch;
-#pragma GCC unroll 3
-    for (v = 0; v < V; v++) {
-        __m256 b = _mm256_loadu_ps(wt + C * mp + j + 8 * v);
-#pragma GCC unroll 12
-        for (r = 0; r < R; r++) acc[r][v] = b;
-    }
-    for (ch = 0; ch < C; ch++) {
-        const float *xc = x + ch * xcs;
-#pragma GCC unroll 3
-        for (v = 0; v < V; v++) wv[v] = _mm256_loadu_ps(wt + ch * mp + j + 8 * v);
-#pragma GCC unroll 12
-        for (r = 0; r < R; r++) {
-            __m256 xb = _mm256_broadcast_ss(xc + r * xps);
-#pragma GCC unroll 3
-            for (v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(xb, wv[v], acc[r][v]);
-        }
-    }
-#pragma GCC unroll 12
-    for (r = 0; r < R; r++)
-#pragma GCC unroll 3
-        for (v = 0; v < V; v++) {
-            __m256 a = act->kind == INFER__ACT_RELU || act->kind == INFER__ACT_CLIP ? infer__act_avx2(act, acc[r][v]) : acc[r][v];
-            int64_t m0 = j + 8 * v, e;
-            if (m0 + 8 <= M) _mm256_storeu_ps(y + r * M + m0, a);
-            else if (m0 < M) { /* no masked stores: AMD's are slow */
-                float t[8];
-                _mm256_storeu_ps(t, a);
-                for (e = 0; e < M - m0; e++) y[r * M + m0 + e] = t[e];
-            }
-        }
-}
 
 #define INFER__PW_TILE256(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
@@ -14683,7 +14703,8 @@ static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) 
     const infer__ctx *c = pj->c;
     const infer__conv_p *p = &c->p->conv;
     const int64_t M = p->m, P = p->out[0] * p->out[1], all = p->n * P, kk = p->c * p->k[0] * p->k[1];
-    const int64_t lo = all * t / pj->n_tasks, hi = all * (t + 1) / pj->n_tasks, per = infer__conv_nhwc_rows(p);
+    const int64_t per = infer__conv_nhwc_rows(p), tiles = (all + 23) / 24; /* shares of whole tiles of 24 */
+    const int64_t lo = INFER__MIN(all, tiles * t / pj->n_tasks * 24), hi = INFER__MIN(all, tiles * (t + 1) / pj->n_tasks * 24);
     const float *x = (const float *)c->in[0]->data;
     float *y = (float *)c->out[0]->data;
     float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * per;
