@@ -13381,9 +13381,9 @@ static infer_status infer__conv_ref(const infer__ctx *c) {
 
 /* -- Conv on the packed GEMM, and depthwise Conv (AVX2+FMA, AVX-512) --
 
-   The layout stays NCHW: no layout pass exists yet to keep activations in a channels-last
-   or blocked layout from one node to the next, so a SIMD-friendly layout would cost a
-   transpose in and out of every Conv. For each (batch n, group g):
+   Activations are NCHW, except where the layout pass (infer__layout_pass, section 7) keeps
+   a depthwise chain channels-last: those convs run the NHWC kernels below (depthwise, and
+   infer__conv_nhwc_task for what writes NHWC). Otherwise, for each (batch n, group g):
        Y[mg][oh * ow] = W[mg][cg * kh * kw] x im2col(X)[cg * kh * kw][oh * ow]
    on the packed GEMM. A 1x1, stride-1, unpadded conv reads X itself as B. Others pack
    B's blocks straight from the image (implicit im2col, infer__conv_pack_b): no im2col
@@ -13932,22 +13932,23 @@ __attribute__((target("avx512f,avx2,fma"))) static __m512 infer__act_avx512(cons
 
 /* Depthwise conv on channels-last activations (infer__layout_pass), weights packed
    [K * K][C] at creation (infer__cpu_pack). Task t: its share of the output rows (image,
-   row). Per row, W channels at a time (16 with AVX-512, then 8): outputs whose windows lie
-   inside the input's width 4 at a time (each tap's weights loaded once for the 4), the
-   others singly without their taps in the padding; window rows in the padding are
-   skipped. Channels past the last multiple of 8 go one at a time. NAME does the channels
-   from j in blocks of W and returns where it stopped. */
+   row). Along a row: outputs whose windows lie inside the input's width 4 at a time (each
+   tap's weights loaded once for the 4), the others singly without their taps in the
+   padding, each over all channels, W at a time (16 with AVX-512, then 8), so the input is
+   read in order; window rows in the padding are skipped. Channels past the last multiple
+   of 8 go one at a time. NAME does the channels from j0 in blocks of W and returns where
+   it stopped. */
 #define INFER__DW_NHWC_BLOCKS(NAME, TARGET, VT, W, LD, ST, FMA, ZERO, ACT)                                             \
     __attribute__((target(TARGET))) static int64_t NAME(const infer__conv_p *p, const float *xb, const float *w,      \
                                                         const float *bias, float *y, int64_t iy0, int64_t x0,          \
-                                                        int64_t x1, int64_t j, int vec) {                              \
-        const int64_t C = p->c, K = p->k[0], S = p->s[1], iw = p->in[1], ow = p->out[1];                               \
+                                                        int64_t x1, int64_t j0, int vec) {                             \
+        const int64_t C = p->c, K = p->k[0], S = p->s[1], iw = p->in[1], ow = p->out[1], j1 = C - (C - j0) % (W);      \
         const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, p->in[0] - iy0);                                  \
-        int64_t ox, ky, kx;                                                                                            \
-        for (; j + (W) <= C; j += (W)) {                                                                               \
-            const VT b = bias ? LD(bias + j) : ZERO();                                                                 \
-            for (ox = 0; ox < ow;) {                                                                                   \
-                if (ox >= x0 && ox + 4 <= x1) {                                                                        \
+        int64_t ox, ky, kx, j;                                                                                         \
+        for (ox = 0; ox < ow;) {                                                                                       \
+            if (ox >= x0 && ox + 4 <= x1) {                                                                            \
+                for (j = j0; j < j1; j += (W)) {                                                                       \
+                    const VT b = bias ? LD(bias + j) : ZERO();                                                         \
                     VT a0 = b, a1 = b, a2 = b, a3 = b;                                                                 \
                     for (ky = ky0; ky < ky1; ky++) {                                                                   \
                         const float *xr = xb + ((iy0 + ky) * iw + ox * S - p->pb[1]) * C + j;                          \
@@ -13964,19 +13965,21 @@ __attribute__((target("avx512f,avx2,fma"))) static __m512 infer__act_avx512(cons
                     ST(y + (ox + 1) * C + j, a1);                                                                      \
                     ST(y + (ox + 2) * C + j, a2);                                                                      \
                     ST(y + (ox + 3) * C + j, a3);                                                                      \
-                    ox += 4;                                                                                           \
-                } else { /* one output, its taps inside the input */                                                  \
-                    const int64_t ix0 = ox * S - p->pb[1], kx0 = INFER__MAX(0, -ix0), kx1 = INFER__MIN(K, iw - ix0);   \
-                    VT a = b;                                                                                          \
+                }                                                                                                      \
+                ox += 4;                                                                                               \
+            } else { /* one output, its taps inside the input */                                                      \
+                const int64_t ix0 = ox * S - p->pb[1], kx0 = INFER__MAX(0, -ix0), kx1 = INFER__MIN(K, iw - ix0);       \
+                for (j = j0; j < j1; j += (W)) {                                                                       \
+                    VT a = bias ? LD(bias + j) : ZERO();                                                               \
                     for (ky = ky0; ky < ky1; ky++)                                                                     \
                         for (kx = kx0; kx < kx1; kx++)                                                                 \
                             a = FMA(LD(w + (ky * K + kx) * C + j), LD(xb + ((iy0 + ky) * iw + ix0 + kx) * C + j), a);  \
                     ST(y + ox * C + j, vec ? ACT(&p->act, a) : a);                                                     \
-                    ox++;                                                                                              \
                 }                                                                                                      \
+                ox++;                                                                                                  \
             }                                                                                                          \
         }                                                                                                              \
-        return j;                                                                                                      \
+        return j1;                                                                                                     \
     }
 INFER__DW_NHWC_BLOCKS(infer__dw_nhwc_blocks512, "avx512f,avx2,fma", __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps,
                       _mm512_fmadd_ps, _mm512_setzero_ps, infer__act_avx512)
