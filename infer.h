@@ -14599,6 +14599,8 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
         if (V > 2) a##r##_2 = INFER__PW_FMA(xb, w2, a##r##_2);                                                         \
         if (V > 3) a##r##_3 = INFER__PW_FMA(xb, w3, a##r##_3);                                                         \
     }
+#define INFER__PW_PREFETCH(r) /* the next tile's rows, a line at a time (no pointer past x is formed) */            \
+    if (r < R) _mm_prefetch((const char *)((uintptr_t)xc + (uintptr_t)((R + r) * xps) * sizeof(float)), _MM_HINT_T0);
 #define INFER__PW_STORE(r)                                                                                             \
     if (r < R) {                                                                                                       \
         INFER__PW_ST(act, a##r##_0, y + r * M, j, M);                                                                  \
@@ -14623,6 +14625,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
             const INFER__PW_VT w0 = INFER__PW_LD(wc), w1 = V > 1 ? INFER__PW_LD(wc + INFER__PW_W) : z,                 \
                                w2 = V > 2 ? INFER__PW_LD(wc + 2 * INFER__PW_W) : z,                                    \
                                w3 = V > 3 ? INFER__PW_LD(wc + 3 * INFER__PW_W) : z;                                    \
+            if ((ch & 15) == 0) INFER__PW_ROWS12(INFER__PW_PREFETCH)                                                   \
             INFER__PW_ROWS12(INFER__PW_STEP)                                                                           \
         }                                                                                                              \
         INFER__PW_ROWS12(INFER__PW_STORE)                                                                              \
