@@ -14583,7 +14583,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
     }
 }
 
-/* A tile: R (up to 12) positions from x (xps apart; inputs xcs apart) times V (up to 4)
+/* A tile: R (up to 12) positions from x (xps apart; inputs xcs apart, or at offs) times V (up to 4)
    vectors of W^T from output channel j, into y (rows of M). Its accumulators are named
    variables, a<row>_<vector>, so that with R and V constant they stay in registers. The
    vector type and intrinsics are INFER__PW_VT, _W (lanes), _LD, _ZERO, _SET1, _FMA and
@@ -14610,8 +14610,8 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
     }
 #define INFER__PW_TILE_FN(NAME, TARGET)                                                                                \
     __attribute__((target(TARGET), always_inline)) static inline void NAME(                                            \
-        const int R, const int V, const float *x, int64_t xps, int64_t xcs, int64_t K, const float *wt, int64_t mp,    \
-        float *y, int64_t M, int64_t j, const infer__act *act) {                                                      \
+        const int R, const int V, const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t K,           \
+        const float *wt, int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act) {                         \
         const INFER__PW_VT z = INFER__PW_ZERO();                                                                       \
         const float *bias = wt + K * mp + j;                                                                           \
         const INFER__PW_VT b0 = INFER__PW_LD(bias), b1 = V > 1 ? INFER__PW_LD(bias + INFER__PW_W) : z,                 \
@@ -14621,7 +14621,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
         INFER__PW_ROWS12(INFER__PW_DECL)                                                                               \
         INFER__PW_ROWS12(INFER__PW_INIT)                                                                               \
         for (ch = 0; ch < K; ch++) {                                                                                   \
-            const float *xc = x + ch * xcs, *wc = wt + ch * mp + j;                                                    \
+            const float *xc = x + (offs ? offs[ch] : ch * xcs), *wc = wt + ch * mp + j;                                \
             const INFER__PW_VT w0 = INFER__PW_LD(wc), w1 = V > 1 ? INFER__PW_LD(wc + INFER__PW_W) : z,                 \
                                w2 = V > 2 ? INFER__PW_LD(wc + 2 * INFER__PW_W) : z,                                    \
                                w3 = V > 3 ? INFER__PW_LD(wc + 3 * INFER__PW_W) : z;                                    \
@@ -14663,24 +14663,25 @@ INFER__PW_TILE_FN(infer__pw_tile256, "avx2,fma")
 
 #define INFER__PW_TILE512(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, K, wt, mp, yt, M, j, act);                            \
-        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
-        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
-        else infer__pw_tile512((R_), 4, xt, xps, xcs, K, wt, mp, yt, M, j, act);                                      \
+        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                            \
+        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                       \
+        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                       \
+        else infer__pw_tile512((R_), 4, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                                      \
     } while (0)
 
 #define INFER__PW_TILE256(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, K, wt, mp, yt, M, j, act);                            \
-        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, K, wt, mp, yt, M, j, act);                       \
-        else infer__pw_tile256((R_), 3, xt, xps, xcs, K, wt, mp, yt, M, j, act);                                      \
+        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                            \
+        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                       \
+        else infer__pw_tile256((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                                      \
     } while (0)
 
 /* cnt positions (rows of y, M floats apart) from x: bands of V vectors, R positions a tile
    (R by V: RA for one vector ... RD for four) */
 #define INFER__PW_ROWS(NAME, TARGET, VW, VMAX, TILE, RA, RB, RC, RD)                                                   \
-    __attribute__((target(TARGET))) static void NAME(const float *x, int64_t xps, int64_t xcs, int64_t cnt, int64_t K, \
-                                                     const float *wt, int64_t M, float *y, const infer__act *act) {   \
+    __attribute__((target(TARGET))) static void NAME(const float *x, int64_t xps, int64_t xcs, const int64_t *offs,    \
+                                                     int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,     \
+                                                     const infer__act *act) {                                          \
         const int64_t mp = (M + 15) / 16 * 16, V = INFER__MIN(VMAX, (M + VW - 1) / VW);                               \
         int64_t j, q;                                                                                                  \
         for (j = 0; j < M; j += (VW) * V) {                                                                            \
@@ -14700,8 +14701,8 @@ INFER__PW_TILE_FN(infer__pw_tile256, "avx2,fma")
 INFER__PW_ROWS(infer__pw_rows512, "avx512f,avx2,fma", 16, 4, INFER__PW_TILE512, 12, 12, 8, 6)
 INFER__PW_ROWS(infer__pw_rows256, "avx2,fma", 8, 3, INFER__PW_TILE256, 12, 6, 4, 4)
 
-typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, int64_t cnt, int64_t K, const float *wt,
-                                  int64_t M, float *y, const infer__act *act);
+typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
+                                  const float *wt, int64_t M, float *y, const infer__act *act);
 
 /* task t of a channels-last conv: its positions [lo, hi) of every image */
 static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) {
@@ -14716,18 +14717,37 @@ static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) 
     float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * per;
     infer__act none = {INFER__ACT_NONE, 0, 0};
     const infer__act *act = p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP ? &p->act : &none;
-    int64_t g, cnt;
+    int64_t offs[INFER__LY_GEN_K], g, cnt, q, ci, ky, kx, e = 0;
+    for (ci = 0; per && ci < p->c; ci++) /* a general conv's taps, as offsets from its window's corner */
+        for (ky = 0; ky < p->k[0]; ky++)
+            for (kx = 0; kx < p->k[1] && e < INFER__LY_GEN_K; kx++) offs[e++] = (ci * p->in[0] + ky * p->d[0]) * p->in[1] + kx * p->d[1];
     for (g = lo; g < hi; g += cnt) {
         const int64_t n = g / P, q0 = g % P;
         cnt = INFER__MIN(hi - g, P - q0);
-        if (per) { /* a general conv: its windows as rows */
-            cnt = INFER__MIN(cnt, INFER__PW_CHUNK);
-            infer__conv_nhwc_gather(p, x, n, q0, cnt, buf);
-            rows(buf, kk, 1, cnt, kk, c->packed, M, y + (n * P + q0) * M, act);
+        if (per) { /* a general conv, along one output row: windows inside the image in place, the others gathered */
+            const int64_t oy = q0 / p->out[1], ox = q0 % p->out[1], iy = oy * p->s[0] - p->pb[0];
+            const int64_t x0 = (p->pb[1] + p->s[1] - 1) / p->s[1], x1 = (p->in[1] - 1 - (p->k[1] - 1) * p->d[1] + p->pb[1]);
+            int64_t a, b;
+            cnt = INFER__MIN(cnt, p->out[1] - ox);
+            a = b = ox + cnt; /* [a, b): the windows inside */
+            if (kk <= INFER__LY_GEN_K && iy >= 0 && iy + (p->k[0] - 1) * p->d[0] < p->in[0] && x1 >= 0) {
+                a = INFER__MIN(ox + cnt, INFER__MAX(ox, x0)), b = INFER__MAX(a, INFER__MIN(ox + cnt, x1 / p->s[1] + 1));
+                if (b > a)
+                    rows(x + (n * p->c * p->in[0] + iy) * p->in[1] + a * p->s[1] - p->pb[1], p->s[1], 0, offs, b - a, kk,
+                         c->packed, M, y + (n * P + oy * p->out[1] + a) * M, act);
+            }
+            for (q = ox; q < ox + cnt; q = q == a - 1 ? b : q + 1) { /* the others, INFER__PW_CHUNK at a time */
+                int64_t m = 1;
+                if (q >= a && q < b) continue;
+                while (m < INFER__PW_CHUNK && q + m < ox + cnt && !(q + m >= a && q + m < b)) m++;
+                infer__conv_nhwc_gather(p, x, n, oy * p->out[1] + q, m, buf);
+                rows(buf, kk, 1, NULL, m, kk, c->packed, M, y + (n * P + oy * p->out[1] + q) * M, act);
+                q += m - 1;
+            }
         } else if (p->in_nhwc) {
-            rows(x + (n * P + q0) * p->c, p->c, 1, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
+            rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
         } else {
-            rows(x + n * p->c * P + q0, 1, P, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
+            rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
         }
     }
     if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_apply_vec(pj->vec, &p->act, y + lo * M, (hi - lo) * M);

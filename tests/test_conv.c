@@ -509,7 +509,7 @@ static void test_conv_huge_pads(void) {
 
 /* -- the channels-last layout (infer__layout_pass) --
    An inverted residual block as MobileNet's, optionally with an SE branch as
-   EfficientNet's: x -> pre (3x3, Relu) -> t0 -> expand (1x1, Clip) -> t1 -> dw (k x k, stride s,
+   EfficientNet's: x -> pre (3x3, stride 1 or 2, Relu) -> t0 -> expand (1x1, Clip) -> t1 -> dw (k x k, stride s,
    Relu) -> t2 [-> GAP -> se (1x1, Sigmoid) -> t4; t5 = t2 * t4] -> project (1x1) -> t3
    [-> t6 = t3 + t0 when the shapes allow] -> head (1x1) -> y. Everything from t0 to t6 is
    channels-last on x86 with AVX2: the general conv from NCHW (pre; not with 32 channels,
@@ -518,7 +518,7 @@ static void test_conv_huge_pads(void) {
    broadcast Mul, and the pool. Checked against the reference kernels (all NCHW), with the
    AVX2 kernels forced as well on AVX-512 CPUs, 1 and 2 threads bit-identical. */
 typedef struct block_case {
-    int64_t n, c, h, w, e, f, k, s;
+    int64_t n, c, h, w, e, f, k, s, ps; /* ps: pre's stride */
     int se;
 } block_case;
 
@@ -568,7 +568,7 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
     ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 4, xd, NULL);
-    block_conv(b, "pre", "x", "t0", k->c, k->c, 3, 1, 1, "Relu", &ok);
+    block_conv(b, "pre", "x", "t0", k->c, k->c, 3, k->ps, 1, "Relu", &ok);
     block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, "Clip", &ok);
     block_conv(b, "dw", "t1", "t2", k->e, k->e, k->k, k->s, k->e, "Relu", &ok);
     if (k->se) {
@@ -638,16 +638,16 @@ done:
 
 static void test_layout_nhwc(void) {
     static const block_case cases[] = {
-        {1, 8, 13, 13, 24, 8, 3, 1, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 0}, {3, 8, 9, 11, 40, 8, 5, 1, 1},
-        {1, 17, 14, 14, 48, 17, 5, 2, 1}, {2, 16, 1, 1, 64, 16, 3, 1, 1}, {1, 4, 20, 3, 75, 4, 3, 1, 0},
-        {1, 32, 6, 6, 200, 40, 3, 2, 1}, {1, 1, 4, 4, 13, 1, 3, 1, 0},
+        {1, 8, 13, 13, 24, 8, 3, 1, 1, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 2, 0},  {3, 8, 9, 11, 40, 8, 5, 1, 1, 1},
+        {1, 17, 14, 14, 48, 17, 5, 2, 1, 1}, {2, 16, 1, 1, 64, 16, 3, 1, 1, 1}, {1, 4, 20, 3, 75, 4, 3, 1, 1, 0},
+        {1, 32, 6, 6, 200, 40, 3, 2, 1, 1},  {1, 1, 4, 4, 13, 1, 3, 1, 1, 0},   {2, 3, 37, 29, 32, 16, 3, 1, 2, 0},
     };
     size_t i, j;
     int cpu = infer__cpu_features();
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const block_case *k = &cases[i];
         int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc, t;
-        int64_t oh = (k->h - 1) / k->s + 1, ow = (k->w - 1) / k->s + 1, xd[4];
+        int64_t oh = ((k->h - 1) / k->ps) / k->s + 1, ow = ((k->w - 1) / k->ps) / k->s + 1, xd[4];
         size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0;
         float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
         float *y1 = (float *)malloc(yn * sizeof(float)), *y2 = (float *)malloc(yn * sizeof(float));
@@ -655,9 +655,9 @@ static void test_layout_nhwc(void) {
         char what[160];
         CHECK(file && x && yr && y1 && y2);
         if (!file || !x || !yr || !y1 || !y2) goto next;
-        snprintf(what, sizeof what, "block n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld se%d res%d", (long long)k->n,
-                 (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->e, (long long)k->f, (long long)k->k,
-                 (long long)k->s, k->se, residual);
+        snprintf(what, sizeof what, "block n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld ps%lld se%d res%d",
+                 (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->e, (long long)k->f,
+                 (long long)k->k, (long long)k->s, (long long)k->ps, k->se, residual);
         xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
         test_fill(x, xn, -1, 1);
         CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL) == 0); /* the reference: all NCHW */
