@@ -16,6 +16,19 @@ typedef struct conv_case {
     const char *act;
 } conv_case;
 
+/* The model in b with output "y" as a 64-byte aligned file image (b freed); NULL on failure or !ok */
+static void *model_image(infer_builder *b, int ok, size_t *bytes) {
+    void *file = NULL;
+    ok &= !infer_builder_add_output(b, "y");
+    ok &= !infer_builder_serialize(b, NULL, 0, bytes);
+    if (ok && posix_memalign(&file, 64, *bytes) == 0 && infer_builder_serialize(b, file, *bytes, bytes)) {
+        free(file);
+        file = NULL;
+    }
+    infer_builder_free(b);
+    return ok ? file : NULL;
+}
+
 /* The model of one Conv (W and B constants) as a file image; NULL on failure. */
 static void *conv_model(const conv_case *k, const float *w, const float *bias, size_t *bytes) {
     static const char *in_names[3] = {"x", "w", "b"}, *out_names[1] = {"y"};
@@ -24,7 +37,6 @@ static void *conv_model(const conv_case *k, const float *w, const float *bias, s
     infer_attr at[8];
     int64_t xd[5], ks[3], st[3], pads[6], dil[3];
     int n_at = 0, ok = 1;
-    void *file = NULL;
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
     if (k->n_sp == 1) xd[2] = k->w;
@@ -62,14 +74,7 @@ static void *conv_model(const conv_case *k, const float *w, const float *bias, s
     at[n_at++] = infer_attr_int("group", k->group);
     if (k->act) at[n_at++] = infer_attr_string("activation", k->act);
     ok &= !infer_builder_add_node(b, "Conv", "conv", in_names, k->bias ? 3 : 2, out_names, 1, at, (size_t)n_at);
-    ok &= !infer_builder_add_output(b, "y");
-    ok &= !infer_builder_serialize(b, NULL, 0, bytes);
-    if (ok && posix_memalign(&file, 64, *bytes) == 0 && infer_builder_serialize(b, file, *bytes, bytes)) {
-        free(file);
-        file = NULL;
-    }
-    infer_builder_free(b);
-    return ok ? file : NULL;
+    return model_image(b, ok, bytes);
 }
 
 /* Swaps the kernel of the session's one running node for fn and re-packs its weights
@@ -562,7 +567,6 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     infer_builder *b = NULL;
     int64_t xd[4];
     int ok = 1;
-    void *file = NULL;
     const char *mul[2] = {"t2", "t4"}, *add[2] = {"t3", "t0"}, *gi[1] = {"t2"}, *go[1] = {"g"}, *mo[1] = {"t5"},
                *ao[1] = {"t6"};
     if (infer_builder_create(NULL, &b)) return NULL;
@@ -579,14 +583,7 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     block_conv(b, "project", k->se ? "t5" : "t2", "t3", k->e, k->f, 1, 1, 1, NULL, &ok);
     if (residual) ok &= !infer_builder_add_node(b, "Add", "add", add, 2, ao, 1, NULL, 0);
     block_conv(b, "head", residual ? "t6" : "t3", "y", k->f, 5, 1, 1, 1, NULL, &ok);
-    ok &= !infer_builder_add_output(b, "y");
-    ok &= !infer_builder_serialize(b, NULL, 0, bytes);
-    if (ok && posix_memalign(&file, 64, *bytes) == 0 && infer_builder_serialize(b, file, *bytes, bytes)) {
-        free(file);
-        file = NULL;
-    }
-    infer_builder_free(b);
-    return ok ? file : NULL;
+    return model_image(b, ok, bytes);
 }
 
 /* Runs the block on x into y; fn (or NULL) forced on every Conv (weights re-packed);
