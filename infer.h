@@ -6198,9 +6198,11 @@ static infer_status infer__infer_graph(infer_session *s) {
    written as Y^T = X^T W^T (a vector of output channels per position, inputs broadcast).
    This pass, after shape inference, marks intermediate 4-D f32 tensors NHWC
    (infer__val.nhwc) where the producer and every reader take them so: pointwise convs
-   (input and output, in any mix), depthwise convs (both sides or neither), element-wise
-   ops (Add, Sub, Mul, Div of two such tensors of one shape; Relu, Clip and the like: all of
-   the node's tensors or none) and the global pools (their input). Only connected groups
+   (input and output, in any mix), general convs of up to INFER__LY_GEN_K taps an output
+   (their output: a stem), depthwise convs (both sides or neither), element-wise ops (Add,
+   Sub, Mul, Div of two such tensors, of one shape or an SE block's [n][c][1][1] broadcast;
+   Relu, Clip and the like: all of the node's tensors or none) and the global pools (their
+   input). Only connected groups
    that hold a depthwise conv change: a ResNet stays NCHW. Graph inputs and outputs,
    constants and views stay NCHW, and so does everything on a device, under
    force_reference, in a tensor-parallel rank or without AVX2 (the NHWC kernels are x86
