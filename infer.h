@@ -14539,14 +14539,13 @@ typedef struct infer__pw_job {
 } infer__pw_job;
 
 /* Gathers the windows of positions q0 .. q0 + cnt of image n (one row of c kh kw each; at
-   most INFER__LY_GEN_K): a window inside the image by a table of its taps' offsets */
-static void infer__conv_nhwc_gather(const infer__conv_p *p, const float *x, int64_t n, int64_t q0, int64_t cnt, float *rows) {
+   most INFER__LY_GEN_K): a window inside the image through offs, its taps' offsets from
+   the window's corner (infer__conv_nhwc_task's table) */
+static void infer__conv_nhwc_gather(const infer__conv_p *p, const float *x, const int64_t *offs, int64_t n, int64_t q0,
+                                    int64_t cnt, float *rows) {
     const int64_t kk = p->c * p->k[0] * p->k[1], ih = p->in[0], iw = p->in[1];
     const float *xn = x + n * p->c * ih * iw;
-    int64_t offs[INFER__LY_GEN_K], q, ci, ky, kx, t = 0, oy = q0 / p->out[1], ox = q0 % p->out[1];
-    for (ci = 0; ci < p->c; ci++)
-        for (ky = 0; ky < p->k[0]; ky++)
-            for (kx = 0; kx < p->k[1] && t < INFER__LY_GEN_K; kx++) offs[t++] = (ci * ih + ky * p->d[0]) * iw + kx * p->d[1];
+    int64_t q, ci, ky, kx, t, oy = q0 / p->out[1], ox = q0 % p->out[1];
     for (q = 0; q < cnt; q++) {
         const int64_t iy = oy * p->s[0] - p->pb[0], ix = ox * p->s[1] - p->pb[1];
         float *r = rows + q * kk;
@@ -14742,7 +14741,7 @@ static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) 
                 int64_t m = 1;
                 if (q >= a && q < b) continue;
                 while (m < INFER__PW_CHUNK && q + m < ox + cnt && !(q + m >= a && q + m < b)) m++;
-                infer__conv_nhwc_gather(p, x, n, oy * p->out[1] + q, m, buf);
+                infer__conv_nhwc_gather(p, x, offs, n, oy * p->out[1] + q, m, buf);
                 rows(buf, kk, 1, NULL, m, kk, c->packed, M, y + (n * P + oy * p->out[1] + q) * M, act);
                 q += m - 1;
             }
