@@ -11333,6 +11333,9 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
    register-tiled micro-kernel computes every MR x NR tile. Packing zero-pads the edges;
    an edge tile runs smaller instances of the kernel (infer__gemm_edge), so a conv's 49
    or 196 output positions or 64 output channels cost little more than their own work.
+   Where few panels of B would share each packed row of A (n <= NC) and A's rows are
+   contiguous, the kernel reads A's rows in place instead (infer__gemm_ua), as packing
+   them would cost up to a fifth of the time (M=3136, N=64, K=576).
    Threads own bands of C (infer__gemm_f32_packed); each C element is summed by one
    thread in a fixed k order, so results do not depend on the thread count. Fewer than
    INFER__GEMM_ROWS rows (batch-1 inference) skip packing: a row kernel streams B once.
@@ -11345,6 +11348,7 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
 #define INFER__GEMM_MR_MAX 12
 #define INFER__GEMM_NR_MAX 32
 #define INFER__GEMM_ROWS 4 /* fewer rows of C than this: the row kernel, no packing */
+#define INFER__GEMM_UA_JB 256 /* A's rows read in place: columns of B a pass (infer__gemm_ua) */
 
 #if defined(INFER__HAVE_AVX2)
 #include <immintrin.h>
@@ -11371,6 +11375,10 @@ typedef void (*infer__part_fn)(int r, int w, int64_t kc, const float *a, const f
 typedef void (*infer__tile_epi_fn)(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
                                    const float *col_bias, const infer__act *act);
 
+/* c[MR][NR] (row stride ldc) = (acc ? c : 0) + A's MR rows (row stride lda, kc values each)
+   x b-panel [kc][NR] */
+typedef void (*infer__ukr_ua_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, int acc);
+
 typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   const infer__kepi *e, int kind);
 
@@ -11382,6 +11390,7 @@ typedef struct infer__gemm_isa {
     int rstep;           /* part's row step (a divisor of mr) */
     infer__tile_epi_fn epi;
     infer__ukr_epi_fn ukr_epi; /* the full tile with its epilogue (infer__kepi), or NULL */
+    infer__ukr_ua_fn ukr_ua;   /* the full tile reading A's rows in place, or NULL (infer__gemm_f32_part) */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11462,6 +11471,8 @@ infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const f
     __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
     __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
     int64_t p;
+    int i;
+    for (i = 0; i < R; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); /* as the AVX-512 kernel */
     for (p = 0; p < kc; p++, a += 6, b += 16) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = W > 8 ? _mm256_loadu_ps(b + 8) : b0;
         INFER__FMA8(r0, 0)
@@ -11505,7 +11516,7 @@ __attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int 
    accumulators, 2 for the B row, 1 broadcast */
 #define INFER__FMA16(r, i)                                                                                         \
     if (R > (i)) {                                                                                                 \
-        __m512 x = _mm512_set1_ps(a[i]);                                                                           \
+        __m512 x = _mm512_set1_ps(a[(i) * as]);                                                                    \
         r##a = _mm512_fmadd_ps(x, b0, r##a);                                                                       \
         if (W > 16) r##b = _mm512_fmadd_ps(x, b1, r##b);                                                           \
     }
@@ -11530,15 +11541,23 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ke
     else if (K == INFER__ACT_CLIP) v = _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(e->alpha)), _mm512_set1_ps(e->beta));
     return v;
 }
-/* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP */
+/* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP. A's value (i, p) is at
+   a[i * as + p * ps]: a packed panel (as 1, ps 12) or rows of A read in place (as its row
+   stride, ps 1: infer__ukr_ua_avx512). C's rows are fetched into L1 first: with a row stride
+   of a multiple of 4 KiB they share a cache set and would miss one after another at the end. */
 __attribute__((target("avx512f"), always_inline)) static inline void
-infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
-                     const int K, const infer__kepi *e) {
+infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
+                     const float *b, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
     int64_t p;
-    for (p = 0; p < kc; p++, a += 12, b += 32) {
+    int i;
+    for (i = 0; i < R; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        if (W > 16) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    }
+    for (p = 0; p < kc; p++, a += ps, b += 32) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = W > 16 ? _mm512_loadu_ps(b + 16) : b0;
         INFER__FMA16(r0, 0)
         INFER__FMA16(r1, 1)
@@ -11607,13 +11626,18 @@ infer__ukr_r8_avx512(const int R, int64_t kc, const float *a, const float *b, fl
 }
 __attribute__((target("avx512f"))) static void infer__ukr_f32_avx512(int64_t kc, const float *a, const float *b,
                                                                       float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, -2, NULL);
+    infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL);
 }
 __attribute__((target("avx512f"))) static void infer__ukr_epi_avx512(int64_t kc, const float *a, const float *b, float *c,
                                                                        int64_t ldc, int acc, const infer__kepi *e, int kind) {
-    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, INFER__ACT_RELU, e);
-    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, INFER__ACT_CLIP, e);
-    else infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, INFER__ACT_NONE, e);
+    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, INFER__ACT_RELU, e);
+    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, INFER__ACT_CLIP, e);
+    else infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, INFER__ACT_NONE, e);
+}
+/* the full tile with A's rows read in place (row stride lda) instead of from a packed panel */
+__attribute__((target("avx512f"))) static void infer__ukr_ua_avx512(int64_t kc, const float *a, int64_t lda,
+                                                                     const float *b, float *c, int64_t ldc, int acc) {
+    infer__ukr_rw_avx512(12, 32, kc, a, lda, 1, b, c, ldc, acc, -2, NULL);
 }
 /* instance (r, w) of the edge set: r rows 4/8/12 as 0/1/2, w 8/16/32 columns as 0/1/2 */
 __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(int r, int w, int64_t kc, const float *a,
@@ -11621,14 +11645,14 @@ __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(i
                                                                                 int acc) {
     switch (r * 3 + w) {
     case 0: infer__ukr_r8_avx512(4, kc, a, b, c, ldc, acc); break;
-    case 1: infer__ukr_rw_avx512(4, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
-    case 2: infer__ukr_rw_avx512(4, 32, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 1: infer__ukr_rw_avx512(4, 16, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
+    case 2: infer__ukr_rw_avx512(4, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
     case 3: infer__ukr_r8_avx512(8, kc, a, b, c, ldc, acc); break;
-    case 4: infer__ukr_rw_avx512(8, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
-    case 5: infer__ukr_rw_avx512(8, 32, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 4: infer__ukr_rw_avx512(8, 16, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
+    case 5: infer__ukr_rw_avx512(8, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
     case 6: infer__ukr_r8_avx512(12, kc, a, b, c, ldc, acc); break;
-    case 7: infer__ukr_rw_avx512(12, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
-    default: infer__ukr_rw_avx512(12, 32, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 7: infer__ukr_rw_avx512(12, 16, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
+    default: infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
     }
 }
 
@@ -11757,9 +11781,10 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
-                                                   infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512};
+                                                   infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
+                                                   infer__ukr_ua_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -11869,7 +11894,7 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon, NULL};
+                                                infer__tile_epi_neon, NULL, NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12032,6 +12057,23 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
     }
 }
 
+/* Whether the kernel may read A's rows in place (isa->ukr_ua) rather than pack them: A
+   not pre-packed, its columns contiguous, one block of columns of C (n <= NC: packing
+   would not pay for itself over few column panels), and mr rows of row stride rs spread
+   over the L1 sets (at most 3 rows on one of the 64 sets of 64 bytes), so that their
+   streams and the B panel do not evict one another: a stride of a multiple of 1024 floats
+   puts every row on one set. */
+static int infer__gemm_ua(const infer__gemm_job *g) {
+    int on_set[64] = {0}, i, most = 0;
+    if (!g->isa->ukr_ua || g->a_packed || g->a_cs != 1 || g->n > INFER__GEMM_NC) return 0;
+    for (i = 0; i < g->isa->mr; i++) {
+        int set = (int)(((uint64_t)(i * g->a_rs) * sizeof(float) / 64) & 63);
+        on_set[set]++;
+        most = INFER__MAX(most, on_set[set]);
+    }
+    return most <= 3;
+}
+
 /* C[i0..i1)[j0..j1) of g's c[m][n] = a * b, on one thread, with its own packing buffers
    ap (the A block, [roundup(MC, mr)][KC]) and bp (the B block, [KC][roundup(NC, nr)]);
    pre-packed operands are read in place. i0 is a multiple of mr, j0 of nr. */
@@ -12041,7 +12083,8 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
     const int mr = isa->mr, nr = isa->nr;
     const int64_t n = g->n, k = g->k, mp = (g->m + mr - 1) / mr * mr, np = (n + nr - 1) / nr * nr;
     float *c = g->c;
-    int64_t jc, pc, ic, jr, ir;
+    int64_t jc, pc, ic, jr, ir, jb;
+    const int ua = infer__gemm_ua(g);
     for (jc = j0; jc < j1; jc += INFER__GEMM_NC) {
         int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
         for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
@@ -12053,6 +12096,25 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
             else infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
             for (ic = i0; ic < i1; ic += INFER__GEMM_MC) {
                 int64_t mc = INFER__MIN(i1 - ic, INFER__GEMM_MC);
+                /* A read in place: each MR rows (kept in L1) meet INFER__GEMM_UA_JB columns of
+                   B (in L2); an edge tile packs its rows into ap as below */
+                for (jb = 0; ua && jb < nc; jb += INFER__GEMM_UA_JB)
+                    for (ir = 0; ir < mc; ir += mr) {
+                        int64_t rows = INFER__MIN(mr, mc - ir);
+                        int packed = 0;
+                        for (jr = jb; jr < INFER__MIN(nc, jb + INFER__GEMM_UA_JB); jr += nr) {
+                            int64_t cols = INFER__MIN(nr, nc - jr);
+                            float *ct = c + (ic + ir) * n + jc + jr;
+                            if (rows == mr && cols == nr)
+                                isa->ukr_ua(kc, g->a + (ic + ir) * g->a_rs + pc, g->a_rs, bb + jr * kc, ct, n, pc > 0);
+                            else {
+                                if (!packed) infer__pack_a(ap, g->a, g->a_rs, 1, ic + ir, rows, pc, kc, mr), packed = 1;
+                                infer__gemm_edge(isa, kc, ap, bb + jr * kc, ct, n, pc > 0, rows, cols);
+                            }
+                            if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
+                        }
+                    }
+                if (ua) continue;
                 if (g->a_packed) ab = g->a_packed + pc * mp + ic * kc;
                 else
                     for (ir = 0; ir < mc; ir += mr)

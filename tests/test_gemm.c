@@ -111,6 +111,49 @@ static void test_gemm_large_sizes(void) {
             if (!check_shape(big[i][0], big[i][1], big[i][2], t & 1, t >> 1)) return;
 }
 
+/* A's rows read in place by the kernel (infer__gemm_ua) give the same bits as A packed:
+   the same A with a row stride of k (in place where the ISA can) and of 1024 floats (every
+   row on one L1 set: packed), edge tiles in both directions, 1 and 2 threads. */
+static void test_gemm_rows_in_place(void) {
+    static const int64_t shapes[][3] = {{37, 70, 300}, {12, 32, 8}, {250, 1024, 130}, {100, 1025, 40}, {3136 / 8, 64, 576}};
+    int cpu = infer__cpu_features(), s, t;
+    test_seed(7);
+    for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+        int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], i;
+        float *a = (float *)malloc((size_t)(m * k) * sizeof(float)), *wide = (float *)calloc((size_t)(m * 1024), sizeof(float));
+        float *b = (float *)malloc((size_t)(k * n) * sizeof(float));
+        float *c1 = (float *)malloc((size_t)(m * n) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n) * sizeof(float));
+        double *want = (double *)malloc((size_t)(m * n) * sizeof(double)), *abs_sum = (double *)malloc((size_t)(m * n) * sizeof(double));
+        size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
+        void *scratch = malloc(sb);
+        char what[96];
+        test_fill(a, (size_t)(m * k), -1, 1);
+        test_fill(b, (size_t)(k * n), -1, 1);
+        for (i = 0; i < m; i++) memcpy(wide + i * 1024, a + i * k, (size_t)k * sizeof(float));
+        ref_double(m, n, k, a, k, 1, b, n, 1, want, abs_sum);
+#if defined(INFER__HAVE_AVX2)
+        if (cpu & INFER__CPU_AVX512) {
+            infer__gemm_job g;
+            memset(&g, 0, sizeof g);
+            g.isa = &infer__isa_avx512, g.n = n, g.a_cs = 1, g.a_rs = k;
+            CHECK(infer__gemm_ua(&g) == (n <= INFER__GEMM_NC)); /* these strides spread the rows over the sets... */
+            g.a_rs = 1024;
+            CHECK(!infer__gemm_ua(&g)); /* ...1024 floats puts them all on one */
+            for (t = 1; t <= 2; t++) {
+                snprintf(what, sizeof what, "avx512 m=%lld n=%lld k=%lld threads=%d", (long long)m, (long long)n,
+                         (long long)k, t);
+                infer__gemm_f32(team_ctx(t), &infer__isa_avx512, m, n, k, a, k, 1, b, n, 1, c1, t, scratch, sb);
+                infer__gemm_f32(team_ctx(t), &infer__isa_avx512, m, n, k, wide, 1024, 1, b, n, 1, c2, t, scratch, sb);
+                if (!close_to(what, c1, want, abs_sum, m * n)) break;
+                CHECK(memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) == 0);
+            }
+        }
+#endif
+        (void)cpu, (void)t, (void)what;
+        free(a), free(wide), free(b), free(c1), free(c2), free(want), free(abs_sum), free(scratch);
+    }
+}
+
 /* -- through the public API -- */
 
 typedef struct mm_case {
@@ -308,6 +351,7 @@ int main(void) {
            !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
     RUN(test_gemm_small_sizes);
     RUN(test_gemm_large_sizes);
+    RUN(test_gemm_rows_in_place);
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_bias_activations);
     RUN(test_gemm_op_transposes);
