@@ -11379,6 +11379,11 @@ typedef void (*infer__tile_epi_fn)(float *c, int64_t ldc, int64_t rows, int64_t 
    x b-panel [kc][NR] */
 typedef void (*infer__ukr_ua_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, int acc);
 
+/* c[(r + 1) * rstep][NR] = (acc ? c : 0) + a-panel [kc][MR] x B's kc rows (row stride ldb,
+   NR values each), then e's epilogue of kind (as infer__ukr_epi_fn; e NULL: none) */
+typedef void (*infer__ukr_ub_fn)(int r, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
+                                 int acc, const infer__kepi *e, int kind);
+
 typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   const infer__kepi *e, int kind);
 
@@ -11391,6 +11396,7 @@ typedef struct infer__gemm_isa {
     infer__tile_epi_fn epi;
     infer__ukr_epi_fn ukr_epi; /* the full tile with its epilogue (infer__kepi), or NULL */
     infer__ukr_ua_fn ukr_ua;   /* the full tile reading A's rows in place, or NULL (infer__gemm_f32_part) */
+    infer__ukr_ub_fn ukr_ub;   /* full-width tiles of part's rows reading B's rows in place, or NULL */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11543,11 +11549,12 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ke
 }
 /* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP. A's value (i, p) is at
    a[i * as + p * ps]: a packed panel (as 1, ps 12) or rows of A read in place (as its row
-   stride, ps 1: infer__ukr_ua_avx512). C's rows are fetched into L1 first: with a row stride
+   stride, ps 1: infer__ukr_ua_avx512); B's row p at b + p * bs: a packed panel (bs 32) or
+   B's rows in place (bs its row stride: infer__ukr_ub_avx512). C's rows are fetched into L1 first: with a row stride
    of a multiple of 4 KiB they share a cache set and would miss one after another at the end. */
 __attribute__((target("avx512f"), always_inline)) static inline void
 infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
-                     const float *b, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
+                     const float *b, const int64_t bs, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
@@ -11557,7 +11564,7 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         if (W > 16) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
     }
-    for (p = 0; p < kc; p++, a += ps, b += 32) {
+    for (p = 0; p < kc; p++, a += ps, b += bs) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = W > 16 ? _mm512_loadu_ps(b + 16) : b0;
         INFER__FMA16(r0, 0)
         INFER__FMA16(r1, 1)
@@ -11626,33 +11633,52 @@ infer__ukr_r8_avx512(const int R, int64_t kc, const float *a, const float *b, fl
 }
 __attribute__((target("avx512f"))) static void infer__ukr_f32_avx512(int64_t kc, const float *a, const float *b,
                                                                       float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL);
+    infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL);
 }
 __attribute__((target("avx512f"))) static void infer__ukr_epi_avx512(int64_t kc, const float *a, const float *b, float *c,
                                                                        int64_t ldc, int acc, const infer__kepi *e, int kind) {
-    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, INFER__ACT_RELU, e);
-    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, INFER__ACT_CLIP, e);
-    else infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, INFER__ACT_NONE, e);
+    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_RELU, e);
+    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_CLIP, e);
+    else infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_NONE, e);
 }
 /* the full tile with A's rows read in place (row stride lda) instead of from a packed panel */
 __attribute__((target("avx512f"))) static void infer__ukr_ua_avx512(int64_t kc, const float *a, int64_t lda,
                                                                      const float *b, float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx512(12, 32, kc, a, lda, 1, b, c, ldc, acc, -2, NULL);
+    infer__ukr_rw_avx512(12, 32, kc, a, lda, 1, b, 32, c, ldc, acc, -2, NULL);
 }
+/* rows 4/8/12 (r 0/1/2) x 32 columns with B's rows read in place (row stride ldb) from a
+   packed A panel; e and kind as infer__ukr_epi_avx512 (e NULL: no epilogue) */
+#define INFER__UB512(R, K) infer__ukr_rw_avx512(R, 32, kc, a, 1, 12, b, ldb, c, ldc, acc, K, e)
+#define INFER__UB512_ROWS(K)                                                                                       \
+    do {                                                                                                           \
+        if (r == 0) INFER__UB512(4, K);                                                                            \
+        else if (r == 1) INFER__UB512(8, K);                                                                       \
+        else INFER__UB512(12, K);                                                                                  \
+    } while (0)
+__attribute__((target("avx512f"))) static void infer__ukr_ub_avx512(int r, int64_t kc, const float *a, const float *b,
+                                                                     int64_t ldb, float *c, int64_t ldc, int acc,
+                                                                     const infer__kepi *e, int kind) {
+    if (!e) INFER__UB512_ROWS(-2);
+    else if (kind == INFER__ACT_RELU) INFER__UB512_ROWS(INFER__ACT_RELU);
+    else if (kind == INFER__ACT_CLIP) INFER__UB512_ROWS(INFER__ACT_CLIP);
+    else INFER__UB512_ROWS(INFER__ACT_NONE);
+}
+#undef INFER__UB512_ROWS
+#undef INFER__UB512
 /* instance (r, w) of the edge set: r rows 4/8/12 as 0/1/2, w 8/16/32 columns as 0/1/2 */
 __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(int r, int w, int64_t kc, const float *a,
                                                                                 const float *b, float *c, int64_t ldc,
                                                                                 int acc) {
     switch (r * 3 + w) {
     case 0: infer__ukr_r8_avx512(4, kc, a, b, c, ldc, acc); break;
-    case 1: infer__ukr_rw_avx512(4, 16, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
-    case 2: infer__ukr_rw_avx512(4, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
+    case 1: infer__ukr_rw_avx512(4, 16, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
+    case 2: infer__ukr_rw_avx512(4, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     case 3: infer__ukr_r8_avx512(8, kc, a, b, c, ldc, acc); break;
-    case 4: infer__ukr_rw_avx512(8, 16, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
-    case 5: infer__ukr_rw_avx512(8, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
+    case 4: infer__ukr_rw_avx512(8, 16, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
+    case 5: infer__ukr_rw_avx512(8, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     case 6: infer__ukr_r8_avx512(12, kc, a, b, c, ldc, acc); break;
-    case 7: infer__ukr_rw_avx512(12, 16, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
-    default: infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, c, ldc, acc, -2, NULL); break;
+    case 7: infer__ukr_rw_avx512(12, 16, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
+    default: infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     }
 }
 
@@ -11781,10 +11807,10 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
-                                                   infer__ukr_ua_avx512};
+                                                   infer__ukr_ua_avx512, infer__ukr_ub_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -11894,7 +11920,7 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon, NULL, NULL};
+                                                infer__tile_epi_neon, NULL, NULL, NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12074,6 +12100,17 @@ static int infer__gemm_ua(const infer__gemm_job *g) {
     return most <= 3;
 }
 
+/* Whether full-width tiles may read B's rows in place (isa->ukr_ub) rather than pack them:
+   B neither pre-packed nor packed by a callback, its columns contiguous, and few rows of
+   A to share each packed value: up to 64 (a pointwise conv to 64 channels: packing X took
+   a fifth of the time), or up to 256 where a panel of k <= 128 rows stays in L1 while
+   they pass. Beyond, the strided rows cost more than packing them (measured: M=128,
+   N=3136, K=512 15% slower in place). */
+static int infer__gemm_ub(const infer__gemm_job *g) {
+    return g->isa->ukr_ub && !g->b_packed && !g->pack_b && g->b_cs == 1 &&
+           (g->m <= 64 || (g->m <= 256 && g->k <= 128)) && !infer__gemm_ua(g);
+}
+
 /* C[i0..i1)[j0..j1) of g's c[m][n] = a * b, on one thread, with its own packing buffers
    ap (the A block, [roundup(MC, mr)][KC]) and bp (the B block, [KC][roundup(NC, nr)]);
    pre-packed operands are read in place. i0 is a multiple of mr, j0 of nr. */
@@ -12084,7 +12121,7 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
     const int64_t n = g->n, k = g->k, mp = (g->m + mr - 1) / mr * mr, np = (n + nr - 1) / nr * nr;
     float *c = g->c;
     int64_t jc, pc, ic, jr, ir, jb;
-    const int ua = infer__gemm_ua(g);
+    const int ua = infer__gemm_ua(g), ub = infer__gemm_ub(g);
     for (jc = j0; jc < j1; jc += INFER__GEMM_NC) {
         int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
         for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
@@ -12093,7 +12130,7 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
             const float *bb = bp, *ab = ap;
             if (g->b_packed) bb = g->b_packed + pc * np + jc * kc;
             else if (g->pack_b) g->pack_b(bp, g->pack_arg, jc, nc, pc, kc, nr);
-            else infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
+            else if (!ub) infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
             for (ic = i0; ic < i1; ic += INFER__GEMM_MC) {
                 int64_t mc = INFER__MIN(i1 - ic, INFER__GEMM_MC);
                 /* A read in place: each MR rows (kept in L1) meet INFER__GEMM_UA_JB columns of
@@ -12119,21 +12156,31 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                 else
                     for (ir = 0; ir < mc; ir += mr)
                         infer__pack_a(ap + ir * kc, g->a, g->a_rs, g->a_cs, ic + ir, INFER__MIN(mr, mc - ir), pc, kc, mr);
-                for (jr = 0; jr < nc; jr += nr)
+                for (jr = 0; jr < nc; jr += nr) {
+                    const float *bj = ub ? NULL : bb + jr * kc; /* the packed panel, once there is one */
                     for (ir = 0; ir < mc; ir += mr) {
                         int64_t rows = INFER__MIN(mr, mc - ir), cols = INFER__MIN(nr, nc - jr);
                         float *ct = c + (ic + ir) * n + jc + jr;
-                        if (rows == mr && cols == nr && last && g->epi && g->kepi_on && isa->ukr_epi) {
-                            infer__kepi e = g->kepi; /* the epilogue in the kernel's registers */
-                            if (e.row_bias) e.row_bias += ic + ir;
-                            if (e.col_bias) e.col_bias += jc + jr;
-                            isa->ukr_epi(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0, &e, g->kepi_kind);
+                        infer__kepi e = g->kepi; /* the epilogue in the kernel's registers */
+                        int kepi = last && g->epi && g->kepi_on;
+                        if (e.row_bias) e.row_bias += ic + ir;
+                        if (e.col_bias) e.col_bias += jc + jr;
+                        if (ub && cols == nr && rows % isa->rstep == 0) { /* B's rows in place */
+                            isa->ukr_ub((int)(rows / isa->rstep) - 1, kc, ab + ir * kc, g->b + pc * g->b_rs + jc + jr,
+                                        g->b_rs, ct, n, pc > 0, kepi ? &e : NULL, g->kepi_kind);
+                            if (last && g->epi && !kepi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                             continue;
                         }
-                        if (rows == mr && cols == nr) isa->ukr(kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0);
-                        else infer__gemm_edge(isa, kc, ab + ir * kc, bb + jr * kc, ct, n, pc > 0, rows, cols);
+                        if (!bj) infer__pack_b(bp, g->b, g->b_rs, 1, jc + jr, cols, pc, kc, nr), bj = bp;
+                        if (rows == mr && cols == nr && kepi && isa->ukr_epi) {
+                            isa->ukr_epi(kc, ab + ir * kc, bj, ct, n, pc > 0, &e, g->kepi_kind);
+                            continue;
+                        }
+                        if (rows == mr && cols == nr) isa->ukr(kc, ab + ir * kc, bj, ct, n, pc > 0);
+                        else infer__gemm_edge(isa, kc, ab + ir * kc, bj, ct, n, pc > 0, rows, cols);
                         if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                     }
+                }
             }
         }
     }

@@ -154,6 +154,63 @@ static void test_gemm_rows_in_place(void) {
     }
 }
 
+/* B's rows read in place by the kernel (infer__gemm_ub) give the same bits as B packed:
+   the same B row-major (in place where the ISA can; A column-major, so A is packed) and
+   stored transposed (packed), full and edge tiles, with and without a fused epilogue. */
+static void test_gemm_b_in_place(void) {
+    static const int64_t shapes[][3] = {{64, 784, 256}, {13, 100, 37}, {200, 96, 128}, {8, 33, 5}, {250, 70, 129}};
+    int cpu = infer__cpu_features(), s, t;
+    test_seed(8);
+    for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+        int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], i, j;
+        float *a = (float *)malloc((size_t)(m * k) * sizeof(float)), *b = (float *)malloc((size_t)(k * n) * sizeof(float));
+        float *bt = (float *)malloc((size_t)(k * n) * sizeof(float)), *bias = (float *)malloc((size_t)m * sizeof(float));
+        float *c1 = (float *)malloc((size_t)(m * n) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n) * sizeof(float));
+        size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
+        void *scratch = malloc(sb);
+        test_fill(a, (size_t)(m * k), -1, 1);
+        test_fill(b, (size_t)(k * n), -1, 1);
+        test_fill(bias, (size_t)m, -1, 1);
+        for (i = 0; i < k; i++)
+            for (j = 0; j < n; j++) bt[j * k + i] = b[i * n + j];
+#if defined(INFER__HAVE_AVX2)
+        if (cpu & INFER__CPU_AVX512) {
+            infer__gemm_job g;
+            infer__act relu = {INFER__ACT_RELU, 0, 0};
+            int epi;
+            memset(&g, 0, sizeof g);
+            g.isa = &infer__isa_avx512, g.m = m, g.n = n, g.k = k, g.a_rs = 1, g.a_cs = m, g.b_cs = 1;
+            CHECK(infer__gemm_ub(&g) == (m <= 64 || (m <= 256 && k <= 128)));
+            g.b_cs = k;
+            CHECK(!infer__gemm_ub(&g));
+            for (epi = 0; epi < 2; epi++)
+                for (t = 1; t <= 2; t++) {
+                    const float *bs[2] = {b, bt};
+                    float *cs[2] = {c1, c2};
+                    int v;
+                    for (v = 0; v < 2; v++) { /* in place, then packed */
+                        infer__gemm_job q;
+                        memset(&q, 0, sizeof q);
+                        q.isa = &infer__isa_avx512, q.m = m, q.n = n, q.k = k, q.a = a, q.a_rs = 1, q.a_cs = m;
+                        q.b = bs[v], q.b_rs = v ? 1 : n, q.b_cs = v ? k : 1, q.c = cs[v];
+                        if (epi) {
+                            static infer__conv2 cq;
+                            memset(&cq, 0, sizeof cq);
+                            cq.bias = bias, cq.act = &relu, cq.isa = &infer__isa_avx512;
+                            q.epi = infer__conv_epi, q.epi_arg = &cq;
+                            infer__gemm_kepi(&q, bias, NULL, &relu);
+                        }
+                        infer__gemm_f32_job_run(team_ctx(t), &q, t, scratch, sb);
+                    }
+                    CHECK(memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) == 0);
+                }
+        }
+#endif
+        (void)cpu, (void)t, (void)j;
+        free(a), free(b), free(bt), free(bias), free(c1), free(c2), free(scratch);
+    }
+}
+
 /* -- through the public API -- */
 
 typedef struct mm_case {
@@ -352,6 +409,7 @@ int main(void) {
     RUN(test_gemm_small_sizes);
     RUN(test_gemm_large_sizes);
     RUN(test_gemm_rows_in_place);
+    RUN(test_gemm_b_in_place);
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_bias_activations);
     RUN(test_gemm_op_transposes);
