@@ -11375,9 +11375,9 @@ typedef void (*infer__part_fn)(int r, int w, int64_t kc, const float *a, const f
 typedef void (*infer__tile_epi_fn)(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
                                    const float *col_bias, const infer__act *act);
 
-/* c[MR][NR] (row stride ldc) = (acc ? c : 0) + A's MR rows (row stride lda, kc values each)
-   x b-panel [kc][NR] */
-typedef void (*infer__ukr_ua_fn)(int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, int acc);
+/* c[MR][8 << w] (row stride ldc) = (acc ? c : 0) + A's MR rows (row stride lda, kc values
+   each) x b-panel [kc][NR] (w 0, 1 or 2; NR = 32) */
+typedef void (*infer__ukr_ua_fn)(int w, int64_t kc, const float *a, int64_t lda, const float *b, float *c, int64_t ldc, int acc);
 
 /* c[(r + 1) * rstep][NR] = (acc ? c : 0) + a-panel [kc][MR] x B's kc rows (row stride ldb,
    NR values each), then e's epilogue of kind (as infer__ukr_epi_fn; e NULL: none) */
@@ -11595,15 +11595,16 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
 /* R rows x 8 columns of the 12 x 32 tile in ymm registers (an 8-column edge costs half a
    16-column one on CPUs that split 512-bit operations in two) */
 #define INFER__FMA8W(r, i)                                                                                         \
-    if (R > (i)) r = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (i)), b0, r);
+    if (R > (i)) r = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (i) * as), b0, r);
 #define INFER__ST8W(r, i)                                                                                          \
     if (R > (i)) _mm256_storeu_ps(c + (i) * ldc, acc ? _mm256_add_ps(r, _mm256_loadu_ps(c + (i) * ldc)) : r);
 __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline void
-infer__ukr_r8_avx512(const int R, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+infer__ukr_r8_avx512(const int R, int64_t kc, const float *a, const int64_t as, const int64_t ps, const float *b,
+                     float *c, int64_t ldc, int acc) { /* A as infer__ukr_rw_avx512's */
     __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0, r8 = r0, r9 = r0;
     __m256 rA = r0, rB = r0;
     int64_t p;
-    for (p = 0; p < kc; p++, a += 12, b += 32) {
+    for (p = 0; p < kc; p++, a += ps, b += 32) {
         __m256 b0 = _mm256_loadu_ps(b);
         INFER__FMA8W(r0, 0)
         INFER__FMA8W(r1, 1)
@@ -11641,10 +11642,14 @@ __attribute__((target("avx512f"))) static void infer__ukr_epi_avx512(int64_t kc,
     else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_CLIP, e);
     else infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_NONE, e);
 }
-/* the full tile with A's rows read in place (row stride lda) instead of from a packed panel */
-__attribute__((target("avx512f"))) static void infer__ukr_ua_avx512(int64_t kc, const float *a, int64_t lda,
-                                                                     const float *b, float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx512(12, 32, kc, a, lda, 1, b, 32, c, ldc, acc, -2, NULL);
+/* 12 rows x 8, 16 or 32 (w 0, 1, 2) columns with A's rows read in place (row stride lda)
+   instead of from a packed panel */
+__attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_ua_avx512(int w, int64_t kc, const float *a,
+                                                                              int64_t lda, const float *b, float *c,
+                                                                              int64_t ldc, int acc) {
+    if (w == 0) infer__ukr_r8_avx512(12, kc, a, lda, 1, b, c, ldc, acc);
+    else if (w == 1) infer__ukr_rw_avx512(12, 16, kc, a, lda, 1, b, 32, c, ldc, acc, -2, NULL);
+    else infer__ukr_rw_avx512(12, 32, kc, a, lda, 1, b, 32, c, ldc, acc, -2, NULL);
 }
 /* rows 4/8/12 (r 0/1/2) x 32 columns with B's rows read in place (row stride ldb) from a
    packed A panel; e and kind as infer__ukr_epi_avx512 (e NULL: no epilogue) */
@@ -11670,13 +11675,13 @@ __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(i
                                                                                 const float *b, float *c, int64_t ldc,
                                                                                 int acc) {
     switch (r * 3 + w) {
-    case 0: infer__ukr_r8_avx512(4, kc, a, b, c, ldc, acc); break;
+    case 0: infer__ukr_r8_avx512(4, kc, a, 1, 12, b, c, ldc, acc); break;
     case 1: infer__ukr_rw_avx512(4, 16, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     case 2: infer__ukr_rw_avx512(4, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
-    case 3: infer__ukr_r8_avx512(8, kc, a, b, c, ldc, acc); break;
+    case 3: infer__ukr_r8_avx512(8, kc, a, 1, 12, b, c, ldc, acc); break;
     case 4: infer__ukr_rw_avx512(8, 16, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     case 5: infer__ukr_rw_avx512(8, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
-    case 6: infer__ukr_r8_avx512(12, kc, a, b, c, ldc, acc); break;
+    case 6: infer__ukr_r8_avx512(12, kc, a, 1, 12, b, c, ldc, acc); break;
     case 7: infer__ukr_rw_avx512(12, 16, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     default: infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     }
@@ -12055,6 +12060,14 @@ static void infer__pack_b_all(const infer__gemm_isa *isa, float *dst, const floa
         infer__pack_b(dst + pc * np, b, b_rs, b_cs, 0, n, pc, INFER__MIN(k - pc, INFER__GEMM_KC), isa->nr);
 }
 
+/* c[rows][cols] (row stride ldc) = (acc ? c : 0) + tile (row stride ldt): an edge tile
+   computed into a buffer, stored */
+static void infer__tile_add(float *c, int64_t ldc, const float *tile, int64_t ldt, int64_t rows, int64_t cols, int acc) {
+    int64_t i, j;
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < cols; j++) c[i * ldc + j] = (acc ? c[i * ldc + j] : 0) + tile[i * ldt + j];
+}
+
 /* An edge tile of C, rows x cols (less than MR x NR), from full panels: the isa's part
    instances on the rows rounded up to its step, over column widths of 8, 16 or 32 (17 to
    24 columns as 16 + 8); a part that reaches past C computes into a buffer first. The
@@ -12063,7 +12076,7 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
                              int64_t ldc, int acc, int64_t rows, int64_t cols) {
     float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
     int r = isa->part ? (int)((rows + isa->rstep - 1) / isa->rstep) - 1 : 0;
-    int64_t rr = isa->part ? (r + 1) * isa->rstep : isa->mr, j0, i, j;
+    int64_t rr = isa->part ? (r + 1) * isa->rstep : isa->mr, j0;
     for (j0 = 0; j0 < cols;) {
         int64_t left = cols - j0, wc = isa->nr;
         int w = 0, direct;
@@ -12075,10 +12088,7 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
         direct = rr == rows && j0 + wc <= cols;
         if (!isa->part) isa->ukr(kc, a, b, tile, isa->nr, 0);
         else isa->part(r, w, kc, a, b + j0, direct ? c + j0 : tile, direct ? ldc : isa->nr, direct && acc);
-        if (!direct)
-            for (i = 0; i < rows; i++)
-                for (j = 0; j < INFER__MIN(wc, cols - j0); j++)
-                    c[i * ldc + j0 + j] = (acc ? c[i * ldc + j0 + j] : 0) + tile[i * isa->nr + j];
+        if (!direct) infer__tile_add(c + j0, ldc, tile, isa->nr, rows, INFER__MIN(wc, cols - j0), acc);
         j0 += wc;
     }
 }
@@ -12142,9 +12152,22 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                         for (jr = jb; jr < INFER__MIN(nc, jb + INFER__GEMM_UA_JB); jr += nr) {
                             int64_t cols = INFER__MIN(nr, nc - jr);
                             float *ct = c + (ic + ir) * n + jc + jr;
-                            if (rows == mr && cols == nr)
-                                isa->ukr_ua(kc, g->a + (ic + ir) * g->a_rs + pc, g->a_rs, bb + jr * kc, ct, n, pc > 0);
-                            else {
+                            const float *ar = g->a + (ic + ir) * g->a_rs + pc;
+                            if (rows == mr && cols == nr) isa->ukr_ua(2, kc, ar, g->a_rs, bb + jr * kc, ct, n, pc > 0);
+                            else if (rows == mr) { /* column edge: widths as infer__gemm_edge's */
+                                float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
+                                int64_t j0 = 0, left;
+                                while ((left = cols - j0) > 0) {
+                                    int w = left <= 8 ? 0 : left <= 24 ? 1 : 2;
+                                    if (left >= 8 << w)
+                                        isa->ukr_ua(w, kc, ar, g->a_rs, bb + jr * kc + j0, ct + j0, n, pc > 0);
+                                    else {
+                                        isa->ukr_ua(w, kc, ar, g->a_rs, bb + jr * kc + j0, tile, nr, 0);
+                                        infer__tile_add(ct + j0, n, tile, nr, rows, left, pc > 0);
+                                    }
+                                    j0 += 8 << w;
+                                }
+                            } else {
                                 if (!packed) infer__pack_a(ap, g->a, g->a_rs, 1, ic + ir, rows, pc, kc, mr), packed = 1;
                                 infer__gemm_edge(isa, kc, ap, bb + jr * kc, ct, n, pc > 0, rows, cols);
                             }

@@ -115,7 +115,8 @@ static void test_gemm_large_sizes(void) {
    the same A with a row stride of k (in place where the ISA can) and of 1024 floats (every
    row on one L1 set: packed), edge tiles in both directions, 1 and 2 threads. */
 static void test_gemm_rows_in_place(void) {
-    static const int64_t shapes[][3] = {{37, 70, 300}, {12, 32, 8}, {250, 1024, 130}, {100, 1025, 40}, {3136 / 8, 64, 576}};
+    static const int64_t shapes[][3] = {{37, 70, 300}, {12, 32, 8},   {250, 1024, 130}, {100, 1025, 40},
+                                        {392, 64, 576}, {25, 49, 40}, {60, 56, 33},     {13, 20, 300}};
     int cpu = infer__cpu_features(), s, t;
     test_seed(7);
     for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
