@@ -13721,6 +13721,30 @@ static void infer__conv2_init(const infer__conv_p *p, infer__conv2 *q) {
 static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int nr) {
     const infer__conv2 *q = (const infer__conv2 *)arg;
     int64_t ksz = q->kh * q->kw, p, j, t;
+    if (q->ow < 16) { /* short output rows (7x7, 14x14): value by value, as segments cost more */
+        for (p = 0; p < kc; p++) {
+            int64_t r = p0 + p, ky = r % ksz / q->kw, kx = r % q->kw, off = kx * q->dw - q->pw;
+            int64_t oy = j0 / q->ow, ox = j0 % q->ow, lane = 0;
+            const float *xc = q->x + r / ksz * q->ih * q->iw;
+            float *d = bp + p * nr;
+            for (j = 0; j < cols; oy++, ox = 0) {
+                int64_t iy = oy * q->sh - q->ph + ky * q->dh, len = INFER__MIN(cols - j, q->ow - ox), ix = ox * q->sw + off;
+                if (iy < 0 || iy >= q->ih)
+                    for (t = 0; t < len; t++) {
+                        d[lane] = 0;
+                        if (++lane == nr) lane = 0, d += kc * nr;
+                    }
+                else
+                    for (t = 0; t < len; t++, ix += q->sw) {
+                        d[lane] = (uint64_t)ix < (uint64_t)q->iw ? xc[iy * q->iw + ix] : 0;
+                        if (++lane == nr) lane = 0, d += kc * nr;
+                    }
+                j += len;
+            }
+            for (; lane && lane < nr; lane++) d[lane] = 0;
+        }
+        return;
+    }
     for (p = 0; p < kc; p++) {
         int64_t r = p0 + p, ky = r % ksz / q->kw, kx = r % q->kw, off = kx * q->dw - q->pw, lo, hi;
         int64_t oy = j0 / q->ow, ox = j0 % q->ow;
