@@ -690,6 +690,27 @@ static void test_layout_nhwc(void) {
     }
 }
 
+/* The stride-2 gather of the im2col pack, d[i] = x[2 i], on every length to 40 from a
+   buffer that ends at x[2 n - 2] (ASan and valgrind see a read past it) */
+static void test_conv_even(void) {
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
+    int64_t n, i;
+    for (n = 1; n <= 40; n++) {
+        float *x = (float *)malloc((size_t)(2 * n - 1) * sizeof(float)), d[41];
+        for (i = 0; i < 2 * n - 1; i++) x[i] = (float)i;
+        d[n] = -1;
+#if defined(INFER__HAVE_AVX2)
+        infer__even_avx2(d, x, n);
+#else
+        infer__even_neon(d, x, n);
+#endif
+        for (i = 0; i < n; i++) CHECK(d[i] == (float)(2 * i));
+        CHECK(d[n] == -1);
+        free(x);
+    }
+#endif
+}
+
 int main(void) {
     printf("# cpu: avx2 %d, avx512 %d, neon %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
            !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
@@ -701,5 +722,6 @@ int main(void) {
     RUN(test_matmul_gemm_prepacked);
     RUN(test_mapped_release);
     RUN(test_conv_huge_pads);
+    RUN(test_conv_even);
     return test_finish();
 }
