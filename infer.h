@@ -13285,6 +13285,7 @@ typedef struct infer__variant {
 #if defined(INFER__HAVE_AVX2)
 static infer_status infer__global_pool_f32_avx2(const infer__ctx *c); /* with the pools below */
 static infer_status infer__max_pool_f32_avx2(const infer__ctx *c);
+static infer_status infer__transpose_avx2(const infer__ctx *c); /* with the reference's */
 #endif
 #define INFER__VEC_ROWS(op, fn) {op, INFER__CPU_AVX512, "avx512", fn##_avx512}, {op, INFER__CPU_AVX2, "avx2", fn##_avx2},
 #define INFER__VEC_ROWS_NEON(op, fn) {op, INFER__CPU_NEON, "neon", fn##_neon},
@@ -13314,6 +13315,7 @@ static const infer__variant infer__variants[] = {
     INFER__VEC_ROWS(INFER__OP_ATTENTION, infer__attention_f32)
     {INFER__OP_GLOBAL_AVERAGE_POOL, INFER__CPU_AVX2, "avx2", infer__global_pool_f32_avx2},
     {INFER__OP_MAX_POOL, INFER__CPU_AVX2, "avx2", infer__max_pool_f32_avx2},
+    {INFER__OP_TRANSPOSE, INFER__CPU_AVX2, "avx2", infer__transpose_avx2},
 #endif
 #if defined(INFER__HAVE_NEON)
     {INFER__OP_MATMUL, INFER__CPU_NEON, "neon", infer__matmul_f32_neon},
@@ -15639,6 +15641,105 @@ static infer_status infer__transpose_ref(const infer__ctx *c) {
     infer__copy_nd((uint8_t *)y->data, ys, (const uint8_t *)x->data, ss, y->n_dims, y->dims, esz);
     return INFER_STATUS_OK;
 }
+
+#if defined(INFER__HAVE_AVX2)
+/* Transpose of 4-byte values (f32 and the 32-bit integers): the permutation reduced to
+   the fewest axes (size-1 axes dropped; output axes that are consecutive in the input
+   merged), then either rows copied whole (the last axis stays last: BERT's (0,2,1,3)) or
+   8x8 blocks transposed in registers between the output's last axis and the input's
+   (K's (0,2,3,1)); tasks over the outer index and the blocks, on the session's threads. */
+typedef struct infer__tr_job {
+    const uint32_t *x;
+    uint32_t *y;
+    int r, q;                                       /* axes; q: the input's last axis, as an output axis */
+    int64_t dims[INFER_MAX_DIMS], ss[INFER_MAX_DIMS]; /* output dims and their source strides (values) */
+    int64_t ds[INFER_MAX_DIMS];                      /* output strides */
+    int64_t outer, blocks;                           /* tasks: outer index (all axes but q and the last) x blocks of q */
+} infer__tr_job;
+
+/* source and destination offsets of outer index o (axes other than q and the last) */
+static void infer__tr_outer(const infer__tr_job *j, int64_t o, int64_t *xo, int64_t *yo) {
+    int i;
+    *xo = *yo = 0;
+    for (i = j->r - 2; i >= 0; i--) {
+        int64_t v;
+        if (i == j->q) continue;
+        v = o % j->dims[i], o /= j->dims[i];
+        *xo += v * j->ss[i], *yo += v * j->ds[i];
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void infer__tr_task(void *arg, int64_t t) {
+    const infer__tr_job *j = (const infer__tr_job *)arg;
+    const int r = j->r, q = j->q;
+    const int64_t len = j->dims[r - 1], sl = j->ss[r - 1];
+    int64_t xo, yo, lo, hi, a, l, i;
+    if (q < 0) { /* the last axis stays last: rows of len values, tasks over rows */
+        int64_t idx[INFER_MAX_DIMS], o;
+        lo = j->outer * t / j->blocks, hi = j->outer * (t + 1) / j->blocks;
+        infer__tr_outer(j, lo, &xo, &yo);
+        for (i = r - 2, o = lo; i >= 0; i--) idx[i] = o % j->dims[i], o /= j->dims[i];
+        for (a = lo; a < hi; a++) { /* the outer index counted up axis by axis, no divisions */
+            memcpy(j->y + yo, j->x + xo, (size_t)len * sizeof(uint32_t));
+            yo += len;
+            for (i = r - 2; i >= 0; i--) {
+                xo += j->ss[i];
+                if (++idx[i] < j->dims[i]) break;
+                xo -= j->ss[i] * j->dims[i], idx[i] = 0;
+            }
+        }
+        return;
+    }
+    {
+        const int64_t qn = j->dims[q], dq = j->ds[q], per = (qn + 7) / 8;
+        int64_t o = t / per, q0 = t % per * 8, qw = INFER__MIN(8, qn - q0);
+        const uint32_t *xb;
+        uint32_t *yb;
+        infer__tr_outer(j, o, &xo, &yo);
+        xb = j->x + xo + q0, yb = j->y + yo + q0 * dq; /* x[l * sl + q], y[q * dq + l] */
+        for (l = 0; l + 8 <= len && qw == 8; l += 8) {
+            __m256 rw[8], d[8];
+            for (i = 0; i < 8; i++) rw[i] = _mm256_loadu_ps((const float *)(xb + (l + i) * sl));
+            infer__tr8_avx2(rw, d);
+            for (i = 0; i < 8; i++) _mm256_storeu_ps((float *)(yb + i * dq + l), d[i]);
+        }
+        for (; l < len; l++)
+            for (i = 0; i < qw; i++) yb[i * dq + l] = xb[l * sl + i];
+    }
+}
+
+static infer_status infer__transpose_ref(const infer__ctx *c);
+static infer_status infer__transpose_avx2(const infer__ctx *c) {
+    const infer__val *x = c->in[0], *y = c->out[0];
+    int64_t xs[INFER_MAX_DIMS], n = 1;
+    infer__tr_job j;
+    int i;
+    if (infer_dtype_bytes(x->dtype) != 4 || y->n_dims > INFER_MAX_DIMS) return infer__transpose_ref(c);
+    infer__strides(x->dims, x->n_dims, 1, xs);
+    memset(&j, 0, sizeof j);
+    j.x = (const uint32_t *)x->data, j.y = (uint32_t *)y->data, j.q = -1;
+    for (i = 0; i < y->n_dims; i++) { /* size-1 axes dropped, runs contiguous in x merged */
+        int64_t d = y->dims[i], st = xs[c->p->ix.a[i]];
+        n *= d;
+        if (d == 1) continue;
+        if (j.r > 0 && j.ss[j.r - 1] == st * d) j.dims[j.r - 1] *= d, j.ss[j.r - 1] = st;
+        else j.dims[j.r] = d, j.ss[j.r] = st, j.r++;
+    }
+    if (n == 0) return INFER_STATUS_OK;
+    if (j.r == 0) j.dims[0] = 1, j.ss[0] = 1, j.r = 1;
+    for (i = j.r - 1, n = 1; i >= 0; i--) j.ds[i] = n, n *= j.dims[i];
+    for (i = 0; i < j.r - 1; i++)
+        if (j.ss[i] == 1) j.q = i;
+    j.outer = 1;
+    for (i = 0; i < j.r - 1; i++)
+        if (i != j.q) j.outer *= j.dims[i];
+    if (j.ss[j.r - 1] == 1) j.q = -1; /* already rows */
+    else if (j.q < 0) return infer__transpose_ref(c); /* cannot happen: some axis is x's last */
+    j.blocks = j.q < 0 ? INFER__MIN(j.outer, (int64_t)infer__threads_for(c, (double)n)) : j.outer * ((j.dims[j.q] + 7) / 8);
+    infer__parallel(c, infer__threads_for(c, (double)n), j.blocks, infer__tr_task, &j);
+    return INFER_STATUS_OK;
+}
+#endif
 
 /* Concat and Split move [outer][len_k * inner] blocks. */
 static infer_status infer__concat_ref(const infer__ctx *c) {

@@ -779,6 +779,8 @@ static void test_identity(void) {
 
 /* ===== Transpose ===== */
 
+static int transpose_threads; /* the session's threads (0: 1) */
+
 /* out[i0..] = x[j] with j[perm[k]] = i[k]; the default perm reverses the axes. */
 static void transpose_check(infer_dtype t, int r, const int64_t *d, const int64_t *perm, int constant) {
     int64_t n = numel(r, d), dy[MAXD], p[MAXD], idx[MAXD], src_idx[MAXD], *src, i;
@@ -798,6 +800,7 @@ static void transpose_check(infer_dtype t, int r, const int64_t *d, const int64_
     op_init(&c, "Transpose");
     c.in[0] = data_in(constant, t, r, d, x);
     c.n_in = 1;
+    c.n_threads = transpose_threads;
     if (perm) c.attrs[c.n_attrs++] = infer_attr_ints("perm", perm, (size_t)r);
     snprintf(what, sizeof what, "Transpose %s x%s perm %s%s", infer_dtype_name(t), dstr(b1, r, d),
              perm ? dstr(b2, r, perm) : "(default)", constant ? " (constant)" : "");
@@ -835,6 +838,32 @@ static void test_transpose_odd_sizes(void) {
     transpose_check(INFER_DTYPE_BOOL, 2, d3, p10, 0);
     transpose_check(INFER_DTYPE_F32, 1, d4, p0, 0);
     transpose_check(INFER_DTYPE_F32, 0, NULL, NULL, 0); /* a scalar */
+}
+
+/* Sizes where the 4-byte kernel copies whole rows or transposes 8x8 blocks (attention's
+   (0,2,1,3) and (0,2,3,1), a matrix, axes that merge), with block edges, 1 and 2 threads,
+   and the dtypes it leaves to the reference */
+static void test_transpose_blocks(void) {
+    static const int64_t d4[4] = {2, 17, 3, 20}, d4b[4] = {2, 64, 6, 48}, d2[2] = {9, 33}, d3[3] = {3, 16, 8},
+                         d5[5] = {2, 1, 8, 3, 9}, p0213[4] = {0, 2, 1, 3}, p0231[4] = {0, 2, 3, 1},
+                         p10[2] = {1, 0}, p201[3] = {2, 0, 1}, p12[3] = {0, 2, 1}, p5[5] = {3, 4, 1, 0, 2};
+    static const infer_dtype types[4] = {INFER_DTYPE_F32, INFER_DTYPE_I32, INFER_DTYPE_U8, INFER_DTYPE_I64};
+    int th, k;
+    test_seed(403);
+    for (th = 1; th <= 2; th++) {
+        transpose_threads = th;
+        for (k = 0; k < 4; k++) {
+            transpose_check(types[k], 4, d4, p0213, 0);
+            transpose_check(types[k], 4, d4, p0231, 0);
+            transpose_check(types[k], 2, d2, p10, 0);
+        }
+        transpose_check(INFER_DTYPE_F32, 4, d4b, p0231, 0);
+        transpose_check(INFER_DTYPE_F32, 4, d4b, p0213, 0);
+        transpose_check(INFER_DTYPE_F32, 3, d3, p201, 0);
+        transpose_check(INFER_DTYPE_F32, 3, d3, p12, 0);
+        transpose_check(INFER_DTYPE_I32, 5, d5, p5, 0);
+    }
+    transpose_threads = 0;
 }
 
 static void test_transpose_errors(void) {
@@ -2363,6 +2392,7 @@ int main(void) {
     RUN(test_identity);
     RUN(test_transpose);
     RUN(test_transpose_odd_sizes);
+    RUN(test_transpose_blocks);
     RUN(test_transpose_errors);
     RUN(test_concat);
     RUN(test_concat_errors);
