@@ -12068,6 +12068,10 @@ static void infer__tile_add(float *c, int64_t ldc, const float *tile, int64_t ld
         for (j = 0; j < cols; j++) c[i * ldc + j] = (acc ? c[i * ldc + j] : 0) + tile[i * ldt + j];
 }
 
+/* The width of the next part of a column edge with left columns to go: 8, 16 or 32 as
+   0, 1, 2, the narrowest that covers them, but 17..24 as 16 now and 8 next */
+static int infer__edge_w(int64_t left) { return left <= 8 ? 0 : left <= 24 ? 1 : 2; }
+
 /* An edge tile of C, rows x cols (less than MR x NR), from full panels: the isa's part
    instances on the rows rounded up to its step, over column widths of 8, 16 or 32 (17 to
    24 columns as 16 + 8); a part that reaches past C computes into a buffer first. The
@@ -12079,12 +12083,8 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
     int64_t rr = isa->part ? (r + 1) * isa->rstep : isa->mr, j0;
     for (j0 = 0; j0 < cols;) {
         int64_t left = cols - j0, wc = isa->nr;
-        int w = 0, direct;
-        if (isa->part) {
-            while ((8 << w) < left) w++;
-            if (w >= 2 && left <= (4 << w) + 8) w--; /* 17..24: 16 now, 8 next */
-            wc = 8 << w;
-        }
+        int w = isa->part ? infer__edge_w(left) : 0, direct;
+        if (isa->part) wc = 8 << w;
         direct = rr == rows && j0 + wc <= cols;
         if (!isa->part) isa->ukr(kc, a, b, tile, isa->nr, 0);
         else isa->part(r, w, kc, a, b + j0, direct ? c + j0 : tile, direct ? ldc : isa->nr, direct && acc);
@@ -12158,7 +12158,7 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                                 float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
                                 int64_t j0 = 0, left;
                                 while ((left = cols - j0) > 0) {
-                                    int w = left <= 8 ? 0 : left <= 24 ? 1 : 2;
+                                    int w = infer__edge_w(left);
                                     if (left >= 8 << w)
                                         isa->ukr_ua(w, kc, ar, g->a_rs, bb + jr * kc + j0, ct + j0, n, pc > 0);
                                     else {
@@ -15677,8 +15677,8 @@ __attribute__((target("avx2,fma"))) static void infer__tr_task(void *arg, int64_
     if (q < 0) { /* the last axis stays last: rows of len values, tasks over rows */
         int64_t idx[INFER_MAX_DIMS], o;
         lo = j->outer * t / j->blocks, hi = j->outer * (t + 1) / j->blocks;
-        infer__tr_outer(j, lo, &xo, &yo);
-        for (i = r - 2, o = lo; i >= 0; i--) idx[i] = o % j->dims[i], o /= j->dims[i];
+        for (i = r - 2, o = lo, xo = 0, yo = lo * len; i >= 0; i--)
+            idx[i] = o % j->dims[i], o /= j->dims[i], xo += idx[i] * j->ss[i];
         for (a = lo; a < hi; a++) { /* the outer index counted up axis by axis, no divisions */
             memcpy(j->y + yo, j->x + xo, (size_t)len * sizeof(uint32_t));
             yo += len;
