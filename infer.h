@@ -13732,57 +13732,51 @@ static void infer__conv2_init(const infer__conv_p *p, infer__conv2 *q) {
 }
 
 /* B's block rows p0..p0+kc (row r = (ci, ky, kx)), columns j0..j0+cols (column j = output
-   position (oy, ox)) from the image, zero where the window is in the padding. */
+   position (oy, ox)) from the image, zero where the window is in the padding. The columns
+   are cut once per call into segments, each inside one output row and one panel of nr
+   (INFER__PACK_SEGS at a time); every row r then copies each segment's span of its input
+   row (at stride 1 or 2, or value by value) and zeroes the ends in the padding. */
+#define INFER__PACK_SEGS 512
+typedef struct infer__pack_seg {
+    int64_t oy, ox, len, dst; /* dst: the first value's offset in the block, row 0 */
+} infer__pack_seg;
 static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int nr) {
     const infer__conv2 *q = (const infer__conv2 *)arg;
-    int64_t ksz = q->kh * q->kw, p, j, t;
-    if (q->ow < 16) { /* short output rows (7x7, 14x14): value by value, as segments cost more */
-        for (p = 0; p < kc; p++) {
-            int64_t r = p0 + p, ky = r % ksz / q->kw, kx = r % q->kw, off = kx * q->dw - q->pw;
-            int64_t oy = j0 / q->ow, ox = j0 % q->ow, lane = 0;
-            const float *xc = q->x + r / ksz * q->ih * q->iw;
-            float *d = bp + p * nr;
-            for (j = 0; j < cols; oy++, ox = 0) {
-                int64_t iy = oy * q->sh - q->ph + ky * q->dh, len = INFER__MIN(cols - j, q->ow - ox), ix = ox * q->sw + off;
-                if (iy < 0 || iy >= q->ih)
-                    for (t = 0; t < len; t++) {
-                        d[lane] = 0;
-                        if (++lane == nr) lane = 0, d += kc * nr;
-                    }
-                else
-                    for (t = 0; t < len; t++, ix += q->sw) {
-                        d[lane] = (uint64_t)ix < (uint64_t)q->iw ? xc[iy * q->iw + ix] : 0;
-                        if (++lane == nr) lane = 0, d += kc * nr;
-                    }
-                j += len;
-            }
-            for (; lane && lane < nr; lane++) d[lane] = 0;
+    infer__pack_seg seg[INFER__PACK_SEGS];
+    int64_t ksz = q->kh * q->kw, p, j = 0, t, n = 0, g, lane = 0, panel = 0, oy = j0 / q->ow, ox = j0 % q->ow;
+    while (j < cols) {
+        if (n == INFER__PACK_SEGS) { /* the rest as another call, from this panel's start */
+            infer__conv_pack_b(bp + panel * kc * nr, arg, j0 + j - lane, cols - j + lane, p0, kc, nr);
+            break;
         }
-        return;
+        seg[n].oy = oy, seg[n].ox = ox, seg[n].dst = panel * kc * nr + lane;
+        seg[n].len = INFER__MIN(INFER__MIN(cols - j, q->ow - ox), nr - lane);
+        j += seg[n].len, lane += seg[n].len, ox += seg[n].len;
+        if (lane == nr) lane = 0, panel++;
+        if (ox == q->ow) ox = 0, oy++;
+        n++;
     }
+    if (n && lane && j == cols) /* zero columns past cols in the last panel */
+        for (p = 0; p < kc; p++) memset(bp + panel * kc * nr + p * nr + lane, 0, (size_t)(nr - lane) * sizeof(float));
     for (p = 0; p < kc; p++) {
-        int64_t r = p0 + p, ky = r % ksz / q->kw, kx = r % q->kw, off = kx * q->dw - q->pw, lo, hi;
-        int64_t oy = j0 / q->ow, ox = j0 % q->ow;
+        int64_t r = p0 + p, ky = r % ksz / q->kw, kx = r % q->kw, off = kx * q->dw - q->pw, dy = ky * q->dh - q->ph, lo, hi;
         const float *xc = q->x + r / ksz * q->ih * q->iw;
+        float *bq = bp + p * nr;
         infer__valid_range(q->ow, q->iw, q->sw, q->pw, kx * q->dw, &lo, &hi); /* ox whose column is inside */
-        for (j = 0; j < cols;) {
-            int64_t len = INFER__MIN(INFER__MIN(cols - j, q->ow - ox), nr - j % nr), iy = oy * q->sh - q->ph + ky * q->dh;
-            int64_t a = INFER__MIN(INFER__MAX(lo - ox, 0), len), b = INFER__MAX(INFER__MIN(hi - ox, len), a);
-            float *d = bp + (j / nr) * kc * nr + p * nr + j % nr;
-            if (iy < 0 || iy >= q->ih) a = b = len;
+        for (g = 0; g < n; g++) {
+            const infer__pack_seg *e = &seg[g];
+            int64_t iy = e->oy * q->sh + dy, len = e->len, a = INFER__MIN(INFER__MAX(lo - e->ox, 0), len);
+            int64_t b = INFER__MAX(INFER__MIN(hi - e->ox, len), a);
+            float *d = bq + e->dst;
+            const float *xr = xc + iy * q->iw + off + e->ox * q->sw;
+            if ((uint64_t)iy >= (uint64_t)q->ih) a = b = len;
             for (t = 0; t < a; t++) d[t] = 0;
-            if (b > a) {
-                const float *xr = xc + iy * q->iw + off + ox * q->sw;
-                if (q->sw == 1) memcpy(d + a, xr + a, (size_t)(b - a) * sizeof(float));
-                else if (q->sw == 2 && q->even) q->even(d + a, xr + 2 * a, b - a);
-                else
-                    for (t = a; t < b; t++) d[t] = xr[t * q->sw];
-            }
+            if (q->sw == 1) memcpy(d + a, xr + a, (size_t)(b - a) * sizeof(float));
+            else if (q->sw == 2 && q->even) q->even(d + a, xr + 2 * a, b - a);
+            else
+                for (t = a; t < b; t++) d[t] = xr[t * q->sw];
             for (t = b; t < len; t++) d[t] = 0;
-            j += len;
-            if ((ox += len) == q->ow) ox = 0, oy++;
         }
-        for (j = cols; j % nr; j++) bp[(j / nr) * kc * nr + p * nr + j % nr] = 0;
     }
 }
 
@@ -13953,6 +13947,21 @@ __attribute__((target("avx2,fma"))) static void infer__even_avx2(float *d, const
         return;
     }
     for (; i < n; i++) d[i] = x[2 * i];
+}
+
+/* infer__even_avx2 16 at a time; the last ones through masked loads (which suppress faults), so
+   nothing past x[2 n - 2] is read */
+__attribute__((target("avx512f,avx2,fma"))) static void infer__even_avx512(float *d, const float *x, int64_t n) {
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    int64_t i;
+    for (i = 0; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(d + i, _mm512_permutex2var_ps(_mm512_loadu_ps(x + 2 * i), ev, _mm512_loadu_ps(x + 2 * i + 16)));
+    if (i < n) {
+        const int64_t m = n - i, v = 2 * m - 1; /* values x[2 i .. 2 i + v) */
+        const __mmask16 lo = (__mmask16)(v >= 16 ? 0xFFFF : (1u << v) - 1), hi = (__mmask16)(v > 16 ? (1u << (v - 16)) - 1 : 0);
+        __m512 a = _mm512_maskz_loadu_ps(lo, x + 2 * i), b = _mm512_maskz_loadu_ps(hi, x + 2 * i + 16);
+        _mm512_mask_storeu_ps(d + i, (__mmask16)((1u << m) - 1), _mm512_permutex2var_ps(a, ev, b));
+    }
 }
 
 /* Row x [n] into padded row d at column pb: at stride 1 as it is; at stride 2 split, the
@@ -15003,7 +15012,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     infer__conv2_init(p, &q);
     q.isa = isa;
 #if defined(INFER__HAVE_AVX2)
-    q.even = infer__even_avx2;
+    q.even = isa == &infer__isa_avx512 ? infer__even_avx512 : infer__even_avx2;
 #else
     q.even = infer__even_neon;
 #endif

@@ -695,19 +695,27 @@ static void test_layout_nhwc(void) {
 static void test_conv_even(void) {
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
     int64_t n, i;
-    for (n = 1; n <= 40; n++) {
-        float *x = (float *)malloc((size_t)(2 * n - 1) * sizeof(float)), d[41];
-        for (i = 0; i < 2 * n - 1; i++) x[i] = (float)i;
-        d[n] = -1;
+    int v;
+    for (v = 0; v < 2; v++) /* AVX2 or NEON, then AVX-512 where the CPU has it */
+        for (n = 1; n <= 40; n++) {
+            float *x = (float *)malloc((size_t)(2 * n - 1) * sizeof(float)), d[41];
 #if defined(INFER__HAVE_AVX2)
-        infer__even_avx2(d, x, n);
+            if (v == 1 && !(infer__cpu_features() & INFER__CPU_AVX512)) break;
 #else
-        infer__even_neon(d, x, n);
+            if (v == 1) break;
 #endif
-        for (i = 0; i < n; i++) CHECK(d[i] == (float)(2 * i));
-        CHECK(d[n] == -1);
-        free(x);
-    }
+            for (i = 0; i < 2 * n - 1; i++) x[i] = (float)i;
+            d[n] = -1;
+#if defined(INFER__HAVE_AVX2)
+            if (v == 1) infer__even_avx512(d, x, n);
+            else infer__even_avx2(d, x, n);
+#else
+            infer__even_neon(d, x, n);
+#endif
+            for (i = 0; i < n; i++) CHECK(d[i] == (float)(2 * i));
+            CHECK(d[n] == -1);
+            free(x);
+        }
 #endif
 }
 
