@@ -10988,6 +10988,7 @@ typedef struct infer__vec_job {
     float *y;
     int64_t n, len, a_rs, b_rs, sa, sb;
     int64_t a_mod, b_mod; /* non-zero: row r reads that operand's scalar r % mod (per-channel) */
+    int64_t a_div, b_div; /* non-zero: row r reads that operand's row r / div (channels-last SE) */
 } infer__vec_job;
 
 static void infer__vec_map_task(void *arg, int64_t r) {
@@ -10999,7 +11000,8 @@ static void infer__vec_map_task(void *arg, int64_t r) {
 static void infer__vec_binary_task(void *arg, int64_t r) {
     const infer__vec_job *j = (const infer__vec_job *)arg;
     int64_t len = INFER__MIN(j->len, j->n - r * j->len);
-    const float *a = j->a + (j->a_mod ? r % j->a_mod : r * j->a_rs), *b = j->b + (j->b_mod ? r % j->b_mod : r * j->b_rs);
+    const float *a = j->a + (j->a_mod ? r % j->a_mod : j->a_div ? r / j->a_div * j->len : r * j->a_rs);
+    const float *b = j->b + (j->b_mod ? r % j->b_mod : j->b_div ? r / j->b_div * j->len : r * j->b_rs);
     j->v->binary(j->kind, j->y + r * j->len, a, j->sa, b, j->sb, len);
 }
 
@@ -11050,8 +11052,6 @@ static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa 
     infer__vec_job j;
     int64_t n = (int64_t)o->n, last, inner;
     int nt, rows = 0;
-    if (o->nhwc && !(b && a->n == o->n && b->n == o->n)) /* a broadcast (SE blocks): the reference */
-        return infer__binary_nhwc(c, infer__binary_ref);
     if (c->n_in != 2 || !b || o->dtype != INFER_DTYPE_F32 || a->dtype != INFER_DTYPE_F32 ||
         b->dtype != INFER_DTYPE_F32 || o->n_dims == 0)
         return infer__binary_ref(c);
@@ -11060,6 +11060,22 @@ static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa 
     j.v = v, j.kind = c->node->op, j.n = n;
     j.a = (const float *)a->data, j.b = (const float *)b->data, j.y = (float *)o->data;
     nt = infer__threads_for(c, (double)n);
+    if (o->nhwc && !(a->n == o->n && b->n == o->n)) { /* a broadcast on a channels-last output */
+        /* An SE block's scale: o [N][H][W][C] (dims N, C, H, W) and s [N or 1, C, 1, 1], whose
+           bytes are the same in either layout: rows of C floats, row r scaled by s's row
+           r / (H W) (or its only one). Other broadcasts: the reference. */
+        const infer__val *s = a->n == o->n ? b : a;
+        int64_t hw = o->dims[2] * o->dims[3];
+        if (o->n_dims != 4 || (s == b ? a : b)->n != o->n || s->n_dims != 4 || s->dims[1] != o->dims[1] ||
+            s->dims[2] != 1 || s->dims[3] != 1 || (s->dims[0] != o->dims[0] && s->dims[0] != 1))
+            return infer__binary_nhwc(c, infer__binary_ref);
+        if (n == 0) return INFER_STATUS_OK;
+        j.len = o->dims[1], j.sa = j.sb = 1;
+        if (s == b) j.a_rs = j.len, j.b_div = s->dims[0] == 1 ? 0 : hw;
+        else j.b_rs = j.len, j.a_div = s->dims[0] == 1 ? 0 : hw;
+        infer__parallel(c, nt, n / j.len, infer__vec_binary_task, &j);
+        return INFER_STATUS_OK;
+    }
     if ((int64_t)a->n == n && (int64_t)b->n == n) j.sa = j.sb = 1;
     else if ((int64_t)a->n == n && b->n == 1) j.sa = 1;
     else if ((int64_t)b->n == n && a->n == 1) j.sb = 1;
