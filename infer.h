@@ -11061,18 +11061,18 @@ static infer_status infer__binary_f32(const infer__ctx *c, const infer__vec_isa 
     j.a = (const float *)a->data, j.b = (const float *)b->data, j.y = (float *)o->data;
     nt = infer__threads_for(c, (double)n);
     if (o->nhwc && !(a->n == o->n && b->n == o->n)) { /* a broadcast on a channels-last output */
-        /* An SE block's scale: o [N][H][W][C] (dims N, C, H, W) and s [N or 1, C, 1, 1], whose
-           bytes are the same in either layout: rows of C floats, row r scaled by s's row
-           r / (H W) (or its only one). Other broadcasts: the reference. */
+        /* An SE block's scale: o [N][H][W][C] (dims N, C, H, W) and s [N, C, 1, 1], whose bytes
+           are the same in either layout: rows of C floats, row r with s's row r / (H W).
+           Other broadcasts: the reference. */
         const infer__val *s = a->n == o->n ? b : a;
         int64_t hw = o->dims[2] * o->dims[3];
-        if (o->n_dims != 4 || (s == b ? a : b)->n != o->n || s->n_dims != 4 || s->dims[1] != o->dims[1] ||
-            s->dims[2] != 1 || s->dims[3] != 1 || (s->dims[0] != o->dims[0] && s->dims[0] != 1))
+        if (o->n_dims != 4 || (s == b ? a : b)->n != o->n || s->n_dims != 4 || s->dims[0] != o->dims[0] ||
+            s->dims[1] != o->dims[1] || s->dims[2] != 1 || s->dims[3] != 1)
             return infer__binary_nhwc(c, infer__binary_ref);
         if (n == 0) return INFER_STATUS_OK;
         j.len = o->dims[1], j.sa = j.sb = 1;
-        if (s == b) j.a_rs = j.len, j.b_div = s->dims[0] == 1 ? 0 : hw;
-        else j.b_rs = j.len, j.a_div = s->dims[0] == 1 ? 0 : hw;
+        if (s == b) j.a_rs = j.len, j.b_div = hw;
+        else j.b_rs = j.len, j.a_div = hw;
         infer__parallel(c, nt, n / j.len, infer__vec_binary_task, &j);
         return INFER_STATUS_OK;
     }

@@ -515,7 +515,7 @@ static void test_conv_huge_pads(void) {
 /* -- the channels-last layout (infer__layout_pass) --
    An inverted residual block as MobileNet's, optionally with an SE branch as
    EfficientNet's: x -> pre (3x3, stride 1 or 2, Relu) -> t0 -> expand (1x1, Clip) -> t1 -> dw (k x k, stride s,
-   Relu) -> t2 [-> GAP -> se (1x1, Sigmoid) -> t4; t5 = t2 * t4] -> project (1x1) -> t3
+   Relu) -> t2 [-> GAP -> se (1x1, Sigmoid) -> t4; t5 = t2 * t4, or t4 - t2 with se 2] -> project (1x1) -> t3
    [-> t6 = t3 + t0 when the shapes allow] -> head (1x1) -> y. Everything from t0 to t6 is
    channels-last on x86 with AVX2: the general conv from NCHW (pre; not with 32 channels,
    over INFER__LY_GEN_K taps) and the pointwise one to NCHW (head),
@@ -524,7 +524,7 @@ static void test_conv_huge_pads(void) {
    AVX2 kernels forced as well on AVX-512 CPUs, 1 and 2 threads bit-identical. */
 typedef struct block_case {
     int64_t n, c, h, w, e, f, k, s, ps; /* ps: pre's stride */
-    int se;
+    int se; /* 0: none, 1: t2 * t4, 2: t4 - t2 */
 } block_case;
 
 static void block_const(infer_builder *b, const char *name, int n_dims, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
@@ -567,7 +567,7 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     infer_builder *b = NULL;
     int64_t xd[4];
     int ok = 1;
-    const char *mul[2] = {"t2", "t4"}, *add[2] = {"t3", "t0"}, *gi[1] = {"t2"}, *go[1] = {"g"}, *mo[1] = {"t5"},
+    const char *mul[2] = {"t2", "t4"}, *sub[2] = {"t4", "t2"}, *add[2] = {"t3", "t0"}, *gi[1] = {"t2"}, *go[1] = {"g"}, *mo[1] = {"t5"},
                *ao[1] = {"t6"};
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
@@ -578,7 +578,7 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     if (k->se) {
         ok &= !infer_builder_add_node(b, "GlobalAveragePool", "gap", gi, 1, go, 1, NULL, 0);
         block_conv(b, "se", "g", "t4", k->e, k->e, 1, 1, 1, "Sigmoid", &ok);
-        ok &= !infer_builder_add_node(b, "Mul", "mul", mul, 2, mo, 1, NULL, 0);
+        ok &= !infer_builder_add_node(b, k->se == 2 ? "Sub" : "Mul", "mul", k->se == 2 ? sub : mul, 2, mo, 1, NULL, 0);
     }
     block_conv(b, "project", k->se ? "t5" : "t2", "t3", k->e, k->f, 1, 1, 1, NULL, &ok);
     if (residual) ok &= !infer_builder_add_node(b, "Add", "add", add, 2, ao, 1, NULL, 0);
@@ -638,6 +638,7 @@ static void test_layout_nhwc(void) {
         {1, 8, 13, 13, 24, 8, 3, 1, 1, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 2, 0},  {3, 8, 9, 11, 40, 8, 5, 1, 1, 1},
         {1, 17, 14, 14, 48, 17, 5, 2, 1, 1}, {2, 16, 1, 1, 64, 16, 3, 1, 1, 1}, {1, 4, 20, 3, 75, 4, 3, 1, 1, 0},
         {1, 32, 6, 6, 200, 40, 3, 2, 1, 1},  {1, 1, 4, 4, 13, 1, 3, 1, 1, 0},   {2, 3, 37, 29, 32, 16, 3, 1, 2, 0},
+        {3, 5, 7, 6, 19, 5, 3, 1, 1, 2}, /* the SE scale first, by a Sub: t5 = t4 - t2 */
     };
     size_t i, j;
     int cpu = infer__cpu_features();
@@ -662,7 +663,7 @@ static void test_layout_nhwc(void) {
         n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL);
 #if defined(INFER__HAVE_AVX2)
         if (cpu & INFER__CPU_AVX2) /* t1 t2 (t4 t5), and t0 t3 (t6) when pre may write NHWC */
-            want = 2 + 2 * k->se + (k->c > 1 && 9 * k->c <= INFER__LY_GEN_K ? 2 + residual : !residual); /* c 1: pre is depthwise */
+            want = 2 + 2 * !!k->se + (k->c > 1 && 9 * k->c <= INFER__LY_GEN_K ? 2 + residual : !residual); /* c 1: pre is depthwise */
 #endif
         if (n_nhwc != want) printf("  %s: %d channels-last tensors, expected %d\n", what, n_nhwc, want);
         CHECK(n_nhwc == want);
