@@ -13970,7 +13970,7 @@ __attribute__((target("avx2,fma"))) static void infer__even_avx2(float *d, const
 __attribute__((target("avx512f,avx2,fma"))) static void infer__even_avx512(float *d, const float *x, int64_t n) {
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     int64_t i;
-    for (i = 0; i + 16 <= n; i += 16)
+    for (i = 0; i + 16 < n; i += 16) /* x[2 i + 31] exists */
         _mm512_storeu_ps(d + i, _mm512_permutex2var_ps(_mm512_loadu_ps(x + 2 * i), ev, _mm512_loadu_ps(x + 2 * i + 16)));
     if (i < n) {
         const int64_t m = n - i, v = 2 * m - 1; /* values x[2 i .. 2 i + v) */
