@@ -2,7 +2,7 @@
 """End-to-end latency and peak memory of infer against onnxruntime, one table (make bench).
 
     .venv/bin/python tools/bench/e2e.py [--models LIST] [--batches 1,8] [--threads 1,2]
-                                        [--runs N] [--warmup N] [--quick] [--markdown]
+                                        [--runs N] [--warmup N] [--rounds R] [--quick] [--markdown]
 
 Each model is a folder written by models/export_models.py (model.onnx, test_data_set_0/,
 info.txt), in build/models-full (make models-full) or, with --quick, build/models (make
@@ -19,6 +19,9 @@ models). For each model:
   ORT   this script with --ort-worker: an InferenceSession with ORT_ENABLE_ALL graph
         optimisations, intra_op_num_threads=T, inter_op_num_threads=1, sequential
         execution, W warm-up runs, then N timed runs of session.run, their median.
+  With --rounds R the pair (ours, then ORT) runs R times, alternating, and each side's
+  row is the median of its R medians (peak RSS: the largest): on a shared machine a
+  core taken away for a while then slows a round, not one side's whole row.
   Both get the inputs infer-bench makes: f32 uniform in [-1, 1) from a fixed seed, integer
   inputs (token ids, masks) zero; the values do not change the work done. Dims other than
   batch (seq) are the export's, from info.txt (128 at full size).
@@ -185,6 +188,8 @@ def main():
     ap.add_argument("--threads", default="1,2", help="comma-separated (default %(default)s)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per median (default 10; --quick 1)")
     ap.add_argument("--warmup", type=int, default=None, help="untimed runs first (default 2; --quick 0)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="fresh (ours, ORT) process pairs per row, alternating; each side's median (default 1)")
     ap.add_argument("--quick", action="store_true",
                     help="smoke test: the small models of build/models, 1 run, batch 1")
     ap.add_argument("--dir", default=None, help="the models' folder (default build/models-full, "
@@ -198,6 +203,8 @@ def main():
         p, b, t, w, n, dims = a.ort_worker
         return ort_worker(p, int(b), int(t), int(w), int(n), json.loads(dims))
 
+    if a.rounds < 1:
+        ap.error("--rounds must be at least 1")
     runs = a.runs if a.runs is not None else (1 if a.quick else 10)
     warmup = a.warmup if a.warmup is not None else (0 if a.quick else 2)
     batches = int_list(a.batches or ("1" if a.quick else "1,8"))
@@ -244,31 +251,38 @@ def main():
                 for k, v in extra.items():
                     dim_args += ["--dim", "%s=%d" % (k, v)]
                 row = [label, b, t, None, None, None, None]
-                code, out, err = run(
-                    [os.path.join(tools, "infer-bench"), infer_path, "--threads", str(t),
-                     "--warmup", str(warmup), "--runs", str(runs), "--json"] + dim_args)
-                if code == 0:
+                ours_ms, ort_ms, ours_rss, ort_rss = [], [], [], []
+                for _ in range(a.rounds):
+                    code, out, err = run(
+                        [os.path.join(tools, "infer-bench"), infer_path, "--threads", str(t),
+                         "--warmup", str(warmup), "--runs", str(runs), "--json"] + dim_args)
+                    if code != 0:
+                        failures.append("%s batch %d threads %d: infer-bench: %s" % (m, b, t, last_line(err)))
+                        break
                     r = json.loads(out)
-                    row[3], row[5] = r["median_ms"], r["peak_rss_bytes"] / 2.0**20
-                else:
-                    failures.append("%s batch %d threads %d: infer-bench: %s" % (m, b, t, last_line(err)))
-                code, out, err = run(
-                    [sys.executable, os.path.abspath(__file__), "--ort-worker",
-                     os.path.join(mdir, "model.onnx"), str(b), str(t), str(warmup), str(runs),
-                     json.dumps(extra)])
-                if code == 0:
+                    ours_ms.append(r["median_ms"]), ours_rss.append(r["peak_rss_bytes"] / 2.0**20)
+                    code, out, err = run(
+                        [sys.executable, os.path.abspath(__file__), "--ort-worker",
+                         os.path.join(mdir, "model.onnx"), str(b), str(t), str(warmup), str(runs),
+                         json.dumps(extra)])
+                    if code != 0:
+                        failures.append("%s batch %d threads %d: onnxruntime: %s" % (m, b, t, last_line(err)))
+                        break
                     r = json.loads(out)
-                    row[4], row[6] = r["median_ms"], r["rss_mib"]
-                else:
-                    failures.append("%s batch %d threads %d: onnxruntime: %s" % (m, b, t, last_line(err)))
+                    ort_ms.append(r["median_ms"]), ort_rss.append(r["rss_mib"])
+                if ours_ms:
+                    row[3], row[5] = statistics.median(ours_ms), max(ours_rss)
+                if ort_ms:
+                    row[4], row[6] = statistics.median(ort_ms), max(ort_rss)
                 rows.append(row)
                 print("e2e: %s batch %d threads %d done" % (m, b, t), file=sys.stderr, flush=True)
 
     header = ("infer vs onnxruntime %s (CPUExecutionProvider, ORT_ENABLE_ALL, intra-op threads = "
-              "ours, inter-op 1); median of %d runs after %d warm-up, each row two fresh processes; "
+              "ours, inter-op 1); median of %d runs after %d warm-up, each row %s; "
               "peak RSS per process (ORT's includes Python, numpy and onnxruntime: %.0f MiB alone); "
               "CPU: %s, %d CPUs, load average %.2f; %s"
-              % (version, runs, warmup, base_rss, cpu_name(), os.cpu_count() or 0, os.getloadavg()[0],
+              % (version, runs, warmup, "two fresh processes" if a.rounds == 1 else
+                 "the median of %d rounds of two fresh processes, alternating" % a.rounds, base_rss, cpu_name(), os.cpu_count() or 0, os.getloadavg()[0],
                  time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
     checked = ("outputs vs onnxruntime on the export's test data (max |ours - ort| / max |ort|, "
                "limit %g): %s" % (CHECK_TOL, ", ".join(checks) or "none passed"))
