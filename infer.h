@@ -13784,13 +13784,15 @@ static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t c
             int64_t iy = e->oy * q->sh + dy, len = e->len, a = INFER__MIN(INFER__MAX(lo - e->ox, 0), len);
             int64_t b = INFER__MAX(INFER__MIN(hi - e->ox, len), a);
             float *d = bq + e->dst;
-            const float *xr = xc + iy * q->iw + off + e->ox * q->sw;
             if ((uint64_t)iy >= (uint64_t)q->ih) a = b = len;
             for (t = 0; t < a; t++) d[t] = 0;
-            if (q->sw == 1) memcpy(d + a, xr + a, (size_t)(b - a) * sizeof(float));
-            else if (q->sw == 2 && q->even) q->even(d + a, xr + 2 * a, b - a);
-            else
-                for (t = a; t < b; t++) d[t] = xr[t * q->sw];
+            if (b > a) {
+                const float *xr = xc + iy * q->iw + off + e->ox * q->sw;
+                if (q->sw == 1) memcpy(d + a, xr + a, (size_t)(b - a) * sizeof(float));
+                else if (q->sw == 2 && q->even) q->even(d + a, xr + 2 * a, b - a);
+                else
+                    for (t = a; t < b; t++) d[t] = xr[t * q->sw];
+            }
             for (t = b; t < len; t++) d[t] = 0;
         }
     }

@@ -260,6 +260,8 @@ static void test_conv_fixed_shapes(void) {
     k[n++] = cc(1, 5, 3, 1, 5, 3, 1, 1, 1, 5);      /* depthwise on a 1-wide image */
     k[n++] = cc(1, 4, 9, 9, 4, 3, 1, 1, 2, 4);      /* depthwise, dilation 2: the GEMM path */
     k[n++] = cc(1, 4, 9, 19, 8, 3, 1, 0, 1, 4);     /* grouped, 2 outputs a group */
+    k[n++] = cc(1, 2, 1100, 3, 5, 3, 1, 0, 1, 1);   /* 1-wide output rows: over 512 pack segments a block */
+    k[n++] = cc(1, 3, 999, 4, 4, 3, 2, 1, 1, 1);    /* 2-wide output rows at stride 2 */
     k[n] = cc(1, 6, 8, 30, 6, 3, 1, 0, 1, 6), k[n].pw = 2, k[n].pw2 = 0, k[n].ph2 = 2, k[n].sw = 2, n++; /* uneven pads */
     k[n] = cc(2, 5, 1, 37, 6, 1, 1, 1, 1, 1), k[n].kw = 5, k[n].n_sp = 1, n++;                       /* 1-D */
     k[n] = cc(1, 4, 7, 6, 5, 3, 1, 1, 1, 1), k[n].n_sp = 3, n++;                                       /* 3-D: ref */
