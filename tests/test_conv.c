@@ -699,14 +699,16 @@ static void test_conv_even(void) {
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
     int64_t n, i;
     int v;
-    for (v = 0; v < 2; v++) /* AVX2 or NEON, then AVX-512 where the CPU has it */
+    for (v = 0; v < 2; v++) { /* AVX2 or NEON, then AVX-512 where the CPU has it */
+#if defined(INFER__HAVE_AVX2)
+        if (v == 1 && !(infer__cpu_features() & INFER__CPU_AVX512)) break;
+#else
+        if (v == 1) break;
+#endif
         for (n = 1; n <= 40; n++) {
             float *x = (float *)malloc((size_t)(2 * n - 1) * sizeof(float)), d[41];
-#if defined(INFER__HAVE_AVX2)
-            if (v == 1 && !(infer__cpu_features() & INFER__CPU_AVX512)) break;
-#else
-            if (v == 1) break;
-#endif
+            CHECK(x != NULL);
+            if (!x) return;
             for (i = 0; i < 2 * n - 1; i++) x[i] = (float)i;
             d[n] = -1;
 #if defined(INFER__HAVE_AVX2)
@@ -719,6 +721,7 @@ static void test_conv_even(void) {
             CHECK(d[n] == -1);
             free(x);
         }
+    }
 #endif
 }
 
