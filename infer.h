@@ -11579,35 +11579,41 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ke
 /* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP. A's value (i, p) is at
    a[i * as + p * ps]: a packed panel (as 1, ps 12) or rows of A read in place (as its row
    stride, ps 1: infer__ukr_ua_avx512); B's row p at b + p * bs: a packed panel (bs 32) or
-   B's rows in place (bs its row stride: infer__ukr_ub_avx512). C's rows are fetched into L1 first: with a row stride
-   of a multiple of 4 KiB they share a cache set and would miss one after another at the end. */
+   B's rows in place (bs its row stride: infer__ukr_ub_avx512). C's rows are fetched into L1 during the first steps, a
+   line a step: with a row stride of a multiple of 4 KiB they share a cache set and would miss one after another at
+   the end, and 24 prefetches at once fill the line fill buffers and stall the core (Intel: 6% of a 2048^3 GEMM). */
 __attribute__((target("avx512f"), always_inline)) static inline void
 infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
                      const float *b, const int64_t bs, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
-    int64_t p;
     int i;
-    for (i = 0; i < R; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        if (W > 16) _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    const int lines = W > 16 ? 2 : 1; /* of a row of C */
+    int64_t p = 0, pre = INFER__MIN(kc, R * lines);
+#define INFER__STEP512                                                                                             \
+    {                                                                                                              \
+        __m512 b0 = _mm512_loadu_ps(b), b1 = W > 16 ? _mm512_loadu_ps(b + 16) : b0;                               \
+        INFER__FMA16(r0, 0)                                                                                        \
+        INFER__FMA16(r1, 1)                                                                                        \
+        INFER__FMA16(r2, 2)                                                                                        \
+        INFER__FMA16(r3, 3)                                                                                        \
+        INFER__FMA16(r4, 4)                                                                                        \
+        INFER__FMA16(r5, 5)                                                                                        \
+        INFER__FMA16(r6, 6)                                                                                        \
+        INFER__FMA16(r7, 7)                                                                                        \
+        INFER__FMA16(r8, 8)                                                                                        \
+        INFER__FMA16(r9, 9)                                                                                        \
+        INFER__FMA16(rA, 10)                                                                                       \
+        INFER__FMA16(rB, 11)                                                                                       \
     }
-    for (p = 0; p < kc; p++, a += ps, b += bs) {
-        __m512 b0 = _mm512_loadu_ps(b), b1 = W > 16 ? _mm512_loadu_ps(b + 16) : b0;
-        INFER__FMA16(r0, 0)
-        INFER__FMA16(r1, 1)
-        INFER__FMA16(r2, 2)
-        INFER__FMA16(r3, 3)
-        INFER__FMA16(r4, 4)
-        INFER__FMA16(r5, 5)
-        INFER__FMA16(r6, 6)
-        INFER__FMA16(r7, 7)
-        INFER__FMA16(r8, 8)
-        INFER__FMA16(r9, 9)
-        INFER__FMA16(rA, 10)
-        INFER__FMA16(rB, 11)
+    for (; p < pre; p++, a += ps, b += bs) {
+        _mm_prefetch((const char *)(c + p / lines * ldc + p % lines * 16), _MM_HINT_T0);
+        INFER__STEP512
     }
+    for (i = (int)pre; i < R * lines; i++) _mm_prefetch((const char *)(c + i / lines * ldc + i % lines * 16), _MM_HINT_T0);
+    for (; p < kc; p++, a += ps, b += bs) INFER__STEP512
+#undef INFER__STEP512
     INFER__ST16(r0, 0)
     INFER__ST16(r1, 1)
     INFER__ST16(r2, 2)

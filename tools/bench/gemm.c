@@ -8,7 +8,10 @@
 #include "../../infer.h"
 #include <cblas.h>
 #include <time.h>
+#include <unistd.h>
 #include "../../tests/team.h"
+
+char *openblas_get_corename(void);
 
 static double now_s(void) {
     struct timespec t;
@@ -81,14 +84,26 @@ static double peak_flops(int cpu) {
     return best;
 }
 
+/* 64-byte aligned, as the runtime's tensors are (malloc's large blocks start 16 bytes into
+   a page: every row of C and of B would straddle cache lines, for both libraries) */
+static void *aligned(size_t bytes) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes)) {
+        fprintf(stderr, "bench_gemm: out of memory (%zu bytes)\n", bytes);
+        exit(1);
+    }
+    return p;
+}
+
 typedef struct shape {
     int m, n, k;
 } shape;
 
 int main(int argc, char **argv) {
-    static const shape shapes[] = {{256, 256, 256},   {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
+    static const shape listed[] = {{256, 256, 256},   {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
                                    {1, 4096, 4096},   {128, 768, 768}, {128, 3072, 768},  {3136, 64, 576}};
-    int cpu = infer__cpu_features(), s, t, reps = argc > 1 ? atoi(argv[1]) : 7;
+    shape shapes[16];
+    int cpu = infer__cpu_features(), s, t, reps = argc > 1 ? atoi(argv[1]) : 7, n_shapes = 0;
     const infer__gemm_isa *isa = NULL;
     const char *isa_name = "ref";
     double peak;
@@ -96,7 +111,26 @@ int main(int argc, char **argv) {
     if (cpu & INFER__CPU_AVX512) isa = &infer__isa_avx512, isa_name = "avx512";
     else if (cpu & INFER__CPU_AVX2) isa = &infer__isa_avx2, isa_name = "avx2";
 #endif
+    for (s = 2; s < argc && n_shapes < 16; s++) { /* shapes from the command line: MxNxK */
+        shape x;
+        if (sscanf(argv[s], "%dx%dx%d", &x.m, &x.n, &x.k) != 3 || x.m < 1 || x.n < 1 || x.k < 1 || x.m > 16384 ||
+            x.n > 16384 || x.k > 16384) {
+            fprintf(stderr, "bench_gemm: shape '%s': expected MxNxK, each 1 to 16384\n", argv[s]);
+            return 2;
+        }
+        shapes[n_shapes++] = x;
+    }
+    if (!n_shapes)
+        for (s = 0; s < (int)(sizeof listed / sizeof listed[0]); s++) shapes[n_shapes++] = listed[s];
     if (reps < 1) reps = 1;
+#if defined(INFER__HAVE_AVX2)
+    /* OpenBLAS 0.3.21 falls back to its generic Prescott kernels on CPUs newer than it knows
+       (Emerald Rapids): run again with the SIMD kernels of the features this CPU has */
+    if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") && (cpu & INFER__CPU_AVX2)) {
+        setenv("OPENBLAS_CORETYPE", cpu & INFER__CPU_AVX512 ? "SkylakeX" : "Haswell", 1);
+        execv("/proc/self/exe", argv);
+    }
+#endif
     peak = peak_flops(cpu);
     {
         char load[64] = "?";
@@ -112,10 +146,12 @@ int main(int argc, char **argv) {
     }
     printf("| M x N x K | threads | ours GFLOP/s | ours %% peak | OpenBLAS GFLOP/s | OpenBLAS %% peak | ours/OpenBLAS |\n");
     printf("|---|---|---|---|---|---|---|\n");
-    for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
+    for (s = 0; s < n_shapes; s++) {
         int m = shapes[s].m, n = shapes[s].n, k = shapes[s].k;
-        float *a = (float *)malloc((size_t)m * k * sizeof(float)), *b = (float *)malloc((size_t)k * n * sizeof(float));
-        float *c = (float *)malloc((size_t)m * n * sizeof(float));
+        float *a = (float *)aligned(
+                  (size_t)m * k * sizeof(float)),
+              *b = (float *)aligned((size_t)k * n * sizeof(float));
+        float *c = (float *)aligned((size_t)m * n * sizeof(float));
         size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
         void *scratch = malloc(sb + 1);
         double flops = 2.0 * m * n * k, *tm = (double *)malloc(sizeof(double) * (size_t)reps);
