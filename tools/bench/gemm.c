@@ -123,14 +123,20 @@ int main(int argc, char **argv) {
     if (!n_shapes)
         for (s = 0; s < (int)(sizeof listed / sizeof listed[0]); s++) shapes[n_shapes++] = listed[s];
     if (reps < 1) reps = 1;
+    /* OpenBLAS reads these when it loads, so set them and start again: its idle threads
+       sleep after a call (timeout 2^4 cycles) instead of spinning for about 0.1 s on the
+       core our worker needs in the next, interleaved, call (our 2-thread 1024^3 had measured
+       0.55-0.68 of OpenBLAS's with them spinning, 0.99-1.06 without); and OpenBLAS 0.3.21,
+       which falls back to its generic Prescott kernels on CPUs newer than it knows (Emerald
+       Rapids), gets the SIMD kernels of the features this CPU has */
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) {
+        setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
 #if defined(INFER__HAVE_AVX2)
-    /* OpenBLAS 0.3.21 falls back to its generic Prescott kernels on CPUs newer than it knows
-       (Emerald Rapids): run again with the SIMD kernels of the features this CPU has */
-    if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") && (cpu & INFER__CPU_AVX2)) {
-        setenv("OPENBLAS_CORETYPE", cpu & INFER__CPU_AVX512 ? "SkylakeX" : "Haswell", 1);
+        if (!getenv("OPENBLAS_CORETYPE") && !strcmp(openblas_get_corename(), "Prescott") && (cpu & INFER__CPU_AVX2))
+            setenv("OPENBLAS_CORETYPE", cpu & INFER__CPU_AVX512 ? "SkylakeX" : "Haswell", 1);
+#endif
         execv("/proc/self/exe", argv);
     }
-#endif
     peak = peak_flops(cpu);
     {
         char load[64] = "?";
@@ -140,9 +146,10 @@ int main(int argc, char **argv) {
             load[strcspn(load, " ")] = 0;
             fclose(f);
         }
-        printf("# f32 GEMM, ours (%s) vs %s; median of %d runs; single-core FMA peak %.1f GFLOP/s; %d CPUs, "
-               "load average %s\n",
-               isa_name, openblas_get_config(), reps, peak * 1e-9, infer__default_threads(), load);
+        printf("# f32 GEMM, ours (%s) vs %s (OPENBLAS_THREAD_TIMEOUT=%s); median of %d runs; single-core FMA peak "
+               "%.1f GFLOP/s; %d CPUs, load average %s\n",
+               isa_name, openblas_get_config(), getenv("OPENBLAS_THREAD_TIMEOUT") ? getenv("OPENBLAS_THREAD_TIMEOUT") : "-",
+               reps, peak * 1e-9, infer__default_threads(), load);
     }
     printf("| M x N x K | threads | ours GFLOP/s | ours %% peak | OpenBLAS GFLOP/s | OpenBLAS %% peak | ours/OpenBLAS |\n");
     printf("|---|---|---|---|---|---|---|\n");
