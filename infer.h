@@ -11294,6 +11294,8 @@ typedef struct infer__kepi {
     float alpha, beta;
 } infer__kepi;
 
+#define INFER__GEMM_BANDS 4   /* bands of C a thread, where no band repacks (infer__gemm_bands) */
+#define INFER__GEMM_SLOTS 64  /* most threads that take bands dynamically */
 typedef struct infer__gemm_job {
     const struct infer__gemm_isa *isa;
     int64_t m, n, k, a_rs, a_cs, b_rs, b_cs;
@@ -11303,6 +11305,9 @@ typedef struct infer__gemm_job {
     size_t per;
     int64_t unit, n_units, n_ch; /* packed GEMM: a band is whole units (tiles) of rows or columns */
     int nt, split_m;
+    int n_bands;                 /* packed GEMM: bands of C, taken dynamically; more than nt only
+                                    where no band packs what another packs too (infer__gemm_bands) */
+    int busy[INFER__GEMM_SLOTS]; /* atomic: scratch buffer i is in use by a band (n_bands > nt) */
     const float *a_packed;       /* packed GEMM, optional: A pre-packed by infer__pack_a_all (a unused) */
     const float *b_packed;       /* packed GEMM, optional: B pre-packed by infer__pack_b_all (b unused) */
     infer__pack_b_fn pack_b;     /* packed GEMM, optional: packs B's blocks instead of b's strides */
@@ -12267,18 +12272,45 @@ static void infer__gemm_f32_row_task(void *arg, int64_t t) {
     if (g->epi) g->epi(g->epi_arg, g->c + i * g->n + j, g->n, i, j, 1, w);
 }
 
-/* task t of the packed path: thread t's band of C, with its own packing buffers */
+/* task t of the packed path: band t of C, with packing buffers of its own: buffer t when
+   there is a band a thread, else the first free one of the nt (at most nt bands run at
+   once: the session's threads) */
 static void infer__gemm_f32_band_task(void *arg, int64_t t) {
-    const infer__gemm_job *g = (const infer__gemm_job *)arg;
-    int64_t len = g->split_m ? g->m : g->n;
-    float *ap = (float *)(((uintptr_t)g->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
-                (size_t)t * (g->per / sizeof(float));
-    float *bp = g->a_packed ? ap : ap + (INFER__MIN(g->m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
-                                           INFER__GEMM_MR_MAX * INFER__MIN(g->k, INFER__GEMM_KC);
-    int64_t lo = INFER__MIN(g->n_units * t / g->nt * g->unit, len);
-    int64_t hi = INFER__MIN(g->n_units * (t + 1) / g->nt * g->unit, len);
+    infer__gemm_job *g = (infer__gemm_job *)arg;
+    int64_t len = g->split_m ? g->m : g->n, slot = t;
+    float *ap, *bp;
+    int64_t lo = INFER__MIN(g->n_units * t / g->n_bands * g->unit, len);
+    int64_t hi = INFER__MIN(g->n_units * (t + 1) / g->n_bands * g->unit, len);
+#if INFER__POOL
+    if (g->n_bands > g->nt)
+        for (slot = 0;; slot = (slot + 1) % g->nt) {
+            int idle = 0;
+            if (__atomic_compare_exchange_n(&g->busy[slot], &idle, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) break;
+        }
+#endif
+    ap = (float *)(((uintptr_t)g->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) +
+         (size_t)slot * (g->per / sizeof(float));
+    bp = g->a_packed ? ap : ap + (INFER__MIN(g->m, INFER__GEMM_MC) + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX *
+                                     INFER__GEMM_MR_MAX * INFER__MIN(g->k, INFER__GEMM_KC);
     if (g->split_m) infer__gemm_f32_part(g, lo, hi, 0, g->n, ap, bp);
     else infer__gemm_f32_part(g, 0, g->m, lo, hi, ap, bp);
+#if INFER__POOL
+    if (g->n_bands > g->nt) __atomic_store_n(&g->busy[slot], 0, __ATOMIC_RELEASE);
+#endif
+}
+
+/* How many bands g's C is cut into on nt threads (after share_b). One a thread where a
+   band packs operand values that another band packs as well (A for bands of columns, B
+   for bands of rows); else INFER__GEMM_BANDS a thread, taken as threads come free, so a
+   core that another tenant slows holds up a GEMM by one small band, not by half of it.
+   Only on the session's own pool, whose threads bound how many bands run at once. The
+   bands are whole tiles and every element's sum is the same in any band. */
+static int infer__gemm_bands(const infer__ctx *cx, const infer__gemm_job *g, int nt) {
+    int shared = g->split_m ? g->b_packed || infer__gemm_ub(g) : g->a_packed || infer__gemm_ua(g);
+    if (nt < 2 || nt > INFER__GEMM_SLOTS || !shared || !cx || !cx->rt || cx->rt->host || nt != cx->rt->n_threads ||
+        !INFER__POOL)
+        return nt;
+    return (int)INFER__MIN(g->n_units, (int64_t)nt * INFER__GEMM_BANDS);
 }
 
 /* task t of packing B once (share_b): K block t / panels, column panel t % panels */
@@ -12330,7 +12362,9 @@ static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, in
             g->b_packed = g->shared_b;
         }
     }
-    infer__parallel(cx, nt, nt, infer__gemm_f32_band_task, g);
+    g->n_bands = infer__gemm_bands(cx, g, nt);
+    memset(g->busy, 0, sizeof g->busy);
+    infer__parallel(cx, g->n_bands, g->n_bands, infer__gemm_f32_band_task, g);
 }
 
 static void infer__gemm_f32_packed(const infer__ctx *cx, const infer__gemm_isa *isa, int64_t m, int64_t n, int64_t k,

@@ -212,6 +212,34 @@ static void test_gemm_b_in_place(void) {
     }
 }
 
+/* A GEMM on 2 threads cuts C into INFER__GEMM_BANDS bands a thread, taken as threads come
+   free, only where no band packs what another packs too, and on the session's own pool;
+   the bits are those of one band a thread (test_gemm_b_in_place, test_threads_identical). */
+static void test_gemm_bands(void) {
+#if defined(INFER__HAVE_GEMM_SIMD)
+    static const float packed[1] = {0};
+    infer__gemm_job g;
+    const infer__ctx *cx = team_ctx(2);
+    memset(&g, 0, sizeof g);
+#if defined(INFER__HAVE_AVX2)
+    g.isa = &infer__isa_avx2;
+#else
+    g.isa = &infer__isa_neon;
+#endif
+    g.m = 64, g.n = 3136, g.k = 256, g.a_rs = 1, g.a_cs = 64, g.b_cs = 3136;
+    g.split_m = 0, g.n_units = 98, g.a_packed = packed; /* a pointwise conv: W packed once, bands of columns */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    CHECK(infer__gemm_bands(cx, &g, 1) == 1);
+    CHECK(infer__gemm_bands(NULL, &g, 2) == 2);
+    g.n_units = 5;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 5);
+    g.a_packed = NULL; /* A packed by every band of columns (not read in place: column-major) */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2);
+    g.split_m = 1, g.n_units = 40, g.b_packed = packed; /* bands of rows reading one packed B */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+#endif
+}
+
 /* -- through the public API -- */
 
 typedef struct mm_case {
@@ -411,6 +439,7 @@ int main(void) {
     RUN(test_gemm_large_sizes);
     RUN(test_gemm_rows_in_place);
     RUN(test_gemm_b_in_place);
+    RUN(test_gemm_bands);
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_bias_activations);
     RUN(test_gemm_op_transposes);
