@@ -12262,8 +12262,9 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
 }
 
 /* c[m][n] = a[m][k] * b[k][n] with element strides for a and b, as infer__gemm_f32_ref.
-   Each thread owns a band of C (rows when m > n, else columns, in whole tiles) and packs
-   what it reads itself: no barriers, and every element's sum is the same on any thread. */
+   Each band of C (rows when m > n, else columns, in whole tiles; one a thread, or more
+   taken as threads come free: infer__gemm_bands) packs what it reads itself: no barriers,
+   and every element's sum is the same on any thread. */
 /* task t of the few-rows path: 64 columns of one row */
 static void infer__gemm_f32_row_task(void *arg, int64_t t) {
     const infer__gemm_job *g = (const infer__gemm_job *)arg;
