@@ -13753,6 +13753,7 @@ static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
    creation); a padded input plane per thread for a depthwise conv; none for 3-D convs
    (section 5 plans it). */
 #define INFER__PW_CHUNK 48 /* positions a general conv gathers at a time (a multiple of every R) */
+#define INFER__PW_PF_W 32  /* W^T rows a band's first tile prefetches ahead (the weights come from memory) */
 
 /* Scratch floats a task of the channels-last general conv needs (0 for a 1x1 one) */
 static int64_t infer__conv_nhwc_rows(const infer__conv_p *p) {
@@ -14876,7 +14877,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
 #define INFER__PW_TILE_FN(NAME, TARGET)                                                                                \
     __attribute__((target(TARGET), always_inline)) static inline void NAME(                                            \
         const int R, const int V, const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t K,           \
-        const float *wt, int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act) {                         \
+        const float *wt, int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act, int pfw) {                \
         const INFER__PW_VT z = INFER__PW_ZERO();                                                                       \
         const float *bias = wt + K * mp + j;                                                                           \
         const INFER__PW_VT b0 = INFER__PW_LD(bias), b1 = V > 1 ? INFER__PW_LD(bias + INFER__PW_W) : z,                 \
@@ -14890,6 +14891,11 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
             const INFER__PW_VT w0 = INFER__PW_LD(wc), w1 = V > 1 ? INFER__PW_LD(wc + INFER__PW_W) : z,                 \
                                w2 = V > 2 ? INFER__PW_LD(wc + 2 * INFER__PW_W) : z,                                    \
                                w3 = V > 3 ? INFER__PW_LD(wc + 3 * INFER__PW_W) : z;                                    \
+        if (pfw && ch + INFER__PW_PF_W < K) {                                                                        \
+            const float *wf = wc + INFER__PW_PF_W * mp;                                                                \
+            int64_t e;                                                                                                 \
+            for (e = 0; e < V * INFER__PW_W; e += 16) _mm_prefetch((const char *)(wf + e), _MM_HINT_T0);               \
+        }                                                                                                              \
             if ((ch & 15) == 0) INFER__PW_ROWS12(INFER__PW_PREFETCH)                                                   \
             INFER__PW_ROWS12(INFER__PW_STEP)                                                                           \
         }                                                                                                              \
@@ -14928,17 +14934,17 @@ INFER__PW_TILE_FN(infer__pw_tile256, "avx2,fma")
 
 #define INFER__PW_TILE512(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                            \
-        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                       \
-        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                       \
-        else infer__pw_tile512((R_), 4, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                                      \
+        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                            \
+        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                       \
+        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                       \
+        else infer__pw_tile512((R_), 4, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                                      \
     } while (0)
 
 #define INFER__PW_TILE256(R_, vv, xt, yt)                                                                              \
     do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                            \
-        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                       \
-        else infer__pw_tile256((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act);                                      \
+        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                            \
+        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                       \
+        else infer__pw_tile256((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                                      \
     } while (0)
 
 /* cnt positions (rows of y, M floats apart) from x: bands of V vectors, R positions a tile
@@ -15440,11 +15446,30 @@ static float infer__maxpool2_one(const infer__conv_p *p, const float *xp, int64_
     return best;
 }
 
-/* plane job (batch n, channel c): rows of outputs, 8 at a time (the taps in the
-   reference's order: ties keep the first, a NaN stays): straight from the row where the
-   8 windows lie inside it, else (the ends of a row) from a copy of their columns padded
-   with -inf, which is never the maximum of a window that has a real tap (when some
-   window could be all padding, those outputs go one by one) */
+/* 8 outputs of a MaxPool row from rows a0..b0 of x (ld apart; x at the first window's
+   first column): the taps in the reference's order (ties keep the first, a NaN stays) */
+__attribute__((target("avx2,fma"))) static __m256 infer__maxpool2_exact(const infer__conv_p *p, const float *x,
+                                                                       int64_t ld, int64_t a0, int64_t b0) {
+    __m256 acc = infer__dw_load(x + a0 * ld, p->s[1]);
+    int64_t ky, kx;
+    for (ky = a0; ky < b0; ky++)
+        for (kx = ky == a0; kx < p->k[1]; kx++) {
+            __m256 v = infer__dw_load(x + ky * ld + kx, p->s[1]);
+            acc = _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+        }
+    return acc;
+}
+
+#define INFER__MAXPOOL_ROWS 4096 /* floats of the padded rows one output row reads (stack) */
+
+/* plane job (batch n, channel c): rows of outputs, 8 at a time. Where the rows of an
+   output row's windows fit INFER__MAXPOOL_ROWS, they are copied padded with -inf on both
+   sides (never the maximum of a window that has a real tap; every window has one, else
+   the outputs go one by one), and each 8 outputs take plain maxima, on a stride 2 in the
+   lanes' shuffled order (one permute at the end), with a sum of the taps beside them:
+   where that sum is NaN (a NaN tap, or inf - inf) the 8 go again in the exact order.
+   Otherwise straight from the row where the 8 windows lie inside it, else (its ends)
+   from a copy of their columns padded with -inf. */
 __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *arg, int64_t job) {
     const infer__ctx *c = (const infer__ctx *)arg;
     const infer__conv_p *p = &c->p->conv;
@@ -15456,10 +15481,40 @@ __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *
     int padded = p->k[0] <= 16 && p->k[1] <= 16 && p->pb[1] < p->k[1] && (p->out[1] - 1) * s - p->pb[1] < p->in[1] &&
                  p->out[1] >= 8;
     float pad[16 * 40]; /* up to 16 rows of the 8 s + k - 1 columns of 8 windows */
+    /* the padded rows: column -pb to past the last 8 windows' last load */
+    const int64_t ld = ((p->out[1] - 1) * s + p->k[1] + 16 + 7) / 8 * 8;
+    float rows[INFER__MAXPOOL_ROWS];
     for (oy = 0; oy < p->out[0]; oy++) {
         float *yr = yp + oy * p->out[1];
         int64_t iy = oy * p->s[0] - p->pb[0]; /* + ky: inside for ky in [a0, b0) */
         infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
+        if (padded && a0 < b0 && (b0 - a0) * ld <= INFER__MAXPOOL_ROWS) {
+            const int64_t left = INFER__MIN(p->pb[1], ld), len = INFER__MAX(0, INFER__MIN(p->in[1], ld - left));
+            for (ky = a0; ky < b0; ky++) {
+                float *r = rows + (ky - a0) * ld;
+                for (j = 0; j < left; j++) r[j] = -INFINITY;
+                memcpy(r + left, xp + (iy + ky) * p->in[1], (size_t)len * sizeof(float));
+                for (j = left + len; j < ld; j++) r[j] = -INFINITY;
+            }
+            for (ox = 0; ox < p->out[1]; ox += 8) {
+                const int64_t o = INFER__MIN(ox, p->out[1] - 8);
+                const float *x0 = rows + o * s;
+                __m256 acc = _mm256_set1_ps(-INFINITY), sum = _mm256_setzero_ps(), v;
+                for (ky = 0; ky < b0 - a0; ky++)
+                    for (kx = 0; kx < p->k[1]; kx++) {
+                        const float *xr = x0 + ky * ld + (s == 2 ? kx & ~1 : kx);
+                        if (s == 1) v = _mm256_loadu_ps(xr);
+                        else if (kx & 1) v = _mm256_shuffle_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8), 0xDD);
+                        else v = _mm256_shuffle_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8), 0x88);
+                        acc = _mm256_max_ps(v, acc), sum = _mm256_add_ps(sum, v);
+                    }
+                if (s == 2) acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), 0xD8));
+                if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q)))
+                    acc = infer__maxpool2_exact(p, x0 - a0 * ld, ld, a0, b0);
+                _mm256_storeu_ps(yr + o, acc);
+            }
+            continue;
+        }
         for (ox = 0; ox < p->out[1];) {
             /* inputs read by 8 outputs from ox: [ox * s - pb, ox * s - pb + k - 1 + 8 * s) */
             int inside = ox >= lo && ox * s - p->pb[1] + p->k[1] - 1 + 8 * s <= p->in[1];
@@ -15467,7 +15522,6 @@ __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *
                 int64_t o = inside ? ox : INFER__MIN(ox, p->out[1] - 8), w = 8 * s + p->k[1] - 1, c0 = o * s - p->pb[1];
                 const float *x0 = xp + c0 + iy * p->in[1];
                 int64_t ld = p->in[1];
-                __m256 acc;
                 if (!inside) { /* the 8 windows' columns of rows a0..b0, -inf outside the row */
                     for (ky = a0; ky < b0; ky++)
                         for (j = 0; j < w; j++)
@@ -15475,13 +15529,7 @@ __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *
                                 c0 + j >= 0 && c0 + j < p->in[1] ? x0[ky * p->in[1] + j] : -INFINITY;
                     x0 = pad - a0 * 40, ld = 40;
                 }
-                acc = infer__dw_load(x0 + a0 * ld, s);
-                for (ky = a0; ky < b0; ky++)
-                    for (kx = ky == a0; kx < p->k[1]; kx++) {
-                        __m256 v = infer__dw_load(x0 + ky * ld + kx, s);
-                        acc = _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-                    }
-                _mm256_storeu_ps(yr + o, acc);
+                _mm256_storeu_ps(yr + o, infer__maxpool2_exact(p, x0, ld, a0, b0));
                 ox = o + 8;
             } else {
                 yr[ox] = infer__maxpool2_one(p, xp, oy, ox);

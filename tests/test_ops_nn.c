@@ -1184,6 +1184,52 @@ static void test_maxpool_wide(void) {
     CHECK(n_valid == n_cases);
 }
 
+/* f32 MaxPool with NaN and infinities among the taps (the AVX2 kernel's plain maxima redo
+   8 outputs in the exact order when a tap is NaN, or +inf and -inf meet in its check):
+   an output is NaN where any tap is, else the largest tap. Strides 1 and 2, pad 1. */
+static void test_maxpool_nan(void) {
+    static const int64_t xd[4] = {2, 2, 7, 40};
+    const int64_t nx = 2 * 2 * 7 * 40;
+    int s;
+    test_seed(505);
+    for (s = 1; s <= 2; s++) {
+        const int64_t oh = (7 + 2 - 3) / s + 1, ow = (40 + 2 - 3) / s + 1, yd[4] = {2, 2, oh, ow};
+        float *x = new_f32(nx);
+        double *want = new_f64(4 * oh * ow);
+        int64_t pl, oy, ox, ky, kx, i;
+        win w;
+        win_attrs attrs;
+        op_case c = new_case("MaxPool");
+        for (i = 0; i < nx; i++) x[i] = (float)test_uniform(-4, 4);
+        for (i = 0; i < 12; i++) x[test_int(0, (int)(nx / 2) - 1)] = NAN; /* batch 0 only */
+        for (i = 0; i < 12; i++) x[test_int(0, (int)nx - 1)] = i % 2 ? INFINITY : -INFINITY;
+        for (pl = 0; pl < 4; pl++)
+            for (oy = 0; oy < oh; oy++)
+                for (ox = 0; ox < ow; ox++) {
+                    double m = -INFINITY;
+                    for (ky = 0; ky < 3; ky++)
+                        for (kx = 0; kx < 3; kx++) {
+                            int64_t iy = oy * s - 1 + ky, ix = ox * s - 1 + kx;
+                            double v;
+                            if (iy < 0 || iy >= 7 || ix < 0 || ix >= 40) continue;
+                            v = x[(pl * 7 + iy) * 40 + ix];
+                            m = isnan(v) || isnan(m) ? NAN : fmax(m, v);
+                        }
+                    want[(pl * oh + oy) * ow + ox] = m;
+                }
+        win_init(&w, 2);
+        w.n = 2, w.c = 2, w.in[0] = 7, w.in[1] = 40;
+        for (i = 0; i < 2; i++) w.k[i] = 3, w.s[i] = s, w.d[i] = 1, w.pb[i] = w.pe[i] = 1;
+        add_in(&c, op_in("x", F32, 4, xd, x));
+        add_win_attrs(&c, &w, &attrs, 1);
+        op_run(&c);
+        CHECK(check_out(&c, 0, s == 1 ? "MaxPool with NaN, stride 1" : "MaxPool with NaN, stride 2", F32, 4, yd, want));
+        op_free(&c);
+        free(want);
+        free(x);
+    }
+}
+
 /* AveragePool with count_include_pad 0 (divide by the input elements under the window)
    and 1 (divide by the taps inside the padded input). */
 static void test_avgpool_grid(void) {
@@ -1534,6 +1580,7 @@ int main(void) {
     RUN(test_conv_transpose_output_shape);
     RUN(test_maxpool_grid);
     RUN(test_maxpool_wide);
+    RUN(test_maxpool_nan);
     RUN(test_avgpool_grid);
     RUN(test_pool_auto_pad);
     RUN(test_pool_3d);
