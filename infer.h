@@ -331,7 +331,7 @@ typedef struct infer_session_options {
     int spin_us;               /* how long a worker thread busy-waits for the next parallel loop
                                   before it sleeps, in microseconds. 0: 50; < 0: none, sleep at
                                   once. Spinning saves the wake-up (~5-50 us) between the loops of
-                                  one run; after a run the workers spin this long, then cost nothing */
+                                  one run; when infer_run returns the workers sleep at once */
     infer_parallel_fn parallel_for; /* NULL: the session's own worker threads; else every parallel
                                   loop runs through this host hook (with parallel_user) in up to
                                   n_threads tasks, and the session starts no thread */
