@@ -12300,18 +12300,22 @@ static void infer__gemm_f32_band_task(void *arg, int64_t t) {
 #endif
 }
 
-/* How many bands g's C is cut into on nt threads (after share_b). One a thread where a
-   band packs operand values that another band packs as well (A for bands of columns, B
-   for bands of rows); else INFER__GEMM_BANDS a thread, taken as threads come free, so a
-   core that another tenant slows holds up a GEMM by one small band, not by half of it.
-   Only on the session's own pool, whose threads bound how many bands run at once. The
-   bands are whole tiles and every element's sum is the same in any band. */
+/* How many bands g's C is cut into on nt threads (after share_b): INFER__GEMM_BANDS a
+   thread, taken as threads come free, so a core that another tenant slows holds up a GEMM
+   by one small band, not by half of it; but one a thread where a band would pack much
+   that another band packs as well (A for bands of columns, B for bands of rows). A band
+   packs those once per block of NC columns (MC rows) anyway, so bands at least that wide
+   add at most one block each (a language model's head: 128 x 50257). Only on the
+   session's own pool, whose threads bound how many bands run at once. The bands are
+   whole tiles and every element's sum is the same in any band. */
 static int infer__gemm_bands(const infer__ctx *cx, const infer__gemm_job *g, int nt) {
-    int shared = g->split_m ? g->b_packed || infer__gemm_ub(g) : g->a_packed || infer__gemm_ua(g);
+    int64_t bands = (int64_t)nt * INFER__GEMM_BANDS;
+    int shared = g->split_m ? g->b_packed || infer__gemm_ub(g) || g->m >= bands * INFER__GEMM_MC
+                            : g->a_packed || infer__gemm_ua(g) || g->n >= bands * INFER__GEMM_NC;
     if (nt < 2 || nt > INFER__GEMM_SLOTS || !shared || !cx || !cx->rt || cx->rt->host || nt != cx->rt->n_threads ||
         !INFER__POOL)
         return nt;
-    return (int)INFER__MIN(g->n_units, (int64_t)nt * INFER__GEMM_BANDS);
+    return (int)INFER__MIN(g->n_units, bands);
 }
 
 /* task t of packing B once (share_b): K block t / panels, column panel t % panels */

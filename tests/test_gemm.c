@@ -96,7 +96,10 @@ static void test_gemm_small_sizes(void) {
 
 static void test_gemm_large_sizes(void) {
     static const int64_t small[] = {1, 7, 65};
-    static const int64_t big[][3] = {{300, 257, 517}, {13, 2100, 300}, {250, 33, 1000}, {1, 4100, 64}};
+    /* the last two: bands taken as threads come free, though each packs A (B) itself
+       (at least NC columns, MC rows a band: infer__gemm_bands) */
+    static const int64_t big[][3] = {{300, 257, 517}, {13, 2100, 300}, {250, 33, 1000}, {1, 4100, 64},
+                                     {13, 8 * INFER__GEMM_NC + 37, 70}, {8 * INFER__GEMM_MC + 11, 40, 50}};
     int d, i, j, t;
     test_seed(2);
     for (d = 0; d < 3; d++) /* 1000 in one of m, n, k */
@@ -106,7 +109,7 @@ static void test_gemm_large_sizes(void) {
                 s[d] = 1000, s[(d + 1) % 3] = small[i], s[(d + 2) % 3] = small[j];
                 if (!check_shape(s[0], s[1], s[2], i & 1, j & 1)) return;
             }
-    for (i = 0; i < 4; i++) /* across the MC, NC and KC blocks */
+    for (i = 0; i < (int)(sizeof big / sizeof big[0]); i++) /* across the MC, NC and KC blocks */
         for (t = 0; t < 4; t += 3)
             if (!check_shape(big[i][0], big[i][1], big[i][2], t & 1, t >> 1)) return;
 }
@@ -235,7 +238,15 @@ static void test_gemm_bands(void) {
     CHECK(infer__gemm_bands(cx, &g, 2) == 5);
     g.a_packed = NULL; /* A packed by every band of columns (not read in place: column-major) */
     CHECK(infer__gemm_bands(cx, &g, 2) == 2);
+    g.n = 2 * INFER__GEMM_BANDS * INFER__GEMM_NC, g.n_units = g.n / 32; /* but bands NC columns wide */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    g.n--;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2);
     g.split_m = 1, g.n_units = 40, g.b_packed = packed; /* bands of rows reading one packed B */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    g.b_packed = NULL, g.m = 2 * INFER__GEMM_BANDS * INFER__GEMM_MC - 1, g.k = 300; /* B packed by every band */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2);
+    g.m++; /* of MC rows each */
     CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
 #endif
 }
