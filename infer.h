@@ -11294,7 +11294,7 @@ typedef struct infer__kepi {
     float alpha, beta;
 } infer__kepi;
 
-#define INFER__GEMM_BANDS 4   /* bands of C a thread, where no band repacks (infer__gemm_bands) */
+#define INFER__GEMM_BANDS 4   /* bands of C a thread, where bands repack little (infer__gemm_bands) */
 #define INFER__GEMM_SLOTS 64  /* most threads that take bands dynamically */
 typedef struct infer__gemm_job {
     const struct infer__gemm_isa *isa;
@@ -11306,7 +11306,7 @@ typedef struct infer__gemm_job {
     int64_t unit, n_units, n_ch; /* packed GEMM: a band is whole units (tiles) of rows or columns */
     int nt, split_m;
     int n_bands;                 /* packed GEMM: bands of C, taken dynamically; more than nt only
-                                    where no band packs what another packs too (infer__gemm_bands) */
+                                    where bands repack little (infer__gemm_bands) */
     int busy[INFER__GEMM_SLOTS]; /* atomic: scratch buffer i is in use by a band (n_bands > nt) */
     const float *a_packed;       /* packed GEMM, optional: A pre-packed by infer__pack_a_all (a unused) */
     const float *b_packed;       /* packed GEMM, optional: B pre-packed by infer__pack_b_all (b unused) */
