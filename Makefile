@@ -301,11 +301,11 @@ tsan:
 	TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" sh tests/run.sh build/tsan/test_threads build/tsan/test_guest build/tsan/test_tp
 
 # valgrind memcheck on every unit-test program (not the conformance suite or the CLI
-# shell tests): a build in its own folder; 0 errors and 0 bytes definitely
-# or indirectly lost, or it fails (tests/valgrind.sh).
-valgrind:
-	$(MAKE) --no-print-directory B=build/valgrind $(addprefix build/valgrind/,$(TESTS))
-	sh tests/valgrind.sh $(addprefix build/valgrind/,$(TESTS))
+# shell tests), the programs make test runs (the plain build: no OpenMP, whose thread
+# pools valgrind would report); 0 errors and 0 bytes definitely or indirectly lost, or
+# it fails (tests/valgrind.sh).
+valgrind: $(addprefix $(B)/,$(TESTS))
+	sh tests/valgrind.sh $(addprefix $(B)/,$(TESTS))
 
 # -- other platforms: cross-built here, run under an emulator (README "Platforms") --
 # The unit tests that need no Python-made data (build/models, ONNX files) and the demo
