@@ -14936,45 +14936,55 @@ INFER__PW_TILE_FN(infer__pw_tile256, "avx2,fma")
 #undef INFER__PW_FMA
 #undef INFER__PW_ST
 
-#define INFER__PW_TILE512(R_, vv, xt, yt)                                                                              \
-    do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile512((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                            \
-        else if ((vv) == 2) infer__pw_tile512((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                       \
-        else if ((vv) == 3) infer__pw_tile512((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                       \
-        else infer__pw_tile512((R_), 4, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                                      \
-    } while (0)
-
-#define INFER__PW_TILE256(R_, vv, xt, yt)                                                                              \
-    do {                                                                                                               \
-        if ((vv) == 1) infer__pw_tile256((R_), 1, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                            \
-        else if ((vv) == 2) infer__pw_tile256((R_), 2, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                       \
-        else infer__pw_tile256((R_), 3, xt, xps, xcs, offs, K, wt, mp, yt, M, j, act, q == 0);                                      \
-    } while (0)
-
-/* cnt positions (rows of y, M floats apart) from x: bands of V vectors, R positions a tile
-   (R by V: RA for one vector ... RD for four) */
-#define INFER__PW_ROWS(NAME, TARGET, VW, VMAX, TILE, RA, RB, RC, RD)                                                   \
-    __attribute__((target(TARGET))) static void NAME(const float *x, int64_t xps, int64_t xcs, const int64_t *offs,    \
-                                                     int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,     \
-                                                     const infer__act *act) {                                          \
-        const int64_t mp = (M + 15) / 16 * 16, V = INFER__MIN(VMAX, (M + VW - 1) / VW);                               \
-        int64_t j, q;                                                                                                  \
-        for (j = 0; j < M; j += (VW) * V) {                                                                            \
-            const int64_t vv = INFER__MIN(V, (M - j + (VW) - 1) / (VW));                                               \
-            q = 0;                                                                                                     \
-            if (V == 1)                                                                                                \
-                for (; q + (RA) <= cnt; q += (RA)) TILE((RA), vv, x + q * xps, y + q * M);                            \
-            else if (V == 2)                                                                                           \
-                for (; q + (RB) <= cnt; q += (RB)) TILE((RB), vv, x + q * xps, y + q * M);                            \
-            else if (V == 3)                                                                                           \
-                for (; q + (RC) <= cnt; q += (RC)) TILE((RC), vv, x + q * xps, y + q * M);                            \
-            else                                                                                                       \
-                for (; q + (RD) <= cnt; q += (RD)) TILE((RD), vv, x + q * xps, y + q * M);                            \
-            for (; q < cnt; q++) TILE(1, vv, x + q * xps, y + q * M);                                                 \
-        }                                                                                                              \
+/* cnt positions (rows of y, M floats apart) from x times V vectors of W^T from output
+   channel j: R positions a tile, then one at a time. One function for each V (and ISA),
+   so that no function holds every (R, V) instance (a compiler's time grows faster than
+   a function's size: the sanitizer builds of one such took minutes). */
+#define INFER__PW_BAND(NAME, TARGET, TILE, V, R)                                                                       \
+    __attribute__((target(TARGET), noinline)) static void NAME(const float *x, int64_t xps, int64_t xcs,               \
+                                                                const int64_t *offs, int64_t cnt, int64_t K,           \
+                                                                const float *wt, int64_t mp, float *y, int64_t M,      \
+                                                                int64_t j, const infer__act *act) {                    \
+        int64_t q = 0;                                                                                                 \
+        for (; q + (R) <= cnt; q += (R))                                                                               \
+            TILE((R), (V), x + q * xps, xps, xcs, offs, K, wt, mp, y + q * M, M, j, act, q == 0);                      \
+        for (; q < cnt; q++) TILE(1, (V), x + q * xps, xps, xcs, offs, K, wt, mp, y + q * M, M, j, act, q == 0);      \
     }
-INFER__PW_ROWS(infer__pw_rows512, "avx512f,avx2,fma", 16, 4, INFER__PW_TILE512, 12, 12, 8, 6)
-INFER__PW_ROWS(infer__pw_rows256, "avx2,fma", 8, 3, INFER__PW_TILE256, 12, 6, 4, 4)
+INFER__PW_BAND(infer__pw_band512_1, "avx512f,avx2,fma", infer__pw_tile512, 1, 12)
+INFER__PW_BAND(infer__pw_band512_2, "avx512f,avx2,fma", infer__pw_tile512, 2, 12)
+INFER__PW_BAND(infer__pw_band512_3, "avx512f,avx2,fma", infer__pw_tile512, 3, 8)
+INFER__PW_BAND(infer__pw_band512_4, "avx512f,avx2,fma", infer__pw_tile512, 4, 6)
+INFER__PW_BAND(infer__pw_band256_1, "avx2,fma", infer__pw_tile256, 1, 12)
+INFER__PW_BAND(infer__pw_band256_2, "avx2,fma", infer__pw_tile256, 2, 6)
+INFER__PW_BAND(infer__pw_band256_3, "avx2,fma", infer__pw_tile256, 3, 4)
+#undef INFER__PW_BAND
+
+typedef void (*infer__pw_band_fn)(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
+                                  const float *wt, int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act);
+static const infer__pw_band_fn infer__pw_bands512[4] = {infer__pw_band512_1, infer__pw_band512_2, infer__pw_band512_3,
+                                                        infer__pw_band512_4};
+static const infer__pw_band_fn infer__pw_bands256[3] = {infer__pw_band256_1, infer__pw_band256_2, infer__pw_band256_3};
+
+/* cnt positions (rows of y, M floats apart) from x: bands of up to vmax vectors of vw
+   lanes (the last band of channels narrower where M ends), each band by bands[V - 1] */
+static void infer__pw_rows(const infer__pw_band_fn *bands, int64_t vw, int64_t vmax, const float *x, int64_t xps,
+                           int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,
+                           const infer__act *act) {
+    const int64_t mp = (M + 15) / 16 * 16, V = INFER__MIN(vmax, (M + vw - 1) / vw);
+    int64_t j;
+    for (j = 0; j < M; j += vw * V) {
+        const int64_t vv = INFER__MIN(V, (M - j + vw - 1) / vw);
+        bands[vv - 1](x, xps, xcs, offs, cnt, K, wt, mp, y, M, j, act);
+    }
+}
+static void infer__pw_rows512(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
+                              const float *wt, int64_t M, float *y, const infer__act *act) {
+    infer__pw_rows(infer__pw_bands512, 16, 4, x, xps, xcs, offs, cnt, K, wt, M, y, act);
+}
+static void infer__pw_rows256(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
+                              const float *wt, int64_t M, float *y, const infer__act *act) {
+    infer__pw_rows(infer__pw_bands256, 8, 3, x, xps, xcs, offs, cnt, K, wt, M, y, act);
+}
 
 typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
                                   const float *wt, int64_t M, float *y, const infer__act *act);
