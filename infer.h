@@ -3773,6 +3773,7 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 }
 
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
+static size_t infer__gemm_shared_a_bytes(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
 static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes); /* section 9 */
 static int infer__conv_is_dw(const infer__conv_p *p);     /* section 9 */
 static int infer__conv_pointwise(const infer__conv_p *p); /* section 9 */
@@ -3829,7 +3830,8 @@ static infer_status infer__shape_matmul(infer__ctx *c) {
     if (c->n_in > 2 && c->in[2] && (c->in[2]->dtype != INFER_DTYPE_F32 || (int64_t)c->in[2]->n != p->n))
         return infer__cfail(c, INFER_STATUS_SHAPE, "bias (input 2) must be f32 with %lld values", (long long)p->n);
     if ((st = infer__act_parse(c, &p->act))) return st;
-    c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads); /* packed blocks */
+    c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads) + /* packed blocks, A packed once */
+                       infer__gemm_shared_a_bytes(p->m, p->n, p->k, c->n_threads);
     c->scratch_bytes = INFER__MAX(c->scratch_bytes, infer__q8_scratch(c));     /* or the int8 path's */
     return infer__set_out(c, 0, INFER_DTYPE_F32, r, dims);
 }
@@ -3868,7 +3870,8 @@ static infer_status infer__shape_gemm(infer__ctx *c) {
         }
     }
     if ((st = infer__act_parse(c, &p->act))) return st;
-    c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads); /* packed blocks */
+    c->scratch_bytes = infer__gemm_f32_scratch(p->m, p->n, p->k, c->n_threads) + /* packed blocks, A packed once */
+                       infer__gemm_shared_a_bytes(p->m, p->n, p->k, c->n_threads);
     c->scratch_bytes = INFER__MAX(c->scratch_bytes, infer__q8_scratch(c));     /* or the int8 path's */
     return infer__set_out(c, 0, INFER_DTYPE_F32, 2, dims);
 }
@@ -11315,6 +11318,9 @@ typedef struct infer__gemm_job {
     int share_b;                 /* packed GEMM: with bands of rows, pack B once for all threads
                                     (infer__gemm_shared_b_bytes more scratch; Conv sets it) */
     float *shared_b;
+    int share_a;                 /* packed GEMM: with bands of columns, pack A once for all bands
+                                    (infer__gemm_shared_a_bytes more scratch; MatMul sets it) */
+    float *shared_a;
     infer__epi_fn epi;           /* optional: run on each tile of C once its sum is complete */
     const void *epi_arg;
     int kepi_on, kepi_kind;      /* with epi: full tiles' kernels apply kepi and activation
@@ -11459,6 +11465,20 @@ static size_t infer__gemm_shared_b_bytes(int64_t m, int64_t n, int64_t k, int nt
 #if defined(INFER__HAVE_GEMM_SIMD)
     double floats = (double)k * (double)((n + INFER__GEMM_NR_MAX - 1) / INFER__GEMM_NR_MAX * INFER__GEMM_NR_MAX);
     if (nt < 2 || m <= n || k <= 0 || floats > (double)(1 << 21)) return 0;
+    return (size_t)floats * sizeof(float) + INFER__ALIGN;
+#else
+    (void)m, (void)n, (void)k, (void)nt;
+    return 0;
+#endif
+}
+
+/* Scratch bytes of A packed once for bands of columns (m <= n), else 0: where each of nt
+   > 1 bands would pack all of A, or one band would pack it again for every NC columns (a
+   language model's head, 128 x 50257: 49 times a run). Up to 8 MiB; beyond, as without. */
+static size_t infer__gemm_shared_a_bytes(int64_t m, int64_t n, int64_t k, int nt) {
+#if defined(INFER__HAVE_GEMM_SIMD)
+    double floats = (double)k * (double)((m + INFER__GEMM_MR_MAX - 1) / INFER__GEMM_MR_MAX * INFER__GEMM_MR_MAX);
+    if (m > n || m < INFER__GEMM_ROWS || k <= 0 || (nt < 2 && n <= INFER__GEMM_NC) || floats > (double)(1 << 21)) return 0;
     return (size_t)floats * sizeof(float) + INFER__ALIGN;
 #else
     (void)m, (void)n, (void)k, (void)nt;
@@ -12328,9 +12348,18 @@ static void infer__gemm_f32_share_b_task(void *arg, int64_t t) {
     else infer__pack_b(dst, g->b, g->b_rs, g->b_cs, j0, INFER__MIN(nr, g->n - j0), pc, kc, (int)nr);
 }
 
+/* task t of packing A once (share_a): K block t / panels, row panel t % panels, in
+   infer__pack_a_all's layout */
+static void infer__gemm_f32_share_a_task(void *arg, int64_t t) {
+    const infer__gemm_job *g = (const infer__gemm_job *)arg;
+    int64_t mr = g->isa->mr, mp = (g->m + mr - 1) / mr * mr, panels = mp / mr;
+    int64_t pc = t / panels * INFER__GEMM_KC, i0 = t % panels * mr, kc = INFER__MIN(g->k - pc, INFER__GEMM_KC);
+    infer__pack_a(g->shared_a + pc * mp + i0 * kc, g->a, g->a_rs, g->a_cs, i0, INFER__MIN(mr, g->m - i0), pc, kc, (int)mr);
+}
+
 /* Runs the job g (isa, sizes, operands, optional pre-packed operands and epilogue set)
    on up to nt threads with scratch of infer__gemm_f32_scratch(m, n, k, nt) bytes (plus
-   infer__gemm_shared_b_bytes for share_b). */
+   infer__gemm_shared_b_bytes for share_b, infer__gemm_shared_a_bytes for share_a). */
 static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, int nt, void *scratch,
                                     size_t scratch_bytes) {
     int64_t m = g->m, n = g->n, i;
@@ -12365,6 +12394,16 @@ static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, in
             g->shared_b = (float *)((at + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
             infer__parallel(cx, nt, (g->k + INFER__GEMM_KC - 1) / INFER__GEMM_KC * np, infer__gemm_f32_share_b_task, g);
             g->b_packed = g->shared_b;
+        }
+    }
+    if (g->share_a && !g->a_packed && !g->split_m && !infer__gemm_ua(g)) { /* A packed once, bands of columns read it */
+        size_t sa = infer__gemm_shared_a_bytes(m, n, g->k, nt), used = g->per * (size_t)nt + INFER__ALIGN;
+        if (sa && scratch_bytes >= used + sa) {
+            uintptr_t at = (uintptr_t)scratch + used;
+            int64_t panels = (m + g->isa->mr - 1) / g->isa->mr;
+            g->shared_a = (float *)((at + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1));
+            infer__parallel(cx, nt, (g->k + INFER__GEMM_KC - 1) / INFER__GEMM_KC * panels, infer__gemm_f32_share_a_task, g);
+            g->a_packed = g->shared_a;
         }
     }
     g->n_bands = infer__gemm_bands(cx, g, nt);
@@ -13131,7 +13170,7 @@ static void infer__gemm_f32_node(const infer__ctx *cx, const infer__gemm_isa *is
         infer__gemm_job g;
         infer__mm_epi e;
         memset(&g, 0, sizeof g);
-        g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs, g.c = c;
+        g.isa = isa, g.m = m, g.n = n, g.k = k, g.a = a, g.a_rs = a_rs, g.a_cs = a_cs, g.c = c, g.share_a = 1;
         if (cx->packed) g.b_packed = cx->packed, g.b_cs = 1;
         else g.b = b, g.b_rs = b_rs, g.b_cs = b_cs;
         e.isa = isa, e.bias = bias, e.act = act && act->kind != INFER__ACT_NONE ? act : NULL;

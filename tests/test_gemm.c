@@ -427,6 +427,40 @@ static void test_gemm_op_transposes(void) {
     }
 }
 
+/* A packed once for every band of columns (infer__gemm_shared_a_bytes): more than NC
+   columns (packed once even on one thread; two K blocks, an edge of rows), and A^T (not
+   read in place) on two threads against one, where one thread packs it as it goes. */
+static void test_matmul_shared_a(void) {
+    static float a[2 * 13 * 300], b[300 * 1100];
+    mm_case mc;
+    test_seed(7);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+#if defined(INFER__HAVE_GEMM_SIMD)
+    CHECK(infer__gemm_shared_a_bytes(13, 1100, 300, 1) >= 16 * 300 * sizeof(float));
+    CHECK(infer__gemm_shared_a_bytes(13, INFER__GEMM_NC, 300, 1) == 0); /* one thread, one block: packed once anyway */
+    CHECK(infer__gemm_shared_a_bytes(13, INFER__GEMM_NC, 300, 2) > 0);
+    CHECK(infer__gemm_shared_a_bytes(INFER__GEMM_ROWS - 1, 5000, 300, 2) == 0); /* the few-rows path packs nothing */
+    CHECK(infer__gemm_shared_a_bytes(1101, 1100, 300, 2) == 0);                  /* bands of rows */
+    CHECK(infer__gemm_shared_a_bytes(2048, 4096, 2048, 2) == 0);                 /* over 8 MiB */
+#endif
+    memset(&mc, 0, sizeof mc);
+    mc.op = "MatMul";
+    mc.n_in = 2;
+    mc.nd[0] = 3, mc.dims[0][0] = 2, mc.dims[0][1] = 13, mc.dims[0][2] = 300;
+    mc.nd[1] = 2, mc.dims[1][0] = 300, mc.dims[1][1] = 1100;
+    mc.data[0] = a, mc.data[1] = b;
+    compare_api(&mc, 2 * 13 * 1100, 1e-4);
+    memset(&mc, 0, sizeof mc);
+    mc.op = "Gemm";
+    mc.n_in = 2;
+    mc.nd[0] = 2, mc.dims[0][0] = 33, mc.dims[0][1] = 7;
+    mc.nd[1] = 2, mc.dims[1][0] = 33, mc.dims[1][1] = 40;
+    mc.data[0] = a, mc.data[1] = b;
+    mc.attrs[mc.n_attrs++] = infer_attr_int("transA", 1);
+    compare_api(&mc, 7 * 40, 1e-4);
+}
+
 /* 1 and 2 threads through a session: a size where the kernel really splits the work. */
 static void test_threads_identical(void) {
     static float a[256 * 300], b[300 * 530];
@@ -454,6 +488,7 @@ int main(void) {
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_bias_activations);
     RUN(test_gemm_op_transposes);
+    RUN(test_matmul_shared_a);
     RUN(test_threads_identical);
     return test_finish();
 }
