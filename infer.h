@@ -3028,6 +3028,7 @@ typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
     int count_include_pad;
     int in_nhwc, out_nhwc;     /* Conv: X, Y stored channels-last (infer__layout_pass) */
     infer__act act;
+    const infer__val *res;     /* Conv: a residual added before act (infer__residual_pass), or NULL */
 } infer__conv_p;
 
 typedef struct infer__mm_p {   /* MatMul, Gemm */
@@ -6007,6 +6008,12 @@ static int32_t infer__root(const infer_session *s, uint32_t t) {
     return (int32_t)t;
 }
 
+/* The root value of a fused residual that node reads (infer__residual_pass), or -1 */
+static int32_t infer__residual(const infer_session *s, uint32_t node) {
+    const infer__val *r = s->m->nodes[node].op == INFER__OP_CONV ? s->params[node].conv.res : NULL;
+    return r ? infer__root(s, (uint32_t)(r - s->vals)) : -1;
+}
+
 /* Computes the node's value now and keeps it as a constant of the session. */
 static infer_status infer__fold(infer_session *s, infer__ctx *c) {
     uint32_t k;
@@ -6341,6 +6348,137 @@ done:
     return st;
 }
 
+/* -- residual Adds --
+   A residual block ends Y = Relu(Add(Conv(X), R)): ResNet's bottlenecks. Where the Conv
+   runs as GEMMs on packed weights (infer__conv_gemm_path), this pass, after shape
+   inference and the layout pass, makes the Conv's GEMM start from R (its C holds R
+   before the first block of K is added, infer__gemm_job.c_acc) and apply the Relu in its
+   epilogue: the Add and the Relu leave the steps, their outputs become views of the
+   Conv's, and the planner lets the Conv write over R where R dies there. Only where
+   nothing else reads the Conv's output or the Add's (graph outputs included), R has the
+   output's shape exactly and is made before the Conv runs, and the Conv has no fused
+   activation of its own. Like the layout pass, not on a device, under force_reference
+   or in a tensor-parallel rank. */
+static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const float **scale); /* section 9 */
+static int infer__conv_wino(const infer__conv_p *p); /* section 9 */
+
+/* Whether node i is a Conv that infer__conv_f32_simd runs as GEMMs of W (f32, constant)
+   over NCHW activations: not depthwise, Winograd, channels-last or int8 */
+static int infer__conv_gemm_path(infer_session *s, uint32_t i) {
+    const infer__node *n = &s->m->nodes[i];
+    const infer__conv_p *p = &s->params[i].conv;
+    const infer__val *w;
+    unsigned cpu = infer__cpu_features();
+    infer__ctx c;
+    if (n->op != INFER__OP_CONV || n->n_in < 2 || n->in[1] == INFER__ABSENT || n->out[0] == INFER__ABSENT) return 0;
+    w = &s->vals[n->in[1]];
+    if (w->kind != INFER__VAL_CONST || !w->data || w->dtype != INFER_DTYPE_F32 || p->n_sp > 2 || infer__conv_is_dw(p) ||
+        p->in_nhwc || p->out_nhwc || infer__conv_wino(p) || p->act.kind != INFER__ACT_NONE || p->res)
+        return 0;
+    if (n->n_in > 2 && n->in[2] != INFER__ABSENT && s->vals[n->in[2]].kind != INFER__VAL_CONST) return 0;
+    infer__ctx_init(s, i, &c);
+#if defined(INFER__HAVE_AVX2)
+    return (cpu & INFER__CPU_AVX2) && infer__q8_weight(&c, NULL, NULL) < 0;
+#elif defined(INFER__HAVE_NEON)
+    return (cpu & INFER__CPU_NEON) != 0;
+#else
+    (void)cpu;
+    return 0;
+#endif
+}
+
+/* Whether values a and b have the same dims */
+static int infer__same_dims(const infer__val *a, const infer__val *b) {
+    return a->n_dims == b->n_dims && !memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->n_dims);
+}
+
+#define INFER__OUT_USE (1 << 24)
+static infer_status infer__residual_pass(infer_session *s, const infer_session_options *opt) {
+    const infer_model *m = s->m;
+    int32_t *pos, *uses;
+    uint32_t i, k, t, kept = 0;
+    uint8_t *drop;
+    if (s->force_reference || infer__wants_device(opt) || m->tp_dev) return INFER_STATUS_OK;
+    pos = (int32_t *)infer__calloc(&s->a, (size_t)m->n_nodes + m->n_tensors, sizeof(int32_t));
+    drop = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
+    if (!pos || !drop) {
+        infer__free(&s->a, pos);
+        infer__free(&s->a, drop);
+        return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+    }
+    uses = pos + m->n_nodes; /* readers of each root value; a graph output adds INFER__OUT_USE */
+    for (i = 0; i < m->n_nodes; i++) pos[i] = -1;
+    for (i = 0; i < s->n_steps; i++) {
+        const infer__node *n = &m->nodes[s->steps[i]];
+        pos[s->steps[i]] = (int32_t)i;
+        for (k = 0; k < n->n_in; k++)
+            if (n->in[k] != INFER__ABSENT) uses[infer__root(s, n->in[k])]++;
+    }
+    for (k = 0; k < m->n_outputs; k++) uses[infer__root(s, m->outputs[k])] += INFER__OUT_USE;
+    for (i = 0; i < s->n_steps; i++) {
+        const infer__node *a = &m->nodes[s->steps[i]], *relu = NULL;
+        uint32_t x = INFER__ABSENT, r = INFER__ABSENT, conv = 0, rs = 0, y, z, from;
+        int32_t best = -1, rp;
+        if (a->op != INFER__OP_ADD || a->n_in != 2 || a->in[0] == INFER__ABSENT || a->in[1] == INFER__ABSENT ||
+            a->in[0] == a->in[1] || a->out[0] == INFER__ABSENT)
+            continue;
+        y = a->out[0];
+        if (s->vals[y].kind != INFER__VAL_ARENA || s->vals[y].dtype != INFER_DTYPE_F32 || s->vals[y].nhwc) continue;
+        for (k = 0; k < 2; k++) { /* the Conv: the later made of the two inputs that qualify */
+            uint32_t in = a->in[k];
+            int32_t prod = m->tensors[in].producer;
+            const infer__val *v = &s->vals[in];
+            if (prod < 0 || pos[prod] < 0 || pos[prod] <= best || v->kind != INFER__VAL_ARENA || uses[in] != 1 ||
+                m->nodes[prod].out[0] != in || !infer__same_dims(v, &s->vals[y]) || !infer__conv_gemm_path(s, (uint32_t)prod))
+                continue;
+            best = pos[prod], conv = (uint32_t)prod, x = in, r = a->in[1 - k];
+        }
+        if (best < 0) continue;
+        from = (uint32_t)infer__root(s, r);
+        rp = s->vals[from].kind == INFER__VAL_ARENA ? m->tensors[from].producer : -1;
+        if (s->vals[r].dtype != INFER_DTYPE_F32 || s->vals[r].nhwc || !infer__same_dims(&s->vals[r], &s->vals[y]) ||
+            (rp >= 0 && (pos[rp] < 0 || pos[rp] >= best)))
+            continue;
+        z = y;
+        if (uses[y] == 1) /* a Relu that alone reads the Add's output */
+            for (t = i + 1; t < s->n_steps && !relu; t++) {
+                const infer__node *n = &m->nodes[s->steps[t]];
+                if (n->op == INFER__OP_RELU && n->n_in == 1 && n->in[0] == y && n->out[0] != INFER__ABSENT &&
+                    s->vals[n->out[0]].kind == INFER__VAL_ARENA && !s->vals[n->out[0]].nhwc)
+                    relu = n, z = n->out[0], rs = s->steps[t];
+            }
+        if (uses[z] >= INFER__OUT_USE) continue;
+        s->params[conv].conv.res = &s->vals[r];
+        if (relu) s->params[conv].conv.act.kind = INFER__ACT_RELU, drop[rs] = 1;
+        drop[s->steps[i]] = 1;
+        for (t = 0; t < m->n_tensors; t++) /* views keep pointing at a root */
+            if (s->vals[t].kind == INFER__VAL_VIEW && (s->vals[t].alias == (int32_t)y || s->vals[t].alias == (int32_t)z))
+                s->vals[t].alias = (int32_t)x;
+        s->vals[y].kind = s->vals[z].kind = INFER__VAL_VIEW;
+        s->vals[y].alias = s->vals[z].alias = (int32_t)x;
+        uses[x] = uses[z]; /* its readers now: the Add's, or the Relu's */
+    }
+    for (i = 0; i < s->n_steps; i++)
+        if (!drop[s->steps[i]]) s->steps[kept++] = s->steps[i];
+    s->n_steps = kept;
+    infer__free(&s->a, pos);
+    infer__free(&s->a, drop);
+    return INFER_STATUS_OK;
+}
+
+/* Whether output o (last read at step last_o) may take root value r's bytes at step:
+   r dies there and has o's shape. If so, o takes them. */
+static int infer__share(infer_session *s, infer__buf *bufs, int32_t r, uint32_t o, int32_t last_o, int32_t step) {
+    const infer__val *x = &s->vals[r];
+    infer__val *v = &s->vals[o];
+    if (x->kind != INFER__VAL_ARENA || x->storage < 0 || bufs[x->storage].last != step || x->bytes != v->bytes ||
+        !infer__same_dims(x, v) || infer_dtype_bytes(x->dtype) != infer_dtype_bytes(v->dtype))
+        return 0;
+    v->storage = x->storage;
+    bufs[x->storage].last = INFER__MAX(bufs[x->storage].last, last_o);
+    return 1;
+}
+
 /* Lifetimes, in-place sharing and the arena layout. */
 static infer_status infer__plan_session(infer_session *s) {
     const infer_model *m = s->m;
@@ -6359,6 +6497,7 @@ static infer_status infer__plan_session(infer_session *s) {
         const infer__node *n = &m->nodes[s->steps[step]];
         for (k = 0; k < n->n_in; k++)
             if (n->in[k] != INFER__ABSENT) last[infer__root(s, n->in[k])] = step;
+        if (infer__residual(s, s->steps[step]) >= 0) last[infer__residual(s, s->steps[step])] = step;
         for (k = 0; k < n->n_out; k++)
             if (n->out[k] != INFER__ABSENT && last[n->out[k]] < step) last[n->out[k]] = step;
     }
@@ -6367,6 +6506,7 @@ static infer_status infer__plan_session(infer_session *s) {
         uint32_t node = s->steps[step];
         const infer__node *n = &m->nodes[node];
         unsigned used_in = 0;
+        int32_t res;
         for (k = 0; k < n->n_out; k++) {
             infer__val *o;
             uint32_t j;
@@ -6375,22 +6515,17 @@ static infer_status infer__plan_session(infer_session *s) {
             if (o->bytes == 0) continue;
             if (k == 0 && (infer__ops[n->op].flags & INFER__OPF_INPLACE)) {
                 for (j = 0; j < n->n_in && j < 32; j++) { /* an input of the same shape that dies here */
-                    const infer__val *x;
-                    int32_t r;
-                    if (n->in[j] == INFER__ABSENT || (used_in & (1u << j))) continue;
-                    r = infer__root(s, n->in[j]);
-                    x = &s->vals[r];
-                    if (x->kind != INFER__VAL_ARENA || x->storage < 0 || bufs[x->storage].last != step ||
-                        x->bytes != o->bytes || x->n_dims != o->n_dims ||
-                        memcmp(x->dims, o->dims, sizeof(int64_t) * (size_t)o->n_dims) != 0 ||
-                        infer_dtype_bytes(x->dtype) != infer_dtype_bytes(o->dtype))
+                    if (n->in[j] == INFER__ABSENT || (used_in & (1u << j)) ||
+                        !infer__share(s, bufs, infer__root(s, n->in[j]), n->out[k], last[n->out[k]], step))
                         continue;
-                    o->storage = x->storage;
-                    bufs[x->storage].last = INFER__MAX(bufs[x->storage].last, last[n->out[k]]);
                     used_in |= 1u << j;
                     break;
                 }
                 if (o->storage >= 0) continue;
+            }
+            if (k == 0 && (res = infer__residual(s, node)) >= 0) { /* a fused residual that dies here, if X is not it */
+                for (j = 0; j < n->n_in && (n->in[j] == INFER__ABSENT || infer__root(s, n->in[j]) != res); j++) continue;
+                if (j == n->n_in && infer__share(s, bufs, res, n->out[k], last[n->out[k]], step)) continue;
             }
             if (!infer__align_up(o->bytes, &bufs[n_bufs].size)) {
                 st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: tensor too large", m->path);
@@ -6972,7 +7107,7 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     }
     if ((st = infer__bind_inputs(s, opt))) goto fail;
     s->n_fixed = (uint32_t)(opt ? opt->n_constants : 0);
-    if ((st = infer__infer_graph(s)) || (st = infer__layout_pass(s, opt))) goto fail;
+    if ((st = infer__infer_graph(s)) || (st = infer__layout_pass(s, opt)) || (st = infer__residual_pass(s, opt))) goto fail;
     if ((st = infer__plan_session(s))) goto fail;
     if (s->arena_bytes > s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes)) {
         st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY,
@@ -11321,6 +11456,7 @@ typedef struct infer__gemm_job {
     int share_a;                 /* packed GEMM: with bands of columns, pack A once for all bands
                                     (infer__gemm_shared_a_bytes more scratch; MatMul sets it) */
     float *shared_a;
+    int c_acc;                   /* C holds an addend (a fused residual): the first block of K adds to it too */
     infer__epi_fn epi;           /* optional: run on each tile of C once its sum is complete */
     const void *epi_arg;
     int kepi_on, kepi_kind;      /* with epi: full tiles' kernels apply kepi and activation
@@ -12208,7 +12344,7 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
         int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
         for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
             int64_t kc = INFER__MIN(k - pc, INFER__GEMM_KC);
-            int last = pc + kc == k;
+            int last = pc + kc == k, acc = pc > 0 || g->c_acc;
             const float *bb = bp, *ab = ap;
             if (g->b_packed) bb = g->b_packed + pc * np + jc * kc;
             else if (g->pack_b) g->pack_b(bp, g->pack_arg, jc, nc, pc, kc, nr);
@@ -12225,23 +12361,23 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                             int64_t cols = INFER__MIN(nr, nc - jr);
                             float *ct = c + (ic + ir) * n + jc + jr;
                             const float *ar = g->a + (ic + ir) * g->a_rs + pc;
-                            if (rows == mr && cols == nr) isa->ukr_ua(2, kc, ar, g->a_rs, bb + jr * kc, ct, n, pc > 0);
+                            if (rows == mr && cols == nr) isa->ukr_ua(2, kc, ar, g->a_rs, bb + jr * kc, ct, n, acc);
                             else if (rows == mr) { /* column edge: widths as infer__gemm_edge's */
                                 float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
                                 int64_t j0 = 0, left;
                                 while ((left = cols - j0) > 0) {
                                     int w = infer__edge_w(left);
                                     if (left >= 8 << w)
-                                        isa->ukr_ua(w, kc, ar, g->a_rs, bb + jr * kc + j0, ct + j0, n, pc > 0);
+                                        isa->ukr_ua(w, kc, ar, g->a_rs, bb + jr * kc + j0, ct + j0, n, acc);
                                     else {
                                         isa->ukr_ua(w, kc, ar, g->a_rs, bb + jr * kc + j0, tile, nr, 0);
-                                        infer__tile_add(ct + j0, n, tile, nr, rows, left, pc > 0);
+                                        infer__tile_add(ct + j0, n, tile, nr, rows, left, acc);
                                     }
                                     j0 += 8 << w;
                                 }
                             } else {
                                 if (!packed) infer__pack_a(ap, g->a, g->a_rs, 1, ic + ir, rows, pc, kc, mr), packed = 1;
-                                infer__gemm_edge(isa, kc, ap, bb + jr * kc, ct, n, pc > 0, rows, cols);
+                                infer__gemm_edge(isa, kc, ap, bb + jr * kc, ct, n, acc, rows, cols);
                             }
                             if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                         }
@@ -12262,17 +12398,17 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                         if (e.col_bias) e.col_bias += jc + jr;
                         if (ub && cols == nr && rows % isa->rstep == 0) { /* B's rows in place */
                             isa->ukr_ub((int)(rows / isa->rstep) - 1, kc, ab + ir * kc, g->b + pc * g->b_rs + jc + jr,
-                                        g->b_rs, ct, n, pc > 0, kepi ? &e : NULL, g->kepi_kind);
+                                        g->b_rs, ct, n, acc, kepi ? &e : NULL, g->kepi_kind);
                             if (last && g->epi && !kepi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                             continue;
                         }
                         if (!bj) infer__pack_b(bp, g->b, g->b_rs, 1, jc + jr, cols, pc, kc, nr), bj = bp;
                         if (rows == mr && cols == nr && kepi && isa->ukr_epi) {
-                            isa->ukr_epi(kc, ab + ir * kc, bj, ct, n, pc > 0, &e, g->kepi_kind);
+                            isa->ukr_epi(kc, ab + ir * kc, bj, ct, n, acc, &e, g->kepi_kind);
                             continue;
                         }
-                        if (rows == mr && cols == nr) isa->ukr(kc, ab + ir * kc, bj, ct, n, pc > 0);
-                        else infer__gemm_edge(isa, kc, ab + ir * kc, bj, ct, n, pc > 0, rows, cols);
+                        if (rows == mr && cols == nr) isa->ukr(kc, ab + ir * kc, bj, ct, n, acc);
+                        else infer__gemm_edge(isa, kc, ab + ir * kc, bj, ct, n, acc, rows, cols);
                         if (last && g->epi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
                     }
                 }
@@ -12365,13 +12501,13 @@ static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, in
     int64_t m = g->m, n = g->n, i;
     if (m <= 0 || n <= 0) return;
     if (g->k <= 0) {
-        memset(g->c, 0, (size_t)(m * n) * sizeof(float));
+        if (!g->c_acc) memset(g->c, 0, (size_t)(m * n) * sizeof(float));
         if (g->epi)
             for (i = 0; i < m; i++) g->epi(g->epi_arg, g->c + i * n, n, i, 0, 1, n);
         return;
     }
     g->scratch = scratch;
-    if (m < INFER__GEMM_ROWS && g->b_cs == 1 && !g->a_packed && !g->b_packed && !g->pack_b) {
+    if (m < INFER__GEMM_ROWS && g->b_cs == 1 && !g->a_packed && !g->b_packed && !g->pack_b && !g->c_acc) {
         /* few rows: B is read once, packing it would double that */
         g->n_ch = (n + 63) / 64;
         infer__parallel(cx, nt, m * g->n_ch, infer__gemm_f32_row_task, g);
@@ -13607,7 +13743,8 @@ static void infer__conv_ref_job(void *arg, int64_t job) {
     int64_t ksz = p->k[0] * p->k[1] * p->k[2];
     int64_t n = job / p->m, m = job % p->m, g = m / mg, ci, k0, k1, k2, o0, o1, o2, i;
     float *yp = (float *)c->out[0]->data + job * out_sz;
-    for (i = 0; i < out_sz; i++) yp[i] = bias ? bias[m] : 0.0f;
+    const float *rp = p->res ? (const float *)p->res->data + job * out_sz : NULL; /* may be yp itself */
+    for (i = 0; i < out_sz; i++) yp[i] = (bias ? bias[m] : 0.0f) + (rp ? rp[i] : 0.0f);
     for (ci = 0; ci < cg; ci++) {
         const float *xp = x + (n * p->c + g * cg + ci) * in_sz;
         const float *wp = w + (m * cg + ci) * ksz;
@@ -15085,6 +15222,7 @@ static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_ta
 static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__conv_p *p = &c->p->conv;
     const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
+    const float *res = p->res ? (const float *)p->res->data : NULL;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
     float *y = (float *)c->out[0]->data;
     int64_t cg = p->c / p->group, mg = p->m / p->group, ksz = p->k[0] * p->k[1] * p->k[2], kk = cg * ksz;
@@ -15160,6 +15298,10 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
             j.b = q.x, j.b_rs = p->in_nhwc ? 1 : in_sz, j.b_cs = p->in_nhwc ? p->c : 1; /* X itself is B for a pointwise conv */
             if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
             j.c = y + (n * p->m + g * mg) * hw;
+            if (res) { /* a fused residual (infer__residual_pass): C starts as it, unless Y is it already */
+                if (res != y) memcpy(j.c, res + (n * p->m + g * mg) * hw, (size_t)(mg * hw) * sizeof(float));
+                j.c_acc = 1;
+            }
             j.epi = infer__conv_epi, j.epi_arg = &q;
             infer__gemm_kepi(&j, q.bias, NULL, &p->act);
             j.share_b = !pointwise;

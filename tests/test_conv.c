@@ -589,9 +589,9 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
 }
 
 /* Runs the block on x into y; fn (or NULL) forced on every Conv (weights re-packed);
-   returns how many tensors were channels-last */
+   returns how many tensors were channels-last, and the nodes run through *steps (or NULL) */
 static int run_block(const void *file, size_t bytes, const float *x, const int64_t *xd, float *y, size_t yn,
-                     int n_threads, int ref, infer__kernel_fn fn) {
+                     int n_threads, int ref, infer__kernel_fn fn, int *steps) {
     infer_model *m = NULL;
     infer_session *s = NULL;
     infer_session_options opt;
@@ -606,6 +606,7 @@ static int run_block(const void *file, size_t bytes, const float *x, const int64
     CHECK_OK(infer_session_create(m, &opt, &s));
     if (!s) goto done;
     for (i = 0; i < m->n_tensors; i++) n_nhwc += s->vals[i].nhwc;
+    if (steps) *steps = (int)s->n_steps;
     for (i = 0; fn && i < s->n_steps; i++) {
         uint32_t node = s->steps[i];
         infer__ctx c;
@@ -661,8 +662,8 @@ static void test_layout_nhwc(void) {
                  (long long)k->k, (long long)k->s, (long long)k->ps, k->se, residual);
         xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
         test_fill(x, xn, -1, 1);
-        CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL) == 0); /* the reference: all NCHW */
-        n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL);
+        CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL, NULL) == 0); /* the reference: all NCHW */
+        n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL, NULL);
 #if defined(INFER__HAVE_AVX2)
         if (cpu & INFER__CPU_AVX2) /* t1 t2 (t4 t5), and t0 t3 (t6) when pre may write NHWC */
             want = 2 + 2 * !!k->se + (k->c > 1 && 9 * k->c <= INFER__LY_GEN_K ? 2 + residual : !residual); /* c 1: pre is depthwise */
@@ -679,7 +680,7 @@ static void test_layout_nhwc(void) {
             if (t == 1) continue;
 #endif
             test_fill(y2, yn, -9, 9);
-            run_block(file, bytes, x, xd, y2, yn, 2, 0, fn);
+            run_block(file, bytes, x, xd, y2, yn, 2, 0, fn, NULL);
             if (t == 0) {
                 for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
                 if (j < yn) printf("  %s: 2 threads differ at [%zu]: %.9g vs %.9g\n", what, j, (double)y2[j], (double)y1[j]);
@@ -691,6 +692,99 @@ static void test_layout_nhwc(void) {
     next:
         free(file), free(x), free(yr), free(y1), free(y2);
     }
+}
+
+/* Residual blocks (infer__residual_pass): x -> a (1x1, c -> e, Relu) -> t1 -> b (k x k,
+   stride s, groups g, e -> f) -> t2; r = x, or down(x) (1x1, stride s, c -> f; made before
+   b, or after b with a Relu of its own: then b cannot start from it); t3 = t2 + r (or
+   r + t2) [-> Relu -> t4] -> head (1x1, f -> 5) -> y. Against the reference kernels
+   (unfused), 1 and 2 threads bit-identical, the AVX2 kernels forced on AVX-512; and the
+   nodes run: the Add and the Relu go where b can take them (a GEMM conv: not Winograd's
+   3x3 stride 1 of 16 or more channels). */
+typedef struct res_case {
+    int64_t n, c, h, w, e, f, k, s, g;
+    int down, relu, swap; /* down: 0 r = x, 1 down before b, 2 down after b (with a Relu) */
+} res_case;
+
+static void *res_model(const res_case *k, size_t *bytes) {
+    infer_builder *b = NULL;
+    int64_t xd[4];
+    int ok = 1;
+    const char *r = k->down ? "r" : "x", *add[2], *ao[1] = {"t3"}, *ri[1] = {"t3"}, *ro[1] = {"t4"};
+    if (infer_builder_create(NULL, &b)) return NULL;
+    xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
+    ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 4, xd, NULL);
+    block_conv(b, "a", "x", "t1", k->c, k->e, 1, 1, 1, "Relu", &ok);
+    if (k->down == 1) block_conv(b, "down", "x", "r", k->c, k->f, 1, k->s, 1, NULL, &ok);
+    block_conv(b, "b", "t1", "t2", k->e, k->f, k->k, k->s, k->g, NULL, &ok);
+    if (k->down == 2) block_conv(b, "down", "x", "r", k->c, k->f, 1, k->s, 1, "Relu", &ok);
+    add[0] = k->swap ? r : "t2", add[1] = k->swap ? "t2" : r;
+    ok &= !infer_builder_add_node(b, "Add", "add", add, 2, ao, 1, NULL, 0);
+    if (k->relu) ok &= !infer_builder_add_node(b, "Relu", "relu", ri, 1, ro, 1, NULL, 0);
+    block_conv(b, "head", k->relu ? "t4" : "t3", "y", k->f, 5, 1, 1, 1, NULL, &ok);
+    return model_image(b, ok, bytes);
+}
+
+static void test_conv_residual(void) {
+    static const res_case cases[] = {
+        {1, 16, 7, 7, 8, 16, 1, 1, 1, 0, 1, 0},   {1, 16, 7, 7, 8, 16, 1, 1, 1, 0, 0, 1},  {3, 8, 9, 11, 8, 8, 3, 1, 2, 0, 1, 0},
+        {2, 7, 13, 5, 12, 17, 3, 2, 1, 1, 1, 1},  {1, 3, 17, 17, 24, 24, 1, 2, 1, 1, 1, 0}, {1, 5, 6, 6, 6, 9, 1, 1, 3, 1, 0, 0},
+        {1, 16, 9, 9, 16, 16, 3, 1, 1, 0, 1, 0},  {2, 4, 8, 8, 4, 12, 1, 2, 1, 2, 1, 0},  {1, 1, 1, 1, 3, 1, 1, 1, 1, 0, 1, 1},
+        {1, 64, 14, 14, 32, 64, 1, 1, 1, 0, 1, 0}, {1, 8, 12, 12, 40, 24, 3, 2, 1, 1, 1, 0}, /* K over a block: 360, 300, 272 */
+        {1, 24, 5, 5, 300, 24, 1, 1, 1, 0, 1, 0},  {2, 16, 6, 6, 272, 32, 1, 1, 1, 1, 1, 1},
+    };
+    size_t i, j;
+    int cpu = infer__cpu_features();
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const res_case *k = &cases[i];
+        int64_t oh = (k->h - 1) / k->s + 1, ow = (k->w - 1) / k->s + 1, xd[4];
+        size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0;
+        float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
+        float *y1 = (float *)malloc(yn * sizeof(float)), *y2 = (float *)malloc(yn * sizeof(float));
+        void *file = res_model(k, &bytes);
+        int all = 4 + !!k->down + k->relu, steps = 0, want = all, t;
+        char what[160];
+        CHECK(file && x && yr && y1 && y2);
+        if (!file || !x || !yr || !y1 || !y2) goto next;
+        snprintf(what, sizeof what, "residual n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld g%lld down%d relu%d swap%d",
+                 (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->e, (long long)k->f,
+                 (long long)k->k, (long long)k->s, (long long)k->g, k->down, k->relu, k->swap);
+        xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
+        test_fill(x, xn, -1, 1);
+        run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL, &steps);
+        CHECK(steps == all); /* the reference runs every node */
+        run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL, &steps);
+#if defined(INFER__HAVE_AVX2)
+        if ((cpu & INFER__CPU_AVX2) && k->down != 2 && !(k->k == 3 && k->s == 1 && k->e >= 16 && k->f >= 16 && k->g == 1))
+            want = all - 1 - k->relu;
+#elif defined(INFER__HAVE_NEON)
+        if (k->down != 2) want = all - 1 - k->relu;
+#endif
+        if (steps != want) printf("  %s: %d nodes run, expected %d\n", what, steps, want);
+        CHECK(steps == want);
+        agree(what, y1, yr, yn, 1e-5, &worst_direct);
+        for (t = 0; t < 2; t++) {
+            infer__kernel_fn fn = NULL;
+#if defined(INFER__HAVE_AVX2)
+            if (t == 1 && !(cpu & INFER__CPU_AVX512)) continue;
+            if (t == 1) fn = infer__conv_f32_avx2; /* the 8-lane kernels on an AVX-512 CPU */
+#else
+            if (t == 1) continue;
+#endif
+            test_fill(y2, yn, -9, 9);
+            run_block(file, bytes, x, xd, y2, yn, 2, 0, fn, NULL);
+            if (t == 0) {
+                for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
+                if (j < yn) printf("  %s: 2 threads differ at [%zu]: %.9g vs %.9g\n", what, j, (double)y2[j], (double)y1[j]);
+                CHECK(j == yn);
+            } else {
+                agree(what, y2, yr, yn, 1e-5, &worst_direct);
+            }
+        }
+    next:
+        free(file), free(x), free(yr), free(y1), free(y2);
+    }
+    (void)cpu;
 }
 
 /* The stride-2 gather of the im2col pack, d[i] = x[2 i], on every length to 40 from a
@@ -733,6 +827,7 @@ int main(void) {
     RUN(test_conv_winograd);
     RUN(test_conv_dw_small);
     RUN(test_layout_nhwc);
+    RUN(test_conv_residual);
     RUN(test_matmul_gemm_prepacked);
     RUN(test_mapped_release);
     RUN(test_conv_huge_pads);
