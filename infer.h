@@ -6349,22 +6349,23 @@ done:
 }
 
 /* -- residual Adds --
-   A residual block ends Y = Relu(Add(Conv(X), R)): ResNet's bottlenecks. Where the Conv
-   runs as GEMMs on packed weights (infer__conv_gemm_path), this pass, after shape
-   inference and the layout pass, makes the Conv's GEMM start from R (its C holds R
-   before the first block of K is added, infer__gemm_job.c_acc) and apply the Relu in its
-   epilogue: the Add and the Relu leave the steps, their outputs become views of the
-   Conv's, and the planner lets the Conv write over R where R dies there. Only where
-   nothing else reads the Conv's output or the Add's (graph outputs included), R has the
-   output's shape exactly and is made before the Conv runs, and the Conv has no fused
-   activation of its own. Like the layout pass, not on a device, under force_reference
-   or in a tensor-parallel rank. */
+   A residual block ends Y = Relu(Add(Conv(X), R)): ResNet's blocks. Where the Conv runs
+   on NCHW activations with packed weights (infer__conv_takes_res: as GEMMs, or Winograd),
+   this pass, after shape inference and the layout pass, has the Conv add R itself and
+   apply the Relu in its epilogue: the GEMM starts from R (its C holds R before the first
+   block of K is added, infer__gemm_job.c_acc), Winograd's output transform adds R as it
+   stores. The Add and the Relu leave the steps, their outputs become views of the Conv's,
+   and the planner lets the Conv write over R where R dies there (each element of R is
+   read just before the same element of Y is first written). Only where nothing else
+   reads the Conv's output or the Add's (graph outputs included), R has the output's
+   shape exactly and is made before the Conv runs, and the Conv has no fused activation
+   of its own. Like the layout pass, not on a device, under force_reference or in a
+   tensor-parallel rank. */
 static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const float **scale); /* section 9 */
-static int infer__conv_wino(const infer__conv_p *p); /* section 9 */
 
-/* Whether node i is a Conv that infer__conv_f32_simd runs as GEMMs of W (f32, constant)
-   over NCHW activations: not depthwise, Winograd, channels-last or int8 */
-static int infer__conv_gemm_path(infer_session *s, uint32_t i) {
+/* Whether node i is a Conv that infer__conv_f32_simd runs over NCHW activations with W
+   (f32, constant) packed: as GEMMs or Winograd, not depthwise, channels-last or int8 */
+static int infer__conv_takes_res(infer_session *s, uint32_t i) {
     const infer__node *n = &s->m->nodes[i];
     const infer__conv_p *p = &s->params[i].conv;
     const infer__val *w;
@@ -6373,7 +6374,7 @@ static int infer__conv_gemm_path(infer_session *s, uint32_t i) {
     if (n->op != INFER__OP_CONV || n->n_in < 2 || n->in[1] == INFER__ABSENT || n->out[0] == INFER__ABSENT) return 0;
     w = &s->vals[n->in[1]];
     if (w->kind != INFER__VAL_CONST || !w->data || w->dtype != INFER_DTYPE_F32 || p->n_sp > 2 || infer__conv_is_dw(p) ||
-        p->in_nhwc || p->out_nhwc || infer__conv_wino(p) || p->act.kind != INFER__ACT_NONE || p->res)
+        p->in_nhwc || p->out_nhwc || p->act.kind != INFER__ACT_NONE || p->res)
         return 0;
     if (n->n_in > 2 && n->in[2] != INFER__ABSENT && s->vals[n->in[2]].kind != INFER__VAL_CONST) return 0;
     infer__ctx_init(s, i, &c);
@@ -6429,7 +6430,7 @@ static infer_status infer__residual_pass(infer_session *s, const infer_session_o
             int32_t prod = m->tensors[in].producer;
             const infer__val *v = &s->vals[in];
             if (prod < 0 || pos[prod] < 0 || pos[prod] <= best || v->kind != INFER__VAL_ARENA || uses[in] != 1 ||
-                m->nodes[prod].out[0] != in || !infer__same_dims(v, &s->vals[y]) || !infer__conv_gemm_path(s, (uint32_t)prod))
+                m->nodes[prod].out[0] != in || !infer__same_dims(v, &s->vals[y]) || !infer__conv_takes_res(s, (uint32_t)prod))
                 continue;
             best = pos[prod], conv = (uint32_t)prod, x = in, r = a->in[1 - k];
         }
@@ -14557,7 +14558,7 @@ static void infer__wino_pack(const infer__gemm_isa *isa, float *dst, const float
 typedef struct infer__wino {
     const infer__conv_p *p;
     const infer__gemm_isa *isa;
-    const float *x, *u, *bias;
+    const float *x, *u, *bias, *res; /* res: a fused residual of Y's shape (may be Y itself), or NULL */
     float *y, *v, *mm, *lines, *bp; /* V, M, the tasks' rows and packed B blocks of one slice */
     int64_t e, th, tw, rows, blocks;
     int64_t r0, r1, tiles;          /* this block: tile rows r0..r1 of n * th, tiles of them */
@@ -14690,6 +14691,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
         for (r = w->r0; r < w->r1; r++) {
             int64_t ty = r % w->th, rows = INFER__MIN(e, oh - e * ty), tx, i, j;
             float *yp = w->y + ((r / w->th * p->m + k) * oh + e * ty) * ow;
+            const float *rp = w->res ? w->res + (yp - w->y) : NULL; /* read just before yp is written */
             for (tx = 0; tx < tw; tx += 8) {
                 const float *mk = w->mm + k * w->tiles + (r - w->r0) * tw + tx;
                 __m256 z[6], q[4][6], o[6], ch[4];
@@ -14713,10 +14715,14 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
                         ch[0] = _mm256_permute2f128_ps(lo, hi, 0x20), ch[1] = _mm256_permute2f128_ps(lo, hi, 0x31);
                     }
                     if (e * tx + 8 * e <= ow)
-                        for (j = 0; j < e; j++) _mm256_storeu_ps(yp + i * ow + e * tx + 8 * j, ch[j]);
+                        for (j = 0; j < e; j++) {
+                            if (rp) ch[j] = _mm256_add_ps(ch[j], _mm256_loadu_ps(rp + i * ow + e * tx + 8 * j));
+                            _mm256_storeu_ps(yp + i * ow + e * tx + 8 * j, ch[j]);
+                        }
                     else {
                         float out[32];
                         for (j = 0; j < e; j++) _mm256_storeu_ps(out + 8 * j, ch[j]);
+                        for (j = 0; rp && j < ow - e * tx; j++) out[j] += rp[i * ow + e * tx + j];
                         memcpy(yp + i * ow + e * tx, out, (size_t)(ow - e * tx) * sizeof(float));
                     }
                 }
@@ -14843,6 +14849,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
         for (r = w->r0; r < w->r1; r++) {
             int64_t ty = r % w->th, rows = INFER__MIN(e, oh - e * ty), tx, i, j;
             float *yp = w->y + ((r / w->th * p->m + k) * oh + e * ty) * ow;
+            const float *rp = w->res ? w->res + (yp - w->y) : NULL; /* read just before yp is written */
             for (tx = 0; tx < tw; tx += 16) {
                 const float *mk = w->mm + k * w->tiles + (r - w->r0) * tw + tx;
                 __m512 z[6], q[4][6], o[6], ch[4];
@@ -14870,8 +14877,10 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
                     }
                     for (j = 0; j < e; j++) { /* 16 floats a vector; the row's end masked */
                         int64_t at = e * tx + 16 * j, n = INFER__MIN(16, ow - at);
+                        __mmask16 mask = (__mmask16)(n >= 16 ? 0xFFFFu : n > 0 ? (1u << n) - 1 : 0);
+                        if (rp && mask) ch[j] = _mm512_add_ps(ch[j], _mm512_maskz_loadu_ps(mask, rp + i * ow + at));
                         if (n >= 16) _mm512_storeu_ps(yp + i * ow + at, ch[j]);
-                        else if (n > 0) _mm512_mask_storeu_ps(yp + i * ow + at, (__mmask16)((1u << n) - 1), ch[j]);
+                        else if (n > 0) _mm512_mask_storeu_ps(yp + i * ow + at, mask, ch[j]);
                     }
                 }
             }
@@ -14934,6 +14943,7 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
     uintptr_t at = ((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1);
     memset(&w, 0, sizeof w);
     w.p = p, w.isa = isa, w.u = c->packed, w.x = (const float *)c->in[0]->data, w.y = (float *)c->out[0]->data;
+    w.res = p->res ? (const float *)p->res->data : NULL;
     w.bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
     w.e = infer__conv_wino(p), pos = (w.e + 2) * (w.e + 2);
     w.in = isa == &infer__isa_avx512 ? infer__wino_in_task512 : infer__wino_in_task;
