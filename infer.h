@@ -497,7 +497,8 @@ typedef struct infer_node_info {
     const char *op_type;      /* ONNX name, e.g. "Conv" */
     size_t n_inputs, n_outputs;
     /* sessions only: */
-    int runs;                 /* 1: runs on every infer_run; 0: folded at creation or a shared view */
+    int runs;                 /* 1: runs on every infer_run; 0: folded at creation, a shared view, or
+                                 done by the Conv before it (a residual Add and its Relu) */
     const char *kernel;       /* the kernel variant chosen ("avx512", "avx2", "ref"; "int8_vnni",
                                  "int8_avx2": a MatMul/Gemm/Conv on int8 weights), NULL when it does not run */
     double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
@@ -11560,6 +11561,10 @@ typedef void (*infer__ukr_ua_fn)(int w, int64_t kc, const float *a, int64_t lda,
    NR values each), then e's epilogue of kind (as infer__ukr_epi_fn; e NULL: none) */
 typedef void (*infer__ukr_ub_fn)(int r, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                  int acc, const infer__kepi *e, int kind);
+/* C's first rows (at most mr) x w (1..8) columns of a tile from a packed A panel and w
+   columns of a packed B panel (infer__gemm_edge) */
+typedef void (*infer__ukr_col_fn)(int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                                  int64_t rows);
 
 typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   const infer__kepi *e, int kind);
@@ -11574,6 +11579,7 @@ typedef struct infer__gemm_isa {
     infer__ukr_epi_fn ukr_epi; /* the full tile with its epilogue (infer__kepi), or NULL */
     infer__ukr_ua_fn ukr_ua;   /* the full tile reading A's rows in place, or NULL (infer__gemm_f32_part) */
     infer__ukr_ub_fn ukr_ub;   /* full-width tiles of part's rows reading B's rows in place, or NULL */
+    infer__ukr_col_fn col;     /* an edge of 1 to 8 columns, a column of mr rows a vector, or NULL */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11895,6 +11901,47 @@ __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(i
     default: infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL); break;
     }
 }
+/* W columns (1..8) of a 12-row tile, one column of C a vector: each step loads A's 12
+   values once (masked) and broadcasts B's W values, where infer__ukr_r8_avx512 would
+   broadcast A's 12 for 8 columns. The same products in the same order as the full
+   kernel's (an FMA a step from zero, then C added), so the edge's results do not change.
+   Rows (at most 12) of C are written, through a transpose in memory. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__ukr_col_w_avx512(const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                        int64_t rows) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    float t[8][16];
+    int64_t p, i;
+    int j;
+    for (p = 0; p < kc; p++, a += 12, b += 32) {
+        __m512 av = _mm512_maskz_loadu_ps(0x0FFF, a);
+        s0 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[0]), s0);
+        if (W > 1) s1 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[1]), s1);
+        if (W > 2) s2 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[2]), s2);
+        if (W > 3) s3 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[3]), s3);
+        if (W > 4) s4 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[4]), s4);
+        if (W > 5) s5 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[5]), s5);
+        if (W > 6) s6 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[6]), s6);
+        if (W > 7) s7 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[7]), s7);
+    }
+    _mm512_storeu_ps(t[0], s0), _mm512_storeu_ps(t[1], s1), _mm512_storeu_ps(t[2], s2), _mm512_storeu_ps(t[3], s3);
+    _mm512_storeu_ps(t[4], s4), _mm512_storeu_ps(t[5], s5), _mm512_storeu_ps(t[6], s6), _mm512_storeu_ps(t[7], s7);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < W; j++) c[i * ldc + j] = acc ? t[j][i] + c[i * ldc + j] : t[j][i];
+}
+__attribute__((target("avx512f"))) static void infer__ukr_col_avx512(int w, int64_t kc, const float *a, const float *b,
+                                                                      float *c, int64_t ldc, int acc, int64_t rows) {
+    switch (w) {
+    case 1: infer__ukr_col_w_avx512(1, kc, a, b, c, ldc, acc, rows); break;
+    case 2: infer__ukr_col_w_avx512(2, kc, a, b, c, ldc, acc, rows); break;
+    case 3: infer__ukr_col_w_avx512(3, kc, a, b, c, ldc, acc, rows); break;
+    case 4: infer__ukr_col_w_avx512(4, kc, a, b, c, ldc, acc, rows); break;
+    case 5: infer__ukr_col_w_avx512(5, kc, a, b, c, ldc, acc, rows); break;
+    case 6: infer__ukr_col_w_avx512(6, kc, a, b, c, ldc, acc, rows); break;
+    case 7: infer__ukr_col_w_avx512(7, kc, a, b, c, ldc, acc, rows); break;
+    default: infer__ukr_col_w_avx512(8, kc, a, b, c, ldc, acc, rows); break;
+    }
+}
 
 /* 64 columns at a time in 4 zmm accumulators; masked tail */
 __attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, int64_t k, const float *a,
@@ -12021,10 +12068,10 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL, NULL};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
-                                                   infer__ukr_ua_avx512, infer__ukr_ub_avx512};
+                                                   infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -12134,7 +12181,7 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon, NULL, NULL, NULL};
+                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12293,6 +12340,10 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
     for (j0 = 0; j0 < cols;) {
         int64_t left = cols - j0, wc = isa->nr;
         int w = isa->part ? infer__edge_w(left) : 0, direct;
+        if (isa->col && left <= 8) { /* the last few columns: a column a vector */
+            isa->col((int)left, kc, a, b + j0, c + j0, ldc, acc, rows);
+            break;
+        }
         if (isa->part) wc = 8 << w;
         direct = rr == rows && j0 + wc <= cols;
         if (!isa->part) isa->ukr(kc, a, b, tile, isa->nr, 0);
