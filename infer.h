@@ -11561,8 +11561,8 @@ typedef void (*infer__ukr_ua_fn)(int w, int64_t kc, const float *a, int64_t lda,
    NR values each), then e's epilogue of kind (as infer__ukr_epi_fn; e NULL: none) */
 typedef void (*infer__ukr_ub_fn)(int r, int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc,
                                  int acc, const infer__kepi *e, int kind);
-/* C's first rows (at most mr) x w (1..8) columns of a tile from a packed A panel and w
-   columns of a packed B panel (infer__gemm_edge) */
+/* C's first rows (at most mr) x w (1 to nr / 4) columns of a tile from a packed A panel
+   and w columns of a packed B panel (infer__gemm_edge) */
 typedef void (*infer__ukr_col_fn)(int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   int64_t rows);
 
@@ -11579,7 +11579,7 @@ typedef struct infer__gemm_isa {
     infer__ukr_epi_fn ukr_epi; /* the full tile with its epilogue (infer__kepi), or NULL */
     infer__ukr_ua_fn ukr_ua;   /* the full tile reading A's rows in place, or NULL (infer__gemm_f32_part) */
     infer__ukr_ub_fn ukr_ub;   /* full-width tiles of part's rows reading B's rows in place, or NULL */
-    infer__ukr_col_fn col;     /* an edge of 1 to 8 columns, a column of mr rows a vector, or NULL */
+    infer__ukr_col_fn col;     /* an edge of up to nr / 4 columns, a column of mr rows a vector, or NULL */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11714,6 +11714,35 @@ __attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int 
     case 3: infer__ukr_rw_avx2(4, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
     case 4: infer__ukr_rw_avx2(6, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
     default: infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    }
+}
+/* W columns (1..4) of a 6-row tile, one column of C a vector: as infer__ukr_col_avx512 */
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__ukr_col_w_avx2(const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                      int64_t rows) {
+    const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    float t[4][8];
+    int64_t p, i;
+    int j;
+    for (p = 0; p < kc; p++, a += 6, b += 16) {
+        __m256 av = _mm256_maskload_ps(a, six);
+        s0 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[0]), s0);
+        if (W > 1) s1 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[1]), s1);
+        if (W > 2) s2 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[2]), s2);
+        if (W > 3) s3 = _mm256_fmadd_ps(av, _mm256_set1_ps(b[3]), s3);
+    }
+    _mm256_storeu_ps(t[0], s0), _mm256_storeu_ps(t[1], s1), _mm256_storeu_ps(t[2], s2), _mm256_storeu_ps(t[3], s3);
+    for (i = 0; i < rows; i++)
+        for (j = 0; j < W; j++) c[i * ldc + j] = acc ? t[j][i] + c[i * ldc + j] : t[j][i];
+}
+__attribute__((target("avx2,fma"))) static void infer__ukr_col_avx2(int w, int64_t kc, const float *a, const float *b,
+                                                                    float *c, int64_t ldc, int acc, int64_t rows) {
+    switch (w) {
+    case 1: infer__ukr_col_w_avx2(1, kc, a, b, c, ldc, acc, rows); break;
+    case 2: infer__ukr_col_w_avx2(2, kc, a, b, c, ldc, acc, rows); break;
+    case 3: infer__ukr_col_w_avx2(3, kc, a, b, c, ldc, acc, rows); break;
+    default: infer__ukr_col_w_avx2(4, kc, a, b, c, ldc, acc, rows); break;
     }
 }
 
@@ -12068,7 +12097,7 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL, NULL};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL, infer__ukr_col_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
                                                    infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512};
@@ -12340,7 +12369,7 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
     for (j0 = 0; j0 < cols;) {
         int64_t left = cols - j0, wc = isa->nr;
         int w = isa->part ? infer__edge_w(left) : 0, direct;
-        if (isa->col && left <= 8) { /* the last few columns: a column a vector */
+        if (isa->col && left <= isa->nr / 4) { /* the last few columns: a column a vector */
             isa->col((int)left, kc, a, b + j0, c + j0, ldc, acc, rows);
             break;
         }
