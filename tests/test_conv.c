@@ -636,6 +636,25 @@ done:
     return n_nhwc;
 }
 
+/* The block on 2 threads (bit-identical to y1, one thread) and, on AVX-512 CPUs, with the
+   AVX2 kernels forced (against the reference yr); y2 is scratch */
+static void check_block_variants(const char *what, const void *file, size_t bytes, const float *x, const int64_t *xd,
+                                 const float *y1, const float *yr, float *y2, size_t yn) {
+    size_t j;
+    test_fill(y2, yn, -9, 9);
+    run_block(file, bytes, x, xd, y2, yn, 2, 0, NULL, NULL);
+    for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
+    if (j < yn) printf("  %s: 2 threads differ at [%zu]: %.9g vs %.9g\n", what, j, (double)y2[j], (double)y1[j]);
+    CHECK(j == yn);
+#if defined(INFER__HAVE_AVX2)
+    if (infer__cpu_features() & INFER__CPU_AVX512) { /* the 8-lane kernels on an AVX-512 CPU */
+        test_fill(y2, yn, -9, 9);
+        run_block(file, bytes, x, xd, y2, yn, 2, 0, infer__conv_f32_avx2, NULL);
+        agree(what, y2, yr, yn, 1e-5, &worst_direct);
+    }
+#endif
+}
+
 static void test_layout_nhwc(void) {
     static const block_case cases[] = {
         {1, 8, 13, 13, 24, 8, 3, 1, 1, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 2, 0},  {3, 8, 9, 11, 40, 8, 5, 1, 1, 1},
@@ -643,12 +662,12 @@ static void test_layout_nhwc(void) {
         {1, 32, 6, 6, 200, 40, 3, 2, 1, 1},  {1, 1, 4, 4, 13, 1, 3, 1, 1, 0},   {2, 3, 37, 29, 32, 16, 3, 1, 2, 0},
         {3, 5, 7, 6, 19, 5, 3, 1, 1, 2}, /* the SE scale first, by a Sub: t5 = t4 - t2 */
     };
-    size_t i, j;
+    size_t i;
     int cpu = infer__cpu_features();
     (void)cpu; /* the layout pass needs AVX2 */
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const block_case *k = &cases[i];
-        int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc, t;
+        int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc;
         int64_t oh = ((k->h - 1) / k->ps) / k->s + 1, ow = ((k->w - 1) / k->ps) / k->s + 1, xd[4];
         size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0;
         float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
@@ -671,24 +690,7 @@ static void test_layout_nhwc(void) {
         if (n_nhwc != want) printf("  %s: %d channels-last tensors, expected %d\n", what, n_nhwc, want);
         CHECK(n_nhwc == want);
         agree(what, y1, yr, yn, 1e-5, &worst_direct);
-        for (t = 0; t < 2; t++) {
-            infer__kernel_fn fn = NULL;
-#if defined(INFER__HAVE_AVX2)
-            if (t == 1 && !(cpu & INFER__CPU_AVX512)) continue;
-            if (t == 1) fn = infer__conv_f32_avx2; /* the 8-lane kernels on an AVX-512 CPU */
-#else
-            if (t == 1) continue;
-#endif
-            test_fill(y2, yn, -9, 9);
-            run_block(file, bytes, x, xd, y2, yn, 2, 0, fn, NULL);
-            if (t == 0) {
-                for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
-                if (j < yn) printf("  %s: 2 threads differ at [%zu]: %.9g vs %.9g\n", what, j, (double)y2[j], (double)y1[j]);
-                CHECK(j == yn);
-            } else {
-                agree(what, y2, yr, yn, 1e-5, &worst_direct);
-            }
-        }
+        check_block_variants(what, file, bytes, x, xd, y1, yr, y2, yn);
     next:
         free(file), free(x), free(yr), free(y1), free(y2);
     }
@@ -735,7 +737,7 @@ static void test_conv_residual(void) {
         {2, 8, 13, 19, 16, 17, 3, 1, 1, 1, 1, 1},  {1, 8, 7, 7, 512, 512, 3, 1, 1, 1, 1, 0}, /* Winograd F(4x4), F(2x2) */
         {1, 5, 30, 30, 16, 5, 3, 1, 1, 0, 1, 0},   {1, 16, 11, 11, 16, 16, 3, 1, 1, 1, 0, 1},
     };
-    size_t i, j;
+    size_t i;
     int cpu = infer__cpu_features();
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const res_case *k = &cases[i];
@@ -744,7 +746,7 @@ static void test_conv_residual(void) {
         float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
         float *y1 = (float *)malloc(yn * sizeof(float)), *y2 = (float *)malloc(yn * sizeof(float));
         void *file = res_model(k, &bytes);
-        int all = 4 + !!k->down + k->relu, steps = 0, want = all, t;
+        int all = 4 + !!k->down + k->relu, steps = 0, want = all;
         char what[160];
         CHECK(file && x && yr && y1 && y2);
         if (!file || !x || !yr || !y1 || !y2) goto next;
@@ -764,24 +766,7 @@ static void test_conv_residual(void) {
         if (steps != want) printf("  %s: %d nodes run, expected %d\n", what, steps, want);
         CHECK(steps == want);
         agree(what, y1, yr, yn, 1e-5, &worst_direct);
-        for (t = 0; t < 2; t++) {
-            infer__kernel_fn fn = NULL;
-#if defined(INFER__HAVE_AVX2)
-            if (t == 1 && !(cpu & INFER__CPU_AVX512)) continue;
-            if (t == 1) fn = infer__conv_f32_avx2; /* the 8-lane kernels on an AVX-512 CPU */
-#else
-            if (t == 1) continue;
-#endif
-            test_fill(y2, yn, -9, 9);
-            run_block(file, bytes, x, xd, y2, yn, 2, 0, fn, NULL);
-            if (t == 0) {
-                for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
-                if (j < yn) printf("  %s: 2 threads differ at [%zu]: %.9g vs %.9g\n", what, j, (double)y2[j], (double)y1[j]);
-                CHECK(j == yn);
-            } else {
-                agree(what, y2, yr, yn, 1e-5, &worst_direct);
-            }
-        }
+        check_block_variants(what, file, bytes, x, xd, y1, yr, y2, yn);
     next:
         free(file), free(x), free(yr), free(y1), free(y2);
     }
