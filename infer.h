@@ -12359,8 +12359,9 @@ static int infer__edge_w(int64_t left) { return left <= 8 ? 0 : left <= 24 ? 1 :
 
 /* An edge tile of C, rows x cols (less than MR x NR), from full panels: the isa's part
    instances on the rows rounded up to its step, over column widths of 8, 16 or 32 (17 to
-   24 columns as 16 + 8); a part that reaches past C computes into a buffer first. The
-   same products in the same order as the full kernel, so results do not change. */
+   24 columns as 16 + 8), the last nr / 4 columns or fewer by its column kernel (isa->col)
+   where it has one; a part that reaches past C computes into a buffer first. The same
+   products in the same order as the full kernel, so results do not change. */
 static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float *a, const float *b, float *c,
                              int64_t ldc, int acc, int64_t rows, int64_t cols) {
     float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
