@@ -6398,7 +6398,7 @@ static int infer__same_dims(const infer__val *a, const infer__val *b) {
 static infer_status infer__residual_pass(infer_session *s, const infer_session_options *opt) {
     const infer_model *m = s->m;
     int32_t *pos, *uses;
-    uint32_t i, k, t, kept = 0;
+    uint32_t i, k, t, kept = 0, fused = 0;
     uint8_t *drop;
     if (s->force_reference || infer__wants_device(opt) || m->tp_dev) return INFER_STATUS_OK;
     pos = (int32_t *)infer__calloc(&s->a, (size_t)m->n_nodes + m->n_tensors, sizeof(int32_t));
@@ -6452,14 +6452,13 @@ static infer_status infer__residual_pass(infer_session *s, const infer_session_o
         if (uses[z] >= INFER__OUT_USE) continue;
         s->params[conv].conv.res = &s->vals[r];
         if (relu) s->params[conv].conv.act.kind = INFER__ACT_RELU, drop[rs] = 1;
-        drop[s->steps[i]] = 1;
-        for (t = 0; t < m->n_tensors; t++) /* views keep pointing at a root */
-            if (s->vals[t].kind == INFER__VAL_VIEW && (s->vals[t].alias == (int32_t)y || s->vals[t].alias == (int32_t)z))
-                s->vals[t].alias = (int32_t)x;
+        drop[s->steps[i]] = 1, fused++;
         s->vals[y].kind = s->vals[z].kind = INFER__VAL_VIEW;
         s->vals[y].alias = s->vals[z].alias = (int32_t)x;
         uses[x] = uses[z]; /* its readers now: the Add's, or the Relu's */
     }
+    for (t = 0; fused && t < m->n_tensors; t++) /* views of y or z point at the root again */
+        if (s->vals[t].kind == INFER__VAL_VIEW) s->vals[t].alias = infer__root(s, (uint32_t)s->vals[t].alias);
     for (i = 0; i < s->n_steps; i++)
         if (!drop[s->steps[i]]) s->steps[kept++] = s->steps[i];
     s->n_steps = kept;
@@ -6487,7 +6486,7 @@ static infer_status infer__plan_session(infer_session *s) {
     int32_t *last = (int32_t *)infer__calloc(&s->a, m->n_tensors, sizeof(int32_t));
     infer__buf *bufs = (infer__buf *)infer__calloc(&s->a, (size_t)m->n_tensors + s->n_steps, sizeof(infer__buf));
     uint32_t i, k, t, n_bufs = 0;
-    int32_t step;
+    int32_t step, res;
     infer_status st = INFER_STATUS_OK;
     if (!last || !bufs) {
         st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory planning", m->path);
@@ -6499,7 +6498,7 @@ static infer_status infer__plan_session(infer_session *s) {
         const infer__node *n = &m->nodes[s->steps[step]];
         for (k = 0; k < n->n_in; k++)
             if (n->in[k] != INFER__ABSENT) last[infer__root(s, n->in[k])] = step;
-        if (infer__residual(s, s->steps[step]) >= 0) last[infer__residual(s, s->steps[step])] = step;
+        if ((res = infer__residual(s, s->steps[step])) >= 0) last[res] = step;
         for (k = 0; k < n->n_out; k++)
             if (n->out[k] != INFER__ABSENT && last[n->out[k]] < step) last[n->out[k]] = step;
     }
@@ -6508,7 +6507,6 @@ static infer_status infer__plan_session(infer_session *s) {
         uint32_t node = s->steps[step];
         const infer__node *n = &m->nodes[node];
         unsigned used_in = 0;
-        int32_t res;
         for (k = 0; k < n->n_out; k++) {
             infer__val *o;
             uint32_t j;
