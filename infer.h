@@ -3824,11 +3824,16 @@ static infer_status infer__shape_matmul(infer__ctx *c) {
     const infer__val *a = c->in[0], *b = c->in[1];
     infer__mm_p *p = &c->p->mm;
     int64_t dims[INFER_MAX_DIMS];
-    int r = 0;
+    int r = 0, i;
     infer_status st;
     if (a->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 0, "f32");
     if (b->dtype != INFER_DTYPE_F32) return infer__bad_dtype(c, 1, "f32");
     if ((st = infer__mm_geometry(c, a, b, p, dims, &r))) return st;
+    for (i = 0; i < p->n_batch && !p->sb[i]; i++) {}
+    if (i == p->n_batch) { /* one B for every batch item: A's rows, all contiguous, make one GEMM */
+        p->m *= infer__prod(p->batch, 0, p->n_batch);
+        p->n_batch = 0;
+    }
     if (c->n_in > 2 && c->in[2] && (c->in[2]->dtype != INFER_DTYPE_F32 || (int64_t)c->in[2]->n != p->n))
         return infer__cfail(c, INFER_STATUS_SHAPE, "bias (input 2) must be f32 with %lld values", (long long)p->n);
     if ((st = infer__act_parse(c, &p->act))) return st;

@@ -461,6 +461,49 @@ static void test_matmul_shared_a(void) {
     compare_api(&mc, 7 * 40, 1e-4);
 }
 
+/* A MatMul whose B has no batch dims of its own runs as one GEMM over all of A's rows
+   (infer__shape_matmul): against a double-precision product per batch item, with B
+   [19][23] and [1][1][19][23], and bias + Relu. */
+static void test_matmul_rows_folded(void) {
+    static float a[2 * 3 * 17 * 19], b[19 * 23], bias[23], y[2 * 3 * 17 * 23];
+    mm_case mc;
+    const char *kernel = NULL;
+    int rank_b, force;
+    test_seed(8);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    test_fill(bias, 23, -1, 1);
+    for (rank_b = 2; rank_b <= 4; rank_b += 2)
+        for (force = 0; force < 2; force++) {
+            int64_t t, i, j, p;
+            int bad = 0;
+            memset(&mc, 0, sizeof mc);
+            mc.op = "MatMul";
+            mc.n_in = 3;
+            mc.nd[0] = 4, mc.dims[0][0] = 2, mc.dims[0][1] = 3, mc.dims[0][2] = 17, mc.dims[0][3] = 19;
+            mc.nd[1] = rank_b, mc.dims[1][0] = mc.dims[1][1] = 1;
+            mc.dims[1][rank_b - 2] = 19, mc.dims[1][rank_b - 1] = 23;
+            mc.nd[2] = 1, mc.dims[2][0] = 23;
+            mc.data[0] = a, mc.data[1] = b, mc.data[2] = bias;
+            mc.attrs[mc.n_attrs++] = infer_attr_string("activation", "Relu");
+            memset(y, 0, sizeof y);
+            CHECK_OK(mm_run(&mc, 2, force, y, sizeof y, &kernel));
+            for (t = 0; t < 6 && !bad; t++)
+                for (i = 0; i < 17 && !bad; i++)
+                    for (j = 0; j < 23 && !bad; j++) {
+                        double s = bias[j];
+                        for (p = 0; p < 19; p++) s += (double)a[(t * 17 + i) * 19 + p] * b[p * 23 + j];
+                        s = s > 0 ? s : 0;
+                        if (!(fabs(y[(t * 17 + i) * 23 + j] - s) <= 1e-5 * (1 + fabs(s)))) {
+                            printf("  B rank %d, reference %d: [%lld][%lld][%lld] got %.9g, want %.9g\n", rank_b, force,
+                                   (long long)t, (long long)i, (long long)j, (double)y[(t * 17 + i) * 23 + j], s);
+                            test__failed_checks++;
+                            bad = 1;
+                        }
+                    }
+        }
+}
+
 /* 1 and 2 threads through a session: a size where the kernel really splits the work. */
 static void test_threads_identical(void) {
     static float a[256 * 300], b[300 * 530];
@@ -486,6 +529,7 @@ int main(void) {
     RUN(test_gemm_b_in_place);
     RUN(test_gemm_bands);
     RUN(test_matmul_batched_broadcast);
+    RUN(test_matmul_rows_folded);
     RUN(test_matmul_bias_activations);
     RUN(test_gemm_op_transposes);
     RUN(test_matmul_shared_a);
