@@ -76,9 +76,10 @@
    infer_run allocates nothing and does no I/O; its only locks are the session's own
    worker-thread wake-ups (none with n_threads = 1 or a host parallel_for).
    A good guest: the library never prints (a log callback in the session options gets
-   its messages); between runs no library thread spins longer than spin_us (default
-   50 us) before it sleeps; infer_session_set_dims re-plans into the same arena, which
-   grows only for a larger plan, with at most max_plans plans kept; infer_session_cancel
+   its messages); inside a run, an idle worker thread spins at most spin_us (default
+   1000 us) before it sleeps, and between runs none spins; infer_session_set_dims
+   re-plans into the same arena, which grows only for a larger plan, with at most
+   max_plans plans kept; infer_session_cancel
    (from any thread), a deadline or an abort callback stop a run with
    INFER_STATUS_CANCELLED, and the session stays usable. A tensor-parallel session
    with tp = N > 1 (section 8) also owns N - 1 device threads that sleep on a condition
@@ -329,9 +330,9 @@ typedef struct infer_session_options {
                                   data is copied; infer_run does not take these inputs. */
     size_t n_constants;
     int spin_us;               /* how long a worker thread busy-waits for the next parallel loop
-                                  before it sleeps, in microseconds. 0: 50; < 0: none, sleep at
-                                  once. Spinning saves the wake-up (~5-50 us) between the loops of
-                                  one run; when infer_run returns the workers sleep at once */
+                                  before it sleeps, in microseconds. 0: 1000; < 0: none, sleep at
+                                  once. Spinning saves the wake-up (~5-200 us on a VM) between the
+                                  loops of one run; when infer_run returns the workers sleep at once */
     infer_parallel_fn parallel_for; /* NULL: the session's own worker threads; else every parallel
                                   loop runs through this host hook (with parallel_user) in up to
                                   n_threads tasks, and the session starts no thread */
@@ -7179,7 +7180,7 @@ static infer_status infer__session_setup(infer_session *s, const infer_session_o
     s->force_reference = opt && opt->force_reference;
     s->max_plans = opt && opt->max_plans ? opt->max_plans : 8;
     s->rt.n_threads = s->n_threads;
-    s->rt.spin_us = !opt || !opt->spin_us ? 50 : opt->spin_us < 0 ? 0 : opt->spin_us;
+    s->rt.spin_us = !opt || !opt->spin_us ? 1000 : opt->spin_us < 0 ? 0 : opt->spin_us;
     if (opt) {
         s->rt.host = opt->parallel_for, s->rt.host_user = opt->parallel_user;
         s->rt.abort_fn = opt->abort, s->rt.abort_user = opt->abort_user;
