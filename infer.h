@@ -15314,15 +15314,71 @@ static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_ta
 #endif /* INFER__HAVE_AVX2 */
 
 /* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
-static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
+/* Image n of a conv on the GEMM (every group), on nt threads with scratch of bytes; q
+   (isa, geometry) gets the image's input and bias as it goes. */
+static void infer__conv_gemm_image(const infer__ctx *c, infer__conv2 *q, int64_t n, int nt, void *scratch, size_t bytes) {
     const infer__conv_p *p = &c->p->conv;
+    const infer__gemm_isa *isa = q->isa;
     const float *x = (const float *)c->in[0]->data, *w = (const float *)c->in[1]->data;
     const float *res = p->res ? (const float *)p->res->data : NULL;
     const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
     float *y = (float *)c->out[0]->data;
-    int64_t cg = p->c / p->group, mg = p->m / p->group, ksz = p->k[0] * p->k[1] * p->k[2], kk = cg * ksz;
-    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], hw = p->out[0] * p->out[1] * p->out[2], n, g;
+    int64_t cg = p->c / p->group, mg = p->m / p->group, kk = cg * p->k[0] * p->k[1] * p->k[2], g;
+    int64_t in_sz = p->in[0] * p->in[1] * p->in[2], hw = p->out[0] * p->out[1] * p->out[2];
     int pointwise = infer__conv_pointwise(p);
+    for (g = 0; g < p->group; g++) {
+        infer__gemm_job j;
+        memset(&j, 0, sizeof j);
+        q->x = x + (n * p->c + g * cg) * in_sz;
+        q->bias = bias ? bias + g * mg : NULL;
+        j.isa = isa, j.m = mg, j.n = hw, j.k = kk;
+        j.a_rs = kk, j.a_cs = 1;
+        if (c->packed) j.a_packed = c->packed + (size_t)g * infer__packed_a_floats(isa, mg, kk);
+        else j.a = w + g * mg * kk; /* a folded W is freed once packed (infer__pack_weights) */
+        j.b = q->x, j.b_rs = p->in_nhwc ? 1 : in_sz, j.b_cs = p->in_nhwc ? p->c : 1; /* X itself is B for a pointwise conv */
+        if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = q;
+        j.c = y + (n * p->m + g * mg) * hw;
+        if (res) { /* a fused residual (infer__residual_pass): C starts as it, unless Y is it already */
+            if (res != y) memcpy(j.c, res + (n * p->m + g * mg) * hw, (size_t)(mg * hw) * sizeof(float));
+            j.c_acc = 1;
+        }
+        j.epi = infer__conv_epi, j.epi_arg = q;
+        infer__gemm_kepi(&j, q->bias, NULL, &p->act);
+        j.share_b = !pointwise;
+        infer__gemm_f32_job_run(c, &j, nt, scratch, bytes);
+    }
+}
+
+/* A batch's images shared out whole (infer__conv_images_task): each thread runs an image's
+   GEMMs alone, in its own part of the scratch. The sums are those of any split of one
+   GEMM, so results do not depend on who took which image. */
+typedef struct infer__conv_images {
+    const infer__ctx *c;
+    const infer__conv2 *q;
+    size_t per;   /* scratch bytes a thread, a multiple of INFER__ALIGN */
+    int nt;
+    int64_t next; /* the next image to take (atomic) */
+} infer__conv_images;
+
+static void infer__conv_images_task(void *arg, int64_t t) {
+    infer__conv_images *ci = (infer__conv_images *)arg;
+    infer__ctx one = *ci->c; /* the image's GEMMs run here alone: no pool, and no polling of the */
+    infer__conv2 q = *ci->q; /* host's abort callback off the thread that called infer_run */
+    char *mine = (char *)(((uintptr_t)one.scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + (size_t)t * ci->per;
+    int64_t n;
+    one.rt = NULL;
+#if INFER__POOL
+    while ((n = __atomic_fetch_add(&ci->next, 1, __ATOMIC_RELAXED)) < one.p->conv.n && !infer__stopped(ci->c->rt, 0))
+#else
+    for (n = t; n < one.p->conv.n && !infer__stopped(ci->c->rt, 0); n += ci->nt)
+#endif
+        infer__conv_gemm_image(&one, &q, n, 1, mine, ci->per + INFER__ALIGN); /* mine is aligned: per is used */
+}
+
+static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
+    const infer__conv_p *p = &c->p->conv;
+    int64_t cg = p->c / p->group, mg = p->m / p->group, ksz = p->k[0] * p->k[1] * p->k[2], kk = cg * ksz;
+    int64_t hw = p->out[0] * p->out[1] * p->out[2], n;
     int nt;
     infer__conv2 q;
     if (p->n_sp > 2) return infer__conv_ref(c);
@@ -15380,28 +15436,17 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     q.even = infer__even_neon;
 #endif
     nt = infer__threads_for(c, (double)mg * (double)hw * (double)kk);
-    for (n = 0; n < p->n; n++)
-        for (g = 0; g < p->group; g++) {
-            infer__gemm_job j;
-            memset(&j, 0, sizeof j);
-            q.x = x + (n * p->c + g * cg) * in_sz;
-            q.bias = bias ? bias + g * mg : NULL;
-            j.isa = isa, j.m = mg, j.n = hw, j.k = kk;
-            j.a_rs = kk, j.a_cs = 1;
-            if (c->packed) j.a_packed = c->packed + (size_t)g * infer__packed_a_floats(isa, mg, kk);
-            else j.a = w + g * mg * kk; /* a folded W is freed once packed (infer__pack_weights) */
-            j.b = q.x, j.b_rs = p->in_nhwc ? 1 : in_sz, j.b_cs = p->in_nhwc ? p->c : 1; /* X itself is B for a pointwise conv */
-            if (!pointwise) j.pack_b = infer__conv_pack_b, j.pack_arg = &q;
-            j.c = y + (n * p->m + g * mg) * hw;
-            if (res) { /* a fused residual (infer__residual_pass): C starts as it, unless Y is it already */
-                if (res != y) memcpy(j.c, res + (n * p->m + g * mg) * hw, (size_t)(mg * hw) * sizeof(float));
-                j.c_acc = 1;
-            }
-            j.epi = infer__conv_epi, j.epi_arg = &q;
-            infer__gemm_kepi(&j, q.bias, NULL, &p->act);
-            j.share_b = !pointwise;
-            infer__gemm_f32_job_run(c, &j, nt, c->scratch, c->scratch_bytes);
+    if (nt > 1 && p->n % nt == 0) { /* whole images a thread, one at a time as threads come free */
+        infer__conv_images ci;
+        ci.c = c, ci.q = &q, ci.nt = nt, ci.next = 0;
+        ci.per = (infer__gemm_f32_scratch_ab(mg, hw, kk, 1, c->packed != NULL) - INFER__ALIGN + INFER__ALIGN - 1) /
+                 INFER__ALIGN * INFER__ALIGN;
+        if (ci.per * (size_t)nt + INFER__ALIGN <= c->scratch_bytes) {
+            infer__parallel(c, nt, nt, infer__conv_images_task, &ci);
+            return INFER_STATUS_OK;
         }
+    }
+    for (n = 0; n < p->n; n++) infer__conv_gemm_image(c, &q, n, nt, c->scratch, c->scratch_bytes);
     return INFER_STATUS_OK;
 }
 
