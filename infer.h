@@ -15315,7 +15315,6 @@ static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_ta
 
 #endif /* INFER__HAVE_AVX2 */
 
-/* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
 /* Whether a conv's X has likely left the caches by the time an image's GEMM reads it: when
    the whole input (every image) is over INFER__NEAR_BYTES, the images after it, written by
    the node before, have pushed it out. Then the GEMM packs X a block of rows at a time
@@ -15391,6 +15390,7 @@ static void infer__conv_images_task(void *arg, int64_t t) {
         infer__conv_gemm_image(&one, &q, n, 1, mine, ci->per + INFER__ALIGN); /* mine is aligned: per is used */
 }
 
+/* The Conv of one ISA's GEMM; depthwise convs take the direct kernel, 3-D ones the reference. */
 static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_isa *isa) {
     const infer__conv_p *p = &c->p->conv;
     int64_t cg = p->c / p->group, mg = p->m / p->group, ksz = p->k[0] * p->k[1] * p->k[2], kk = cg * ksz;
