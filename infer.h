@@ -16979,12 +16979,12 @@ static infer_status infer__rnn_ref(const infer__ctx *c) {
     q.S = p->seq, q.B = p->batch, q.I = p->input, q.H = p->hidden, q.D = p->n_dir;
     q.GH = (q.lstm ? 4 : q.rnn ? 1 : 3) * p->hidden;
     q.rows = q.S * q.B;
-    q.xw = (double *)c->scratch;                               /* NULL when there is nothing to compute: */
-    q.work = q.xw ? q.xw + q.D * q.rows * q.GH : NULL;         /* hidden_size 0 (every output is empty) */
+    q.xw = (double *)c->scratch; /* NULL for an empty batch (no scratch): no offset from it */
+    q.work = q.xw ? q.xw + q.D * q.rows * q.GH : NULL;
     for (job = 0; job < q.B; job++)
         if ((st = infer__rnn_len(c, job, &len))) return st;
     if (q.y) memset(q.y, 0, c->out[0]->bytes);
-    if (q.B == 0 || q.H == 0) return INFER_STATUS_OK;
+    if (q.B == 0) return INFER_STATUS_OK;
     infer__parallel(c, infer__threads_for(c, (double)q.D * (double)q.rows * (double)q.GH * (double)q.I), q.D * q.rows,
                     infer__rnn_xw_task, &q);
     infer__parallel(c, infer__threads_for(c, (double)q.D * (double)q.rows * (double)q.GH * (double)q.H), q.D * q.B,
