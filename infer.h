@@ -13575,12 +13575,11 @@ static int32_t infer__q8_weight(const infer__ctx *c, const int8_t **w, const flo
     return prod;
 }
 
-/* rows of the int8 GEMM: a Gemm's m; a MatMul with a 2-D B is one GEMM over all rows of A;
-   a Conv one GEMM per batch item over its output positions */
+/* rows of the int8 GEMM: a Gemm's or MatMul's m (a MatMul with a 2-D B has all rows of A
+   in m: infer__shape_matmul); a Conv one GEMM per batch item over its output positions */
 static int64_t infer__q8_rows(const infer__ctx *c) {
-    const infer__mm_p *p = &c->p->mm;
     if (c->node->op == INFER__OP_CONV) return c->p->conv.out[0] * c->p->conv.out[1] * c->p->conv.out[2];
-    return c->node->op == INFER__OP_GEMM ? p->m : p->m * infer__prod(p->batch, 0, p->n_batch);
+    return c->p->mm.m;
 }
 
 /* The scratch the int8 path needs on top of the f32 one (shape functions). */
@@ -15455,8 +15454,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     if (nt > 1 && p->n % nt == 0) { /* whole images a thread, one at a time as threads come free */
         infer__conv_images ci;
         ci.c = c, ci.q = &q, ci.nt = nt, ci.next = 0;
-        ci.per = (infer__gemm_f32_scratch_ab(mg, hw, kk, 1, c->packed != NULL) - INFER__ALIGN + INFER__ALIGN - 1) /
-                 INFER__ALIGN * INFER__ALIGN;
+        ci.per = (size_t)infer__pad64(infer__gemm_f32_scratch_ab(mg, hw, kk, 1, c->packed != NULL) - INFER__ALIGN);
         if (ci.per * (size_t)nt + INFER__ALIGN <= c->scratch_bytes) {
             infer__parallel(c, nt, nt, infer__conv_images_task, &ci);
             return INFER_STATUS_OK;
