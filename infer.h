@@ -11572,6 +11572,9 @@ typedef void (*infer__ukr_ub_fn)(int r, int64_t kc, const float *a, const float 
 typedef void (*infer__ukr_col_fn)(int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   int64_t rows);
 
+/* c[MR][16 + w] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x the first 16 + w
+   columns of b-panel [kc][NR] (w 1 to NR / 4) */
+typedef void (*infer__ukr_16col_fn)(int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   const infer__kepi *e, int kind);
 
@@ -11586,6 +11589,7 @@ typedef struct infer__gemm_isa {
     infer__ukr_ua_fn ukr_ua;   /* the full tile reading A's rows in place, or NULL (infer__gemm_f32_part) */
     infer__ukr_ub_fn ukr_ub;   /* full-width tiles of part's rows reading B's rows in place, or NULL */
     infer__ukr_col_fn col;     /* an edge of up to nr / 4 columns, a column of mr rows a vector, or NULL */
+    infer__ukr_16col_fn col16; /* a full-row edge of 16 + (1 to nr / 4) columns in one pass, or NULL */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -11978,6 +11982,54 @@ __attribute__((target("avx512f"))) static void infer__ukr_col_avx512(int w, int6
     }
 }
 
+/* 16 + W columns (W 1..8) of a full 12-row tile in one pass: the 12 x 16 of
+   infer__ukr_rw_avx512 and the W columns of infer__ukr_col_w_avx512 in one loop. Alone, a
+   few columns' FMA chains wait on each other (one column: 4 cycles a step for one FMA);
+   here they run under the 16 columns' 12 (a 7 x 7 image's 49 columns: 32 + 17). The same
+   products in the same order as those two kernels, so the results do not change. */
+#define INFER__FMA16C(i) r##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, r##i);
+#define INFER__FMA1C(j)                                                                                            \
+    if (W > (j)) s##j = _mm512_fmadd_ps(av, _mm512_set1_ps(b[16 + (j)]), s##j);
+#define INFER__ST16C(i)                                                                                            \
+    _mm512_storeu_ps(c + (i) * ldc, acc ? _mm512_add_ps(r##i, _mm512_loadu_ps(c + (i) * ldc)) : r##i);
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__ukr_16col_w_avx512(const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
+    __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0, r8 = r0, r9 = r0;
+    __m512 r10 = r0, r11 = r0, s0 = r0, s1 = r0, s2 = r0, s3 = r0, s4 = r0, s5 = r0, s6 = r0, s7 = r0;
+    float t[8][16];
+    int64_t p;
+    int i, j;
+    for (p = 0; p < kc; p++, a += 12, b += 32) {
+        __m512 b0 = _mm512_loadu_ps(b), av = _mm512_maskz_loadu_ps(0x0FFF, a);
+        INFER__FMA16C(0) INFER__FMA16C(1) INFER__FMA16C(2) INFER__FMA16C(3) INFER__FMA16C(4) INFER__FMA16C(5)
+        INFER__FMA16C(6) INFER__FMA16C(7) INFER__FMA16C(8) INFER__FMA16C(9) INFER__FMA16C(10) INFER__FMA16C(11)
+        INFER__FMA1C(0) INFER__FMA1C(1) INFER__FMA1C(2) INFER__FMA1C(3)
+        INFER__FMA1C(4) INFER__FMA1C(5) INFER__FMA1C(6) INFER__FMA1C(7)
+    }
+    INFER__ST16C(0) INFER__ST16C(1) INFER__ST16C(2) INFER__ST16C(3) INFER__ST16C(4) INFER__ST16C(5)
+    INFER__ST16C(6) INFER__ST16C(7) INFER__ST16C(8) INFER__ST16C(9) INFER__ST16C(10) INFER__ST16C(11)
+    _mm512_storeu_ps(t[0], s0), _mm512_storeu_ps(t[1], s1), _mm512_storeu_ps(t[2], s2), _mm512_storeu_ps(t[3], s3);
+    _mm512_storeu_ps(t[4], s4), _mm512_storeu_ps(t[5], s5), _mm512_storeu_ps(t[6], s6), _mm512_storeu_ps(t[7], s7);
+    for (i = 0; i < 12; i++)
+        for (j = 0; j < W; j++) c[i * ldc + 16 + j] = acc ? t[j][i] + c[i * ldc + 16 + j] : t[j][i];
+}
+#undef INFER__FMA16C
+#undef INFER__FMA1C
+#undef INFER__ST16C
+__attribute__((target("avx512f"))) static void infer__ukr_16col_avx512(int w, int64_t kc, const float *a,
+                                                                        const float *b, float *c, int64_t ldc, int acc) {
+    switch (w) {
+    case 1: infer__ukr_16col_w_avx512(1, kc, a, b, c, ldc, acc); break;
+    case 2: infer__ukr_16col_w_avx512(2, kc, a, b, c, ldc, acc); break;
+    case 3: infer__ukr_16col_w_avx512(3, kc, a, b, c, ldc, acc); break;
+    case 4: infer__ukr_16col_w_avx512(4, kc, a, b, c, ldc, acc); break;
+    case 5: infer__ukr_16col_w_avx512(5, kc, a, b, c, ldc, acc); break;
+    case 6: infer__ukr_16col_w_avx512(6, kc, a, b, c, ldc, acc); break;
+    case 7: infer__ukr_16col_w_avx512(7, kc, a, b, c, ldc, acc); break;
+    default: infer__ukr_16col_w_avx512(8, kc, a, b, c, ldc, acc); break;
+    }
+}
+
 /* 64 columns at a time in 4 zmm accumulators; masked tail */
 __attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, int64_t k, const float *a,
                                                                       int64_t a_cs, const float *b, int64_t b_rs,
@@ -12103,10 +12155,12 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL, infer__ukr_col_avx2};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL, infer__ukr_col_avx2,
+                                                 NULL};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
-                                                   infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512};
+                                                   infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512,
+                                                   infer__ukr_16col_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -12216,7 +12270,7 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL};
+                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL, NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12366,7 +12420,8 @@ static int infer__edge_w(int64_t left) { return left <= 8 ? 0 : left <= 24 ? 1 :
 /* An edge tile of C, rows x cols (less than MR x NR), from full panels: the isa's part
    instances on the rows rounded up to its step, over column widths of 8, 16 or 32 (17 to
    24 columns as 16 + 8), the last nr / 4 columns or fewer by its column kernel (isa->col)
-   where it has one; a part that reaches past C computes into a buffer first. The same
+   where it has one, or with the 16 before them by isa->col16 on full rows; a part that
+   reaches past C computes into a buffer first. The same
    products in the same order as the full kernel, so results do not change. */
 static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float *a, const float *b, float *c,
                              int64_t ldc, int acc, int64_t rows, int64_t cols) {
@@ -12378,6 +12433,10 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
         int w = isa->part ? infer__edge_w(left) : 0, direct;
         if (isa->col && left <= isa->nr / 4) { /* the last few columns: a column a vector */
             isa->col((int)left, kc, a, b + j0, c + j0, ldc, acc, rows);
+            break;
+        }
+        if (isa->col16 && rows == isa->mr && left > 16 && left <= 16 + isa->nr / 4) { /* 16 and those in one */
+            isa->col16((int)(left - 16), kc, a, b + j0, c + j0, ldc, acc);
             break;
         }
         if (isa->part) wc = 8 << w;

@@ -504,6 +504,44 @@ static void test_matmul_rows_folded(void) {
         }
 }
 
+/* The fused edge kernel (isa->col16: 16 + w columns of a full tile) gives the bits of the
+   two kernels it replaces (part's 16 columns, then col's w), each w, K of 1, 7 and a
+   whole block, accumulating into C or not; and a GEMM whose last tile takes it (n = 49, a
+   7 x 7 image: 32 + 17) matches the double reference. */
+static void test_gemm_edge_fused(void) {
+#if defined(INFER__HAVE_AVX2)
+    static const int64_t kcs[] = {1, 7, INFER__GEMM_KC};
+    static float a[INFER__GEMM_KC * 12], b[INFER__GEMM_KC * 32], c0[12 * 40], c1[12 * 40], c2[12 * 40];
+    const infer__gemm_isa *isa = &infer__isa_avx512;
+    int w, acc;
+    size_t i;
+    if (!(infer__cpu_features() & INFER__CPU_AVX512)) {
+        SKIP("no AVX-512 on this CPU");
+    }
+    test_seed(9);
+    for (i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
+        for (w = 1; w <= 8; w++)
+            for (acc = 0; acc < 2; acc++) {
+                test_fill(a, sizeof a / sizeof a[0], -1, 1);
+                test_fill(b, sizeof b / sizeof b[0], -1, 1);
+                test_fill(c0, sizeof c0 / sizeof c0[0], -9, 9);
+                memcpy(c1, c0, sizeof c0), memcpy(c2, c0, sizeof c0);
+                isa->col16(w, kcs[i], a, b, c1, 40, acc);
+                isa->part(2, 1, kcs[i], a, b, c2, 40, acc);
+                isa->col(w, kcs[i], a, b + 16, c2 + 16, 40, acc, 12);
+                if (memcmp(c1, c2, sizeof c1) != 0) {
+                    printf("  col16 w=%d kc=%lld acc=%d: not the bits of part + col\n", w, (long long)kcs[i], acc);
+                    test__failed_checks++;
+                    return;
+                }
+            }
+    for (i = 0; i < sizeof kcs / sizeof kcs[0]; i++)
+        if (!check_shape(24 + 5, 49, 2 * kcs[i] + 3, 0, (int)i & 1)) return;
+#else
+    SKIP("no x86 SIMD kernels in this build");
+#endif
+}
+
 /* 1 and 2 threads through a session: a size where the kernel really splits the work. */
 static void test_threads_identical(void) {
     static float a[256 * 300], b[300 * 530];
@@ -527,6 +565,7 @@ int main(void) {
     RUN(test_gemm_large_sizes);
     RUN(test_gemm_rows_in_place);
     RUN(test_gemm_b_in_place);
+    RUN(test_gemm_edge_fused);
     RUN(test_gemm_bands);
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_rows_folded);
