@@ -341,9 +341,9 @@ static void test_softmax_layer_norm_kernels(void) {
 }
 
 /* Attention: 4-D and 3-D, masks (bool, f32 [S][T], f32 [B][1][1][T] shorter than T),
-   causal, GQA, odd sequence lengths */
+   causal, GQA, odd sequence lengths, keys over one, two and three blocks of the kernel's */
 static void test_attention_kernels(void) {
-    static const int64_t seqs[][2] = {{1, 1}, {7, 7}, {17, 17}, {130, 130}, {7, 130}, {17, 3}};
+    static const int64_t seqs[][2] = {{1, 1}, {7, 7}, {17, 17}, {130, 130}, {7, 130}, {17, 3}, {5, 300}};
     size_t s;
     int form;
     find_levels();
