@@ -11290,8 +11290,9 @@ static infer_status infer__layer_norm_f32(const infer__ctx *c, const infer__vec_
    row does not depend on the thread count. A block of 128 keys (was 64) halves the
    per-block steps of each row (scale, mask, maximum, rescale: at head size 32 they cost
    about what its products do); a sequence of 128 is one block, so no rescale at all
-   (MiniLM attention nodes 6-23% faster at batch 8 two threads, 10-18% at batch 1 one
-   thread, BERT's (head size 64) 0-7%, three pairs of profiles each). */
+   (MiniLM attention nodes 6-23% faster at batch 8 two threads, 9-18% at batch 1 one
+   thread; BERT's (head size 64) 0-7% at batch 8 one thread, -12% to +3% at batch 1;
+   three pairs of profiles each). */
 #define INFER__ATT_KB 128
 #define INFER__ATT_QB 16
 #define INFER__ATT_MAX_D 256 /* larger head sizes run the reference */
