@@ -11950,28 +11950,33 @@ __attribute__((target("avx512f,avx2,fma"))) static void infer__ukr_part_avx512(i
    broadcast A's 12 for 8 columns. The same products in the same order as the full
    kernel's (an FMA a step from zero, then C added), so the edge's results do not change.
    Rows (at most 12) of C are written, through a transpose in memory. */
+/* one step of column j (W > j) of infer__ukr_col_w_avx512: A's 12 values (av) x B's value */
+#define INFER__FMA1C(j, b)                                                                                         \
+    if (W > (j)) s##j = _mm512_fmadd_ps(av, _mm512_set1_ps((b)[j]), s##j);
+/* c[rows][W] (row stride ldc) = (acc ? c : 0) + the W column accumulators s0.. (one column
+   of the tile's rows each), through a transpose in memory */
 __attribute__((target("avx512f"), always_inline)) static inline void
-infer__ukr_col_w_avx512(const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
-                        int64_t rows) {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+infer__col_store_avx512(const int W, __m512 s0, __m512 s1, __m512 s2, __m512 s3, __m512 s4, __m512 s5, __m512 s6,
+                        __m512 s7, float *c, int64_t ldc, int acc, int64_t rows) {
     float t[8][16];
-    int64_t p, i;
+    int64_t i;
     int j;
-    for (p = 0; p < kc; p++, a += 12, b += 32) {
-        __m512 av = _mm512_maskz_loadu_ps(0x0FFF, a);
-        s0 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[0]), s0);
-        if (W > 1) s1 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[1]), s1);
-        if (W > 2) s2 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[2]), s2);
-        if (W > 3) s3 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[3]), s3);
-        if (W > 4) s4 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[4]), s4);
-        if (W > 5) s5 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[5]), s5);
-        if (W > 6) s6 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[6]), s6);
-        if (W > 7) s7 = _mm512_fmadd_ps(av, _mm512_set1_ps(b[7]), s7);
-    }
     _mm512_storeu_ps(t[0], s0), _mm512_storeu_ps(t[1], s1), _mm512_storeu_ps(t[2], s2), _mm512_storeu_ps(t[3], s3);
     _mm512_storeu_ps(t[4], s4), _mm512_storeu_ps(t[5], s5), _mm512_storeu_ps(t[6], s6), _mm512_storeu_ps(t[7], s7);
     for (i = 0; i < rows; i++)
         for (j = 0; j < W; j++) c[i * ldc + j] = acc ? t[j][i] + c[i * ldc + j] : t[j][i];
+}
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__ukr_col_w_avx512(const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                        int64_t rows) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    int64_t p;
+    for (p = 0; p < kc; p++, a += 12, b += 32) {
+        __m512 av = _mm512_maskz_loadu_ps(0x0FFF, a);
+        INFER__FMA1C(0, b) INFER__FMA1C(1, b) INFER__FMA1C(2, b) INFER__FMA1C(3, b)
+        INFER__FMA1C(4, b) INFER__FMA1C(5, b) INFER__FMA1C(6, b) INFER__FMA1C(7, b)
+    }
+    infer__col_store_avx512(W, s0, s1, s2, s3, s4, s5, s6, s7, c, ldc, acc, rows);
 }
 __attribute__((target("avx512f"))) static void infer__ukr_col_avx512(int w, int64_t kc, const float *a, const float *b,
                                                                       float *c, int64_t ldc, int acc, int64_t rows) {
@@ -11993,30 +11998,23 @@ __attribute__((target("avx512f"))) static void infer__ukr_col_avx512(int w, int6
    here they run under the 16 columns' 12 (a 7 x 7 image's 49 columns: 32 + 17). The same
    products in the same order as those two kernels, so the results do not change. */
 #define INFER__FMA16C(i) r##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, r##i);
-#define INFER__FMA1C(j)                                                                                            \
-    if (W > (j)) s##j = _mm512_fmadd_ps(av, _mm512_set1_ps(b[16 + (j)]), s##j);
 #define INFER__ST16C(i)                                                                                            \
     _mm512_storeu_ps(c + (i) * ldc, acc ? _mm512_add_ps(r##i, _mm512_loadu_ps(c + (i) * ldc)) : r##i);
 __attribute__((target("avx512f"), always_inline)) static inline void
 infer__ukr_16col_w_avx512(const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc) {
     __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0, r8 = r0, r9 = r0;
     __m512 r10 = r0, r11 = r0, s0 = r0, s1 = r0, s2 = r0, s3 = r0, s4 = r0, s5 = r0, s6 = r0, s7 = r0;
-    float t[8][16];
     int64_t p;
-    int i, j;
     for (p = 0; p < kc; p++, a += 12, b += 32) {
         __m512 b0 = _mm512_loadu_ps(b), av = _mm512_maskz_loadu_ps(0x0FFF, a);
         INFER__FMA16C(0) INFER__FMA16C(1) INFER__FMA16C(2) INFER__FMA16C(3) INFER__FMA16C(4) INFER__FMA16C(5)
         INFER__FMA16C(6) INFER__FMA16C(7) INFER__FMA16C(8) INFER__FMA16C(9) INFER__FMA16C(10) INFER__FMA16C(11)
-        INFER__FMA1C(0) INFER__FMA1C(1) INFER__FMA1C(2) INFER__FMA1C(3)
-        INFER__FMA1C(4) INFER__FMA1C(5) INFER__FMA1C(6) INFER__FMA1C(7)
+        INFER__FMA1C(0, b + 16) INFER__FMA1C(1, b + 16) INFER__FMA1C(2, b + 16) INFER__FMA1C(3, b + 16)
+        INFER__FMA1C(4, b + 16) INFER__FMA1C(5, b + 16) INFER__FMA1C(6, b + 16) INFER__FMA1C(7, b + 16)
     }
     INFER__ST16C(0) INFER__ST16C(1) INFER__ST16C(2) INFER__ST16C(3) INFER__ST16C(4) INFER__ST16C(5)
     INFER__ST16C(6) INFER__ST16C(7) INFER__ST16C(8) INFER__ST16C(9) INFER__ST16C(10) INFER__ST16C(11)
-    _mm512_storeu_ps(t[0], s0), _mm512_storeu_ps(t[1], s1), _mm512_storeu_ps(t[2], s2), _mm512_storeu_ps(t[3], s3);
-    _mm512_storeu_ps(t[4], s4), _mm512_storeu_ps(t[5], s5), _mm512_storeu_ps(t[6], s6), _mm512_storeu_ps(t[7], s7);
-    for (i = 0; i < 12; i++)
-        for (j = 0; j < W; j++) c[i * ldc + 16 + j] = acc ? t[j][i] + c[i * ldc + 16 + j] : t[j][i];
+    infer__col_store_avx512(W, s0, s1, s2, s3, s4, s5, s6, s7, c + 16, ldc, acc, 12);
 }
 #undef INFER__FMA16C
 #undef INFER__FMA1C
