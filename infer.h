@@ -11798,7 +11798,9 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ke
    the end, and 24 prefetches at once fill the line fill buffers and stall the core (Intel: 6% of a 2048^3 GEMM).
    A packed A is fetched 64 steps ahead: a conv's weights stream from memory once a run, each panel in one pass
    over a few columns (ResNet-50's 7x7 and 14x14 layers), and the hardware prefetchers stop at each 4 KiB page
-   (ResNet-50, batch 1, Intel: 12% faster). */
+   (ResNet-50, batch 1, Intel: 12% faster). B's rows read in place fetch the next panel's part of each row into
+   L2 as they go: the first tile of a panel otherwise meets up to 256 rows, more streams than the prefetchers
+   follow (64 x 3136 x 256: 0.77 -> 0.67 ms; ResNet-50 batch 1's layer1 1x1 convs 8% faster). */
 __attribute__((target("avx512f"), always_inline)) static inline void
 infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
                      const float *b, const int64_t bs, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
@@ -11808,6 +11810,12 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
     int i;
     const int lines = W > 16 ? 2 : 1; /* of a row of C */
     int64_t p = 0, pre = INFER__MIN(kc, R * lines);
+    /* B's rows in place (infer__ukr_ub_avx512): the next panel's columns of the row into L2 */
+#define INFER__PFB512                                                                                              \
+    if (ps > 1 && bs != 32) {                                                                                      \
+        _mm_prefetch((const char *)(b + 32), _MM_HINT_T1);                                                         \
+        _mm_prefetch((const char *)(b + 48), _MM_HINT_T1);                                                         \
+    }
 #define INFER__STEP512                                                                                             \
     {                                                                                                              \
         __m512 b0 = _mm512_loadu_ps(b), b1 = W > 16 ? _mm512_loadu_ps(b + 16) : b0;                               \
@@ -11826,6 +11834,7 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
     }
     for (; p < pre; p++, a += ps, b += bs) {
         _mm_prefetch((const char *)(c + p / lines * ldc + p % lines * 16), _MM_HINT_T0);
+        INFER__PFB512
         INFER__STEP512
     }
     for (i = (int)pre; i < R * lines; i++) _mm_prefetch((const char *)(c + i / lines * ldc + i % lines * 16), _MM_HINT_T0);
@@ -11835,8 +11844,10 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
             _mm_prefetch((const char *)(b + 16 * 32), _MM_HINT_T0);
             _mm_prefetch((const char *)(b + 16 * 32 + 16), _MM_HINT_T0);
         }
+        INFER__PFB512
         INFER__STEP512
     }
+#undef INFER__PFB512
 #undef INFER__STEP512
     INFER__ST16(r0, 0)
     INFER__ST16(r1, 1)
