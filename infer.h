@@ -12483,11 +12483,15 @@ static int infer__gemm_ua(const infer__gemm_job *g) {
    B neither pre-packed nor packed by a callback, its columns contiguous, and few rows of
    A to share each packed value: up to 64 (a pointwise conv to 64 channels: packing X took
    a fifth of the time), or up to 256 where a panel of k <= 128 rows stays in L1 while
-   they pass. Beyond, the strided rows cost more than packing them (measured: M=128,
-   N=3136, K=512 15% slower in place). */
+   they pass or where B's rows start on cache lines (with the next panel prefetched, the
+   kernel's loads then cost what a packed panel's do, and the pass that packs all of B
+   is saved: M=128, N=784, K=512 0.75 -> 0.63 ms, M=256, N=3136, K=256 2.76 -> 2.62; rows
+   off the lines split every other load: N=196 or 200 5-10% slower in place). Beyond 256
+   rows, packing is paid back. */
 static int infer__gemm_ub(const infer__gemm_job *g) {
+    int lines = (g->b_rs * sizeof(float)) % 64 == 0 && (uintptr_t)g->b % 64 == 0;
     return g->isa->ukr_ub && !g->b_packed && !g->pack_b && g->b_cs == 1 && !g->b_far &&
-           (g->m <= 64 || (g->m <= 256 && g->k <= 128)) && !infer__gemm_ua(g);
+           (g->m <= 64 || (g->m <= 256 && (g->k <= 128 || lines))) && !infer__gemm_ua(g);
 }
 
 /* C[i0..i1)[j0..j1) of g's c[m][n] = a * b, on one thread, with its own packing buffers

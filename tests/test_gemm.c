@@ -162,16 +162,19 @@ static void test_gemm_rows_in_place(void) {
    the same B row-major (in place where the ISA can; A column-major, so A is packed) and
    stored transposed (packed), full and edge tiles, with and without a fused epilogue. */
 static void test_gemm_b_in_place(void) {
-    static const int64_t shapes[][3] = {{64, 784, 256}, {13, 100, 37}, {200, 96, 128}, {8, 33, 5}, {250, 70, 129}};
+    static const int64_t shapes[][3] = {{64, 784, 256}, {13, 100, 37}, {200, 96, 128}, {8, 33, 5},
+                                        {250, 70, 129}, {140, 208, 300}, {140, 200, 300}};
     int cpu = infer__cpu_features(), s, t;
     test_seed(8);
     for (s = 0; s < (int)(sizeof shapes / sizeof shapes[0]); s++) {
         int64_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], i, j;
-        float *a = (float *)malloc((size_t)(m * k) * sizeof(float)), *b = (float *)malloc((size_t)(k * n) * sizeof(float));
+        float *a = (float *)malloc((size_t)(m * k) * sizeof(float)), *b = NULL;
         float *bt = (float *)malloc((size_t)(k * n) * sizeof(float)), *bias = (float *)malloc((size_t)m * sizeof(float));
         float *c1 = (float *)malloc((size_t)(m * n) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n) * sizeof(float));
         size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
-        void *scratch = malloc(sb);
+        void *scratch = malloc(sb), *mem;
+        b = posix_memalign(&mem, 64, (size_t)(k * n) * sizeof(float)) ? NULL : (float *)mem; /* rows on lines where n % 16 == 0 */
+        CHECK(b != NULL);
         test_fill(a, (size_t)(m * k), -1, 1);
         test_fill(b, (size_t)(k * n), -1, 1);
         test_fill(bias, (size_t)m, -1, 1);
@@ -183,8 +186,8 @@ static void test_gemm_b_in_place(void) {
             infer__act relu = {INFER__ACT_RELU, 0, 0};
             int epi;
             memset(&g, 0, sizeof g);
-            g.isa = &infer__isa_avx512, g.m = m, g.n = n, g.k = k, g.a_rs = 1, g.a_cs = m, g.b_cs = 1;
-            CHECK(infer__gemm_ub(&g) == (m <= 64 || (m <= 256 && k <= 128)));
+            g.isa = &infer__isa_avx512, g.m = m, g.n = n, g.k = k, g.a_rs = 1, g.a_cs = m, g.b = b, g.b_rs = n, g.b_cs = 1;
+            CHECK(infer__gemm_ub(&g) == (m <= 64 || (m <= 256 && (k <= 128 || n % 16 == 0))));
             g.b_cs = k;
             CHECK(!infer__gemm_ub(&g));
             for (epi = 0; epi < 2; epi++)
