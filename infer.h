@@ -11468,8 +11468,6 @@ typedef struct infer__gemm_job {
                                     (infer__gemm_shared_a_bytes more scratch; MatMul sets it) */
     float *shared_a;
     int c_acc;                   /* C holds an addend (a fused residual): the first block of K adds to it too */
-    int b_far;                   /* B has likely left the caches (infer__conv_b_far): pack it, do not
-                                    read its rows in place */
     infer__epi_fn epi;           /* optional: run on each tile of C once its sum is complete */
     const void *epi_arg;
     int kepi_on, kepi_kind;      /* with epi: full tiles' kernels apply kepi and activation
@@ -12487,10 +12485,11 @@ static int infer__gemm_ua(const infer__gemm_job *g) {
    kernel's loads then cost what a packed panel's do, and the pass that packs all of B
    is saved: M=128, N=784, K=512 0.75 -> 0.63 ms, M=256, N=3136, K=256 2.76 -> 2.62; rows
    off the lines split every other load: N=196 or 200 5-10% slower in place). Beyond 256
-   rows, packing is paid back. */
+   rows, packing is paid back. The same where B has left the caches (a batch's later
+   images pushed it out): ResNet-50 batch 8's 1x1 convs 9-11% faster in place than packed. */
 static int infer__gemm_ub(const infer__gemm_job *g) {
     int lines = (g->b_rs * sizeof(float)) % 64 == 0 && (uintptr_t)g->b % 64 == 0;
-    return g->isa->ukr_ub && !g->b_packed && !g->pack_b && g->b_cs == 1 && !g->b_far &&
+    return g->isa->ukr_ub && !g->b_packed && !g->pack_b && g->b_cs == 1 &&
            (g->m <= 64 || (g->m <= 256 && (g->k <= 128 || lines))) && !infer__gemm_ua(g);
 }
 
@@ -15391,19 +15390,6 @@ static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_ta
 
 #endif /* INFER__HAVE_AVX2 */
 
-/* Whether a conv's X has likely left the caches by the time an image's GEMM reads it: when
-   the whole input (every image) is over INFER__NEAR_BYTES, the images after it, written by
-   the node before, have pushed it out. Then the GEMM packs X a block of rows at a time
-   (runs of up to 4 KiB that the prefetchers follow) instead of reading 32 floats from each
-   of up to 256 rows in place (ResNet-50 batch 8, one thread: layer1's and layer2's 1x1
-   convs about 6% faster, 6 of 6 pairs of profiles; at batch 1, whose largest X of 3.2 MB
-   is still near, reading in place stays faster: layer1's 256 -> 64 convs 1.9 against
-   2.2 ms a run). */
-#define INFER__NEAR_BYTES (4.0 * 1024 * 1024)
-static int infer__conv_b_far(const infer__conv_p *p) {
-    return (double)p->n * (double)p->c * (double)(p->in[0] * p->in[1] * p->in[2]) * sizeof(float) > INFER__NEAR_BYTES;
-}
-
 /* Image n of a conv on the GEMM (every group), on nt threads with scratch of bytes; q
    (isa, geometry) gets the image's input and bias as it goes. */
 static void infer__conv_gemm_image(const infer__ctx *c, infer__conv2 *q, int64_t n, int nt, void *scratch, size_t bytes) {
@@ -15435,7 +15421,6 @@ static void infer__conv_gemm_image(const infer__ctx *c, infer__conv2 *q, int64_t
         j.epi = infer__conv_epi, j.epi_arg = q;
         infer__gemm_kepi(&j, q->bias, NULL, &p->act);
         j.share_b = !pointwise;
-        j.b_far = infer__conv_b_far(p);
         infer__gemm_f32_job_run(c, &j, nt, scratch, bytes);
     }
 }

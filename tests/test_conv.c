@@ -243,7 +243,7 @@ static conv_case cc(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m, int64
    (infer__conv_images_task): a pointwise conv (X read in place as B, or packed), a
    general conv whose B is packed from the image, groups, stride 2, bias with Relu;
    batch 3 on 2 threads, which splits each image's GEMM instead; and an input over 4 MiB,
-   which the GEMM packs (infer__conv_b_far) where it would read a smaller one in place.
+   read in place all the same.
    check_conv compares 1 and 2 threads bit for bit, and both with the reference. */
 static void test_conv_batch_images(void) {
     conv_case k[8];
@@ -254,7 +254,7 @@ static void test_conv_batch_images(void) {
     k[n++] = cc(4, 24, 15, 17, 40, 3, 2, 1, 1, 2);  /* 3x3 stride 2, two groups */
     k[n++] = cc(6, 16, 10, 10, 24, 5, 1, 2, 1, 1);  /* 5x5: not Winograd */
     k[n++] = cc(3, 32, 14, 14, 64, 1, 1, 0, 1, 1);  /* batch 3: each image's GEMM split */
-    k[n++] = cc(2, 64, 96, 96, 32, 1, 1, 0, 1, 1);  /* input over 4 MiB: X packed, not read in place */
+    k[n++] = cc(2, 64, 96, 96, 32, 1, 1, 0, 1, 1);  /* input over 4 MiB, X in place */
     for (i = 0; i < n; i++) {
         k[i].act = i % 2 ? "Relu" : NULL;
         if (!check_conv(&k[i])) return;
