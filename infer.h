@@ -3116,6 +3116,7 @@ typedef struct infer__ctx {
     infer__rt *rt;              /* the session's threads and stop signals (NULL: none) */
     const float *packed;        /* kernels: this node's weights pre-packed at session creation
                                    for its kernel (infer__cpu_pack), or NULL */
+    int wino_e;                 /* kernels: the Winograd tile (4 or 2) packed is for, or 0: not */
 } infer__ctx;
 
 typedef infer_status (*infer__shape_fn)(infer__ctx *c);
@@ -5911,6 +5912,7 @@ struct infer_session {
     uint64_t empty[8];           /* where zero-byte tensors point */
     const float **packed;        /* [m->n_nodes] weights pre-packed for the node's kernel, or NULL */
     void **packed_raw;           /* [m->n_nodes] their allocations (to free) */
+    uint8_t *wino_e;             /* [m->n_nodes] a conv's Winograd tile its packing chose, or 0 */
     size_t packed_bytes;
     double *node_ms;             /* [m->n_nodes] with profiling, else NULL */
     uint64_t n_runs;             /* timed runs */
@@ -5958,8 +5960,8 @@ static int infer__cpu_supports(const infer__ctx *c) {
 static infer__kernel_fn infer__cpu_variant(const infer__ctx *c, int force_reference);
 static const char *infer__cpu_kernel_name(infer__kernel_fn fn);
 /* section 9: floats of the node's weights pre-packed for kernel fn (0: none); packs into
-   dst when it is not NULL */
-static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst);
+   dst when it is not NULL; *wino: the Winograd tile size of that packing, or 0 */
+static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst, int *wino);
 /* section 9: the int8 GEMM's kernels for fn, or NULL when fn is no int8 MatMul/Gemm/Conv */
 typedef struct infer__qgemm_isa infer__qgemm_isa;
 static const infer__qgemm_isa *infer__q8_isa(infer__kernel_fn fn);
@@ -6007,6 +6009,7 @@ static void infer__ctx_init(infer_session *s, uint32_t node, infer__ctx *c) {
     c->n_threads = s->n_threads;
     c->rt = (infer__rt *)&s->rt;
     c->packed = s->packed ? s->packed[node] : NULL;
+    c->wino_e = s->wino_e ? s->wino_e[node] : 0;
     c->max_bytes = s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes); /* what is left */
 }
 
@@ -6981,6 +6984,7 @@ void infer_session_free(infer_session *s) {
     for (i = 0; s->packed_raw && i < s->m->n_nodes; i++) infer__free(&a, s->packed_raw[i]);
     infer__free(&a, (void *)s->packed);
     infer__free(&a, (void *)s->packed_raw);
+    infer__free(&a, s->wino_e);
     if (s->arena_raw) s->be->free(&a, s->arena_raw);
     infer__free(&a, s->vals);
     infer__free(&a, s->params);
@@ -7033,14 +7037,17 @@ static infer_status infer__pack_weights(infer_session *s) {
         infer__ctx c;
         size_t n, bytes;
         float *dst;
+        int wino;
         infer__ctx_init(s, node, &c);
         if (s->be != &infer__cpu_backend || (s->dev && s->dev->on_dev[node]) ||
-            !(n = infer__cpu_pack(&c, s->kernels[node], NULL)))
+            !(n = infer__cpu_pack(&c, s->kernels[node], NULL, &wino)))
             continue;
         if (!s->packed) {
             s->packed = (const float **)infer__calloc(&s->a, m->n_nodes, sizeof(float *));
             s->packed_raw = (void **)infer__calloc(&s->a, m->n_nodes, sizeof(void *));
-            if (!s->packed || !s->packed_raw) return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY, "out of memory");
+            s->wino_e = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
+            if (!s->packed || !s->packed_raw || !s->wino_e)
+                return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY, "out of memory");
         }
         if (n > SIZE_MAX / sizeof(float) || (bytes = n * sizeof(float)) > cap - INFER__MIN(cap, s->packed_bytes))
             return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY,
@@ -7048,8 +7055,9 @@ static infer_status infer__pack_weights(infer_session *s) {
                                 s->packed_bytes + n * sizeof(float), s->max_bytes);
         dst = (float *)infer__alloc_aligned(&s->a, bytes, &s->packed_raw[node]);
         if (!dst) return infer__cfail(&c, INFER_STATUS_OUT_OF_MEMORY, "out of memory pre-packing %zu bytes", bytes);
-        infer__cpu_pack(&c, s->kernels[node], dst);
+        infer__cpu_pack(&c, s->kernels[node], dst, &wino);
         s->packed[node] = dst;
+        s->wino_e[node] = (uint8_t)wino; /* kept when infer_session_set_dims changes the shapes */
         s->packed_bytes += bytes;
         infer__release_folded(s, node); /* a folded weight (f16/bf16 widened, int8 dequantized) only this node read */
         if (m->mapped) { /* the source tensor: a weight of the file, read by this node only? */
@@ -13814,9 +13822,11 @@ static size_t infer__pw_nhwc_pack(const infer__conv_p *p, const float *w, const 
    MatMul/Gemm's B are packed when they are constants (initializers or folded) and the
    kernel will read the panels on every run (not the few-rows or depthwise paths): a
    transposed B (a classifier's Gemm) is packed even for one row, as the packed GEMM
-   would otherwise pack it on every run. */
-static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst) {
+   would otherwise pack it on every run. A Winograd conv's tile size is chosen here, for
+   the shapes at creation, and kept (*wino) for the kernel. */
+static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst, int *wino) {
     const infer__qgemm_isa *qisa = infer__q8_isa(fn);
+    *wino = 0;
     if (qisa) { /* s8 B packed (infer__qgemm_packed_bytes, a multiple of 4), then scale [n] */
         const int8_t *w;
         const float *scale;
@@ -13861,7 +13871,7 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
 #if defined(INFER__HAVE_AVX2)
         if (infer__conv_wino(p)) { /* (e + 2)^2 transformed weights (infer__wino_pack) */
-            int e = infer__conv_wino(p);
+            int e = *wino = infer__conv_wino(p);
             if (dst) infer__wino_pack(isa, dst, (const float *)w->data, p->m, p->c, e);
             return (size_t)((e + 2) * (e + 2)) * infer__packed_a_floats(isa, p->m, p->c);
         }
@@ -14012,7 +14022,8 @@ static int infer__conv_pointwise(const infer__conv_p *p) {
    computed in double and packed once at session creation as a^2 GEMM A operands (4x, or
    1.8x, the weight's floats; infer__cpu_pack). F(2x2) is taken when W has 512 x 512 filters
    or more, whose F(4x4) weights (36 MB) would be read from memory every run in a ResNet's
-   last layers (7 x 7 images: few tiles to share the reads). A run takes the tiles in blocks
+   last layers (7 x 7 images: few tiles to share the reads), and from 256 x 256 when the
+   run has few tiles (infer__conv_wino). A run takes the tiles in blocks
    of whole rows of tiles (across the batch), sized so a block's V and M stay near L2: the
    input transform writes V straight into the GEMM's packed B panels, the a^2 GEMMs run one
    a task, and the output transform adds the bias, applies the activation and writes NCHW.
@@ -14022,21 +14033,28 @@ static int infer__conv_pointwise(const infer__conv_p *p) {
    count. The transforms' constants (5, 8, 1/24) cost some bits against the direct sum:
    up to 1.3e-5 of the output's scale on tests/test_conv.c's shapes (the direct path: 9e-7).
    Taken with a constant W and 16+ input and output channels (infer__conv_wino): W's shape
-   alone decides, as the weights are packed once and infer_session_set_dims may change the
-   batch and image sizes later. */
+   alone decides that, as the weights are packed once and infer_session_set_dims may change
+   the batch and image sizes later; the tile size, chosen for the shapes at creation, stays
+   with the packed weights (the scratch is planned for either). */
 
 #define INFER__WINO_TILES 64         /* at least this many tiles a block (whole rows of tiles) */
 #define INFER__WINO_FLOATS (1 << 18) /* or as many as keep V + M of a block in 1 MiB */
 #define INFER__WINO_F2 (1 << 18)     /* F(2x2, 3x3) from this many filters (m x c) */
 
 /* The tile size e (4 or 2) Conv p runs as Winograd F(e x e, 3x3) with when its W is a
-   constant; 0: not */
+   constant, for p's shapes; 0: not (W's shape alone decides that). F(2x2) from
+   INFER__WINO_F2 filters, and from a quarter of them where F(4x4)'s GEMMs would have fewer
+   columns (tiles, every image's) than one full panel: its 2.2x as many weights are then
+   read for too few columns to pay for themselves (ResNet-50's 14 x 14 layer at batch 1,
+   16 tiles: 28% faster in F(2x2); at batch 8, 128 tiles, F(4x4) is 7-9% faster). */
 static int infer__conv_wino(const infer__conv_p *p) {
 #if defined(INFER__HAVE_AVX2)
+    double filters = (double)p->c * (double)p->m, tiles4;
     if (p->n_sp != 2 || p->group != 1 || p->k[0] != 3 || p->k[1] != 3 || p->s[0] != 1 || p->s[1] != 1 ||
         p->d[0] != 1 || p->d[1] != 1 || p->c < 16 || p->m < 16)
         return 0;
-    return (double)p->c * (double)p->m >= INFER__WINO_F2 ? 2 : 4;
+    tiles4 = (double)p->n * (double)((p->out[0] + 3) / 4) * (double)((p->out[1] + 3) / 4);
+    return filters >= INFER__WINO_F2 || (filters >= INFER__WINO_F2 / 4 && tiles4 < INFER__GEMM_NR_MAX) ? 2 : 4;
 #else
     (void)p;
     return 0;
@@ -14079,16 +14097,23 @@ static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_
 }
 
 /* Scratch bytes of the Winograd conv p on nt threads: one slice per thread when there are
-   blocks enough for threads to take whole ones (2 a thread), else one */
+   blocks enough for threads to take whole ones (2 a thread), else one; for either tile
+   size, as the weights keep the one chosen at creation (infer__cpu_pack) when
+   infer_session_set_dims changes the shapes */
 static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
-    int64_t e = infer__conv_wino(p), blocks;
-    int whole;
-    size_t slice;
-    infer__wino_rows(p, e, &blocks, NULL);
-    whole = nt > 1 && blocks >= 2 * nt;
-    slice = infer__wino_slice(p, e, whole ? 1 : nt, NULL);
-    return slice && infer__mul(slice, sizeof(float) * (size_t)(whole ? nt : 1), bytes) &&
-           infer__add(*bytes, INFER__ALIGN, bytes);
+    int64_t e, blocks;
+    *bytes = 0;
+    for (e = 2; e <= 4; e += 2) {
+        size_t slice, b;
+        int whole;
+        infer__wino_rows(p, e, &blocks, NULL);
+        whole = nt > 1 && blocks >= 2 * nt;
+        slice = infer__wino_slice(p, e, whole ? 1 : nt, NULL);
+        if (!slice || !infer__mul(slice, sizeof(float) * (size_t)(whole ? nt : 1), &b) || !infer__add(b, INFER__ALIGN, &b))
+            return 0;
+        *bytes = INFER__MAX(*bytes, b);
+    }
+    return 1;
 }
 
 /* Scratch bytes of the SIMD Conv on nt threads: the GEMM's packing buffers for one
@@ -15107,7 +15132,7 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
     w.p = p, w.isa = isa, w.u = c->packed, w.x = (const float *)c->in[0]->data, w.y = (float *)c->out[0]->data;
     w.res = p->res ? (const float *)p->res->data : NULL;
     w.bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
-    w.e = infer__conv_wino(p), pos = (w.e + 2) * (w.e + 2);
+    w.e = c->wino_e, pos = (w.e + 2) * (w.e + 2); /* as packed */
     w.in = isa == &infer__isa_avx512 ? infer__wino_in_task512 : infer__wino_in_task;
     w.out = isa == &infer__isa_avx512 ? infer__wino_out_task512 : infer__wino_out_task;
     w.th = (p->out[0] + w.e - 1) / w.e, w.tw = (p->out[1] + w.e - 1) / w.e;
@@ -15501,7 +15526,7 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
                         isa == &infer__isa_avx512 ? infer__conv_nhwc_task512 : infer__conv_nhwc_task256, &pj);
         return INFER_STATUS_OK;
     }
-    if (c->packed && infer__conv_wino(p)) return infer__conv_wino_run(c, isa);
+    if (c->packed && c->wino_e) return infer__conv_wino_run(c, isa);
 #endif
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
         return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */

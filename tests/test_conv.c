@@ -14,6 +14,7 @@ typedef struct conv_case {
     int64_t n, c, h, w, m, kh, kw, sh, sw, ph, pw, ph2, pw2, dh, dw, group;
     int n_sp, bias;
     const char *act;
+    int sym; /* the batch a symbolic dim, "batch" */
 } conv_case;
 
 /* The model in b with output "y" as a 64-byte aligned file image (b freed); NULL on failure or !ok */
@@ -35,13 +36,14 @@ static void *conv_model(const conv_case *k, const float *w, const float *bias, s
     infer_builder *b = NULL;
     infer_tensor t;
     infer_attr at[8];
+    static const char *const batch[5] = {"batch", NULL, NULL, NULL, NULL};
     int64_t xd[5], ks[3], st[3], pads[6], dil[3];
     int n_at = 0, ok = 1;
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
     if (k->n_sp == 1) xd[2] = k->w;
     if (k->n_sp == 3) xd[2] = 3, xd[3] = k->h, xd[4] = k->w;
-    ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2 + k->n_sp, xd, NULL);
+    ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 2 + k->n_sp, xd, k->sym ? batch : NULL);
     memset(&t, 0, sizeof t);
     t.name = "w", t.dtype = INFER_DTYPE_F32, t.n_dims = 2 + k->n_sp, t.data = (void *)w;
     t.dims[0] = k->m, t.dims[1] = k->c / k->group;
@@ -83,20 +85,23 @@ static void force_kernel(infer_session *s, infer__kernel_fn fn) {
     uint32_t node = s->steps[0];
     infer__ctx c;
     size_t n;
+    int wino;
     s->kernels[node] = fn;
     if (s->packed) {
         s->packed_bytes = 0;
         infer__free(&s->a, s->packed_raw[node]);
         s->packed_raw[node] = NULL;
         s->packed[node] = NULL;
+        s->wino_e[node] = 0;
     }
     infer__ctx_init(s, node, &c);
-    if ((n = infer__cpu_pack(&c, fn, NULL)) != 0) {
+    if ((n = infer__cpu_pack(&c, fn, NULL, &wino)) != 0) {
         float *d;
         CHECK(s->packed != NULL); /* it was packed at creation for the best variant too */
         if (!s->packed || !(d = (float *)infer__alloc_aligned(&s->a, n * sizeof(float), &s->packed_raw[node]))) return;
-        infer__cpu_pack(&c, fn, d);
+        infer__cpu_pack(&c, fn, d, &wino);
         s->packed[node] = d;
+        s->wino_e[node] = (uint8_t)wino;
         s->packed_bytes = n * sizeof(float);
     }
 }
@@ -208,10 +213,11 @@ static int check_conv(const conv_case *k) {
         int dw = k->n_sp == 2 && k->group == k->c && k->group == k->m && k->kh == k->kw && (k->kh == 3 || k->kh == 5) &&
                  k->sh == k->sw && k->sh <= 2 && k->dh == 1 && k->dw == 1;
         /* Winograd on x86: 36 transformed weights (F(4x4, 3x3)), or 16 (F(2x2, 3x3)) from 512 x 512
-           filters, packed for the isa's mr (12 or 6) rows */
+           filters or from 256 x 256 with under 32 F(4x4) tiles, packed for the isa's mr (12 or 6) rows */
         int wino = k->n_sp == 2 && k->group == 1 && k->kh == 3 && k->kw == 3 && k->sh == 1 && k->sw == 1 &&
                    k->dh == 1 && k->dw == 1 && k->c >= 16 && k->m >= 16 && strcmp(names[v], "neon");
-        int64_t mr = strcmp(names[v], "avx512") ? 6 : 12, pos = k->c * k->m >= 512 * 512 ? 16 : 36;
+        int64_t tiles4 = k->n * ((oh + 3) / 4) * ((ow + 3) / 4), mr = strcmp(names[v], "avx512") ? 6 : 12;
+        int64_t pos = k->c * k->m >= 512 * 512 || (k->c * k->m >= 256 * 256 && tiles4 < 32) ? 16 : 36;
         char w2[240];
         snprintf(w2, sizeof w2, "%s %s", names[v], what);
         test_fill(y1, yn, -9, 9);
@@ -358,6 +364,84 @@ static void test_conv_winograd(void) {
         if (!check_conv(&r)) return;
     }
     printf("# worst |y - ref| / scale: winograd %.2g, direct %.2g\n", worst_wino, worst_direct);
+}
+
+/* Runs session s (batch n of 4 x 4 images, 256 channels) on x into y after re-binding the batch */
+static void run_batch(infer_session *s, int64_t n, const float *x, float *y) {
+    infer_dim d = {"batch", 0};
+    infer_tensor in, out;
+    d.value = n;
+    CHECK_OK(infer_session_set_dims(s, &d, 1));
+    memset(&in, 0, sizeof in);
+    in.name = "x", in.dtype = INFER_DTYPE_F32, in.n_dims = 4, in.dims[0] = n, in.dims[1] = 256, in.dims[2] = 4;
+    in.dims[3] = 4, in.data = (void *)x, in.data_bytes = (size_t)(n * 256 * 16) * sizeof(float);
+    memset(&out, 0, sizeof out);
+    out.name = "y", out.data = y, out.data_bytes = (size_t)(n * 256 * 16) * sizeof(float);
+    CHECK_OK(infer_run(s, &in, 1, &out, 1));
+}
+
+/* A Winograd conv's tile size is chosen for the shapes at creation and stays with the
+   packed weights: 256 x 256 filters on one 4 x 4 image (one F(4x4) tile) take F(2x2), on
+   32 images F(4x4). Each session then runs the other batch too (infer_session_set_dims:
+   its plan's scratch fits either); every image (32 copies of one) agrees with the
+   reference's. */
+static void test_conv_winograd_kept(void) {
+    conv_case k = cc(1, 256, 4, 4, 256, 3, 1, 1, 1, 1);
+    size_t bytes = 0, img = 256 * 16;
+    float *w = (float *)malloc(256 * 256 * 9 * sizeof(float)), *bias = (float *)malloc(256 * sizeof(float));
+    float *x = (float *)malloc(32 * img * sizeof(float)), *y = (float *)malloc(32 * img * sizeof(float));
+    float *yr = (float *)malloc(img * sizeof(float));
+    int64_t xd[4] = {1, 256, 4, 4}, created[2] = {1, 32};
+    void *file;
+    int i, j, cpu = infer__cpu_features();
+    test_seed(21);
+    if (!w || !bias || !x || !y || !yr) goto done;
+    test_fill(w, 256 * 256 * 9, -1, 1);
+    test_fill(bias, 256, -1, 1);
+    test_fill(x, img, -1, 1);
+    for (j = 1; j < 32; j++) memcpy(x + j * img, x, img * sizeof(float));
+    file = conv_model(&k, w, bias, &bytes); /* batch 1: the reference's */
+    CHECK(file != NULL);
+    if (!file) goto done;
+    run_model(file, bytes, x, xd, 4, yr, img, 1, 1, NULL);
+    free(file);
+    k.sym = 1;
+    file = conv_model(&k, w, bias, &bytes);
+    CHECK(file != NULL);
+    if (!file) goto done;
+    for (i = 0; i < 2; i++) {
+        infer_model *m = NULL;
+        infer_session *s = NULL;
+        infer_session_options opt;
+        infer_dim d = {"batch", 0};
+        int64_t n;
+        memset(&opt, 0, sizeof opt);
+        d.value = created[i], opt.dims = &d, opt.n_dims = 1;
+        CHECK_OK(infer_model_load_memory(file, bytes, NULL, &m));
+        if (m) CHECK_OK(infer_session_create(m, &opt, &s));
+        if (!s) {
+            infer_model_free(m);
+            continue;
+        }
+#if defined(INFER__HAVE_AVX2)
+        if (cpu & INFER__CPU_AVX2) CHECK_EQ_INT(s->wino_e ? s->wino_e[s->steps[0]] : 0, i ? 4 : 2);
+#endif
+        for (n = created[i]; n > 0; n = n == created[i] ? created[1 - i] : 0) {
+            char what[128];
+            run_batch(s, n, x, y);
+            for (j = 0; j < n; j++) {
+                snprintf(what, sizeof what, "created at batch %lld, batch %lld image %d", (long long)created[i],
+                         (long long)n, j);
+                if (!agree(what, y + j * img, yr, img, 1e-5 * sqrt(256.0 * 9), &worst_wino)) break;
+            }
+        }
+        infer_session_free(s);
+        infer_model_free(m);
+    }
+    free(file);
+done:
+    (void)cpu;
+    free(w), free(bias), free(x), free(y), free(yr);
 }
 
 /* Depthwise convs up to 16 outputs wide, which x86 runs 8 channels at a time through
@@ -633,16 +717,18 @@ static int run_block(const void *file, size_t bytes, const float *x, const int64
         uint32_t node = s->steps[i];
         infer__ctx c;
         size_t n;
+        int wino;
         if (m->nodes[node].op != INFER__OP_CONV) continue;
         s->kernels[node] = fn;
         infer__free(&s->a, s->packed_raw[node]);
-        s->packed_raw[node] = NULL, s->packed[node] = NULL;
+        s->packed_raw[node] = NULL, s->packed[node] = NULL, s->wino_e[node] = 0;
         infer__ctx_init(s, node, &c);
-        if ((n = infer__cpu_pack(&c, fn, NULL)) != 0) {
+        if ((n = infer__cpu_pack(&c, fn, NULL, &wino)) != 0) {
             float *d = (float *)infer__alloc_aligned(&s->a, n * sizeof(float), &s->packed_raw[node]);
             CHECK(d != NULL);
-            if (d) infer__cpu_pack(&c, fn, d);
+            if (d) infer__cpu_pack(&c, fn, d, &wino);
             s->packed[node] = d;
+            s->wino_e[node] = (uint8_t)(d ? wino : 0);
         }
     }
     memset(&in, 0, sizeof in);
@@ -835,6 +921,7 @@ int main(void) {
     RUN(test_conv_random_shapes);
     RUN(test_conv_batch_images);
     RUN(test_conv_winograd);
+    RUN(test_conv_winograd_kept);
     RUN(test_conv_dw_small);
     RUN(test_layout_nhwc);
     RUN(test_conv_residual);
