@@ -15896,57 +15896,94 @@ __attribute__((target("avx2,fma"))) static __m256 infer__maxpool2_exact(const in
     return acc;
 }
 
-#define INFER__MAXPOOL_ROWS 4096 /* floats of the padded rows one output row reads (stack) */
+#define INFER__MAXPOOL_ROWS 4096 /* floats of a padded input row and k[0] rows of maxima (stack) */
 
-/* plane job (batch n, channel c): rows of outputs, 8 at a time. Where the rows of an
-   output row's windows fit INFER__MAXPOOL_ROWS, they are copied padded with -inf on both
-   sides (never the maximum of a window that has a real tap; every window has one, else
-   the outputs go one by one), and each 8 outputs take plain maxima, on a stride 2 in the
-   lanes' shuffled order (one permute at the end), with a sum of the taps beside them:
-   where that sum is NaN (a NaN tap, or inf - inf) the 8 go again in the exact order.
-   Otherwise straight from the row where the 8 windows lie inside it, else (its ends)
-   from a copy of their columns padded with -inf. */
+/* The maxima along input row x of every output column's window, into h (out[1] >= 8 of
+   them, 8 at a time): x copied into row (ld floats) padded with -inf on both sides (never
+   the maximum of a window that has a real tap), then plain maxima, on a stride 2 in the
+   lanes' shuffled order (one permute at the end); each tap replaces the maximum so far
+   only when larger, so ties keep the first (a -0 before a +0), as the reference does.
+   Returns 1, h untouched, where x holds a NaN. Row has 7 floats of room past ld. */
+/* 8 outputs' maxima of K taps from x0 on a stride S (1 or 2; constants where inlined) */
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__maxpool2_h8(const float *x0, const int64_t K,
+                                                                                          const int64_t S) {
+    __m256 acc = _mm256_setzero_ps(), v;
+    int64_t kx;
+    for (kx = 0; kx < K; kx++) {
+        const float *xr = x0 + (S == 2 ? kx & ~1 : kx);
+        if (S == 1) v = _mm256_loadu_ps(xr);
+        else if (kx & 1) v = _mm256_shuffle_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8), 0xDD);
+        else v = _mm256_shuffle_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8), 0x88);
+        acc = kx ? _mm256_max_ps(v, acc) : v; /* v only where larger: _mm256_max_ps keeps acc on a tie */
+    }
+    return S == 2 ? _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), 0xD8)) : acc;
+}
+__attribute__((target("avx2,fma"))) static int infer__maxpool2_hrow(const infer__conv_p *p, const float *x, float *row,
+                                                                     int64_t ld, float *h) {
+    const int64_t s = p->s[1], left = INFER__MIN(p->pb[1], ld), len = INFER__MAX(0, INFER__MIN(p->in[1], ld - left));
+    const __m256 inf = _mm256_set1_ps(-INFINITY);
+    __m256 nan = _mm256_setzero_ps(), v;
+    int64_t j, ox;
+    int bad = 0;
+    for (j = 0; j < left; j++) row[j] = -INFINITY;
+    for (j = 0; j + 8 <= len; j += 8) /* copied and checked for NaN in one pass */
+        v = _mm256_loadu_ps(x + j), _mm256_storeu_ps(row + left + j, v), nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    for (; j < len; j++) row[left + j] = x[j], bad |= x[j] != x[j];
+    if (bad || _mm256_movemask_ps(nan)) return 1;
+    for (j = left + len; j < ld; j += 8) _mm256_storeu_ps(row + j, inf); /* up to 7 past ld: row has room */
+    for (ox = 0; ox < p->out[1]; ox += 8) { /* 3 taps on a stride 2 (the ResNets' pool) unrolled */
+        const int64_t o = INFER__MIN(ox, p->out[1] - 8);
+        if (p->k[1] == 3 && s == 2) _mm256_storeu_ps(h + o, infer__maxpool2_h8(row + o * 2, 3, 2));
+        else _mm256_storeu_ps(h + o, infer__maxpool2_h8(row + o * s, p->k[1], s));
+    }
+    return 0;
+}
+
+/* plane job (batch n, channel c): rows of outputs, 8 at a time. Where every window has a
+   real column and a padded input row and k[0] rows of maxima fit INFER__MAXPOOL_ROWS,
+   separably: each input row's maxima along it (infer__maxpool2_hrow) once, kept in a ring
+   of k[0] rows (a 3x3 stride-2 pool's output rows share one input row each), and each
+   output row the maximum of its windows' rows of them, the first row's kept on a tie; an
+   output row over a row with a NaN goes one output at a time in the reference's order.
+   Otherwise straight from the row where the 8 windows lie inside it, else (its ends) from
+   a copy of their columns padded with -inf, in the exact order. */
 __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *arg, int64_t job) {
     const infer__ctx *c = (const infer__ctx *)arg;
     const infer__conv_p *p = &c->p->conv;
     const float *xp = (const float *)c->in[0]->data + job * p->in[0] * p->in[1];
     float *yp = (float *)c->out[0]->data + job * p->out[0] * p->out[1];
-    int64_t s = p->s[1], lo = (p->pb[1] + s - 1) / s, oy, ox, ky, kx, a0, b0, j;
+    int64_t s = p->s[1], lo = (p->pb[1] + s - 1) / s, oy, ox, ky, a0, b0, j;
     /* every window has a column inside the row: the first ends past column 0, the last
        starts before the end (ceil_mode's last window may reach past the end pad) */
     int padded = p->k[0] <= 16 && p->k[1] <= 16 && p->pb[1] < p->k[1] && (p->out[1] - 1) * s - p->pb[1] < p->in[1] &&
                  p->out[1] >= 8;
     float pad[16 * 40]; /* up to 16 rows of the 8 s + k - 1 columns of 8 windows */
     /* the padded rows: column -pb to past the last 8 windows' last load */
-    const int64_t ld = ((p->out[1] - 1) * s + p->k[1] + 16 + 7) / 8 * 8;
-    float rows[INFER__MAXPOOL_ROWS];
+    const int64_t ld = ((p->out[1] - 1) * s + p->k[1] + 16 + 7) / 8 * 8, ldo = (p->out[1] + 7) / 8 * 8;
+    float rows[INFER__MAXPOOL_ROWS], *ring = rows + ld + 8; /* a padded input row (+ 8), then k[0] rows of maxima */
+    int64_t in_ring[16];                                /* the input row each holds, or -1 */
+    int nan_ring[16];
+    const int sep = padded && ld + 8 + p->k[0] * ldo <= INFER__MAXPOOL_ROWS;
+    for (j = 0; j < 16; j++) in_ring[j] = -1, nan_ring[j] = 0;
     for (oy = 0; oy < p->out[0]; oy++) {
         float *yr = yp + oy * p->out[1];
         int64_t iy = oy * p->s[0] - p->pb[0]; /* + ky: inside for ky in [a0, b0) */
         infer__win_taps(oy, p->s[0], p->pb[0], 1, p->k[0], 0, p->in[0], &a0, &b0);
-        if (padded && a0 < b0 && (b0 - a0) * ld <= INFER__MAXPOOL_ROWS) {
-            const int64_t left = INFER__MIN(p->pb[1], ld), len = INFER__MAX(0, INFER__MIN(p->in[1], ld - left));
-            for (ky = a0; ky < b0; ky++) {
-                float *r = rows + (ky - a0) * ld;
-                for (j = 0; j < left; j++) r[j] = -INFINITY;
-                memcpy(r + left, xp + (iy + ky) * p->in[1], (size_t)len * sizeof(float));
-                for (j = left + len; j < ld; j++) r[j] = -INFINITY;
+        if (sep && a0 < b0) {
+            const float *h[16]; /* the window rows' maxima, top to bottom */
+            int nan = 0;
+            for (ky = a0; ky < b0; ky++) { /* rows iy + a0 .. iy + b0 - 1: k[0] at most, one a slot */
+                const int64_t r = iy + ky, sl = r % p->k[0];
+                if (in_ring[sl] != r)
+                    nan_ring[sl] = infer__maxpool2_hrow(p, xp + r * p->in[1], rows, ld, ring + sl * ldo), in_ring[sl] = r;
+                nan |= nan_ring[sl];
+                h[ky - a0] = ring + sl * ldo;
             }
-            for (ox = 0; ox < p->out[1]; ox += 8) {
+            for (ox = 0; nan && ox < p->out[1]; ox++) yr[ox] = infer__maxpool2_one(p, xp, oy, ox);
+            for (ox = 0; !nan && ox < p->out[1]; ox += 8) {
                 const int64_t o = INFER__MIN(ox, p->out[1] - 8);
-                const float *x0 = rows + o * s;
-                __m256 acc = _mm256_set1_ps(-INFINITY), sum = _mm256_setzero_ps(), v;
-                for (ky = 0; ky < b0 - a0; ky++)
-                    for (kx = 0; kx < p->k[1]; kx++) {
-                        const float *xr = x0 + ky * ld + (s == 2 ? kx & ~1 : kx);
-                        if (s == 1) v = _mm256_loadu_ps(xr);
-                        else if (kx & 1) v = _mm256_shuffle_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8), 0xDD);
-                        else v = _mm256_shuffle_ps(_mm256_loadu_ps(xr), _mm256_loadu_ps(xr + 8), 0x88);
-                        acc = _mm256_max_ps(v, acc), sum = _mm256_add_ps(sum, v);
-                    }
-                if (s == 2) acc = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), 0xD8));
-                if (_mm256_movemask_ps(_mm256_cmp_ps(sum, sum, _CMP_UNORD_Q)))
-                    acc = infer__maxpool2_exact(p, x0 - a0 * ld, ld, a0, b0);
+                __m256 acc = _mm256_loadu_ps(h[0] + o);
+                for (ky = 1; ky < b0 - a0; ky++) acc = _mm256_max_ps(_mm256_loadu_ps(h[ky] + o), acc);
                 _mm256_storeu_ps(yr + o, acc);
             }
             continue;
