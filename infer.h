@@ -15898,12 +15898,6 @@ __attribute__((target("avx2,fma"))) static __m256 infer__maxpool2_exact(const in
 
 #define INFER__MAXPOOL_ROWS 4096 /* floats of a padded input row and k[0] rows of maxima (stack) */
 
-/* The maxima along input row x of every output column's window, into h (out[1] >= 8 of
-   them, 8 at a time): x copied into row (ld floats) padded with -inf on both sides (never
-   the maximum of a window that has a real tap), then plain maxima, on a stride 2 in the
-   lanes' shuffled order (one permute at the end); each tap replaces the maximum so far
-   only when larger, so ties keep the first (a -0 before a +0), as the reference does.
-   Returns 1, h untouched, where x holds a NaN. Row has 7 floats of room past ld. */
 /* 8 outputs' maxima of K taps from x0 on a stride S (1 or 2; constants where inlined) */
 __attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__maxpool2_h8(const float *x0, const int64_t K,
                                                                                           const int64_t S) {
@@ -15918,6 +15912,12 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__m
     }
     return S == 2 ? _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(acc), 0xD8)) : acc;
 }
+/* The maxima along input row x of every output column's window, into h (out[1] >= 8 of
+   them, 8 at a time): x copied into row (ld floats) padded with -inf on both sides (never
+   the maximum of a window that has a real tap), then plain maxima, on a stride 2 in the
+   lanes' shuffled order (one permute at the end); each tap replaces the maximum so far
+   only when larger, so ties keep the first (a -0 before a +0), as the reference does.
+   Returns 1, h untouched, where x holds a NaN. Row has 7 floats of room past ld. */
 __attribute__((target("avx2,fma"))) static int infer__maxpool2_hrow(const infer__conv_p *p, const float *x, float *row,
                                                                      int64_t ld, float *h) {
     const int64_t s = p->s[1], left = INFER__MIN(p->pb[1], ld), len = INFER__MAX(0, INFER__MIN(p->in[1], ld - left));
@@ -15926,8 +15926,11 @@ __attribute__((target("avx2,fma"))) static int infer__maxpool2_hrow(const infer_
     int64_t j, ox;
     int bad = 0;
     for (j = 0; j < left; j++) row[j] = -INFINITY;
-    for (j = 0; j + 8 <= len; j += 8) /* copied and checked for NaN in one pass */
-        v = _mm256_loadu_ps(x + j), _mm256_storeu_ps(row + left + j, v), nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    for (j = 0; j + 8 <= len; j += 8) { /* copied and checked for NaN in one pass */
+        v = _mm256_loadu_ps(x + j);
+        _mm256_storeu_ps(row + left + j, v);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
     for (; j < len; j++) row[left + j] = x[j], bad |= x[j] != x[j];
     if (bad || _mm256_movemask_ps(nan)) return 1;
     for (j = left + len; j < ld; j += 8) _mm256_storeu_ps(row + j, inf); /* up to 7 past ld: row has room */
