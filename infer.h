@@ -12494,7 +12494,7 @@ static int infer__gemm_ua(const infer__gemm_job *g) {
    is saved: M=128, N=784, K=512 0.75 -> 0.63 ms, M=256, N=3136, K=256 2.76 -> 2.62; rows
    off the lines split every other load: N=196 or 200 5-10% slower in place). Beyond 256
    rows, packing is paid back. The same where B has left the caches (a batch's later
-   images pushed it out): ResNet-50 batch 8's 1x1 convs 9-11% faster in place than packed. */
+   images pushed it out): ResNet-50 batch 8's 1x1 convs 5-11% faster in place than packed. */
 static int infer__gemm_ub(const infer__gemm_job *g) {
     int lines = (g->b_rs * sizeof(float)) % 64 == 0 && (uintptr_t)g->b % 64 == 0;
     return g->isa->ukr_ub && !g->b_packed && !g->pack_b && g->b_cs == 1 &&
