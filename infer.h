@@ -13870,8 +13870,8 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
 #endif
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
 #if defined(INFER__HAVE_AVX2)
-        if (infer__conv_wino(p)) { /* (e + 2)^2 transformed weights (infer__wino_pack) */
-            int e = *wino = infer__conv_wino(p);
+        if ((*wino = infer__conv_wino(p)) != 0) { /* (e + 2)^2 transformed weights (infer__wino_pack) */
+            int e = *wino;
             if (dst) infer__wino_pack(isa, dst, (const float *)w->data, p->m, p->c, e);
             return (size_t)((e + 2) * (e + 2)) * infer__packed_a_floats(isa, p->m, p->c);
         }
@@ -14098,12 +14098,13 @@ static size_t infer__wino_slice(const infer__conv_p *p, int64_t e, int nt, size_
 
 /* Scratch bytes of the Winograd conv p on nt threads: one slice per thread when there are
    blocks enough for threads to take whole ones (2 a thread), else one; for either tile
-   size, as the weights keep the one chosen at creation (infer__cpu_pack) when
-   infer_session_set_dims changes the shapes */
+   size W's filters may take (infer__conv_wino), as the weights keep the one chosen at
+   creation (infer__cpu_pack) when infer_session_set_dims changes the shapes */
 static int infer__wino_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
+    const double filters = (double)p->c * (double)p->m;
     int64_t e, blocks;
     *bytes = 0;
-    for (e = 2; e <= 4; e += 2) {
+    for (e = filters >= INFER__WINO_F2 / 4 ? 2 : 4; e <= (filters >= INFER__WINO_F2 ? 2 : 4); e += 2) {
         size_t slice, b;
         int whole;
         infer__wino_rows(p, e, &blocks, NULL);
