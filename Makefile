@@ -196,7 +196,7 @@ $(EMU)/cuda_emu.o: tests/cuda_emu/cuda_emu.cpp $(EMU_HDR)
 	@mkdir -p $(EMU)
 	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
 $(EMU)/test_cuda: tests/test_cuda.c tests/test.h $(B)/infer.o $(EMU_OBJ)
-	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(EMU_OBJ) -lstdc++ $(LIBS) -o $@
+	$(CC) $(CFLAGS) $(WARN) $(STD) -DTEST_CUDA_EMU $< $(B)/infer.o $(EMU_OBJ) -lstdc++ $(LIBS) -o $@
 .PHONY: test-cuda-emu
 test-cuda-emu: $(EMU)/test_cuda
 	@BUILD=$(B) sh tests/run.sh $(EMU)/test_cuda

@@ -301,6 +301,16 @@ typedef enum infer_log_level {
    thread that made the library call; never from a worker thread. */
 typedef void (*infer_log_fn)(void *user, infer_log_level level, const char *message);
 
+/* infer_session_options.precision: the inputs of a matrix product (MatMul, Gemm, Conv) may be
+   rounded to this format on a device that has faster arithmetic for it; sums and the tensors
+   stay f32. F16 overflows past 65504 (an activation that large becomes inf). */
+typedef enum infer_precision {
+    INFER_PRECISION_F32 = 0,
+    INFER_PRECISION_TF32, /* 10-bit mantissa, f32's range */
+    INFER_PRECISION_F16,  /* 10-bit mantissa, 5-bit exponent */
+    INFER_PRECISION_BF16  /* 7-bit mantissa, f32's range */
+} infer_precision;
+
 typedef struct infer_session_options {
     int n_threads;             /* 0: one per core; 1: no thread at all, everything runs on the
                                   caller's thread. N > 1: the session starts N - 1 worker
@@ -352,6 +362,9 @@ typedef struct infer_session_options {
     const infer_comm *comm;    /* NULL: none. Else this process is rank comm->rank of comm->size
                                   (e.g. one MPI rank) and holds that rank's shards only; tp must
                                   be 0 or comm->size. The communicator must outlive the session */
+    int precision;             /* an infer_precision: the least precise arithmetic a device may use
+                                  for matrix products (tensor cores). 0 (F32): f32. The CPU backend
+                                  always computes in f32; a device backend without the choice too */
 } infer_session_options;
 
 /* Memory and work figures of a session's plan. */
@@ -601,6 +614,9 @@ typedef struct infer_backend {
        enqueue); it checks before graph_begin and after the final sync. */
     int (*graph_begin)(void *dev, uint64_t plan_id);
     infer_status (*graph_end)(void *dev, char *err, size_t err_size);
+    /* Optional (NULL: f32 only). Called after open when the session asks for a precision
+       other than F32 (infer_session_options.precision); UNSUPPORTED fails the creation. */
+    infer_status (*set_precision)(void *dev, infer_precision p, char *err, size_t err_size);
 } infer_backend;
 
 /* Registers a backend (the table is copied; at most 8; a second one of the same name
@@ -6822,6 +6838,9 @@ static infer_status infer__dev_open(infer_session *s, const infer_session_option
         return infer__fail(s->err, st ? st : INFER_STATUS_BACKEND, "%s: device '%s': open failed: %s", m->path,
                            opt->device, err[0] ? err : "no handle");
     }
+    if (opt->precision && d->be.set_precision &&
+        (st = d->be.set_precision(d->h, (infer_precision)opt->precision, err, sizeof err)))
+        return infer__fail(s->err, st, "%s: device '%s': precision %d: %s", m->path, opt->device, opt->precision, err);
     d->on_dev = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
     d->prepared = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
     d->state = (void **)infer__calloc(&s->a, m->n_nodes, sizeof(void *));
@@ -7093,6 +7112,9 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
         return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: n_threads %d < 0", m->path, opt->n_threads);
     if (opt && opt->max_plans < 0)
         return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: max_plans %d < 0", m->path, opt->max_plans);
+    if (opt && (opt->precision < INFER_PRECISION_F32 || opt->precision > INFER_PRECISION_BF16))
+        return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "%s: precision %d is not an infer_precision", m->path,
+                           opt->precision);
     s = (infer_session *)infer__calloc(&a, 1, sizeof *s);
     if (!s) return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
     s->m = m;

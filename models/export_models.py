@@ -29,6 +29,7 @@ MiniLM-L6 (384, 6 layers, 12 heads, FFN 1536, seq 128, BERT's vocabulary), for b
 """
 import argparse
 import collections
+import inspect
 import math
 import os
 import sys
@@ -45,6 +46,9 @@ import torch.nn.functional as F
 import torchvision
 
 OPSET = 17
+# The TorchScript exporter that these models were written for: torch >= 2.9 defaults to the
+# dynamo one (other graphs, opset 18) unless told otherwise
+EXPORT_KW = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 # ---------------------------------------------------------------------------- configs
@@ -315,7 +319,7 @@ def export_one(name, cfg, outdir, seed):
         warnings.simplefilter("ignore")
         ref = model(*targs)
         torch.onnx.export(model, targs, path, opset_version=OPSET, input_names=in_names,
-                          output_names=out_names, dynamic_axes=dyn, do_constant_folding=True)
+                          output_names=out_names, dynamic_axes=dyn, do_constant_folding=True, **EXPORT_KW)
     ref = [ref] if isinstance(ref, torch.Tensor) else list(ref)
 
     m = onnx.load(path)

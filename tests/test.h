@@ -273,6 +273,7 @@ typedef struct op_case {
     infer_status status;        /* of the first failing step */
     char error[512];
     const char *device;         /* the session's device; NULL: the CPU (tests/test_cuda.c sets "cuda") */
+    int precision;              /* infer_session_options.precision */
 } op_case;
 
 /* Byte size of an op_input's data. */
@@ -351,6 +352,7 @@ static inline infer_status op_run(op_case *c) {
     memset(&opt, 0, sizeof opt);
     opt.n_threads = c->n_threads ? c->n_threads : 1;
     opt.device = c->device;
+    opt.precision = c->precision;
     if ((st = infer_session_create(m, &opt, &s))) goto fail;
     for (i = 0; i < n_out; i++) {
         infer_tensor_info info;

@@ -108,6 +108,17 @@ int cli_parse_dim(char *s, infer_dim *dim) {
     return 1;
 }
 
+int cli_parse_precision(const char *s, int *out) {
+    static const char *const names[] = {"f32", "tf32", "f16", "bf16"}; /* infer_precision's order */
+    int i;
+    for (i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) {
+            *out = INFER_PRECISION_F32 + i;
+            return 1;
+        }
+    return 0;
+}
+
 int cli_parse_floats(const char *s, float *out, int max) {
     int n = 0;
     while (*s) {

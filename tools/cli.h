@@ -23,6 +23,8 @@ void cli_log_install(infer_session_options *o);
 int cli_parse_int(const char *s, long long lo, long long hi, long long *out);
 /* Parses "NAME=VALUE" (VALUE >= 0) into dim; name points into s. 1 on success. */
 int cli_parse_dim(char *s, infer_dim *dim);
+/* Parses f32, tf32, f16 or bf16 into an infer_precision; 1 on success. */
+int cli_parse_precision(const char *s, int *out);
 /* Parses a comma-separated list of up to max floats; returns the count, 0 on error. */
 int cli_parse_floats(const char *s, float *out, int max);
 

@@ -1,7 +1,7 @@
 /* tools/infer-bench.c - latency and throughput of a model on this machine.
 
    infer-bench MODEL.infer [--dim NAME=VALUE]... [--threads N] [--warmup N] [--runs N]
-               [--device DEV] [--tp N|mpi] [--verbose] [--profile] [--json]
+               [--device DEV] [--precision P] [--tp N|mpi] [--verbose] [--profile] [--json]
 
    Loads the model, creates one session (symbolic dims bound by --dim; unbound ones are 1),
    fills the inputs with fixed pseudo-random data (f32/f64 uniform in [-1, 1), other types
@@ -30,13 +30,15 @@
 
 static const char bench_usage[] =
     "usage: infer-bench MODEL.infer [--dim NAME=VALUE]... [--threads N] [--warmup N] [--runs N]\n"
-    "                   [--device DEV] [--tp N|mpi] [--verbose] [--profile] [--json]\n"
+    "                   [--device DEV] [--precision P] [--tp N|mpi] [--verbose] [--profile] [--json]\n"
     "\n"
     "  --dim NAME=VALUE   bind a symbolic dim (e.g. batch=8); unbound ones are 1\n"
     "  --threads N        threads (default: one per core)\n"
     "  --warmup N         untimed runs first (default 5)\n"
     "  --runs N           timed runs (default 50)\n"
     "  --device DEV       cpu (default), or a registered device: cuda or cuda:N (when built with CUDA)\n"
+    "  --precision P      f32 (default), tf32, f16 or bf16: what a device may round matrix products'\n"
+    "                     inputs to (tensor cores); sums and tensors stay f32. The CPU ignores it\n"
     "  --tp N             tensor parallelism over N CPU devices in this process (--threads is per device)\n"
     "  --tp mpi           one device per MPI rank: mpirun -np N build/mpi/infer-bench ... (make mpi)\n"
     "  --verbose          print the tensor-parallel plan (what was split, bytes per collective), and on a\n"
@@ -50,7 +52,7 @@ typedef struct bench_options {
     infer_dim dims[BENCH_MAX_DIMS];
     size_t n_dims;
     long long n_threads, warmup, runs;
-    int profile, json, verbose;
+    int profile, json, verbose, precision;
     long long tp;  /* 0: one device; -1: MPI */
 } bench_options;
 
@@ -84,7 +86,7 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
             continue;
         }
         if (strcmp(a, "--dim") && strcmp(a, "--threads") && strcmp(a, "--warmup") && strcmp(a, "--runs") &&
-            strcmp(a, "--device") && strcmp(a, "--tp"))
+            strcmp(a, "--device") && strcmp(a, "--tp") && strcmp(a, "--precision"))
             return bench_usage_error("unknown option", a);
         if (i + 1 >= argc) return bench_usage_error("a value is missing after", a);
         val = argv[++i];
@@ -100,6 +102,9 @@ static int bench_parse(int argc, char **argv, bench_options *o) {
         } else if (!strcmp(a, "--tp")) {
             if (!strcmp(val, "mpi")) o->tp = -1;
             else if (!cli_parse_int(val, 1, 64, &o->tp)) return bench_usage_error("--tp wants 1..64 or mpi", val);
+        } else if (!strcmp(a, "--precision")) {
+            if (!cli_parse_precision(val, &o->precision))
+                return bench_usage_error("--precision wants f32, tf32, f16 or bf16", val);
         } else { /* --device */
             o->device = val;
         }
@@ -332,6 +337,7 @@ int main(int argc, char **argv) {
     so.profile = o.profile;
     so.n_threads = (int)o.n_threads;
     so.device = o.device;
+    so.precision = o.precision;
     cli_log_install(&so);
     so.tp = o.tp > 0 ? (int)o.tp : 0;
 #ifdef INFER_TOOLS_MPI

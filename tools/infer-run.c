@@ -76,6 +76,9 @@ static const char run_usage[] =
     "                        CUDA backend lacks run on the CPU)\n"
     "  --devices LIST        one session per device, e.g. cpu,cpu or cuda:0,cuda:1; they take\n"
     "                        batches from one queue, so a faster device takes more\n"
+    "  --precision P         f32 (default), tf32, f16 or bf16: what a device may round matrix\n"
+    "                        products' inputs to (tensor cores); sums and tensors stay f32.\n"
+    "                        The CPU ignores it\n"
     "  --tp N                tensor parallelism: each session's large layers split over N CPU\n"
     "                        devices in this process (--threads is then per device; with\n"
     "                        --inspect, prints the plan)\n"
@@ -117,7 +120,7 @@ typedef struct run_options {
     long long batch_size, n_threads, tp; /* tp 0: one device; -1: --tp mpi */
     const char *devices[RUN_MAX_DEVICES];
     size_t n_devices;
-    int resume, json, inspect;
+    int resume, json, inspect, precision;
     int image_h, image_w, layout_nhwc;
     float mean[3], std[3];
     int n_mean, n_std;
@@ -505,6 +508,7 @@ static run_entry *run_session(run_worker *w, int cls, size_t n, char *err, size_
     memset(&opt, 0, sizeof opt);
     opt.n_threads = w->n_threads;
     opt.device = w->device;
+    opt.precision = job->opt->precision;
     cli_log_install(&opt);
     opt.tp = job->comm ? 0 : (int)job->opt->tp;
     opt.comm = job->comm;
@@ -1426,7 +1430,7 @@ static int run_parse(int argc, char **argv, run_options *o) {
         if (strcmp(opt, "-o") && strcmp(opt, "--output") && strcmp(opt, "--input") && strcmp(opt, "--batch-size") &&
             strcmp(opt, "--threads") && strcmp(opt, "--device") && strcmp(opt, "--devices") && strcmp(opt, "--dim") &&
             strcmp(opt, "--image-size") && strcmp(opt, "--mean") && strcmp(opt, "--std") && strcmp(opt, "--layout") &&
-            strcmp(opt, "--tp"))
+            strcmp(opt, "--tp") && strcmp(opt, "--precision"))
             return run_usage_error("unknown option '%s'", a);
         if (!val) {
             if (i + 1 >= argc) return run_usage_error("%s needs a value", a);
@@ -1469,6 +1473,9 @@ static int run_parse(int argc, char **argv, run_options *o) {
                 p = c ? c + 1 : NULL;
             } while (p);
             if (!strcmp(opt, "--device") && o->n_devices != 1) return run_usage_error("--device takes one device; use --devices");
+        } else if (!strcmp(opt, "--precision")) {
+            if (!cli_parse_precision(val, &o->precision))
+                return run_usage_error("--precision wants f32, tf32, f16 or bf16, not '%s'", val);
         } else if (!strcmp(opt, "--dim")) {
             if (o->n_dims == RUN_MAX_IO || !cli_parse_dim(val, &o->dims[o->n_dims++]))
                 return run_usage_error("--dim wants NAME=VALUE, not '%s'", val);

@@ -166,8 +166,10 @@ static infer_status infer_cuda_open_fn(void *user, int device, void **out, char 
         infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda device %d: cuBLAS: %s", device, cublasGetStatusString(bs));
         goto fail;
     }
-    /* f32 stays f32: no TF32 tensor-core rounding (results must match the CPU within 1e-4) */
+    /* f32 stays f32 unless the session asks (set_precision): no TF32 tensor-core rounding, so
+       results match the CPU within 1e-4 */
     cublasSetMathMode(dev->blas, CUBLAS_DEFAULT_MATH);
+    dev->compute = CUBLAS_COMPUTE_32F;
     *out = dev;
     return INFER_STATUS_OK;
 fail:
@@ -388,6 +390,20 @@ static infer_status infer_cuda_graph_end_fn(void *d, char *err, size_t err_size)
     return INFER_STATUS_OK;
 }
 
+/* The GEMMs' compute type: f32 tensors in and out, inputs rounded to the precision on the
+   tensor cores, sums in f32 (cublasGemmEx's FAST compute types). */
+static infer_status infer_cuda_set_precision_fn(void *d, infer_precision p, char *err, size_t err_size) {
+    infer_cuda_dev *dev = (infer_cuda_dev *)d;
+    switch (p) {
+    case INFER_PRECISION_F32: dev->compute = CUBLAS_COMPUTE_32F; break;
+    case INFER_PRECISION_TF32: dev->compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;
+    case INFER_PRECISION_F16: dev->compute = CUBLAS_COMPUTE_32F_FAST_16F; break;
+    case INFER_PRECISION_BF16: dev->compute = CUBLAS_COMPUTE_32F_FAST_16BF; break;
+    default: return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "unknown precision %d", (int)p);
+    }
+    return INFER_STATUS_OK;
+}
+
 /* -- registration -- */
 
 infer_status infer_cuda_register(void) {
@@ -410,5 +426,6 @@ infer_status infer_cuda_register(void) {
     b.sync = infer_cuda_sync_fn;
     b.graph_begin = infer_cuda_graph_begin_fn;
     b.graph_end = infer_cuda_graph_end_fn;
+    b.set_precision = infer_cuda_set_precision_fn;
     return infer_register_backend(&b);
 }

@@ -42,6 +42,8 @@ typedef struct infer_cuda_dev {
     int replayed;             /* 1 between graph_begin and graph_end of a replayed run */
     int run_failed;           /* a run() failed while capturing: graph_end drops the capture */
     uint64_t graph_failed;    /* plan id + 1 whose capture failed (it then runs node by node) */
+    cublasComputeType_t compute; /* the GEMMs' (infer_session_options.precision): CUBLAS_COMPUTE_32F,
+                                    or _FAST_TF32 / _FAST_16F / _FAST_16BF (tensor cores) */
 } infer_cuda_dev;
 
 /* Formats into err (err_size bytes) and returns status. */

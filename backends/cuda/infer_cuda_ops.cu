@@ -621,6 +621,24 @@ static void cu_mm_offsets(int64_t t, int nb, const int64_t *bd, const int64_t *s
     }
 }
 
+/* Column-major C = alpha A B + beta C in f32, at the session's precision (dev->compute):
+   every GEMM of the backend goes through these two. */
+static cublasStatus_t cu_sgemm(infer_cuda_dev *dev, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
+                               int64_t k, const float *alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                               const float *beta, float *C, int64_t ldc) {
+    return cublasGemmEx(dev->blas, ta, tb, (int)m, (int)n, (int)k, alpha, A, CUDA_R_32F, (int)lda, B, CUDA_R_32F, (int)ldb,
+                        beta, C, CUDA_R_32F, (int)ldc, dev->compute, CUBLAS_GEMM_DEFAULT);
+}
+static cublasStatus_t cu_sgemm_batched(infer_cuda_dev *dev, int64_t m, int64_t n, int64_t k, const float *A, int64_t lda,
+                                       int64_t stride_a, const float *B, int64_t ldb, int64_t stride_b, float *C,
+                                       int64_t ldc, int64_t stride_c, int64_t batch) {
+    const float one = 1.0f, zero = 0.0f;
+    return cublasGemmStridedBatchedEx(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, A, CUDA_R_32F,
+                                      (int)lda, (long long)stride_a, B, CUDA_R_32F, (int)ldb, (long long)stride_b, &zero, C,
+                                      CUDA_R_32F, (int)ldc, (long long)stride_c, (int)batch, dev->compute,
+                                      CUBLAS_GEMM_DEFAULT);
+}
+
 /* numpy matmul geometry as infer.h's infer__mm_geometry: per-batch offsets of A and B come
    from the broadcast batch dims. Runs one strided-batched call when the offsets are
    arithmetic, else one call per batch (few: broadcast patterns models rarely use). */
@@ -651,8 +669,8 @@ static infer_status cu_matmul(infer_cuda_dev *dev, const infer_backend_op *op, c
         cudaMemsetAsync(y->data, 0, (size_t)(n_batch * m * n) * sizeof(float), dev->stream);
     } else if (stride_b == 1 && a_full) {
         /* B is one matrix (weights) and A is not broadcast: every batch as one M = n_batch * m GEMM */
-        bs = cublasSgemm(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)(n_batch * m), (int)k, &one,
-                         (const float *)b->data, (int)n, (const float *)a->data, (int)k, &zero, (float *)y->data, (int)n);
+        bs = cu_sgemm(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, n,
+                      (const float *)a->data, k, &zero, (float *)y->data, n);
     } else {
         int64_t oa[2] = {0, 0}, ob[2] = {0, 0};
         for (t = 0; t < n_batch; t++) { /* arithmetic offsets: one strided-batched call */
@@ -661,16 +679,14 @@ static infer_status cu_matmul(infer_cuda_dev *dev, const infer_backend_op *op, c
             else if (off_a != oa[0] + t * (oa[1] - oa[0]) || off_b != ob[0] + t * (ob[1] - ob[0])) arith = 0;
         }
         if (arith)
-            bs = cublasSgemmStridedBatched(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)m, (int)k, &one,
-                                           (const float *)b->data + ob[0] * k * n, (int)n, (long long)((ob[1] - ob[0]) * k * n),
-                                           (const float *)a->data + oa[0] * m * k, (int)k, (long long)((oa[1] - oa[0]) * m * k),
-                                           &zero, (float *)y->data, (int)n, (long long)(m * n), (int)n_batch);
+            bs = cu_sgemm_batched(dev, n, m, k, (const float *)b->data + ob[0] * k * n, n, (ob[1] - ob[0]) * k * n,
+                                  (const float *)a->data + oa[0] * m * k, k, (oa[1] - oa[0]) * m * k, (float *)y->data, n,
+                                  m * n, n_batch);
         else
             for (t = 0; t < n_batch && bs == CUBLAS_STATUS_SUCCESS; t++) {
                 cu_mm_offsets(t, nb, bd, sa, sb, &off_a, &off_b);
-                bs = cublasSgemm(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)n, (int)m, (int)k, &one,
-                                 (const float *)b->data + off_b * k * n, (int)n, (const float *)a->data + off_a * m * k,
-                                 (int)k, &zero, (float *)y->data + t * m * n, (int)n);
+                bs = cu_sgemm(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, (const float *)b->data + off_b * k * n, n,
+                              (const float *)a->data + off_a * m * k, k, &zero, (float *)y->data + t * m * n, n);
             }
     }
     if (bs != CUBLAS_STATUS_SUCCESS)
@@ -707,9 +723,8 @@ static infer_status cu_gemm(infer_cuda_dev *dev, const infer_backend_op *op, con
         if (bb == 0.0f) cudaMemsetAsync(y->data, 0, (size_t)(m * n) * sizeof(float), dev->stream);
     } else {
         /* row-major A [m][k] (transA: [k][m]) is column-major A^T with ld k (m) */
-        bs = cublasSgemm(dev->blas, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k,
-                         &alpha, (const float *)b->data, tb ? (int)k : (int)n, (const float *)a->data, ta ? (int)m : (int)k,
-                         &bb, (float *)y->data, (int)n);
+        bs = cu_sgemm(dev, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha,
+                      (const float *)b->data, tb ? k : n, (const float *)a->data, ta ? m : k, &bb, (float *)y->data, n);
         if (bs != CUBLAS_STATUS_SUCCESS)
             return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
     }
@@ -733,7 +748,6 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
     cu_win g;
     int64_t P, Kg, Mg, img, chunk, grp;
     size_t per_img;
-    const float one = 1.0f, zero = 0.0f;
     cublasStatus_t bs = CUBLAS_STATUS_SUCCESS;
     if (!cu_win_init(op, x, y, &g))
         return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda Conv: attributes not supported");
@@ -767,11 +781,9 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
         }
         /* per group: out [Mg][P] = W_g [Mg][Kg] x col_g [Kg][P], batched over the images */
         for (grp = 0; grp < g.group && bs == CUBLAS_STATUS_SUCCESS; grp++)
-            bs = cublasSgemmStridedBatched(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)P, (int)Mg, (int)Kg, &one,
-                                           col + grp * Kg * P, (int)P, (long long)(g.c * g.kh * g.kw * P),
-                                           (const float *)w->data + grp * Mg * Kg, (int)Kg, 0LL, &zero,
-                                           (float *)y->data + (img * g.m + grp * Mg) * P, (int)P, (long long)(g.m * P),
-                                           (int)nimg);
+            bs = cu_sgemm_batched(dev, P, Mg, Kg, col + grp * Kg * P, P, g.c * g.kh * g.kw * P,
+                                  (const float *)w->data + grp * Mg * Kg, Kg, 0, (float *)y->data + (img * g.m + grp * Mg) * P,
+                                  P, g.m * P, nimg);
     }
     if (bs != CUBLAS_STATUS_SUCCESS)
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));

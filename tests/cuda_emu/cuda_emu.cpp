@@ -4,6 +4,7 @@
    included) and how many graphs were launched: a log shows that the device path ran. */
 #include <ucontext.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -239,15 +240,28 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m) {
 }
 const char *cublasGetStatusString(cublasStatus_t s) { return s ? "cuda_emu: invalid GEMM arguments" : "success"; }
 
+/* x rounded to nearest (ties to even) with mant explicit mantissa bits; f16 (max_exp 15)
+   also has subnormals below 2^-14 and overflows to inf */
+static float cuda_emu_round(float x, cublasComputeType_t c) {
+    int mant = c == CUBLAS_COMPUTE_32F_FAST_16BF ? 7 : 10, e;
+    double f;
+    if (c == CUBLAS_COMPUTE_32F || !std::isfinite(x) || x == 0.0f) return x;
+    f = std::frexp((double)x, &e); /* x = f 2^e, 0.5 <= |f| < 1 */
+    if (c == CUBLAS_COMPUTE_32F_FAST_16F && e - 1 < -14) mant -= -14 - (e - 1); /* subnormal: fewer bits */
+    f = std::ldexp(std::nearbyint(std::ldexp(f, mant + 1)), e - mant - 1);
+    if (c == CUBLAS_COMPUTE_32F_FAST_16F && std::fabs(f) > 65504.0) return x < 0 ? -INFINITY : INFINITY;
+    return (float)f;
+}
+
 static void cuda_emu_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const float *A,
-                          int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+                          int lda, const float *B, int ldb, float beta, float *C, int ldc, cublasComputeType_t c) {
     int i, j, l;
     for (j = 0; j < n; j++)
         for (i = 0; i < m; i++) {
             double s = 0;
             for (l = 0; l < k; l++)
-                s += (double)(ta ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda]) *
-                     (tb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb]);
+                s += (double)cuda_emu_round(ta ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda], c) *
+                     cuda_emu_round(tb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb], c);
             C[i + (size_t)j * ldc] = (float)(alpha * s + (beta != 0 ? beta * C[i + (size_t)j * ldc] : 0.0));
         }
 }
@@ -263,29 +277,44 @@ static int cuda_emu_gemm_bad(cublasOperation_t ta, cublasOperation_t tb, int m, 
     return 0;
 }
 
-cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                           const float *alpha, const float *A, int lda, const float *B, int ldb, const float *beta,
-                           float *C, int ldc) {
-    float al = *alpha, be = *beta; /* host pointer mode: read at the call */
+static int cuda_emu_compute_bad(cudaDataType at, cudaDataType bt, cudaDataType ct, cublasComputeType_t c) {
+    return at != CUDA_R_32F || bt != CUDA_R_32F || ct != CUDA_R_32F ||
+           (c != CUBLAS_COMPUTE_32F && c != CUBLAS_COMPUTE_32F_FAST_16F && c != CUBLAS_COMPUTE_32F_FAST_16BF &&
+            c != CUBLAS_COMPUTE_32F_FAST_TF32);
+}
+
+cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                            const void *alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt,
+                            int ldb, const void *beta, void *C, cudaDataType ct, int ldc, cublasComputeType_t compute,
+                            cublasGemmAlgo_t) {
+    float al = *(const float *)alpha, be = *(const float *)beta; /* host pointer mode: read at the call */
+    const float *a = (const float *)A, *b = (const float *)B;
+    float *c = (float *)C;
+    if (cuda_emu_compute_bad(at, bt, ct, compute)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (cuda_emu_gemm_bad(ta, tb, m, n, k, lda, ldb, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
     cuda_emu_enqueue(h->stream, [=]() {
         cuda_emu_launches++;
-        cuda_emu_gemm(ta, tb, m, n, k, al, A, lda, B, ldb, be, C, ldc);
+        cuda_emu_gemm(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc, compute);
     });
     return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                                         int k, const float *alpha, const float *A, int lda, long long stride_a,
-                                         const float *B, int ldb, long long stride_b, const float *beta, float *C,
-                                         int ldc, long long stride_c, int batch) {
-    float al = *alpha, be = *beta;
+cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                                          int k, const void *alpha, const void *A, cudaDataType at, int lda,
+                                          long long stride_a, const void *B, cudaDataType bt, int ldb, long long stride_b,
+                                          const void *beta, void *C, cudaDataType ct, int ldc, long long stride_c,
+                                          int batch, cublasComputeType_t compute, cublasGemmAlgo_t) {
+    float al = *(const float *)alpha, be = *(const float *)beta;
+    const float *a = (const float *)A, *b = (const float *)B;
+    float *c = (float *)C;
+    if (cuda_emu_compute_bad(at, bt, ct, compute)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (cuda_emu_gemm_bad(ta, tb, m, n, k, lda, ldb, ldc) || batch < 0) return CUBLAS_STATUS_INVALID_VALUE;
     cuda_emu_enqueue(h->stream, [=]() {
         int t;
         cuda_emu_launches++;
         for (t = 0; t < batch; t++)
-            cuda_emu_gemm(ta, tb, m, n, k, al, A + t * stride_a, lda, B + t * stride_b, ldb, be, C + t * stride_c, ldc);
+            cuda_emu_gemm(ta, tb, m, n, k, al, a + t * stride_a, lda, b + t * stride_b, ldb, be, c + t * stride_c, ldc,
+                          compute);
     });
     return CUBLAS_STATUS_SUCCESS;
 }

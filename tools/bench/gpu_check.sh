@@ -8,8 +8,10 @@
 #                                     has torch, torchvision, onnx, onnxruntime), each
 #                                     through infer-run on both devices (tools/bench/gpu_bench.py check)
 #   4. timings                        BERT-base b32 s128, ResNet-50 b64, GPT-2 small prefill
-#                                     b8 s512: ours (f32) next to PyTorch eager f32/f16 and
-#                                     torch.compile, one table (gpu_bench.py bench)
+#                                     b8 s512: ours (f32, --precision f16) next to PyTorch
+#                                     eager f32/f16 and torch.compile, one table (gpu_bench.py
+#                                     bench); each model's --profile at f16 in
+#                                     build/gpu-bench/profiles/
 # Each step has a time limit; a step whose tools are missing, or that the remaining time
 # cannot hold, says SKIP and why. The last line is the summary; exit status 1 when a step
 # failed. GPU_CHECK_SECONDS (default 470) is the whole budget; PYTHON picks the interpreter
@@ -58,7 +60,31 @@ if ! command -v nvcc >/dev/null 2>&1 && [ ! -x /usr/local/cuda/bin/nvcc ]; then
     printf '%s\n' "$summary"
     exit 1
 fi
-step 200 "make cuda" make -j"$jobs" cuda build/infer-convert || { printf '%s\n' "$summary"; exit 1; }
+# cuBLAS and the runtime from the toolkit beside nvcc; where its lib64 lacks them (a
+# toolkit without the libraries, PyTorch's pip wheels holding them), the first folder that
+# has them, linked by file name. Warnings are not errors here: another compiler version
+# may warn where CI's does not, and this script checks behaviour, not style.
+nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+cuda_home=$(dirname "$(dirname "$nvcc_bin")")
+set -- WARN="-Wall -Wextra" NVFLAGS="-O2 -g -std=c++14 -Xcompiler -Wall,-Wextra" NVCC="$nvcc_bin"
+if ! [ -e "$cuda_home/lib64/libcublas.so" ] || ! [ -e "$cuda_home/lib64/libcudart.so" ]; then
+    dirs="$cuda_home/lib64 $cuda_home/targets/x86_64-linux/lib /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu"
+    dirs="$dirs $("$PYTHON" -c 'import nvidia, os
+print(" ".join(os.path.join(p, x, "lib") for p in nvidia.__path__ for x in sorted(os.listdir(p))))' 2>/dev/null)"
+    libs=""
+    for lib in cublas cublasLt cudart; do
+        f=""
+        for d in $dirs; do
+            f=$(ls "$d/lib$lib.so" "$d"/lib$lib.so.[0-9]* 2>/dev/null | head -n 1)
+            [ -n "$f" ] && break
+        done
+        [ -z "$f" ] && { note "FAIL make cuda (no lib$lib.so in $dirs)"; printf '%s\n' "$summary"; exit 1; }
+        libs="$libs $f -Wl,-rpath,$(dirname "$f")"
+    done
+    echo "gpu_check: CUDA libraries:$libs"
+    set -- "$@" CUDA_LIBS="$libs -lstdc++ -ldl -lrt"
+fi
+step 200 "make cuda" make -j"$jobs" cuda build/infer-convert "$@" || { printf '%s\n' "$summary"; exit 1; }
 
 # 2. the op tests (they report SKIP when the CUDA runtime sees no GPU)
 step 60 "test_cuda" sh tests/run.sh build/cuda/test_cuda
@@ -84,7 +110,8 @@ fi
 # 4. timings against PyTorch
 if py_has torch && py_has torchvision && "$PYTHON" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
     l=$(($(left) - 5))
-    step "$l" "timings vs PyTorch" "$PYTHON" tools/bench/gpu_bench.py bench --budget $((l - 10)) --runs 10
+    step "$l" "timings vs PyTorch" "$PYTHON" tools/bench/gpu_bench.py bench --budget $((l - 10)) --runs 10 \
+        --profile-dir build/gpu-bench/profiles
 else
     note "SKIP timings vs PyTorch ($PYTHON has no torch with CUDA, or no torchvision)"
 fi
