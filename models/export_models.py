@@ -94,7 +94,7 @@ class Attention(nn.Module):
         q, k, v = self.split(q), self.split(k), self.split(v)
         w = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.d)  # [b, h, s, s]
         if causal is not None:                       # GPT-2: where(mask, w, finfo.min)
-            w = torch.where(causal, w, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype))
+            w = torch.where(causal, w, torch.tensor(torch.finfo(w.dtype).min, dtype=w.dtype, device=w.device))
         if add_mask is not None:                     # BERT: w + (1 - mask) * -10000
             w = w + add_mask
         p = F.softmax(w, dim=-1)
@@ -155,7 +155,7 @@ class Gpt2(nn.Module):
 
     def forward(self, input_ids):
         seq = input_ids.shape[1]
-        pos = torch.arange(0, seq, dtype=torch.long).unsqueeze(0)
+        pos = torch.arange(0, seq, dtype=torch.long, device=input_ids.device).unsqueeze(0)
         x = self.wte(input_ids) + self.wpe(pos)
         causal = self.bias[:, :, :seq, :seq]
         for b in self.blocks:

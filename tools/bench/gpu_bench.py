@@ -22,7 +22,8 @@ ours: CUDA_BIN/infer-bench --device cuda:0 --json (median_ms), f32 and --precisi
 (the GEMMs' inputs rounded to f16 on the tensor cores; --profile-dir DIR also writes each
 model's --profile table at f16 to DIR/NAME.txt); PyTorch eager: the
 same module on cuda in f32 (TF32 off, as ours) and f16 (autocast), medians of --runs
-timed runs after warm-up, synchronised; torch.compile (default mode) in a subprocess with
+timed runs after warm-up, synchronised, from host inputs to host outputs as infer-bench
+times ours (and, in a second line, on the GPU alone); torch.compile (default mode) in a subprocess with
 a time limit, after every model's other columns, skipped when it fails or runs out of time.
 Inputs: f32 uniform in [-1, 1),
 integer inputs zero, as infer-bench makes them (the values do not change the work).
@@ -185,19 +186,30 @@ def bench_inputs(inputs, shape):
 
 
 def torch_time(model, inputs, runs, warmup, half):
+    """Medians in ms: (host to host, device only). Host to host is what infer-bench times for
+    ours (infer_run: inputs copied from host memory, outputs copied back to it); device only
+    starts from inputs already on the GPU and leaves the outputs there."""
     import torch
     dev = torch.device("cuda")
-    args = [torch.from_numpy(v).to(dev) for v in inputs.values()]
-    times = []
+    host = [torch.from_numpy(v) for v in inputs.values()]
+    args = [t.to(dev) for t in host]
+    times = {"host": [], "device": []}
+
+    def to_host(out):
+        return [o.cpu() for o in (out if isinstance(out, (tuple, list)) else [out])]
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=half):
-        for i in range(warmup + runs):
-            torch.cuda.synchronize()
-            t = time.perf_counter()
-            model(*args)
-            torch.cuda.synchronize()
-            if i >= warmup:
-                times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+        for kind in ("host", "device"):
+            for i in range(warmup + runs):
+                torch.cuda.synchronize()
+                t = time.perf_counter()
+                if kind == "host":
+                    to_host(model(*[h.to(dev) for h in host]))
+                else:
+                    model(*args)
+                torch.cuda.synchronize()
+                if i >= warmup:
+                    times[kind].append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times["host"]), statistics.median(times["device"])
 
 
 def compile_worker(a):
@@ -210,9 +222,58 @@ def compile_worker(a):
     model = model.cuda()
     x = bench_inputs(inputs, SHAPES[a.compile_worker])
     cm = torch.compile(model)
-    ms = torch_time(cm, x, a.runs, 3, False)
-    print(json.dumps({"median_ms": ms}))
+    ms, dev_ms = torch_time(cm, x, a.runs, 3, False)
+    print(json.dumps({"median_ms": ms, "device_ms": dev_ms}))
     return 0
+
+
+def bench_one(a, name, shape, row, notes, t_end):
+    """One model's row: export, convert, ours at f32 and f16 (and its profile), PyTorch eager."""
+    import torch
+    model, inputs, out_names, dyn = build_model(name)
+    onnx_path = os.path.join(a.out, name, "model.onnx")
+    infer_path = os.path.join(a.out, name, "model.infer")
+    if not os.path.exists(onnx_path):
+        os.makedirs(os.path.dirname(onnx_path), exist_ok=True)
+        import warnings
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            em = import_export_models()
+            torch.onnx.export(model, tuple(torch.from_numpy(v) for v in inputs.values()), onnx_path,
+                              opset_version=em.OPSET, input_names=list(inputs), output_names=out_names,
+                              dynamic_axes=dyn, do_constant_folding=True, **em.EXPORT_KW)
+    err = convert(a.bin, onnx_path, infer_path, 180)
+    if err:
+        notes.append("%s: %s" % (name, err))
+    else:
+        for prec in ("f32", "f16"):
+            cmd = [os.path.join(a.cuda_bin, "infer-bench"), infer_path, "--device", "cuda:0", "--json",
+                   "--warmup", "3", "--runs", str(a.runs), "--precision", prec]
+            for k, v in shape.items():
+                cmd += ["--dim", "%s=%d" % (k, v)]
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, timeout=max(10, t_end - time.time()))
+                if p.returncode == 0:
+                    row["ours_" + prec] = json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
+                else:
+                    notes.append("%s %s: infer-bench: %s" % (name, prec, first_error(p.stderr)))
+            except (subprocess.TimeoutExpired, ValueError, KeyError, IndexError) as e:
+                notes.append("%s %s: infer-bench: %s" % (name, prec, e))
+        if a.profile_dir and "ours_f16" in row and t_end - time.time() > 60:
+            os.makedirs(a.profile_dir, exist_ok=True)
+            try:
+                p = subprocess.run(cmd[:cmd.index("--json")] + cmd[cmd.index("--json") + 1:] + ["--profile"],
+                                   capture_output=True, text=True, timeout=60)
+                with open(os.path.join(a.profile_dir, name + ".txt"), "w") as f:
+                    f.write(p.stdout + p.stderr)
+            except subprocess.TimeoutExpired:
+                notes.append("%s: infer-bench --profile: over 60 s" % name)
+    x = bench_inputs(inputs, shape)
+    model = model.cuda()
+    row["torch_f32"], row["torch_dev_f32"] = torch_time(model, x, a.runs, 3, False)
+    row["torch_f16"], row["torch_dev_f16"] = torch_time(model, x, a.runs, 3, True)
+    del model
+    torch.cuda.empty_cache()
 
 
 def bench(a):
@@ -232,49 +293,10 @@ def bench(a):
         if time.time() > t_end - 20:
             notes.append("%s: skipped, out of time" % name)
             continue
-        model, inputs, out_names, dyn = build_model(name)
-        onnx_path = os.path.join(a.out, name, "model.onnx")
-        infer_path = os.path.join(a.out, name, "model.infer")
-        if not os.path.exists(onnx_path):
-            os.makedirs(os.path.dirname(onnx_path), exist_ok=True)
-            import warnings
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                em = import_export_models()
-                torch.onnx.export(model, tuple(torch.from_numpy(v) for v in inputs.values()), onnx_path,
-                                  opset_version=em.OPSET, input_names=list(inputs), output_names=out_names,
-                                  dynamic_axes=dyn, do_constant_folding=True, **em.EXPORT_KW)
-        err = convert(a.bin, onnx_path, infer_path, 180)
-        if err:
-            notes.append("%s: %s" % (name, err))
-        else:
-            for prec in ("f32", "f16"):
-                cmd = [os.path.join(a.cuda_bin, "infer-bench"), infer_path, "--device", "cuda:0", "--json",
-                       "--warmup", "3", "--runs", str(a.runs), "--precision", prec]
-                for k, v in shape.items():
-                    cmd += ["--dim", "%s=%d" % (k, v)]
-                try:
-                    p = subprocess.run(cmd, capture_output=True, text=True, timeout=max(10, t_end - time.time()))
-                    if p.returncode == 0:
-                        row["ours_" + prec] = json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
-                    else:
-                        notes.append("%s %s: infer-bench: %s" % (name, prec, first_error(p.stderr)))
-                except (subprocess.TimeoutExpired, ValueError, KeyError, IndexError) as e:
-                    notes.append("%s %s: infer-bench: %s" % (name, prec, e))
-            if a.profile_dir and "ours_f16" in row and t_end - time.time() > 60:
-                os.makedirs(a.profile_dir, exist_ok=True)
-                try:
-                    p = subprocess.run(cmd[:cmd.index("--json")] + cmd[cmd.index("--json") + 1:] + ["--profile"],
-                                       capture_output=True, text=True, timeout=60)
-                    with open(os.path.join(a.profile_dir, name + ".txt"), "w") as f:
-                        f.write(p.stdout + p.stderr)
-                except subprocess.TimeoutExpired:
-                    notes.append("%s: infer-bench --profile: over 60 s" % name)
-        x = bench_inputs(inputs, shape)
-        model = model.cuda()
-        row["torch_f32"] = torch_time(model, x, a.runs, 3, False)
-        row["torch_f16"] = torch_time(model, x, a.runs, 3, True)
-        del model
+        try:
+            bench_one(a, name, shape, row, notes, t_end)
+        except Exception as e:  # one model's failure (an export, PyTorch) leaves the others' rows
+            notes.append("%s: %s: %s" % (name, type(e).__name__, str(e).splitlines()[0] if str(e) else ""))
         torch.cuda.empty_cache()
     for row in rows:  # torch.compile last: the rows above come first when time is short
         name = row["model"]
@@ -285,7 +307,8 @@ def bench(a):
                                     "--runs", str(a.runs)], capture_output=True, text=True,
                                    timeout=min(a.compile_timeout, left))
                 if p.returncode == 0:
-                    row["compile_f32"] = json.loads(p.stdout.strip().splitlines()[-1])["median_ms"]
+                    j = json.loads(p.stdout.strip().splitlines()[-1])
+                    row["compile_f32"], row["compile_dev_f32"] = j["median_ms"], j["device_ms"]
                 else:
                     notes.append("%s: torch.compile: %s" % (name, last_line(p.stderr)))
                     compile_ok = False
@@ -298,19 +321,23 @@ def bench(a):
     def cell(r, k):
         return "%.2f" % r[k] if k in r else "-"
     print()
-    print("GPU: %s; torch %s; medians of %d runs, ms (lower is better)"
-          % (torch.cuda.get_device_name(0), torch.__version__, a.runs))
+    print("GPU: %s; torch %s; medians of %d runs, ms (lower is better); host to host: inputs from and "
+          "outputs to host memory, as infer_run" % (torch.cuda.get_device_name(0), torch.__version__, a.runs))
     hdr = ("model", "shape", "infer f32", "infer f16", "torch f32", "torch f16", "compile f32")
     print("%-9s %-18s %10s %10s %10s %10s %12s" % hdr)
     for r in rows:
         print("%-9s %-18s %10s %10s %10s %10s %12s" % (
             r["model"], r["shape"], cell(r, "ours_f32"), cell(r, "ours_f16"), cell(r, "torch_f32"),
             cell(r, "torch_f16"), cell(r, "compile_f32")))
+    print("PyTorch on the GPU alone (inputs already there, outputs left there), ms: "
+          + "; ".join("%s f32 %s, f16 %s, compile f32 %s" % (r["model"], cell(r, "torch_dev_f32"),
+                                                             cell(r, "torch_dev_f16"), cell(r, "compile_dev_f32"))
+                      for r in rows))
     print("infer f16: --precision f16 (GEMM inputs rounded to f16 on the tensor cores; tensors stay f32); "
           "torch f16: autocast")
     for r in rows:
         if "ours_f16" in r and "torch_f16" in r:
-            print("%s: infer f16 / torch f16 throughput %.2fx; infer f32 / torch f32 %s"
+            print("%s: throughput, infer f16 / torch f16 %.2fx; infer f32 / torch f32 %s"
                   % (r["model"], r["torch_f16"] / r["ours_f16"],
                      "%.2fx" % (r["torch_f32"] / r["ours_f32"]) if "ours_f32" in r else "-"))
     for n in notes:
