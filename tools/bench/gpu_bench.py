@@ -10,7 +10,8 @@ check: for each real model in DIR (models/export_models.py's folders: model.onnx
 test_data_set_0/, info.txt; not the converter cases beside them) converts model.onnx with BIN/infer-convert, runs
 CUDA_BIN/infer-run on test_data_set_0's inputs with --device cpu, --device cuda:0, and
 --device cuda:0 --precision f16, and compares, as max |a - b| / max |b|: cuda against cpu
-within 1e-4 (f16: 1e-2), and cuda against the stored onnxruntime outputs within 1e-3.
+within 1e-4 (f16: 1e-2, or twice PyTorch autocast's own f16 error on that model where
+that is larger), and cuda against the stored onnxruntime outputs within 1e-3.
 Needs numpy and onnx (to read the .pb files).
 
 bench: exports BERT-base, ResNet-50 and GPT-2 small at full size with the same PyTorch
@@ -131,11 +132,33 @@ def check(a):
         worst_cpu = max(rel(got["cuda:0"][n], got["cpu"][n]) for n, _ in refs)
         worst_ref = max(rel(got["cuda:0"][n], w) for n, w in refs)
         worst_f16 = max(rel(got["cuda:0 f16"][n], got["cpu"][n]) for n, _ in refs)
-        ok = worst_cpu <= TOL_F32 and worst_ref <= TOL and worst_f16 <= TOL_F16
-        print("%s model_%s (cuda vs cpu %.2g [limit %g], cuda vs onnxruntime %.2g [%g], cuda f16 vs cpu %.2g [%g])"
-              % ("PASS" if ok else "FAIL", m, worst_cpu, TOL_F32, worst_ref, TOL, worst_f16, TOL_F16))
+        torch_f16 = torch_f16_error(m, inputs, refs, rel)
+        tol_f16 = TOL_F16 if torch_f16 is None else max(TOL_F16, 2 * torch_f16)
+        ok = worst_cpu <= TOL_F32 and worst_ref <= TOL and worst_f16 <= tol_f16
+        print("%s model_%s (cuda vs cpu %.2g [limit %g], cuda vs onnxruntime %.2g [%g], cuda f16 vs cpu %.2g [%.2g]%s)"
+              % ("PASS" if ok else "FAIL", m, worst_cpu, TOL_F32, worst_ref, TOL, worst_f16, tol_f16,
+                 "" if torch_f16 is None else "; PyTorch autocast f16 vs onnxruntime %.2g" % torch_f16))
         failed += not ok
     return 1 if failed else 0
+
+
+def torch_f16_error(name, inputs, refs, rel):
+    """The same model (export_models.py's small size and seed) run by PyTorch under f16
+    autocast on the GPU, against the stored f32 outputs; None without torch and a GPU. Random
+    weights make some deep nets (ResNet-50, MobileNetV2) amplify f16 rounding past 1e-2 of
+    the output's scale whoever computes them: the f16 limit is then twice PyTorch's own error."""
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            return None
+        model = build_model(name, "small")[0].cuda()
+        with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16):
+            out = model(*[torch.from_numpy(x).cuda() for _, x in inputs])
+        outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        return max(rel(o.float().cpu().numpy(), w) for o, (_, w) in zip(outs, refs))
+    except Exception as e:  # noqa: BLE001 - a reference we could not make is reported, not fatal
+        print("note: model_%s: PyTorch f16 reference: %s: %s" % (name, type(e).__name__, e))
+        return None
 
 
 # ---------------------------------------------------------------------------- bench
@@ -153,8 +176,9 @@ def import_export_models():
     return export_models
 
 
-def build_model(name):
-    """(module, {input: numpy example}, output names, dynamic axes) at full size, batch 1."""
+def build_model(name, size="full"):
+    """(module, {input: numpy example}, output names, dynamic axes) at models/export_models.py's
+    size and seed, batch 1."""
     import numpy as np
     import torch
     em = import_export_models()
@@ -163,7 +187,7 @@ def build_model(name):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     with torch.no_grad():
-        model, inputs, out_names, dyn, _ = em.MODELS[name](em.SIZES["full"], gen, rng)
+        model, inputs, out_names, dyn, _ = em.MODELS[name](em.SIZES[size], gen, rng)
     model.eval()
     return model, inputs, out_names, dyn
 
