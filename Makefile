@@ -188,7 +188,7 @@ endif
 EMU := $(B)/cuda-emu
 EMU_HDR := $(wildcard tests/cuda_emu/*.h) $(CUDA_HDR)
 EMU_OBJ := $(patsubst backends/cuda/%.cu,$(EMU)/%.o,$(CUDA_SRC)) $(EMU)/cuda_emu.o
-EMU_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Itests/cuda_emu
+EMU_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Wno-unknown-pragmas -Itests/cuda_emu
 $(EMU)/%.o: backends/cuda/%.cu $(EMU_HDR)
 	@mkdir -p $(EMU)
 	$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@

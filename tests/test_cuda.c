@@ -530,6 +530,39 @@ static void test_attention(void) {
         free(kb);
         free(vb);
     }
+    { /* the tiled kernel (head sizes <= 64) across tiles: 2 query tiles (the second partial) and 4
+         key tiles (the last partial), a bool mask with one row fully masked (NaN, as the CPU);
+         causal over 130 x 130 (a block stops after its last row's key), V's head size 48;
+         softcap with a head size of 32 */
+        static const struct {
+            int64_t S, T, D, Dv;
+            int causal, masked;
+            float softcap;
+        } tc[] = {{70, 100, 64, 64, 0, 1, 0.0f}, {130, 130, 64, 48, 1, 0, 0.0f}, {33, 65, 32, 32, 0, 0, 5.0f}};
+        size_t t;
+        for (t = 0; t < sizeof tc / sizeof tc[0]; t++) {
+            const int64_t qd[4] = {2, 3, tc[t].S, tc[t].D}, kd[4] = {2, 3, tc[t].T, tc[t].D},
+                          vd[4] = {2, 3, tc[t].T, tc[t].Dv}, md[2] = {tc[t].S, tc[t].T};
+            float *qb = rnd(prod(4, qd), -1, 1), *kb = rnd(prod(4, kd), -1, 1), *vb = rnd(prod(4, vd), -1, 1);
+            uint8_t *mk = (uint8_t *)malloc((size_t)(tc[t].S * tc[t].T));
+            char what[96];
+            int64_t e;
+            for (e = 0; mk && e < tc[t].S * tc[t].T; e++) mk[e] = e / tc[t].T != 5 && e % 7 != 3; /* row 5: none */
+            memset(&c, 0, sizeof c);
+            c.op = "Attention";
+            c.in[0] = op_in("q", INFER_DTYPE_F32, 4, qd, qb);
+            c.in[1] = op_in("k", INFER_DTYPE_F32, 4, kd, kb);
+            c.in[2] = op_in("v", INFER_DTYPE_F32, 4, vd, vb);
+            c.n_in = 3;
+            if (tc[t].masked && mk) c.in[3] = op_in("m", INFER_DTYPE_BOOL, 2, md, mk), c.n_in = 4;
+            c.attrs[c.n_attrs++] = infer_attr_int("is_causal", tc[t].causal);
+            if (tc[t].softcap > 0) c.attrs[c.n_attrs++] = infer_attr_float("softcap", tc[t].softcap);
+            snprintf(what, sizeof what, "Attention S %d T %d D %d Dv %d", (int)tc[t].S, (int)tc[t].T, (int)tc[t].D,
+                     (int)tc[t].Dv);
+            cuda_vs_cpu(what, &c);
+            free(qb), free(kb), free(vb), free(mk);
+        }
+    }
     memset(&c, 0, sizeof c);
     c.op = "Attention";
     c.in[0] = op_in("q", INFER_DTYPE_F32, 3, q3, q);

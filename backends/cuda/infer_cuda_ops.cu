@@ -559,6 +559,93 @@ __global__ void cu_attention_kernel(float *y, const float *q, const float *k, co
     }
 }
 
+/* The tiled kernel, for head sizes up to CU_ATT_TD: block (b*Hq + h, query tile) has one
+   thread per query row (CU_ATT_BQ of them), holding its q and accumulator in registers. K and
+   V pass through shared memory CU_ATT_BK keys at a time, each element read by every thread
+   of the block (a broadcast), so a block reads K and V once for 64 rows instead of once per
+   row (the per-row kernel above is bound by those reads). Per tile: the scores, their
+   maximum, one rescale of the running sum and accumulator, then the weighted V rows. A
+   causal block stops after the key of its last row. Same results as the per-row kernel up
+   to the order of f32 sums. */
+#define CU_ATT_BQ 64
+#define CU_ATT_BK 32
+#define CU_ATT_TD 64
+
+__global__ void cu_attention_tiled_kernel(float *y, const float *q, const float *k, const float *v, const void *mask,
+                                          cu_att a) {
+    __shared__ float sk[CU_ATT_BK][CU_ATT_TD], sv[CU_ATT_BK][CU_ATT_TD];
+    int r = threadIdx.x, jj, d, t;
+    int64_t bh = blockIdx.x, b = bh / a.Hq, h = bh % a.Hq, kh = h / (a.Hq / a.Hkv);
+    int64_t i0 = (int64_t)blockIdx.y * CU_ATT_BQ, i = i0 + r, j0, jend = a.T;
+    int live = i < a.S;
+    float qv[CU_ATT_TD], acc[CU_ATT_TD], sc[CU_ATT_BK], m = -INFINITY, l = 0.0f;
+    const float *kb = k + b * a.ks[0] + kh * a.ks[1], *vb = v + b * a.vs[0] + kh * a.vs[1];
+#pragma unroll
+    for (d = 0; d < CU_ATT_TD; d++) {
+        qv[d] = live && d < a.D ? q[b * a.qs[0] + h * a.qs[1] + i * a.qs[2] + d] : 0.0f;
+        acc[d] = 0.0f;
+    }
+    if (a.causal && i0 + CU_ATT_BQ < jend) jend = i0 + CU_ATT_BQ; /* later keys are masked for every row */
+    for (j0 = 0; j0 < jend; j0 += CU_ATT_BK) {
+        int nk = jend - j0 < CU_ATT_BK ? (int)(jend - j0) : CU_ATT_BK;
+        __syncthreads(); /* the previous tile is consumed */
+        for (t = r; t < CU_ATT_BK * CU_ATT_TD; t += CU_ATT_BQ) {
+            int jr = t / CU_ATT_TD, dd = t % CU_ATT_TD;
+            sk[jr][dd] = jr < nk && dd < a.D ? kb[(j0 + jr) * a.ks[2] + dd] : 0.0f;
+            sv[jr][dd] = jr < nk && dd < a.Dv ? vb[(j0 + jr) * a.vs[2] + dd] : 0.0f;
+        }
+        __syncthreads();
+        if (live) {
+            float mt = m;
+#pragma unroll
+            for (jj = 0; jj < CU_ATT_BK; jj++) sc[jj] = 0.0f;
+#pragma unroll
+            for (d = 0; d < CU_ATT_TD; d++)
+#pragma unroll
+                for (jj = 0; jj < CU_ATT_BK; jj++) sc[jj] += qv[d] * sk[jj][d];
+#pragma unroll
+            for (jj = 0; jj < CU_ATT_BK; jj++) {
+                int64_t j = j0 + jj;
+                float x = sc[jj] * a.scale;
+                if (jj >= nk || (a.causal && j > i)) x = -INFINITY;
+                else {
+                    if (a.softcap > 0) x = a.softcap * tanhf(x / a.softcap);
+                    if (mask) {
+                        if (j >= a.Tm) x = -INFINITY; /* ONNX pads a short mask with "masked" */
+                        else {
+                            int64_t at = b * a.ms[0] + h * a.ms[1] + i * a.ms[2] + j * a.ms[3];
+                            x += a.mask_bool ? (((const unsigned char *)mask)[at] ? 0.0f : -INFINITY)
+                                             : ((const float *)mask)[at];
+                        }
+                    }
+                }
+                sc[jj] = x;
+                mt = fmaxf(mt, x);
+            }
+            if (mt != -INFINITY) { /* else every key so far is masked: nothing to add */
+                float corr = expf(m - mt); /* m = -inf: 0 */
+                l *= corr;
+#pragma unroll
+                for (d = 0; d < CU_ATT_TD; d++) acc[d] *= corr;
+                m = mt;
+#pragma unroll
+                for (jj = 0; jj < CU_ATT_BK; jj++) {
+                    float p = sc[jj] == -INFINITY ? 0.0f : expf(sc[jj] - m);
+                    l += p;
+#pragma unroll
+                    for (d = 0; d < CU_ATT_TD; d++) acc[d] += p * sv[jj][d];
+                }
+            }
+        }
+    }
+    if (live) {
+        float *yr = y + b * a.ys[0] + h * a.ys[1] + i * a.ys[2];
+#pragma unroll
+        for (d = 0; d < CU_ATT_TD; d++)
+            if (d < a.Dv) yr[d] = l > 0 ? acc[d] / l : NAN;
+    }
+}
+
 /* infer.h's infer__att_init: Q, K, V [B][H][S][D], or [B][S][H*D] with q_num_heads/kv_num_heads */
 static int cu_att_init(const infer_backend_op *op, cu_att *a) {
     const infer_tensor *q = &op->inputs[0], *k = &op->inputs[1], *v = &op->inputs[2];
@@ -1255,11 +1342,18 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         if (!cu_att_init(op, &a)) return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda Attention: shapes");
         if (a.B * a.Hq == 0 || a.S == 0 || a.Dv == 0) return INFER_STATUS_OK;
         grid.x = (unsigned)(a.B * a.Hq);
-        grid.y = (unsigned)((a.S + CU_ATT_WARPS - 1) / CU_ATT_WARPS);
         grid.z = 1;
-        INFER_CUDA_LAUNCH(cu_attention_kernel, grid, 32 * CU_ATT_WARPS, dev->stream)(
-            (float *)y->data, (const float *)x->data, (const float *)op->inputs[1].data, (const float *)op->inputs[2].data,
-            cu_present(op, 3) ? op->inputs[3].data : NULL, a);
+        if (a.D <= CU_ATT_TD && a.Dv <= CU_ATT_TD) {
+            grid.y = (unsigned)((a.S + CU_ATT_BQ - 1) / CU_ATT_BQ);
+            INFER_CUDA_LAUNCH(cu_attention_tiled_kernel, grid, CU_ATT_BQ, dev->stream)(
+                (float *)y->data, (const float *)x->data, (const float *)op->inputs[1].data,
+                (const float *)op->inputs[2].data, cu_present(op, 3) ? op->inputs[3].data : NULL, a);
+        } else {
+            grid.y = (unsigned)((a.S + CU_ATT_WARPS - 1) / CU_ATT_WARPS);
+            INFER_CUDA_LAUNCH(cu_attention_kernel, grid, 32 * CU_ATT_WARPS, dev->stream)(
+                (float *)y->data, (const float *)x->data, (const float *)op->inputs[1].data,
+                (const float *)op->inputs[2].data, cu_present(op, 3) ? op->inputs[3].data : NULL, a);
+        }
         return INFER_STATUS_OK;
     }
     default: return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda: %s is not supported", op->op_type);
