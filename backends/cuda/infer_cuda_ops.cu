@@ -68,6 +68,17 @@ static size_t cu_elem_bytes(infer_dtype t) {
 }
 static unsigned cu_blocks(int64_t n, int threads) { return (unsigned)((n + threads - 1) / threads); }
 
+/* i / d, with i % d in *rem: in 32 bits when both fit, as they nearly always do (a 64-bit
+   division is a long instruction sequence on the GPU, and the element-wise kernels' index
+   maths were bound by it) */
+__device__ __forceinline__ int64_t cu_divmod(int64_t i, int64_t d, int64_t *rem) {
+    int64_t q;
+    if (((uint64_t)i | (uint64_t)d) <= 0xffffffffu) q = (int64_t)((uint32_t)i / (uint32_t)d);
+    else q = i / d;
+    *rem = i - q * d;
+    return q;
+}
+
 /* The fused activation's code, or -1 for one this backend lacks. */
 static int cu_act_code(const infer_backend_op *op, float *alpha, float *beta) {
     static const char *names[] = {"None", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip",
@@ -133,10 +144,13 @@ __global__ void cu_unary_kernel(float *y, const float *x, int64_t n, int code, f
 /* y[i] = act(y[i] + bias[(i / inner) % n_bias]) (bias may be NULL) */
 __global__ void cu_bias_act_kernel(float *y, int64_t n, const float *bias, int64_t n_bias, int64_t inner, int code,
                                    float al, float be) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, r, ch;
     if (i < n) {
         float v = y[i];
-        if (bias) v += bias[(i / inner) % n_bias];
+        if (bias) {
+            cu_divmod(cu_divmod(i, inner, &r), n_bias, &ch);
+            v += bias[ch];
+        }
         y[i] = cu_unary(code, v, al, be);
     }
 }
@@ -169,6 +183,7 @@ __global__ void cu_batch_norm_kernel(float *y, const float *x, int64_t n, int64_
 
 typedef struct cu_bcast { /* out dims and each input's element strides (0: broadcast), rank <= 6 */
     int r;
+    int plain_a, plain_b; /* the input has y's dims: element i is its i-th */
     int64_t dims[INFER_CUDA_EW_RANK];
     int64_t sa[INFER_CUDA_EW_RANK], sb[INFER_CUDA_EW_RANK];
 } cu_bcast;
@@ -191,13 +206,14 @@ __global__ void cu_binary_kernel(float *y, const float *a, const float *b, int64
     int d;
     if (i >= n) return;
     rem = i;
-    for (d = g.r - 1; d >= 0; d--) {
-        int64_t k = rem % g.dims[d];
-        rem /= g.dims[d];
-        oa += k * g.sa[d];
-        ob += k * g.sb[d];
-    }
-    y[i] = cu_binary(code, a[oa], b[ob]);
+    if (!g.plain_a || !g.plain_b)
+        for (d = g.r - 1; d >= 0; d--) {
+            int64_t k;
+            rem = cu_divmod(rem, g.dims[d], &k);
+            oa += k * g.sa[d];
+            ob += k * g.sb[d];
+        }
+    y[i] = cu_binary(code, a[g.plain_a ? i : oa], b[g.plain_b ? i : ob]);
 }
 
 /* numpy broadcasting of a and b to y's dims (y's rank <= 6) */
@@ -206,6 +222,8 @@ static int cu_bcast_init(const infer_tensor *y, const infer_tensor *a, const inf
     int64_t sa = 1, sb = 1;
     if (r > INFER_CUDA_EW_RANK || a->n_dims > r || b->n_dims > r) return 0;
     g->r = r;
+    g->plain_a = a->n_dims == r && !memcmp(a->dims, y->dims, (size_t)r * sizeof(int64_t));
+    g->plain_b = b->n_dims == r && !memcmp(b->dims, y->dims, (size_t)r * sizeof(int64_t));
     for (d = r - 1; d >= 0; d--) {
         int ja = d - (r - a->n_dims), jb = d - (r - b->n_dims);
         int64_t da = ja >= 0 ? a->dims[ja] : 1, db = jb >= 0 ? b->dims[jb] : 1;
@@ -328,8 +346,9 @@ __global__ void cu_index_kernel(unsigned char *y, const unsigned char *x, int64_
     rem = i;
     off = g.base;
     for (d = g.r - 1; d >= 0; d--) {
-        off += (rem % g.dims[d]) * g.stride[d];
-        rem /= g.dims[d];
+        int64_t k;
+        rem = cu_divmod(rem, g.dims[d], &k);
+        off += k * g.stride[d];
     }
     if (elem == 4) ((float *)y)[i] = ((const float *)x)[off];
     else
@@ -370,22 +389,21 @@ typedef struct cu_win { /* 2-D window geometry (1-D: H = 1) */
     int64_t n, c, m, group, ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw, peh, pew;
 } cu_win;
 
-/* col [n_img][c][kh][kw][oh*ow] from x [n_img][c][ih][iw] (zero padding) */
-__global__ void cu_im2col_kernel(float *col, const float *x, cu_win g, int64_t n_img) {
-    int64_t P = g.oh * g.ow, total = n_img * g.c * g.kh * g.kw * P;
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, p, r, kx, ky, c, img, oy, ox, iy, ix;
-    if (i >= total) return;
-    p = i % P;
-    r = i / P;
-    kx = r % g.kw;
-    ky = (r / g.kw) % g.kh;
-    c = (r / (g.kw * g.kh)) % g.c;
-    img = r / (g.kw * g.kh * g.c);
-    oy = p / g.ow;
-    ox = p % g.ow;
-    iy = oy * g.sh - g.ph + ky * g.dh;
-    ix = ox * g.sw - g.pw + kx * g.dw;
-    col[i] = iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw ? x[((img * g.c + c) * g.ih + iy) * g.iw + ix] : 0.0f;
+/* col [n_img][c][kh][kw][oh*ow] from x [n_img][c][ih][iw] (zero padding). Block b fills
+   row b of col (one image's channel and kernel tap), its threads striding over the oh*ow
+   positions: the row's geometry is worked out once per thread, not per element. */
+__global__ void cu_im2col_kernel(float *col, const float *x, cu_win g) {
+    int64_t r = blockIdx.x, P = g.oh * g.ow, p, plane, kx, ky, oy, ox, iy, ix;
+    const float *xp;
+    float *cp = col + r * P;
+    plane = cu_divmod(cu_divmod(r, g.kw, &kx), g.kh, &ky); /* img * c + channel */
+    xp = x + plane * g.ih * g.iw;
+    for (p = threadIdx.x; p < P; p += blockDim.x) {
+        oy = cu_divmod(p, g.ow, &ox);
+        iy = oy * g.sh - g.ph + ky * g.dh;
+        ix = ox * g.sw - g.pw + kx * g.dw;
+        cp[p] = iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw ? xp[iy * g.iw + ix] : 0.0f;
+    }
 }
 
 /* depthwise Conv (group = input channels): one thread per output of [n][m][oh][ow], output
@@ -861,9 +879,9 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
         const float *col;
         if (cu_conv_direct(&g)) col = (const float *)x->data + img * g.c * P;
         else {
-            int64_t total = nimg * g.c * g.kh * g.kw * P;
-            INFER_CUDA_LAUNCH(cu_im2col_kernel, cu_blocks(total, 256), 256, dev->stream)(
-                (float *)dev->work, (const float *)x->data + img * g.c * g.ih * g.iw, g, nimg);
+            int threads = P >= 256 ? 256 : (int)((P + 31) / 32 * 32);
+            INFER_CUDA_LAUNCH(cu_im2col_kernel, (unsigned)(nimg * g.c * g.kh * g.kw), threads, dev->stream)(
+                (float *)dev->work, (const float *)x->data + img * g.c * g.ih * g.iw, g);
             col = (const float *)dev->work;
         }
         /* per group: out [Mg][P] = W_g [Mg][Kg] x col_g [Kg][P], batched over the images */
