@@ -694,29 +694,31 @@ static double err_to_scale(const infer_tensor *got, const infer_tensor *want) {
 }
 
 /* infer_session_options.precision: products of MatMul (weights, batched), Gemm and Conv
-   (im2col and 1x1) at TF32, F16 and BF16 against the CPU's f32 within 1e-2 of the output's
+   (im2col, grouped, 1x1) at TF32, F16 and BF16 against the CPU's f32 within 1e-2 of the output's
    scale (the issue's figure for f16/bf16); on the emulation, which rounds as the tensor
    cores do, each also differs from the device's own f32 result (the option reached the
    GEMM). The CPU ignores the option (bits equal) and a value outside infer_precision is
    refused, GPU or not. */
 static void test_precision(void) {
     static const int64_t da[3] = {3, 7, 64}, dw[2] = {64, 33}, db[3] = {3, 64, 5}, dx[4] = {2, 16, 9, 9},
-                         dk3[4] = {8, 16, 3, 3}, dk1[4] = {8, 16, 1, 1}, pads[4] = {1, 1, 1, 1};
+                         dk3[4] = {8, 16, 3, 3}, dk1[4] = {8, 16, 1, 1}, dkg[4] = {8, 8, 3, 3}, pads[4] = {1, 1, 1, 1};
     static const char *names[] = {"f32", "tf32", "f16", "bf16"};
     float *a = rnd(prod(3, da), -1, 1), *w = rnd(prod(2, dw), -1, 1), *b = rnd(prod(3, db), -1, 1);
     float *x = rnd(prod(4, dx), -1, 1), *k3 = rnd(prod(4, dk3), -1, 1), *k1 = rnd(prod(4, dk1), -1, 1);
-    op_case c[5], g, f, d;
+    op_case c[6], g, f, d;
     int i, p;
     infer_status st, st2;
     memset(c, 0, sizeof c);
-    for (i = 0; i < 5; i++) c[i].op = i < 2 ? "MatMul" : i == 2 ? "Gemm" : "Conv";
+    for (i = 0; i < 6; i++) c[i].op = i < 2 ? "MatMul" : i == 2 ? "Gemm" : "Conv";
     c[0].in[0] = op_in("a", INFER_DTYPE_F32, 3, da, a), c[0].in[1] = op_const("w", INFER_DTYPE_F32, 2, dw, w);
     c[1].in[0] = op_in("a", INFER_DTYPE_F32, 3, da, a), c[1].in[1] = op_in("b", INFER_DTYPE_F32, 3, db, b);
     c[2].in[0] = op_in("a", INFER_DTYPE_F32, 2, da + 1, a), c[2].in[1] = op_const("w", INFER_DTYPE_F32, 2, dw, w);
     c[3].in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x), c[3].in[1] = op_const("k", INFER_DTYPE_F32, 4, dk3, k3);
     c[3].attrs[c[3].n_attrs++] = infer_attr_ints("pads", pads, 4);
     c[4].in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x), c[4].in[1] = op_const("k", INFER_DTYPE_F32, 4, dk1, k1);
-    for (i = 0; i < 5; i++) c[i].n_in = 2;
+    c[5].in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x), c[5].in[1] = op_const("k", INFER_DTYPE_F32, 4, dkg, k3);
+    c[5].attrs[c[5].n_attrs++] = infer_attr_int("group", 2);
+    for (i = 0; i < 6; i++) c[i].n_in = 2;
     /* without a GPU: the CPU ignores the option; an unknown one is refused */
     f = c[0];
     f.precision = INFER_PRECISION_F16;
@@ -734,7 +736,7 @@ static void test_precision(void) {
     if (!have_gpu) {
         printf("  (the GPU cases skipped: no CUDA GPU present)\n");
     } else {
-        for (i = 0; i < 5; i++) {
+        for (i = 0; i < 6; i++) {
             if ((st = op_run(&c[i]))) {
                 printf("  %s: cpu: %s\n", c[i].op, c[i].error);
                 CHECK_OK(st);

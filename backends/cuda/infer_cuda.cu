@@ -391,9 +391,11 @@ static infer_status infer_cuda_graph_end_fn(void *d, char *err, size_t err_size)
 }
 
 /* The GEMMs' compute type: f32 tensors in and out, inputs rounded to the precision on the
-   tensor cores, sums in f32 (cublasGemmEx's FAST compute types). */
+   tensor cores, sums in f32 (cublasGemmEx's FAST compute types); at F16 and BF16 the larger
+   GEMMs convert their inputs themselves (dev->half). */
 static infer_status infer_cuda_set_precision_fn(void *d, infer_precision p, char *err, size_t err_size) {
     infer_cuda_dev *dev = (infer_cuda_dev *)d;
+    dev->half = p == INFER_PRECISION_F16 ? 1 : p == INFER_PRECISION_BF16 ? 2 : 0;
     switch (p) {
     case INFER_PRECISION_F32: dev->compute = CUBLAS_COMPUTE_32F; break;
     case INFER_PRECISION_TF32: dev->compute = CUBLAS_COMPUTE_32F_FAST_TF32; break;

@@ -6,6 +6,8 @@
    runs correctly with another's dims; prepare() only reads the constant inputs that the
    kernels need on the host (Slice's starts, ReduceMean's axes) and sizes the workspace.
    Kernels are plain: one thread per output element, or one block per reduced row. */
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,11 @@ __device__ __forceinline__ int64_t cu_divmod(int64_t i, int64_t d, int64_t *rem)
     *rem = i - q * d;
     return q;
 }
+
+/* v stored as f32, or rounded to f16 / bf16 (precision F16 / BF16: dev->half) */
+__device__ __forceinline__ void cu_store(float *p, float v) { *p = v; }
+__device__ __forceinline__ void cu_store(__half *p, float v) { *p = __float2half_rn(v); }
+__device__ __forceinline__ void cu_store(__nv_bfloat16 *p, float v) { *p = __float2bfloat16_rn(v); }
 
 /* The fused activation's code, or -1 for one this backend lacks. */
 static int cu_act_code(const infer_backend_op *op, float *alpha, float *beta) {
@@ -392,17 +399,18 @@ typedef struct cu_win { /* 2-D window geometry (1-D: H = 1) */
 /* col [n_img][c][kh][kw][oh*ow] from x [n_img][c][ih][iw] (zero padding). Block b fills
    row b of col (one image's channel and kernel tap), its threads striding over the oh*ow
    positions: the row's geometry is worked out once per thread, not per element. */
-__global__ void cu_im2col_kernel(float *col, const float *x, cu_win g) {
+template <typename T>
+__global__ void cu_im2col_kernel(T *col, const float *x, cu_win g) {
     int64_t r = blockIdx.x, P = g.oh * g.ow, p, plane, kx, ky, oy, ox, iy, ix;
     const float *xp;
-    float *cp = col + r * P;
+    T *cp = col + r * P;
     plane = cu_divmod(cu_divmod(r, g.kw, &kx), g.kh, &ky); /* img * c + channel */
     xp = x + plane * g.ih * g.iw;
     for (p = threadIdx.x; p < P; p += blockDim.x) {
         oy = cu_divmod(p, g.ow, &ox);
         iy = oy * g.sh - g.ph + ky * g.dh;
         ix = ox * g.sw - g.pw + kx * g.dw;
-        cp[p] = iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw ? xp[iy * g.iw + ix] : 0.0f;
+        cu_store(cp + p, iy >= 0 && iy < g.ih && ix >= 0 && ix < g.iw ? xp[iy * g.iw + ix] : 0.0f);
     }
 }
 
@@ -744,6 +752,35 @@ static cublasStatus_t cu_sgemm_batched(infer_cuda_dev *dev, int64_t m, int64_t n
                                       CUBLAS_GEMM_DEFAULT);
 }
 
+/* ----- f16 / bf16 GEMM inputs (precision F16 / BF16: dev->half) ----- */
+
+template <typename T>
+__global__ void cu_half_kernel(T *y, const float *x, int64_t n) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) cu_store(y + i, x[i]);
+}
+
+/* bytes of n elements in the 16-bit type, rounded up to the allocator's 256 */
+static size_t cu_half_bytes(int64_t n) { return ((size_t)n * 2 + 255) / 256 * 256; }
+
+/* x [n] f32 -> y [n] in the session's 16-bit type */
+static void cu_to_half(infer_cuda_dev *dev, void *y, const float *x, int64_t n) {
+    if (n <= 0) return;
+    if (dev->half == 2) INFER_CUDA_LAUNCH(cu_half_kernel<__nv_bfloat16>, cu_blocks(n, 256), 256, dev->stream)((__nv_bfloat16 *)y, x, n);
+    else INFER_CUDA_LAUNCH(cu_half_kernel<__half>, cu_blocks(n, 256), 256, dev->stream)((__half *)y, x, n);
+}
+
+/* cu_sgemm_batched (and, batch 1, cu_sgemm) on 16-bit A and B, f32 C and sums */
+static cublasStatus_t cu_hgemm_batched(infer_cuda_dev *dev, cublasOperation_t ta, cublasOperation_t tb, int64_t m,
+                                       int64_t n, int64_t k, const float *alpha, const void *A, int64_t lda,
+                                       int64_t stride_a, const void *B, int64_t ldb, int64_t stride_b, const float *beta,
+                                       float *C, int64_t ldc, int64_t stride_c, int64_t batch) {
+    cudaDataType t = dev->half == 2 ? CUDA_R_16BF : CUDA_R_16F;
+    return cublasGemmStridedBatchedEx(dev->blas, ta, tb, (int)m, (int)n, (int)k, alpha, A, t, (int)lda, (long long)stride_a,
+                                      B, t, (int)ldb, (long long)stride_b, beta, C, CUDA_R_32F, (int)ldc,
+                                      (long long)stride_c, (int)batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+}
+
 /* numpy matmul geometry as infer.h's infer__mm_geometry: per-batch offsets of A and B come
    from the broadcast batch dims. Runs one strided-batched call when the offsets are
    arithmetic, else one call per batch (few: broadcast patterns models rarely use). */
@@ -774,8 +811,15 @@ static infer_status cu_matmul(infer_cuda_dev *dev, const infer_backend_op *op, c
         cudaMemsetAsync(y->data, 0, (size_t)(n_batch * m * n) * sizeof(float), dev->stream);
     } else if (stride_b == 1 && a_full) {
         /* B is one matrix (weights) and A is not broadcast: every batch as one M = n_batch * m GEMM */
-        bs = cu_sgemm(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, n,
-                      (const float *)a->data, k, &zero, (float *)y->data, n);
+        if (dev->half && cu_half_bytes(n_batch * m * k) + cu_half_bytes(k * n) <= dev->work_bytes) {
+            char *ah = (char *)dev->work, *bh = ah + cu_half_bytes(n_batch * m * k);
+            cu_to_half(dev, ah, (const float *)a->data, n_batch * m * k);
+            cu_to_half(dev, bh, (const float *)b->data, k * n);
+            bs = cu_hgemm_batched(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, bh, n, 0, ah, k, 0, &zero,
+                                  (float *)y->data, n, 0, 1);
+        } else
+            bs = cu_sgemm(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, n,
+                          (const float *)a->data, k, &zero, (float *)y->data, n);
     } else {
         int64_t oa[2] = {0, 0}, ob[2] = {0, 0};
         for (t = 0; t < n_batch; t++) { /* arithmetic offsets: one strided-batched call */
@@ -828,8 +872,16 @@ static infer_status cu_gemm(infer_cuda_dev *dev, const infer_backend_op *op, con
         if (bb == 0.0f) cudaMemsetAsync(y->data, 0, (size_t)(m * n) * sizeof(float), dev->stream);
     } else {
         /* row-major A [m][k] (transA: [k][m]) is column-major A^T with ld k (m) */
-        bs = cu_sgemm(dev, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha,
-                      (const float *)b->data, tb ? k : n, (const float *)a->data, ta ? m : k, &bb, (float *)y->data, n);
+        cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+        if (dev->half && cu_half_bytes(m * k) + cu_half_bytes(k * n) <= dev->work_bytes) {
+            char *ah = (char *)dev->work, *bh = ah + cu_half_bytes(m * k);
+            cu_to_half(dev, ah, (const float *)a->data, m * k);
+            cu_to_half(dev, bh, (const float *)b->data, k * n);
+            bs = cu_hgemm_batched(dev, opb, opa, n, m, k, &alpha, bh, tb ? k : n, 0, ah, ta ? m : k, 0, &bb,
+                                  (float *)y->data, n, 0, 1);
+        } else
+            bs = cu_sgemm(dev, opb, opa, n, m, k, &alpha, (const float *)b->data, tb ? k : n, (const float *)a->data,
+                          ta ? m : k, &bb, (float *)y->data, n);
         if (bs != CUBLAS_STATUS_SUCCESS)
             return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
     }
@@ -852,7 +904,9 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
     const infer_tensor *x = &op->inputs[0], *w = &op->inputs[1], *y = &op->outputs[0];
     cu_win g;
     int64_t P, Kg, Mg, img, chunk, grp;
-    size_t per_img;
+    size_t per_img, wbytes;
+    int half;
+    const float one = 1.0f, zero = 0.0f;
     cublasStatus_t bs = CUBLAS_STATUS_SUCCESS;
     if (!cu_win_init(op, x, y, &g))
         return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda Conv: attributes not supported");
@@ -868,27 +922,42 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
                     s->code, s->alpha, s->beta);
         return INFER_STATUS_OK;
     }
-    per_img = cu_conv_col_bytes(&g);
-    chunk = cu_conv_direct(&g) ? g.n : (int64_t)(dev->work_bytes / (per_img ? per_img : 1));
+    /* at F16/BF16 the im2col columns are written in the 16-bit type, after W converted to it,
+       when the workspace holds W and one image's columns; 1x1 convs read x as it is (f32) */
+    half = dev->half && !cu_conv_direct(&g);
+    per_img = half ? cu_conv_col_bytes(&g) / 2 : cu_conv_col_bytes(&g);
+    wbytes = half ? cu_half_bytes(g.m * Kg) : 0;
+    if (half && wbytes + per_img > dev->work_bytes) half = 0, per_img *= 2, wbytes = 0;
+    chunk = cu_conv_direct(&g) ? g.n : (int64_t)((dev->work_bytes - wbytes) / (per_img ? per_img : 1));
     if (chunk > g.n) chunk = g.n;
     if (chunk < 1)
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda Conv: workspace %zu < %zu bytes", dev->work_bytes,
                                per_img);
+    if (half) cu_to_half(dev, dev->work, (const float *)w->data, g.m * Kg);
     for (img = 0; img < g.n && bs == CUBLAS_STATUS_SUCCESS; img += chunk) {
-        int64_t nimg = g.n - img < chunk ? g.n - img : chunk;
-        const float *col;
-        if (cu_conv_direct(&g)) col = (const float *)x->data + img * g.c * P;
-        else {
-            int threads = P >= 256 ? 256 : (int)((P + 31) / 32 * 32);
-            INFER_CUDA_LAUNCH(cu_im2col_kernel, (unsigned)(nimg * g.c * g.kh * g.kw), threads, dev->stream)(
-                (float *)dev->work, (const float *)x->data + img * g.c * g.ih * g.iw, g);
-            col = (const float *)dev->work;
-        }
+        int64_t nimg = g.n - img < chunk ? g.n - img : chunk, ck = g.c * g.kh * g.kw * P;
+        const float *xi = (const float *)x->data + img * g.c * g.ih * g.iw;
+        float *yi = (float *)y->data + img * g.m * P;
+        int threads = P >= 256 ? 256 : (int)((P + 31) / 32 * 32);
+        unsigned rows = (unsigned)(nimg * g.c * g.kh * g.kw);
         /* per group: out [Mg][P] = W_g [Mg][Kg] x col_g [Kg][P], batched over the images */
+        if (half) {
+            char *col = (char *)dev->work + wbytes;
+            if (dev->half == 2)
+                INFER_CUDA_LAUNCH(cu_im2col_kernel<__nv_bfloat16>, rows, threads, dev->stream)((__nv_bfloat16 *)col, xi, g);
+            else INFER_CUDA_LAUNCH(cu_im2col_kernel<__half>, rows, threads, dev->stream)((__half *)col, xi, g);
+            for (grp = 0; grp < g.group && bs == CUBLAS_STATUS_SUCCESS; grp++)
+                bs = cu_hgemm_batched(dev, CUBLAS_OP_N, CUBLAS_OP_N, P, Mg, Kg, &one, col + grp * Kg * P * 2, P, ck,
+                                      (const char *)dev->work + grp * Mg * Kg * 2, Kg, 0, &zero, yi + grp * Mg * P, P,
+                                      g.m * P, nimg);
+            continue;
+        }
+        const float *col = (const float *)dev->work;
+        if (cu_conv_direct(&g)) col = xi;
+        else INFER_CUDA_LAUNCH(cu_im2col_kernel<float>, rows, threads, dev->stream)((float *)dev->work, xi, g);
         for (grp = 0; grp < g.group && bs == CUBLAS_STATUS_SUCCESS; grp++)
-            bs = cu_sgemm_batched(dev, P, Mg, Kg, col + grp * Kg * P, P, g.c * g.kh * g.kw * P,
-                                  (const float *)w->data + grp * Mg * Kg, Kg, 0, (float *)y->data + (img * g.m + grp * Mg) * P,
-                                  P, g.m * P, nimg);
+            bs = cu_sgemm_batched(dev, P, Mg, Kg, col + grp * Kg * P, P, ck, (const float *)w->data + grp * Mg * Kg, Kg, 0,
+                                  yi + grp * Mg * P, P, g.m * P, nimg);
     }
     if (bs != CUBLAS_STATUS_SUCCESS)
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
@@ -1130,10 +1199,20 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
         if (!cu_conv_direct(&g) && !(g.group > 1 && g.group == g.c)) {
             size_t per = cu_conv_col_bytes(&g), want = per * (size_t)(g.n > 0 ? g.n : 1);
             if (want > INFER_CUDA_CONV_WORK) want = per > INFER_CUDA_CONV_WORK ? per : INFER_CUDA_CONV_WORK / per * per;
+            /* at F16/BF16: W in 16 bits beside the columns (which then take half of this) */
+            if (dev->half) want += cu_half_bytes(cu_numel(&op->inputs[1]));
             if ((st = infer_cuda_work_reserve(dev, want, err, err_size))) {
                 free(s);
                 return st;
             }
+        }
+    }
+    if (dev->half && (s->kind == CU_MATMUL || s->kind == CU_GEMM)) { /* A and B in 16 bits, when not too large */
+        size_t want = cu_half_bytes(cu_numel(&op->inputs[0])) + cu_half_bytes(cu_numel(&op->inputs[1]));
+        infer_status st;
+        if (want <= INFER_CUDA_CONV_WORK && (st = infer_cuda_work_reserve(dev, want, err, err_size))) {
+            free(s);
+            return st;
         }
     }
     *state = s;

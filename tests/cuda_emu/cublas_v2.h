@@ -8,7 +8,7 @@
 typedef enum { CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_INVALID_VALUE = 7, CUBLAS_STATUS_NOT_SUPPORTED = 15 } cublasStatus_t;
 typedef enum { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 } cublasOperation_t;
 typedef enum { CUBLAS_DEFAULT_MATH = 0 } cublasMath_t;
-typedef enum { CUDA_R_32F = 0, CUDA_R_16F = 2 } cudaDataType;
+typedef enum { CUDA_R_32F = 0, CUDA_R_16F = 2, CUDA_R_16BF = 14 } cudaDataType;
 typedef enum {
     CUBLAS_COMPUTE_32F = 68,
     CUBLAS_COMPUTE_32F_FAST_16F = 74,
@@ -27,8 +27,8 @@ cublasStatus_t cublasSetStream(cublasHandle_t h, cudaStream_t s);
 cublasStatus_t cublasSetWorkspace(cublasHandle_t h, void *w, size_t n);
 cublasStatus_t cublasSetMathMode(cublasHandle_t h, cublasMath_t m);
 const char *cublasGetStatusString(cublasStatus_t s);
-/* f32 A, B, C only; the FAST compute types round A's and B's elements to that format first
-   (as the tensor cores take them), then sum in double like the f32 one */
+/* C f32; A and B f32 (the FAST compute types round their elements to that format first, as
+   the tensor cores take them) or both f16 / bf16 with CUBLAS_COMPUTE_32F; sums in double */
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                             const void *alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt,
                             int ldb, const void *beta, void *C, cudaDataType ct, int ldc, cublasComputeType_t compute,

@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "cublas_v2.h"
+#include "cuda_bf16.h"
+#include "cuda_fp16.h"
 
 dim3 threadIdx, blockIdx, blockDim, gridDim;
 static int cuda_emu_launches, cuda_emu_graphs;
@@ -253,15 +255,23 @@ static float cuda_emu_round(float x, cublasComputeType_t c) {
     return (float)f;
 }
 
-static void cuda_emu_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const float *A,
-                          int lda, const float *B, int ldb, float beta, float *C, int ldc, cublasComputeType_t c) {
+/* element i of a GEMM operand of type t, as the compute type c takes it */
+static float cuda_emu_elem(const void *p, size_t i, cudaDataType t, cublasComputeType_t c) {
+    if (t == CUDA_R_16F) return __half2float(((const __half *)p)[i]);
+    if (t == CUDA_R_16BF) return __bfloat162float(((const __nv_bfloat16 *)p)[i]);
+    return cuda_emu_round(((const float *)p)[i], c);
+}
+
+static void cuda_emu_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const void *A,
+                          int lda, const void *B, int ldb, float beta, float *C, int ldc, cudaDataType t,
+                          cublasComputeType_t c) {
     int i, j, l;
     for (j = 0; j < n; j++)
         for (i = 0; i < m; i++) {
             double s = 0;
             for (l = 0; l < k; l++)
-                s += (double)cuda_emu_round(ta ? A[l + (size_t)i * lda] : A[i + (size_t)l * lda], c) *
-                     cuda_emu_round(tb ? B[j + (size_t)l * ldb] : B[l + (size_t)j * ldb], c);
+                s += (double)cuda_emu_elem(A, ta ? l + (size_t)i * lda : i + (size_t)l * lda, t, c) *
+                     cuda_emu_elem(B, tb ? j + (size_t)l * ldb : l + (size_t)j * ldb, t, c);
             C[i + (size_t)j * ldc] = (float)(alpha * s + (beta != 0 ? beta * C[i + (size_t)j * ldc] : 0.0));
         }
 }
@@ -278,23 +288,26 @@ static int cuda_emu_gemm_bad(cublasOperation_t ta, cublasOperation_t tb, int m, 
 }
 
 static int cuda_emu_compute_bad(cudaDataType at, cudaDataType bt, cudaDataType ct, cublasComputeType_t c) {
-    return at != CUDA_R_32F || bt != CUDA_R_32F || ct != CUDA_R_32F ||
-           (c != CUBLAS_COMPUTE_32F && c != CUBLAS_COMPUTE_32F_FAST_16F && c != CUBLAS_COMPUTE_32F_FAST_16BF &&
-            c != CUBLAS_COMPUTE_32F_FAST_TF32);
+    if (at != bt || ct != CUDA_R_32F) return 1;
+    if (at == CUDA_R_16F || at == CUDA_R_16BF) return c != CUBLAS_COMPUTE_32F;
+    return at != CUDA_R_32F || (c != CUBLAS_COMPUTE_32F && c != CUBLAS_COMPUTE_32F_FAST_16F &&
+                                c != CUBLAS_COMPUTE_32F_FAST_16BF && c != CUBLAS_COMPUTE_32F_FAST_TF32);
 }
+
+/* an operand's element size */
+static size_t cuda_emu_size(cudaDataType t) { return t == CUDA_R_32F ? 4 : 2; }
 
 cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                             const void *alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt,
                             int ldb, const void *beta, void *C, cudaDataType ct, int ldc, cublasComputeType_t compute,
                             cublasGemmAlgo_t) {
     float al = *(const float *)alpha, be = *(const float *)beta; /* host pointer mode: read at the call */
-    const float *a = (const float *)A, *b = (const float *)B;
     float *c = (float *)C;
     if (cuda_emu_compute_bad(at, bt, ct, compute)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (cuda_emu_gemm_bad(ta, tb, m, n, k, lda, ldb, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
     cuda_emu_enqueue(h->stream, [=]() {
         cuda_emu_launches++;
-        cuda_emu_gemm(ta, tb, m, n, k, al, a, lda, b, ldb, be, c, ldc, compute);
+        cuda_emu_gemm(ta, tb, m, n, k, al, A, lda, B, ldb, be, c, ldc, at, compute);
     });
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -305,16 +318,17 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
                                           const void *beta, void *C, cudaDataType ct, int ldc, long long stride_c,
                                           int batch, cublasComputeType_t compute, cublasGemmAlgo_t) {
     float al = *(const float *)alpha, be = *(const float *)beta;
-    const float *a = (const float *)A, *b = (const float *)B;
+    const char *a = (const char *)A, *b = (const char *)B;
     float *c = (float *)C;
+    size_t es = cuda_emu_size(at);
     if (cuda_emu_compute_bad(at, bt, ct, compute)) return CUBLAS_STATUS_NOT_SUPPORTED;
     if (cuda_emu_gemm_bad(ta, tb, m, n, k, lda, ldb, ldc) || batch < 0) return CUBLAS_STATUS_INVALID_VALUE;
     cuda_emu_enqueue(h->stream, [=]() {
         int t;
         cuda_emu_launches++;
         for (t = 0; t < batch; t++)
-            cuda_emu_gemm(ta, tb, m, n, k, al, a + t * stride_a, lda, b + t * stride_b, ldb, be, c + t * stride_c, ldc,
-                          compute);
+            cuda_emu_gemm(ta, tb, m, n, k, al, a + t * stride_a * es, lda, b + t * stride_b * es, ldb, be,
+                          c + t * stride_c, ldc, at, compute);
     });
     return CUBLAS_STATUS_SUCCESS;
 }
