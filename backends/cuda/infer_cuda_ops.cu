@@ -599,7 +599,8 @@ __global__ void cu_attention_kernel(float *y, const float *q, const float *k, co
 
 __global__ void cu_attention_tiled_kernel(float *y, const float *q, const float *k, const float *v, const void *mask,
                                           cu_att a) {
-    __shared__ float sk[CU_ATT_BK][CU_ATT_TD], sv[CU_ATT_BK][CU_ATT_TD];
+    /* float4 rows: one 16-byte shared load feeds four FMAs */
+    __shared__ float4 sk[CU_ATT_BK][CU_ATT_TD / 4], sv[CU_ATT_BK][CU_ATT_TD / 4];
     int r = threadIdx.x, jj, d, t;
     int64_t bh = blockIdx.x, b = bh / a.Hq, h = bh % a.Hq, kh = h / (a.Hq / a.Hkv);
     int64_t i0 = (int64_t)blockIdx.y * CU_ATT_BQ, i = i0 + r, j0, jend = a.T;
@@ -617,8 +618,8 @@ __global__ void cu_attention_tiled_kernel(float *y, const float *q, const float 
         __syncthreads(); /* the previous tile is consumed */
         for (t = r; t < CU_ATT_BK * CU_ATT_TD; t += CU_ATT_BQ) {
             int jr = t / CU_ATT_TD, dd = t % CU_ATT_TD;
-            sk[jr][dd] = jr < nk && dd < a.D ? kb[(j0 + jr) * a.ks[2] + dd] : 0.0f;
-            sv[jr][dd] = jr < nk && dd < a.Dv ? vb[(j0 + jr) * a.vs[2] + dd] : 0.0f;
+            ((float *)sk[jr])[dd] = jr < nk && dd < a.D ? kb[(j0 + jr) * a.ks[2] + dd] : 0.0f;
+            ((float *)sv[jr])[dd] = jr < nk && dd < a.Dv ? vb[(j0 + jr) * a.vs[2] + dd] : 0.0f;
         }
         __syncthreads();
         if (live) {
@@ -626,9 +627,12 @@ __global__ void cu_attention_tiled_kernel(float *y, const float *q, const float 
 #pragma unroll
             for (jj = 0; jj < CU_ATT_BK; jj++) sc[jj] = 0.0f;
 #pragma unroll
-            for (d = 0; d < CU_ATT_TD; d++)
+            for (d = 0; d < CU_ATT_TD / 4; d++)
 #pragma unroll
-                for (jj = 0; jj < CU_ATT_BK; jj++) sc[jj] += qv[d] * sk[jj][d];
+                for (jj = 0; jj < CU_ATT_BK; jj++) {
+                    float4 kv = sk[jj][d];
+                    sc[jj] += qv[4 * d] * kv.x + qv[4 * d + 1] * kv.y + qv[4 * d + 2] * kv.z + qv[4 * d + 3] * kv.w;
+                }
 #pragma unroll
             for (jj = 0; jj < CU_ATT_BK; jj++) {
                 int64_t j = j0 + jj;
@@ -659,7 +663,11 @@ __global__ void cu_attention_tiled_kernel(float *y, const float *q, const float 
                     float p = sc[jj] == -INFINITY ? 0.0f : expf(sc[jj] - m);
                     l += p;
 #pragma unroll
-                    for (d = 0; d < CU_ATT_TD; d++) acc[d] += p * sv[jj][d];
+                    for (d = 0; d < CU_ATT_TD / 4; d++) {
+                        float4 vv = sv[jj][d];
+                        acc[4 * d] += p * vv.x, acc[4 * d + 1] += p * vv.y;
+                        acc[4 * d + 2] += p * vv.z, acc[4 * d + 3] += p * vv.w;
+                    }
                 }
             }
         }
