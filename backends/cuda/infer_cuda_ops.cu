@@ -601,25 +601,53 @@ __global__ void cu_attention_tiled_kernel(float *y, const float *q, const float 
                                           cu_att a) {
     /* float4 rows: one 16-byte shared load feeds four FMAs */
     __shared__ float4 sk[CU_ATT_BK][CU_ATT_TD / 4], sv[CU_ATT_BK][CU_ATT_TD / 4];
-    int r = threadIdx.x, jj, d, t;
+    int r = threadIdx.x, jj, d, u;
     int64_t bh = blockIdx.x, b = bh / a.Hq, h = bh % a.Hq, kh = h / (a.Hq / a.Hkv);
     int64_t i0 = (int64_t)blockIdx.y * CU_ATT_BQ, i = i0 + r, j0, jend = a.T;
     int live = i < a.S;
     float qv[CU_ATT_TD], acc[CU_ATT_TD], sc[CU_ATT_BK], m = -INFINITY, l = 0.0f;
     const float *kb = k + b * a.ks[0] + kh * a.ks[1], *vb = v + b * a.vs[0] + kh * a.vs[1];
+    const float *qr = q + b * a.qs[0] + h * a.qs[1] + i * a.qs[2];
+    /* rows of 64 on 16-byte boundaries (BERT's, GPT-2's) load as float4 */
+    int vec = a.D == CU_ATT_TD && a.Dv == CU_ATT_TD && a.ks[2] % 4 == 0 && a.vs[2] % 4 == 0 && a.qs[2] % 4 == 0 &&
+              (uintptr_t)kb % 16 == 0 && (uintptr_t)vb % 16 == 0 && (uintptr_t)(q + b * a.qs[0] + h * a.qs[1]) % 16 == 0;
 #pragma unroll
-    for (d = 0; d < CU_ATT_TD; d++) {
-        qv[d] = live && d < a.D ? q[b * a.qs[0] + h * a.qs[1] + i * a.qs[2] + d] : 0.0f;
-        acc[d] = 0.0f;
+    for (d = 0; d < CU_ATT_TD; d += 4) {
+        if (vec && live) {
+            float4 t4 = *(const float4 *)(qr + d);
+            qv[d] = t4.x, qv[d + 1] = t4.y, qv[d + 2] = t4.z, qv[d + 3] = t4.w;
+        } else
+            for (u = 0; u < 4; u++) qv[d + u] = live && d + u < a.D ? qr[d + u] : 0.0f;
+        acc[d] = acc[d + 1] = acc[d + 2] = acc[d + 3] = 0.0f;
     }
     if (a.causal && i0 + CU_ATT_BQ < jend) jend = i0 + CU_ATT_BQ; /* later keys are masked for every row */
     for (j0 = 0; j0 < jend; j0 += CU_ATT_BK) {
         int nk = jend - j0 < CU_ATT_BK ? (int)(jend - j0) : CU_ATT_BK;
         __syncthreads(); /* the previous tile is consumed */
-        for (t = r; t < CU_ATT_BK * CU_ATT_TD; t += CU_ATT_BQ) {
-            int jr = t / CU_ATT_TD, dd = t % CU_ATT_TD;
-            ((float *)sk[jr])[dd] = jr < nk && dd < a.D ? kb[(j0 + jr) * a.ks[2] + dd] : 0.0f;
-            ((float *)sv[jr])[dd] = jr < nk && dd < a.Dv ? vb[(j0 + jr) * a.vs[2] + dd] : 0.0f;
+        /* every load of the tile issued before any store (unrolled): the loop is otherwise
+           bound by one global load's latency after another */
+        if (vec) {
+            float4 kt[CU_ATT_BK * CU_ATT_TD / 4 / CU_ATT_BQ], vt[CU_ATT_BK * CU_ATT_TD / 4 / CU_ATT_BQ];
+            const float4 z4 = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+            for (u = 0; u < CU_ATT_BK * CU_ATT_TD / 4 / CU_ATT_BQ; u++) {
+                int t = r + u * CU_ATT_BQ, jr = t / (CU_ATT_TD / 4), c4 = t % (CU_ATT_TD / 4);
+                kt[u] = jr < nk ? *(const float4 *)(kb + (j0 + jr) * a.ks[2] + 4 * c4) : z4;
+                vt[u] = jr < nk ? *(const float4 *)(vb + (j0 + jr) * a.vs[2] + 4 * c4) : z4;
+            }
+#pragma unroll
+            for (u = 0; u < CU_ATT_BK * CU_ATT_TD / 4 / CU_ATT_BQ; u++) {
+                int t = r + u * CU_ATT_BQ;
+                sk[t / (CU_ATT_TD / 4)][t % (CU_ATT_TD / 4)] = kt[u];
+                sv[t / (CU_ATT_TD / 4)][t % (CU_ATT_TD / 4)] = vt[u];
+            }
+        } else {
+#pragma unroll 8
+            for (u = 0; u < CU_ATT_BK * CU_ATT_TD / CU_ATT_BQ; u++) {
+                int t = r + u * CU_ATT_BQ, jr = t / CU_ATT_TD, dd = t % CU_ATT_TD;
+                ((float *)sk[jr])[dd] = jr < nk && dd < a.D ? kb[(j0 + jr) * a.ks[2] + dd] : 0.0f;
+                ((float *)sv[jr])[dd] = jr < nk && dd < a.Dv ? vb[(j0 + jr) * a.vs[2] + dd] : 0.0f;
+            }
         }
         __syncthreads();
         if (live) {
