@@ -174,6 +174,10 @@ expect cli_usage_no_output 2 "give -o OUTDIR" "$RUN" mlp.infer x.npy
 expect cli_usage_unknown_option 2 "unknown option '--frobnicate'" "$RUN" mlp.infer x.npy -o u --frobnicate
 expect cli_usage_bad_batch 2 "--batch-size" "$RUN" mlp.infer x.npy -o u --batch-size 0
 expect cli_usage_bad_device 2 "unknown device 'tpu'" "$RUN" mlp.infer x.npy -o u --devices cpu,tpu
+expect cli_usage_bad_precision 2 "--precision wants f32, tf32, f16 or bf16, not 'f8'" "$RUN" mlp.infer x.npy -o u --precision f8
+# the CPU computes in f32 whatever --precision allows a device: the same bytes
+check cli_precision_cpu_ignored sh -c "'$RUN' mlp.infer x.npy -o prec --precision f16 2>err &&
+    cmp -s prec/logits.npy mlp_logits.npy"
 # one bad file among good ones: the good ones are done, the bad one reported, status 1
 expect cli_bad_among_good 1 "f64.npy: dtype f64" "$RUN" mlp.infer x_part1.npy bad/f64.npy x_part2.npy -o mixed
 check cli_bad_among_good_outputs sh -c "cmp -s mixed/x_part1/logits.npy parts/x_part1/logits.npy &&
@@ -222,4 +226,5 @@ check cli_bench_profile_json sh -c "grep -q '\"profile\": {\"total_ms_per_run\":
     grep -q '\"nodes\": \[{\"name\": ' out && grep -q '\"percent\": ' out"
 expect cli_bench_bad_model 1 "notmodel.infer" "$BENCH" bad/notmodel.infer
 expect cli_bench_usage 2 "unknown option" "$BENCH" mlp.infer --nope
+expect cli_bench_bad_precision 2 "--precision wants f32, tf32, f16 or bf16: fp16" "$BENCH" mlp.infer --precision fp16
 exit $status
