@@ -286,19 +286,42 @@ __global__ void cu_softmax_kernel(float *y, const float *x, int64_t len, int64_t
 
 /* one block per row of len values; scale/bias strides 0 (one value) or 1; mean/inv may be NULL.
    Two passes (mean, then squared deviations) as the reference. y may be x. */
+#define CU_LN_HELD 8 /* LayerNormalization: rows up to 8 values a thread stay in registers */
+
 __global__ void cu_layer_norm_kernel(float *y, const float *x, int64_t len, const float *scale, int64_t ss,
                                      const float *bias, int64_t bs, float eps, float *mean_out, float *inv_out) {
     __shared__ float sh[32];
     int64_t row = blockIdx.x, i;
     const float *xr = x + row * len;
     float *yr = y + row * len;
-    float mean = 0, var = 0, inv;
-    for (i = threadIdx.x; i < len; i += blockDim.x) mean += xr[i];
+    float mean = 0, var = 0, inv, xv[CU_LN_HELD];
+    int k, held = len <= (int64_t)blockDim.x * CU_LN_HELD; /* the row read once, kept in registers */
+#pragma unroll
+    for (k = 0; k < CU_LN_HELD; k++) {
+        i = threadIdx.x + (int64_t)k * blockDim.x;
+        xv[k] = held && i < len ? xr[i] : 0.0f;
+        mean += xv[k];
+    }
+    if (!held)
+        for (mean = 0, i = threadIdx.x; i < len; i += blockDim.x) mean += xr[i];
     mean = len ? cu_block_reduce(mean, 0, sh) / (float)len : 0.0f;
-    for (i = threadIdx.x; i < len; i += blockDim.x) var += (xr[i] - mean) * (xr[i] - mean);
+    if (held) {
+#pragma unroll
+        for (k = 0; k < CU_LN_HELD; k++)
+            if (threadIdx.x + (int64_t)k * blockDim.x < len) var += (xv[k] - mean) * (xv[k] - mean);
+    } else
+        for (i = threadIdx.x; i < len; i += blockDim.x) var += (xr[i] - mean) * (xr[i] - mean);
     var = len ? cu_block_reduce(var, 0, sh) / (float)len : 0.0f;
     inv = rsqrtf(var + eps);
-    for (i = threadIdx.x; i < len; i += blockDim.x) yr[i] = (xr[i] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f);
+    if (held) {
+#pragma unroll
+        for (k = 0; k < CU_LN_HELD; k++) {
+            i = threadIdx.x + (int64_t)k * blockDim.x;
+            if (i < len) yr[i] = (xv[k] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f);
+        }
+    } else
+        for (i = threadIdx.x; i < len; i += blockDim.x)
+            yr[i] = (xr[i] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f);
     if (threadIdx.x == 0) {
         if (mean_out) mean_out[row] = mean;
         if (inv_out) inv_out[row] = inv;
