@@ -746,6 +746,59 @@ static void test_device_errors(void) {
     infer_model_free(m);
 }
 
+/* infer_session_options.precision reaches set_precision right after open, before any
+   upload; F32 does not call it; its failure fails the creation with everything given back;
+   a backend without it, like the CPU, ignores the option; a value outside infer_precision
+   is refused. */
+static int g_precision = -1, g_precision_calls, g_upload_at_precision = -1;
+static infer_status fake_set_precision(void *dev, infer_precision p, char *err, size_t err_size) {
+    (void)dev;
+    g_precision = (int)p;
+    g_precision_calls++;
+    g_upload_at_precision = g_upload;
+    if (p == INFER_PRECISION_BF16) {
+        snprintf(err, err_size, "fake has no bf16");
+        return INFER_STATUS_UNSUPPORTED;
+    }
+    return INFER_STATUS_OK;
+}
+
+static void test_precision(void) {
+    infer_model *m = model_mixed();
+    infer_session *s = NULL;
+    infer_session_options opt;
+    infer_backend b = fake_backend(1);
+    fake_reset();
+    b.set_precision = fake_set_precision;
+    CHECK_OK(infer_register_backend(&b));
+    memset(&opt, 0, sizeof opt);
+    opt.device = "fake";
+    opt.precision = INFER_PRECISION_F16;
+    CHECK_OK(infer_session_create(m, &opt, &s));
+    CHECK_EQ_INT(g_precision, INFER_PRECISION_F16);
+    CHECK_EQ_INT(g_upload_at_precision, 0);
+    infer_session_free(s);
+    s = NULL;
+    opt.precision = INFER_PRECISION_F32;
+    CHECK_OK(infer_session_create(m, &opt, &s));
+    CHECK_EQ_INT(g_precision_calls, 1);
+    infer_session_free(s);
+    s = NULL;
+    opt.precision = INFER_PRECISION_BF16;
+    CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_UNSUPPORTED, "device 'fake': precision 3: fake has no bf16");
+    CHECK(s == NULL);
+    opt.precision = 7;
+    CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_INVALID_ARGUMENT, "precision 7 is not an infer_precision");
+    CHECK_EQ_INT(g_precision_calls, 2);
+    check_clean();
+    use_fake(1); /* no set_precision: the option is ignored */
+    opt.precision = INFER_PRECISION_BF16;
+    CHECK_OK(infer_session_create(m, &opt, &s));
+    infer_session_free(s);
+    check_clean();
+    infer_model_free(m);
+}
+
 static void test_all_device(void) {
     infer_model *m = model_all_device();
     infer_session *s;
@@ -1030,6 +1083,7 @@ static void test_attrs(void) {
 int main(void) {
     RUN(test_register_errors);
     RUN(test_device_errors);
+    RUN(test_precision);
     RUN(test_all_device);
     RUN(test_mixed);
     RUN(test_all_fallback);
