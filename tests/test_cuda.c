@@ -694,15 +694,16 @@ static double err_to_scale(const infer_tensor *got, const infer_tensor *want) {
     return scale > 0 ? err / scale : err;
 }
 
-/* infer_session_options.precision: products of MatMul (weights, batched), Gemm and Conv
-   (im2col, grouped, 1x1) at TF32, F16 and BF16 against the CPU's f32 within 1e-2 of the output's
-   scale (the issue's figure for f16/bf16); on the emulation, which rounds as the tensor
-   cores do, each also differs from the device's own f32 result (the option reached the
-   GEMM). The CPU ignores the option (bits equal) and a value outside infer_precision is
-   refused, GPU or not. */
+/* infer_session_options.precision: products of MatMul (weights, batched), Gemm (both
+   transposed) and Conv (im2col, grouped, 1x1) at TF32, F16 and BF16 against the CPU's f32
+   within 1e-2 of the output's scale (the issue's figure for f16/bf16); on the emulation,
+   which rounds as the tensor cores do, each also differs from the device's own f32 result
+   (the option reached the GEMM). The CPU ignores the option (bits equal) and a value
+   outside infer_precision is refused, GPU or not. */
 static void test_precision(void) {
     static const int64_t da[3] = {3, 7, 64}, dw[2] = {64, 33}, db[3] = {3, 64, 5}, dx[4] = {2, 16, 9, 9},
-                         dk3[4] = {8, 16, 3, 3}, dk1[4] = {8, 16, 1, 1}, dkg[4] = {8, 8, 3, 3}, pads[4] = {1, 1, 1, 1};
+                         dk3[4] = {8, 16, 3, 3}, dk1[4] = {8, 16, 1, 1}, dkg[4] = {8, 8, 3, 3}, pads[4] = {1, 1, 1, 1},
+                         dat[2] = {64, 7}, dwt[2] = {33, 64};
     static const char *names[] = {"f32", "tf32", "f16", "bf16"};
     float *a = rnd(prod(3, da), -1, 1), *w = rnd(prod(2, dw), -1, 1), *b = rnd(prod(3, db), -1, 1);
     float *x = rnd(prod(4, dx), -1, 1), *k3 = rnd(prod(4, dk3), -1, 1), *k1 = rnd(prod(4, dk1), -1, 1);
@@ -713,7 +714,10 @@ static void test_precision(void) {
     for (i = 0; i < 6; i++) c[i].op = i < 2 ? "MatMul" : i == 2 ? "Gemm" : "Conv";
     c[0].in[0] = op_in("a", INFER_DTYPE_F32, 3, da, a), c[0].in[1] = op_const("w", INFER_DTYPE_F32, 2, dw, w);
     c[1].in[0] = op_in("a", INFER_DTYPE_F32, 3, da, a), c[1].in[1] = op_in("b", INFER_DTYPE_F32, 3, db, b);
-    c[2].in[0] = op_in("a", INFER_DTYPE_F32, 2, da + 1, a), c[2].in[1] = op_const("w", INFER_DTYPE_F32, 2, dw, w);
+    /* Gemm with transA and transB: A [64][7], B [33][64] (the same buffers, read transposed) */
+    c[2].in[0] = op_in("a", INFER_DTYPE_F32, 2, dat, a), c[2].in[1] = op_const("w", INFER_DTYPE_F32, 2, dwt, w);
+    c[2].attrs[c[2].n_attrs++] = infer_attr_int("transA", 1);
+    c[2].attrs[c[2].n_attrs++] = infer_attr_int("transB", 1);
     c[3].in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x), c[3].in[1] = op_const("k", INFER_DTYPE_F32, 4, dk3, k3);
     c[3].attrs[c[3].n_attrs++] = infer_attr_ints("pads", pads, 4);
     c[4].in[0] = op_in("x", INFER_DTYPE_F32, 4, dx, x), c[4].in[1] = op_const("k", INFER_DTYPE_F32, 4, dk1, k1);
