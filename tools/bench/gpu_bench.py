@@ -5,6 +5,7 @@ the real models on "cuda" against "cpu", and end-to-end GPU timings against PyTo
     python3 tools/bench/gpu_bench.py check --models DIR [--bin build] [--cuda-bin build/cuda]
     python3 tools/bench/gpu_bench.py bench [--bin build] [--cuda-bin build/cuda] [--out DIR]
                                            [--models bert,resnet50,gpt2] [--runs N] [--budget S]
+    python3 tools/bench/gpu_bench.py kernels [--models ...] [--budget S] | --csv NCU.csv
 
 check: for each real model in DIR (models/export_models.py's folders: model.onnx,
 test_data_set_0/, info.txt; not the converter cases beside them) converts model.onnx with BIN/infer-convert, runs
@@ -369,9 +370,70 @@ def bench(a):
     return 0
 
 
+# ---------------------------------------------------------------------------- kernels
+
+def ncu_summary(lines, top=12):
+    """(total ms, [(ms, launches, kernel name)] largest first) from `ncu --csv --metrics
+    gpu__time_duration.sum` output; template arguments and parameter lists are cut from the
+    names, so one kernel's instances add up."""
+    import collections
+    import csv
+    rows = csv.DictReader([l for l in lines if l.startswith('"')])
+    scale = {"nsecond": 1e-6, "ns": 1e-6, "usecond": 1e-3, "us": 1e-3, "msecond": 1.0, "ms": 1.0}
+    agg = collections.defaultdict(lambda: [0.0, 0])
+    for r in rows:
+        if r.get("Metric Name") != "gpu__time_duration.sum":
+            continue
+        name = r.get("Kernel Name", "?").split("(")[0]
+        name = name.replace("void ", "")
+        agg[name][0] += float(r["Metric Value"].replace(",", "")) * scale.get(r.get("Metric Unit", "ns"), 1e-6)
+        agg[name][1] += 1
+    out = sorted(((ms, n, k) for k, (ms, n) in agg.items()), reverse=True)
+    return sum(ms for ms, _, _ in out), out[:top]
+
+
+def kernels(a):
+    """Each benchmark model (bench's exports in --out) run once at f16 under ncu: where the
+    GPU time goes, kernel by kernel. --csv FILE summarises a saved ncu CSV instead."""
+    import shutil
+    if a.csv:
+        with open(a.csv) as f:
+            return print_kernels(a.csv, f.read().splitlines())
+    ncu = shutil.which("ncu") or next((p for p in ("/usr/local/cuda/bin/ncu",) if os.path.exists(p)), None)
+    if not ncu:
+        print("kernels: no ncu")
+        return 1
+    t_end = time.time() + a.budget
+    for name in a.models.split(","):
+        infer_path = os.path.join(a.out, name, "model.infer")
+        left = t_end - time.time()
+        if not os.path.exists(infer_path) or left < 10:
+            print("note: %s: %s" % (name, "no %s (bench exports it)" % infer_path if left >= 10 else "out of time"))
+            continue
+        cmd = [ncu, "--clock-control", "none", "--metrics", "gpu__time_duration.sum", "--csv",
+               os.path.join(a.cuda_bin, "infer-bench"), infer_path, "--device", "cuda:0", "--precision", "f16",
+               "--warmup", "0", "--runs", "1"]
+        for k, v in SHAPES[name].items():
+            cmd += ["--dim", "%s=%d" % (k, v)]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=left)
+            print_kernels("%s at f16 (one run: the first, captured as a CUDA graph)" % name, p.stdout.splitlines())
+        except subprocess.TimeoutExpired:
+            print("note: %s: ncu over %d s" % (name, left))
+    return 0
+
+
+def print_kernels(title, lines):
+    total, top = ncu_summary(lines)
+    print("%s: %.2f ms of kernels" % (title, total))
+    for ms, n, k in top:
+        print("  %8.3f ms %5.1f%% %4d x  %s" % (ms, 100 * ms / total if total else 0, n, k[:90]))
+    return 0 if top else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cmd", nargs="?", choices=("check", "bench"))
+    ap.add_argument("cmd", nargs="?", choices=("check", "bench", "kernels"))
     ap.add_argument("--bin", default=os.path.join(ROOT, "build"))
     ap.add_argument("--cuda-bin", default=os.path.join(ROOT, "build", "cuda"))
     ap.add_argument("--models", default=None)
@@ -380,6 +442,7 @@ def main():
     ap.add_argument("--budget", type=float, default=200, help="bench: seconds for everything")
     ap.add_argument("--compile-timeout", type=int, default=90)
     ap.add_argument("--profile-dir", default=None, help="bench: each model's infer-bench --profile at f16 here")
+    ap.add_argument("--csv", default=None, help="kernels: summarise this saved ncu --csv output")
     ap.add_argument("--compile-worker", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.compile_worker:
@@ -387,10 +450,10 @@ def main():
     if a.cmd == "check":
         a.models = a.models or os.path.join(ROOT, "build", "models")
         return check(a)
-    if a.cmd == "bench":
+    if a.cmd in ("bench", "kernels"):
         a.models = a.models or "bert,resnet50,gpt2"
-        return bench(a)
-    ap.error("check or bench")
+        return bench(a) if a.cmd == "bench" else kernels(a)
+    ap.error("check, bench or kernels")
 
 
 if __name__ == "__main__":

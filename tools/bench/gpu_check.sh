@@ -12,6 +12,8 @@
 #                                     eager f32/f16 and torch.compile, one table (gpu_bench.py
 #                                     bench); each model's --profile at f16 in
 #                                     build/gpu-bench/profiles/
+#   5. kernel times                   BERT and ResNet-50 once at f16 under ncu (when it is
+#                                     there): time per kernel, largest first (gpu_bench.py kernels)
 # Each step has a time limit; a step whose tools are missing, or that the remaining time
 # cannot hold, says SKIP and why. The last line is the summary; exit status 1 when a step
 # failed. GPU_CHECK_SECONDS (default 470) is the whole budget; PYTHON picks the interpreter
@@ -107,13 +109,27 @@ else
     step 90 "models cuda vs cpu" "$PYTHON" tools/bench/gpu_bench.py check --models build/models
 fi
 
-# 4. timings against PyTorch
+# 4. timings against PyTorch (leaving 60 s for step 5 when ncu is there)
+ncu_bin=$(command -v ncu || { [ -x /usr/local/cuda/bin/ncu ] && echo /usr/local/cuda/bin/ncu; })
+reserve=0
+[ -n "$ncu_bin" ] && reserve=60
 if py_has torch && py_has torchvision && "$PYTHON" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
-    l=$(($(left) - 5))
+    l=$(($(left) - 5 - reserve))
     step "$l" "timings vs PyTorch" "$PYTHON" tools/bench/gpu_bench.py bench --budget $((l - 10)) --runs 10 \
         --profile-dir build/gpu-bench/profiles
 else
     note "SKIP timings vs PyTorch ($PYTHON has no torch with CUDA, or no torchvision)"
+fi
+
+# 5. kernel times: BERT and ResNet-50 (step 4's exports) once at f16 under ncu
+if [ -z "$ncu_bin" ]; then
+    note "SKIP kernel times (no ncu)"
+elif [ "$(left)" -lt 30 ]; then
+    note "SKIP kernel times (out of time)"
+else
+    l=$(($(left) - 3))
+    step "$l" "kernel times (ncu)" "$PYTHON" tools/bench/gpu_bench.py kernels \
+        --budget $((l - 3)) --models bert,resnet50
 fi
 
 echo
