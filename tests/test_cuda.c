@@ -361,6 +361,19 @@ static void test_layout(void) {
         c.attrs[c.n_attrs++] = infer_attr_int("axis", axis);
         cuda_vs_cpu("Gather", &c);
     }
+    { /* an index out of range: the run fails on the device as on the CPU (INVALID_ARGUMENT) */
+        const int64_t bad[5] = {2, 0, -9, 1, 2};
+        memset(&c, 0, sizeof c);
+        c.op = "Gather";
+        c.in[0] = op_in("x", INFER_DTYPE_F32, 3, d, x);
+        c.in[1] = op_in("i", INFER_DTYPE_I64, 2, didx, bad);
+        c.n_in = 2;
+        c.device = dut;
+        CHECK_EQ_INT(op_run(&c), INFER_STATUS_INVALID_ARGUMENT);
+        CHECK(strstr(c.error, "-9 is out of range") != NULL);
+        if (!strstr(c.error, "-9 is out of range")) printf("  Gather out of range on %s: %s\n", dut, c.error);
+        op_free(&c);
+    }
 
     for (axis = 0; axis < 3; axis++) { /* Split: sizes [1, 2] on axis 0, [3, 4] on 1, [10, 7] on 2 */
         const int64_t sizes[3][2] = {{1, 2}, {3, 4}, {10, 7}};

@@ -139,6 +139,7 @@ static void infer_cuda_close_fn(void *d) {
     if (dev->blas_work) cudaFree(dev->blas_work);
     if (dev->work) cudaFree(dev->work);
     if (dev->stage) cudaFreeHost(dev->stage);
+    if (dev->bad_host) cudaFreeHost(dev->bad_host);
     if (dev->stream) cudaStreamDestroy(dev->stream);
     cudaGetLastError();
     free(dev);
@@ -170,6 +171,14 @@ static infer_status infer_cuda_open_fn(void *user, int device, void **out, char 
        results match the CPU within 1e-4 */
     cublasSetMathMode(dev->blas, CUBLAS_DEFAULT_MATH);
     dev->compute = CUBLAS_COMPUTE_32F;
+    if (cudaHostAlloc((void **)&dev->bad_host, 2 * sizeof(long long), cudaHostAllocMapped) != cudaSuccess ||
+        cudaHostGetDevicePointer((void **)&dev->bad_dev, dev->bad_host, 0) != cudaSuccess) {
+        cudaGetLastError();
+        if (dev->bad_host) cudaFreeHost(dev->bad_host);
+        dev->bad_host = dev->bad_dev = NULL;
+    } else {
+        dev->bad_host[0] = dev->bad_host[1] = 0;
+    }
     *out = dev;
     return INFER_STATUS_OK;
 fail:
@@ -219,6 +228,12 @@ static infer_status infer_cuda_sync_fn(void *d, char *err, size_t err_size) {
     if (e != cudaSuccess) {
         cudaGetLastError();
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda device %d: %s", dev->device, cudaGetErrorString(e));
+    }
+    if (dev->bad_host && ((volatile long long *)dev->bad_host)[0]) { /* bad data since the last sync */
+        long long j = ((volatile long long *)dev->bad_host)[1];
+        dev->bad_host[0] = dev->bad_host[1] = 0;
+        return infer_cuda_fail(err, err_size, INFER_STATUS_INVALID_ARGUMENT,
+                               "cuda Gather: index %lld is out of range for its axis", j);
     }
     return INFER_STATUS_OK;
 }

@@ -44,6 +44,10 @@ typedef struct infer_cuda_dev {
     uint64_t graph_failed;    /* plan id + 1 whose capture failed (it then runs node by node) */
     cublasComputeType_t compute; /* the GEMMs' (infer_session_options.precision): CUBLAS_COMPUTE_32F,
                                     or _FAST_TF32 / _FAST_16F / _FAST_16BF (tensor cores) */
+    /* a kernel's report of bad data, in mapped pinned memory (the kernel writes it, the host
+       reads it after each sync): [0] 1 when a Gather index was out of range, [1] the index.
+       NULL where mapped memory cannot be had (the kernels then write 0 silently) */
+    long long *bad_host, *bad_dev;
     int half;                 /* precision F16 (1) or BF16 (2): the larger GEMMs take their inputs
                                  converted to that type in the workspace (cuBLAS's FAST_16F on f32
                                  inputs runs TF32 kernels at half the f16 rate); else 0 */

@@ -385,18 +385,23 @@ __global__ void cu_index_kernel(unsigned char *y, const unsigned char *x, int64_
         for (b = 0; b < elem; b++) y[i * elem + b] = x[off * elem + b];
 }
 
-/* y [outer][n_idx][inner] = x [outer][len][inner] at idx (negative: from the end; out of
-   range: 0, the CPU kernel's error cannot be raised from here) */
+/* y [outer][n_idx][inner] = x [outer][len][inner] at idx (negative: from the end). Out of
+   range: 0, and the index reported in bad (the device's mapped word, dev->bad_dev; NULL:
+   none), which the next sync turns into the run's error, as the CPU kernel's */
 __global__ void cu_gather_kernel(float *y, const float *x, const void *idx, int idx64, int64_t n_idx, int64_t len,
-                                 int64_t inner, int64_t n) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, in, k, o, j;
+                                 int64_t inner, int64_t n, long long *bad) {
+    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, in, k, o, j, j0;
     if (i >= n) return;
     in = i % inner;
     k = (i / inner) % n_idx;
     o = i / (inner * n_idx);
-    j = idx64 ? ((const int64_t *)idx)[k] : (int64_t)((const int *)idx)[k];
+    j = j0 = idx64 ? ((const int64_t *)idx)[k] : (int64_t)((const int *)idx)[k];
     if (j < 0) j += len;
-    y[i] = j >= 0 && j < len ? x[(o * len + j) * inner + in] : 0.0f;
+    if (j >= 0 && j < len) y[i] = x[(o * len + j) * inner + in];
+    else {
+        y[i] = 0.0f;
+        if (bad) ((volatile long long *)bad)[1] = j0, ((volatile long long *)bad)[0] = 1;
+    }
 }
 
 /* Cast to f32 from f32, i64, i32, i8, u8 or bool (as a value, the CPU's conversion) */
@@ -1489,7 +1494,7 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         if (n > 0)
             INFER_CUDA_LAUNCH(cu_gather_kernel, cu_blocks(n, 256), 256, dev->stream)(
                 (float *)y->data, (const float *)x->data, ix->data, ix->dtype == INFER_DTYPE_I64, cu_numel(ix),
-                x->dims[ax], cu_prod(x->dims, ax + 1, r), n);
+                x->dims[ax], cu_prod(x->dims, ax + 1, r), n, dev->bad_dev);
         return INFER_STATUS_OK;
     }
     case CU_ATTENTION: {
