@@ -286,42 +286,19 @@ __global__ void cu_softmax_kernel(float *y, const float *x, int64_t len, int64_t
 
 /* one block per row of len values; scale/bias strides 0 (one value) or 1; mean/inv may be NULL.
    Two passes (mean, then squared deviations) as the reference. y may be x. */
-#define CU_LN_HELD 8 /* LayerNormalization: rows up to 8 values a thread stay in registers */
-
 __global__ void cu_layer_norm_kernel(float *y, const float *x, int64_t len, const float *scale, int64_t ss,
                                      const float *bias, int64_t bs, float eps, float *mean_out, float *inv_out) {
     __shared__ float sh[32];
     int64_t row = blockIdx.x, i;
     const float *xr = x + row * len;
     float *yr = y + row * len;
-    float mean = 0, var = 0, inv, xv[CU_LN_HELD];
-    int k, held = len <= (int64_t)blockDim.x * CU_LN_HELD; /* the row read once, kept in registers */
-#pragma unroll
-    for (k = 0; k < CU_LN_HELD; k++) {
-        i = threadIdx.x + (int64_t)k * blockDim.x;
-        xv[k] = held && i < len ? xr[i] : 0.0f;
-        mean += xv[k];
-    }
-    if (!held)
-        for (mean = 0, i = threadIdx.x; i < len; i += blockDim.x) mean += xr[i];
+    float mean = 0, var = 0, inv;
+    for (i = threadIdx.x; i < len; i += blockDim.x) mean += xr[i];
     mean = len ? cu_block_reduce(mean, 0, sh) / (float)len : 0.0f;
-    if (held) {
-#pragma unroll
-        for (k = 0; k < CU_LN_HELD; k++)
-            if (threadIdx.x + (int64_t)k * blockDim.x < len) var += (xv[k] - mean) * (xv[k] - mean);
-    } else
-        for (i = threadIdx.x; i < len; i += blockDim.x) var += (xr[i] - mean) * (xr[i] - mean);
+    for (i = threadIdx.x; i < len; i += blockDim.x) var += (xr[i] - mean) * (xr[i] - mean);
     var = len ? cu_block_reduce(var, 0, sh) / (float)len : 0.0f;
     inv = rsqrtf(var + eps);
-    if (held) {
-#pragma unroll
-        for (k = 0; k < CU_LN_HELD; k++) {
-            i = threadIdx.x + (int64_t)k * blockDim.x;
-            if (i < len) yr[i] = (xv[k] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f);
-        }
-    } else
-        for (i = threadIdx.x; i < len; i += blockDim.x)
-            yr[i] = (xr[i] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f);
+    for (i = threadIdx.x; i < len; i += blockDim.x) yr[i] = (xr[i] - mean) * inv * scale[i * ss] + (bias ? bias[i * bs] : 0.0f);
     if (threadIdx.x == 0) {
         if (mean_out) mean_out[row] = mean;
         if (inv_out) inv_out[row] = inv;
@@ -806,13 +783,16 @@ static cublasStatus_t cu_sgemm(infer_cuda_dev *dev, cublasOperation_t ta, cublas
     return cublasGemmEx(dev->blas, ta, tb, (int)m, (int)n, (int)k, alpha, A, CUDA_R_32F, (int)lda, B, CUDA_R_32F, (int)ldb,
                         beta, C, CUDA_R_32F, (int)ldc, dev->compute, CUBLAS_GEMM_DEFAULT);
 }
-static cublasStatus_t cu_sgemm_batched(infer_cuda_dev *dev, int64_t m, int64_t n, int64_t k, const float *A, int64_t lda,
-                                       int64_t stride_a, const float *B, int64_t ldb, int64_t stride_b, float *C,
-                                       int64_t ldc, int64_t stride_c, int64_t batch) {
+/* The strided-batched form, no transposes, alpha 1 and beta 0; half: A and B in the session's
+   16-bit type (dev->half), summed in f32 */
+static cublasStatus_t cu_gemm_batched(infer_cuda_dev *dev, int half, int64_t m, int64_t n, int64_t k, const void *A,
+                                      int64_t lda, int64_t stride_a, const void *B, int64_t ldb, int64_t stride_b, float *C,
+                                      int64_t ldc, int64_t stride_c, int64_t batch) {
     const float one = 1.0f, zero = 0.0f;
-    return cublasGemmStridedBatchedEx(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, A, CUDA_R_32F,
-                                      (int)lda, (long long)stride_a, B, CUDA_R_32F, (int)ldb, (long long)stride_b, &zero, C,
-                                      CUDA_R_32F, (int)ldc, (long long)stride_c, (int)batch, dev->compute,
+    cudaDataType t = !half ? CUDA_R_32F : dev->half == 2 ? CUDA_R_16BF : CUDA_R_16F;
+    return cublasGemmStridedBatchedEx(dev->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, A, t, (int)lda,
+                                      (long long)stride_a, B, t, (int)ldb, (long long)stride_b, &zero, C, CUDA_R_32F,
+                                      (int)ldc, (long long)stride_c, (int)batch, half ? CUBLAS_COMPUTE_32F : dev->compute,
                                       CUBLAS_GEMM_DEFAULT);
 }
 
@@ -834,15 +814,21 @@ static void cu_to_half(infer_cuda_dev *dev, void *y, const float *x, int64_t n) 
     else INFER_CUDA_LAUNCH(cu_half_kernel<__half>, cu_blocks(n, 256), 256, dev->stream)((__half *)y, x, n);
 }
 
-/* cu_sgemm_batched (and, batch 1, cu_sgemm) on 16-bit A and B, f32 C and sums */
-static cublasStatus_t cu_hgemm_batched(infer_cuda_dev *dev, cublasOperation_t ta, cublasOperation_t tb, int64_t m,
-                                       int64_t n, int64_t k, const float *alpha, const void *A, int64_t lda,
-                                       int64_t stride_a, const void *B, int64_t ldb, int64_t stride_b, const float *beta,
-                                       float *C, int64_t ldc, int64_t stride_c, int64_t batch) {
+/* cu_sgemm on contiguous A [m*k] and B [k*n]; at F16/BF16, when the workspace holds them, on
+   their 16-bit copies there (cuBLAS runs FAST_16F on f32 inputs at the TF32 rate) */
+static cublasStatus_t cu_gemm_once(infer_cuda_dev *dev, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
+                                   int64_t k, const float *alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                                   const float *beta, float *C, int64_t ldc) {
     cudaDataType t = dev->half == 2 ? CUDA_R_16BF : CUDA_R_16F;
-    return cublasGemmStridedBatchedEx(dev->blas, ta, tb, (int)m, (int)n, (int)k, alpha, A, t, (int)lda, (long long)stride_a,
-                                      B, t, (int)ldb, (long long)stride_b, beta, C, CUDA_R_32F, (int)ldc,
-                                      (long long)stride_c, (int)batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    char *ah, *bh;
+    if (!dev->half || cu_half_bytes(m * k) + cu_half_bytes(k * n) > dev->work_bytes)
+        return cu_sgemm(dev, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    ah = (char *)dev->work, bh = ah + cu_half_bytes(m * k);
+    cu_to_half(dev, ah, A, m * k);
+    cu_to_half(dev, bh, B, k * n);
+    return cublasGemmStridedBatchedEx(dev->blas, ta, tb, (int)m, (int)n, (int)k, alpha, ah, t, (int)lda, 0LL, bh, t,
+                                      (int)ldb, 0LL, beta, C, CUDA_R_32F, (int)ldc, 0LL, 1, CUBLAS_COMPUTE_32F,
+                                      CUBLAS_GEMM_DEFAULT);
 }
 
 /* numpy matmul geometry as infer.h's infer__mm_geometry: per-batch offsets of A and B come
@@ -875,14 +861,7 @@ static infer_status cu_matmul(infer_cuda_dev *dev, const infer_backend_op *op, c
         cudaMemsetAsync(y->data, 0, (size_t)(n_batch * m * n) * sizeof(float), dev->stream);
     } else if (stride_b == 1 && a_full) {
         /* B is one matrix (weights) and A is not broadcast: every batch as one M = n_batch * m GEMM */
-        if (dev->half && cu_half_bytes(n_batch * m * k) + cu_half_bytes(k * n) <= dev->work_bytes) {
-            char *ah = (char *)dev->work, *bh = ah + cu_half_bytes(n_batch * m * k);
-            cu_to_half(dev, ah, (const float *)a->data, n_batch * m * k);
-            cu_to_half(dev, bh, (const float *)b->data, k * n);
-            bs = cu_hgemm_batched(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, bh, n, 0, ah, k, 0, &zero,
-                                  (float *)y->data, n, 0, 1);
-        } else
-            bs = cu_sgemm(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, n,
+        bs = cu_gemm_once(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, n,
                           (const float *)a->data, k, &zero, (float *)y->data, n);
     } else {
         int64_t oa[2] = {0, 0}, ob[2] = {0, 0};
@@ -892,9 +871,9 @@ static infer_status cu_matmul(infer_cuda_dev *dev, const infer_backend_op *op, c
             else if (off_a != oa[0] + t * (oa[1] - oa[0]) || off_b != ob[0] + t * (ob[1] - ob[0])) arith = 0;
         }
         if (arith)
-            bs = cu_sgemm_batched(dev, n, m, k, (const float *)b->data + ob[0] * k * n, n, (ob[1] - ob[0]) * k * n,
-                                  (const float *)a->data + oa[0] * m * k, k, (oa[1] - oa[0]) * m * k, (float *)y->data, n,
-                                  m * n, n_batch);
+            bs = cu_gemm_batched(dev, 0, n, m, k, (const float *)b->data + ob[0] * k * n, n, (ob[1] - ob[0]) * k * n,
+                                 (const float *)a->data + oa[0] * m * k, k, (oa[1] - oa[0]) * m * k, (float *)y->data, n,
+                                 m * n, n_batch);
         else
             for (t = 0; t < n_batch && bs == CUBLAS_STATUS_SUCCESS; t++) {
                 cu_mm_offsets(t, nb, bd, sa, sb, &off_a, &off_b);
@@ -936,16 +915,8 @@ static infer_status cu_gemm(infer_cuda_dev *dev, const infer_backend_op *op, con
         if (bb == 0.0f) cudaMemsetAsync(y->data, 0, (size_t)(m * n) * sizeof(float), dev->stream);
     } else {
         /* row-major A [m][k] (transA: [k][m]) is column-major A^T with ld k (m) */
-        cublasOperation_t opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N, opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-        if (dev->half && cu_half_bytes(m * k) + cu_half_bytes(k * n) <= dev->work_bytes) {
-            char *ah = (char *)dev->work, *bh = ah + cu_half_bytes(m * k);
-            cu_to_half(dev, ah, (const float *)a->data, m * k);
-            cu_to_half(dev, bh, (const float *)b->data, k * n);
-            bs = cu_hgemm_batched(dev, opb, opa, n, m, k, &alpha, bh, tb ? k : n, 0, ah, ta ? m : k, 0, &bb,
-                                  (float *)y->data, n, 0, 1);
-        } else
-            bs = cu_sgemm(dev, opb, opa, n, m, k, &alpha, (const float *)b->data, tb ? k : n, (const float *)a->data,
-                          ta ? m : k, &bb, (float *)y->data, n);
+        bs = cu_gemm_once(dev, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha,
+                          (const float *)b->data, tb ? k : n, (const float *)a->data, ta ? m : k, &bb, (float *)y->data, n);
         if (bs != CUBLAS_STATUS_SUCCESS)
             return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
     }
@@ -970,7 +941,6 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
     int64_t P, Kg, Mg, img, chunk, grp;
     size_t per_img, wbytes;
     int half;
-    const float one = 1.0f, zero = 0.0f;
     cublasStatus_t bs = CUBLAS_STATUS_SUCCESS;
     if (!cu_win_init(op, x, y, &g))
         return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda Conv: attributes not supported");
@@ -999,29 +969,22 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
                                per_img);
     if (half) cu_to_half(dev, dev->work, (const float *)w->data, g.m * Kg);
     for (img = 0; img < g.n && bs == CUBLAS_STATUS_SUCCESS; img += chunk) {
-        int64_t nimg = g.n - img < chunk ? g.n - img : chunk, ck = g.c * g.kh * g.kw * P;
+        int64_t nimg = g.n - img < chunk ? g.n - img : chunk, ck = g.c * g.kh * g.kw * P, es = half ? 2 : 4;
         const float *xi = (const float *)x->data + img * g.c * g.ih * g.iw;
-        float *yi = (float *)y->data + img * g.m * P;
+        const char *col = (const char *)xi, *wk = half ? (const char *)dev->work : (const char *)w->data;
         int threads = P >= 256 ? 256 : (int)((P + 31) / 32 * 32);
         unsigned rows = (unsigned)(nimg * g.c * g.kh * g.kw);
-        /* per group: out [Mg][P] = W_g [Mg][Kg] x col_g [Kg][P], batched over the images */
-        if (half) {
-            char *col = (char *)dev->work + wbytes;
-            if (dev->half == 2)
+        if (!cu_conv_direct(&g)) {
+            col = (const char *)dev->work + wbytes;
+            if (!half) INFER_CUDA_LAUNCH(cu_im2col_kernel<float>, rows, threads, dev->stream)((float *)col, xi, g);
+            else if (dev->half == 2)
                 INFER_CUDA_LAUNCH(cu_im2col_kernel<__nv_bfloat16>, rows, threads, dev->stream)((__nv_bfloat16 *)col, xi, g);
             else INFER_CUDA_LAUNCH(cu_im2col_kernel<__half>, rows, threads, dev->stream)((__half *)col, xi, g);
-            for (grp = 0; grp < g.group && bs == CUBLAS_STATUS_SUCCESS; grp++)
-                bs = cu_hgemm_batched(dev, CUBLAS_OP_N, CUBLAS_OP_N, P, Mg, Kg, &one, col + grp * Kg * P * 2, P, ck,
-                                      (const char *)dev->work + grp * Mg * Kg * 2, Kg, 0, &zero, yi + grp * Mg * P, P,
-                                      g.m * P, nimg);
-            continue;
         }
-        const float *col = (const float *)dev->work;
-        if (cu_conv_direct(&g)) col = xi;
-        else INFER_CUDA_LAUNCH(cu_im2col_kernel<float>, rows, threads, dev->stream)((float *)dev->work, xi, g);
+        /* per group: out [Mg][P] = W_g [Mg][Kg] x col_g [Kg][P], batched over the images */
         for (grp = 0; grp < g.group && bs == CUBLAS_STATUS_SUCCESS; grp++)
-            bs = cu_sgemm_batched(dev, P, Mg, Kg, col + grp * Kg * P, P, ck, (const float *)w->data + grp * Mg * Kg, Kg, 0,
-                                  yi + grp * Mg * P, P, g.m * P, nimg);
+            bs = cu_gemm_batched(dev, half, P, Mg, Kg, col + grp * Kg * P * es, P, ck, wk + grp * Mg * Kg * es, Kg, 0,
+                                 (float *)y->data + (img * g.m + grp * Mg) * P, P, g.m * P, nimg);
     }
     if (bs != CUBLAS_STATUS_SUCCESS)
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
