@@ -158,6 +158,14 @@ CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90
 NVFLAGS   ?= -O2 -g -std=c++14 -Werror all-warnings -Xcompiler -Wall,-Wextra,-Werror
 CUDA_LIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcublasLt -lcudart -lstdc++ -ldl -lrt
+# NCCL (the toolkit's, or Debian's libnccl-dev): device collectives for tensor parallelism
+# over several GPUs (backends/cuda/infer_cuda_comm.cu). Found by its header; without it (or
+# with NCCL=0) the split sessions' AllReduce and AllGather run on the host.
+NCCL      ?= $(if $(wildcard $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h),1,0)
+ifeq ($(NCCL),1)
+NVDEFS    := -DINFER_CUDA_NCCL=1
+CUDA_LIBS += -lnccl
+endif
 CU        := $(B)/cuda
 CUDA_SRC  := $(wildcard backends/cuda/*.cu)
 CUDA_HDR  := $(wildcard backends/cuda/*.h) infer.h
@@ -166,14 +174,14 @@ ifneq ($(NVCC),)
 cuda: $(CU)/libinfer_cuda.a $(CU)/infer-run $(CU)/infer-bench $(CU)/test_cuda
 $(CU)/%.o: backends/cuda/%.cu $(CUDA_HDR)
 	@mkdir -p $(CU)
-	$(NVCC) $(NVFLAGS) $(CUDA_ARCH) -c $< -o $@
+	$(NVCC) $(NVFLAGS) $(NVDEFS) $(CUDA_ARCH) -c $< -o $@
 $(CU)/libinfer_cuda.a: $(patsubst backends/cuda/%.cu,$(CU)/%.o,$(CUDA_SRC))
 	rm -f $@
 	$(AR) rcs $@ $^
 $(CU)/infer-%: tools/infer-%.c $(wildcard tools/*.h) $(B)/infer.o $(TOOLLIB) $(CU)/libinfer_cuda.a
 	$(CC) $(CFLAGS) $(WARN) $(STD) -DINFER_WITH_CUDA $< $(B)/infer.o $(TOOLLIB) $(CU)/libinfer_cuda.a $(CUDA_LIBS) $(LIBS) -o $@
-$(CU)/test_cuda: tests/test_cuda.c tests/test.h $(B)/infer.o $(CU)/libinfer_cuda.a
-	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(CU)/libinfer_cuda.a $(CUDA_LIBS) $(LIBS) -o $@
+$(CU)/test_cuda: tests/test_cuda.c tests/test.h tests/tp_models.h $(B)/infer.o $(TOOLLIB) $(CU)/libinfer_cuda.a
+	$(CC) $(CFLAGS) $(WARN) $(STD) $< $(B)/infer.o $(TOOLLIB) $(CU)/libinfer_cuda.a $(CUDA_LIBS) $(LIBS) -o $@
 test-cuda: $(CU)/test_cuda
 	@BUILD=$(B) sh tests/run.sh $(CU)/test_cuda
 else
@@ -188,15 +196,15 @@ endif
 EMU := $(B)/cuda-emu
 EMU_HDR := $(wildcard tests/cuda_emu/*.h) $(CUDA_HDR)
 EMU_OBJ := $(patsubst backends/cuda/%.cu,$(EMU)/%.o,$(CUDA_SRC)) $(EMU)/cuda_emu.o
-EMU_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Wno-unknown-pragmas -Itests/cuda_emu
+EMU_CXXFLAGS := -std=c++17 -O1 -g -Wall -Wextra -Werror -Wno-unknown-pragmas -Itests/cuda_emu -DINFER_CUDA_NCCL=1
 $(EMU)/%.o: backends/cuda/%.cu $(EMU_HDR)
 	@mkdir -p $(EMU)
 	$(CXX) $(EMU_CXXFLAGS) -x c++ -c $< -o $@
 $(EMU)/cuda_emu.o: tests/cuda_emu/cuda_emu.cpp $(EMU_HDR)
 	@mkdir -p $(EMU)
 	$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
-$(EMU)/test_cuda: tests/test_cuda.c tests/test.h $(B)/infer.o $(EMU_OBJ)
-	$(CC) $(CFLAGS) $(WARN) $(STD) -DTEST_CUDA_EMU $< $(B)/infer.o $(EMU_OBJ) -lstdc++ $(LIBS) -o $@
+$(EMU)/test_cuda: tests/test_cuda.c tests/test.h tests/tp_models.h $(B)/infer.o $(TOOLLIB) $(EMU_OBJ)
+	$(CC) $(CFLAGS) $(WARN) $(STD) -DTEST_CUDA_EMU $< $(B)/infer.o $(TOOLLIB) $(EMU_OBJ) -lstdc++ $(LIBS) -o $@
 .PHONY: test-cuda-emu
 test-cuda-emu: $(EMU)/test_cuda
 	@BUILD=$(B) sh tests/run.sh $(EMU)/test_cuda

@@ -539,7 +539,11 @@ INFER_API int infer_op_arity(const char *op_type, size_t *in_min, size_t *in_max
    A session created with device "NAME" or "NAME:N" runs every node the backend supports
    on device N (default 0) and the others on the CPU kernels, with explicit copies
    between the two (infer_session_stats counts them; infer_session_node names each node's
-   device). Not yet with tp > 1, a communicator, or infer_session_set_dims to other dims. */
+   device). With tp = T > 1, rank r runs on device (N + r) modulo the backend's device
+   count (several ranks may share one), its collectives on the CPU unless the backend
+   offers device collectives (comm_create below) and the ranks' devices are distinct.
+   Not yet with a communicator (infer_session_options.comm), or infer_session_set_dims
+   to other dims. */
 
 /* One node as a backend sees it. Tensor data are device pointers (the session's device
    arena, a device copy of a graph input, or a constant uploaded with upload()); an absent
@@ -617,6 +621,21 @@ typedef struct infer_backend {
     /* Optional (NULL: f32 only). Called after open when the session asks for a precision
        other than F32 (infer_session_options.precision); UNSUPPORTED fails the creation. */
     infer_status (*set_precision)(void *dev, infer_precision p, char *err, size_t err_size);
+    /* Optional, all three or none (NULL: a split session's AllReduce and AllGather nodes run
+       on the CPU, with copies). Collectives on the devices for in-process tensor
+       parallelism (infer_session_options.tp) whose ranks are on n distinct devices of this
+       backend: comm_create gets rank r's device number in devices[r] and returns a group,
+       or NULL with err set (the collectives then go through the host). comm_attach gives
+       rank `rank`'s dev its place in the group, after open and before supports(), which
+       may then take AllReduce (the sum over the ranks; the output may be the input) and
+       AllGather (the ranks' parts concatenated along attribute "axis"; "sizes" holds
+       each rank's length there). `host` is the rank's host communicator: run() of a
+       collective must call host->barrier(host->user) first and enqueue nothing when it
+       fails (a rank that stopped early then leaves no device collective waiting for it).
+       comm_destroy follows the close of every rank's dev. */
+    void *(*comm_create)(void *user, const int *devices, int n, char *err, size_t err_size);
+    infer_status (*comm_attach)(void *dev, void *group, int rank, const infer_comm *host, char *err, size_t err_size);
+    void (*comm_destroy)(void *user, void *group);
 } infer_backend;
 
 /* Registers a backend (the table is copied; at most 8; a second one of the same name
@@ -5947,6 +5966,7 @@ typedef struct infer__dev infer__dev;
 /* section 8: tensor-parallel sessions */
 static infer_status infer__tp_create(const infer_model *m, const infer_session_options *opt, infer_session **out);
 static void infer__tp_free(infer_session *s);
+static infer_status infer__tp_attach(infer_session *s, struct infer__dev *d, char *err, size_t err_size);
 static int infer__tp_dispatch(const infer_session *s);
 static infer_status infer__tp_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs,
                                   infer_tensor *outputs, size_t n_outputs);
@@ -6650,9 +6670,11 @@ infer_status infer_register_backend(const infer_backend *b) {
         return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_register_backend: name '%s' must be 1 to 31 "
                            "bytes, without ':', and not 'cpu'", b->name);
     if (!b->device_count || !b->open || !b->close || !b->alloc || !b->free || !b->upload || !b->release ||
-        !b->copy_in || !b->copy_out || !b->supports || !b->run || !b->sync || !b->graph_begin != !b->graph_end)
+        !b->copy_in || !b->copy_out || !b->supports || !b->run || !b->sync || !b->graph_begin != !b->graph_end ||
+        !b->comm_create != !b->comm_attach || !b->comm_create != !b->comm_destroy)
         return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_register_backend: backend '%s' lacks a required "
-                           "function (only prepare, unprepare and graph_begin with graph_end may be NULL)", b->name);
+                           "function (only prepare, unprepare, set_precision, graph_begin with graph_end, and "
+                           "comm_create with comm_attach and comm_destroy may be NULL)", b->name);
     infer__backends_lock();
     for (i = 0; i < infer__n_backends && strcmp(infer__backends[i].name, b->name); i++) continue;
     if (i == INFER__MAX_BACKENDS) {
@@ -6841,6 +6863,8 @@ static infer_status infer__dev_open(infer_session *s, const infer_session_option
     if (opt->precision && d->be.set_precision &&
         (st = d->be.set_precision(d->h, (infer_precision)opt->precision, err, sizeof err)))
         return infer__fail(s->err, st, "%s: device '%s': precision %d: %s", m->path, opt->device, opt->precision, err);
+    if ((st = infer__tp_attach(s, d, err, sizeof err)))
+        return infer__fail(s->err, st, "%s: device '%s': its device collectives: %s", m->path, opt->device, err);
     d->on_dev = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
     d->prepared = (uint8_t *)infer__calloc(&s->a, m->n_nodes, 1);
     d->state = (void **)infer__calloc(&s->a, m->n_nodes, sizeof(void *));
@@ -7238,10 +7262,10 @@ infer_status infer_session_create(const infer_model *m, const infer_session_opti
     infer_status st;
     if (!out) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_create: out is NULL");
     *out = NULL;
-    if (opt && (opt->tp > 1 || opt->comm) && infer__wants_device(opt))
-        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s': tensor parallelism (tp %d%s) runs on the "
-                           "CPU only for now", m ? m->path : "infer_session_create", opt->device, opt->tp,
-                           opt->comm ? ", a communicator" : "");
+    if (opt && opt->comm && infer__wants_device(opt))
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s': a communicator's ranks run on the CPU only "
+                           "for now (in-process tensor parallelism, tp > 1, runs on devices)",
+                           m ? m->path : "infer_session_create", opt->device);
     if (opt && (opt->tp > 1 || opt->comm)) return infer__tp_create(m, opt, out);
     if ((st = infer__session_build(m, opt, 0, out))) {
         if (opt && opt->log) opt->log(opt->log_user, INFER_LOG_ERROR, infer_last_error());
@@ -7259,8 +7283,8 @@ infer_status infer_session_arena_bytes(const infer_model *m, const infer_session
     infer_status st;
     if (!arena_bytes) return infer__fail(NULL, INFER_STATUS_INVALID_ARGUMENT, "infer_session_arena_bytes: arena_bytes is NULL");
     *arena_bytes = 0;
-    if (opt && (opt->tp > 1 || opt->comm) && infer__wants_device(opt))
-        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s': tensor parallelism runs on the CPU only "
+    if (opt && opt->comm && infer__wants_device(opt))
+        return infer__fail(NULL, INFER_STATUS_UNSUPPORTED, "%s: device '%s': a communicator's ranks run on the CPU only "
                            "for now", m ? m->path : "infer_session_arena_bytes", opt->device);
     if (opt && (opt->tp > 1 || opt->comm)) { /* per device: the largest */
         infer_tp_stats tps;
@@ -7754,6 +7778,8 @@ struct infer__tp_dev {
     double comm_ms; /* time inside collectives, all runs */
     int live;       /* 0 while the sessions are being created: a collective then would wait
                        for devices that are not running (a split input fixed at creation) */
+    void *group;    /* the backend's device collectives (infer_backend.comm_create), or NULL */
+    int rank;       /* this device's rank in the group */
 };
 
 static int infer__tp_rank_of(const infer__ctx *c, int *size) {
@@ -7869,6 +7895,7 @@ struct infer__hub {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int n, arrived, abort;
+    int first;                               /* abort: the device that failed first */
     unsigned gen;
     float *ptr[INFER_TP_MAX_DEVICES];        /* what each rank shares for the collective under way */
     infer__hub_rank who[INFER_TP_MAX_DEVICES];
@@ -7893,8 +7920,9 @@ static infer_status infer__hub_barrier(void *user) {
     pthread_mutex_unlock(&h->mu);
     return ab ? INFER_STATUS_BACKEND : INFER_STATUS_OK;
 }
-static void infer__hub_abort(infer__hub *h) {
+static void infer__hub_abort(infer__hub *h, int device) {
     pthread_mutex_lock(&h->mu);
+    if (!h->abort) h->first = device;
     h->abort = 1;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
@@ -8005,6 +8033,13 @@ struct infer__tp {
     char *plan;
     infer_tp_stats stats;
     int inside;                 /* infer_run is running the devices */
+    /* ranks on a registered device (infer_session_options.device): */
+    char (*dev_names)[48];      /* [n_local] each rank's device, "NAME:N" */
+    infer_backend be;           /* the backend, when it made a group (comm_destroy) */
+    char be_name[32];
+    void *group;                /* its device collectives, or NULL: through the host */
+    const char *coll_why;       /* on a device without a group: why (for the plan) */
+    char coll_err[320];
 #if INFER__TP_THREADS
     infer__hub *hub;            /* in-process communicator */
     pthread_t *threads;         /* [n_local], 1.. used */
@@ -8513,7 +8548,7 @@ static infer_status infer__tp_heads_pass(struct infer__tp *tp, const infer_sessi
         st = infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory partitioning", m->path);
         goto done;
     }
-    o.tp = 0, o.comm = NULL, o.arena = NULL, o.arena_bytes = 0, o.profile = 0;
+    o.tp = 0, o.comm = NULL, o.arena = NULL, o.arena_bytes = 0, o.profile = 0, o.device = NULL; /* shapes only */
     if ((st = infer__session_build(m, &o, 1, &probe)) == INFER_STATUS_OUT_OF_MEMORY) goto done;
     if (st) {
         st = INFER_STATUS_OK;
@@ -8905,7 +8940,7 @@ static void *infer__tp_worker(void *arg) {
         n_in = tp->n_in;
         pthread_mutex_unlock(&tp->mu);
         st = infer_run(tp->sess[l], in, n_in, NULL, 0);
-        if (st) infer__hub_abort(tp->hub);
+        if (st) infer__hub_abort(tp->hub, l);
         pthread_mutex_lock(&tp->mu);
         tp->st[l] = st;
         tp->n_done++;
@@ -8938,10 +8973,13 @@ static infer_status infer__tp_run(infer_session *s, const infer_tensor *inputs, 
 #if INFER__TP_THREADS
     if (tp->n_local > 1) {
         int l;
-        if (st) infer__hub_abort(tp->hub);
+        if (st) infer__hub_abort(tp->hub, 0);
         pthread_mutex_lock(&tp->mu);
         while (tp->n_done < tp->n_local - 1) pthread_cond_wait(&tp->done_cv, &tp->mu);
         pthread_mutex_unlock(&tp->mu);
+        /* the device that failed first says why (the others stopped because it did) */
+        if (tp->hub->abort && tp->hub->first > 0 && tp->st[tp->hub->first])
+            st = infer__fail(s->err, tp->st[tp->hub->first], "device %d: %s", tp->hub->first, tp->sess[tp->hub->first]->err);
         for (l = 1; l < tp->n_local && !st; l++)
             if (tp->st[l]) st = infer__fail(s->err, tp->st[l], "device %d: %s", l, tp->sess[l]->err);
         tp->hub->abort = tp->hub->arrived = 0; /* every device has stopped */
@@ -8979,6 +9017,7 @@ static void infer__tp_free(infer_session *s) {
     for (l = 1; tp->sess && l < tp->n_local; l++) infer_session_free(tp->sess[l]);
     s->tp = NULL;
     infer_session_free(s);
+    if (tp->group) tp->be.comm_destroy(tp->be.user, tp->group); /* every rank's device is closed */
     for (i = 0; i < tp->n_blocks; i++) infer__free(&a, tp->blocks[i]);
     infer__free(&a, (void *)tp->blocks);
     infer__free(&a, tp->splits);
@@ -8995,7 +9034,7 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     const infer_model *m = tp->base;
     infer_tp_stats *st = &tp->stats;
     infer_session *s0 = tp->sess[0];
-    size_t cap = 512 + (size_t)tp->n_splits * 240 + (size_t)tp->n_atts * 320, len = 0,
+    size_t cap = 1024 + (size_t)tp->n_splits * 240 + (size_t)tp->n_atts * 320 + (size_t)tp->n_local * 48, len = 0,
            max_seen = (size_t)m->n_tensors + 3 * (size_t)tp->n_splits + tp->n_edits;
     uint8_t *seen = (uint8_t *)infer__calloc(&tp->a, max_seen, 1);
     uint32_t i;
@@ -9026,6 +9065,12 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
 #define INFER__PLAN(...) (len += (size_t)snprintf(tp->plan + len, len < cap ? cap - len : 0, __VA_ARGS__), len = INFER__MIN(len, cap - 1))
     INFER__PLAN("tensor parallelism: %d devices (%s), %d layers split\n", tp->n,
                 in_process ? "in-process" : "communicator", st->n_split);
+    if (tp->dev_names) {
+        INFER__PLAN("devices:");
+        for (l = 0; l < tp->n_local; l++) INFER__PLAN(" %s", tp->dev_names[l]);
+        if (tp->group) INFER__PLAN("; collectives on the devices (%s)\n", tp->be_name);
+        else INFER__PLAN("; collectives through the host (%s)\n", tp->coll_why);
+    }
     for (i = 0; i < m->n_nodes; i++) { /* each split node, then its collective (output: the same tensor) */
         const infer__tp_split *sp = tp->node_split[i] >= 0 ? &tp->splits[tp->node_split[i]] : NULL;
         const infer__tensor *w;
@@ -9080,6 +9125,46 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     return INFER_STATUS_OK;
 }
 
+/* Ranks on a registered device: rank r on NAME:((N + r) mod count), N the index that
+   opt->device names; collectives on the devices when the backend has them and no two
+   ranks share one (else, and when comm_create fails, through the host: the plan says). */
+static infer_status infer__tp_devices(struct infer__tp *tp, const infer_session_options *opt) {
+    const infer_model *m = tp->base;
+    infer_backend be;
+    char name[32], err[256] = "";
+    int index, count, l, devs[INFER_TP_MAX_DEVICES];
+    infer_status st;
+    if ((st = infer__backend_find(m, opt->device, &be, name, &index))) return st;
+    if ((count = be.device_count(be.user)) <= index)
+        return infer__fail(NULL, INFER_STATUS_BACKEND, "%s: no %s device %d (device_count reports %d)", m->path, name,
+                           index, count < 0 ? 0 : count);
+    if (!(tp->dev_names = (char (*)[48])infer__tp_alloc(tp, (size_t)tp->n_local, sizeof *tp->dev_names)))
+        return infer__fail(NULL, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory", m->path);
+    for (l = 0; l < tp->n_local; l++) {
+        devs[l] = (int)(((long)index + l) % count);
+        snprintf(tp->dev_names[l], sizeof *tp->dev_names, "%s:%d", name, devs[l]);
+    }
+    if (!be.comm_create) tp->coll_why = "the backend has no device collectives";
+    else if (count < tp->n_local) tp->coll_why = "ranks share a device";
+    else if (!(tp->group = be.comm_create(be.user, devs, tp->n_local, err, sizeof err))) {
+        snprintf(tp->coll_err, sizeof tp->coll_err, "the backend's device collectives failed: %s", err[0] ? err : "no reason given");
+        tp->coll_why = tp->coll_err;
+        if (opt->log) opt->log(opt->log_user, INFER_LOG_WARN, tp->coll_err);
+    } else {
+        tp->be = be;
+        memcpy(tp->be_name, name, sizeof tp->be_name);
+        tp->be.name = tp->be_name;
+    }
+    return INFER_STATUS_OK;
+}
+
+/* Gives a rank's device its place in the backend's group (infer__dev_open, after open). */
+static infer_status infer__tp_attach(infer_session *s, struct infer__dev *d, char *err, size_t err_size) {
+    const struct infer__tp_dev *t = s->m->tp_dev;
+    if (!t || !t->group || !d->be.comm_attach) return INFER_STATUS_OK;
+    return d->be.comm_attach(d->h, t->group, t->rank, t->comm, err, err_size);
+}
+
 static infer_status infer__tp_create(const infer_model *m, const infer_session_options *opt, infer_session **out) {
     const infer_comm *comm = opt->comm;
     struct infer__tp *tp;
@@ -9118,6 +9203,7 @@ static infer_status infer__tp_create(const infer_model *m, const infer_session_o
     tp->rank0 = comm ? comm->rank : 0;
     tp->base = m;
     if ((st = infer__tp_partition(tp, opt))) goto fail;
+    if (!comm && infer__wants_device(opt) && (st = infer__tp_devices(tp, opt))) goto fail;
     tp->models = (infer_model *)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(infer_model));
     tp->devs = (struct infer__tp_dev *)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(struct infer__tp_dev));
     tp->sess = (infer_session **)infer__tp_alloc(tp, (size_t)tp->n_local, sizeof(infer_session *));
@@ -9160,7 +9246,10 @@ static infer_status infer__tp_create(const infer_model *m, const infer_session_o
 #else
         tp->devs[l].comm = comm;
 #endif
+        tp->devs[l].group = tp->group;
+        tp->devs[l].rank = rank;
         tp->models[l].tp_dev = &tp->devs[l];
+        if (tp->dev_names) o.device = tp->dev_names[l];
         if ((st = infer__session_build(&tp->models[l], &o, 0, &tp->sess[l])) ||
             (st = infer__session_setup(tp->sess[l], &o))) {
             if (tp->n_local > 1) { /* the message is rewritten into the buffer it is read from: copy it first */
@@ -9214,6 +9303,7 @@ fail:
             pthread_cond_destroy(&tp->hub->cv);
         }
 #endif
+        if (tp->group) tp->be.comm_destroy(tp->be.user, tp->group);
         for (i = 0; i < tp->n_blocks; i++) infer__free(&a, tp->blocks[i]);
         infer__free(&a, (void *)tp->blocks);
         infer__free(&a, tp->splits);

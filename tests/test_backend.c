@@ -14,9 +14,12 @@
      and 2-D MatMul (optional bias, fused activation "Relu" only), so models mix device
      nodes and CPU fallback nodes; graph_begin/graph_end capture a run and replay it by
      recomputing.
+   - Device collectives (comm_create/attach/destroy) for tensor parallelism: AllReduce
+     only, run at once through the rank's host communicator (its AllGather stays on the
+     CPU), after the host barrier the interface asks for.
    Every model is checked against a plain CPU session; counters prove that every open,
    allocation, upload and prepare is undone when the session is freed. */
-#include "test.h"
+#include "tp_models.h"
 
 /* -- the fake device -- */
 
@@ -39,7 +42,9 @@ typedef struct fake_cmd {
 } fake_cmd;
 
 typedef struct fake_dev {
-    int id;
+    int id, index;                 /* index: the device number open() was given */
+    const infer_comm *host;        /* comm_attach's: its AllReduce goes through it */
+    int rank;
     fake_cmd queue[MAX_QUEUE];
     int n_queue;
     const infer_backend_op *capture[MAX_CAPTURE];
@@ -54,7 +59,9 @@ static int g_run, g_sync, g_copy_in, g_copy_out, g_graph_begin, g_graph_end, g_r
 static int g_fail_open, g_fail_upload, g_support_none, g_next_dev;
 static const char *g_fail_prepare; /* node name whose prepare() fails */
 static const char *g_fail_run; /* node name whose run() fails */
+static int g_fail_run_on;       /* 0: on every device, else only on device number g_fail_run_on - 1 */
 static int g_user_token;
+static int g_groups, g_fail_group, g_dev_allreduce; /* groups alive, injected failure, rank 0's AllReduces */
 
 static void fake_reset(void) {
     g_bad = g_open = g_close = g_alloc = g_free = g_upload = g_release = g_prepare = g_unprepare = 0;
@@ -193,6 +200,7 @@ static infer_status fake_open(void *user, int device, void **dev, char *err, siz
     }
     d = (fake_dev *)calloc(1, sizeof *d);
     d->id = ++g_next_dev;
+    d->index = device;
     *dev = d;
     g_open++;
     return INFER_STATUS_OK;
@@ -271,6 +279,7 @@ static int fake_supports(void *dev, const infer_backend_op *op) {
     if (g_support_none || !all_f32(op)) return 0;
     if (!strcmp(op->op_type, "Add") || !strcmp(op->op_type, "Mul")) return op->n_inputs == 2 && trailing(op);
     if (!strcmp(op->op_type, "Relu") || !strcmp(op->op_type, "LeakyRelu")) return 1;
+    if (!strcmp(op->op_type, "AllReduce")) return d->host != NULL;
     if (!strcmp(op->op_type, "MatMul")) {
         const char *act = infer_backend_attr_string(op, "activation", "None");
         return op->inputs[0].n_dims == 2 && op->inputs[1].n_dims == 2 && (!strcmp(act, "None") || !strcmp(act, "Relu")) &&
@@ -299,14 +308,64 @@ static infer_status fake_run(void *dev, const infer_backend_op *op, void *state,
     fake_dev *d = (fake_dev *)dev;
     g_run++;
     if (!state || strcmp((const char *)state, op->name)) g_bad++; /* prepare()'s state for this node */
-    if (g_fail_run && !strcmp(op->name, g_fail_run)) {
+    if (g_fail_run && !strcmp(op->name, g_fail_run) && (!g_fail_run_on || d->index == g_fail_run_on - 1)) {
         snprintf(err, err_size, "injected failure");
         if (d->capturing) d->capture_failed = 1;
         return INFER_STATUS_BACKEND;
     }
+    if (!strcmp(op->op_type, "AllReduce")) { /* at once, as a synchronous device would: its queue first */
+        float *x;
+        infer_status st;
+        if (d->capturing) d->capture_failed = 1, g_bad++; /* the executor captures no run with these */
+        if (d->host->barrier(d->host->user)) {
+            snprintf(err, err_size, "another device stopped");
+            return INFER_STATUS_BACKEND;
+        }
+        flush(d);
+        x = get(d, &op->inputs[0]);
+        st = d->host->allreduce_sum_f32(d->host->user, x, numel(&op->outputs[0]));
+        put(d, &op->outputs[0], x);
+        if (d->rank == 0) g_dev_allreduce++;
+        return st;
+    }
     if (d->capturing && d->n_capture < MAX_CAPTURE) d->capture[d->n_capture++] = op;
     enqueue(d, op, NULL, NULL, 0);
     return INFER_STATUS_OK;
+}
+
+typedef struct fake_group {
+    int n, devices[8];
+} fake_group;
+static void *fake_comm_create(void *user, const int *devices, int n, char *err, size_t err_size) {
+    fake_group *g;
+    int r;
+    if (user != &g_user_token || n < 2 || n > 8) g_bad++;
+    if (g_fail_group) {
+        snprintf(err, err_size, "injected group failure");
+        return NULL;
+    }
+    g = (fake_group *)calloc(1, sizeof *g);
+    g->n = n;
+    for (r = 0; r < n && r < 8; r++) g->devices[r] = devices[r];
+    g_groups++;
+    return g;
+}
+static infer_status fake_comm_attach(void *dev, void *group, int rank, const infer_comm *host, char *err,
+                                     size_t err_size) {
+    fake_dev *d = (fake_dev *)dev;
+    fake_group *g = (fake_group *)group;
+    if (rank < 0 || rank >= g->n || g->devices[rank] != d->index || !host || host->rank != rank || !host->barrier) {
+        snprintf(err, err_size, "rank %d is not this device's", rank);
+        return INFER_STATUS_INVALID_ARGUMENT;
+    }
+    d->host = host;
+    d->rank = rank;
+    return INFER_STATUS_OK;
+}
+static void fake_comm_destroy(void *user, void *group) {
+    if (user != &g_user_token || g_open != g_close) g_bad++; /* after every rank's close */
+    free(group);
+    g_groups--;
 }
 static infer_status fake_sync(void *dev, char *err, size_t err_size) {
     (void)err, (void)err_size;
@@ -363,6 +422,9 @@ static infer_backend fake_backend(int with_graph) {
         b.graph_begin = fake_graph_begin;
         b.graph_end = fake_graph_end;
     }
+    b.comm_create = fake_comm_create;
+    b.comm_attach = fake_comm_attach;
+    b.comm_destroy = fake_comm_destroy;
     return b;
 }
 
@@ -379,6 +441,7 @@ static void check_clean(void) {
     CHECK_EQ_INT(g_upload, g_release);
     CHECK_EQ_INT(g_prepare, g_unprepare);
     CHECK_EQ_INT(live_allocs(), 0);
+    CHECK_EQ_INT(g_groups, 0);
     CHECK_EQ_INT(g_bad, 0);
 }
 
@@ -709,9 +772,18 @@ static void test_device_errors(void) {
     opt.device = "fake:1";
     CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_BACKEND, "open failed: injected open failure on device 1");
     g_fail_open = 0;
-    opt.device = "fake";
+    { /* a communicator's ranks: the CPU only */
+        infer_comm comm;
+        memset(&comm, 0, sizeof comm);
+        comm.size = 2;
+        opt.device = "fake";
+        opt.comm = &comm;
+        CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_UNSUPPORTED, "a communicator's ranks run on the CPU only");
+        opt.comm = NULL;
+    }
+    opt.device = "fake:2";
     opt.tp = 2;
-    CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_UNSUPPORTED, "runs on the CPU only");
+    CHECK_STATUS(infer_session_create(m, &opt, &s), INFER_STATUS_BACKEND, "no fake device 2 (device_count reports 2)");
     opt.tp = 0;
     CHECK(s == NULL);
     /* "cpu" is the plain session; a device session's size query names no unknown device */
@@ -1080,6 +1152,71 @@ static void test_attrs(void) {
     infer_model_free(m);
 }
 
+/* Tensor parallelism on a device (infer.h section 8): tp = 2 on "fake" puts the ranks on
+   fake:0 and fake:1 with the backend's device collectives (AllReduce on the devices,
+   AllGather on the CPU); tp = 3 has two ranks on fake:0, so its collectives go through the
+   host, as they do when comm_create fails; "fake:1" starts at device 1. Each against the
+   CPU's single-device run; the plan says where the collectives ran; every device
+   resource and the group are given back. */
+static void test_tp_devices(void) {
+    static const infer_dim batch4[] = {{"batch", 4}};
+    static const struct {
+        const char *device;
+        int tp, fail_group;
+        const char *plan;
+    } cases[] = {
+        {"fake", 2, 0, "devices: fake:0 fake:1; collectives on the devices (fake)"},
+        {"fake:1", 2, 0, "devices: fake:1 fake:0; collectives on the devices (fake)"},
+        {"fake", 3, 0, "devices: fake:0 fake:1 fake:0; collectives through the host (ranks share a device)"},
+        {"fake", 2, 1, "collectives through the host (the backend's device collectives failed: injected group failure)"},
+    };
+    infer_model *m = tp_mlp(32, 96, 60);
+    size_t i;
+    CHECK(m != NULL);
+    if (!m) return;
+    fake_reset();
+    use_fake(1);
+    tp_rtol = 1e-4; /* the fake's MatMul sums in f32, in another order */
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        infer_session_options o;
+        infer_session *s = NULL;
+        infer_tp_stats st;
+        int before = g_dev_allreduce;
+        tp_device = cases[i].device;
+        g_fail_group = cases[i].fail_group;
+        CHECK(tp_compare(m, batch4, 1, cases[i].tp, NULL, &st, 0) == 0);
+        CHECK_EQ_INT(st.n_allreduce, 1);
+        /* two runs, one AllReduce each, on the devices when they have a group */
+        CHECK_EQ_INT(g_dev_allreduce - before, strstr(cases[i].plan, "on the devices") ? 2 : 0);
+        memset(&o, 0, sizeof o);
+        o.dims = batch4, o.n_dims = 1, o.n_threads = 1, o.tp = cases[i].tp, o.device = cases[i].device;
+        CHECK_OK(infer_session_create(m, &o, &s));
+        if (s && !strstr(infer_session_tp_plan(s), cases[i].plan))
+            printf("  case %zu: the plan lacks '%s':\n%s", i, cases[i].plan, infer_session_tp_plan(s));
+        CHECK(s && strstr(infer_session_tp_plan(s), cases[i].plan));
+        if (s && i == 0) { /* device 1 fails before the AllReduce: device 0 stops there, no hang */
+            infer_tensor x, y;
+            float xs[4 * 32], ys[4 * 60];
+            memset(&x, 0, sizeof x), memset(&y, 0, sizeof y);
+            test_fill(xs, 4 * 32, -1, 1);
+            x.name = "x", x.dtype = INFER_DTYPE_F32, x.n_dims = 2, x.dims[0] = 4, x.dims[1] = 32, x.data = xs;
+            x.data_bytes = sizeof xs;
+            y.name = "y", y.data = ys, y.data_bytes = sizeof ys;
+            g_fail_run = "fc2", g_fail_run_on = 2;
+            CHECK_STATUS(infer_run(s, &x, 1, &y, 1), INFER_STATUS_BACKEND, "device 1");
+            printf("  %s\n", infer_session_error(s));
+            g_fail_run = NULL, g_fail_run_on = 0;
+            CHECK_OK(infer_run(s, &x, 1, &y, 1)); /* and the next run works */
+        }
+        infer_session_free(s);
+        check_clean();
+    }
+    g_fail_group = 0;
+    tp_device = NULL;
+    tp_rtol = 1e-5;
+    infer_model_free(m);
+}
+
 int main(void) {
     RUN(test_register_errors);
     RUN(test_device_errors);
@@ -1093,5 +1230,6 @@ int main(void) {
     RUN(test_cancel_and_dims);
     RUN(test_abort_between_nodes);
     RUN(test_attrs);
+    RUN(test_tp_devices);
     return test_finish();
 }

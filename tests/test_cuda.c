@@ -8,7 +8,7 @@
    Built by make cuda into build/cuda/test_cuda (make test-cuda runs it), and by make
    test-cuda-emu against the backend compiled for the host emulation of CUDA in
    tests/cuda_emu/ (no GPU needed; there the emulated device is present). */
-#include "test.h"
+#include "tp_models.h"
 
 #include "../backends/cuda/infer_cuda.h"
 
@@ -695,6 +695,78 @@ done:
     free(w);
 }
 
+/* Tensor parallelism on the device (infer.h section 8): the MLP pair with a lone layer (even
+   and uneven shards: AllReduce, AllGather of equal and unequal parts, over batch rows),
+   and BERT- and GPT-2-like layers split by heads, each with tp = 2 and 3 on device "cuda"
+   (rank r on cuda:(r mod count)), against the CPU's single-device run within 1e-4. Ranks
+   on distinct GPUs exchange through NCCL where the backend was built with it (the
+   emulation's two devices: tp = 2), ranks that share a GPU through the host (tp = 3 there);
+   the plan says which, and the emulation checks that it is the one expected. */
+static void test_tp(void) {
+    static const tp_att_opts bert = {32, 4, 4, 8, 0, 1, 1, 1, 0, 0}, gpt2 = {40, 5, 5, 8, 1, 0, 2, 0, 0, 0};
+    static const infer_dim batch4[] = {{"batch", 4}}, bs[] = {{"batch", 2}, {"seq", 16}};
+    infer_model *m[4];
+    int i, tp, count = infer_cuda_device_count();
+    NEED_GPU();
+    m[0] = tp_mlp(32, 96, 60), m[1] = tp_mlp(32, 98, 61), m[2] = tp_attention(&bert), m[3] = tp_attention(&gpt2);
+    tp_device = dut;
+    tp_rtol = RTOL;
+    for (i = 0; i < 4; i++) {
+        CHECK(m[i] != NULL);
+        if (!m[i]) continue;
+        for (tp = 2; tp <= 3; tp++) {
+            infer_tp_stats st;
+            infer_session_options o;
+            infer_session *s = NULL;
+            const char *plan;
+            memset(&st, 0, sizeof st);
+            CHECK(tp_compare(m[i], i < 2 ? batch4 : bs, i < 2 ? 1 : 2, tp, NULL, &st, 0) == 0);
+            CHECK_EQ_INT(st.n_devices, tp);
+            CHECK_EQ_INT(st.n_split, i < 2 ? 3 : i == 2 ? 6 : 4);
+            memset(&o, 0, sizeof o);
+            o.dims = i < 2 ? batch4 : bs, o.n_dims = i < 2 ? 1 : 2, o.n_threads = 1, o.tp = tp, o.device = dut;
+            CHECK_OK(infer_session_create(m[i], &o, &s));
+            plan = infer_session_tp_plan(s);
+            if (i == 0 && !strcmp(dut, "cuda")) {
+                const char *line = strstr(plan, "devices:");
+                printf("  tp %d over %d GPU%s: %.*s\n", tp, count, count == 1 ? "" : "s",
+                       line ? (int)strcspn(line, "\n") : 0, line ? line : "");
+#ifdef TEST_CUDA_EMU /* NCCL's path when the ranks' GPUs are distinct */
+                CHECK(strstr(plan, tp <= count ? "collectives on the devices (cuda)" : "through the host (ranks share a device)") != NULL);
+#endif
+            }
+            infer_session_free(s);
+        }
+    }
+    tp_device = NULL;
+    tp_rtol = 1e-5;
+    for (i = 0; i < 4; i++) infer_model_free(m[i]);
+}
+
+/* The exported BERT and GPT-2 (make models: two layers of 4 heads), tp = 2, on the device. */
+static void test_tp_models(void) {
+    static const infer_dim bs[] = {{"batch", 2}, {"seq", 16}};
+    static const char *const paths[2] = {"build/models/bert/model.onnx", "build/models/gpt2/model.onnx"};
+    int i;
+    NEED_GPU();
+    tp_device = dut;
+    tp_rtol = RTOL;
+    for (i = 0; i < 2; i++) {
+        infer_model *m = tp_onnx_passes(paths[i], 0);
+        infer_tp_stats st;
+        if (!m) {
+            test__skip_reason = "make models first";
+            break;
+        }
+        memset(&st, 0, sizeof st);
+        CHECK(tp_compare(m, bs, 2, 2, NULL, &st, 0) == 0);
+        CHECK_EQ_INT(st.n_attention_split, 2);
+        infer_model_free(m);
+    }
+    tp_device = NULL;
+    tp_rtol = 1e-5;
+}
+
 /* max |got - want| over max |want| */
 static double err_to_scale(const infer_tensor *got, const infer_tensor *want) {
     size_t n = want->data_bytes / sizeof(float), i;
@@ -817,5 +889,7 @@ int main(void) {
     RUN(test_attention);
     RUN(test_graph_replay);
     RUN(test_precision);
+    RUN(test_tp);
+    RUN(test_tp_models);
     return test_finish();
 }

@@ -1,6 +1,7 @@
 /* tests/tp_models.h - models and the comparison that the tensor-parallel tests share:
    tests/test_tp.c (in-process devices) and tests/tp_mpi.c (MPI ranks, make test-mpi).
-   A split run must match the single-device run within 1e-5 relative (test_close). */
+   A split run must match the single-device run within 1e-5 relative (tp_close). The helpers
+   are inline: each program uses some of them (tests/test_backend.c, tests/test_cuda.c too). */
 #ifndef INFER_TP_MODELS_H
 #define INFER_TP_MODELS_H
 
@@ -8,7 +9,7 @@
 #include "../tools/convert.h"
 
 /* Loads a serialised builder from memory (copied, so the builder can go). */
-static infer_model *tp_load_builder(infer_builder *b) {
+static inline infer_model *tp_load_builder(infer_builder *b) {
     size_t n = 0;
     void *buf;
     infer_model *m = NULL;
@@ -23,7 +24,7 @@ static infer_model *tp_load_builder(infer_builder *b) {
 
 /* x [batch, in] -> MatMul(W1 [in, hidden]) + b1 -> Relu -> MatMul(W2 [hidden, in]) + b2
    -> + x -> MatMul(W3 [in, out]) (gelu) = y [batch, out]: an MLP pair and a lone layer. */
-static infer_model *tp_mlp(int in, int hidden, int out) {
+static inline infer_model *tp_mlp(int in, int hidden, int out) {
     infer_builder *b = NULL;
     int64_t dx[2] = {-1, in};
     const char *sym[2] = {"batch", NULL};
@@ -63,7 +64,7 @@ done:
 }
 
 /* A constant of the builder: f32 filled from [-0.3, 0.3] (data NULL), or the i64 values given. */
-static void tp_constant(infer_builder *b, const char *name, int n_dims, int64_t d0, int64_t d1, const int64_t *ints) {
+static inline void tp_constant(infer_builder *b, const char *name, int n_dims, int64_t d0, int64_t d1, const int64_t *ints) {
     infer_tensor t;
     size_t n = (size_t)d0 * (size_t)(n_dims > 1 ? d1 : 1), i;
     void *data = malloc(n * 8 + 8);
@@ -96,7 +97,7 @@ typedef struct tp_att_opts {
     int fused, four_d, mask, add_bias, q_out, unfused;
 } tp_att_opts;
 
-static infer_model *tp_attention(const tp_att_opts *o) {
+static inline infer_model *tp_attention(const tp_att_opts *o) {
     infer_builder *b = NULL;
     int64_t dx[3] = {-1, -1, o->e}, dm[4] = {-1, 1, 1, -1}, wq = (int64_t)o->hq * o->d, wk = (int64_t)o->hkv * o->d;
     int64_t sizes[3] = {wq, wk, wk}, sq[4] = {0, 0, o->hq, o->d}, sk[4] = {0, 0, o->hkv, o->d}, so[3] = {0, 0, wq};
@@ -219,7 +220,7 @@ static infer_model *tp_attention(const tp_att_opts *o) {
 
 /* An exported model (make models), converted in memory (no_fuse: without the graph passes,
    so attention stays MatMul, Softmax, MatMul); NULL when it is not there. */
-static infer_model *tp_onnx_passes(const char *path, int no_fuse) {
+static inline infer_model *tp_onnx_passes(const char *path, int no_fuse) {
     infer_builder *b = NULL;
     convert_options o;
     char err[1024];
@@ -240,7 +241,7 @@ static infer_model *tp_onnx_passes(const char *path, int no_fuse) {
    partial sums of K/N terms; the GEMM blocks differently), so elements near zero differ
    by rounding of the size the large ones have; their error is measured on the tensor's
    scale. Prints the worst element. */
-static int tp_close(const char *what, const float *got, const float *want, size_t n, double rtol) {
+static inline int tp_close(const char *what, const float *got, const float *want, size_t n, double rtol) {
     size_t i, worst = 0;
     double scale = 0, err = 0;
     for (i = 0; i < n; i++)
@@ -260,10 +261,12 @@ static int tp_close(const char *what, const float *got, const float *want, size_
 }
 
 #define TP_MAX_IO 4
+static const char *tp_device; /* the split session's device (tests/test_cuda.c), NULL: the CPU */
+static double tp_rtol = 1e-5; /* within this of the single-device run (on the CPU) */
 /* Runs m on one device and split (tp devices in-process, or the communicator's), with the
    same inputs, and compares every output. Returns the number of failed checks; *stats
    gets the split session's figures. */
-static int tp_compare(const infer_model *m, const infer_dim *dims, size_t n_dims, int tp, const infer_comm *comm,
+static inline int tp_compare(const infer_model *m, const infer_dim *dims, size_t n_dims, int tp, const infer_comm *comm,
                       infer_tp_stats *stats, int print_plan) {
     infer_session_options o;
     infer_session *one = NULL, *split = NULL;
@@ -276,6 +279,7 @@ static int tp_compare(const infer_model *m, const infer_dim *dims, size_t n_dims
     CHECK_OK(infer_session_create(m, &o, &one));
     o.tp = tp;
     o.comm = comm;
+    o.device = tp_device;
     CHECK_OK(infer_session_create(m, &o, &split));
     if (!one || !split || n_in > TP_MAX_IO || n_out > TP_MAX_IO) goto done;
     if (print_plan) printf("%s", infer_session_tp_plan(split));
@@ -307,7 +311,7 @@ static int tp_compare(const infer_model *m, const infer_dim *dims, size_t n_dims
     for (j = 0; j < 2; j++) CHECK_OK(infer_run(split, in, n_in, out2, n_out)); /* twice: the devices are reusable */
     infer_session_get_tp_stats(split, stats);
     for (i = 0; i < n_out; i++) CHECK(tp_close(out1[i].name, (const float *)out2[i].data, (const float *)out1[i].data,
-                                               out1[i].data_bytes / sizeof(float), 1e-5));
+                                               out1[i].data_bytes / sizeof(float), tp_rtol));
 done:
     for (i = 0; i < TP_MAX_IO; i++) free(in[i].data), free(out1[i].data), free(out2[i].data);
     infer_session_free(one);

@@ -346,6 +346,9 @@ static int infer_cuda_graph_begin_fn(void *d, uint64_t plan_id) {
     cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
     infer_cuda_use(dev);
     dev->capturing = dev->replayed = dev->run_failed = 0;
+#if INFER_CUDA_NCCL
+    if (dev->nccl) return 0; /* its collectives wait at a host barrier first: node by node */
+#endif
     if (cudaStreamIsCapturing(dev->stream, &cs) == cudaSuccess && cs != cudaStreamCaptureStatusNone) {
         cudaGraph_t g = NULL; /* a capture a failed run left open */
         cudaStreamEndCapture(dev->stream, &g);
@@ -444,5 +447,6 @@ infer_status infer_cuda_register(void) {
     b.graph_begin = infer_cuda_graph_begin_fn;
     b.graph_end = infer_cuda_graph_end_fn;
     b.set_precision = infer_cuda_set_precision_fn;
+    infer_cuda_comm_register(&b);
     return infer_register_backend(&b);
 }

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if INFER_CUDA_NCCL /* make cuda defines it where the toolkit has NCCL */
+#include <nccl.h>
+#endif
+
 #include "../../infer.h"
 #ifndef INFER_HAVE_BACKEND_API
 #error "infer.h lacks the device-backend interface (INFER_HAVE_BACKEND_API)"
@@ -51,12 +55,22 @@ typedef struct infer_cuda_dev {
     int half;                 /* precision F16 (1) or BF16 (2): the larger GEMMs take their inputs
                                  converted to that type in the workspace (cuBLAS's FAST_16F on f32
                                  inputs runs TF32 kernels at half the f16 rate); else 0 */
+#if INFER_CUDA_NCCL
+    ncclComm_t nccl;          /* tensor parallelism: this rank's NCCL communicator (comm_attach), or NULL */
+#endif
+    const infer_comm *host_comm; /* with nccl: the rank's host communicator (its barrier) */
 } infer_cuda_dev;
 
 /* Formats into err (err_size bytes) and returns status. */
 infer_status infer_cuda_fail(char *err, size_t err_size, infer_status status, const char *fmt, ...);
 /* Grows dev->work to at least bytes (prepare only: never during a run). */
 infer_status infer_cuda_work_reserve(infer_cuda_dev *dev, size_t bytes, char *err, size_t err_size);
+
+/* infer_cuda_comm.cu: device collectives (NCCL) for tensor parallelism in one process */
+void infer_cuda_comm_register(infer_backend *b);  /* fills comm_create/attach/destroy (NULL without NCCL) */
+int infer_cuda_coll_supports(const infer_cuda_dev *dev, const infer_backend_op *op);
+size_t infer_cuda_coll_work(const infer_backend_op *op); /* workspace bytes it needs */
+infer_status infer_cuda_coll_run(infer_cuda_dev *dev, const infer_backend_op *op, char *err, size_t err_size);
 
 /* infer_cuda_ops.cu: the operator half of the backend table */
 int infer_cuda_op_supports(infer_cuda_dev *dev, const infer_backend_op *op);

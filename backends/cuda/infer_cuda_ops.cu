@@ -22,7 +22,7 @@
 enum {
     CU_NONE, CU_UNARY, CU_BINARY, CU_SOFTMAX, CU_LAYER_NORM, CU_MATMUL, CU_GEMM, CU_TRANSPOSE, CU_CONCAT, CU_SLICE,
     CU_GATHER, CU_COPY, CU_CONV, CU_POOL, CU_GLOBAL_POOL, CU_REDUCE, CU_ATTENTION, CU_CAST, CU_SPLIT, CU_CLIP,
-    CU_EXPAND, CU_BATCH_NORM, CU_RMS_NORM
+    CU_EXPAND, CU_BATCH_NORM, CU_RMS_NORM, CU_COLLECTIVE
 };
 
 /* unary codes; the fused activations (infer.h's INFER__ACT_*) use the first ones too */
@@ -1188,8 +1188,7 @@ static int cu_classify(const infer_backend_op *op, cu_state *s) {
 
 int infer_cuda_op_supports(infer_cuda_dev *dev, const infer_backend_op *op) {
     cu_state s;
-    (void)dev;
-    return cu_classify(op, &s) != CU_NONE;
+    return cu_classify(op, &s) != CU_NONE || infer_cuda_coll_supports(dev, op);
 }
 
 /* Reads a small constant int tensor (i32 or i64) from the device (creation time only), or -1. */
@@ -1215,6 +1214,14 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
     *state = NULL;
     if (!s) return infer_cuda_fail(err, err_size, INFER_STATUS_OUT_OF_MEMORY, "cuda: out of host memory");
     s->kind = cu_classify(op, s);
+    if (s->kind == CU_NONE && infer_cuda_coll_supports(dev, op)) {
+        infer_status st;
+        s->kind = CU_COLLECTIVE;
+        if ((st = infer_cuda_work_reserve(dev, infer_cuda_coll_work(op), err, err_size))) {
+            free(s);
+            return st;
+        }
+    }
     if (s->kind == CU_NONE) {
         free(s);
         return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda: %s is not supported", op->op_type);
@@ -1480,6 +1487,7 @@ infer_status infer_cuda_op_run(infer_cuda_dev *dev, const infer_backend_op *op, 
         }
         return INFER_STATUS_OK;
     }
+    case CU_COLLECTIVE: return infer_cuda_coll_run(dev, op, err, err_size);
     default: return infer_cuda_fail(err, err_size, INFER_STATUS_UNSUPPORTED, "cuda: %s is not supported", op->op_type);
     }
 }

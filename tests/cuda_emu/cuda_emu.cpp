@@ -1,20 +1,29 @@
-/* tests/cuda_emu/cuda_emu.cpp - the host emulation of the CUDA runtime and cuBLAS calls
-   backends/cuda makes (see cuda_runtime.h). One emulated device; CUDA_EMU_DEVICES=0 in the
-   environment emulates none. At exit it prints how many kernels and GEMMs ran (replays
-   included) and how many graphs were launched: a log shows that the device path ran. */
+/* tests/cuda_emu/cuda_emu.cpp - the host emulation of the CUDA runtime, cuBLAS and NCCL
+   calls backends/cuda makes (see cuda_runtime.h). Two emulated devices (tensor parallelism
+   over distinct devices takes NCCL's path, over three or more ranks the host's);
+   CUDA_EMU_DEVICES=N in the environment emulates N, 0 none. Sessions may run on several
+   threads at once (tensor-parallel ranks): one grid runs at a time. At exit it prints how
+   many kernels and GEMMs ran (replays included), how many graphs were launched and how
+   many NCCL collectives ran: a log shows that the device path ran. */
 #include <ucontext.h>
 
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "cublas_v2.h"
 #include "cuda_bf16.h"
 #include "cuda_fp16.h"
+#include "nccl.h"
 
 dim3 threadIdx, blockIdx, blockDim, gridDim;
-static int cuda_emu_launches, cuda_emu_graphs;
+static std::atomic<int> cuda_emu_launches, cuda_emu_graphs, cuda_emu_collectives;
+static std::mutex cuda_emu_grid_mu; /* the block scheduler below is one, shared */
+static thread_local int cuda_emu_device;
 
 /* -- grids: the threads of a block are ucontexts, run in turn; a barrier yields -- */
 
@@ -50,6 +59,7 @@ static void cuda_emu_yield() {
 }
 
 void cuda_emu_grid(dim3 g, dim3 b, const std::function<void()> &f) {
+    std::lock_guard<std::mutex> hold(cuda_emu_grid_mu);
     unsigned nt = b.x * b.y * b.z, x, y, z, t;
     if (b.x % 32 || b.y != 1 || b.z != 1 || nt > CUDA_EMU_MAX_THREADS) {
         fprintf(stderr, "cuda_emu: block %u x %u x %u is not emulated (1-D, whole warps)\n", b.x, b.y, b.z);
@@ -116,14 +126,20 @@ int __syncthreads_or(int predicate) {
 
 cudaError_t cudaGetDeviceCount(int *n) {
     const char *e = getenv("CUDA_EMU_DEVICES");
-    *n = e ? atoi(e) : 1;
+    *n = e ? atoi(e) : 2;
     return cudaSuccess;
 }
 cudaError_t cudaGetDevice(int *d) {
-    *d = 0;
+    *d = cuda_emu_device;
     return cudaSuccess;
 }
-cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+cudaError_t cudaSetDevice(int d) {
+    int n;
+    cudaGetDeviceCount(&n);
+    if (d < 0 || d >= n) return cudaErrorInvalidValue;
+    cuda_emu_device = d;
+    return cudaSuccess;
+}
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 const char *cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "cuda_emu: invalid call"; }
 cudaError_t cudaMalloc(void **p, size_t n) {
@@ -338,11 +354,133 @@ cublasStatus_t cublasGemmStridedBatchedEx(cublasHandle_t h, cublasOperation_t ta
     return CUBLAS_STATUS_SUCCESS;
 }
 
+/* -- NCCL: the ranks of a group meet at a barrier (a generation count) per step -- */
+
+struct cuda_emu_nccl_group {
+    std::mutex mu;
+    std::condition_variable cv;
+    int n, arrived, live;
+    unsigned gen;
+    std::vector<const float *> send;
+    std::vector<float *> recv;
+};
+struct cuda_emu_nccl {
+    cuda_emu_nccl_group *g;
+    int rank, device;
+};
+
+static void cuda_emu_nccl_barrier(cuda_emu_nccl_group *g) {
+    std::unique_lock<std::mutex> lk(g->mu);
+    unsigned gen = g->gen;
+    if (++g->arrived == g->n) {
+        g->arrived = 0;
+        g->gen++;
+        g->cv.notify_all();
+    } else {
+        g->cv.wait(lk, [&] { return g->gen != gen; });
+    }
+}
+
+ncclResult_t ncclCommInitAll(ncclComm_t *comms, int n, const int *devices) {
+    int count, r, k;
+    cudaGetDeviceCount(&count);
+    if (n < 1) return ncclInvalidArgument;
+    for (r = 0; r < n; r++) {
+        if (devices[r] < 0 || devices[r] >= count) return ncclInvalidArgument;
+        for (k = 0; k < r; k++)
+            if (devices[k] == devices[r]) return ncclInvalidArgument; /* NCCL: duplicate GPU */
+    }
+    cuda_emu_nccl_group *g = new cuda_emu_nccl_group();
+    g->n = g->live = n;
+    g->arrived = 0;
+    g->gen = 0;
+    g->send.assign((size_t)n, nullptr);
+    g->recv.assign((size_t)n, nullptr);
+    for (r = 0; r < n; r++) comms[r] = new cuda_emu_nccl{g, r, devices[r]};
+    return ncclSuccess;
+}
+ncclResult_t ncclCommDestroy(ncclComm_t c) {
+    cuda_emu_nccl_group *g = c->g;
+    int last;
+    {
+        std::lock_guard<std::mutex> lk(g->mu);
+        last = --g->live == 0;
+    }
+    delete c;
+    if (last) delete g;
+    return ncclSuccess;
+}
+ncclResult_t ncclCommCount(const ncclComm_t c, int *n) {
+    *n = c->g->n;
+    return ncclSuccess;
+}
+ncclResult_t ncclCommCuDevice(const ncclComm_t c, int *d) {
+    *d = c->device;
+    return ncclSuccess;
+}
+ncclResult_t ncclCommUserRank(const ncclComm_t c, int *r) {
+    *r = c->rank;
+    return ncclSuccess;
+}
+const char *ncclGetErrorString(ncclResult_t r) { return r == ncclSuccess ? "no error" : "cuda_emu: invalid NCCL call"; }
+ncclResult_t ncclGroupStart() { return ncclSuccess; }
+ncclResult_t ncclGroupEnd() { return ncclSuccess; }
+
+/* Every rank posts its buffers, waits for the others, does its share (step(rank)), and
+   waits again before any buffer is reused. */
+static ncclResult_t cuda_emu_collective(const void *send, void *recv, ncclDataType_t t, ncclComm_t c, cudaStream_t s,
+                                        std::function<void(cuda_emu_nccl_group *, int)> step) {
+    int cur;
+    if (t != ncclFloat) return ncclInvalidArgument;
+    cudaGetDevice(&cur);
+    if (cur != c->device) return ncclInvalidArgument; /* the stream is on another device */
+    cuda_emu_enqueue(s, [=]() {
+        cuda_emu_nccl_group *g = c->g;
+        g->send[(size_t)c->rank] = (const float *)send;
+        g->recv[(size_t)c->rank] = (float *)recv;
+        cuda_emu_nccl_barrier(g);
+        step(g, c->rank);
+        cuda_emu_nccl_barrier(g);
+        if (c->rank == 0) cuda_emu_collectives++;
+    });
+    return ncclSuccess;
+}
+
+ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, ncclDataType_t t, ncclRedOp_t op, ncclComm_t c,
+                           cudaStream_t s) {
+    if (op != ncclSum) return ncclInvalidArgument;
+    return cuda_emu_collective(send, recv, t, c, s, [=](cuda_emu_nccl_group *g, int rank) {
+        /* rank r sums its slice of the elements over every rank and writes it to them all */
+        size_t n = (size_t)g->n, lo = count * (size_t)rank / n, hi = count * (size_t)(rank + 1) / n, i, k;
+        for (i = lo; i < hi; i++) {
+            float v = g->send[0][i];
+            for (k = 1; k < n; k++) v += g->send[k][i];
+            for (k = 0; k < n; k++) g->recv[k][i] = v;
+        }
+    });
+}
+ncclResult_t ncclAllGather(const void *send, void *recv, size_t count, ncclDataType_t t, ncclComm_t c, cudaStream_t s) {
+    return cuda_emu_collective(send, recv, t, c, s, [=](cuda_emu_nccl_group *g, int rank) {
+        int k;
+        for (k = 0; k < g->n; k++)
+            if (g->recv[(size_t)rank] + (size_t)k * count != g->send[(size_t)k])
+                memcpy(g->recv[(size_t)rank] + (size_t)k * count, g->send[(size_t)k], count * sizeof(float));
+    });
+}
+ncclResult_t ncclBroadcast(const void *send, void *recv, size_t count, ncclDataType_t t, int root, ncclComm_t c,
+                           cudaStream_t s) {
+    if (root < 0 || root >= c->g->n) return ncclInvalidArgument;
+    return cuda_emu_collective(send, recv, t, c, s, [=](cuda_emu_nccl_group *g, int rank) {
+        if (g->recv[(size_t)rank] != g->send[(size_t)root])
+            memcpy(g->recv[(size_t)rank], g->send[(size_t)root], count * sizeof(float));
+    });
+}
+
 /* -- the report at exit -- */
 
 static struct cuda_emu_report {
     ~cuda_emu_report() {
-        fprintf(stderr, "cuda_emu: %d kernels and GEMMs run, %d graph launches\n", cuda_emu_launches,
-                cuda_emu_graphs);
+        fprintf(stderr, "cuda_emu: %d kernels and GEMMs run, %d graph launches, %d NCCL collectives\n",
+                cuda_emu_launches.load(), cuda_emu_graphs.load(), cuda_emu_collectives.load());
     }
 } cuda_emu_report_at_exit;
