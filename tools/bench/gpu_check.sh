@@ -3,7 +3,9 @@
 # under 8 minutes, from the repository root of a copy on a GPU machine (nvcc, cuBLAS,
 # PyTorch; no network):
 #   1. make cuda                      libinfer_cuda.a, infer-run/infer-bench with CUDA, test_cuda
-#   2. build/cuda/test_cuda           every CUDA op against the CPU (1e-4), graph replay
+#   2. build/cuda/test_cuda           every CUDA op against the CPU (1e-4), graph replay,
+#                                     tensor parallelism (tp 2 and 3 over the GPUs there:
+#                                     NCCL between distinct GPUs, the host path on a shared one)
 #   3. real models, cuda vs cpu       build/models (exported here when missing and Python
 #                                     has torch, torchvision, onnx, onnxruntime), each
 #                                     through infer-run on both devices (tools/bench/gpu_bench.py check)
@@ -69,12 +71,14 @@ fi
 nvcc_bin=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 cuda_home=$(dirname "$(dirname "$nvcc_bin")")
 set -- WARN="-Wall -Wextra" NVFLAGS="-O2 -g -std=c++14 -Xcompiler -Wall,-Wextra" NVCC="$nvcc_bin"
+libs="" # CUDA_LIBS, where the Makefile's default will not do
 if ! [ -e "$cuda_home/lib64/libcublas.so" ] || ! [ -e "$cuda_home/lib64/libcudart.so" ]; then
     dirs="$cuda_home/lib64 $cuda_home/targets/x86_64-linux/lib /usr/local/cuda/lib64 /usr/lib/x86_64-linux-gnu"
     dirs="$dirs $("$PYTHON" -c 'import nvidia, os
 print(" ".join(os.path.join(p, x, "lib") for p in nvidia.__path__ for x in sorted(os.listdir(p))))' 2>/dev/null)"
-    libs=""
-    for lib in cublas cublasLt cudart; do
+    want="cublas cublasLt cudart"
+    { [ -e "$cuda_home/include/nccl.h" ] || [ -e /usr/include/nccl.h ]; } && want="$want nccl" # the Makefile's -lnccl
+    for lib in $want; do
         f=""
         for d in $dirs; do
             f=$(ls "$d/lib$lib.so" "$d"/lib$lib.so.[0-9]* 2>/dev/null | head -n 1)
@@ -84,11 +88,31 @@ print(" ".join(os.path.join(p, x, "lib") for p in nvidia.__path__ for x in sorte
         libs="$libs $f -Wl,-rpath,$(dirname "$f")"
     done
     echo "gpu_check: CUDA libraries:$libs"
-    set -- "$@" CUDA_LIBS="$libs -lstdc++ -ldl -lrt"
 fi
+# NCCL (tensor parallelism between GPUs): the toolkit's (the Makefile finds it), else the
+# one in PyTorch's wheels; without it the ranks on distinct GPUs exchange through the host
+if ! [ -e "$cuda_home/include/nccl.h" ] && ! [ -e /usr/include/nccl.h ]; then
+    nccl_dir=$("$PYTHON" -c 'import nvidia.nccl, os; print(list(nvidia.nccl.__path__)[0])' 2>/dev/null)
+    nccl_lib=$(ls "$nccl_dir"/lib/libnccl.so* 2>/dev/null | head -n 1)
+    if [ -n "$nccl_dir" ] && [ -e "$nccl_dir/include/nccl.h" ] && [ -n "$nccl_lib" ]; then
+        echo "gpu_check: NCCL from $nccl_dir"
+        libs="${libs:- -L$cuda_home/lib64 -Wl,-rpath,$cuda_home/lib64 -lcublas -lcublasLt -lcudart}"
+        libs="$libs $nccl_lib -Wl,-rpath,$(dirname "$nccl_lib")"
+        set -- "$@" NVDEFS="-DINFER_CUDA_NCCL=1 -I$nccl_dir/include"
+    else
+        echo "gpu_check: no NCCL: tensor parallelism between GPUs goes through the host"
+    fi
+fi
+[ -n "$libs" ] && set -- "$@" CUDA_LIBS="$libs -lstdc++ -ldl -lrt"
 step 200 "make cuda" make -j"$jobs" cuda build/infer-convert "$@" || { printf '%s\n' "$summary"; exit 1; }
 
+# the small models (test_cuda's tensor-parallel cases and step 3 read them)
+if [ ! -d build/models ] && py_has torch && py_has torchvision && py_has onnx && py_has onnxruntime; then
+    step 90 "export the small models" "$PYTHON" models/export_models.py --size small -o build/models
+fi
+
 # 2. the op tests (they report SKIP when the CUDA runtime sees no GPU)
+echo "gpu_check: $(nvidia-smi -L 2>/dev/null | grep -c '^GPU') GPU(s)"
 step 60 "test_cuda" sh tests/run.sh build/cuda/test_cuda
 if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
     note "SKIP models cuda vs cpu, timings vs PyTorch (nvidia-smi lists no GPU)"
@@ -98,9 +122,6 @@ if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
 fi
 
 # 3. the real models on cuda vs cpu
-if [ ! -d build/models ] && py_has torch && py_has torchvision && py_has onnx && py_has onnxruntime; then
-    step 90 "export the small models" "$PYTHON" models/export_models.py --size small -o build/models
-fi
 if [ ! -d build/models ]; then
     note "SKIP models cuda vs cpu (no build/models, and $PYTHON lacks torch/torchvision/onnx/onnxruntime to export them)"
 elif ! py_has numpy || ! py_has onnx; then
