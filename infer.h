@@ -404,10 +404,13 @@ typedef struct infer_tp_stats {
     size_t device_arena_bytes;      /* the largest arena of any device */
     size_t comm_bytes;              /* per run: the sum of the collectives' full tensor sizes */
     double comm_ms;                 /* time in collectives on device 0 (or this rank), all runs,
-                                       waiting for the other devices included */
+                                       waiting for the other devices included; host ones only
+                                       (device_collectives: those are enqueued, not timed) */
     uint64_t n_runs;                /* infer_run calls so far */
     int n_attention_split;          /* attention blocks split by heads (their Q/K/V and output
                                        projections count in n_split) */
+    int device_collectives;         /* 1: the devices' backend runs the collectives (NCCL),
+                                       0: the host does (the CPU, or copies around them) */
 } infer_tp_stats;
 
 /* -- status and errors -- */
@@ -9048,6 +9051,7 @@ static infer_status infer__tp_describe(struct infer__tp *tp, int in_process) {
     st->n_devices = tp->n;
     st->rank = tp->rank0;
     st->n_split = 0;
+    st->device_collectives = tp->group != NULL;
     st->weight_bytes = infer__tp_weight_bytes(tp, m, seen);
     for (i = 0; i < tp->n_splits; i++) {
         st->split_weight_bytes += tp->splits[i].split_bytes;

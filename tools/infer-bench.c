@@ -411,12 +411,12 @@ int main(int argc, char **argv) {
             printf(", \"tp_devices\": %d, \"weight_bytes\": %zu, \"device_weight_bytes\": %zu, \"split_weight_bytes\": %zu, "
                    "\"replicated_weight_bytes\": %zu, \"device_arena_bytes\": %zu, \"comm_bytes_per_run\": %zu, "
                    "\"comm_ms_per_run\": %.4f, \"comm_share\": %.4f, \"n_split\": %d, \"n_attention_split\": %d, "
-                   "\"n_allreduce\": %d, \"n_allgather\": %d",
+                   "\"n_allreduce\": %d, \"n_allgather\": %d, \"device_collectives\": %d",
                    tps.n_devices, tps.weight_bytes, tps.device_weight_bytes, tps.split_weight_bytes,
                    tps.replicated_weight_bytes, tps.device_arena_bytes, tps.comm_bytes,
                    tps.n_runs ? tps.comm_ms / (double)tps.n_runs : 0.0,
                    tps.n_runs && total > 0 ? tps.comm_ms / (double)tps.n_runs / mean : 0.0, tps.n_split,
-                   tps.n_attention_split, tps.n_allreduce, tps.n_allgather);
+                   tps.n_attention_split, tps.n_allreduce, tps.n_allgather, tps.device_collectives);
         if (st.n_device_nodes + st.n_fallback_nodes) {
             printf(", \"device\": ");
             bench_json_str(o.device);
@@ -458,9 +458,13 @@ int main(int argc, char **argv) {
                    cli_format_bytes((double)tps.split_weight_bytes, b1, sizeof b1));
             printf(" %s)\n", cli_format_bytes((double)tps.replicated_weight_bytes, b1, sizeof b1));
             printf("arena per device   %s\n", cli_format_bytes((double)tps.device_arena_bytes, b1, sizeof b1));
-            printf("communication      %s per run (%d all-reduce, %d all-gather), %.4f ms per run = %.1f%% of the mean latency\n",
-                   cli_format_bytes((double)tps.comm_bytes, b1, sizeof b1), tps.n_allreduce, tps.n_allgather, cms,
-                   mean > 0 ? 100 * cms / mean : 0.0);
+            if (tps.device_collectives) /* enqueued on the devices' streams: no host time to count */
+                printf("communication      %s per run (%d all-reduce, %d all-gather) on the devices (not timed apart)\n",
+                       cli_format_bytes((double)tps.comm_bytes, b1, sizeof b1), tps.n_allreduce, tps.n_allgather);
+            else
+                printf("communication      %s per run (%d all-reduce, %d all-gather), %.4f ms per run = %.1f%% of the mean latency\n",
+                       cli_format_bytes((double)tps.comm_bytes, b1, sizeof b1), tps.n_allreduce, tps.n_allgather, cms,
+                       mean > 0 ? 100 * cms / mean : 0.0);
         }
         if (o.profile) bench_profile(s, mark_ms, mark_runs, 0);
     }

@@ -14,6 +14,7 @@
 #                                     eager f32/f16 and torch.compile, one table (gpu_bench.py
 #                                     bench); each model's --profile at f16 in
 #                                     build/gpu-bench/profiles/
+#   3b. tensor parallelism            on two or more GPUs: tools/bench/tp.sh's table (NCCL)
 #   5. kernel times                   BERT and ResNet-50 once at f16 under ncu (when it is
 #                                     there): time per kernel, largest first (gpu_bench.py kernels)
 # Each step has a time limit; a step whose tools are missing, or that the remaining time
@@ -128,6 +129,14 @@ elif ! py_has numpy || ! py_has onnx; then
     note "SKIP models cuda vs cpu ($PYTHON lacks numpy or onnx to read the reference data)"
 else
     step 90 "models cuda vs cpu" "$PYTHON" tools/bench/gpu_bench.py check --models build/models
+fi
+
+# tensor parallelism over the GPUs (tools/bench/tp.sh: tp 1, 2, 4), when there are several
+n_gpu=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')
+if [ "$n_gpu" -ge 2 ] && [ -f build/models/bert/model.onnx ]; then
+    step 60 "tensor parallelism over $n_gpu GPUs" env DEVICE=cuda RUNS=50 DIMS="batch=8 seq=128" sh tools/bench/tp.sh
+else
+    note "SKIP tensor parallelism timings ($n_gpu GPU: they need two or more, and build/models)"
 fi
 
 # 4. timings against PyTorch (leaving 60 s for step 5 when ncu is there)
