@@ -37,6 +37,7 @@ typedef struct infer_cuda_upload {
     const void *host;
     size_t bytes;
     void *dptr;
+    void *half[2];  /* its f16 and bf16 copies (infer_cuda_upload_half), made when first asked */
     long refs;
 } infer_cuda_upload;
 
@@ -75,6 +76,7 @@ static const void *infer_cuda_upload_fn(void *d, const void *host, size_t bytes)
     infer_cuda_cache[infer_cuda_cache_n].host = host;
     infer_cuda_cache[infer_cuda_cache_n].bytes = bytes;
     infer_cuda_cache[infer_cuda_cache_n].dptr = p;
+    infer_cuda_cache[infer_cuda_cache_n].half[0] = infer_cuda_cache[infer_cuda_cache_n].half[1] = NULL;
     infer_cuda_cache[infer_cuda_cache_n].refs = 1;
     infer_cuda_cache_n++;
     pthread_mutex_unlock(&infer_cuda_cache_lock);
@@ -97,6 +99,8 @@ static void infer_cuda_release_fn(void *d, const void *dptr) {
             if (--u->refs == 0) {
                 infer_cuda_use(dev);
                 cudaFree(u->dptr);
+                if (u->half[0]) cudaFree(u->half[0]);
+                if (u->half[1]) cudaFree(u->half[1]);
                 infer_cuda_cache[i] = infer_cuda_cache[--infer_cuda_cache_n];
             }
             break;
@@ -108,6 +112,32 @@ static void infer_cuda_release_fn(void *d, const void *dptr) {
         infer_cuda_cache_cap = 0;
     }
     pthread_mutex_unlock(&infer_cuda_cache_lock);
+}
+
+/* The 16-bit copy, in dev->half's type, of n floats at the start of an uploaded constant
+   at dptr (a weight): converted once, at the first ask (prepare, creation time), shared by
+   every session on the device and freed with the upload. NULL when dptr is not an upload
+   (an activation, converted on each run instead) or the copy cannot be made. */
+const void *infer_cuda_upload_half(infer_cuda_dev *dev, const void *dptr, int64_t n) {
+    size_t i, bytes = (size_t)n * 2;
+    void *p = NULL;
+    int h = dev->half == 2;
+    if (!dev->half || n <= 0) return NULL;
+    pthread_mutex_lock(&infer_cuda_cache_lock);
+    for (i = 0; i < infer_cuda_cache_n; i++) {
+        infer_cuda_upload *u = &infer_cuda_cache[i];
+        if (u->device != dev->device || u->dptr != dptr || u->bytes < (size_t)n * sizeof(float)) continue;
+        if (!u->half[h] && cudaMalloc(&p, bytes) == cudaSuccess) {
+            infer_cuda_to_half(dev, p, (const float *)dptr, n);
+            if (cudaStreamSynchronize(dev->stream) == cudaSuccess) u->half[h] = p;
+            else cudaFree(p);
+        }
+        p = u->half[h];
+        break;
+    }
+    pthread_mutex_unlock(&infer_cuda_cache_lock);
+    cudaGetLastError();
+    return p;
 }
 
 /* -- devices -- */

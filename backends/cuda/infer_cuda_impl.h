@@ -63,6 +63,10 @@ typedef struct infer_cuda_dev {
 
 /* Formats into err (err_size bytes) and returns status. */
 infer_status infer_cuda_fail(char *err, size_t err_size, infer_status status, const char *fmt, ...);
+/* An uploaded weight's 16-bit copy (precision F16/BF16), made once; NULL: none. */
+const void *infer_cuda_upload_half(infer_cuda_dev *dev, const void *dptr, int64_t n);
+/* x [n] f32 -> y [n] in dev->half's 16-bit type, on the stream (infer_cuda_ops.cu) */
+void infer_cuda_to_half(infer_cuda_dev *dev, void *y, const float *x, int64_t n);
 /* Grows dev->work to at least bytes (prepare only: never during a run). */
 infer_status infer_cuda_work_reserve(infer_cuda_dev *dev, size_t bytes, char *err, size_t err_size);
 

@@ -40,6 +40,8 @@ typedef struct cu_state {
     int n_slice;
     int64_t starts[INFER_CUDA_MAXR], ends[INFER_CUDA_MAXR], axes[INFER_CUDA_MAXR], steps[INFER_CUDA_MAXR];
     unsigned reduce_mask;
+    const void *w16;           /* MatMul/Gemm/Conv at F16/BF16: the weight's 16-bit copy, made once
+                                  (infer_cuda_upload_half), or NULL: converted on each run */
 } cu_state;
 
 /* ===== helpers ===== */
@@ -808,24 +810,28 @@ __global__ void cu_half_kernel(T *y, const float *x, int64_t n) {
 static size_t cu_half_bytes(int64_t n) { return ((size_t)n * 2 + 255) / 256 * 256; }
 
 /* x [n] f32 -> y [n] in the session's 16-bit type */
-static void cu_to_half(infer_cuda_dev *dev, void *y, const float *x, int64_t n) {
+void infer_cuda_to_half(infer_cuda_dev *dev, void *y, const float *x, int64_t n) {
     if (n <= 0) return;
     if (dev->half == 2) INFER_CUDA_LAUNCH(cu_half_kernel<__nv_bfloat16>, cu_blocks(n, 256), 256, dev->stream)((__nv_bfloat16 *)y, x, n);
     else INFER_CUDA_LAUNCH(cu_half_kernel<__half>, cu_blocks(n, 256), 256, dev->stream)((__half *)y, x, n);
 }
 
 /* cu_sgemm on contiguous A [m*k] and B [k*n]; at F16/BF16, when the workspace holds them, on
-   their 16-bit copies there (cuBLAS runs FAST_16F on f32 inputs at the TF32 rate) */
+   their 16-bit copies there (cuBLAS runs FAST_16F on f32 inputs at the TF32 rate); a16: A's
+   16-bit copy made at prepare (a weight), or NULL */
 static cublasStatus_t cu_gemm_once(infer_cuda_dev *dev, cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n,
-                                   int64_t k, const float *alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                                   const float *beta, float *C, int64_t ldc) {
+                                   int64_t k, const float *alpha, const float *A, const void *a16, int64_t lda,
+                                   const float *B, int64_t ldb, const float *beta, float *C, int64_t ldc) {
     cudaDataType t = dev->half == 2 ? CUDA_R_16BF : CUDA_R_16F;
-    char *ah, *bh;
-    if (!dev->half || cu_half_bytes(m * k) + cu_half_bytes(k * n) > dev->work_bytes)
+    const char *ah;
+    char *bh;
+    size_t abytes = a16 ? 0 : cu_half_bytes(m * k);
+    if (!dev->half || abytes + cu_half_bytes(k * n) > dev->work_bytes)
         return cu_sgemm(dev, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    ah = (char *)dev->work, bh = ah + cu_half_bytes(m * k);
-    cu_to_half(dev, ah, A, m * k);
-    cu_to_half(dev, bh, B, k * n);
+    bh = (char *)dev->work + abytes;
+    ah = a16 ? (const char *)a16 : (const char *)dev->work;
+    if (!a16) infer_cuda_to_half(dev, (char *)dev->work, A, m * k);
+    infer_cuda_to_half(dev, bh, B, k * n);
     return cublasGemmStridedBatchedEx(dev->blas, ta, tb, (int)m, (int)n, (int)k, alpha, ah, t, (int)lda, 0LL, bh, t,
                                       (int)ldb, 0LL, beta, C, CUDA_R_32F, (int)ldc, 0LL, 1, CUBLAS_COMPUTE_32F,
                                       CUBLAS_GEMM_DEFAULT);
@@ -861,7 +867,7 @@ static infer_status cu_matmul(infer_cuda_dev *dev, const infer_backend_op *op, c
         cudaMemsetAsync(y->data, 0, (size_t)(n_batch * m * n) * sizeof(float), dev->stream);
     } else if (stride_b == 1 && a_full) {
         /* B is one matrix (weights) and A is not broadcast: every batch as one M = n_batch * m GEMM */
-        bs = cu_gemm_once(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, n,
+        bs = cu_gemm_once(dev, CUBLAS_OP_N, CUBLAS_OP_N, n, n_batch * m, k, &one, (const float *)b->data, s->w16, n,
                           (const float *)a->data, k, &zero, (float *)y->data, n);
     } else {
         int64_t oa[2] = {0, 0}, ob[2] = {0, 0};
@@ -916,7 +922,8 @@ static infer_status cu_gemm(infer_cuda_dev *dev, const infer_backend_op *op, con
     } else {
         /* row-major A [m][k] (transA: [k][m]) is column-major A^T with ld k (m) */
         bs = cu_gemm_once(dev, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha,
-                          (const float *)b->data, tb ? k : n, (const float *)a->data, ta ? m : k, &bb, (float *)y->data, n);
+                          (const float *)b->data, s->w16, tb ? k : n, (const float *)a->data, ta ? m : k, &bb,
+                          (float *)y->data, n);
         if (bs != CUBLAS_STATUS_SUCCESS)
             return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuBLAS: %s", cublasGetStatusString(bs));
     }
@@ -960,18 +967,19 @@ static infer_status cu_conv(infer_cuda_dev *dev, const infer_backend_op *op, con
        when the workspace holds W and one image's columns; 1x1 convs read x as it is (f32) */
     half = dev->half && !cu_conv_direct(&g);
     per_img = half ? cu_conv_col_bytes(&g) / 2 : cu_conv_col_bytes(&g);
-    wbytes = half ? cu_half_bytes(g.m * Kg) : 0;
+    wbytes = half && !s->w16 ? cu_half_bytes(g.m * Kg) : 0; /* W converted beside the columns */
     if (half && wbytes + per_img > dev->work_bytes) half = 0, per_img *= 2, wbytes = 0;
     chunk = cu_conv_direct(&g) ? g.n : (int64_t)((dev->work_bytes - wbytes) / (per_img ? per_img : 1));
     if (chunk > g.n) chunk = g.n;
     if (chunk < 1)
         return infer_cuda_fail(err, err_size, INFER_STATUS_BACKEND, "cuda Conv: workspace %zu < %zu bytes", dev->work_bytes,
                                per_img);
-    if (half) cu_to_half(dev, dev->work, (const float *)w->data, g.m * Kg);
+    if (half && wbytes) infer_cuda_to_half(dev, dev->work, (const float *)w->data, g.m * Kg);
     for (img = 0; img < g.n && bs == CUBLAS_STATUS_SUCCESS; img += chunk) {
         int64_t nimg = g.n - img < chunk ? g.n - img : chunk, ck = g.c * g.kh * g.kw * P, es = half ? 2 : 4;
         const float *xi = (const float *)x->data + img * g.c * g.ih * g.iw;
-        const char *col = (const char *)xi, *wk = half ? (const char *)dev->work : (const char *)w->data;
+        const char *col = (const char *)xi;
+        const char *wk = !half ? (const char *)w->data : s->w16 ? (const char *)s->w16 : (const char *)dev->work;
         int threads = P >= 256 ? 256 : (int)((P + 31) / 32 * 32);
         unsigned rows = (unsigned)(nimg * g.c * g.kh * g.kw);
         if (!cu_conv_direct(&g)) {
@@ -1240,6 +1248,13 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
                 return st;
             }
         }
+    }
+    if (dev->half && ((s->kind == CU_MATMUL && op->inputs[1].n_dims == 2) || s->kind == CU_GEMM || s->kind == CU_CONV)) {
+        /* a weight (an uploaded constant) in 16 bits once, not on each run */
+        cu_win g;
+        if (s->kind != CU_CONV ||
+            (cu_win_init(op, &op->inputs[0], &op->outputs[0], &g) && !cu_conv_direct(&g) && !(g.group > 1 && g.group == g.c)))
+            s->w16 = infer_cuda_upload_half(dev, op->inputs[1].data, cu_numel(&op->inputs[1]));
     }
     if (dev->half && (s->kind == CU_MATMUL || s->kind == CU_GEMM)) { /* A and B in 16 bits, when not too large */
         size_t want = cu_half_bytes(cu_numel(&op->inputs[0])) + cu_half_bytes(cu_numel(&op->inputs[1]));
