@@ -11671,9 +11671,10 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
 /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x b-panel [kc][NR] */
 typedef void (*infer__ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 
-/* c[0..n) = sum_p a[p * a_cs] * b[p * b_rs + 0..n): one row of C straight from B */
+/* c[0..n) = sum_p a[p * a_cs] * b[p * b_rs + 0..n) (+ c[0..n) when acc, added last as the
+   micro-kernels add C to a block's sum): one row of C straight from B, k <= KC */
 typedef void (*infer__row_fn)(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
-                              float *c);
+                              float *c, int acc);
 
 /* the edge instances of an isa's kernel (infer__gemm_edge): rows (r + 1) * rstep, 8 << w
    columns, panels as for the full tile */
@@ -12169,7 +12170,7 @@ __attribute__((target("avx512f"))) static void infer__ukr_16col_avx512(int w, in
 /* 64 columns at a time in 4 zmm accumulators; masked tail */
 __attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, int64_t k, const float *a,
                                                                       int64_t a_cs, const float *b, int64_t b_rs,
-                                                                      float *c) {
+                                                                      float *c, int acc) {
     int64_t j, p;
     for (j = 0; j < n; j += 64) {
         int64_t w = INFER__MIN(64, n - j);
@@ -12186,6 +12187,12 @@ __attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, 
             r2 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k2, bp + 32), r2);
             r3 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k3, bp + 48), r3);
         }
+        if (acc) {
+            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(k0, c + j));
+            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(k1, c + j + 16));
+            r2 = _mm512_add_ps(r2, _mm512_maskz_loadu_ps(k2, c + j + 32));
+            r3 = _mm512_add_ps(r3, _mm512_maskz_loadu_ps(k3, c + j + 48));
+        }
         _mm512_mask_storeu_ps(c + j, k0, r0);
         _mm512_mask_storeu_ps(c + j + 16, k1, r1);
         _mm512_mask_storeu_ps(c + j + 32, k2, r2);
@@ -12193,10 +12200,10 @@ __attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, 
     }
 }
 
-/* 32 columns at a time in 4 ymm accumulators; the tail one column at a time */
+/* 32 columns at a time in 4 ymm accumulators; the tail 8 at a time (masked at the end) */
 __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, int64_t k, const float *a,
                                                                      int64_t a_cs, const float *b, int64_t b_rs,
-                                                                     float *c) {
+                                                                     float *c, int acc) {
     int64_t j, p;
     for (j = 0; j + 32 <= n; j += 32) {
         __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
@@ -12208,15 +12215,26 @@ __attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, i
             r2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 16), r2);
             r3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 24), r3);
         }
+        if (acc) {
+            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(c + j));
+            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(c + j + 8));
+            r2 = _mm256_add_ps(r2, _mm256_loadu_ps(c + j + 16));
+            r3 = _mm256_add_ps(r3, _mm256_loadu_ps(c + j + 24));
+        }
         _mm256_storeu_ps(c + j, r0);
         _mm256_storeu_ps(c + j + 8, r1);
         _mm256_storeu_ps(c + j + 16, r2);
         _mm256_storeu_ps(c + j + 24, r3);
     }
-    for (; j < n; j++) {
-        float acc = 0;
-        for (p = 0; p < k; p++) acc += a[p * a_cs] * b[p * b_rs + j];
-        c[j] = acc;
+    for (; j < n; j += 8) { /* the rest 8 at a time, the last ones masked: fused like the rest,
+                               so a row's bits do not depend on the row count (the packed kernels) */
+        static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+        const __m256i mk = _mm256_loadu_si256((const __m256i *)(ones + 8 - INFER__MIN(8, n - j)));
+        __m256 r0 = _mm256_setzero_ps();
+        const float *bp = b + j;
+        for (p = 0; p < k; p++, bp += b_rs) r0 = _mm256_fmadd_ps(_mm256_set1_ps(a[p * a_cs]), _mm256_maskload_ps(bp, mk), r0);
+        if (acc) r0 = _mm256_add_ps(r0, _mm256_maskload_ps(c + j, mk));
+        _mm256_maskstore_ps(c + j, mk, r0);
     }
 }
 
@@ -12352,10 +12370,10 @@ static void infer__ukr_f32_neon(int64_t kc, const float *a, const float *b, floa
     INFER__NST(rB, 11);
 }
 
-/* 32 columns at a time in 8 q accumulators, then 4 at a time, then one column at a time;
+/* 32 columns at a time in 8 q accumulators, then 4 at a time, then one column at a time (fused);
    every column sums over p in the same order, as the other row kernels do. */
 static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
-                                float *c) {
+                                float *c, int acc) {
     int64_t j, p;
     for (j = 0; j + 32 <= n; j += 32) {
         float32x4_t r0 = vdupq_n_f32(0), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
@@ -12371,6 +12389,12 @@ static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_
             r6 = vfmaq_f32(r6, x, vld1q_f32(bp + 24));
             r7 = vfmaq_f32(r7, x, vld1q_f32(bp + 28));
         }
+        if (acc) {
+            r0 = vaddq_f32(r0, vld1q_f32(c + j)), r1 = vaddq_f32(r1, vld1q_f32(c + j + 4));
+            r2 = vaddq_f32(r2, vld1q_f32(c + j + 8)), r3 = vaddq_f32(r3, vld1q_f32(c + j + 12));
+            r4 = vaddq_f32(r4, vld1q_f32(c + j + 16)), r5 = vaddq_f32(r5, vld1q_f32(c + j + 20));
+            r6 = vaddq_f32(r6, vld1q_f32(c + j + 24)), r7 = vaddq_f32(r7, vld1q_f32(c + j + 28));
+        }
         vst1q_f32(c + j, r0);
         vst1q_f32(c + j + 4, r1);
         vst1q_f32(c + j + 8, r2);
@@ -12384,12 +12408,13 @@ static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_
         float32x4_t r0 = vdupq_n_f32(0);
         const float *bp = b + j;
         for (p = 0; p < k; p++, bp += b_rs) r0 = vfmaq_f32(r0, vdupq_n_f32(a[p * a_cs]), vld1q_f32(bp));
+        if (acc) r0 = vaddq_f32(r0, vld1q_f32(c + j));
         vst1q_f32(c + j, r0);
     }
-    for (; j < n; j++) {
-        float acc = 0;
-        for (p = 0; p < k; p++) acc += a[p * a_cs] * b[p * b_rs + j];
-        c[j] = acc;
+    for (; j < n; j++) { /* fused, as the vector lanes and the packed kernels are */
+        float sum = 0;
+        for (p = 0; p < k; p++) sum = fmaf(a[p * a_cs], b[p * b_rs + j], sum);
+        c[j] = acc ? sum + c[j] : sum;
     }
 }
 
@@ -12713,7 +12738,12 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
 static void infer__gemm_f32_row_task(void *arg, int64_t t) {
     const infer__gemm_job *g = (const infer__gemm_job *)arg;
     int64_t i = t / g->n_ch, j = t % g->n_ch * 64, w = INFER__MIN(64, g->n - j);
-    g->isa->row(w, g->k, g->a + i * g->a_rs, g->a_cs, g->b + j, g->b_rs, g->c + i * g->n + j);
+    int64_t p;
+    /* K in the packed kernels' KC blocks, each summed from 0 and added to C, so that a row's
+       bits do not depend on how many rows the GEMM has */
+    for (p = 0; p < g->k; p += INFER__GEMM_KC)
+        g->isa->row(w, INFER__MIN(INFER__GEMM_KC, g->k - p), g->a + i * g->a_rs + p * g->a_cs, g->a_cs,
+                    g->b + j + p * g->b_rs, g->b_rs, g->c + i * g->n + j, p > 0);
     if (g->epi) g->epi(g->epi_arg, g->c + i * g->n + j, g->n, i, j, 1, w);
 }
 

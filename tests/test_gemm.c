@@ -546,6 +546,51 @@ static void test_gemm_edge_fused(void) {
 }
 
 /* 1 and 2 threads through a session: a size where the kernel really splits the work. */
+/* A row of C has the same bits whatever the row count: fewer than INFER__GEMM_ROWS rows
+   run the row kernel, more the packed micro-kernels, and both must sum each column over k
+   in the same order with fused multiply-adds (infer-run's outputs are equal bit for bit
+   at every batch size). Each row of an 8-row GEMM against the same row alone and among
+   2 and 3, on every kernel set the CPU runs; n covers the row kernels' tails (AVX2's ran
+   unfused scalar code there, so batch 1 differed from batch 8 in the last bit). */
+static void test_rows_bitwise(void) {
+    static const int64_t ns[] = {1, 3, 5, 7, 8, 9, 17, 31, 33, 40, 65}, ks[] = {1, 7, 300};
+    const infer__gemm_isa *isas[3];
+    const char *names[3];
+    int n_isa = 0, cpu = infer__cpu_features(), v;
+    size_t i, j;
+    static float a[8 * 300], b[300 * 65], c8[8 * 65], cr[3 * 65];
+    static unsigned char scratch[1 << 20];
+    (void)cpu;
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__isa_avx512, names[n_isa++] = "avx512";
+    if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__isa_avx2, names[n_isa++] = "avx2";
+#endif
+#if defined(INFER__HAVE_NEON)
+    if (cpu & INFER__CPU_NEON) isas[n_isa] = &infer__isa_neon, names[n_isa++] = "neon";
+#endif
+    if (!n_isa) SKIP("no SIMD kernels on this CPU");
+    test_seed(8);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    for (v = 0; v < n_isa; v++)
+        for (i = 0; i < sizeof ns / sizeof ns[0]; i++)
+            for (j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+                int64_t n = ns[i], k = ks[j], r, m;
+                CHECK(infer__gemm_f32_scratch(8, n, k, 1) <= sizeof scratch);
+                infer__gemm_f32(NULL, isas[v], 8, n, k, a, k, 1, b, n, 1, c8, 1, scratch, sizeof scratch);
+                for (m = 1; m <= 3; m++)
+                    for (r = 0; r + m <= 8; r += m) {
+                        infer__gemm_f32(NULL, isas[v], m, n, k, a + r * k, k, 1, b, n, 1, cr, 1, scratch, sizeof scratch);
+                        if (memcmp(cr, c8 + r * n, (size_t)(m * n) * sizeof(float)) != 0) {
+                            printf("  %s n=%lld k=%lld: rows %lld..%lld alone differ from the 8-row GEMM's\n", names[v],
+                                   (long long)n, (long long)k, (long long)r, (long long)(r + m - 1));
+                            test__failed_checks++;
+                            r = 8, m = 4, j = sizeof ks / sizeof ks[0], i = sizeof ns / sizeof ns[0]; /* one report */
+                        }
+                    }
+            }
+}
+
 static void test_threads_identical(void) {
     static float a[256 * 300], b[300 * 530];
     mm_case mc;
@@ -576,5 +621,6 @@ int main(void) {
     RUN(test_gemm_op_transposes);
     RUN(test_matmul_shared_a);
     RUN(test_threads_identical);
+    RUN(test_rows_bitwise);
     return test_finish();
 }
