@@ -7,7 +7,7 @@
    too: a check of the test cases themselves on a machine without a GPU.
    Built by make cuda into build/cuda/test_cuda (make test-cuda runs it), and by make
    test-cuda-emu against the backend compiled for the host emulation of CUDA in
-   tests/cuda_emu/ (no GPU needed; there the emulated device is present). */
+   tests/cuda_emu/ (no GPU needed; there two emulated devices are present). */
 #include "tp_models.h"
 
 #include "../backends/cuda/infer_cuda.h"
