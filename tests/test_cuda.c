@@ -1,7 +1,9 @@
 /* tests/test_cuda.c - the CUDA backend (backends/cuda) against the CPU: one-op models
    built with infer_builder on random inputs of odd sizes (1, 3, 7, 17), each run in a
    "cuda" session and a "cpu" session, outputs compared within 1e-4 relative
-   (test_close). A two-node model run several times checks CUDA graph capture and replay.
+   (test_close). A two-node model run several times checks CUDA graph capture and replay;
+   test_precision the TF32/F16/BF16 products; test_tp and test_tp_models tensor
+   parallelism over the GPUs (NCCL between distinct ones, the host path on a shared one).
    Without a GPU (infer_cuda_device_count() == 0) every GPU test reports SKIP.
    TEST_CUDA_AS_CPU=1 in the environment runs them with "cpu" as the device under test
    too: a check of the test cases themselves on a machine without a GPU.
