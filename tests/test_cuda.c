@@ -447,6 +447,9 @@ static void test_conv(void) {
         {{3, 6, 17, 1}, {4, 3, 3, 1}, 1, 1, 1, 2, "None", 3}, /* 1-D: x [3][6][17] */
         {{2, 3, 9, 9}, {6, 1, 3, 3}, 1, 2, 1, 3, "Relu", 4}, /* depthwise, 2 outputs per channel */
         {{1, 4, 5, 8}, {4, 1, 5, 5}, 2, 1, 1, 4, "None", 4}, /* depthwise 5 x 5 */
+        /* more output positions than im2col's 256 threads: each thread steps through several */
+        {{1, 2, 40, 37}, {3, 2, 3, 3}, 1, 2, 1, 1, "None", 4},  /* 20 x 19 */
+        {{2, 2, 80, 70}, {3, 2, 3, 3}, 1, 3, 2, 1, "Relu", 4},  /* 26 x 23, dilated */
     };
     size_t k;
     NEED_GPU();
