@@ -38,19 +38,10 @@ static void ref_double(int64_t m, int64_t n, int64_t k, const float *a, int64_t 
         }
 }
 
-/* One shape through the reference and every variant the CPU runs, with 1 and 2 threads;
-   ta/tb: A stored as [k][m], B as [n][k]. Returns 0 on a failure. */
-static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
-    const infer__gemm_isa *isas[3];
-    const char *names[3];
-    int n_isa = 0, cpu = infer__cpu_features(), v, ok = 1;
-    float *a = (float *)malloc((size_t)(m * k + 1) * sizeof(float)), *b = (float *)malloc((size_t)(k * n + 1) * sizeof(float));
-    float *c1 = (float *)malloc((size_t)(m * n + 1) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n + 1) * sizeof(float));
-    double *want = (double *)malloc((size_t)(m * n + 1) * sizeof(double)), *abs_sum = (double *)malloc((size_t)(m * n + 1) * sizeof(double));
-    size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
-    void *scratch = malloc(sb + 1);
-    int64_t a_rs = ta ? 1 : k, a_cs = ta ? m : 1, b_rs = tb ? 1 : n, b_cs = tb ? k : 1;
-    char what[128];
+/* The SIMD kernel sets this CPU runs, with their names; returns how many (at most 3). */
+static int gemm_isas(const infer__gemm_isa **isas, const char **names) {
+    int n_isa = 0, cpu = infer__cpu_features();
+    (void)cpu, (void)isas, (void)names;
 #if defined(INFER__HAVE_AVX2)
     if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__isa_avx512, names[n_isa++] = "avx512";
     if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__isa_avx2, names[n_isa++] = "avx2";
@@ -58,7 +49,22 @@ static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
 #if defined(INFER__HAVE_NEON) /* make test-arm64 runs this under qemu-aarch64 */
     if (cpu & INFER__CPU_NEON) isas[n_isa] = &infer__isa_neon, names[n_isa++] = "neon";
 #endif
-    (void)cpu;
+    return n_isa;
+}
+
+/* One shape through the reference and every variant the CPU runs, with 1 and 2 threads;
+   ta/tb: A stored as [k][m], B as [n][k]. Returns 0 on a failure. */
+static int check_shape(int64_t m, int64_t n, int64_t k, int ta, int tb) {
+    const infer__gemm_isa *isas[3];
+    const char *names[3];
+    int n_isa = gemm_isas(isas, names), v, ok = 1;
+    float *a = (float *)malloc((size_t)(m * k + 1) * sizeof(float)), *b = (float *)malloc((size_t)(k * n + 1) * sizeof(float));
+    float *c1 = (float *)malloc((size_t)(m * n + 1) * sizeof(float)), *c2 = (float *)malloc((size_t)(m * n + 1) * sizeof(float));
+    double *want = (double *)malloc((size_t)(m * n + 1) * sizeof(double)), *abs_sum = (double *)malloc((size_t)(m * n + 1) * sizeof(double));
+    size_t sb = infer__gemm_f32_scratch(m, n, k, 2);
+    void *scratch = malloc(sb + 1);
+    int64_t a_rs = ta ? 1 : k, a_cs = ta ? m : 1, b_rs = tb ? 1 : n, b_cs = tb ? k : 1;
+    char what[128];
     test_fill(a, (size_t)(m * k), -1, 1);
     test_fill(b, (size_t)(k * n), -1, 1);
     ref_double(m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, want, abs_sum);
@@ -556,18 +562,10 @@ static void test_rows_bitwise(void) {
     static const int64_t ns[] = {1, 3, 5, 7, 8, 9, 17, 31, 33, 40, 65}, ks[] = {1, 7, 300};
     const infer__gemm_isa *isas[3];
     const char *names[3];
-    int n_isa = 0, cpu = infer__cpu_features(), v;
+    int n_isa = gemm_isas(isas, names), v;
     size_t i, j;
     static float a[8 * 300], b[300 * 65], c8[8 * 65], cr[3 * 65];
     static unsigned char scratch[1 << 20];
-    (void)cpu;
-#if defined(INFER__HAVE_AVX2)
-    if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__isa_avx512, names[n_isa++] = "avx512";
-    if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__isa_avx2, names[n_isa++] = "avx2";
-#endif
-#if defined(INFER__HAVE_NEON)
-    if (cpu & INFER__CPU_NEON) isas[n_isa] = &infer__isa_neon, names[n_isa++] = "neon";
-#endif
     if (!n_isa) SKIP("no SIMD kernels on this CPU");
     test_seed(8);
     test_fill(a, sizeof a / sizeof a[0], -1, 1);

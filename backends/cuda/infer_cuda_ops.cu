@@ -1253,14 +1253,9 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
                 free(s);
                 return st;
             }
+            /* the weight (an uploaded constant) in 16 bits once, not on each run */
+            if (dev->half) s->w16 = infer_cuda_upload_half(dev, op->inputs[1].data, cu_numel(&op->inputs[1]));
         }
-    }
-    if (dev->half && ((s->kind == CU_MATMUL && op->inputs[1].n_dims == 2) || s->kind == CU_GEMM || s->kind == CU_CONV)) {
-        /* a weight (an uploaded constant) in 16 bits once, not on each run */
-        cu_win g;
-        if (s->kind != CU_CONV ||
-            (cu_win_init(op, &op->inputs[0], &op->outputs[0], &g) && !cu_conv_direct(&g) && !(g.group > 1 && g.group == g.c)))
-            s->w16 = infer_cuda_upload_half(dev, op->inputs[1].data, cu_numel(&op->inputs[1]));
     }
     if (dev->half && (s->kind == CU_MATMUL || s->kind == CU_GEMM)) { /* A and B in 16 bits, when not too large */
         size_t want = cu_half_bytes(cu_numel(&op->inputs[0])) + cu_half_bytes(cu_numel(&op->inputs[1]));
@@ -1269,6 +1264,8 @@ infer_status infer_cuda_op_prepare(infer_cuda_dev *dev, const infer_backend_op *
             free(s);
             return st;
         }
+        if (s->kind == CU_GEMM || op->inputs[1].n_dims == 2) /* B a weight matrix: once in 16 bits, as Conv's W */
+            s->w16 = infer_cuda_upload_half(dev, op->inputs[1].data, cu_numel(&op->inputs[1]));
     }
     *state = s;
     return INFER_STATUS_OK;
