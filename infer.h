@@ -10958,8 +10958,10 @@ INFER__TGT_##S static inline INFER__VF_##S infer__vgelu_##S(INFER__VF_##S x) {  
     big = INFER__SEL_##S(INFER__LT_##S(x, P##_setzero_ps()), e, P##_sub_ps(P##_set1_ps(2.0f), e));                                                           \
     return P##_mul_ps(P##_mul_ps(h, x), big);                                                                                                                \
 }                                                                                                                                                            \
+/* exp inline (ours, not SLEEF's call): with a call a vector, SiLU's pass after a conv was   \
+   latency-bound (EfficientNet-B0, AMD EPYC, one thread: 3-4% faster end to end) */          \
 INFER__TGT_##S static inline INFER__VF_##S infer__vsigmoid_##S(INFER__VF_##S x) {                                                                            \
-    INFER__VF_##S e = INFER__VEXP_##S(P##_sub_ps(P##_setzero_ps(), INFER__ABS_##S(x))), r = P##_div_ps(P##_set1_ps(1.0f), P##_add_ps(P##_set1_ps(1.0f), e)); \
+    INFER__VF_##S e = infer__vexp_own_##S(P##_sub_ps(P##_setzero_ps(), INFER__ABS_##S(x))), r = P##_div_ps(P##_set1_ps(1.0f), P##_add_ps(P##_set1_ps(1.0f), e)); \
     return INFER__SEL_##S(INFER__LT_##S(x, P##_setzero_ps()), P##_mul_ps(e, r), r);                                                                          \
 }                                                                                                                                                            \
 INFER__TGT_##S static inline INFER__VF_##S infer__vact_##S(int kind, INFER__VF_##S v, INFER__VF_##S al, INFER__VF_##S be) {                                  \
@@ -13951,14 +13953,25 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
 }
 
 #if defined(INFER__HAVE_AVX2)
-/* W^T [c kh kw][mp] and the bias [mp] of a conv writing channels-last (infer__conv_nhwc_task) */
-static size_t infer__pw_nhwc_pack(const infer__conv_p *p, const float *w, const float *bias, float *dst) {
-    const int64_t mp = (p->m + 15) / 16 * 16, kk = p->c * p->k[0] * p->k[1];
-    int64_t q, j;
-    for (q = 0; dst && q < kk; q++)
-        for (j = 0; j < mp; j++) dst[q * mp + j] = j < p->m ? w[j * kk + q] : 0.0f;
-    for (j = 0; dst && j < mp; j++) dst[kk * mp + j] = j < p->m && bias ? bias[j] : 0.0f;
-    return (size_t)((kk + 1) * mp);
+/* The output channels of a band of a conv writing channels-last: up to vmax vectors of vw
+   lanes (the ISA's: infer__pw_rows512, infer__pw_rows256), fewer in the last band */
+static int64_t infer__pw_band(int64_t vw, int64_t vmax, int64_t m) { return vw * INFER__MIN(vmax, (m + vw - 1) / vw); }
+
+/* W^T and the bias of a conv writing channels-last (infer__conv_nhwc_task), band by band
+   of infer__pw_band(vw, vmax, m) channels: the band from channel j at j * (kk + 1), as
+   [kk][width] then the bias [width] (zeros past m), so a band's weights are contiguous */
+static size_t infer__pw_nhwc_pack(const infer__conv_p *p, int64_t vw, int64_t vmax, const float *w, const float *bias,
+                                  float *dst) {
+    const int64_t kk = p->c * p->k[0] * p->k[1], bw = infer__pw_band(vw, vmax, p->m);
+    int64_t q, j, e;
+    for (j = 0; dst && j < p->m; j += bw) {
+        const int64_t wd = INFER__MIN(bw, (p->m - j + vw - 1) / vw * vw);
+        float *d = dst + j * (kk + 1);
+        for (q = 0; q <= kk; q++)
+            for (e = 0; e < wd; e++)
+                d[q * wd + e] = j + e >= p->m ? 0.0f : q < kk ? w[(j + e) * kk + q] : bias ? bias[j + e] : 0.0f;
+    }
+    return (size_t)((kk + 1) * ((p->m + 15) / 16 * 16));
 }
 #endif
 
@@ -14011,7 +14024,8 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
             return (size_t)(kk2 * p->c);
         }
         if (p->out_nhwc) /* a conv writing channels-last: W^T and the bias */
-            return infer__pw_nhwc_pack(p, (const float *)w->data,
+            return infer__pw_nhwc_pack(p, isa == &infer__isa_avx512 ? 16 : 8, isa == &infer__isa_avx512 ? 4 : 3,
+                                       (const float *)w->data,
                                        c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, dst);
 #endif
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
@@ -14706,6 +14720,24 @@ __attribute__((target("avx512f,avx2,fma"))) static __m512 infer__act_avx512(cons
     }
 }
 
+/* One window row of 3 taps for the 4 outputs a0..a3 (stride S, 1 or 2) from xr (C floats
+   apart) and wr: each input vector loaded once for the outputs that share it (6 or 9
+   loads, not 12), the sums in the same order as the general loop's */
+#define INFER__DW3_SUM(FMA, a, X0, X1, X2) a = FMA(w0_, X0, a), a = FMA(w1_, X1, a), a = FMA(w2_, X2, a)
+#define INFER__DW3_TAPS(VT, LD, FMA, S)                                                                                \
+    do {                                                                                                               \
+        const VT w0_ = LD(wr), w1_ = LD(wr + C), w2_ = LD(wr + 2 * C);                                                 \
+        const VT x0_ = LD(xr), x1_ = LD(xr + C), x2_ = LD(xr + 2 * C), x3_ = LD(xr + 3 * C), x4_ = LD(xr + 4 * C);     \
+        if (S == 1) {                                                                                                  \
+            const VT x5_ = LD(xr + 5 * C);                                                                             \
+            INFER__DW3_SUM(FMA, a0, x0_, x1_, x2_), INFER__DW3_SUM(FMA, a1, x1_, x2_, x3_);                            \
+            INFER__DW3_SUM(FMA, a2, x2_, x3_, x4_), INFER__DW3_SUM(FMA, a3, x3_, x4_, x5_);                            \
+        } else {                                                                                                       \
+            const VT x5_ = LD(xr + 5 * C), x6_ = LD(xr + 6 * C), x7_ = LD(xr + 7 * C), x8_ = LD(xr + 8 * C);           \
+            INFER__DW3_SUM(FMA, a0, x0_, x1_, x2_), INFER__DW3_SUM(FMA, a1, x2_, x3_, x4_);                            \
+            INFER__DW3_SUM(FMA, a2, x4_, x5_, x6_), INFER__DW3_SUM(FMA, a3, x6_, x7_, x8_);                            \
+        }                                                                                                              \
+    } while (0)
 /* Depthwise conv on channels-last activations (infer__layout_pass), weights packed
    [K * K][C] at creation (infer__cpu_pack). Task t: its share of the output rows (image,
    row). Along a row: outputs whose windows lie inside the input's width 4 at a time (each
@@ -14734,13 +14766,17 @@ __attribute__((target("avx512f,avx2,fma"))) static __m512 infer__act_avx512(cons
                     VT a0 = b, a1 = b, a2 = b, a3 = b;                                                                 \
                     for (ky = ky0; ky < ky1; ky++) {                                                                   \
                         const float *xr = xb + ((iy0 + ky) * iw + ox * S - p->pb[1]) * C + j;                          \
-                        for (kx = 0; kx < K; kx++) {                                                                   \
-                            VT wk = LD(w + (ky * K + kx) * C + j);                                                     \
-                            a0 = FMA(wk, LD(xr + kx * C), a0);                                                         \
-                            a1 = FMA(wk, LD(xr + (S + kx) * C), a1);                                                   \
-                            a2 = FMA(wk, LD(xr + (2 * S + kx) * C), a2);                                               \
-                            a3 = FMA(wk, LD(xr + (3 * S + kx) * C), a3);                                               \
-                        }                                                                                              \
+                        const float *wr = w + ky * K * C + j;                                                          \
+                        if (K == 3 && S == 1) INFER__DW3_TAPS(VT, LD, FMA, 1);                                         \
+                        else if (K == 3 && S == 2) INFER__DW3_TAPS(VT, LD, FMA, 2);                                    \
+                        else                                                                                           \
+                            for (kx = 0; kx < K; kx++) {                                                               \
+                                VT wk = LD(wr + kx * C);                                                               \
+                                a0 = FMA(wk, LD(xr + kx * C), a0);                                                     \
+                                a1 = FMA(wk, LD(xr + (S + kx) * C), a1);                                               \
+                                a2 = FMA(wk, LD(xr + (2 * S + kx) * C), a2);                                           \
+                                a3 = FMA(wk, LD(xr + (3 * S + kx) * C), a3);                                           \
+                            }                                                                                          \
                     }                                                                                                  \
                     if (vec) a0 = ACT(&p->act, a0), a1 = ACT(&p->act, a1), a2 = ACT(&p->act, a2), a3 = ACT(&p->act, a3); \
                     ST(y + ox * C + j, a0);                                                                            \
@@ -14767,6 +14803,8 @@ INFER__DW_NHWC_BLOCKS(infer__dw_nhwc_blocks512, "avx512f,avx2,fma", __m512, 16, 
                       _mm512_fmadd_ps, _mm512_setzero_ps, infer__act_avx512)
 INFER__DW_NHWC_BLOCKS(infer__dw_nhwc_blocks256, "avx2,fma", __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,
                       _mm256_fmadd_ps, _mm256_setzero_ps, infer__act_avx2)
+#undef INFER__DW3_TAPS
+#undef INFER__DW3_SUM
 
 typedef struct infer__dw_nhwc_job {
     const infer__ctx *c;
@@ -15315,12 +15353,14 @@ static infer_status infer__conv_wino_run(const infer__ctx *c, const infer__gemm_
    channel and X is read in place, in either layout (strides xps between positions, xcs
    between channels); for a general conv (a stem before a depthwise chain) X[p] is position
    p's window (c x kh x kw, zeros in the padding), gathered 48 positions at a time into the
-   task's scratch. W^T is packed at creation as [k][mp] with the bias after it, [mp] (zeros
-   past m; mp is m rounded up to 16: infer__pw_nhwc_pack). A tile is R positions x V
-   vectors of output channels in registers: each k adds its R inputs, broadcast, times V
+   task's scratch. W^T is packed at creation band by band of V vectors of output channels,
+   each band's [k][V vectors] and its bias contiguous (infer__pw_nhwc_pack). A tile is R
+   positions x V vectors in registers: each k adds its R inputs, broadcast, times V
    vectors of W^T. A task owns a range of positions (of every image) and goes over them
-   once per band of V vectors, so a band's weights stay in cache. None, Relu and Clip are
-   applied in registers, other activations on the task's rows after. */
+   once per band, so a band's weights stay in cache (blocks of positions, each block once
+   per band, made the convs of small K faster but the depthwise conv after them as much
+   slower). None, Relu and Clip are applied in registers, other activations on the task's
+   rows after. */
 typedef struct infer__pw_job {
     const infer__ctx *c;
     const infer__vec_isa *vec;
@@ -15374,8 +15414,8 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
 }
 
 /* A tile: R (up to 12) positions from x (xps apart; inputs xcs apart, or at offs) times V (up to 4)
-   vectors of W^T from output channel j, into y (rows of M). Its accumulators are named
-   variables, a<row>_<vector>, so that with R and V constant they stay in registers. The
+   vectors of a band's W^T (wt: rows mp apart, then the bias) from output channel j, into y
+   (rows of M). Its accumulators are named variables, a<row>_<vector>, so that with R and V constant they stay in registers. The
    vector type and intrinsics are INFER__PW_VT, _W (lanes), _LD, _ZERO, _SET1, _FMA and
    _ST (infer__pw_store512), defined around each instance. */
 #define INFER__PW_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
@@ -15403,7 +15443,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
         const int R, const int V, const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t K,           \
         const float *wt, int64_t mp, float *y, int64_t M, int64_t j, const infer__act *act, int pfw) {                \
         const INFER__PW_VT z = INFER__PW_ZERO();                                                                       \
-        const float *bias = wt + K * mp + j;                                                                           \
+        const float *bias = wt + K * mp;                                                                               \
         const INFER__PW_VT b0 = INFER__PW_LD(bias), b1 = V > 1 ? INFER__PW_LD(bias + INFER__PW_W) : z,                 \
                            b2 = V > 2 ? INFER__PW_LD(bias + 2 * INFER__PW_W) : z,                                      \
                            b3 = V > 3 ? INFER__PW_LD(bias + 3 * INFER__PW_W) : z;                                      \
@@ -15411,7 +15451,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
         INFER__PW_ROWS12(INFER__PW_DECL)                                                                               \
         INFER__PW_ROWS12(INFER__PW_INIT)                                                                               \
         for (ch = 0; ch < K; ch++) {                                                                                   \
-            const float *xc = x + (offs ? offs[ch] : ch * xcs), *wc = wt + ch * mp + j;                                \
+            const float *xc = x + (offs ? offs[ch] : ch * xcs), *wc = wt + ch * mp;                                \
             const INFER__PW_VT w0 = INFER__PW_LD(wc), w1 = V > 1 ? INFER__PW_LD(wc + INFER__PW_W) : z,                 \
                                w2 = V > 2 ? INFER__PW_LD(wc + 2 * INFER__PW_W) : z,                                    \
                                w3 = V > 3 ? INFER__PW_LD(wc + 3 * INFER__PW_W) : z;                                    \
@@ -15420,7 +15460,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
             int64_t e;                                                                                                 \
             for (e = 0; e < V * INFER__PW_W; e += 16) _mm_prefetch((const char *)(wf + e), _MM_HINT_T0);               \
         }                                                                                                              \
-            if ((ch & 15) == 0) INFER__PW_ROWS12(INFER__PW_PREFETCH)                                                   \
+            if ((ch & 15) == 0) { INFER__PW_ROWS12(INFER__PW_PREFETCH) }                                               \
             INFER__PW_ROWS12(INFER__PW_STEP)                                                                           \
         }                                                                                                              \
         INFER__PW_ROWS12(INFER__PW_STORE)                                                                              \
@@ -15490,11 +15530,11 @@ static const infer__pw_band_fn infer__pw_bands256[3] = {infer__pw_band256_1, inf
 static void infer__pw_rows(const infer__pw_band_fn *bands, int64_t vw, int64_t vmax, const float *x, int64_t xps,
                            int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,
                            const infer__act *act) {
-    const int64_t mp = (M + 15) / 16 * 16, V = INFER__MIN(vmax, (M + vw - 1) / vw);
+    const int64_t bw = infer__pw_band(vw, vmax, M);
     int64_t j;
-    for (j = 0; j < M; j += vw * V) {
-        const int64_t vv = INFER__MIN(V, (M - j + vw - 1) / vw);
-        bands[vv - 1](x, xps, xcs, offs, cnt, K, wt, mp, y, M, j, act);
+    for (j = 0; j < M; j += bw) {
+        const int64_t wd = INFER__MIN(bw, (M - j + vw - 1) / vw * vw);
+        bands[wd / vw - 1](x, xps, xcs, offs, cnt, K, wt + j * (K + 1), wd, y, M, j, act);
     }
 }
 static void infer__pw_rows512(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
