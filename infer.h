@@ -13954,8 +13954,13 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
 
 #if defined(INFER__HAVE_AVX2)
 /* The output channels of a band of a conv writing channels-last: up to vmax vectors of vw
-   lanes (the ISA's: infer__pw_rows512, infer__pw_rows256), fewer in the last band */
-static int64_t infer__pw_band(int64_t vw, int64_t vmax, int64_t m) { return vw * INFER__MIN(vmax, (m + vw - 1) / vw); }
+   lanes (the ISA's: infer__pw_rows512, infer__pw_rows256), as few bands as that allows,
+   as even as whole vectors make them but the last (32 channels on AVX2: 16 + 16, not
+   24 + 8, whose 8-wide band loads a broadcast for every FMA) */
+static int64_t infer__pw_band(int64_t vw, int64_t vmax, int64_t m) {
+    const int64_t vecs = (m + vw - 1) / vw, bands = (vecs + vmax - 1) / vmax;
+    return vw * ((vecs + bands - 1) / bands);
+}
 
 /* W^T and the bias of a conv writing channels-last (infer__conv_nhwc_task), band by band
    of infer__pw_band(vw, vmax, m) channels: the band from channel j at j * (kk + 1), as
