@@ -11578,7 +11578,8 @@ typedef struct infer__gemm_job {
     float *c;
     void *scratch;               /* packed GEMM: nt per-thread packing buffers of `per` bytes */
     size_t per;
-    int64_t unit, n_units, n_ch; /* packed GEMM: a band is whole units (tiles) of rows or columns */
+    int64_t unit, n_units, n_ch; /* packed GEMM: a band is whole units (tiles) of rows or columns;
+                                    few rows: n_ch tasks of unit columns */
     int nt, split_m;
     int n_bands;                 /* packed GEMM: bands of C, taken dynamically; more than nt only
                                     where bands repack little (infer__gemm_bands) */
@@ -11661,6 +11662,7 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
 #define INFER__GEMM_MR_MAX 12
 #define INFER__GEMM_NR_MAX 32
 #define INFER__GEMM_ROWS 4 /* fewer rows of C than this: the row kernel, no packing */
+#define INFER__GEMM_ROW_CW 512 /* the row kernel: most columns of C a task */
 #define INFER__GEMM_UA_JB 256 /* A's rows read in place: columns of B a pass (infer__gemm_ua) */
 
 #if defined(INFER__HAVE_AVX2)
@@ -11673,10 +11675,56 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
 /* c[MR][NR] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x b-panel [kc][NR] */
 typedef void (*infer__ukr_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 
-/* c[0..n) = sum_p a[p * a_cs] * b[p * b_rs + 0..n) (+ c[0..n) when acc, added last as the
-   micro-kernels add C to a block's sum): one row of C straight from B, k <= KC */
-typedef void (*infer__row_fn)(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
-                              float *c, int acc);
+/* t[i * ldt + 0..n) += sum_p a[i * a_rs + p * a_cs] * b[p * b_rs + 0..n) for i < m (1 to
+   3), the products added one p after another with fused multiply-adds (from t = 0 this
+   is the sum the packed kernels make of a block of K): a few rows of C straight from B,
+   k <= KC. B's rows are read four at a time, each vector once for the m rows, so B
+   streams through in the order of memory, as a batch-1 product of activations needs. */
+typedef void (*infer__row_fn)(int m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                              int64_t b_rs, float *t, int64_t ldt);
+/* An infer__row_fn's step: P (4 or 1) rows of B into M (1 to 3) rows of t, W columns a
+   vector (VT, and SET1, LD, ST and FMA(x, v, r) = x v + r), the last ones one at a time
+   with fmaf: every element of t loaded once, its P products added in order, stored. The
+   values of A are named variables x<row><step>, so that with M and P constant they stay in
+   registers. */
+#define INFER__ROW_FMAS(FMA, q, v)                                                                                         \
+    r0 = FMA(x0##q, v, r0);                                                                                            \
+    if (M > 1) r1 = FMA(x1##q, v, r1);                                                                                 \
+    if (M > 2) r2 = FMA(x2##q, v, r2);
+#define INFER__ROW_STEP(VT, W, SET1, LD, ST, FMA)                                                                      \
+    do {                                                                                                               \
+        const VT x00 = SET1(a[0]), x01 = P > 1 ? SET1(a[a_cs]) : x00, x02 = P > 1 ? SET1(a[2 * a_cs]) : x00,           \
+                 x03 = P > 1 ? SET1(a[3 * a_cs]) : x00;                                                                \
+        const VT x10 = M > 1 ? SET1(a[a_rs]) : x00, x11 = M > 1 && P > 1 ? SET1(a[a_rs + a_cs]) : x00,                 \
+                 x12 = M > 1 && P > 1 ? SET1(a[a_rs + 2 * a_cs]) : x00,                                                \
+                 x13 = M > 1 && P > 1 ? SET1(a[a_rs + 3 * a_cs]) : x00;                                                \
+        const VT x20 = M > 2 ? SET1(a[2 * a_rs]) : x00, x21 = M > 2 && P > 1 ? SET1(a[2 * a_rs + a_cs]) : x00,         \
+                 x22 = M > 2 && P > 1 ? SET1(a[2 * a_rs + 2 * a_cs]) : x00,                                            \
+                 x23 = M > 2 && P > 1 ? SET1(a[2 * a_rs + 3 * a_cs]) : x00;                                            \
+        int i_, q_;                                                                                                    \
+        for (j = 0; j + (W) <= n; j += (W)) {                                                                          \
+            VT r0 = LD(t + j), r1 = M > 1 ? LD(t + ldt + j) : r0, r2 = M > 2 ? LD(t + 2 * ldt + j) : r0;              \
+            INFER__ROW_FMAS(FMA, 0, LD(b + j))                                                                              \
+            if (P > 1) {                                                                                               \
+                INFER__ROW_FMAS(FMA, 1, LD(b + b_rs + j))                                                                   \
+                INFER__ROW_FMAS(FMA, 2, LD(b + 2 * b_rs + j))                                                               \
+                INFER__ROW_FMAS(FMA, 3, LD(b + 3 * b_rs + j))                                                               \
+            }                                                                                                          \
+            ST(t + j, r0);                                                                                             \
+            if (M > 1) ST(t + ldt + j, r1);                                                                            \
+            if (M > 2) ST(t + 2 * ldt + j, r2);                                                                        \
+        }                                                                                                              \
+        for (; j < n; j++)                                                                                             \
+            for (i_ = 0; i_ < M; i_++)                                                                                 \
+                for (q_ = 0; q_ < P; q_++)                                                                             \
+                    t[i_ * ldt + j] = fmaf(a[i_ * a_rs + q_ * a_cs], b[q_ * b_rs + j], t[i_ * ldt + j]);               \
+    } while (0)
+/* an infer__row_fn's body: its steps of 4 rows of B, then 1, with M (1 to 3) constant */
+#define INFER__ROW_BODY(STEP, M)                                                                                       \
+    do {                                                                                                               \
+        for (p = 0; p + 4 <= k; p += 4) STEP(M, 4, n, a + p * a_cs, a_rs, a_cs, b + p * b_rs, b_rs, t, ldt);          \
+        for (; p < k; p++) STEP(M, 1, n, a + p * a_cs, a_rs, a_cs, b + p * b_rs, b_rs, t, ldt);                        \
+    } while (0)
 
 /* the edge instances of an isa's kernel (infer__gemm_edge): rows (r + 1) * rstep, 8 << w
    columns, panels as for the full tile */
@@ -12169,75 +12217,34 @@ __attribute__((target("avx512f"))) static void infer__ukr_16col_avx512(int w, in
     }
 }
 
-/* 64 columns at a time in 4 zmm accumulators; masked tail */
-__attribute__((target("avx512f"))) static void infer__row_f32_avx512(int64_t n, int64_t k, const float *a,
-                                                                      int64_t a_cs, const float *b, int64_t b_rs,
-                                                                      float *c, int acc) {
-    int64_t j, p;
-    for (j = 0; j < n; j += 64) {
-        int64_t w = INFER__MIN(64, n - j);
-        __mmask16 k0 = (__mmask16)(w >= 16 ? 0xFFFF : (1u << w) - 1);
-        __mmask16 k1 = (__mmask16)(w >= 32 ? 0xFFFF : w <= 16 ? 0 : (1u << (w - 16)) - 1);
-        __mmask16 k2 = (__mmask16)(w >= 48 ? 0xFFFF : w <= 32 ? 0 : (1u << (w - 32)) - 1);
-        __mmask16 k3 = (__mmask16)(w >= 64 ? 0xFFFF : w <= 48 ? 0 : (1u << (w - 48)) - 1);
-        __m512 r0 = _mm512_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
-        const float *bp = b + j;
-        for (p = 0; p < k; p++, bp += b_rs) {
-            __m512 x = _mm512_set1_ps(a[p * a_cs]);
-            r0 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k0, bp), r0);
-            r1 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k1, bp + 16), r1);
-            r2 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k2, bp + 32), r2);
-            r3 = _mm512_fmadd_ps(x, _mm512_maskz_loadu_ps(k3, bp + 48), r3);
-        }
-        if (acc) {
-            r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(k0, c + j));
-            r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(k1, c + j + 16));
-            r2 = _mm512_add_ps(r2, _mm512_maskz_loadu_ps(k2, c + j + 32));
-            r3 = _mm512_add_ps(r3, _mm512_maskz_loadu_ps(k3, c + j + 48));
-        }
-        _mm512_mask_storeu_ps(c + j, k0, r0);
-        _mm512_mask_storeu_ps(c + j + 16, k1, r1);
-        _mm512_mask_storeu_ps(c + j + 32, k2, r2);
-        _mm512_mask_storeu_ps(c + j + 48, k3, r3);
-    }
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__row_step_avx512(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                       int64_t b_rs, float *t, int64_t ldt) {
+    int64_t j;
+    INFER__ROW_STEP(__m512, 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps);
+}
+__attribute__((target("avx512f"))) static void infer__row_f32_avx512(int m, int64_t n, int64_t k, const float *a,
+                                                                      int64_t a_rs, int64_t a_cs, const float *b,
+                                                                      int64_t b_rs, float *t, int64_t ldt) {
+    int64_t p;
+    if (m == 1) INFER__ROW_BODY(infer__row_step_avx512, 1);
+    else if (m == 2) INFER__ROW_BODY(infer__row_step_avx512, 2);
+    else INFER__ROW_BODY(infer__row_step_avx512, 3);
 }
 
-/* 32 columns at a time in 4 ymm accumulators; the tail 8 at a time (masked at the end) */
-__attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int64_t n, int64_t k, const float *a,
-                                                                     int64_t a_cs, const float *b, int64_t b_rs,
-                                                                     float *c, int acc) {
-    int64_t j, p;
-    for (j = 0; j + 32 <= n; j += 32) {
-        __m256 r0 = _mm256_setzero_ps(), r1 = r0, r2 = r0, r3 = r0;
-        const float *bp = b + j;
-        for (p = 0; p < k; p++, bp += b_rs) {
-            __m256 x = _mm256_set1_ps(a[p * a_cs]);
-            r0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp), r0);
-            r1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 8), r1);
-            r2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 16), r2);
-            r3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(bp + 24), r3);
-        }
-        if (acc) {
-            r0 = _mm256_add_ps(r0, _mm256_loadu_ps(c + j));
-            r1 = _mm256_add_ps(r1, _mm256_loadu_ps(c + j + 8));
-            r2 = _mm256_add_ps(r2, _mm256_loadu_ps(c + j + 16));
-            r3 = _mm256_add_ps(r3, _mm256_loadu_ps(c + j + 24));
-        }
-        _mm256_storeu_ps(c + j, r0);
-        _mm256_storeu_ps(c + j + 8, r1);
-        _mm256_storeu_ps(c + j + 16, r2);
-        _mm256_storeu_ps(c + j + 24, r3);
-    }
-    for (; j < n; j += 8) { /* the rest 8 at a time, the last ones masked: fused like the rest,
-                               so a row's bits do not depend on the row count (the packed kernels) */
-        static const int32_t ones[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
-        const __m256i mk = _mm256_loadu_si256((const __m256i *)(ones + 8 - INFER__MIN(8, n - j)));
-        __m256 r0 = _mm256_setzero_ps();
-        const float *bp = b + j;
-        for (p = 0; p < k; p++, bp += b_rs) r0 = _mm256_fmadd_ps(_mm256_set1_ps(a[p * a_cs]), _mm256_maskload_ps(bp, mk), r0);
-        if (acc) r0 = _mm256_add_ps(r0, _mm256_maskload_ps(c + j, mk));
-        _mm256_maskstore_ps(c + j, mk, r0);
-    }
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__row_step_avx2(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                     int64_t b_rs, float *t, int64_t ldt) {
+    int64_t j;
+    INFER__ROW_STEP(__m256, 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps);
+}
+__attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int m, int64_t n, int64_t k, const float *a,
+                                                                     int64_t a_rs, int64_t a_cs, const float *b,
+                                                                     int64_t b_rs, float *t, int64_t ldt) {
+    int64_t p;
+    if (m == 1) INFER__ROW_BODY(infer__row_step_avx2, 1);
+    else if (m == 2) INFER__ROW_BODY(infer__row_step_avx2, 2);
+    else INFER__ROW_BODY(infer__row_step_avx2, 3);
 }
 
 /* infer__tile_epi_avx2 for one activation KIND: NONE, RELU and CLIP inline, -1 any other
@@ -12372,52 +12379,18 @@ static void infer__ukr_f32_neon(int64_t kc, const float *a, const float *b, floa
     INFER__NST(rB, 11);
 }
 
-/* 32 columns at a time in 8 q accumulators, then 4 at a time, then one column at a time (fused);
-   every column sums over p in the same order, as the other row kernels do. */
-static void infer__row_f32_neon(int64_t n, int64_t k, const float *a, int64_t a_cs, const float *b, int64_t b_rs,
-                                float *c, int acc) {
-    int64_t j, p;
-    for (j = 0; j + 32 <= n; j += 32) {
-        float32x4_t r0 = vdupq_n_f32(0), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
-        const float *bp = b + j;
-        for (p = 0; p < k; p++, bp += b_rs) {
-            float32x4_t x = vdupq_n_f32(a[p * a_cs]);
-            r0 = vfmaq_f32(r0, x, vld1q_f32(bp));
-            r1 = vfmaq_f32(r1, x, vld1q_f32(bp + 4));
-            r2 = vfmaq_f32(r2, x, vld1q_f32(bp + 8));
-            r3 = vfmaq_f32(r3, x, vld1q_f32(bp + 12));
-            r4 = vfmaq_f32(r4, x, vld1q_f32(bp + 16));
-            r5 = vfmaq_f32(r5, x, vld1q_f32(bp + 20));
-            r6 = vfmaq_f32(r6, x, vld1q_f32(bp + 24));
-            r7 = vfmaq_f32(r7, x, vld1q_f32(bp + 28));
-        }
-        if (acc) {
-            r0 = vaddq_f32(r0, vld1q_f32(c + j)), r1 = vaddq_f32(r1, vld1q_f32(c + j + 4));
-            r2 = vaddq_f32(r2, vld1q_f32(c + j + 8)), r3 = vaddq_f32(r3, vld1q_f32(c + j + 12));
-            r4 = vaddq_f32(r4, vld1q_f32(c + j + 16)), r5 = vaddq_f32(r5, vld1q_f32(c + j + 20));
-            r6 = vaddq_f32(r6, vld1q_f32(c + j + 24)), r7 = vaddq_f32(r7, vld1q_f32(c + j + 28));
-        }
-        vst1q_f32(c + j, r0);
-        vst1q_f32(c + j + 4, r1);
-        vst1q_f32(c + j + 8, r2);
-        vst1q_f32(c + j + 12, r3);
-        vst1q_f32(c + j + 16, r4);
-        vst1q_f32(c + j + 20, r5);
-        vst1q_f32(c + j + 24, r6);
-        vst1q_f32(c + j + 28, r7);
-    }
-    for (; j + 4 <= n; j += 4) {
-        float32x4_t r0 = vdupq_n_f32(0);
-        const float *bp = b + j;
-        for (p = 0; p < k; p++, bp += b_rs) r0 = vfmaq_f32(r0, vdupq_n_f32(a[p * a_cs]), vld1q_f32(bp));
-        if (acc) r0 = vaddq_f32(r0, vld1q_f32(c + j));
-        vst1q_f32(c + j, r0);
-    }
-    for (; j < n; j++) { /* fused, as the vector lanes and the packed kernels are */
-        float sum = 0;
-        for (p = 0; p < k; p++) sum = fmaf(a[p * a_cs], b[p * b_rs + j], sum);
-        c[j] = acc ? sum + c[j] : sum;
-    }
+static inline float32x4_t infer__vfma_neon(float32x4_t x, float32x4_t v, float32x4_t r) { return vfmaq_f32(r, x, v); }
+static inline void infer__row_step_neon(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs,
+                                        const float *b, int64_t b_rs, float *t, int64_t ldt) {
+    int64_t j;
+    INFER__ROW_STEP(float32x4_t, 4, vdupq_n_f32, vld1q_f32, vst1q_f32, infer__vfma_neon);
+}
+static void infer__row_f32_neon(int m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
+                                int64_t b_rs, float *t, int64_t ldt) {
+    int64_t p;
+    if (m == 1) INFER__ROW_BODY(infer__row_step_neon, 1);
+    else if (m == 2) INFER__ROW_BODY(infer__row_step_neon, 2);
+    else INFER__ROW_BODY(infer__row_step_neon, 3);
 }
 
 static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
@@ -12736,17 +12709,28 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
    Each band of C (rows when m > n, else columns, in whole tiles; one a thread, or more
    taken as threads come free: infer__gemm_bands) packs what it reads itself: no barriers,
    and every element's sum is the same on any thread. */
-/* task t of the few-rows path: 64 columns of one row */
+/* task t of the few-rows path: columns [t * unit, + unit) of C's m rows. K in the packed
+   kernels' KC blocks, each summed from 0 and then added to C (the first into C itself, the
+   others on the stack), so that a row's bits do not depend on how many rows the GEMM has */
 static void infer__gemm_f32_row_task(void *arg, int64_t t) {
     const infer__gemm_job *g = (const infer__gemm_job *)arg;
-    int64_t i = t / g->n_ch, j = t % g->n_ch * 64, w = INFER__MIN(64, g->n - j);
-    int64_t p;
-    /* K in the packed kernels' KC blocks, each summed from 0 and added to C, so that a row's
-       bits do not depend on how many rows the GEMM has */
-    for (p = 0; p < g->k; p += INFER__GEMM_KC)
-        g->isa->row(w, INFER__MIN(INFER__GEMM_KC, g->k - p), g->a + i * g->a_rs + p * g->a_cs, g->a_cs,
-                    g->b + j + p * g->b_rs, g->b_rs, g->c + i * g->n + j, p > 0);
-    if (g->epi) g->epi(g->epi_arg, g->c + i * g->n + j, g->n, i, j, 1, w);
+    const int m = (int)g->m;
+    const int64_t j = t * g->unit, w = INFER__MIN(g->unit, g->n - j);
+    float sum[(INFER__GEMM_ROWS - 1) * INFER__GEMM_ROW_CW];
+    int64_t p, i, e;
+    for (i = 0; i < m; i++) memset(g->c + i * g->n + j, 0, (size_t)w * sizeof(float));
+    for (p = 0; p < g->k; p += INFER__GEMM_KC) {
+        const int64_t kc = INFER__MIN(INFER__GEMM_KC, g->k - p);
+        if (p == 0) {
+            g->isa->row(m, w, kc, g->a, g->a_rs, g->a_cs, g->b + j, g->b_rs, g->c + j, g->n);
+            continue;
+        }
+        memset(sum, 0, (size_t)(m * w) * sizeof(float));
+        g->isa->row(m, w, kc, g->a + p * g->a_cs, g->a_rs, g->a_cs, g->b + j + p * g->b_rs, g->b_rs, sum, w);
+        for (i = 0; i < m; i++)
+            for (e = 0; e < w; e++) g->c[i * g->n + j + e] = sum[i * w + e] + g->c[i * g->n + j + e];
+    }
+    if (g->epi) g->epi(g->epi_arg, g->c + j, g->n, 0, j, m, w);
 }
 
 /* task t of the packed path: band t of C, with packing buffers of its own: buffer t when
@@ -12828,9 +12812,11 @@ static void infer__gemm_f32_job_run(const infer__ctx *cx, infer__gemm_job *g, in
     }
     g->scratch = scratch;
     if (m < INFER__GEMM_ROWS && g->b_cs == 1 && !g->a_packed && !g->b_packed && !g->pack_b && !g->c_acc) {
-        /* few rows: B is read once, packing it would double that */
-        g->n_ch = (n + 63) / 64;
-        infer__parallel(cx, nt, m * g->n_ch, infer__gemm_f32_row_task, g);
+        /* few rows: B is read once, packing it would double that. Each thread's share in
+           tasks of up to INFER__GEMM_ROW_CW columns (at least 64) */
+        g->unit = INFER__MAX(64, INFER__MIN(INFER__GEMM_ROW_CW, ((n + nt - 1) / nt + 15) / 16 * 16));
+        g->n_ch = (n + g->unit - 1) / g->unit;
+        infer__parallel(cx, nt, g->n_ch, infer__gemm_f32_row_task, g);
         return;
     }
     g->per = infer__gemm_f32_scratch_ab(m, n, g->k, 1, g->a_packed != NULL) - INFER__ALIGN;
