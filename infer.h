@@ -11719,12 +11719,26 @@ typedef void (*infer__row_fn)(int m, int64_t n, int64_t k, const float *a, int64
                 for (q_ = 0; q_ < P; q_++)                                                                             \
                     t[i_ * ldt + j] = fmaf(a[i_ * a_rs + q_ * a_cs], b[q_ * b_rs + j], t[i_ * ldt + j]);               \
     } while (0)
-/* an infer__row_fn's body: its steps of 4 rows of B, then 1, with M (1 to 3) constant */
+/* An infer__row_fn NAME (attributes FN) on the ISA's vectors: NAME##_step (attributes
+   STEP, inlined) for M = m constant, over B's rows 4 at a time, then 1 */
 #define INFER__ROW_BODY(STEP, M)                                                                                       \
     do {                                                                                                               \
         for (p = 0; p + 4 <= k; p += 4) STEP(M, 4, n, a + p * a_cs, a_rs, a_cs, b + p * b_rs, b_rs, t, ldt);          \
         for (; p < k; p++) STEP(M, 1, n, a + p * a_cs, a_rs, a_cs, b + p * b_rs, b_rs, t, ldt);                        \
     } while (0)
+#define INFER__ROW_KERNEL(NAME, FN, STEP, VT, W, SET1, LD, ST, FMA)                                                    \
+    STEP void NAME##_step(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs,             \
+                          const float *b, int64_t b_rs, float *t, int64_t ldt) {                                       \
+        int64_t j;                                                                                                     \
+        INFER__ROW_STEP(VT, W, SET1, LD, ST, FMA);                                                                     \
+    }                                                                                                                  \
+    FN void NAME(int m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,              \
+                 int64_t b_rs, float *t, int64_t ldt) {                                                                \
+        int64_t p;                                                                                                     \
+        if (m == 1) INFER__ROW_BODY(NAME##_step, 1);                                                                   \
+        else if (m == 2) INFER__ROW_BODY(NAME##_step, 2);                                                              \
+        else INFER__ROW_BODY(NAME##_step, 3);                                                                          \
+    }
 
 /* the edge instances of an isa's kernel (infer__gemm_edge): rows (r + 1) * rstep, 8 << w
    columns, panels as for the full tile */
@@ -12217,35 +12231,13 @@ __attribute__((target("avx512f"))) static void infer__ukr_16col_avx512(int w, in
     }
 }
 
-__attribute__((target("avx512f"), always_inline)) static inline void
-infer__row_step_avx512(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
-                       int64_t b_rs, float *t, int64_t ldt) {
-    int64_t j;
-    INFER__ROW_STEP(__m512, 16, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps);
-}
-__attribute__((target("avx512f"))) static void infer__row_f32_avx512(int m, int64_t n, int64_t k, const float *a,
-                                                                      int64_t a_rs, int64_t a_cs, const float *b,
-                                                                      int64_t b_rs, float *t, int64_t ldt) {
-    int64_t p;
-    if (m == 1) INFER__ROW_BODY(infer__row_step_avx512, 1);
-    else if (m == 2) INFER__ROW_BODY(infer__row_step_avx512, 2);
-    else INFER__ROW_BODY(infer__row_step_avx512, 3);
-}
+INFER__ROW_KERNEL(infer__row_f32_avx512, __attribute__((target("avx512f"))) static,
+                  __attribute__((target("avx512f"), always_inline)) static inline, __m512, 16, _mm512_set1_ps,
+                  _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps)
 
-__attribute__((target("avx2,fma"), always_inline)) static inline void
-infer__row_step_avx2(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
-                     int64_t b_rs, float *t, int64_t ldt) {
-    int64_t j;
-    INFER__ROW_STEP(__m256, 8, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps);
-}
-__attribute__((target("avx2,fma"))) static void infer__row_f32_avx2(int m, int64_t n, int64_t k, const float *a,
-                                                                     int64_t a_rs, int64_t a_cs, const float *b,
-                                                                     int64_t b_rs, float *t, int64_t ldt) {
-    int64_t p;
-    if (m == 1) INFER__ROW_BODY(infer__row_step_avx2, 1);
-    else if (m == 2) INFER__ROW_BODY(infer__row_step_avx2, 2);
-    else INFER__ROW_BODY(infer__row_step_avx2, 3);
-}
+INFER__ROW_KERNEL(infer__row_f32_avx2, __attribute__((target("avx2,fma"))) static,
+                  __attribute__((target("avx2,fma"), always_inline)) static inline, __m256, 8, _mm256_set1_ps,
+                  _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps)
 
 /* infer__tile_epi_avx2 for one activation KIND: NONE, RELU and CLIP inline, -1 any other
    through infer__vact_avx2 */
@@ -12380,18 +12372,8 @@ static void infer__ukr_f32_neon(int64_t kc, const float *a, const float *b, floa
 }
 
 static inline float32x4_t infer__vfma_neon(float32x4_t x, float32x4_t v, float32x4_t r) { return vfmaq_f32(r, x, v); }
-static inline void infer__row_step_neon(const int M, const int P, int64_t n, const float *a, int64_t a_rs, int64_t a_cs,
-                                        const float *b, int64_t b_rs, float *t, int64_t ldt) {
-    int64_t j;
-    INFER__ROW_STEP(float32x4_t, 4, vdupq_n_f32, vld1q_f32, vst1q_f32, infer__vfma_neon);
-}
-static void infer__row_f32_neon(int m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_cs, const float *b,
-                                int64_t b_rs, float *t, int64_t ldt) {
-    int64_t p;
-    if (m == 1) INFER__ROW_BODY(infer__row_step_neon, 1);
-    else if (m == 2) INFER__ROW_BODY(infer__row_step_neon, 2);
-    else INFER__ROW_BODY(infer__row_step_neon, 3);
-}
+INFER__ROW_KERNEL(infer__row_f32_neon, static, static inline, float32x4_t, 4, vdupq_n_f32, vld1q_f32, vst1q_f32,
+                  infer__vfma_neon)
 
 static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t cols, const float *row_bias,
                                  const float *col_bias, const infer__act *act) {
