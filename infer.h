@@ -11687,7 +11687,7 @@ typedef void (*infer__row_fn)(int m, int64_t n, int64_t k, const float *a, int64
    with fmaf: every element of t loaded once, its P products added in order, stored. The
    values of A are named variables x<row><step>, so that with M and P constant they stay in
    registers. */
-#define INFER__ROW_FMAS(FMA, q, v)                                                                                         \
+#define INFER__ROW_FMAS(FMA, q, v)                                                                                     \
     r0 = FMA(x0##q, v, r0);                                                                                            \
     if (M > 1) r1 = FMA(x1##q, v, r1);                                                                                 \
     if (M > 2) r2 = FMA(x2##q, v, r2);
@@ -11704,11 +11704,11 @@ typedef void (*infer__row_fn)(int m, int64_t n, int64_t k, const float *a, int64
         int i_, q_;                                                                                                    \
         for (j = 0; j + (W) <= n; j += (W)) {                                                                          \
             VT r0 = LD(t + j), r1 = M > 1 ? LD(t + ldt + j) : r0, r2 = M > 2 ? LD(t + 2 * ldt + j) : r0;              \
-            INFER__ROW_FMAS(FMA, 0, LD(b + j))                                                                              \
+            INFER__ROW_FMAS(FMA, 0, LD(b + j))                                                                         \
             if (P > 1) {                                                                                               \
-                INFER__ROW_FMAS(FMA, 1, LD(b + b_rs + j))                                                                   \
-                INFER__ROW_FMAS(FMA, 2, LD(b + 2 * b_rs + j))                                                               \
-                INFER__ROW_FMAS(FMA, 3, LD(b + 3 * b_rs + j))                                                               \
+                INFER__ROW_FMAS(FMA, 1, LD(b + b_rs + j))                                                              \
+                INFER__ROW_FMAS(FMA, 2, LD(b + 2 * b_rs + j))                                                          \
+                INFER__ROW_FMAS(FMA, 3, LD(b + 3 * b_rs + j))                                                          \
             }                                                                                                          \
             ST(t + j, r0);                                                                                             \
             if (M > 1) ST(t + ldt + j, r1);                                                                            \
@@ -12700,16 +12700,13 @@ static void infer__gemm_f32_row_task(void *arg, int64_t t) {
     const int64_t j = t * g->unit, w = INFER__MIN(g->unit, g->n - j);
     float sum[(INFER__GEMM_ROWS - 1) * INFER__GEMM_ROW_CW];
     int64_t p, i, e;
-    for (i = 0; i < m; i++) memset(g->c + i * g->n + j, 0, (size_t)w * sizeof(float));
     for (p = 0; p < g->k; p += INFER__GEMM_KC) {
-        const int64_t kc = INFER__MIN(INFER__GEMM_KC, g->k - p);
-        if (p == 0) {
-            g->isa->row(m, w, kc, g->a, g->a_rs, g->a_cs, g->b + j, g->b_rs, g->c + j, g->n);
-            continue;
-        }
-        memset(sum, 0, (size_t)(m * w) * sizeof(float));
-        g->isa->row(m, w, kc, g->a + p * g->a_cs, g->a_rs, g->a_cs, g->b + j + p * g->b_rs, g->b_rs, sum, w);
-        for (i = 0; i < m; i++)
+        float *t = p ? sum : g->c + j;
+        const int64_t ldt = p ? w : g->n;
+        for (i = 0; i < m; i++) memset(t + i * ldt, 0, (size_t)w * sizeof(float));
+        g->isa->row(m, w, INFER__MIN(INFER__GEMM_KC, g->k - p), g->a + p * g->a_cs, g->a_rs, g->a_cs,
+                    g->b + j + p * g->b_rs, g->b_rs, t, ldt);
+        for (i = 0; p && i < m; i++)
             for (e = 0; e < w; e++) g->c[i * g->n + j + e] = sum[i * w + e] + g->c[i * g->n + j + e];
     }
     if (g->epi) g->epi(g->epi_arg, g->c + j, g->n, 0, j, m, w);
@@ -13921,25 +13918,28 @@ static const char *infer__cpu_kernel_name(infer__kernel_fn fn) {
 }
 
 #if defined(INFER__HAVE_AVX2)
-/* The output channels of a band of a conv writing channels-last: up to vmax vectors of vw
-   lanes (the ISA's: infer__pw_rows512, infer__pw_rows256), as few bands as that allows,
-   as even as whole vectors make them but the last (32 channels on AVX2: 16 + 16, not
-   24 + 8, whose 8-wide band loads a broadcast for every FMA) */
-static int64_t infer__pw_band(int64_t vw, int64_t vmax, int64_t m) {
-    const int64_t vecs = (m + vw - 1) / vw, bands = (vecs + vmax - 1) / vmax;
-    return vw * ((vecs + bands - 1) / bands);
+/* Lanes of a vector and most vectors a band of a conv writing channels-last, on AVX-512
+   (wide) or AVX2: infer__pw_rows512 and infer__pw_rows256 */
+#define INFER__PW_VW(wide) ((wide) ? 16 : 8)
+#define INFER__PW_VMAX(wide) ((wide) ? 4 : 3)
+/* The output channels of the band from channel j of m: as few bands as INFER__PW_VMAX
+   allows, as even as whole vectors make them (32 channels on AVX2: 16 + 16, not 24 + 8,
+   whose 8-wide band loads a broadcast for every FMA), the last cut at m's last vector */
+static int64_t infer__pw_band(int wide, int64_t m, int64_t j) {
+    const int64_t vw = INFER__PW_VW(wide), vmax = INFER__PW_VMAX(wide), vecs = (m + vw - 1) / vw;
+    const int64_t bands = (vecs + vmax - 1) / vmax;
+    return INFER__MIN(vw * ((vecs + bands - 1) / bands), (m - j + vw - 1) / vw * vw);
 }
 
 /* W^T and the bias of a conv writing channels-last (infer__conv_nhwc_task), band by band
-   of infer__pw_band(vw, vmax, m) channels: the band from channel j at j * (kk + 1), as
-   [kk][width] then the bias [width] (zeros past m), so a band's weights are contiguous */
-static size_t infer__pw_nhwc_pack(const infer__conv_p *p, int64_t vw, int64_t vmax, const float *w, const float *bias,
-                                  float *dst) {
-    const int64_t kk = p->c * p->k[0] * p->k[1], bw = infer__pw_band(vw, vmax, p->m);
-    int64_t q, j, e;
-    for (j = 0; dst && j < p->m; j += bw) {
-        const int64_t wd = INFER__MIN(bw, (p->m - j + vw - 1) / vw * vw);
+   (infer__pw_band): the band from channel j at j * (kk + 1), as [kk][width] then the bias
+   [width] (zeros past m), so a band's weights are contiguous */
+static size_t infer__pw_nhwc_pack(const infer__conv_p *p, int wide, const float *w, const float *bias, float *dst) {
+    const int64_t kk = p->c * p->k[0] * p->k[1];
+    int64_t q, j, e, wd;
+    for (j = 0; dst && j < p->m; j += wd) {
         float *d = dst + j * (kk + 1);
+        wd = infer__pw_band(wide, p->m, j);
         for (q = 0; q <= kk; q++)
             for (e = 0; e < wd; e++)
                 d[q * wd + e] = j + e >= p->m ? 0.0f : q < kk ? w[(j + e) * kk + q] : bias ? bias[j + e] : 0.0f;
@@ -13997,8 +13997,7 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
             return (size_t)(kk2 * p->c);
         }
         if (p->out_nhwc) /* a conv writing channels-last: W^T and the bias */
-            return infer__pw_nhwc_pack(p, isa == &infer__isa_avx512 ? 16 : 8, isa == &infer__isa_avx512 ? 4 : 3,
-                                       (const float *)w->data,
+            return infer__pw_nhwc_pack(p, isa == &infer__isa_avx512, (const float *)w->data,
                                        c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, dst);
 #endif
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
@@ -15388,9 +15387,10 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
 
 /* A tile: R (up to 12) positions from x (xps apart; inputs xcs apart, or at offs) times V (up to 4)
    vectors of a band's W^T (wt: rows mp apart, then the bias) from output channel j, into y
-   (rows of M). Its accumulators are named variables, a<row>_<vector>, so that with R and V constant they stay in registers. The
-   vector type and intrinsics are INFER__PW_VT, _W (lanes), _LD, _ZERO, _SET1, _FMA and
-   _ST (infer__pw_store512), defined around each instance. */
+   (rows of M). Its accumulators are named variables, a<row>_<vector>, so that with R and
+   V constant they stay in registers. The vector type and intrinsics are INFER__PW_VT, _W
+   (lanes), _LD, _ZERO, _SET1, _FMA and _ST (infer__pw_store512), defined around each
+   instance. */
 #define INFER__PW_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define INFER__PW_DECL(r) INFER__PW_VT a##r##_0 = z, a##r##_1 = z, a##r##_2 = z, a##r##_3 = z;
 #define INFER__PW_INIT(r) if (r < R) a##r##_0 = b0, a##r##_1 = b1, a##r##_2 = b2, a##r##_3 = b3;
@@ -15424,7 +15424,7 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
         INFER__PW_ROWS12(INFER__PW_DECL)                                                                               \
         INFER__PW_ROWS12(INFER__PW_INIT)                                                                               \
         for (ch = 0; ch < K; ch++) {                                                                                   \
-            const float *xc = x + (offs ? offs[ch] : ch * xcs), *wc = wt + ch * mp;                                \
+            const float *xc = x + (offs ? offs[ch] : ch * xcs), *wc = wt + ch * mp;                                    \
             const INFER__PW_VT w0 = INFER__PW_LD(wc), w1 = V > 1 ? INFER__PW_LD(wc + INFER__PW_W) : z,                 \
                                w2 = V > 2 ? INFER__PW_LD(wc + 2 * INFER__PW_W) : z,                                    \
                                w3 = V > 3 ? INFER__PW_LD(wc + 3 * INFER__PW_W) : z;                                    \
@@ -15498,25 +15498,24 @@ static const infer__pw_band_fn infer__pw_bands512[4] = {infer__pw_band512_1, inf
                                                         infer__pw_band512_4};
 static const infer__pw_band_fn infer__pw_bands256[3] = {infer__pw_band256_1, infer__pw_band256_2, infer__pw_band256_3};
 
-/* cnt positions (rows of y, M floats apart) from x: bands of up to vmax vectors of vw
-   lanes (the last band of channels narrower where M ends), each band by bands[V - 1] */
-static void infer__pw_rows(const infer__pw_band_fn *bands, int64_t vw, int64_t vmax, const float *x, int64_t xps,
-                           int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,
+/* cnt positions (rows of y, M floats apart) from x: band by band of output channels
+   (infer__pw_band), a band of V vectors by bands[V - 1] */
+static void infer__pw_rows(const infer__pw_band_fn *bands, int wide, const float *x, int64_t xps, int64_t xcs,
+                           const int64_t *offs, int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,
                            const infer__act *act) {
-    const int64_t bw = infer__pw_band(vw, vmax, M);
-    int64_t j;
-    for (j = 0; j < M; j += bw) {
-        const int64_t wd = INFER__MIN(bw, (M - j + vw - 1) / vw * vw);
-        bands[wd / vw - 1](x, xps, xcs, offs, cnt, K, wt + j * (K + 1), wd, y, M, j, act);
+    int64_t j, wd;
+    for (j = 0; j < M; j += wd) {
+        wd = infer__pw_band(wide, M, j);
+        bands[wd / INFER__PW_VW(wide) - 1](x, xps, xcs, offs, cnt, K, wt + j * (K + 1), wd, y, M, j, act);
     }
 }
 static void infer__pw_rows512(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
                               const float *wt, int64_t M, float *y, const infer__act *act) {
-    infer__pw_rows(infer__pw_bands512, 16, 4, x, xps, xcs, offs, cnt, K, wt, M, y, act);
+    infer__pw_rows(infer__pw_bands512, 1, x, xps, xcs, offs, cnt, K, wt, M, y, act);
 }
 static void infer__pw_rows256(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
                               const float *wt, int64_t M, float *y, const infer__act *act) {
-    infer__pw_rows(infer__pw_bands256, 8, 3, x, xps, xcs, offs, cnt, K, wt, M, y, act);
+    infer__pw_rows(infer__pw_bands256, 0, x, xps, xcs, offs, cnt, K, wt, M, y, act);
 }
 
 typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
