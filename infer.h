@@ -15367,16 +15367,17 @@ static void infer__conv_nhwc_gather(const infer__conv_p *p, const float *x, cons
 
 /* act (none, Relu or Clip) on a, stored at y[m0..) of a row of M: W lanes or the rest */
 __attribute__((target("avx512f,avx2,fma"), always_inline)) static inline void
-infer__pw_store512(const infer__act *act, __m512 a, float *y, int64_t m0, int64_t M) {
-    if (act->kind == INFER__ACT_RELU) a = _mm512_max_ps(_mm512_setzero_ps(), a);
-    if (act->kind == INFER__ACT_CLIP) a = _mm512_min_ps(_mm512_set1_ps(act->beta), _mm512_max_ps(a, _mm512_set1_ps(act->alpha)));
+infer__pw_store512(int kind, __m512 lo, __m512 hi, __m512 a, float *y, int64_t m0, int64_t M) {
+    if (kind == INFER__ACT_RELU) a = _mm512_max_ps(_mm512_setzero_ps(), a);
+    if (kind == INFER__ACT_CLIP) a = _mm512_min_ps(hi, _mm512_max_ps(a, lo));
     if (m0 + 16 <= M) _mm512_storeu_ps(y + m0, a);
     else _mm512_mask_storeu_ps(y + m0, (__mmask16)((1u << (M - m0)) - 1), a);
 }
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_t M) {
+infer__pw_store256(int kind, __m256 lo, __m256 hi, __m256 a, float *y, int64_t m0, int64_t M) {
     int64_t e;
-    if (act->kind == INFER__ACT_RELU || act->kind == INFER__ACT_CLIP) a = infer__act_avx2(act, a);
+    if (kind == INFER__ACT_RELU) a = _mm256_max_ps(_mm256_setzero_ps(), a); /* as infer__act_avx2 */
+    if (kind == INFER__ACT_CLIP) a = _mm256_min_ps(hi, _mm256_max_ps(a, lo));
     if (m0 + 8 <= M) _mm256_storeu_ps(y + m0, a);
     else if (m0 < M) { /* no masked stores: AMD's are slow */
         float t[8];
@@ -15406,10 +15407,10 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
     if (r < R) _mm_prefetch((const char *)((uintptr_t)xc + (uintptr_t)((R + r) * xps) * sizeof(float)), _MM_HINT_T0);
 #define INFER__PW_STORE(r)                                                                                             \
     if (r < R) {                                                                                                       \
-        INFER__PW_ST(act, a##r##_0, y + r * M, j, M);                                                                  \
-        if (V > 1) INFER__PW_ST(act, a##r##_1, y + r * M, j + INFER__PW_W, M);                                         \
-        if (V > 2) INFER__PW_ST(act, a##r##_2, y + r * M, j + 2 * INFER__PW_W, M);                                     \
-        if (V > 3) INFER__PW_ST(act, a##r##_3, y + r * M, j + 3 * INFER__PW_W, M);                                     \
+        INFER__PW_ST(kind, lo, hi, a##r##_0, y + r * M, j, M);                                                         \
+        if (V > 1) INFER__PW_ST(kind, lo, hi, a##r##_1, y + r * M, j + INFER__PW_W, M);                                \
+        if (V > 2) INFER__PW_ST(kind, lo, hi, a##r##_2, y + r * M, j + 2 * INFER__PW_W, M);                            \
+        if (V > 3) INFER__PW_ST(kind, lo, hi, a##r##_3, y + r * M, j + 3 * INFER__PW_W, M);                            \
     }
 #define INFER__PW_TILE_FN(NAME, TARGET)                                                                                \
     __attribute__((target(TARGET), always_inline)) static inline void NAME(                                            \
@@ -15436,7 +15437,11 @@ infer__pw_store256(const infer__act *act, __m256 a, float *y, int64_t m0, int64_
             if ((ch & 15) == 0) { INFER__PW_ROWS12(INFER__PW_PREFETCH) }                                               \
             INFER__PW_ROWS12(INFER__PW_STEP)                                                                           \
         }                                                                                                              \
-        INFER__PW_ROWS12(INFER__PW_STORE)                                                                              \
+        {                                                                                                              \
+            const int kind = act->kind;                                                                                \
+            const INFER__PW_VT lo = INFER__PW_SET1(act->alpha), hi = INFER__PW_SET1(act->beta);                        \
+            INFER__PW_ROWS12(INFER__PW_STORE)                                                                          \
+        }                                                                                                              \
     }
 #define INFER__PW_VT __m512
 #define INFER__PW_W 16
