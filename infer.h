@@ -3069,6 +3069,10 @@ typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
     int in_nhwc, out_nhwc;     /* Conv: X, Y stored channels-last (infer__layout_pass) */
     infer__act act;
     const infer__val *res;     /* Conv: a residual added before act (infer__residual_pass), or NULL */
+    const struct infer__conv_p *dw; /* a 1x1 Conv writing channels-last: the depthwise Conv that alone reads its
+                                       Y, run with it (infer__dw_fuse_pass), or NULL */
+    const infer__val *dw_w, *dw_b;  /* that Conv's W and B (or NULL) */
+    infer__val *dw_y;               /* and its Y */
 } infer__conv_p;
 
 typedef struct infer__mm_p {   /* MatMul, Gemm */
@@ -3817,6 +3821,7 @@ static infer_status infer__act_parse(infer__ctx *c, infer__act *a) {
 static size_t infer__gemm_f32_scratch(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
 static size_t infer__gemm_shared_a_bytes(int64_t m, int64_t n, int64_t k, int nt); /* section 9 */
 static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, size_t *bytes); /* section 9 */
+static int infer__pw_dw_scratch(const infer__conv_p *p, int nt, size_t *bytes); /* section 9 */
 static int infer__conv_is_dw(const infer__conv_p *p);     /* section 9 */
 static int infer__conv_pointwise(const infer__conv_p *p); /* section 9 */
 
@@ -6515,6 +6520,76 @@ static infer_status infer__residual_pass(infer_session *s, const infer_session_o
     return INFER_STATUS_OK;
 }
 
+/* -- a 1x1 conv and the depthwise conv after it --
+   An inverted residual block (MobileNet's, EfficientNet's) widens the channels with a
+   1x1 conv, and a depthwise conv reads the wide tensor. Where both run channels-last (the
+   layout pass) and nothing else reads the 1x1 conv's Y, this pass has the 1x1 conv run
+   the depthwise one too, a few rows of Y at a time in its scratch
+   (infer__conv_pw_dw_task): Y, the largest tensor of the block, is never written out
+   whole and read back from memory. The depthwise conv leaves the steps; its output
+   becomes an output of the 1x1 conv's step for the planner, and Y gets no bytes. The
+   same kernels run on the same values, so results are bit for bit those of the two
+   convs apart. Like the layout pass, the choice depends on the graph alone. */
+static infer_status infer__dw_fuse_pass(infer_session *s) {
+    const infer_model *m = s->m;
+    uint32_t *readers, *drop, i, k, kept = 0;
+    if (!s->n_steps) return INFER_STATUS_OK;
+    readers = (uint32_t *)infer__calloc(&s->a, (size_t)m->n_tensors + m->n_nodes, sizeof(uint32_t));
+    if (!readers) return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
+    drop = readers + m->n_tensors;
+    for (i = 0; i < s->n_steps; i++) { /* each root value's readers: how many, and the last one */
+        const infer__node *n = &m->nodes[s->steps[i]];
+        int32_t r = infer__residual(s, s->steps[i]);
+        for (k = 0; k < n->n_in; k++)
+            if (n->in[k] != INFER__ABSENT) readers[infer__root(s, n->in[k])] += 1 + (k > 0 ? INFER__OUT_USE : 0);
+        if (r >= 0) readers[r] += INFER__OUT_USE;
+    }
+    for (k = 0; k < m->n_outputs; k++) readers[infer__root(s, m->outputs[k])] += INFER__OUT_USE;
+    for (i = 0; i + 1 < s->n_steps; i++) {
+        uint32_t node = s->steps[i], j;
+        const infer__node *n = &m->nodes[node];
+        infer__conv_p *p = &s->params[node].conv;
+        infer__ctx dc;
+        size_t bytes;
+        infer__ctx pc;
+        if (n->op != INFER__OP_CONV || !p->out_nhwc || !infer__conv_pointwise(p) || p->res || n->out[0] == INFER__ABSENT ||
+            s->vals[n->out[0]].kind != INFER__VAL_ARENA || readers[n->out[0]] != 1)
+            continue;
+        infer__ctx_init(s, node, &pc);
+        if (infer__q8_weight(&pc, NULL, NULL) >= 0) continue; /* the int8 kernels run it */
+        for (j = i + 1; j < s->n_steps; j++) { /* its one reader, as X of a channels-last depthwise conv? */
+            const infer__node *d = &m->nodes[s->steps[j]];
+            for (k = 0; k < d->n_in && (d->in[k] == INFER__ABSENT || infer__root(s, d->in[k]) != (int32_t)n->out[0]); k++)
+                continue;
+            if (k < d->n_in) break;
+        }
+        if (j == s->n_steps || m->nodes[s->steps[j]].op != INFER__OP_CONV || m->nodes[s->steps[j]].in[0] != n->out[0] ||
+            !s->params[s->steps[j]].conv.in_nhwc || !infer__conv_is_dw(&s->params[s->steps[j]].conv) ||
+            s->params[s->steps[j]].conv.n != p->n)
+            continue;
+        infer__ctx_init(s, s->steps[j], &dc);
+        if (infer__q8_weight(&dc, NULL, NULL) >= 0) continue;
+        p->dw = &s->params[s->steps[j]].conv, p->dw_w = dc.in[1], p->dw_b = dc.n_in > 2 ? dc.in[2] : NULL, p->dw_y = dc.out[0];
+        if (!infer__pw_dw_scratch(p, s->n_threads, &bytes)) {
+            p->dw = NULL;
+            continue;
+        }
+        s->scratch_bytes[node] = bytes;
+        drop[s->steps[j]] = 1;
+    }
+    for (i = 0; i < s->n_steps; i++)
+        if (!drop[s->steps[i]]) s->steps[kept++] = s->steps[i];
+    s->n_steps = kept;
+    infer__free(&s->a, readers);
+    return INFER_STATUS_OK;
+}
+
+/* The output value of the depthwise conv that node runs with it (infer__dw_fuse_pass), or -1 */
+static int32_t infer__fused_dw(const infer_session *s, uint32_t node) {
+    const infer__conv_p *p = s->m->nodes[node].op == INFER__OP_CONV ? &s->params[node].conv : NULL;
+    return p && p->dw ? (int32_t)(p->dw_y - s->vals) : -1;
+}
+
 /* Whether output o (last read at step last_o) may take root value r's bytes at step:
    r dies there and has o's shape. If so, o takes them. */
 static int infer__share(infer_session *s, infer__buf *bufs, int32_t r, uint32_t o, int32_t last_o, int32_t step) {
@@ -6549,22 +6624,25 @@ static infer_status infer__plan_session(infer_session *s) {
         if ((res = infer__residual(s, s->steps[step])) >= 0) last[res] = step;
         for (k = 0; k < n->n_out; k++)
             if (n->out[k] != INFER__ABSENT && last[n->out[k]] < step) last[n->out[k]] = step;
+        if ((res = infer__fused_dw(s, s->steps[step])) >= 0 && last[res] < step) last[res] = step;
     }
     for (k = 0; k < m->n_outputs; k++) last[infer__root(s, m->outputs[k])] = (int32_t)s->n_steps;
     for (step = 0; step < (int32_t)s->n_steps; step++) {
         uint32_t node = s->steps[step];
         const infer__node *n = &m->nodes[node];
+        int32_t dw = infer__fused_dw(s, node);
         unsigned used_in = 0;
         for (k = 0; k < n->n_out; k++) {
+            uint32_t j, t_out = n->out[k];
             infer__val *o;
-            uint32_t j;
-            if (n->out[k] == INFER__ABSENT) continue;
-            o = &s->vals[n->out[k]];
+            if (t_out == INFER__ABSENT) continue;
+            if (dw >= 0) t_out = (uint32_t)dw; /* the fused depthwise conv's output; its input gets no bytes */
+            o = &s->vals[t_out];
             if (o->bytes == 0) continue;
-            if (k == 0 && (infer__ops[n->op].flags & INFER__OPF_INPLACE)) {
+            if (k == 0 && dw < 0 && (infer__ops[n->op].flags & INFER__OPF_INPLACE)) {
                 for (j = 0; j < n->n_in && j < 32; j++) { /* an input of the same shape that dies here */
                     if (n->in[j] == INFER__ABSENT || (used_in & (1u << j)) ||
-                        !infer__share(s, bufs, infer__root(s, n->in[j]), n->out[k], last[n->out[k]], step))
+                        !infer__share(s, bufs, infer__root(s, n->in[j]), t_out, last[t_out], step))
                         continue;
                     used_in |= 1u << j;
                     break;
@@ -6573,14 +6651,14 @@ static infer_status infer__plan_session(infer_session *s) {
             }
             if (k == 0 && (res = infer__residual(s, node)) >= 0) { /* a fused residual that dies here, if X is not it */
                 for (j = 0; j < n->n_in && (n->in[j] == INFER__ABSENT || infer__root(s, n->in[j]) != res); j++) continue;
-                if (j == n->n_in && infer__share(s, bufs, res, n->out[k], last[n->out[k]], step)) continue;
+                if (j == n->n_in && infer__share(s, bufs, res, t_out, last[t_out], step)) continue;
             }
             if (!infer__align_up(o->bytes, &bufs[n_bufs].size)) {
                 st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: tensor too large", m->path);
                 goto done;
             }
             bufs[n_bufs].first = step;
-            bufs[n_bufs].last = INFER__MAX(step, last[n->out[k]]);
+            bufs[n_bufs].last = INFER__MAX(step, last[t_out]);
             o->storage = (int32_t)n_bufs++;
         }
         if (s->scratch_bytes[node]) {
@@ -7170,7 +7248,9 @@ static infer_status infer__session_build(const infer_model *m, const infer_sessi
     }
     if ((st = infer__bind_inputs(s, opt))) goto fail;
     s->n_fixed = (uint32_t)(opt ? opt->n_constants : 0);
-    if ((st = infer__infer_graph(s)) || (st = infer__layout_pass(s, opt)) || (st = infer__residual_pass(s, opt))) goto fail;
+    if ((st = infer__infer_graph(s)) || (st = infer__layout_pass(s, opt)) || (st = infer__residual_pass(s, opt)) ||
+        (st = infer__dw_fuse_pass(s)))
+        goto fail;
     if ((st = infer__plan_session(s))) goto fail;
     if (s->arena_bytes > s->max_bytes - INFER__MIN(s->max_bytes, s->const_bytes)) {
         st = infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY,
@@ -13931,6 +14011,14 @@ static int64_t infer__pw_band(int wide, int64_t m, int64_t j) {
     return INFER__MIN(vw * ((vecs + bands - 1) / bands), (m - j + vw - 1) / vw * vw);
 }
 
+/* W^T of a channels-last depthwise conv, [k * k][c] (infer__conv_dw_nhwc_task) */
+static size_t infer__dw_nhwc_pack(const infer__conv_p *p, const float *w, float *dst) {
+    int64_t ch, k, kk = p->k[0] * p->k[1];
+    for (ch = 0; dst && ch < p->c; ch++)
+        for (k = 0; k < kk; k++) dst[k * p->c + ch] = w[ch * kk + k];
+    return (size_t)(kk * p->c);
+}
+
 /* W^T and the bias of a conv writing channels-last (infer__conv_nhwc_task), band by band
    (infer__pw_band): the band from channel j at j * (kk + 1), as [kk][width] then the bias
    [width] (zeros past m), so a band's weights are contiguous */
@@ -13990,15 +14078,13 @@ static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *d
         int64_t mg = p->m / p->group, kk = p->c / p->group * p->k[0] * p->k[1] * p->k[2], g;
         size_t per = infer__packed_a_floats(isa, mg, kk);
 #if defined(INFER__HAVE_AVX2)
-        if (p->in_nhwc && infer__conv_is_dw(p)) { /* channels-last depthwise: W^T, [k * k][c] */
-            int64_t ch, k, kk2 = p->k[0] * p->k[1];
-            for (ch = 0; dst && ch < p->c; ch++)
-                for (k = 0; k < kk2; k++) dst[k * p->c + ch] = ((const float *)w->data)[ch * kk2 + k];
-            return (size_t)(kk2 * p->c);
+        if (p->in_nhwc && infer__conv_is_dw(p)) return infer__dw_nhwc_pack(p, (const float *)w->data, dst);
+        if (p->out_nhwc) { /* a conv writing channels-last: W^T and the bias, then a fused depthwise conv's W^T */
+            size_t pw = infer__pw_nhwc_pack(p, isa == &infer__isa_avx512, (const float *)w->data,
+                                            c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, dst);
+            if (p->dw) pw += infer__dw_nhwc_pack(p->dw, (const float *)p->dw_w->data, dst ? dst + pw : NULL);
+            return pw;
         }
-        if (p->out_nhwc) /* a conv writing channels-last: W^T and the bias */
-            return infer__pw_nhwc_pack(p, isa == &infer__isa_avx512, (const float *)w->data,
-                                       c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, dst);
 #endif
         if (p->n_sp > 2 || infer__conv_is_dw(p) || mg <= 0 || kk <= 0) return 0;
 #if defined(INFER__HAVE_AVX2)
@@ -14289,6 +14375,25 @@ static int infer__conv_f32_scratch(const infer__conv_p *p, int nt, int w_const, 
                                        : infer__gemm_shared_b_bytes(p->m / p->group, p->out[0] * p->out[1] * p->out[2],
                                                                     p->c / p->group * p->k[0] * p->k[1] * p->k[2], nt));
     return 1;
+}
+
+/* Rows of Y a task of infer__conv_pw_dw_task keeps: INFER__PW_DW_BYTES of them (in L2
+   with the depthwise conv's output rows), at least two windows' and at most the image's */
+#define INFER__PW_DW_BYTES (256 * 1024)
+static int64_t infer__pw_dw_cap(const infer__conv_p *p) {
+    const int64_t row = p->dw->in[1] * p->m * (int64_t)sizeof(float);
+    return INFER__MIN(p->dw->in[0], INFER__MAX(2 * p->dw->k[0], INFER__PW_DW_BYTES / INFER__MAX(1, row)));
+}
+/* Floats of a task's scratch, a whole number of INFER__ALIGN */
+static int infer__pw_dw_per(const infer__conv_p *p, size_t *floats) {
+    return infer__mul((size_t)infer__pw_dw_cap(p), (size_t)p->dw->in[1], floats) && infer__mul(*floats, (size_t)p->m, floats) &&
+           infer__add(*floats, INFER__ALIGN / sizeof(float) - 1, floats) &&
+           ((*floats -= *floats % (INFER__ALIGN / sizeof(float))), 1);
+}
+static int infer__pw_dw_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
+    size_t per;
+    return infer__pw_dw_per(p, &per) && infer__mul(per, sizeof(float) * (size_t)(nt < 1 ? 1 : nt), bytes) &&
+           infer__add(*bytes, INFER__ALIGN, bytes);
 }
 
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
@@ -14716,13 +14821,13 @@ __attribute__((target("avx512f,avx2,fma"))) static __m512 infer__act_avx512(cons
    tap's weights loaded once for the 4), the others singly without their taps in the
    padding, each over all channels, W at a time (16 with AVX-512, then 8), so the input is
    read in order; window rows in the padding are skipped. Channels past the last multiple
-   of 8 go one at a time. NAME does the channels from j0 in blocks of W and returns where
-   it stopped. */
+   of 8 go one at a time. NAME does the channels from j0 to jn in blocks of W and returns
+   where it stopped. */
 #define INFER__DW_NHWC_BLOCKS(NAME, TARGET, VT, W, LD, ST, FMA, ZERO, ACT)                                             \
     __attribute__((target(TARGET))) static int64_t NAME(const infer__conv_p *p, const float *xb, const float *w,      \
                                                         const float *bias, float *y, int64_t iy0, int64_t x0,          \
-                                                        int64_t x1, int64_t j0, int vec) {                             \
-        const int64_t C = p->c, K = p->k[0], S = p->s[1], iw = p->in[1], ow = p->out[1], j1 = C - (C - j0) % (W);      \
+                                                        int64_t x1, int64_t j0, int64_t jn, int vec) {                 \
+        const int64_t C = p->c, K = p->k[0], S = p->s[1], iw = p->in[1], ow = p->out[1], j1 = jn - (jn - j0) % (W);    \
         const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, p->in[0] - iy0);                                  \
         int64_t ox, ky, kx, j;                                                                                         \
         for (ox = 0; ox < ow;) {                                                                                       \
@@ -14785,37 +14890,44 @@ typedef struct infer__dw_nhwc_job {
     int wide; /* AVX-512: 16 channels at a time first */
 } infer__dw_nhwc_job;
 
+/* Channels [j0, j1) (j0 a multiple of 16, j1 of 8 or C) of output row y of a
+   channels-last depthwise conv p whose first window row is iy0, of the image whose rows
+   start at xb: W channels at a time (AVX-512's 16 first where wide), the last ones singly */
+static void infer__dw_nhwc_row(const infer__conv_p *p, const float *xb, const float *w, const float *bias, float *y,
+                               int64_t iy0, int64_t j0, int64_t j1, int wide, const infer__vec_isa *vec) {
+    const int64_t C = p->c, K = p->k[0], S = p->s[1], ih = p->in[0], iw = p->in[1], ow = p->out[1];
+    const int64_t x0 = INFER__MIN(ow, (p->pb[1] + S - 1) / S); /* [x0, x1): windows inside the width */
+    const int64_t x1 = INFER__MAX(x0, INFER__MIN(ow, iw + p->pb[1] < K ? 0 : (iw + p->pb[1] - K) / S + 1));
+    const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, ih - iy0);
+    const int act_vec = infer__act_vec(&p->act);
+    int64_t j = j0, ox, ky, kx;
+    if (wide) j = infer__dw_nhwc_blocks512(p, xb, w, bias, y, iy0, x0, x1, j, j1, act_vec);
+    j = infer__dw_nhwc_blocks256(p, xb, w, bias, y, iy0, x0, x1, j, j1, act_vec);
+    for (; j < j1; j++) /* the last channels, one at a time */
+        for (ox = 0; ox < ow; ox++) {
+            const int64_t ix0 = ox * S - p->pb[1];
+            float a = bias ? bias[j] : 0.0f;
+            for (ky = ky0; ky < ky1; ky++)
+                for (kx = INFER__MAX(0, -ix0); kx < INFER__MIN(K, iw - ix0); kx++)
+                    a += w[(ky * K + kx) * C + j] * xb[((iy0 + ky) * iw + ix0 + kx) * C + j];
+            y[ox * C + j] = a;
+            if (act_vec) infer__act_apply(&p->act, y + ox * C + j, 1);
+        }
+    if (!act_vec && j1 - j0 == C) infer__act_apply_vec(vec, &p->act, y, ow * C);
+    for (ox = 0; !act_vec && j1 - j0 < C && ox < ow; ox++) infer__act_apply_vec(vec, &p->act, y + ox * C + j0, j1 - j0);
+}
+
 static void infer__conv_dw_nhwc_task(void *arg, int64_t t) {
     const infer__dw_nhwc_job *dj = (const infer__dw_nhwc_job *)arg;
     const infer__ctx *c = dj->c;
     const infer__conv_p *p = &c->p->conv;
-    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL, *w = c->packed;
-    const int64_t C = p->c, K = p->k[0], S = p->s[1], ih = p->in[0], iw = p->in[1], oh = p->out[0], ow = p->out[1];
-    const int64_t rows = p->n * oh, lo = rows * t / dj->n_tasks, hi = rows * (t + 1) / dj->n_tasks;
-    const int64_t x0 = INFER__MIN(ow, (p->pb[1] + S - 1) / S); /* [x0, x1): windows inside the width */
-    const int64_t x1 = INFER__MAX(x0, INFER__MIN(ow, iw + p->pb[1] < K ? 0 : (iw + p->pb[1] - K) / S + 1));
-    const int vec = infer__act_vec(&p->act);
+    const float *bias = c->n_in > 2 && c->in[2] ? (const float *)c->in[2]->data : NULL;
+    const int64_t rows = p->n * p->out[0], lo = rows * t / dj->n_tasks, hi = rows * (t + 1) / dj->n_tasks;
     int64_t r;
-    for (r = lo; r < hi; r++) {
-        const int64_t n = r / oh, iy0 = r % oh * p->s[0] - p->pb[0];
-        const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(K, ih - iy0);
-        const float *xb = (const float *)c->in[0]->data + n * ih * iw * C;
-        float *y = (float *)c->out[0]->data + r * ow * C;
-        int64_t j = 0, ox, ky, kx;
-        if (dj->wide) j = infer__dw_nhwc_blocks512(p, xb, w, bias, y, iy0, x0, x1, j, vec);
-        j = infer__dw_nhwc_blocks256(p, xb, w, bias, y, iy0, x0, x1, j, vec);
-        for (; j < C; j++) /* the last channels, one at a time */
-            for (ox = 0; ox < ow; ox++) {
-                const int64_t ix0 = ox * S - p->pb[1];
-                float a = bias ? bias[j] : 0.0f;
-                for (ky = ky0; ky < ky1; ky++)
-                    for (kx = INFER__MAX(0, -ix0); kx < INFER__MIN(K, iw - ix0); kx++)
-                        a += w[(ky * K + kx) * C + j] * xb[((iy0 + ky) * iw + ix0 + kx) * C + j];
-                y[ox * C + j] = a;
-                if (vec) infer__act_apply(&p->act, y + ox * C + j, 1);
-            }
-        if (!vec) infer__act_apply_vec(dj->vec, &p->act, y, ow * C);
-    }
+    for (r = lo; r < hi; r++)
+        infer__dw_nhwc_row(p, (const float *)c->in[0]->data + r / p->out[0] * p->in[0] * p->in[1] * p->c, c->packed, bias,
+                           (float *)c->out[0]->data + r * p->out[1] * p->c, r % p->out[0] * p->s[0] - p->pb[0], 0, p->c,
+                           dj->wide, dj->vec);
 }
 
 #else /* INFER__HAVE_NEON: the same, 8 or 4 outputs of a row at a time */
@@ -15503,28 +15615,29 @@ static const infer__pw_band_fn infer__pw_bands512[4] = {infer__pw_band512_1, inf
                                                         infer__pw_band512_4};
 static const infer__pw_band_fn infer__pw_bands256[3] = {infer__pw_band256_1, infer__pw_band256_2, infer__pw_band256_3};
 
-/* cnt positions (rows of y, M floats apart) from x: band by band of output channels
-   (infer__pw_band), a band of V vectors by bands[V - 1] */
+/* cnt positions (rows of y, M floats apart) from x, output channels [j0, j1) (from a
+   band's first to a band's end): band by band (infer__pw_band), a band of V vectors by
+   bands[V - 1] */
 static void infer__pw_rows(const infer__pw_band_fn *bands, int wide, const float *x, int64_t xps, int64_t xcs,
-                           const int64_t *offs, int64_t cnt, int64_t K, const float *wt, int64_t M, float *y,
-                           const infer__act *act) {
+                           const int64_t *offs, int64_t cnt, int64_t K, const float *wt, int64_t M, int64_t j0,
+                           int64_t j1, float *y, const infer__act *act) {
     int64_t j, wd;
-    for (j = 0; j < M; j += wd) {
+    for (j = j0; j < j1; j += wd) {
         wd = infer__pw_band(wide, M, j);
         bands[wd / INFER__PW_VW(wide) - 1](x, xps, xcs, offs, cnt, K, wt + j * (K + 1), wd, y, M, j, act);
     }
 }
 static void infer__pw_rows512(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
-                              const float *wt, int64_t M, float *y, const infer__act *act) {
-    infer__pw_rows(infer__pw_bands512, 1, x, xps, xcs, offs, cnt, K, wt, M, y, act);
+                              const float *wt, int64_t M, int64_t j0, int64_t j1, float *y, const infer__act *act) {
+    infer__pw_rows(infer__pw_bands512, 1, x, xps, xcs, offs, cnt, K, wt, M, j0, j1, y, act);
 }
 static void infer__pw_rows256(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
-                              const float *wt, int64_t M, float *y, const infer__act *act) {
-    infer__pw_rows(infer__pw_bands256, 0, x, xps, xcs, offs, cnt, K, wt, M, y, act);
+                              const float *wt, int64_t M, int64_t j0, int64_t j1, float *y, const infer__act *act) {
+    infer__pw_rows(infer__pw_bands256, 0, x, xps, xcs, offs, cnt, K, wt, M, j0, j1, y, act);
 }
 
 typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, const int64_t *offs, int64_t cnt, int64_t K,
-                                  const float *wt, int64_t M, float *y, const infer__act *act);
+                                  const float *wt, int64_t M, int64_t j0, int64_t j1, float *y, const infer__act *act);
 
 /* task t of a channels-last conv: its positions [lo, hi) of every image */
 static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) {
@@ -15556,26 +15669,97 @@ static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) 
                 a = INFER__MIN(ox + cnt, INFER__MAX(ox, x0)), b = INFER__MAX(a, INFER__MIN(ox + cnt, x1 / p->s[1] + 1));
                 if (b > a)
                     rows(x + (n * p->c * p->in[0] + iy) * p->in[1] + a * p->s[1] - p->pb[1], p->s[1], 0, offs, b - a, kk,
-                         c->packed, M, y + (n * P + oy * p->out[1] + a) * M, act);
+                         c->packed, M, 0, M, y + (n * P + oy * p->out[1] + a) * M, act);
             }
             for (q = ox; q < ox + cnt; q = q == a - 1 ? b : q + 1) { /* the others, INFER__PW_CHUNK at a time */
                 int64_t m = 1;
                 if (q >= a && q < b) continue;
                 while (m < INFER__PW_CHUNK && q + m < ox + cnt && !(q + m >= a && q + m < b)) m++;
                 infer__conv_nhwc_gather(p, x, offs, n, oy * p->out[1] + q, m, buf);
-                rows(buf, kk, 1, NULL, m, kk, c->packed, M, y + (n * P + oy * p->out[1] + q) * M, act);
+                rows(buf, kk, 1, NULL, m, kk, c->packed, M, 0, M, y + (n * P + oy * p->out[1] + q) * M, act);
                 q += m - 1;
             }
         } else if (p->in_nhwc) {
-            rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
+            rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, c->packed, M, 0, M, y + (n * P + q0) * M, act);
         } else {
-            rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, c->packed, M, y + (n * P + q0) * M, act);
+            rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, c->packed, M, 0, M, y + (n * P + q0) * M, act);
         }
     }
     if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_apply_vec(pj->vec, &p->act, y + lo * M, (hi - lo) * M);
 }
 static void infer__conv_nhwc_task512(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows512); }
 static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows256); }
+
+/* A 1x1 conv writing channels-last and the depthwise conv that alone reads its Y, in one
+   pass (infer__dw_fuse_pass). Task t takes its share of the depthwise conv's output rows
+   (image, row) and keeps rows [base, base + have) of Y, of one image, in its scratch of
+   cap rows: when a window needs a row past them, the rows from the window's first move to
+   the start, and the 1x1 conv fills the rest of the cap with the next rows in one call
+   (up to the last that the task's windows in the image need).
+   Each row of Y is made once in a task (its first window may make again up to k - s rows
+   that the task before made as well). Where that would be much (fewer than 16 output rows
+   a task: a small image at batch 1), tasks take shares of the 1x1 conv's bands of
+   channels instead, and every row. */
+typedef struct infer__pw_dw_job {
+    const infer__ctx *c;
+    const infer__vec_isa *vec;
+    infer__pw_rows_fn rows;
+    int wide, by_ch;
+    int64_t n_tasks;
+} infer__pw_dw_job;
+
+/* The 1x1 conv's bands of channels (infer__pw_band): how many, and with first >= 0 the
+   channel where band first starts */
+static int64_t infer__pw_bands_at(int wide, int64_t m, int64_t first) {
+    int64_t j = 0, b = 0;
+    for (; j < m && b != first; b++) j += infer__pw_band(wide, m, j);
+    return first >= 0 ? INFER__MIN(j, m) : b;
+}
+
+static void infer__conv_pw_dw_task(void *arg, int64_t t) {
+    const infer__pw_dw_job *pj = (const infer__pw_dw_job *)arg;
+    const infer__ctx *c = pj->c;
+    const infer__conv_p *p = &c->p->conv, *d = p->dw;
+    const int64_t M = p->m, ih = d->in[0], iw = d->in[1], oh = d->out[0], P = ih * iw, K = d->k[0], S = d->s[0];
+    const int64_t rows = p->n * oh, row = iw * M, cap = infer__pw_dw_cap(p), nb = infer__pw_bands_at(pj->wide, M, -1);
+    const int64_t lo = pj->by_ch ? 0 : rows * t / pj->n_tasks, hi = pj->by_ch ? rows : rows * (t + 1) / pj->n_tasks;
+    const int64_t j0 = pj->by_ch ? infer__pw_bands_at(pj->wide, M, nb * t / pj->n_tasks) : 0;
+    const int64_t j1 = pj->by_ch ? infer__pw_bands_at(pj->wide, M, nb * (t + 1) / pj->n_tasks) : M;
+    const float *x = (const float *)c->in[0]->data, *dw_w = c->packed + infer__pw_nhwc_pack(p, 0, NULL, NULL, NULL);
+    const float *dw_b = p->dw_b ? (const float *)p->dw_b->data : NULL;
+    float *y = (float *)p->dw_y->data, *buf;
+    infer__act none = {INFER__ACT_NONE, 0, 0};
+    const infer__act *act = p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP ? &p->act : &none;
+    infer__conv_p q = *d; /* d on the image from row base */
+    int64_t r, n_at = -1, base = 0, have = 0;
+    size_t per = 0;
+    infer__pw_dw_per(p, &per); /* checked at creation */
+    buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + (size_t)t * per;
+    for (r = lo; r < hi; r++) {
+        const int64_t n = r / oh, iy0 = r % oh * S - d->pb[0], a = INFER__MAX(0, iy0), b = INFER__MIN(ih, iy0 + K);
+        if (n != n_at) n_at = n, base = a, have = 0;
+        if (b > base + have) {
+            int64_t e, q0, cnt;
+            float *yr;
+            if (b - base > cap) { /* the rows from a to the start */
+                have = INFER__MAX(0, base + have - a);
+                if (have) memmove(buf, buf + (a - base) * row, (size_t)(have * row) * sizeof(float)); /* (all channels) */
+                base = a;
+            }
+            e = INFER__MIN(INFER__MIN(ih, base + cap), /* and no row past the task's last window in the image */
+                           (INFER__MIN(hi, (n + 1) * oh) - 1 - n * oh) * S - d->pb[0] + K);
+            q0 = (base + have) * iw, cnt = (e - base - have) * iw, yr = buf + have * row;
+            if (p->in_nhwc) pj->rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, c->packed, M, j0, j1, yr, act);
+            else pj->rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, c->packed, M, j0, j1, yr, act);
+            if (act == &none && p->act.kind != INFER__ACT_NONE && !pj->by_ch) infer__act_apply_vec(pj->vec, &p->act, yr, cnt * M);
+            for (q0 = 0; act == &none && p->act.kind != INFER__ACT_NONE && pj->by_ch && q0 < cnt; q0++)
+                infer__act_apply_vec(pj->vec, &p->act, yr + q0 * M + j0, j1 - j0);
+            have = e - base;
+        }
+        q.in[0] = ih - base;
+        infer__dw_nhwc_row(&q, buf, dw_w, dw_b, y + r * d->out[1] * M, iy0 - base, j0, j1, pj->wide, pj->vec);
+    }
+}
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -15677,6 +15861,23 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         return INFER_STATUS_OK;
     }
 #if defined(INFER__HAVE_AVX2)
+    if (p->dw) { /* with the depthwise conv after it (infer__conv_pw_dw_task) */
+        infer__pw_dw_job pj;
+        size_t per = 0;
+        double work = (double)p->n * (double)hw * (double)p->m * (double)(kk + p->dw->k[0] * p->dw->k[1]);
+        if (!c->packed) return infer__cfail(c, INFER_STATUS_BACKEND, "channels-last weights not packed");
+        infer__pw_dw_per(p, &per);
+        pj.c = c, pj.vec = infer__vec_of(isa), pj.wide = isa == &infer__isa_avx512;
+        pj.rows = pj.wide ? infer__pw_rows512 : infer__pw_rows256;
+        pj.n_tasks = infer__threads_for(c, work);
+        pj.by_ch = pj.n_tasks > 1 && p->n * p->dw->out[0] < 16 * pj.n_tasks;
+        pj.n_tasks = INFER__MIN(pj.n_tasks, pj.by_ch ? infer__pw_bands_at(pj.wide, p->m, -1) : p->n * p->dw->out[0]);
+        if (c->scratch_bytes < per * sizeof(float) * (size_t)pj.n_tasks + INFER__ALIGN)
+            pj.n_tasks = (int64_t)((c->scratch_bytes - INFER__MIN(c->scratch_bytes, INFER__ALIGN)) / (per * sizeof(float)));
+        if (pj.n_tasks < 1) return infer__cfail(c, INFER_STATUS_BACKEND, "fused depthwise conv scratch not planned");
+        infer__parallel(c, (int)pj.n_tasks, pj.n_tasks, infer__conv_pw_dw_task, &pj);
+        return INFER_STATUS_OK;
+    }
     if (p->out_nhwc) { /* channels-last out (infer__conv_nhwc_task) */
         infer__pw_job pj;
         size_t per = (size_t)infer__conv_nhwc_rows(p) * sizeof(float);

@@ -671,18 +671,21 @@ static void block_conv(infer_builder *b, const char *name, const char *x, const 
     *ok &= !infer_builder_add_node(b, "Conv", name, in, 3, out, 1, at, (size_t)n_at);
 }
 
-static void *block_model(const block_case *k, int residual, size_t *bytes) {
+/* tap: t1 read by a second node too (a pool to a second output, g1), so that the
+   depthwise conv does not run with expand (infer__dw_fuse_pass) */
+static void *block_model(const block_case *k, int residual, int tap, size_t *bytes) {
     infer_builder *b = NULL;
     int64_t xd[4];
     int ok = 1;
     const char *mul[2] = {"t2", "t4"}, *sub[2] = {"t4", "t2"}, *add[2] = {"t3", "t0"}, *gi[1] = {"t2"}, *go[1] = {"g"}, *mo[1] = {"t5"},
-               *ao[1] = {"t6"};
+               *ao[1] = {"t6"}, *ti[1] = {"t1"}, *to[1] = {"g1"};
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
     ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 4, xd, NULL);
     block_conv(b, "pre", "x", "t0", k->c, k->c, 3, k->ps, 1, "Relu", &ok);
-    block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, "Clip", &ok);
-    block_conv(b, "dw", "t1", "t2", k->e, k->e, k->k, k->s, k->e, "Relu", &ok);
+    block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, k->se == 1 ? "Sigmoid" : "Clip", &ok);
+    if (tap) ok &= !infer_builder_add_node(b, "GlobalAveragePool", "tap", ti, 1, to, 1, NULL, 0);
+    block_conv(b, "dw", "t1", "t2", k->e, k->e, k->k, k->s, k->e, k->se == 2 ? "Sigmoid" : "Relu", &ok);
     if (k->se) {
         ok &= !infer_builder_add_node(b, "GlobalAveragePool", "gap", gi, 1, go, 1, NULL, 0);
         block_conv(b, "se", "g", "t4", k->e, k->e, 1, 1, 1, "Sigmoid", &ok);
@@ -691,6 +694,7 @@ static void *block_model(const block_case *k, int residual, size_t *bytes) {
     block_conv(b, "project", k->se ? "t5" : "t2", "t3", k->e, k->f, 1, 1, 1, NULL, &ok);
     if (residual) ok &= !infer_builder_add_node(b, "Add", "add", add, 2, ao, 1, NULL, 0);
     block_conv(b, "head", residual ? "t6" : "t3", "y", k->f, 5, 1, 1, 1, NULL, &ok);
+    if (tap) ok &= !infer_builder_add_output(b, "g1");
     return model_image(b, ok, bytes);
 }
 
@@ -770,38 +774,54 @@ static void test_layout_nhwc(void) {
         {1, 17, 14, 14, 48, 17, 5, 2, 1, 1}, {2, 16, 1, 1, 64, 16, 3, 1, 1, 1}, {1, 4, 20, 3, 75, 4, 3, 1, 1, 0},
         {1, 32, 6, 6, 200, 40, 3, 2, 1, 1},  {1, 1, 4, 4, 13, 1, 3, 1, 1, 0},   {2, 3, 37, 29, 32, 16, 3, 1, 2, 0},
         {3, 5, 7, 6, 19, 5, 3, 1, 1, 2}, /* the SE scale first, by a Sub: t5 = t4 - t2 */
+        {1, 16, 64, 64, 96, 16, 3, 2, 1, 1}, {1, 8, 40, 48, 136, 8, 5, 1, 1, 2}, /* the fused dw conv's rows moved */
     };
     size_t i;
     int cpu = infer__cpu_features();
     (void)cpu; /* the layout pass needs AVX2 */
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const block_case *k = &cases[i];
-        int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc;
+        int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc, steps = 0, tap_steps = 0, fused = 0, nt;
         int64_t oh = ((k->h - 1) / k->ps) / k->s + 1, ow = ((k->w - 1) / k->ps) / k->s + 1, xd[4];
-        size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0;
+        size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0, tap_bytes = 0, j;
         float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
         float *y1 = (float *)malloc(yn * sizeof(float)), *y2 = (float *)malloc(yn * sizeof(float));
-        void *file = block_model(k, residual, &bytes);
+        void *file, *tap;
         char what[160];
-        CHECK(file && x && yr && y1 && y2);
-        if (!file || !x || !yr || !y1 || !y2) goto next;
+        test_seed(40 + (unsigned)i), file = block_model(k, residual, 0, &bytes); /* the same weights in both */
+        test_seed(40 + (unsigned)i), tap = block_model(k, residual, 1, &tap_bytes);
+        CHECK(file && tap && x && yr && y1 && y2);
+        if (!file || !tap || !x || !yr || !y1 || !y2) goto next;
         snprintf(what, sizeof what, "block n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld ps%lld se%d res%d",
                  (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->e, (long long)k->f,
                  (long long)k->k, (long long)k->s, (long long)k->ps, k->se, residual);
         xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
         test_fill(x, xn, -1, 1);
         CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL, NULL) == 0); /* the reference: all NCHW */
-        n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL, NULL);
+        n_nhwc = run_block(file, bytes, x, xd, y1, yn, 1, 0, NULL, &steps);
 #if defined(INFER__HAVE_AVX2)
         if (cpu & INFER__CPU_AVX2) /* t1 t2 (t4 t5), and t0 t3 (t6) when pre may write NHWC */
             want = 2 + 2 * !!k->se + (k->c > 1 && 9 * k->c <= INFER__LY_GEN_K ? 2 + residual : !residual); /* c 1: pre is depthwise */
+        fused = (cpu & INFER__CPU_AVX2) != 0; /* the dw conv runs with expand */
 #endif
         if (n_nhwc != want) printf("  %s: %d channels-last tensors, expected %d\n", what, n_nhwc, want);
         CHECK(n_nhwc == want);
         agree(what, y1, yr, yn, 1e-5, &worst_direct);
+        for (nt = 1; nt <= 2; nt++) { /* bit for bit the two convs apart (t1 read by a pool as well), 1 and 2 threads */
+            test_fill(y2, yn, -9, 9);
+            run_block(file, bytes, x, xd, y2, yn, nt, 0, NULL, NULL);
+            for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
+            test_fill(y2, yn, -9, 9);
+            run_block(tap, tap_bytes, x, xd, y2, yn, nt, 0, NULL, &tap_steps);
+            for (j = 0; j < yn && y1[j] == y2[j]; j++) continue;
+            if (j < yn) printf("  %s, %d threads: unfused differs at [%zu]: %.9g vs %.9g\n", what, nt, j, (double)y2[j], (double)y1[j]);
+            CHECK(j == yn);
+        }
+        if (tap_steps != steps + 1 + fused) printf("  %s: %d nodes run, %d with a tap on t1\n", what, steps, tap_steps);
+        CHECK(tap_steps == steps + 1 + fused);
         check_block_variants(what, file, bytes, x, xd, y1, yr, y2, yn);
     next:
-        free(file), free(x), free(yr), free(y1), free(y2);
+        free(file), free(tap), free(x), free(yr), free(y1), free(y2);
     }
 }
 
