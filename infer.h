@@ -3069,8 +3069,8 @@ typedef struct infer__conv_p { /* Conv, ConvTranspose, MaxPool, AveragePool */
     int in_nhwc, out_nhwc;     /* Conv: X, Y stored channels-last (infer__layout_pass) */
     infer__act act;
     const infer__val *res;     /* Conv: a residual added before act (infer__residual_pass), or NULL */
-    const struct infer__conv_p *dw; /* a 1x1 Conv writing channels-last: the depthwise Conv that alone reads its
-                                       Y, run with it (infer__dw_fuse_pass), or NULL */
+    const struct infer__conv_p *dw; /* a Conv writing channels-last: the depthwise Conv that alone reads its Y,
+                                       run with it (infer__dw_fuse_pass), or NULL */
     const infer__val *dw_w, *dw_b;  /* that Conv's W and B (or NULL) */
     infer__val *dw_y;               /* and its Y */
 } infer__conv_p;
@@ -6520,16 +6520,17 @@ static infer_status infer__residual_pass(infer_session *s, const infer_session_o
     return INFER_STATUS_OK;
 }
 
-/* -- a 1x1 conv and the depthwise conv after it --
+/* -- a conv and the depthwise conv after it --
    An inverted residual block (MobileNet's, EfficientNet's) widens the channels with a
-   1x1 conv, and a depthwise conv reads the wide tensor. Where both run channels-last (the
-   layout pass) and nothing else reads the 1x1 conv's Y, this pass has the 1x1 conv run
-   the depthwise one too, a few rows of Y at a time in its scratch
-   (infer__conv_pw_dw_task): Y, the largest tensor of the block, is never written out
-   whole and read back from memory. The depthwise conv leaves the steps; its output
-   becomes an output of the 1x1 conv's step for the planner, and Y gets no bytes. The
-   same kernels run on the same values, so results are bit for bit those of the two
-   convs apart. Like the layout pass, the choice depends on the graph alone. */
+   1x1 conv, and a depthwise conv reads the wide tensor (so does the first block, from the
+   stem's 3x3 conv). Where both write channels-last (the layout pass) and nothing else
+   reads the first conv's Y, this pass has that conv run the depthwise one too, a few rows
+   of Y at a time in its scratch (infer__conv_pw_dw_task): Y, the largest tensor of the
+   block, is never written out whole and read back from memory. The depthwise conv leaves
+   the steps; its output becomes an output of the first conv's step for the planner, and Y
+   gets no bytes. The same kernels run on the same values, so results are bit for bit
+   those of the two convs apart. Like the layout pass, the choice depends on the graph
+   alone. */
 static infer_status infer__dw_fuse_pass(infer_session *s) {
     const infer_model *m = s->m;
     uint32_t *readers, *drop, i, k, kept = 0;
@@ -6552,7 +6553,7 @@ static infer_status infer__dw_fuse_pass(infer_session *s) {
         infer__ctx dc;
         size_t bytes;
         infer__ctx pc;
-        if (n->op != INFER__OP_CONV || !p->out_nhwc || !infer__conv_pointwise(p) || p->res || n->out[0] == INFER__ABSENT ||
+        if (n->op != INFER__OP_CONV || !p->out_nhwc || infer__conv_is_dw(p) || p->res || n->out[0] == INFER__ABSENT ||
             s->vals[n->out[0]].kind != INFER__VAL_ARENA || readers[n->out[0]] != 1)
             continue;
         infer__ctx_init(s, node, &pc);
@@ -14384,10 +14385,11 @@ static int64_t infer__pw_dw_cap(const infer__conv_p *p) {
     const int64_t row = p->dw->in[1] * p->m * (int64_t)sizeof(float);
     return INFER__MIN(p->dw->in[0], INFER__MAX(2 * p->dw->k[0], INFER__PW_DW_BYTES / INFER__MAX(1, row)));
 }
-/* Floats of a task's scratch, a whole number of INFER__ALIGN */
+/* Floats of a task's scratch, a whole number of INFER__ALIGN: the rows, then a general
+   conv's gathered windows (infer__conv_nhwc_rows) */
 static int infer__pw_dw_per(const infer__conv_p *p, size_t *floats) {
     return infer__mul((size_t)infer__pw_dw_cap(p), (size_t)p->dw->in[1], floats) && infer__mul(*floats, (size_t)p->m, floats) &&
-           infer__add(*floats, INFER__ALIGN / sizeof(float) - 1, floats) &&
+           infer__add(*floats, (size_t)infer__conv_nhwc_rows(p) + INFER__ALIGN / sizeof(float) - 1, floats) &&
            ((*floats -= *floats % (INFER__ALIGN / sizeof(float))), 1);
 }
 static int infer__pw_dw_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
@@ -15640,66 +15642,85 @@ typedef void (*infer__pw_rows_fn)(const float *x, int64_t xps, int64_t xcs, cons
                                   const float *wt, int64_t M, int64_t j0, int64_t j1, float *y, const infer__act *act);
 
 /* task t of a channels-last conv: its positions [lo, hi) of every image */
+/* A general conv's taps as offsets from its window's corner, for infer__conv_nhwc_span */
+static void infer__conv_nhwc_offs(const infer__conv_p *p, int64_t *offs) {
+    int64_t ci, ky, kx, e = 0;
+    for (ci = 0; ci < p->c; ci++)
+        for (ky = 0; ky < p->k[0]; ky++)
+            for (kx = 0; kx < p->k[1] && e < INFER__LY_GEN_K; kx++) offs[e++] = (ci * p->in[0] + ky * p->d[0]) * p->in[1] + kx * p->d[1];
+}
+
+/* Positions [q0, q0 + cnt) of image n of a conv writing channels-last, output channels
+   [j0, j1), into y (position q0's row; rows of p->m): X read in place, a pointwise conv's
+   in either layout, a general conv's windows inside the image through offs
+   (infer__conv_nhwc_offs), the others gathered into buf (infer__conv_nhwc_rows floats) */
+static void infer__conv_nhwc_span(const infer__conv_p *p, infer__pw_rows_fn rows, const float *x, const float *wt,
+                                  const int64_t *offs, float *buf, int64_t n, int64_t q0, int64_t cnt, float *y,
+                                  int64_t j0, int64_t j1, const infer__act *act) {
+    const int64_t M = p->m, P = p->out[0] * p->out[1], kk = p->c * p->k[0] * p->k[1], end = q0 + cnt;
+    int64_t step, q;
+    if (!infer__conv_nhwc_rows(p)) {
+        if (p->in_nhwc) rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, wt, M, j0, j1, y, act);
+        else rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, wt, M, j0, j1, y, act);
+        return;
+    }
+    for (; q0 < end; q0 += step, y += step * M) { /* along one output row at a time */
+        const int64_t oy = q0 / p->out[1], ox = q0 % p->out[1], iy = oy * p->s[0] - p->pb[0];
+        const int64_t x0 = (p->pb[1] + p->s[1] - 1) / p->s[1], x1 = (p->in[1] - 1 - (p->k[1] - 1) * p->d[1] + p->pb[1]);
+        int64_t a, b;
+        step = INFER__MIN(end - q0, p->out[1] - ox);
+        a = b = ox + step; /* [a, b): the windows inside */
+        if (kk <= INFER__LY_GEN_K && iy >= 0 && iy + (p->k[0] - 1) * p->d[0] < p->in[0] && x1 >= 0) {
+            a = INFER__MIN(ox + step, INFER__MAX(ox, x0)), b = INFER__MAX(a, INFER__MIN(ox + step, x1 / p->s[1] + 1));
+            if (b > a)
+                rows(x + (n * p->c * p->in[0] + iy) * p->in[1] + a * p->s[1] - p->pb[1], p->s[1], 0, offs, b - a, kk, wt,
+                     M, j0, j1, y + (a - ox) * M, act);
+        }
+        for (q = ox; q < ox + step; q = q == a - 1 ? b : q + 1) { /* the others, INFER__PW_CHUNK at a time */
+            int64_t m = 1;
+            if (q >= a && q < b) continue;
+            while (m < INFER__PW_CHUNK && q + m < ox + step && !(q + m >= a && q + m < b)) m++;
+            infer__conv_nhwc_gather(p, x, offs, n, oy * p->out[1] + q, m, buf);
+            rows(buf, kk, 1, NULL, m, kk, wt, M, j0, j1, y + (q - ox) * M, act);
+            q += m - 1;
+        }
+    }
+}
+
 static void infer__conv_nhwc_task(void *arg, int64_t t, infer__pw_rows_fn rows) {
     const infer__pw_job *pj = (const infer__pw_job *)arg;
     const infer__ctx *c = pj->c;
     const infer__conv_p *p = &c->p->conv;
-    const int64_t M = p->m, P = p->out[0] * p->out[1], all = p->n * P, kk = p->c * p->k[0] * p->k[1];
+    const int64_t M = p->m, P = p->out[0] * p->out[1], all = p->n * P;
     const int64_t per = infer__conv_nhwc_rows(p), tiles = (all + 23) / 24; /* shares of whole tiles of 24 */
     const int64_t lo = INFER__MIN(all, tiles * t / pj->n_tasks * 24), hi = INFER__MIN(all, tiles * (t + 1) / pj->n_tasks * 24);
-    const float *x = (const float *)c->in[0]->data;
     float *y = (float *)c->out[0]->data;
     float *buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + t * per;
     infer__act none = {INFER__ACT_NONE, 0, 0};
     const infer__act *act = p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP ? &p->act : &none;
-    int64_t offs[INFER__LY_GEN_K], g, cnt, q, ci, ky, kx, e = 0;
-    for (ci = 0; per && ci < p->c; ci++) /* a general conv's taps, as offsets from its window's corner */
-        for (ky = 0; ky < p->k[0]; ky++)
-            for (kx = 0; kx < p->k[1] && e < INFER__LY_GEN_K; kx++) offs[e++] = (ci * p->in[0] + ky * p->d[0]) * p->in[1] + kx * p->d[1];
+    int64_t offs[INFER__LY_GEN_K], g, cnt;
+    if (per) infer__conv_nhwc_offs(p, offs);
     for (g = lo; g < hi; g += cnt) {
-        const int64_t n = g / P, q0 = g % P;
-        cnt = INFER__MIN(hi - g, P - q0);
-        if (per) { /* a general conv, along one output row: windows inside the image in place, the others gathered */
-            const int64_t oy = q0 / p->out[1], ox = q0 % p->out[1], iy = oy * p->s[0] - p->pb[0];
-            const int64_t x0 = (p->pb[1] + p->s[1] - 1) / p->s[1], x1 = (p->in[1] - 1 - (p->k[1] - 1) * p->d[1] + p->pb[1]);
-            int64_t a, b;
-            cnt = INFER__MIN(cnt, p->out[1] - ox);
-            a = b = ox + cnt; /* [a, b): the windows inside */
-            if (kk <= INFER__LY_GEN_K && iy >= 0 && iy + (p->k[0] - 1) * p->d[0] < p->in[0] && x1 >= 0) {
-                a = INFER__MIN(ox + cnt, INFER__MAX(ox, x0)), b = INFER__MAX(a, INFER__MIN(ox + cnt, x1 / p->s[1] + 1));
-                if (b > a)
-                    rows(x + (n * p->c * p->in[0] + iy) * p->in[1] + a * p->s[1] - p->pb[1], p->s[1], 0, offs, b - a, kk,
-                         c->packed, M, 0, M, y + (n * P + oy * p->out[1] + a) * M, act);
-            }
-            for (q = ox; q < ox + cnt; q = q == a - 1 ? b : q + 1) { /* the others, INFER__PW_CHUNK at a time */
-                int64_t m = 1;
-                if (q >= a && q < b) continue;
-                while (m < INFER__PW_CHUNK && q + m < ox + cnt && !(q + m >= a && q + m < b)) m++;
-                infer__conv_nhwc_gather(p, x, offs, n, oy * p->out[1] + q, m, buf);
-                rows(buf, kk, 1, NULL, m, kk, c->packed, M, 0, M, y + (n * P + oy * p->out[1] + q) * M, act);
-                q += m - 1;
-            }
-        } else if (p->in_nhwc) {
-            rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, c->packed, M, 0, M, y + (n * P + q0) * M, act);
-        } else {
-            rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, c->packed, M, 0, M, y + (n * P + q0) * M, act);
-        }
+        cnt = INFER__MIN(hi - g, P - g % P);
+        infer__conv_nhwc_span(p, rows, (const float *)c->in[0]->data, c->packed, offs, buf, g / P, g % P, cnt, y + g * M, 0,
+                              M, act);
     }
     if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_apply_vec(pj->vec, &p->act, y + lo * M, (hi - lo) * M);
 }
 static void infer__conv_nhwc_task512(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows512); }
 static void infer__conv_nhwc_task256(void *arg, int64_t t) { infer__conv_nhwc_task(arg, t, infer__pw_rows256); }
 
-/* A 1x1 conv writing channels-last and the depthwise conv that alone reads its Y, in one
-   pass (infer__dw_fuse_pass). Task t takes its share of the depthwise conv's output rows
-   (image, row) and keeps rows [base, base + have) of Y, of one image, in its scratch of
-   cap rows: when a window needs a row past them, the rows from the window's first move to
-   the start, and the 1x1 conv fills the rest of the cap with the next rows in one call
-   (up to the last that the task's windows in the image need).
+/* A conv writing channels-last (1x1, or a stem) and the depthwise conv that alone reads
+   its Y, in one pass (infer__dw_fuse_pass). Task t takes its share of the depthwise conv's
+   output rows (image, row) and keeps rows [base, base + have) of Y, of one image, in its
+   scratch of cap rows: when a window needs a row past them, the rows from the window's
+   first move to the start, and the conv fills the rest of the cap with the next rows in
+   one call (infer__conv_nhwc_span, up to the last that the task's windows in the image
+   need).
    Each row of Y is made once in a task (its first window may make again up to k - s rows
    that the task before made as well). Where that would be much (fewer than 16 output rows
-   a task: a small image at batch 1), tasks take shares of the 1x1 conv's bands of
-   channels instead, and every row. */
+   a task: a small image at batch 1), tasks take shares of the conv's bands of channels
+   instead, and every row. */
 typedef struct infer__pw_dw_job {
     const infer__ctx *c;
     const infer__vec_isa *vec;
@@ -15708,7 +15729,7 @@ typedef struct infer__pw_dw_job {
     int64_t n_tasks;
 } infer__pw_dw_job;
 
-/* The 1x1 conv's bands of channels (infer__pw_band): how many, and with first >= 0 the
+/* A conv's bands of output channels (infer__pw_band): how many, and with first >= 0 the
    channel where band first starts */
 static int64_t infer__pw_bands_at(int wide, int64_t m, int64_t first) {
     int64_t j = 0, b = 0;
@@ -15720,7 +15741,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
     const infer__pw_dw_job *pj = (const infer__pw_dw_job *)arg;
     const infer__ctx *c = pj->c;
     const infer__conv_p *p = &c->p->conv, *d = p->dw;
-    const int64_t M = p->m, ih = d->in[0], iw = d->in[1], oh = d->out[0], P = ih * iw, K = d->k[0], S = d->s[0];
+    const int64_t M = p->m, ih = d->in[0], iw = d->in[1], oh = d->out[0], K = d->k[0], S = d->s[0];
     const int64_t rows = p->n * oh, row = iw * M, cap = infer__pw_dw_cap(p), nb = infer__pw_bands_at(pj->wide, M, -1);
     const int64_t lo = pj->by_ch ? 0 : rows * t / pj->n_tasks, hi = pj->by_ch ? rows : rows * (t + 1) / pj->n_tasks;
     const int64_t j0 = pj->by_ch ? infer__pw_bands_at(pj->wide, M, nb * t / pj->n_tasks) : 0;
@@ -15731,10 +15752,11 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
     infer__act none = {INFER__ACT_NONE, 0, 0};
     const infer__act *act = p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP ? &p->act : &none;
     infer__conv_p q = *d; /* d on the image from row base */
-    int64_t r, n_at = -1, base = 0, have = 0;
+    int64_t r, n_at = -1, base = 0, have = 0, offs[INFER__LY_GEN_K];
     size_t per = 0;
     infer__pw_dw_per(p, &per); /* checked at creation */
     buf = (float *)(((uintptr_t)c->scratch + INFER__ALIGN - 1) & ~(uintptr_t)(INFER__ALIGN - 1)) + (size_t)t * per;
+    if (infer__conv_nhwc_rows(p)) infer__conv_nhwc_offs(p, offs);
     for (r = lo; r < hi; r++) {
         const int64_t n = r / oh, iy0 = r % oh * S - d->pb[0], a = INFER__MAX(0, iy0), b = INFER__MIN(ih, iy0 + K);
         if (n != n_at) n_at = n, base = a, have = 0;
@@ -15749,8 +15771,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
             e = INFER__MIN(INFER__MIN(ih, base + cap), /* and no row past the task's last window in the image */
                            (INFER__MIN(hi, (n + 1) * oh) - 1 - n * oh) * S - d->pb[0] + K);
             q0 = (base + have) * iw, cnt = (e - base - have) * iw, yr = buf + have * row;
-            if (p->in_nhwc) pj->rows(x + (n * P + q0) * p->c, p->c, 1, NULL, cnt, p->c, c->packed, M, j0, j1, yr, act);
-            else pj->rows(x + n * p->c * P + q0, 1, P, NULL, cnt, p->c, c->packed, M, j0, j1, yr, act);
+            infer__conv_nhwc_span(p, pj->rows, x, c->packed, offs, buf + cap * row, n, q0, cnt, yr, j0, j1, act);
             if (act == &none && p->act.kind != INFER__ACT_NONE && !pj->by_ch) infer__act_apply_vec(pj->vec, &p->act, yr, cnt * M);
             for (q0 = 0; act == &none && p->act.kind != INFER__ACT_NONE && pj->by_ch && q0 < cnt; q0++)
                 infer__act_apply_vec(pj->vec, &p->act, yr + q0 * M + j0, j1 - j0);

@@ -629,10 +629,13 @@ static void test_conv_huge_pads(void) {
    over INFER__LY_GEN_K taps) and the pointwise one to NCHW (head),
    between NHWC tensors (expand, project, se), the depthwise conv, the same-shape Add and
    broadcast Mul, and the pool. Checked against the reference kernels (all NCHW), with the
-   AVX2 kernels forced as well on AVX-512 CPUs, 1 and 2 threads bit-identical. */
+   AVX2 kernels forced as well on AVX-512 CPUs, 1 and 2 threads bit-identical. The
+   depthwise conv runs with expand (or with pre, in the cases without expand:
+   infer__dw_fuse_pass): bit for bit as in the same block with a second reader of t1. */
 typedef struct block_case {
     int64_t n, c, h, w, e, f, k, s, ps; /* ps: pre's stride */
     int se; /* 0: none, 1: t2 * t4, 2: t4 - t2 */
+    int noexp; /* 1: no expand, pre writes t1 (e = c), no residual */
 } block_case;
 
 static void block_const(infer_builder *b, const char *name, int n_dims, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
@@ -682,8 +685,8 @@ static void *block_model(const block_case *k, int residual, int tap, size_t *byt
     if (infer_builder_create(NULL, &b)) return NULL;
     xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
     ok &= !infer_builder_add_input(b, "x", INFER_DTYPE_F32, 4, xd, NULL);
-    block_conv(b, "pre", "x", "t0", k->c, k->c, 3, k->ps, 1, "Relu", &ok);
-    block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, k->se == 1 ? "Sigmoid" : "Clip", &ok);
+    block_conv(b, "pre", "x", k->noexp ? "t1" : "t0", k->c, k->c, 3, k->ps, 1, "Relu", &ok);
+    if (!k->noexp) block_conv(b, "expand", "t0", "t1", k->c, k->e, 1, 1, 1, k->se == 1 ? "Sigmoid" : "Clip", &ok);
     if (tap) ok &= !infer_builder_add_node(b, "GlobalAveragePool", "tap", ti, 1, to, 1, NULL, 0);
     block_conv(b, "dw", "t1", "t2", k->e, k->e, k->k, k->s, k->e, k->se == 2 ? "Sigmoid" : "Relu", &ok);
     if (k->se) {
@@ -770,18 +773,20 @@ static void check_block_variants(const char *what, const void *file, size_t byte
 
 static void test_layout_nhwc(void) {
     static const block_case cases[] = {
-        {1, 8, 13, 13, 24, 8, 3, 1, 1, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 2, 0},  {3, 8, 9, 11, 40, 8, 5, 1, 1, 1},
-        {1, 17, 14, 14, 48, 17, 5, 2, 1, 1}, {2, 16, 1, 1, 64, 16, 3, 1, 1, 1}, {1, 4, 20, 3, 75, 4, 3, 1, 1, 0},
-        {1, 32, 6, 6, 200, 40, 3, 2, 1, 1},  {1, 1, 4, 4, 13, 1, 3, 1, 1, 0},   {2, 3, 37, 29, 32, 16, 3, 1, 2, 0},
-        {3, 5, 7, 6, 19, 5, 3, 1, 1, 2}, /* the SE scale first, by a Sub: t5 = t4 - t2 */
-        {1, 16, 64, 64, 96, 16, 3, 2, 1, 1}, {1, 8, 40, 48, 136, 8, 5, 1, 1, 2}, /* the fused dw conv's rows moved */
+        {1, 8, 13, 13, 24, 8, 3, 1, 1, 0, 0},  {1, 3, 7, 5, 16, 17, 3, 2, 2, 0, 0},  {3, 8, 9, 11, 40, 8, 5, 1, 1, 1, 0},
+        {1, 17, 14, 14, 48, 17, 5, 2, 1, 1, 0}, {2, 16, 1, 1, 64, 16, 3, 1, 1, 1, 0}, {1, 4, 20, 3, 75, 4, 3, 1, 1, 0, 0},
+        {1, 32, 6, 6, 200, 40, 3, 2, 1, 1, 0},  {1, 1, 4, 4, 13, 1, 3, 1, 1, 0, 0},   {2, 3, 37, 29, 32, 16, 3, 1, 2, 0, 0},
+        {3, 5, 7, 6, 19, 5, 3, 1, 1, 2, 0}, /* the SE scale first, by a Sub: t5 = t4 - t2 */
+        {1, 16, 64, 64, 96, 16, 3, 2, 1, 1, 0}, {1, 8, 40, 48, 136, 8, 5, 1, 1, 2, 0}, /* the fused dw conv's rows moved */
+        {1, 8, 30, 22, 8, 16, 3, 1, 2, 0, 1}, {2, 16, 50, 50, 16, 8, 5, 2, 2, 1, 1}, /* the stem to the dw conv */
+        {1, 24, 128, 96, 24, 8, 3, 1, 2, 0, 1},
     };
     size_t i;
     int cpu = infer__cpu_features();
     (void)cpu; /* the layout pass needs AVX2 */
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const block_case *k = &cases[i];
-        int residual = k->s == 1 && k->f == k->c, want = 0, n_nhwc, steps = 0, tap_steps = 0, fused = 0, nt;
+        int residual = k->s == 1 && k->f == k->c && !k->noexp, want = 0, n_nhwc, steps = 0, tap_steps = 0, fused = 0, nt;
         int64_t oh = ((k->h - 1) / k->ps) / k->s + 1, ow = ((k->w - 1) / k->ps) / k->s + 1, xd[4];
         size_t xn = (size_t)(k->n * k->c * k->h * k->w), yn = (size_t)(k->n * 5 * oh * ow), bytes = 0, tap_bytes = 0, j;
         float *x = (float *)malloc(xn * sizeof(float)), *yr = (float *)malloc(yn * sizeof(float));
@@ -792,9 +797,9 @@ static void test_layout_nhwc(void) {
         test_seed(40 + (unsigned)i), tap = block_model(k, residual, 1, &tap_bytes);
         CHECK(file && tap && x && yr && y1 && y2);
         if (!file || !tap || !x || !yr || !y1 || !y2) goto next;
-        snprintf(what, sizeof what, "block n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld ps%lld se%d res%d",
+        snprintf(what, sizeof what, "block n%lld c%lld %lldx%lld e%lld f%lld k%lld s%lld ps%lld se%d res%d noexp%d",
                  (long long)k->n, (long long)k->c, (long long)k->h, (long long)k->w, (long long)k->e, (long long)k->f,
-                 (long long)k->k, (long long)k->s, (long long)k->ps, k->se, residual);
+                 (long long)k->k, (long long)k->s, (long long)k->ps, k->se, residual, k->noexp);
         xd[0] = k->n, xd[1] = k->c, xd[2] = k->h, xd[3] = k->w;
         test_fill(x, xn, -1, 1);
         CHECK(run_block(file, bytes, x, xd, yr, yn, 1, 1, NULL, NULL) == 0); /* the reference: all NCHW */
@@ -802,7 +807,8 @@ static void test_layout_nhwc(void) {
 #if defined(INFER__HAVE_AVX2)
         if (cpu & INFER__CPU_AVX2) /* t1 t2 (t4 t5), and t0 t3 (t6) when pre may write NHWC */
             want = 2 + 2 * !!k->se + (k->c > 1 && 9 * k->c <= INFER__LY_GEN_K ? 2 + residual : !residual); /* c 1: pre is depthwise */
-        fused = (cpu & INFER__CPU_AVX2) != 0; /* the dw conv runs with expand */
+        fused = (cpu & INFER__CPU_AVX2) != 0; /* the dw conv runs with expand (or pre) */
+        if ((cpu & INFER__CPU_AVX2) && k->noexp) want = 3 + 2 * !!k->se; /* t1 t2 t3 (t4 t5) */
 #endif
         if (n_nhwc != want) printf("  %s: %d channels-last tensors, expected %d\n", what, n_nhwc, want);
         CHECK(n_nhwc == want);
