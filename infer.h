@@ -515,7 +515,8 @@ typedef struct infer_node_info {
     size_t n_inputs, n_outputs;
     /* sessions only: */
     int runs;                 /* 1: runs on every infer_run; 0: folded at creation, a shared view, or
-                                 done by the Conv before it (a residual Add and its Relu) */
+                                 done by the Conv before it (a residual Add and its Relu, a depthwise
+                                 Conv) */
     const char *kernel;       /* the kernel variant chosen ("avx512", "avx2", "ref"; "int8_vnni",
                                  "int8_avx2": a MatMul/Gemm/Conv on int8 weights), NULL when it does not run */
     double total_ms;          /* with infer_session_options.profile: time in this node, all runs */
@@ -15751,7 +15752,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
     float *y = (float *)p->dw_y->data, *buf;
     infer__act none = {INFER__ACT_NONE, 0, 0};
     const infer__act *act = p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP ? &p->act : &none;
-    infer__conv_p q = *d; /* d on the image from row base */
+    infer__conv_p q = *d; /* d on the rows of Y in buf */
     int64_t r, n_at = -1, base = 0, have = 0, offs[INFER__LY_GEN_K];
     size_t per = 0;
     infer__pw_dw_per(p, &per); /* checked at creation */
@@ -15777,7 +15778,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
                 infer__act_apply_vec(pj->vec, &p->act, yr + q0 * M + j0, j1 - j0);
             have = e - base;
         }
-        q.in[0] = ih - base;
+        q.in[0] = have; /* the rows there: the window's end is the same, and no prefetch goes past them */
         infer__dw_nhwc_row(&q, buf, dw_w, dw_b, y + r * d->out[1] * M, iy0 - base, j0, j1, pj->wide, pj->vec);
     }
 }
