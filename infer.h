@@ -6539,7 +6539,7 @@ static infer_status infer__dw_fuse_pass(infer_session *s) {
     readers = (uint32_t *)infer__calloc(&s->a, (size_t)m->n_tensors + m->n_nodes, sizeof(uint32_t));
     if (!readers) return infer__fail(s->err, INFER_STATUS_OUT_OF_MEMORY, "%s: out of memory creating a session", m->path);
     drop = readers + m->n_tensors;
-    for (i = 0; i < s->n_steps; i++) { /* each root value's readers: how many, and the last one */
+    for (i = 0; i < s->n_steps; i++) { /* each root value's readers (as X, once each; otherwise many) */
         const infer__node *n = &m->nodes[s->steps[i]];
         int32_t r = infer__residual(s, s->steps[i]);
         for (k = 0; k < n->n_in; k++)
@@ -14893,6 +14893,15 @@ typedef struct infer__dw_nhwc_job {
     int wide; /* AVX-512: 16 channels at a time first */
 } infer__dw_nhwc_job;
 
+/* act on channels [j0, j1) of n rows of y, m floats apart (an activation no kernel applied) */
+static void infer__act_cols(const infer__vec_isa *vec, const infer__act *act, float *y, int64_t n, int64_t m, int64_t j0,
+                            int64_t j1) {
+    int64_t r;
+    if (j1 - j0 == m) infer__act_apply_vec(vec, act, y, n * m);
+    else
+        for (r = 0; r < n; r++) infer__act_apply_vec(vec, act, y + r * m + j0, j1 - j0);
+}
+
 /* Channels [j0, j1) (j0 a multiple of 16, j1 of 8 or C) of output row y of a
    channels-last depthwise conv p whose first window row is iy0, of the image whose rows
    start at xb: W channels at a time (AVX-512's 16 first where wide), the last ones singly */
@@ -14916,8 +14925,7 @@ static void infer__dw_nhwc_row(const infer__conv_p *p, const float *xb, const fl
             y[ox * C + j] = a;
             if (act_vec) infer__act_apply(&p->act, y + ox * C + j, 1);
         }
-    if (!act_vec && j1 - j0 == C) infer__act_apply_vec(vec, &p->act, y, ow * C);
-    for (ox = 0; !act_vec && j1 - j0 < C && ox < ow; ox++) infer__act_apply_vec(vec, &p->act, y + ox * C + j0, j1 - j0);
+    if (!act_vec) infer__act_cols(vec, &p->act, y, ow, C, j0, j1);
 }
 
 static void infer__conv_dw_nhwc_task(void *arg, int64_t t) {
@@ -15773,9 +15781,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
                            (INFER__MIN(hi, (n + 1) * oh) - 1 - n * oh) * S - d->pb[0] + K);
             q0 = (base + have) * iw, cnt = (e - base - have) * iw, yr = buf + have * row;
             infer__conv_nhwc_span(p, pj->rows, x, c->packed, offs, buf + cap * row, n, q0, cnt, yr, j0, j1, act);
-            if (act == &none && p->act.kind != INFER__ACT_NONE && !pj->by_ch) infer__act_apply_vec(pj->vec, &p->act, yr, cnt * M);
-            for (q0 = 0; act == &none && p->act.kind != INFER__ACT_NONE && pj->by_ch && q0 < cnt; q0++)
-                infer__act_apply_vec(pj->vec, &p->act, yr + q0 * M + j0, j1 - j0);
+            if (act == &none && p->act.kind != INFER__ACT_NONE) infer__act_cols(pj->vec, &p->act, yr, cnt, M, j0, j1);
             have = e - base;
         }
         q.in[0] = have; /* the rows there: the window's end is the same, and no prefetch goes past them */
