@@ -103,6 +103,75 @@ static void test_vecmath_ulp(void) {
 #endif
 }
 
+/* Each map kind gives the same bits for a value whatever its place: in a block of four
+   vectors (infer__vmap4_*), a single vector, or the padded tail (a map of one value); and
+   the GEMM's tile epilogue, whose full tiles take two rows as four vectors, gives the bits
+   of the bias adds and then the map. n = 4 W 3 + W + 5 values over +-30, with 0, -0, inf
+   and NaN among them. */
+static void test_vact_blocks_bitwise(void) {
+#if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
+    static const int kinds[] = {INFER__ACT_RELU,       INFER__ACT_LEAKY_RELU, INFER__ACT_SIGMOID,   INFER__ACT_TANH,
+                                INFER__ACT_CLIP,       INFER__ACT_HARD_SIGMOID, INFER__ACT_HARD_SWISH, INFER__ACT_GELU,
+                                INFER__ACT_GELU_TANH, INFER__ACT_SILU,       INFER__VK_EXP,        INFER__VK_ERF,
+                                INFER__VK_SWISH};
+    const infer__vec_isa *isas[3];
+    const infer__gemm_isa *gisas[3];
+    const char *names[3];
+    int n_isa = 0, cpu = infer__cpu_features(), v;
+    size_t f;
+    test_seed(31);
+#if defined(INFER__HAVE_AVX2)
+    if (cpu & INFER__CPU_AVX512) isas[n_isa] = &infer__vec_avx512, gisas[n_isa] = &infer__isa_avx512, names[n_isa++] = "avx512";
+    if (cpu & INFER__CPU_AVX2) isas[n_isa] = &infer__vec_avx2, gisas[n_isa] = &infer__isa_avx2, names[n_isa++] = "avx2";
+#endif
+#if defined(INFER__HAVE_NEON)
+    if (cpu & INFER__CPU_NEON) isas[n_isa] = &infer__vec_neon, gisas[n_isa] = &infer__isa_neon, names[n_isa++] = "neon";
+#endif
+    if (!n_isa) SKIP("no SIMD kernels on this CPU");
+    for (v = 0; v < n_isa; v++)
+        for (f = 0; f < sizeof kinds / sizeof kinds[0]; f++) {
+            const int64_t w = isas[v]->width, n = 4 * w * 3 + w + 5, nr = gisas[v]->nr, rows = 5;
+            const infer__act act = {kinds[f], 0.3f, kinds[f] == INFER__ACT_CLIP ? 2.5f : 0.4f};
+            float x[4 * 16 * 3 + 16 + 5], all[sizeof x / sizeof x[0]], one, tile[5 * 40], want[5 * 40];
+            float rb[5], cb[32];
+            int64_t i, j;
+            test_fill(x, (size_t)n, -30, 30);
+            x[3] = 0.0f, x[w + 1] = -0.0f, x[4 * w + 2] = INFINITY, x[8 * w + 5] = -INFINITY, x[n - 2] = NAN;
+            isas[v]->map(kinds[f], all, x, n, act.alpha, act.beta);
+            for (i = 0; i < n; i++) {
+                isas[v]->map(kinds[f], &one, x + i, 1, act.alpha, act.beta);
+                if (memcmp(&one, all + i, sizeof one) != 0) {
+                    printf("  %s kind %d: x[%lld] = %.9g gives %.9g in a block, %.9g alone\n", names[v], kinds[f],
+                           (long long)i, (double)x[i], (double)all[i], (double)one);
+                    test__failed_checks++;
+                    break;
+                }
+            }
+            if (kinds[f] >= INFER__VK_EXP || !gisas[v]->epi) continue; /* the epilogue takes activations only */
+            test_fill(tile, sizeof tile / sizeof tile[0], -6, 6);
+            test_fill(rb, 5, -1, 1);
+            test_fill(cb, 32, -1, 1);
+            tile[7] = -0.0f;
+            for (i = 0; i < rows; i++)
+                for (j = 0; j < nr; j++) {
+                    float s = tile[i * 40 + j] + rb[i];
+                    s = s + cb[j];
+                    isas[v]->map(kinds[f], &want[i * 40 + j], &s, 1, act.alpha, act.beta);
+                }
+            gisas[v]->epi(tile, 40, rows, nr, rb, cb, &act);
+            for (i = 0; i < rows; i++)
+                if (memcmp(tile + i * 40, want + i * 40, (size_t)nr * sizeof(float)) != 0) {
+                    printf("  %s kind %d: the tile epilogue's row %lld differs from the bias adds and the map\n", names[v],
+                           kinds[f], (long long)i);
+                    test__failed_checks++;
+                    break;
+                }
+        }
+#else
+    SKIP("no SIMD kernels in this build");
+#endif
+}
+
 /* -- kernels against the reference, through one-op models -- */
 
 /* CPU features the variant choice sees: 0x100 | bits (0x100 alone: the reference) */
@@ -397,6 +466,7 @@ static void test_attention_kernels(void) {
 int main(void) {
     test_seed(7);
     RUN(test_vecmath_ulp);
+    RUN(test_vact_blocks_bitwise);
     RUN(test_unary_kernels);
     RUN(test_binary_kernels);
     RUN(test_channel_kernels);
