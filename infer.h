@@ -11226,9 +11226,9 @@ INFER__TGT_##S static float infer__vmax_##S(const float *x, int64_t n) {        
 }                                                                                                                                                            \
 INFER__TGT_##S static float infer__vexp_shift_##S(float *y, const float *x, float shift, int64_t n) {                                                        \
     INFER__VF_##S sh = P##_set1_ps(shift), s = P##_setzero_ps(), e;                                                                                          \
-    int64_t i = 0;                                                                                                                                           \
+    int64_t i = INFER__VEXP4_##S(y, x, shift, n, &s); /* blocks of four vectors first, where the ISA has them */                                             \
     for (; i + INFER__W_##S <= n; i += INFER__W_##S) {                                                                                                       \
-        e = INFER__VEXP_##S(P##_sub_ps(P##_loadu_ps(x + i), sh));                                                                                            \
+        e = infer__vexp_own_##S(P##_sub_ps(P##_loadu_ps(x + i), sh));                                                                                        \
         s = P##_add_ps(s, e);                                                                                                                                \
         P##_storeu_ps(y + i, e);                                                                                                                             \
     }                                                                                                                                                        \
@@ -11236,7 +11236,7 @@ INFER__TGT_##S static float infer__vexp_shift_##S(float *y, const float *x, floa
         float t[16];                                                                                                                                         \
         int64_t k;                                                                                                                                           \
         for (k = 0; k < INFER__W_##S; k++) t[k] = k < n - i ? x[i + k] : -INFINITY;                                                                          \
-        e = INFER__VEXP_##S(P##_sub_ps(P##_loadu_ps(t), sh));                                                                                                \
+        e = infer__vexp_own_##S(P##_sub_ps(P##_loadu_ps(t), sh));                                                                                            \
         s = P##_add_ps(s, e);                                                                                                                                \
         P##_storeu_ps(t, e);                                                                                                                                 \
         memcpy(y + i, t, (size_t)(n - i) * sizeof(float));                                                                                                   \
@@ -11437,15 +11437,36 @@ INFER__VMATH_TEMPLATE(avx512q, infer__q_avx512)
             infer__q_##S##_storeu_ps(y + i, infer__vact_##S##q(kind, infer__q_##S##_loadu_ps(x + i), al, be));        \
         return i;                                                                                                      \
     }
+/* infer__vexp_shift_<S> on the whole blocks of four vectors: *s = their lane-wise sum;
+   returns how many floats */
+#define INFER__VEXP4_TEMPLATE(S, P)                                                                                    \
+    INFER__TGT_##S static int64_t infer__vexp4_##S(float *y, const float *x, float shift, int64_t n,                   \
+                                                   INFER__VF_##S *s) {                                                 \
+        const infer__vq_##S sh = infer__q_##S##_set1_ps(shift);                                                        \
+        infer__vq_##S acc = infer__q_##S##_setzero_ps(), e;                                                            \
+        int64_t i = 0;                                                                                                 \
+        for (; i + 4 * INFER__W_##S <= n; i += 4 * INFER__W_##S) {                                                     \
+            e = infer__vexp_own_##S##q(infer__q_##S##_sub_ps(infer__q_##S##_loadu_ps(x + i), sh));                     \
+            acc = infer__q_##S##_add_ps(acc, e);                                                                       \
+            infer__q_##S##_storeu_ps(y + i, e);                                                                        \
+        }                                                                                                              \
+        *s = P##_add_ps(P##_add_ps(acc.a, acc.b), P##_add_ps(acc.c, acc.d));                                           \
+        return i;                                                                                                      \
+    }
 INFER__VMAP4_TEMPLATE(avx2)
 INFER__VMAP4_TEMPLATE(avx512)
+INFER__VEXP4_TEMPLATE(avx2, _mm256)
+INFER__VEXP4_TEMPLATE(avx512, _mm512)
 #define INFER__VMAP4_avx2(kind, y, x, n, alpha, beta) infer__vmap4_avx2(kind, y, x, n, alpha, beta)
 #define INFER__VMAP4_avx512(kind, y, x, n, alpha, beta) infer__vmap4_avx512(kind, y, x, n, alpha, beta)
+#define INFER__VEXP4_avx2(y, x, shift, n, s) infer__vexp4_avx2(y, x, shift, n, s)
+#define INFER__VEXP4_avx512(y, x, shift, n, s) infer__vexp4_avx512(y, x, shift, n, s)
 INFER__VEC_TEMPLATE(avx2, _mm256)
 INFER__VEC_TEMPLATE(avx512, _mm512)
 #endif
 #if defined(INFER__HAVE_NEON)
 #define INFER__VMAP4_neon(kind, y, x, n, alpha, beta) 0
+#define INFER__VEXP4_neon(y, x, shift, n, s) 0
 INFER__VMATH_TEMPLATE(neon, infer__nv)
 INFER__VEC_TEMPLATE(neon, infer__nv)
 #endif
