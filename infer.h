@@ -12108,7 +12108,7 @@ static size_t infer__gemm_shared_a_bytes(int64_t m, int64_t n, int64_t k, int nt
    accumulators, 2 for the B row, 1 broadcast */
 #define INFER__FMA8(r, i)                                                                                          \
     if (R > (i)) {                                                                                                 \
-        __m256 x = _mm256_broadcast_ss(a + (i));                                                                   \
+        __m256 x = _mm256_broadcast_ss(a + (i) * as);                                                              \
         r##a = _mm256_fmadd_ps(x, b0, r##a);                                                                       \
         if (W > 8) r##b = _mm256_fmadd_ps(x, b1, r##b);                                                            \
     }
@@ -12133,17 +12133,19 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__k
     else if (K == INFER__ACT_CLIP) v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(e->alpha)), _mm256_set1_ps(e->beta));
     return v;
 }
-/* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP */
+/* K: -2 no epilogue, else e's activation: NONE, RELU or CLIP. A's value (i, p) is at
+   a[i * as + p * ps]: a packed panel (as 1, ps 6) or rows of A read in place (as its row
+   stride, ps 1: infer__ukr_ua_avx2) */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
-                   const int K, const infer__kepi *e) {
+infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
+                   const float *b, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
     __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
     __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
     int64_t p;
     int i;
     for (i = 0; i < R; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); /* as the AVX-512 kernel */
-    for (p = 0; p < kc; p++, a += 6, b += 16) {
-        _mm_prefetch((const char *)(a + 6 * 128), _MM_HINT_T0); /* A 128 steps ahead, as the AVX-512 kernel (-9%) */
+    for (p = 0; p < kc; p++, a += ps, b += 16) {
+        if (ps > 1) _mm_prefetch((const char *)(a + 6 * 128), _MM_HINT_T0); /* packed A 128 steps ahead (-9%) */
         _mm_prefetch((const char *)(b + 16 * 32), _MM_HINT_T0); /* B 32 steps ahead (BERT-base: -3%) */
         __m256 b0 = _mm256_loadu_ps(b), b1 = W > 8 ? _mm256_loadu_ps(b + 8) : b0;
         INFER__FMA8(r0, 0)
@@ -12162,24 +12164,30 @@ infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const f
 }
 __attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
                                                                      float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, -2, NULL);
+    infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL);
 }
 __attribute__((target("avx2,fma"))) static void infer__ukr_epi_avx2(int64_t kc, const float *a, const float *b, float *c,
                                                                      int64_t ldc, int acc, const infer__kepi *e, int kind) {
-    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, INFER__ACT_RELU, e);
-    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, INFER__ACT_CLIP, e);
-    else infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, INFER__ACT_NONE, e);
+    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, INFER__ACT_RELU, e);
+    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, INFER__ACT_CLIP, e);
+    else infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, INFER__ACT_NONE, e);
+}
+/* the full tile's rows read in place (row stride lda), w 8/16 columns as 0/1 */
+__attribute__((target("avx2,fma"))) static void infer__ukr_ua_avx2(int w, int64_t kc, const float *a, int64_t lda,
+                                                                    const float *b, float *c, int64_t ldc, int acc) {
+    if (w) infer__ukr_rw_avx2(6, 16, kc, a, lda, 1, b, c, ldc, acc, -2, NULL);
+    else infer__ukr_rw_avx2(6, 8, kc, a, lda, 1, b, c, ldc, acc, -2, NULL);
 }
 /* instance (r, w) of the edge set: r rows 2/4/6 as 0/1/2, w 8/16 columns as 0/1 */
 __attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int w, int64_t kc, const float *a,
                                                                       const float *b, float *c, int64_t ldc, int acc) {
     switch (r * 2 + w) {
-    case 0: infer__ukr_rw_avx2(2, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
-    case 1: infer__ukr_rw_avx2(2, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
-    case 2: infer__ukr_rw_avx2(4, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
-    case 3: infer__ukr_rw_avx2(4, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
-    case 4: infer__ukr_rw_avx2(6, 8, kc, a, b, c, ldc, acc, -2, NULL); break;
-    default: infer__ukr_rw_avx2(6, 16, kc, a, b, c, ldc, acc, -2, NULL); break;
+    case 0: infer__ukr_rw_avx2(2, 8, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
+    case 1: infer__ukr_rw_avx2(2, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
+    case 2: infer__ukr_rw_avx2(4, 8, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
+    case 3: infer__ukr_rw_avx2(4, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
+    case 4: infer__ukr_rw_avx2(6, 8, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
+    default: infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
     }
 }
 /* W columns (1..4) of a 6-row tile, one column of C a vector: as infer__ukr_col_avx512 */
@@ -12617,8 +12625,8 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 }
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
-                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, NULL, NULL, infer__ukr_col_avx2,
-                                                 NULL};
+                                                 infer__tile_epi_avx2, infer__ukr_epi_avx2, infer__ukr_ua_avx2, NULL,
+                                                 infer__ukr_col_avx2, NULL};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
                                                    infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512,
@@ -12932,7 +12940,7 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
     const int64_t n = g->n, k = g->k, mp = (g->m + mr - 1) / mr * mr, np = (n + nr - 1) / nr * nr;
     float *c = g->c;
     int64_t jc, pc, ic, jr, ir, jb;
-    const int ua = infer__gemm_ua(g), ub = infer__gemm_ub(g);
+    const int ua = infer__gemm_ua(g), ub = infer__gemm_ub(g), wf = nr == 32 ? 2 : nr == 16 ? 1 : 0; /* ukr_ua's nr */
     for (jc = j0; jc < j1; jc += INFER__GEMM_NC) {
         int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
         for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
@@ -12954,7 +12962,7 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                             int64_t cols = INFER__MIN(nr, nc - jr);
                             float *ct = c + (ic + ir) * n + jc + jr;
                             const float *ar = g->a + (ic + ir) * g->a_rs + pc;
-                            if (rows == mr && cols == nr) isa->ukr_ua(2, kc, ar, g->a_rs, bb + jr * kc, ct, n, acc);
+                            if (rows == mr && cols == nr) isa->ukr_ua(wf, kc, ar, g->a_rs, bb + jr * kc, ct, n, acc);
                             else if (rows == mr) { /* column edge: widths as infer__gemm_edge's */
                                 float tile[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX];
                                 int64_t j0 = 0, left;

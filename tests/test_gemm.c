@@ -142,20 +142,26 @@ static void test_gemm_rows_in_place(void) {
         for (i = 0; i < m; i++) memcpy(wide + i * 1024, a + i * k, (size_t)k * sizeof(float));
         ref_double(m, n, k, a, k, 1, b, n, 1, want, abs_sum);
 #if defined(INFER__HAVE_AVX2)
-        if (cpu & INFER__CPU_AVX512) {
-            infer__gemm_job g;
-            memset(&g, 0, sizeof g);
-            g.isa = &infer__isa_avx512, g.n = n, g.a_cs = 1, g.a_rs = k;
-            CHECK(infer__gemm_ua(&g) == (n <= INFER__GEMM_NC)); /* these strides spread the rows over the sets... */
-            g.a_rs = 1024;
-            CHECK(!infer__gemm_ua(&g)); /* ...1024 floats puts them all on one */
-            for (t = 1; t <= 2; t++) {
-                snprintf(what, sizeof what, "avx512 m=%lld n=%lld k=%lld threads=%d", (long long)m, (long long)n,
-                         (long long)k, t);
-                infer__gemm_f32(team_ctx(t), &infer__isa_avx512, m, n, k, a, k, 1, b, n, 1, c1, t, scratch, sb);
-                infer__gemm_f32(team_ctx(t), &infer__isa_avx512, m, n, k, wide, 1024, 1, b, n, 1, c2, t, scratch, sb);
-                if (!close_to(what, c1, want, abs_sum, m * n)) break;
-                CHECK(memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) == 0);
+        {
+            const infer__gemm_isa *isas[2] = {&infer__isa_avx512, &infer__isa_avx2};
+            const char *names[2] = {"avx512", "avx2"};
+            int v;
+            for (v = 0; v < 2; v++) {
+                infer__gemm_job g;
+                if (!(cpu & (v ? INFER__CPU_AVX2 : INFER__CPU_AVX512))) continue;
+                memset(&g, 0, sizeof g);
+                g.isa = isas[v], g.n = n, g.a_cs = 1, g.a_rs = k;
+                CHECK(infer__gemm_ua(&g) == (n <= INFER__GEMM_NC)); /* these strides spread the rows over the sets... */
+                g.a_rs = 1024;
+                CHECK(!infer__gemm_ua(&g)); /* ...1024 floats puts them all on one */
+                for (t = 1; t <= 2; t++) {
+                    snprintf(what, sizeof what, "%s m=%lld n=%lld k=%lld threads=%d", names[v], (long long)m,
+                             (long long)n, (long long)k, t);
+                    infer__gemm_f32(team_ctx(t), isas[v], m, n, k, a, k, 1, b, n, 1, c1, t, scratch, sb);
+                    infer__gemm_f32(team_ctx(t), isas[v], m, n, k, wide, 1024, 1, b, n, 1, c2, t, scratch, sb);
+                    if (!close_to(what, c1, want, abs_sum, m * n)) break;
+                    CHECK(memcmp(c1, c2, (size_t)(m * n) * sizeof(float)) == 0);
+                }
             }
         }
 #endif
