@@ -12511,6 +12511,30 @@ INFER__ROW_KERNEL(infer__row_f32_avx2, __attribute__((target("avx2,fma"))) stati
                   __attribute__((target("avx2,fma"), always_inline)) static inline, __m256, 8, _mm256_set1_ps,
                   _mm256_loadu_ps, _mm256_storeu_ps, _mm256_fmadd_ps)
 
+/* A tile epilogue's map kinds (KIND < 0) on a full tile (2 W columns): its rows two at a
+   time as four vectors through infer__vact_<S>q, the bias adds as the loop after it does */
+#define INFER__TILE_EPI4(S, P, W, VT)                                                                                  \
+    if (KIND < 0 && cols == 2 * (W)) {                                                                                 \
+        const infer__vq_##S qa = infer__q_##S##_set1_ps(act->alpha), qb = infer__q_##S##_set1_ps(act->beta);           \
+        for (; i + 2 <= rows; i += 2, c += 2 * ldc) {                                                                  \
+            infer__vq_##S q;                                                                                           \
+            q.a = P##_loadu_ps(c), q.b = P##_loadu_ps(c + (W));                                                        \
+            q.c = P##_loadu_ps(c + ldc), q.d = P##_loadu_ps(c + ldc + (W));                                            \
+            if (row_bias) {                                                                                            \
+                const VT b0 = P##_set1_ps(row_bias[i]), b1 = P##_set1_ps(row_bias[i + 1]);                             \
+                q.a = P##_add_ps(q.a, b0), q.b = P##_add_ps(q.b, b0);                                                  \
+                q.c = P##_add_ps(q.c, b1), q.d = P##_add_ps(q.d, b1);                                                  \
+            }                                                                                                          \
+            if (col_bias) {                                                                                            \
+                const VT b0 = P##_loadu_ps(col_bias), b1 = P##_loadu_ps(col_bias + (W));                               \
+                q.a = P##_add_ps(q.a, b0), q.b = P##_add_ps(q.b, b1);                                                  \
+                q.c = P##_add_ps(q.c, b0), q.d = P##_add_ps(q.d, b1);                                                  \
+            }                                                                                                          \
+            q = infer__vact_##S##q(kind, q, qa, qb);                                                                   \
+            P##_storeu_ps(c, q.a), P##_storeu_ps(c + (W), q.b);                                                        \
+            P##_storeu_ps(c + ldc, q.c), P##_storeu_ps(c + ldc + (W), q.d);                                            \
+        }                                                                                                              \
+    }
 /* infer__tile_epi_avx2 for one activation KIND: NONE, RELU and CLIP inline, -1 any other
    through infer__vact_avx2q (four vectors at a time: two rows of a full tile) and
    infer__vact_avx2 */
@@ -12523,27 +12547,7 @@ infer__tile_epi_k_avx2(const int KIND, float *c, int64_t ldc, int64_t rows, int6
     const __m256 zero = _mm256_setzero_ps();
     const __m256i tail = _mm256_loadu_si256((const __m256i *)(ones + 8 - cols % 8));
     int64_t i = 0, j;
-    if (KIND < 0 && cols == 16) { /* a full tile's rows two at a time, as four vectors (infer__vact_avx2q) */
-        const infer__vq_avx2 qa = infer__q_avx2_set1_ps(act->alpha), qb = infer__q_avx2_set1_ps(act->beta);
-        for (; i + 2 <= rows; i += 2, c += 2 * ldc) {
-            infer__vq_avx2 q;
-            q.a = _mm256_loadu_ps(c), q.b = _mm256_loadu_ps(c + 8);
-            q.c = _mm256_loadu_ps(c + ldc), q.d = _mm256_loadu_ps(c + ldc + 8);
-            if (row_bias) {
-                const __m256 b0 = _mm256_set1_ps(row_bias[i]), b1 = _mm256_set1_ps(row_bias[i + 1]);
-                q.a = _mm256_add_ps(q.a, b0), q.b = _mm256_add_ps(q.b, b0);
-                q.c = _mm256_add_ps(q.c, b1), q.d = _mm256_add_ps(q.d, b1);
-            }
-            if (col_bias) {
-                const __m256 b0 = _mm256_loadu_ps(col_bias), b1 = _mm256_loadu_ps(col_bias + 8);
-                q.a = _mm256_add_ps(q.a, b0), q.b = _mm256_add_ps(q.b, b1);
-                q.c = _mm256_add_ps(q.c, b0), q.d = _mm256_add_ps(q.d, b1);
-            }
-            q = infer__vact_avx2q(kind, q, qa, qb);
-            _mm256_storeu_ps(c, q.a), _mm256_storeu_ps(c + 8, q.b);
-            _mm256_storeu_ps(c + ldc, q.c), _mm256_storeu_ps(c + ldc + 8, q.d);
-        }
-    }
+    INFER__TILE_EPI4(avx2, _mm256, 8, __m256)
     for (; i < rows; i++, c += ldc) {
         __m256 b = _mm256_set1_ps(row_bias ? row_bias[i] : 0.0f), v;
         for (j = 0; j < cols; j += 8) {
@@ -12578,27 +12582,7 @@ infer__tile_epi_k_avx512(const int KIND, float *c, int64_t ldc, int64_t rows, in
     const __m512 al = _mm512_set1_ps(act ? act->alpha : 0), be = _mm512_set1_ps(act ? act->beta : 0);
     const __m512 zero = _mm512_setzero_ps();
     int64_t i = 0, j;
-    if (KIND < 0 && cols == 32) { /* a full tile's rows two at a time, as four vectors (infer__vact_avx512q) */
-        const infer__vq_avx512 qa = infer__q_avx512_set1_ps(act->alpha), qb = infer__q_avx512_set1_ps(act->beta);
-        for (; i + 2 <= rows; i += 2, c += 2 * ldc) {
-            infer__vq_avx512 q;
-            q.a = _mm512_loadu_ps(c), q.b = _mm512_loadu_ps(c + 16);
-            q.c = _mm512_loadu_ps(c + ldc), q.d = _mm512_loadu_ps(c + ldc + 16);
-            if (row_bias) {
-                const __m512 b0 = _mm512_set1_ps(row_bias[i]), b1 = _mm512_set1_ps(row_bias[i + 1]);
-                q.a = _mm512_add_ps(q.a, b0), q.b = _mm512_add_ps(q.b, b0);
-                q.c = _mm512_add_ps(q.c, b1), q.d = _mm512_add_ps(q.d, b1);
-            }
-            if (col_bias) {
-                const __m512 b0 = _mm512_loadu_ps(col_bias), b1 = _mm512_loadu_ps(col_bias + 16);
-                q.a = _mm512_add_ps(q.a, b0), q.b = _mm512_add_ps(q.b, b1);
-                q.c = _mm512_add_ps(q.c, b0), q.d = _mm512_add_ps(q.d, b1);
-            }
-            q = infer__vact_avx512q(kind, q, qa, qb);
-            _mm512_storeu_ps(c, q.a), _mm512_storeu_ps(c + 16, q.b);
-            _mm512_storeu_ps(c + ldc, q.c), _mm512_storeu_ps(c + ldc + 16, q.d);
-        }
-    }
+    INFER__TILE_EPI4(avx512, _mm512, 16, __m512)
     for (; i < rows; i++, c += ldc) {
         __m512 b = _mm512_set1_ps(row_bias ? row_bias[i] : 0.0f), v;
         for (j = 0; j < cols; j += 16) {
