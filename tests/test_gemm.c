@@ -151,7 +151,7 @@ static void test_gemm_rows_in_place(void) {
                 if (!(cpu & (v ? INFER__CPU_AVX2 : INFER__CPU_AVX512))) continue;
                 memset(&g, 0, sizeof g);
                 g.isa = isas[v], g.n = n, g.a_cs = 1, g.a_rs = k;
-                CHECK(infer__gemm_ua(&g) == (n <= INFER__GEMM_NC)); /* these strides spread the rows over the sets... */
+                CHECK(infer__gemm_ua(&g) == (n <= isas[v]->ua_n)); /* these strides spread the rows over the sets... */
                 g.a_rs = 1024;
                 CHECK(!infer__gemm_ua(&g)); /* ...1024 floats puts them all on one */
                 for (t = 1; t <= 2; t++) {
