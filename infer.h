@@ -11090,15 +11090,6 @@ INFER__TGT_##S static inline INFER__VF_##S infer__vexp_own_##S(INFER__VF_##S x) 
     h = P##_srai_epi32(k, 1); /* 2^k as 2^h 2^(k-h): both normal for k in [-150, 128] */                                                                     \
     return P##_mul_ps(P##_mul_ps(p, INFER__POW2_##S(h)), INFER__POW2_##S(P##_sub_epi32(k, h)));                                                              \
 }                                                                                                                                                            \
-/* exp(x) for x <= 0 (NaN too), 0 below -87.33 where exp(x) < 2^-126: one 2^k, no                                                                            \
-   subnormal results (the sigmoid's: its error there is below 2^-126; 18% faster SiLU) */                                                                    \
-INFER__TGT_##S static inline INFER__VF_##S infer__vexp_neg_##S(INFER__VF_##S x) {                                                                            \
-    const INFER__VF_##S lo = P##_set1_ps(-87.33f);                                                                                                           \
-    INFER__VF_##S p;                                                                                                                                         \
-    INFER__VI_##S k;                                                                                                                                         \
-    p = infer__vexp_p_##S(P##_max_ps(lo, x), &k); /* NaN stays NaN */                                                                                        \
-    return INFER__SEL_##S(INFER__LT_##S(x, lo), P##_setzero_ps(), P##_mul_ps(p, INFER__POW2_##S(k)));                                                        \
-}                                                                                                                                                            \
 INFER__TGT_##S static inline INFER__VF_##S infer__vtanh_own_##S(INFER__VF_##S x) {                                                                           \
     INFER__VF_##S a = INFER__ABS_##S(x), z = P##_mul_ps(a, a), p, e, big;                                                                                    \
     p = P##_fmadd_ps(P##_set1_ps(-5.70498872745e-3f), z, P##_set1_ps(2.06390887954e-2f));                                                                    \
@@ -11170,7 +11161,7 @@ INFER__TGT_##S static inline INFER__VF_##S infer__vgelu_##S(INFER__VF_##S x) {  
 /* exp inline (ours, not SLEEF's call): with a call a vector, SiLU's pass after a conv was   \
    latency-bound (EfficientNet-B0, AMD EPYC, one thread: 3-4% faster end to end) */          \
 INFER__TGT_##S static inline INFER__VF_##S infer__vsigmoid_##S(INFER__VF_##S x) {                                                                            \
-    INFER__VF_##S e = infer__vexp_neg_##S(P##_sub_ps(P##_setzero_ps(), INFER__ABS_##S(x))), r = P##_div_ps(P##_set1_ps(1.0f), P##_add_ps(P##_set1_ps(1.0f), e)); \
+    INFER__VF_##S e = infer__vexp_own_##S(P##_sub_ps(P##_setzero_ps(), INFER__ABS_##S(x))), r = P##_div_ps(P##_set1_ps(1.0f), P##_add_ps(P##_set1_ps(1.0f), e)); \
     return INFER__SEL_##S(INFER__LT_##S(x, P##_setzero_ps()), P##_mul_ps(e, r), r);                                                                          \
 }                                                                                                                                                            \
 INFER__TGT_##S static inline INFER__VF_##S infer__vact_##S(int kind, INFER__VF_##S v, INFER__VF_##S al, INFER__VF_##S be) {                                  \
