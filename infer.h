@@ -12019,6 +12019,10 @@ typedef void (*infer__ukr_col_fn)(int w, int64_t kc, const float *a, const float
 typedef void (*infer__ukr_16col_fn)(int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
 typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   const infer__kepi *e, int kind);
+/* as infer__ukr_fn, with B's kc rows read in place (row stride ldb, NR values each) and
+   written to bw as the packed panel [kc][NR] */
+typedef void (*infer__ukr_pb_fn)(int64_t kc, const float *a, const float *b, int64_t ldb, float *bw, float *c,
+                                 int64_t ldc, int acc);
 
 typedef struct infer__gemm_isa {
     int mr, nr;
@@ -12033,6 +12037,7 @@ typedef struct infer__gemm_isa {
     infer__ukr_col_fn col;     /* an edge of up to nr / 4 columns, a column of mr rows a vector, or NULL */
     infer__ukr_16col_fn col16; /* a full-row edge of 16 + (1 to nr / 4) columns in one pass, or NULL */
     int64_t ua_n;              /* ukr_ua: for at most this many columns of C (infer__gemm_ua) */
+    infer__ukr_pb_fn ukr_pb;   /* the full tile packing B's panel as it reads it, or NULL */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -12125,16 +12130,22 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__k
    stride, ps 1: infer__ukr_ua_avx2) */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
 infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
-                   const float *b, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
+                   const float *b, const int64_t bs, float *bw, float *c, int64_t ldc, int acc, const int K,
+                   const infer__kepi *e) {
     __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
     __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
     int64_t p;
     int i;
     for (i = 0; i < R; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); /* as the AVX-512 kernel */
-    for (p = 0; p < kc; p++, a += ps, b += 16) {
+    for (p = 0; p < kc; p++, a += ps, b += bs) {
         if (ps > 1) _mm_prefetch((const char *)(a + 6 * 128), _MM_HINT_T0); /* packed A 128 steps ahead (-9%) */
-        _mm_prefetch((const char *)(b + 16 * 32), _MM_HINT_T0); /* B 32 steps ahead (BERT-base: -3%) */
+        _mm_prefetch((const char *)(bw ? b + 8 * bs : b + 16 * 32), _MM_HINT_T0); /* B 32 steps ahead (BERT: -3%) */
         __m256 b0 = _mm256_loadu_ps(b), b1 = W > 8 ? _mm256_loadu_ps(b + 8) : b0;
+        if (bw) { /* infer__ukr_pb_avx2: the panel as infer__pack_b writes it */
+            _mm256_storeu_ps(bw, b0);
+            if (W > 8) _mm256_storeu_ps(bw + 8, b1);
+            bw += 16;
+        }
         INFER__FMA8(r0, 0)
         INFER__FMA8(r1, 1)
         INFER__FMA8(r2, 2)
@@ -12151,30 +12162,38 @@ infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const i
 }
 __attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
                                                                      float *c, int64_t ldc, int acc) {
-    infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL);
+    infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL);
 }
 __attribute__((target("avx2,fma"))) static void infer__ukr_epi_avx2(int64_t kc, const float *a, const float *b, float *c,
                                                                      int64_t ldc, int acc, const infer__kepi *e, int kind) {
-    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, INFER__ACT_RELU, e);
-    else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, INFER__ACT_CLIP, e);
-    else infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, INFER__ACT_NONE, e);
+    if (kind == INFER__ACT_RELU) infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_RELU, e);
+    else if (kind == INFER__ACT_CLIP)
+        infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_CLIP, e);
+    else infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_NONE, e);
+}
+/* the full tile reading B's rows in place (row stride ldb) and writing them to bw as the
+   packed panel, for the other tiles of the block */
+__attribute__((target("avx2,fma"))) static void infer__ukr_pb_avx2(int64_t kc, const float *a, const float *b,
+                                                                    int64_t ldb, float *bw, float *c, int64_t ldc,
+                                                                    int acc) {
+    infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, ldb, bw, c, ldc, acc, -2, NULL);
 }
 /* the full tile's rows read in place (row stride lda), w 8/16 columns as 0/1 */
 __attribute__((target("avx2,fma"))) static void infer__ukr_ua_avx2(int w, int64_t kc, const float *a, int64_t lda,
                                                                     const float *b, float *c, int64_t ldc, int acc) {
-    if (w) infer__ukr_rw_avx2(6, 16, kc, a, lda, 1, b, c, ldc, acc, -2, NULL);
-    else infer__ukr_rw_avx2(6, 8, kc, a, lda, 1, b, c, ldc, acc, -2, NULL);
+    if (w) infer__ukr_rw_avx2(6, 16, kc, a, lda, 1, b, 16, NULL, c, ldc, acc, -2, NULL);
+    else infer__ukr_rw_avx2(6, 8, kc, a, lda, 1, b, 16, NULL, c, ldc, acc, -2, NULL);
 }
 /* instance (r, w) of the edge set: r rows 2/4/6 as 0/1/2, w 8/16 columns as 0/1 */
 __attribute__((target("avx2,fma"))) static void infer__ukr_part_avx2(int r, int w, int64_t kc, const float *a,
                                                                       const float *b, float *c, int64_t ldc, int acc) {
     switch (r * 2 + w) {
-    case 0: infer__ukr_rw_avx2(2, 8, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
-    case 1: infer__ukr_rw_avx2(2, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
-    case 2: infer__ukr_rw_avx2(4, 8, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
-    case 3: infer__ukr_rw_avx2(4, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
-    case 4: infer__ukr_rw_avx2(6, 8, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
-    default: infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, c, ldc, acc, -2, NULL); break;
+    case 0: infer__ukr_rw_avx2(2, 8, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL); break;
+    case 1: infer__ukr_rw_avx2(2, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL); break;
+    case 2: infer__ukr_rw_avx2(4, 8, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL); break;
+    case 3: infer__ukr_rw_avx2(4, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL); break;
+    case 4: infer__ukr_rw_avx2(6, 8, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL); break;
+    default: infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL); break;
     }
 }
 /* W columns (1..4) of a 6-row tile, one column of C a vector: as infer__ukr_col_avx512 */
@@ -12597,11 +12616,11 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
                                                  infer__tile_epi_avx2, infer__ukr_epi_avx2, infer__ukr_ua_avx2, NULL,
-                                                 infer__ukr_col_avx2, NULL, 128};
+                                                 infer__ukr_col_avx2, NULL, 128, infer__ukr_pb_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
                                                    infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512,
-                                                   infer__ukr_16col_avx512, INFER__GEMM_NC};
+                                                   infer__ukr_16col_avx512, INFER__GEMM_NC, NULL};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -12674,7 +12693,7 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL, NULL, 0};
+                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL, NULL, 0, NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12921,9 +12940,11 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
             int64_t kc = INFER__MIN(k - pc, INFER__GEMM_KC);
             int last = pc + kc == k, acc = pc > 0 || g->c_acc;
             const float *bb = bp, *ab = ap;
+            /* pb: B's panels packed by the first row of tiles as it reads them (isa->ukr_pb) */
+            int pb = !g->b_packed && !g->pack_b && !ub && !ua && g->b_cs == 1 && isa->ukr_pb && i1 - i0 >= mr;
             if (g->b_packed) bb = g->b_packed + pc * np + jc * kc;
             else if (g->pack_b) g->pack_b(bp, g->pack_arg, jc, nc, pc, kc, nr);
-            else if (!ub) infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
+            else if (!ub && !pb) infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
             for (ic = i0; ic < i1; ic += INFER__GEMM_MC) {
                 int64_t mc = INFER__MIN(i1 - ic, INFER__GEMM_MC);
                 /* A read in place: each MR rows (kept in L1) meet INFER__GEMM_UA_JB columns of
@@ -12969,6 +12990,14 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                         float *ct = c + (ic + ir) * n + jc + jr;
                         infer__kepi e = g->kepi; /* the epilogue in the kernel's registers */
                         int kepi = last && g->epi && g->kepi_on;
+                        if (pb && ic == i0 && ir == 0) { /* the panel's first tile packs it (rows == mr) */
+                            if (cols == nr) {
+                                isa->ukr_pb(kc, ab, g->b + pc * g->b_rs + jc + jr, g->b_rs, bp + jr * kc, ct, n, acc);
+                                if (last && g->epi) g->epi(g->epi_arg, ct, n, ic, jc + jr, rows, cols);
+                                continue;
+                            }
+                            infer__pack_b(bp + jr * kc, g->b, g->b_rs, 1, jc + jr, cols, pc, kc, nr);
+                        }
                         if (e.row_bias) e.row_bias += ic + ir;
                         if (e.col_bias) e.col_bias += jc + jr;
                         if (ub && cols == nr && rows % isa->rstep == 0) { /* B's rows in place */
