@@ -268,7 +268,7 @@ static void test_conv_batch_images(void) {
 }
 
 static void test_conv_fixed_shapes(void) {
-    conv_case k[32];
+    conv_case k[40];
     int i, n = 0;
     test_seed(11);
     k[n++] = cc(1, 17, 7, 9, 33, 1, 1, 0, 1, 1);   /* pointwise: X is B */
@@ -291,6 +291,12 @@ static void test_conv_fixed_shapes(void) {
     k[n++] = cc(1, 2, 1100, 3, 5, 3, 1, 0, 1, 1);   /* 1-wide output rows: over 512 pack segments a block */
     k[n++] = cc(1, 3, 999, 4, 4, 3, 2, 1, 1, 1);    /* 2-wide output rows at stride 2 */
     k[n] = cc(1, 6, 8, 30, 6, 3, 1, 0, 1, 6), k[n].pw = 2, k[n].pw2 = 0, k[n].ph2 = 2, k[n].sw = 2, n++; /* uneven pads */
+    /* other strides: 3 both ways with taps past both ends, 3 down and 2 across, 1 down
+       and 2 across (5x3), and a stem-like 7x7 stride 2 over 64 channels of 100 x 100 */
+    k[n++] = cc(2, 5, 19, 23, 14, 5, 3, 2, 1, 1);                                            /* 5x5 stride 3 */
+    k[n] = cc(1, 4, 13, 21, 9, 3, 2, 1, 1, 1), k[n].sh = 3, k[n].ph2 = 0, k[n].pw2 = 2, n++;  /* 3 down, 2 across */
+    k[n] = cc(1, 3, 11, 26, 5, 3, 2, 1, 1, 1), k[n].sh = 1, k[n].kh = 5, k[n].ph = 2, n++;    /* 1 down, 5x3 */
+    k[n++] = cc(1, 64, 100, 100, 4, 7, 2, 3, 1, 1);                                          /* wide stem */
     k[n] = cc(2, 5, 1, 37, 6, 1, 1, 1, 1, 1), k[n].kw = 5, k[n].n_sp = 1, n++;                       /* 1-D */
     k[n] = cc(1, 4, 7, 6, 5, 3, 1, 1, 1, 1), k[n].n_sp = 3, n++;                                       /* 3-D: ref */
     k[n] = cc(1, 7, 9, 9, 13, 3, 1, 1, 1, 1), k[n].act = "Relu", n++;
