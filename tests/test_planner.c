@@ -7,7 +7,8 @@
      an independent checker proves the plan sound, a reference interpreter in double
      precision proves in-place reuse and views did not corrupt any value, and the
      arena stays within 1.10x of the lower bound on average;
-   - CNN-like and transformer-like graphs: the arena equals the lower bound. */
+   - CNN-like and transformer-like graphs: the arena equals the lower bound;
+   - the CPU backend's arena allocation (alignment, huge-page boundary, a caller's allocator). */
 #define INFER_IMPLEMENTATION
 #include "test.h"
 
@@ -585,7 +586,45 @@ static void test_typical_graphs(void) {
     check_typical("transformer, 4 layers, seq 64, d 64, 8 heads", build_transformer(4, 64, 64, 8));
 }
 
+/* The CPU backend's arena (infer__cpu_alloc): 64-byte aligned below 4 MiB; from 4 MiB, on
+   Linux, on a 2 MiB boundary (all of it can be transparent huge pages) with every byte
+   writable; through a caller's allocator, whatever it returns. */
+static void *counting_alloc(void *user, size_t bytes) {
+    ++*(int *)user;
+    return malloc(bytes);
+}
+static void counting_free(void *user, void *p) {
+    ++*(int *)user;
+    free(p);
+}
+static void test_arena_alloc(void) {
+    static const size_t sizes[] = {1, 4096, ((size_t)4 << 20) - 1, (size_t)4 << 20, ((size_t)6 << 20) + 12345};
+    int calls = 0;
+    infer_allocator mine = {counting_alloc, counting_free, NULL};
+    size_t i;
+    mine.user = &calls;
+    for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        void *raw = NULL;
+        unsigned char *p = (unsigned char *)infer__cpu_alloc(NULL, sizes[i], &raw);
+        CHECK(p != NULL && raw != NULL);
+        if (!p) continue;
+        CHECK((uintptr_t)p % INFER__ALIGN == 0);
+#if INFER__MADV_HUGEPAGE
+        if (sizes[i] >= ((size_t)4 << 20)) CHECK((uintptr_t)p % ((size_t)2 << 20) == 0);
+#endif
+        memset(p, 0x5a, sizes[i]); /* every byte is ours (ASan and valgrind check the bounds) */
+        CHECK(p[0] == 0x5a && p[sizes[i] - 1] == 0x5a);
+        infer__cpu_free(NULL, raw);
+        p = (unsigned char *)infer__cpu_alloc(&mine, sizes[i], &raw);
+        CHECK(p != NULL && (uintptr_t)p % INFER__ALIGN == 0);
+        if (p) memset(p, 0xa5, sizes[i]);
+        infer__cpu_free(&mine, raw);
+    }
+    CHECK_EQ_INT(calls, 2 * (int)(sizeof sizes / sizeof sizes[0]));
+}
+
 int main(void) {
+    RUN(test_arena_alloc);
     RUN(test_plan_random_buffers);
     RUN(test_plan_tight_steps);
     RUN(test_random_dags);
