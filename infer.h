@@ -16538,11 +16538,11 @@ static float infer__maxpool2_one(const infer__conv_p *p, const float *xp, int64_
 /* 8 outputs of a MaxPool row from rows a0..b0 of x (ld apart; x at the first window's
    first column): the taps in the reference's order (ties keep the first, a NaN stays) */
 __attribute__((target("avx2,fma"))) static __m256 infer__maxpool2_exact(const infer__conv_p *p, const float *x,
-                                                                       int64_t ld, int64_t a0, int64_t b0) {
-    __m256 acc = infer__dw_load(x + a0 * ld, p->s[1]);
+                                                                       int64_t ld, int64_t rows) {
+    __m256 acc = infer__dw_load(x, p->s[1]);
     int64_t ky, kx;
-    for (ky = a0; ky < b0; ky++)
-        for (kx = ky == a0; kx < p->k[1]; kx++) {
+    for (ky = 0; ky < rows; ky++)
+        for (kx = ky == 0; kx < p->k[1]; kx++) {
             __m256 v = infer__dw_load(x + ky * ld + kx, p->s[1]);
             acc = _mm256_blendv_ps(_mm256_max_ps(v, acc), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
         }
@@ -16616,10 +16616,11 @@ __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *
     float pad[16 * 40]; /* up to 16 rows of the 8 s + k - 1 columns of 8 windows */
     /* the padded rows: column -pb to past the last 8 windows' last load */
     const int64_t ld = ((p->out[1] - 1) * s + p->k[1] + 16 + 7) / 8 * 8, ldo = (p->out[1] + 7) / 8 * 8;
-    float rows[INFER__MAXPOOL_ROWS], *ring = rows + ld + 8; /* a padded input row (+ 8), then k[0] rows of maxima */
-    int64_t in_ring[16];                                /* the input row each holds, or -1 */
+    float rows[INFER__MAXPOOL_ROWS], *ring = rows; /* a padded input row (+ 8), then k[0] rows of maxima */
+    int64_t in_ring[16];                          /* the input row each holds, or -1 */
     int nan_ring[16];
     const int sep = padded && ld + 8 + p->k[0] * ldo <= INFER__MAXPOOL_ROWS;
+    if (sep) ring = rows + ld + 8; /* only then inside rows (UBSan: even unused, a pointer past it is undefined) */
     for (j = 0; j < 16; j++) in_ring[j] = -1, nan_ring[j] = 0;
     for (oy = 0; oy < p->out[0]; oy++) {
         float *yr = yp + oy * p->out[1];
@@ -16649,16 +16650,15 @@ __attribute__((target("avx2,fma"))) static void infer__maxpool2_task_avx2(void *
             int inside = ox >= lo && ox * s - p->pb[1] + p->k[1] - 1 + 8 * s <= p->in[1];
             if (a0 < b0 && (inside || padded)) {
                 int64_t o = inside ? ox : INFER__MIN(ox, p->out[1] - 8), w = 8 * s + p->k[1] - 1, c0 = o * s - p->pb[1];
-                const float *x0 = xp + c0 + iy * p->in[1];
+                const float *x0 = xp + (iy + a0) * p->in[1]; /* the first window row inside */
                 int64_t ld = p->in[1];
                 if (!inside) { /* the 8 windows' columns of rows a0..b0, -inf outside the row */
-                    for (ky = a0; ky < b0; ky++)
+                    for (ky = 0; ky < b0 - a0; ky++)
                         for (j = 0; j < w; j++)
-                            pad[(ky - a0) * 40 + j] =
-                                c0 + j >= 0 && c0 + j < p->in[1] ? x0[ky * p->in[1] + j] : -INFINITY;
-                    x0 = pad - a0 * 40, ld = 40;
-                }
-                _mm256_storeu_ps(yr + o, infer__maxpool2_exact(p, x0, ld, a0, b0));
+                            pad[ky * 40 + j] = c0 + j >= 0 && c0 + j < p->in[1] ? x0[ky * p->in[1] + c0 + j] : -INFINITY;
+                    x0 = pad, ld = 40;
+                } else x0 += c0;
+                _mm256_storeu_ps(yr + o, infer__maxpool2_exact(p, x0, ld, b0 - a0));
                 ox = o + 8;
             } else {
                 yr[ox] = infer__maxpool2_one(p, xp, oy, ox);

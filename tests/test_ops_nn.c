@@ -1158,9 +1158,11 @@ static void test_maxpool_grid(void) {
 
 /* f32 MaxPool on rows of 8 outputs and more, which the AVX2 kernel takes 8 at a time, at
    the ends of rows from a copy padded with -inf: kernels 2 to 5, strides 1 and 2, every
-   pad below the kernel at either end (ResNet's 3x3 stride 2 pad 1 among them), ceil_mode. */
+   pad below the kernel at either end (ResNet's 3x3 stride 2 pad 1 among them), ceil_mode;
+   rows of 1500 and 2001, too wide for the separable path's stack rows (each window's
+   taps in turn, from a padded copy at the ends). */
 static void test_maxpool_wide(void) {
-    static const int64_t hw[][2] = {{9, 21}, {12, 40}, {5, 112}, {17, 18}, {6, 33}};
+    static const int64_t hw[][2] = {{9, 21}, {12, 40}, {5, 112}, {17, 18}, {6, 33}, {6, 1500}, {5, 2001}};
     static const int64_t ks[][2] = {{3, 3}, {2, 2}, {5, 5}, {3, 2}};
     size_t i, ki;
     int n_valid = 0, n_cases = 0, s, pb, pe;
