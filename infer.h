@@ -12942,14 +12942,14 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
     float *c = g->c;
     int64_t jc, pc, ic, jr, ir, jb;
     const int ua = infer__gemm_ua(g), ub = infer__gemm_ub(g), wf = nr == 32 ? 2 : nr == 16 ? 1 : 0; /* ukr_ua's nr */
+    /* pb: B's panels packed by the first row of tiles as it reads them (isa->ukr_pb) */
+    const int pb = !g->b_packed && !g->pack_b && !ub && !ua && g->b_cs == 1 && isa->ukr_pb && i1 - i0 >= mr;
     for (jc = j0; jc < j1; jc += INFER__GEMM_NC) {
         int64_t nc = INFER__MIN(j1 - jc, INFER__GEMM_NC);
         for (pc = 0; pc < k; pc += INFER__GEMM_KC) {
             int64_t kc = INFER__MIN(k - pc, INFER__GEMM_KC);
             int last = pc + kc == k, acc = pc > 0 || g->c_acc;
             const float *bb = bp, *ab = ap;
-            /* pb: B's panels packed by the first row of tiles as it reads them (isa->ukr_pb) */
-            int pb = !g->b_packed && !g->pack_b && !ub && !ua && g->b_cs == 1 && isa->ukr_pb && i1 - i0 >= mr;
             if (g->b_packed) bb = g->b_packed + pc * np + jc * kc;
             else if (g->pack_b) g->pack_b(bp, g->pack_arg, jc, nc, pc, kc, nr);
             else if (!ub && !pb) infer__pack_b(bp, g->b, g->b_rs, g->b_cs, jc, nc, pc, kc, nr);
