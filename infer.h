@@ -13093,20 +13093,21 @@ static void infer__gemm_f32_band_task(void *arg, int64_t t) {
    packs those once per block of NC columns (MC rows) anyway, so bands at least that wide
    add at most one block each (a language model's head: 128 x 50257). Only on the
    session's own pool, whose threads bound how many bands run at once. The bands are
-   whole tiles and every element's sum is the same in any band. A band of columns of a
-   MatMul with packed weights reads all of A (its rows in place, or packed once for all
-   bands), the previous node's output, half of it in the other core's cache: such bands
-   are at least INFER__GEMM_UA_JB columns wide, whole ones a thread (MiniLM on two
-   threads: a 128 x 384 x 384 MatMul 193 us in two bands, 217-222 us in eight, which
-   together were busy 4% longer and ended 53 us apart; the model 0.94 of the time; README). */
+   whole tiles and every element's sum is the same in any band. A band of a MatMul with
+   packed weights reads all of the other operand: a band of columns all of A (its rows in
+   place, or packed once for all bands), the previous node's output, half of it in the
+   other core's cache; a band of rows all of the weights. Such bands are at least
+   INFER__GEMM_UA_JB columns (rows) wide, a whole number a thread (MiniLM on two threads:
+   a 128 x 384 x 384 MatMul 193 us in two bands, 217-222 us in eight, which together were
+   busy 4% longer and ended 53 us apart; the model 0.94 of the time; README). */
 static int infer__gemm_bands(const infer__ctx *cx, const infer__gemm_job *g, int nt) {
-    int64_t bands = (int64_t)nt * INFER__GEMM_BANDS, wide = g->n / INFER__GEMM_UA_JB / nt * nt;
+    int64_t bands = (int64_t)nt * INFER__GEMM_BANDS, wide = (g->split_m ? g->m : g->n) / INFER__GEMM_UA_JB / nt * nt;
     int shared = g->split_m ? g->b_packed || infer__gemm_ub(g) || g->m >= bands * INFER__GEMM_MC
                             : g->a_packed || infer__gemm_ua(g) || g->n >= bands * INFER__GEMM_NC;
     if (nt < 2 || nt > INFER__GEMM_SLOTS || !shared || !cx || !cx->rt || cx->rt->host || nt != cx->rt->n_threads ||
         !INFER__POOL)
         return nt;
-    if (!g->split_m && g->b_packed) bands = INFER__MIN(bands, INFER__MAX(wide, nt));
+    if (g->b_packed && g->b_packed != g->shared_b) bands = INFER__MIN(bands, INFER__MAX(wide, nt));
     return (int)INFER__MIN(g->n_units, bands);
 }
 

@@ -232,7 +232,8 @@ static void test_gemm_b_in_place(void) {
 
 /* A GEMM on 2 threads cuts C into INFER__GEMM_BANDS bands a thread, taken as threads come
    free, only where no band packs what another packs too, and on the session's own pool;
-   the bits are those of one band a thread (test_gemm_b_in_place, test_threads_identical). */
+   with a MatMul's packed weights, bands at least INFER__GEMM_UA_JB wide; the bits are
+   those of one band a thread (test_gemm_b_in_place, test_threads_identical). */
 static void test_gemm_bands(void) {
 #if defined(INFER__HAVE_GEMM_SIMD)
     static const float packed[1] = {0};
@@ -257,8 +258,25 @@ static void test_gemm_bands(void) {
     CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
     g.n--;
     CHECK(infer__gemm_bands(cx, &g, 2) == 2);
-    g.split_m = 1, g.n_units = 40, g.b_packed = packed; /* bands of rows reading one packed B */
+    g.split_m = 1, g.n_units = 40, g.b_packed = g.shared_b = (float *)packed; /* bands of rows reading B packed once */
     CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    g.shared_b = NULL; /* B a MatMul's packed weights: bands of at least INFER__GEMM_UA_JB rows, a whole number a thread */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2);
+    g.m = 4 * INFER__GEMM_UA_JB, g.n_units = g.m / 12;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 4);
+    g.m = 5 * INFER__GEMM_UA_JB - 1, g.n_units = (g.m + 11) / 12;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 4);
+    g.m = 64 * INFER__GEMM_UA_JB, g.n_units = g.m / 12;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    g.split_m = 0, g.m = 128, g.a_packed = packed; /* and of columns (A packed once for all of them) */
+    g.n = 384, g.n_units = 12;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2);
+    g.n = 1536, g.n_units = 48;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 6);
+    g.n = 4096, g.n_units = 128;
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    CHECK(infer__gemm_bands(cx, &g, 1) == 1);
+    g.split_m = 1, g.m = 64, g.n = 3136, g.n_units = 40, g.a_packed = NULL;
     g.b_packed = NULL, g.m = 2 * INFER__GEMM_BANDS * INFER__GEMM_MC - 1, g.k = 300; /* B packed by every band */
     CHECK(infer__gemm_bands(cx, &g, 2) == 2);
     g.m++; /* of MC rows each */
