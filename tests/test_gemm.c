@@ -276,7 +276,7 @@ static void test_gemm_bands(void) {
     g.n = 4096, g.n_units = 128;
     CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
     CHECK(infer__gemm_bands(cx, &g, 1) == 1);
-    g.split_m = 1, g.m = 64, g.n = 3136, g.n_units = 40, g.a_packed = NULL;
+    g.split_m = 1, g.n_units = 40, g.a_packed = NULL;
     g.b_packed = NULL, g.m = 2 * INFER__GEMM_BANDS * INFER__GEMM_MC - 1, g.k = 300; /* B packed by every band */
     CHECK(infer__gemm_bands(cx, &g, 2) == 2);
     g.m++; /* of MC rows each */
