@@ -294,6 +294,7 @@ typedef struct mm_case {
     const float *data[3];
     infer_attr attrs[8];
     int n_attrs;
+    int const_b; /* inputs 1 and 2 are constants (weights the session packs once), not inputs */
 } mm_case;
 
 /* Builds the one-node model, runs it with the options; y gets the output, kernel the
@@ -316,7 +317,6 @@ static infer_status mm_run(const mm_case *mc, int n_threads, int force_reference
     for (i = 0; i < mc->n_in; i++) {
         size_t n = 1;
         int d;
-        if ((st = infer_builder_add_input(b, in_names[i], INFER_DTYPE_F32, mc->nd[i], mc->dims[i], NULL))) goto done;
         for (d = 0; d < mc->nd[i]; d++) n *= (size_t)mc->dims[i][d];
         feeds[i].name = in_names[i];
         feeds[i].dtype = INFER_DTYPE_F32;
@@ -324,6 +324,9 @@ static infer_status mm_run(const mm_case *mc, int n_threads, int force_reference
         memcpy(feeds[i].dims, mc->dims[i], sizeof feeds[i].dims);
         feeds[i].data = (void *)mc->data[i];
         feeds[i].data_bytes = n * sizeof(float);
+        if ((st = i && mc->const_b ? infer_builder_add_constant(b, &feeds[i])
+                                   : infer_builder_add_input(b, in_names[i], INFER_DTYPE_F32, mc->nd[i], mc->dims[i], NULL)))
+            goto done;
     }
     if ((st = infer_builder_add_node(b, mc->op, "mm", in_names, (size_t)mc->n_in, out_names, 1, mc->attrs,
                                      (size_t)mc->n_attrs)) ||
@@ -345,7 +348,7 @@ static infer_status mm_run(const mm_case *mc, int n_threads, int force_reference
     out.name = "y";
     out.data = y;
     out.data_bytes = y_bytes;
-    st = infer_run(s, feeds, (size_t)mc->n_in, &out, 1);
+    st = infer_run(s, feeds, mc->const_b ? 1 : (size_t)mc->n_in, &out, 1);
 done:
     infer_session_free(s);
     infer_model_free(m);
@@ -577,7 +580,8 @@ static void test_gemm_edge_fused(void) {
 
 /* 1 and 2 threads through a session: a size where the kernel really splits the work. */
 /* A row of C has the same bits whatever the row count: fewer than INFER__GEMM_ROWS rows
-   run the row kernel, more the packed micro-kernels, and both must sum each column over k
+   run the row kernel (or, on pre-packed weights, the few-rows kernel), more the packed
+   micro-kernels, and all must sum each column over k
    in the same order with fused multiply-adds (infer-run's outputs are equal bit for bit
    at every batch size). Each row of an 8-row GEMM against the same row alone and among
    2 and 3, on every kernel set the CPU runs; n covers the row kernels' tails (AVX2's ran
@@ -588,7 +592,7 @@ static void test_rows_bitwise(void) {
     const char *names[3];
     int n_isa = gemm_isas(isas, names), v;
     size_t i, j;
-    static float a[8 * 300], b[300 * 65], c8[8 * 65], cr[3 * 65];
+    static float a[8 * 300], b[300 * 65], c8[8 * 65], cr[3 * 65], packed[300 * 96];
     static unsigned char scratch[1 << 20];
     if (!n_isa) SKIP("no SIMD kernels on this CPU");
     test_seed(8);
@@ -600,16 +604,78 @@ static void test_rows_bitwise(void) {
                 int64_t n = ns[i], k = ks[j], r, m;
                 CHECK(infer__gemm_f32_scratch(8, n, k, 1) <= sizeof scratch);
                 infer__gemm_f32(NULL, isas[v], 8, n, k, a, k, 1, b, n, 1, c8, 1, scratch, sizeof scratch);
+                CHECK(infer__packed_b_floats(isas[v], n, k) <= sizeof packed / sizeof packed[0]);
+                infer__pack_b_all(isas[v], packed, b, n, 1, n, k);
                 for (m = 1; m <= 3; m++)
                     for (r = 0; r + m <= 8; r += m) {
-                        infer__gemm_f32(NULL, isas[v], m, n, k, a + r * k, k, 1, b, n, 1, cr, 1, scratch, sizeof scratch);
-                        if (memcmp(cr, c8 + r * n, (size_t)(m * n) * sizeof(float)) != 0) {
-                            printf("  %s n=%lld k=%lld: rows %lld..%lld alone differ from the 8-row GEMM's\n", names[v],
-                                   (long long)n, (long long)k, (long long)r, (long long)(r + m - 1));
-                            test__failed_checks++;
-                            r = 8, m = 4, j = sizeof ks / sizeof ks[0], i = sizeof ns / sizeof ns[0]; /* one report */
+                        int pre; /* B in place, then pre-packed (infer__gemm_f32_few_task), on 1 and 2 threads */
+                        for (pre = 0; pre < 3; pre++) {
+                            infer__gemm_job g;
+                            memset(&g, 0, sizeof g);
+                            memset(cr, 0, sizeof cr);
+                            g.isa = isas[v], g.m = m, g.n = n, g.k = k, g.a = a + r * k, g.a_rs = k, g.a_cs = 1, g.c = cr;
+                            g.b_packed = packed, g.b_cs = 1;
+                            if (!pre)
+                                infer__gemm_f32(NULL, isas[v], m, n, k, a + r * k, k, 1, b, n, 1, cr, 1, scratch, sizeof scratch);
+                            else infer__gemm_f32_job_run(team_ctx(pre), &g, pre, scratch, sizeof scratch);
+                            if (memcmp(cr, c8 + r * n, (size_t)(m * n) * sizeof(float)) != 0) {
+                                printf("  %s n=%lld k=%lld%s: rows %lld..%lld alone differ from the 8-row GEMM's\n", names[v],
+                                       (long long)n, (long long)k, pre ? ", B pre-packed" : "", (long long)r,
+                                       (long long)(r + m - 1));
+                                test__failed_checks++;
+                                return;
+                            }
                         }
                     }
+            }
+}
+
+/* Weights the session packs once, times 1 to 3 rows (infer__gemm_f32_few_task) and 4:
+   MatMul with a fused bias and Relu, and Gemm with B^T (a classifier's Linear), a bias C
+   and Relu, on odd column counts (a partial last panel) and K of 1, 7 and over one K
+   block, against the reference on 1 and 2 threads; and each row alone has the bits it
+   has among 8 rows (the packed kernels'): batch 1 and batch 8 agree bit for bit. */
+static void test_few_rows_packed(void) {
+    static const int64_t ns[] = {1, 3, 17, 33, 1000}, ks[] = {1, 7, 300};
+    static float a[8 * 300], b[300 * 1000], bias[1000], y8[8 * 1000], y1[1000];
+    size_t i, j;
+    int m, tb;
+    test_seed(10);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    test_fill(bias, 1000, -1, 1);
+    for (i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (j = 0; j < sizeof ks / sizeof ks[0]; j++)
+            for (tb = -1; tb <= 1; tb++) { /* -1: MatMul; 0, 1: Gemm's transB */
+                const int64_t n = ns[i], k = ks[j];
+                const char *kernel = NULL;
+                int64_t r;
+                mm_case mc;
+                memset(&mc, 0, sizeof mc);
+                mc.op = tb < 0 ? "MatMul" : "Gemm";
+                mc.n_in = 3, mc.const_b = 1;
+                mc.nd[0] = 2, mc.dims[0][1] = k;
+                mc.nd[1] = 2, mc.dims[1][0] = tb == 1 ? n : k, mc.dims[1][1] = tb == 1 ? k : n;
+                mc.nd[2] = 1, mc.dims[2][0] = n;
+                mc.data[0] = a, mc.data[1] = b, mc.data[2] = bias;
+                mc.attrs[mc.n_attrs++] = infer_attr_string("activation", "Relu");
+                if (tb >= 0) mc.attrs[mc.n_attrs++] = infer_attr_int("transB", tb);
+                for (m = 1; m <= 4; m++) {
+                    mc.dims[0][0] = m;
+                    compare_api(&mc, (size_t)(m * n), 1e-4);
+                }
+                mc.dims[0][0] = 8;
+                CHECK_OK(mm_run(&mc, 1, 0, y8, sizeof y8, &kernel));
+                for (r = 0; r < 8; r++) {
+                    mc.dims[0][0] = 1, mc.data[0] = a + r * k;
+                    CHECK_OK(mm_run(&mc, 1, 0, y1, sizeof y1, &kernel));
+                    if (memcmp(y1, y8 + r * n, (size_t)n * sizeof(float)) != 0) {
+                        printf("  %s transB %d n=%lld k=%lld: row %lld alone differs from the 8-row run's\n", mc.op, tb,
+                               (long long)n, (long long)k, (long long)r);
+                        test__failed_checks++;
+                        return;
+                    }
+                }
             }
 }
 
@@ -637,6 +703,7 @@ int main(void) {
     RUN(test_gemm_b_in_place);
     RUN(test_gemm_edge_fused);
     RUN(test_gemm_bands);
+    RUN(test_few_rows_packed);
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_rows_folded);
     RUN(test_matmul_bias_activations);
