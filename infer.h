@@ -11910,7 +11910,9 @@ static void infer__gemm_f32_ref(const infer__ctx *cx, int64_t m, int64_t n, int6
    them would cost up to a fifth of the time (M=3136, N=64, K=576).
    Threads own bands of C (infer__gemm_f32_packed); each C element is summed by one
    thread in a fixed k order, so results do not depend on the thread count. Fewer than
-   INFER__GEMM_ROWS rows (batch-1 inference) skip packing: a row kernel streams B once.
+   INFER__GEMM_ROWS rows (batch-1 inference) skip packing: a row kernel streams B once,
+   or, where the weights come pre-packed, a kernel for those rows streams the panels
+   (infer__gemm_f32_few_task).
    Scratch (planned by the shape functions, so runs allocate nothing): one packed A block
    and one packed B block per thread. */
 
