@@ -14372,8 +14372,8 @@ static size_t infer__pw_nhwc_pack(const infer__conv_p *p, int wide, const float 
    MatMul/Gemm's B are packed when they are constants (initializers or folded) and the
    kernel will read the panels on every run (not the depthwise paths, nor a few rows on
    an isa without a kernel for them: there a row-major B is read in place, and a
-   transposed one, a classifier's Gemm, packed all the same). A Winograd conv's tile size is chosen here, for
-   the shapes at creation, and kept (*wino) for the kernel. */
+   transposed one, a classifier's Gemm, packed all the same). A Winograd conv's tile size
+   is chosen here, for the shapes at creation, and kept (*wino) for the kernel. */
 static size_t infer__cpu_pack(const infer__ctx *c, infer__kernel_fn fn, float *dst, int *wino) {
     const infer__qgemm_isa *qisa = infer__q8_isa(fn);
     *wino = 0;
