@@ -610,14 +610,16 @@ static void test_rows_bitwise(void) {
                     for (r = 0; r + m <= 8; r += m) {
                         int pre; /* B in place, then pre-packed (infer__gemm_f32_few_task), on 1 and 2 threads */
                         for (pre = 0; pre < 3; pre++) {
-                            infer__gemm_job g;
-                            memset(&g, 0, sizeof g);
                             memset(cr, 0, sizeof cr);
-                            g.isa = isas[v], g.m = m, g.n = n, g.k = k, g.a = a + r * k, g.a_rs = k, g.a_cs = 1, g.c = cr;
-                            g.b_packed = packed, g.b_cs = 1;
                             if (!pre)
                                 infer__gemm_f32(NULL, isas[v], m, n, k, a + r * k, k, 1, b, n, 1, cr, 1, scratch, sizeof scratch);
-                            else infer__gemm_f32_job_run(team_ctx(pre), &g, pre, scratch, sizeof scratch);
+                            else {
+                                infer__gemm_job g;
+                                memset(&g, 0, sizeof g);
+                                g.isa = isas[v], g.m = m, g.n = n, g.k = k, g.a = a + r * k, g.a_rs = k, g.a_cs = 1;
+                                g.c = cr, g.b_packed = packed, g.b_cs = 1;
+                                infer__gemm_f32_job_run(team_ctx(pre), &g, pre, scratch, sizeof scratch);
+                            }
                             if (memcmp(cr, c8 + r * n, (size_t)(m * n) * sizeof(float)) != 0) {
                                 printf("  %s n=%lld k=%lld%s: rows %lld..%lld alone differ from the 8-row GEMM's\n", names[v],
                                        (long long)n, (long long)k, pre ? ", B pre-packed" : "", (long long)r,
