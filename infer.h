@@ -14944,6 +14944,12 @@ infer__dw_plane_rw_avx2(const int K, const int S, const int NV, const float *buf
 INFER__DW_PLANE(infer__dw_plane_avx2, "avx2,fma")
 INFER__DW_PLANE(infer__dw_plane_avx512, "avx2,fma,avx512f,avx512vl")
 
+/* The lanes i of 16 with from <= i < to */
+static __mmask16 infer__lanes16(int64_t from, int64_t to) {
+    const int64_t lo = INFER__MAX(0, from), hi = INFER__MIN(16, to);
+    return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
 /* d[i] = x[2 i] for i < n (a stride-2 conv's im2col); reads nothing past x[2 n - 2] */
 __attribute__((target("avx2,fma"))) static void infer__even_avx2(float *d, const float *x, int64_t n) {
     int64_t i;
@@ -16120,6 +16126,158 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
     }
 }
 
+/* -- Conv: stride 2 along the row, straight from the image (AVX-512) --
+   A conv of one group, stride 2 along the row, dilation 1, whose im2col rows (c kh kw,
+   kw <= 8) fit one K block of its packed weights, with output rows of 32 or more (the
+   ResNets' stem: 3 x 7 x 7 = 147 rows, 112 wide). A task is an output row: it splits its
+   window's input rows (every channel) into even and odd columns once, so that each tap's
+   32 values for a tile are a contiguous run of one half; then each tile, 12 output
+   channels (a packed A panel) x 32 positions, sums its products in the packed GEMM
+   kernel's order, two loads and 24 FMAs a tap, where the GEMM path first gathers B into
+   im2col panels (infer__conv_pack_b: 147 x 12544 floats written and read again a stem).
+   Taps on input rows in the padding are skipped, masked loads read zeros at the row's
+   ends. With finite weights the sums are the GEMM path's (a skipped product is a zero);
+   infinite or NaN weights no longer meet zeros of the padding, as in the reference.
+   ResNet-50's stem, one thread (AMD EPYC Zen 4, medians of 6 alternating processes):
+   alone 2.72 -> 2.50 ms, in the model 2.83 -> 2.68, on two threads 1.65 -> 1.47. The
+   first version, loads from the input row split into even and odd lanes per pair of
+   taps (two permutes per 48 FMAs), was 0.97 alone and no faster in the model. */
+typedef struct infer__s2_job {
+    const infer__ctx *c;
+    infer__conv2 q;
+    int64_t cin, mg, n_rows; /* n_rows: batch x output rows, the tasks */
+} infer__s2_job;
+
+#define INFER__S2ST(r, i)                                                                                          \
+    if (R > (i) && rows > (i)) {                                                                                   \
+        float *cr = c + (i) * ldc;                                                                                 \
+        _mm512_mask_storeu_ps(cr, ma, kind == INFER__ACT_RELU   ? infer__kepi16(INFER__ACT_RELU, e, r##a, i, 0)   \
+                                      : kind == INFER__ACT_CLIP ? infer__kepi16(INFER__ACT_CLIP, e, r##a, i, 0)   \
+                                                                : infer__kepi16(INFER__ACT_NONE, e, r##a, i, 0)); \
+        if (W > 16)                                                                                                \
+            _mm512_mask_storeu_ps(cr + 16, mb,                                                                     \
+                                  kind == INFER__ACT_RELU   ? infer__kepi16(INFER__ACT_RELU, e, r##b, i, 16)       \
+                                  : kind == INFER__ACT_CLIP ? infer__kepi16(INFER__ACT_CLIP, e, r##b, i, 16)       \
+                                                            : infer__kepi16(INFER__ACT_NONE, e, r##b, i, 16));     \
+    }
+/* R (4, 8, 12) rows of panel a (rows of it stored: rows) x W (16, 32) positions from
+   (oy, ox0) of the output row (n of them stored), into c (row stride ldc); e's bias, kind
+   NONE, RELU or CLIP. sp: the window rows split (infer__conv_s2_task512) */
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__conv_s2_tile512(const int R, const int W, const infer__conv2 *q, int64_t cin, const float *a, const float *sp,
+                       int64_t ld, int64_t oy, int64_t ox0, int64_t n, int64_t rows, float *c, int64_t ldc,
+                       const infer__kepi *e, int kind) {
+    __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
+    __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
+    __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
+    const int64_t c0 = ox0 * 2 - q->pw, iy0 = oy * q->sh - q->ph, as = 1;
+    const __mmask16 ma = infer__lanes16(0, n), mb = infer__lanes16(0, n - 16);
+    int64_t off[8], ci, ky, kx, t;
+    __mmask16 mk[8][2]; /* tap kx's values inside the row */
+    for (kx = 0; kx < q->kw; kx++) { /* column c0 + kx + 2 j: value (c0 + kx) / 2 + j of the even or odd half */
+        const int64_t col = c0 + kx, par = col & 1, first = (col - par) / 2, len = par ? q->iw / 2 : (q->iw + 1) / 2;
+        off[kx] = par * ld + 16 + first;
+        for (t = 0; t < W / 16; t++) mk[kx][t] = infer__lanes16(-(first + 16 * t), len - (first + 16 * t));
+    }
+    for (ci = 0; ci < cin; ci++)
+        for (ky = 0; ky < q->kh; ky++, sp += 2 * ld) {
+            if ((uint64_t)(iy0 + ky) >= (uint64_t)q->ih) { /* in the padding: products of 0 */
+                a += 12 * q->kw;
+                continue;
+            }
+            for (kx = 0; kx < q->kw; kx++, a += 12) {
+                const float *x = sp + off[kx]; /* masked loads: only the values inside the row */
+                const __m512 b0 = _mm512_maskz_loadu_ps(mk[kx][0], x);
+                const __m512 b1 = W > 16 ? _mm512_maskz_loadu_ps(mk[kx][1], x + 16) : b0;
+                INFER__FMA16(r0, 0)
+                INFER__FMA16(r1, 1)
+                INFER__FMA16(r2, 2)
+                INFER__FMA16(r3, 3)
+                INFER__FMA16(r4, 4)
+                INFER__FMA16(r5, 5)
+                INFER__FMA16(r6, 6)
+                INFER__FMA16(r7, 7)
+                INFER__FMA16(r8, 8)
+                INFER__FMA16(r9, 9)
+                INFER__FMA16(rA, 10)
+                INFER__FMA16(rB, 11)
+            }
+        }
+    INFER__S2ST(r0, 0)
+    INFER__S2ST(r1, 1)
+    INFER__S2ST(r2, 2)
+    INFER__S2ST(r3, 3)
+    INFER__S2ST(r4, 4)
+    INFER__S2ST(r5, 5)
+    INFER__S2ST(r6, 6)
+    INFER__S2ST(r7, 7)
+    INFER__S2ST(r8, 8)
+    INFER__S2ST(r9, 9)
+    INFER__S2ST(rA, 10)
+    INFER__S2ST(rB, 11)
+}
+#undef INFER__S2ST
+
+#define INFER__S2_SPLIT 8192 /* floats of a task's split window rows (stack) */
+/* Floats a row's half takes in the split rows: 16 before, its (iw + 1) / 2 rounded up to
+   16, 32 after (every load of a tile, masked lanes included, lies inside: a tap's first
+   value is at -4 or later, and a tile reads 32) */
+static int64_t infer__conv_s2_ld(const infer__conv_p *p) { return (((p->in[1] + 1) / 2 + 15) & ~(int64_t)15) + 48; }
+
+/* task t: output row t % oh of image t / oh, every panel and tile. The window's input rows
+   (every channel) are split first into even and odd columns, once a task, so that B's
+   rows are contiguous runs of them (a tap's columns are one parity) */
+__attribute__((target("avx512f"))) static void infer__conv_s2_task512(void *arg, int64_t t) {
+    const infer__s2_job *j = (const infer__s2_job *)arg;
+    const infer__conv_p *p = &j->c->p->conv;
+    const float *bias = j->c->n_in > 2 && j->c->in[2] ? (const float *)j->c->in[2]->data : NULL;
+    const int64_t img = t / p->out[0], oy = t % p->out[0], ow = p->out[1], k = j->cin * p->k[0] * p->k[1];
+    const int64_t ld = infer__conv_s2_ld(p), iy0 = oy * p->s[0] - p->pb[0];
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    float sp[INFER__S2_SPLIT];
+    const float *x = (const float *)j->c->in[0]->data + img * j->cin * p->in[0] * p->in[1];
+    int64_t i0, ox, ci, ky, c;
+    for (ci = 0; ci < j->cin; ci++)
+        for (ky = 0; ky < p->k[0]; ky++) {
+            const int64_t iy = iy0 + ky;
+            const float *xr = x + (ci * p->in[0] + iy) * p->in[1];
+            float *d = sp + (ci * p->k[0] + ky) * 2 * ld + 16;
+            if ((uint64_t)iy >= (uint64_t)p->in[0]) continue; /* not read */
+            for (c = 0; c < p->in[1]; c += 32) { /* 32 columns: 16 even, 16 odd */
+                const __mmask16 m0 = infer__lanes16(0, p->in[1] - c), m1 = infer__lanes16(0, p->in[1] - c - 16);
+                const __m512 l0 = _mm512_maskz_loadu_ps(m0, xr + c), l1 = _mm512_maskz_loadu_ps(m1, xr + c + 16);
+                _mm512_storeu_ps(d + c / 2, _mm512_permutex2var_ps(l0, ev, l1));
+                _mm512_storeu_ps(d + ld + c / 2, _mm512_permutex2var_ps(l0, od, l1));
+            }
+        }
+    for (i0 = 0; i0 < j->mg; i0 += 12) {
+        const int64_t rows = INFER__MIN(12, j->mg - i0);
+        const float *a = j->c->packed + i0 * k;
+        float *y = (float *)j->c->out[0]->data + ((img * j->mg + i0) * p->out[0] + oy) * ow;
+        infer__kepi e;
+        e.row_bias = bias ? bias + i0 : NULL, e.col_bias = NULL, e.alpha = p->act.alpha, e.beta = p->act.beta;
+        for (ox = 0; ox < ow; ox += 32) {
+            const int64_t n = INFER__MIN(32, ow - ox), ldc = p->out[0] * ow;
+            const int kind = p->act.kind;
+            if (n > 16 && rows > 8) infer__conv_s2_tile512(12, 32, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+            else if (n > 16 && rows > 4) infer__conv_s2_tile512(8, 32, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+            else if (n > 16) infer__conv_s2_tile512(4, 32, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+            else if (rows > 8) infer__conv_s2_tile512(12, 16, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+            else if (rows > 4) infer__conv_s2_tile512(8, 16, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+            else infer__conv_s2_tile512(4, 16, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+        }
+    }
+}
+
+/* Whether infer__conv_s2_task512 takes this conv (with its weights packed for AVX-512) */
+static int infer__conv_s2_direct(const infer__conv_p *p) {
+    return p->n_sp == 2 && p->group == 1 && p->s[1] == 2 && p->d[0] == 1 && p->d[1] == 1 && p->k[1] <= 8 &&
+           p->c * p->k[0] * p->k[1] <= INFER__GEMM_KC && p->out[1] >= 32 && !p->res && !p->in_nhwc && !p->out_nhwc &&
+           p->c * p->k[0] * 2 * infer__conv_s2_ld(p) <= INFER__S2_SPLIT &&
+           !p->dw && (p->act.kind == INFER__ACT_NONE || p->act.kind == INFER__ACT_RELU || p->act.kind == INFER__ACT_CLIP);
+}
+
 #endif /* INFER__HAVE_AVX2 */
 
 /* Image n of a conv on the GEMM (every group), on nt threads with scratch of bytes; q
@@ -16251,6 +16409,14 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
         return INFER_STATUS_OK;
     }
     if (c->packed && c->wino_e) return infer__conv_wino_run(c, isa);
+    if (c->packed && isa == &infer__isa_avx512 && infer__conv_s2_direct(p)) {
+        infer__s2_job sj;
+        sj.c = c, sj.cin = p->c, sj.mg = p->m, sj.n_rows = p->n * p->out[0];
+        infer__conv2_init(p, &sj.q);
+        infer__parallel(c, infer__threads_for(c, (double)p->m * (double)hw * (double)kk), sj.n_rows,
+                        infer__conv_s2_task512, &sj);
+        return INFER_STATUS_OK;
+    }
 #endif
     if (!c->packed && c->scratch_bytes < infer__gemm_f32_scratch_ab(mg, hw, kk, 1, 0))
         return infer__conv_ref(c); /* W planned as pre-packed but not packed: cannot happen */
@@ -16751,12 +16917,6 @@ static infer_status infer__max_pool_f32_avx2(const infer__ctx *c) {
                     p->n * p->c, infer__maxpool2_task_avx2, (void *)c);
     return INFER_STATUS_OK;
 }
-/* The lanes i of 16 with from <= i < to */
-static __mmask16 infer__lanes16(int64_t from, int64_t to) {
-    const int64_t lo = INFER__MAX(0, from), hi = INFER__MIN(16, to);
-    return hi <= lo ? 0 : (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
-
 /* The maxima of window row x (columns 2o - 1, 2o, 2o + 1 for the 16 outputs o from o0 =
    16 j: columns [2 o0, 2 o0 + 32) in two loads, -inf past its w columns; column 2 o0 - 1
    is the last lane of *prev, the previous call's odd columns, -inf before the first
