@@ -16938,7 +16938,7 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ma
     left = _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(o), _mm512_castps_si512(*prev), 15));
     *nan |= _mm512_cmp_ps_mask(left, left, _CMP_UNORD_Q); /* column 2 o0 - 1, from the call before */
     *prev = o;
-    return _mm512_max_ps(o, _mm512_max_ps(e, left)); /* v only where larger: _mm512_max_ps keeps acc on a tie */
+    return _mm512_max_ps(o, _mm512_max_ps(e, left)); /* a tie keeps the second operand, the earlier tap */
 }
 
 /* plane job (batch n, channel c) of infer__max_pool_f32_avx512: each output row 16
