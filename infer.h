@@ -16145,7 +16145,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
 typedef struct infer__s2_job {
     const infer__ctx *c;
     infer__conv2 q;
-    int64_t cin, mg, n_rows; /* n_rows: batch x output rows, the tasks */
+    int64_t cin, mg;
 } infer__s2_job;
 
 #define INFER__S2ST(r, i)                                                                                          \
@@ -16225,31 +16225,25 @@ infer__conv_s2_tile512(const int R, const int W, const infer__conv2 *q, int64_t 
 static int64_t infer__conv_s2_ld(const infer__conv_p *p) { return (((p->in[1] + 1) / 2 + 15) & ~(int64_t)15) + 48; }
 
 /* task t: output row t % oh of image t / oh, every panel and tile. The window's input rows
-   (every channel) are split first into even and odd columns, once a task, so that B's
-   rows are contiguous runs of them (a tap's columns are one parity) */
+   (every channel) are split first into even and odd columns (infer__even_avx512), once a
+   task, so that B's rows are contiguous runs of them (a tap's columns are one parity) */
 __attribute__((target("avx512f"))) static void infer__conv_s2_task512(void *arg, int64_t t) {
     const infer__s2_job *j = (const infer__s2_job *)arg;
     const infer__conv_p *p = &j->c->p->conv;
     const float *bias = j->c->n_in > 2 && j->c->in[2] ? (const float *)j->c->in[2]->data : NULL;
     const int64_t img = t / p->out[0], oy = t % p->out[0], ow = p->out[1], k = j->cin * p->k[0] * p->k[1];
     const int64_t ld = infer__conv_s2_ld(p), iy0 = oy * p->s[0] - p->pb[0];
-    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     float sp[INFER__S2_SPLIT];
     const float *x = (const float *)j->c->in[0]->data + img * j->cin * p->in[0] * p->in[1];
-    int64_t i0, ox, ci, ky, c;
+    int64_t i0, ox, ci, ky;
     for (ci = 0; ci < j->cin; ci++)
         for (ky = 0; ky < p->k[0]; ky++) {
             const int64_t iy = iy0 + ky;
             const float *xr = x + (ci * p->in[0] + iy) * p->in[1];
             float *d = sp + (ci * p->k[0] + ky) * 2 * ld + 16;
             if ((uint64_t)iy >= (uint64_t)p->in[0]) continue; /* not read */
-            for (c = 0; c < p->in[1]; c += 32) { /* 32 columns: 16 even, 16 odd */
-                const __mmask16 m0 = infer__lanes16(0, p->in[1] - c), m1 = infer__lanes16(0, p->in[1] - c - 16);
-                const __m512 l0 = _mm512_maskz_loadu_ps(m0, xr + c), l1 = _mm512_maskz_loadu_ps(m1, xr + c + 16);
-                _mm512_storeu_ps(d + c / 2, _mm512_permutex2var_ps(l0, ev, l1));
-                _mm512_storeu_ps(d + ld + c / 2, _mm512_permutex2var_ps(l0, od, l1));
-            }
+            infer__even_avx512(d, xr, (p->in[1] + 1) / 2);
+            infer__even_avx512(d + ld, xr + 1, p->in[1] / 2); /* the odd columns */
         }
     for (i0 = 0; i0 < j->mg; i0 += 12) {
         const int64_t rows = INFER__MIN(12, j->mg - i0);
@@ -16411,9 +16405,9 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     if (c->packed && c->wino_e) return infer__conv_wino_run(c, isa);
     if (c->packed && isa == &infer__isa_avx512 && infer__conv_s2_direct(p)) {
         infer__s2_job sj;
-        sj.c = c, sj.cin = p->c, sj.mg = p->m, sj.n_rows = p->n * p->out[0];
+        sj.c = c, sj.cin = p->c, sj.mg = p->m;
         infer__conv2_init(p, &sj.q);
-        infer__parallel(c, infer__threads_for(c, (double)p->m * (double)hw * (double)kk), sj.n_rows,
+        infer__parallel(c, infer__threads_for(c, (double)p->m * (double)hw * (double)kk), p->n * p->out[0],
                         infer__conv_s2_task512, &sj);
         return INFER_STATUS_OK;
     }
@@ -16923,13 +16917,12 @@ static infer_status infer__max_pool_f32_avx2(const infer__ctx *c) {
    call), each tap replacing the maximum so far only when larger (ties keep the first, as
    the reference); *nan set where a tap or a load holds a NaN */
 __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__maxpool3s2_h16(const float *x, int64_t w,
-                                                                                            int edge, __m512 *prev,
-                                                                                            __mmask16 *nan) {
+                                                                                            __m512 *prev, __mmask16 *nan) {
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     __m512 l0, l1, e, o, left;
-    if (edge) {
+    if (w < 32) {
         l0 = _mm512_mask_loadu_ps(ninf, infer__lanes16(0, w), x);
         l1 = _mm512_mask_loadu_ps(ninf, infer__lanes16(0, w - 16), x + 16);
     } else l0 = _mm512_loadu_ps(x), l1 = _mm512_loadu_ps(x + 16);
@@ -16960,11 +16953,10 @@ __attribute__((target("avx512f"))) static void infer__maxpool3s2_task_avx512(voi
         for (j = 0; j < 3; j++) prev[j] = _mm512_set1_ps(-INFINITY); /* column -1: the pad */
         for (ox = 0; ox < p->out[1]; ox += 16) {
             const int64_t n = INFER__MIN(16, p->out[1] - ox), w = p->in[1] - 2 * ox;
-            const int edge = w < 32;
             __mmask16 nan = 0;
             __m512 acc = _mm512_setzero_ps(), h;
             for (ky = a0; ky < b0; ky++) {
-                h = infer__maxpool3s2_h16(x0 + (ky - a0) * p->in[1] + 2 * ox, w, edge, &prev[ky - a0], &nan);
+                h = infer__maxpool3s2_h16(x0 + (ky - a0) * p->in[1] + 2 * ox, w, &prev[ky - a0], &nan);
                 acc = ky > a0 ? _mm512_max_ps(h, acc) : h;
             }
             if (nan || a0 >= b0)
