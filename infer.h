@@ -12027,6 +12027,8 @@ typedef void (*infer__ukr_col_fn)(int w, int64_t kc, const float *a, const float
 /* c[MR][16 + w] (row stride ldc) = (acc ? c : 0) + a-panel [kc][MR] x the first 16 + w
    columns of b-panel [kc][NR] (w 1 to NR / 4) */
 typedef void (*infer__ukr_16col_fn)(int w, int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc);
+typedef void (*infer__ukr_nx_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
+                                 const infer__kepi *e, int kind, const float *nx, int64_t nxl);
 typedef void (*infer__ukr_epi_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, int acc,
                                   const infer__kepi *e, int kind);
 /* as infer__ukr_fn, with B's kc rows read in place (row stride ldb, NR values each) and
@@ -12053,6 +12055,8 @@ typedef struct infer__gemm_isa {
     int64_t ua_n;              /* ukr_ua: for at most this many columns of C (infer__gemm_ua) */
     infer__ukr_pb_fn ukr_pb;   /* the full tile packing B's panel as it reads it, or NULL */
     infer__ukr_few_fn ukr_few; /* a few rows of C from a pre-packed B panel, or NULL */
+    infer__ukr_nx_fn ukr_nx;   /* the full tile on a pre-packed B, fetching a share of the next panel, or NULL
+                                  (then A is packed, never read in place: infer__gemm_ua) */
 } infer__gemm_isa;
 
 /* Bytes of scratch the SIMD GEMM needs for these sizes on nt threads (0 without SIMD
@@ -12144,15 +12148,20 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 infer__k
    a[i * as + p * ps]: a packed panel (as 1, ps 6) or rows of A read in place (as its row
    stride, ps 1: infer__ukr_ua_avx2) */
 __attribute__((target("avx2,fma"), always_inline)) static inline void
-infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
-                   const float *b, const int64_t bs, float *bw, float *c, int64_t ldc, int acc, const int K,
-                   const infer__kepi *e) {
+infer__ukr_rwx_avx2(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
+                    const float *b, const int64_t bs, float *bw, float *c, int64_t ldc, int acc, const int K,
+                    const infer__kepi *e, const float *nx, int64_t nxl) {
     __m256 r0a = _mm256_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a;
     __m256 r3a = r0a, r3b = r0a, r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a;
-    int64_t p;
+    int64_t p, nxf = 0, nxq = 0;
     int i;
     for (i = 0; i < R; i++) _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0); /* as the AVX-512 kernel */
+    nxl = INFER__MIN(nxl, kc); /* as the AVX-512 kernel's */
     for (p = 0; p < kc; p++, a += ps, b += bs) {
+        if (nxl) {
+            nxf += nxl;
+            if (nxf >= kc) nxf -= kc, _mm_prefetch((const char *)(nx + 16 * nxq++), _MM_HINT_T1);
+        }
         if (ps > 1) _mm_prefetch((const char *)(a + 6 * 128), _MM_HINT_T0); /* packed A 128 steps ahead (-9%) */
         _mm_prefetch((const char *)(bw ? b + 8 * bs : b + 16 * 32), _MM_HINT_T0); /* B 32 steps ahead (BERT: -3%) */
         __m256 b0 = _mm256_loadu_ps(b), b1 = W > 8 ? _mm256_loadu_ps(b + 8) : b0;
@@ -12175,6 +12184,12 @@ infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const i
     INFER__ST8(r4, 4)
     INFER__ST8(r5, 5)
 }
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+infer__ukr_rw_avx2(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
+                   const float *b, const int64_t bs, float *bw, float *c, int64_t ldc, int acc, const int K,
+                   const infer__kepi *e) {
+    infer__ukr_rwx_avx2(R, W, kc, a, as, ps, b, bs, bw, c, ldc, acc, K, e, NULL, 0);
+}
 __attribute__((target("avx2,fma"))) static void infer__ukr_f32_avx2(int64_t kc, const float *a, const float *b,
                                                                      float *c, int64_t ldc, int acc) {
     infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL);
@@ -12185,6 +12200,18 @@ __attribute__((target("avx2,fma"))) static void infer__ukr_epi_avx2(int64_t kc, 
     else if (kind == INFER__ACT_CLIP)
         infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_CLIP, e);
     else infer__ukr_rw_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_NONE, e);
+}
+/* as infer__ukr_nx_avx512 */
+__attribute__((target("avx2,fma"))) static void infer__ukr_nx_avx2(int64_t kc, const float *a, const float *b,
+                                                                    float *c, int64_t ldc, int acc,
+                                                                    const infer__kepi *e, int kind, const float *nx,
+                                                                    int64_t nxl) {
+    if (!e) infer__ukr_rwx_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, -2, NULL, nx, nxl);
+    else if (kind == INFER__ACT_RELU)
+        infer__ukr_rwx_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_RELU, e, nx, nxl);
+    else if (kind == INFER__ACT_CLIP)
+        infer__ukr_rwx_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_CLIP, e, nx, nxl);
+    else infer__ukr_rwx_avx2(6, 16, kc, a, 1, 6, b, 16, NULL, c, ldc, acc, INFER__ACT_NONE, e, nx, nxl);
 }
 /* the full tile reading B's rows in place (row stride ldb) and writing them to bw as the
    packed panel, for the other tiles of the block */
@@ -12292,16 +12319,18 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ke
    0.84-0.92 of the time by the median of alternating processes, 0.93-0.97 by their fastest runs; 48 or 64
    steps were no better). B's rows read in place fetch the next panel's part of each row into
    L2 as they go: the first tile of a panel otherwise meets up to 256 rows, more streams than the prefetchers
-   follow (64 x 3136 x 256: 0.77 -> 0.67 ms; ResNet-50 batch 1's layer1 1x1 convs 8% faster). */
+   follow (64 x 3136 x 256: 0.77 -> 0.67 ms; ResNet-50 batch 1's layer1 1x1 convs 8% faster). With nx, the
+   tile also fetches nxl lines from nx into L2, a line every few steps (infer__ukr_nx_avx512). */
 __attribute__((target("avx512f"), always_inline)) static inline void
-infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
-                     const float *b, const int64_t bs, float *c, int64_t ldc, int acc, const int K, const infer__kepi *e) {
+infer__ukr_rwx_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
+                      const float *b, const int64_t bs, float *c, int64_t ldc, int acc, const int K,
+                      const infer__kepi *e, const float *nx, int64_t nxl) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
     int i;
     const int lines = W > 16 ? 2 : 1; /* of a row of C */
-    int64_t p = 0, pre = INFER__MIN(kc, R * lines);
+    int64_t p = 0, pre = INFER__MIN(kc, R * lines), nxf = 0, nxq = 0;
     /* B's rows in place (infer__ukr_ub_avx512): the next panel's columns of the row into L2 */
 #define INFER__PFB512                                                                                              \
     if (ps > 1 && bs != 32) {                                                                                      \
@@ -12330,7 +12359,12 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
         INFER__STEP512
     }
     for (i = (int)pre; i < R * lines; i++) _mm_prefetch((const char *)(c + i / lines * ldc + i % lines * 16), _MM_HINT_T0);
+    nxl = INFER__MIN(nxl, kc - p); /* at most a line a step, spread evenly over the steps left */
     for (; p < kc; p++, a += ps, b += bs) {
+        if (nxl) {
+            nxf += nxl;
+            if (nxf >= kc - pre) nxf -= kc - pre, _mm_prefetch((const char *)(nx + 16 * nxq++), _MM_HINT_T1);
+        }
         if (ps > 1) _mm_prefetch((const char *)(a + 64 * ps), _MM_HINT_T0); /* a packed A: 64 steps ahead */
         if (bs == 32) { /* a packed B (a MatMul's weights stream in the first pass): 16 to 32 steps ahead */
             const int64_t ahead = R <= 4 ? 32 : R <= 8 ? 24 : 16;
@@ -12354,6 +12388,12 @@ infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const
     INFER__ST16(r9, 9)
     INFER__ST16(rA, 10)
     INFER__ST16(rB, 11)
+}
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__ukr_rw_avx512(const int R, const int W, int64_t kc, const float *a, const int64_t as, const int64_t ps,
+                     const float *b, const int64_t bs, float *c, int64_t ldc, int acc, const int K,
+                     const infer__kepi *e) {
+    infer__ukr_rwx_avx512(R, W, kc, a, as, ps, b, bs, c, ldc, acc, K, e, NULL, 0);
 }
 /* R rows x 8 columns of the 12 x 32 tile in ymm registers (an 8-column edge costs half a
    16-column one on CPUs that split 512-bit operations in two) */
@@ -12404,6 +12444,24 @@ __attribute__((target("avx512f"))) static void infer__ukr_epi_avx512(int64_t kc,
     if (kind == INFER__ACT_RELU) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_RELU, e);
     else if (kind == INFER__ACT_CLIP) infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_CLIP, e);
     else infer__ukr_rw_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_NONE, e);
+}
+/* The full tile on a MatMul's pre-packed weights, as infer__ukr_epi_avx512 (e NULL: no
+   epilogue), also fetching nxl lines from nx into L2: infer__gemm_f32_part gives each
+   full tile of a panel an equal share of the next panel. Weights larger than the caches
+   stream from memory once a run, and a panel's first tile, which met them there, took
+   three times as long as each of the others (128 x 768 x 768, 24 different weights in
+   turn, Intel Xeon: 8.7 thousand cycles against 2.7); spread over the panel's tiles the
+   fetch is hidden (BERT-base, batch 1, one thread: 152 -> 134 ms). */
+__attribute__((target("avx512f"))) static void infer__ukr_nx_avx512(int64_t kc, const float *a, const float *b,
+                                                                     float *c, int64_t ldc, int acc,
+                                                                     const infer__kepi *e, int kind, const float *nx,
+                                                                     int64_t nxl) {
+    if (!e) infer__ukr_rwx_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, -2, NULL, nx, nxl);
+    else if (kind == INFER__ACT_RELU)
+        infer__ukr_rwx_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_RELU, e, nx, nxl);
+    else if (kind == INFER__ACT_CLIP)
+        infer__ukr_rwx_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_CLIP, e, nx, nxl);
+    else infer__ukr_rwx_avx512(12, 32, kc, a, 1, 12, b, 32, c, ldc, acc, INFER__ACT_NONE, e, nx, nxl);
 }
 /* 12 rows x 8, 16 or 32 (w 0, 1, 2) columns with A's rows read in place (row stride lda)
    instead of from a packed panel */
@@ -12651,11 +12709,13 @@ __attribute__((target("avx512f"))) static void infer__tile_epi_avx512(float *c, 
 
 static const infer__gemm_isa infer__isa_avx2 = {6,  16, infer__ukr_f32_avx2, infer__row_f32_avx2, infer__ukr_part_avx2, 2,
                                                  infer__tile_epi_avx2, infer__ukr_epi_avx2, infer__ukr_ua_avx2, NULL,
-                                                 infer__ukr_col_avx2, NULL, 128, infer__ukr_pb_avx2, infer__ukr_few_avx2};
+                                                 infer__ukr_col_avx2, NULL, 128, infer__ukr_pb_avx2,
+                                                 infer__ukr_few_avx2, infer__ukr_nx_avx2};
 static const infer__gemm_isa infer__isa_avx512 = {12, 32, infer__ukr_f32_avx512, infer__row_f32_avx512,
                                                    infer__ukr_part_avx512, 4, infer__tile_epi_avx512, infer__ukr_epi_avx512,
                                                    infer__ukr_ua_avx512, infer__ukr_ub_avx512, infer__ukr_col_avx512,
-                                                   infer__ukr_16col_avx512, INFER__GEMM_NC, NULL, infer__ukr_few_avx512};
+                                                   infer__ukr_16col_avx512, INFER__GEMM_NC, NULL, infer__ukr_few_avx512,
+                                                   infer__ukr_nx_avx512};
 
 #endif /* INFER__HAVE_AVX2 */
 
@@ -12728,7 +12788,8 @@ static void infer__tile_epi_neon(float *c, int64_t ldc, int64_t rows, int64_t co
 }
 
 static const infer__gemm_isa infer__isa_neon = {12, 8, infer__ukr_f32_neon, infer__row_f32_neon, NULL, 12,
-                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL};
+                                                infer__tile_epi_neon, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+                                                NULL};
 
 #endif /* INFER__HAVE_NEON */
 
@@ -12930,10 +12991,13 @@ static void infer__gemm_edge(const infer__gemm_isa *isa, int64_t kc, const float
    128 x 768 x 768, 0.99 -> 0.85 in place, on the AMD EPYC), and mr rows of row stride rs spread
    over the L1 sets (at most 3 rows on one of the 64 sets of 64 bytes), so that their
    streams and the B panel do not evict one another: a stride of a multiple of 1024 floats
-   puts every row on one set. */
+   puts every row on one set. Not where B is pre-packed and the ISA's tiles fetch its next
+   panel (isa->ukr_nx, packed A only): the fetch saves more than packing A costs (BERT-base's
+   48 MatMuls of 128 x 768 x 768, Intel Xeon, one thread: 48 -> 43.5 ms a run). */
 static int infer__gemm_ua(const infer__gemm_job *g) {
     int on_set[64] = {0}, i, most = 0;
     if (!g->isa->ukr_ua || g->a_packed || g->a_cs != 1 || g->n > g->isa->ua_n) return 0;
+    if (g->b_packed && g->isa->ukr_nx) return 0; /* packed, its tiles fetch the next B panel (isa->ukr_nx) */
     for (i = 0; i < g->isa->mr; i++) {
         int set = (int)(((uint64_t)(i * g->a_rs) * sizeof(float) / 64) & 63);
         on_set[set]++;
@@ -13042,6 +13106,14 @@ static void infer__gemm_f32_part(const infer__gemm_job *g, int64_t i0, int64_t i
                             continue;
                         }
                         if (!bj) infer__pack_b(bp, g->b, g->b_rs, 1, jc + jr, cols, pc, kc, nr), bj = bp;
+                        if (g->b_packed && isa->ukr_nx && rows == mr && cols == nr) { /* a share of the next panel */
+                            int64_t lines = jr + nr < nc ? kc * nr / 16 : 0, full = mc / mr, t = ir / mr; /* of 64 B */
+                            int64_t l0 = lines * t / full, l1 = lines * (t + 1) / full;
+                            isa->ukr_nx(kc, ab + ir * kc, bj, ct, n, acc, kepi ? &e : NULL, g->kepi_kind,
+                                        lines ? bj + nr * kc + l0 * 16 : NULL, l1 - l0);
+                            if (last && g->epi && !kepi) g->epi(g->epi_arg, ct, n, ic + ir, jc + jr, rows, cols);
+                            continue;
+                        }
                         if (rows == mr && cols == nr && kepi && isa->ukr_epi) {
                             isa->ukr_epi(kc, ab + ir * kc, bj, ct, n, acc, &e, g->kepi_kind);
                             continue;

@@ -681,6 +681,48 @@ static void test_few_rows_packed(void) {
             }
 }
 
+/* Weights the session packs once, times enough rows for full tiles (the kernel that
+   fetches a share of the next panel as it goes, infer__ukr_nx_avx512), against the
+   reference on 1 and 2 threads: odd column counts (a partial last panel, whose share is
+   fetched by the panel before it), K of 7 and over one K block, with the bias and Relu
+   in the kernel's registers, none, and GELU after it (the epilogue pass); on an AVX-512
+   CPU also with AVX2's kernels (the CPU check's cached answer narrowed) */
+static void packed_many_rows(const float *a, const float *b, const float *bias) {
+    static const int64_t ms[] = {12, 25, 131}, ns[] = {33, 100, 1000}, ks[] = {7, 300};
+    static const char *acts[] = {"Relu", NULL, "Gelu"};
+    size_t i, j, l, q;
+    for (i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        for (j = 0; j < sizeof ns / sizeof ns[0]; j++)
+            for (l = 0; l < sizeof ks / sizeof ks[0]; l++)
+                for (q = 0; q < sizeof acts / sizeof acts[0]; q++) {
+                    mm_case mc;
+                    memset(&mc, 0, sizeof mc);
+                    mc.op = "MatMul";
+                    mc.n_in = 3, mc.const_b = 1;
+                    mc.nd[0] = 2, mc.dims[0][0] = ms[i], mc.dims[0][1] = ks[l];
+                    mc.nd[1] = 2, mc.dims[1][0] = ks[l], mc.dims[1][1] = ns[j];
+                    mc.nd[2] = 1, mc.dims[2][0] = ns[j];
+                    mc.data[0] = a, mc.data[1] = b, mc.data[2] = bias;
+                    if (acts[q]) mc.attrs[mc.n_attrs++] = infer_attr_string("activation", acts[q]);
+                    compare_api(&mc, (size_t)(ms[i] * ns[j]), 1e-4);
+                }
+}
+static void test_packed_many_rows(void) {
+    static float a[131 * 300], b[300 * 1000], bias[1000];
+    test_seed(12);
+    test_fill(a, sizeof a / sizeof a[0], -1, 1);
+    test_fill(b, sizeof b / sizeof b[0], -1, 1);
+    test_fill(bias, 1000, -1, 1);
+    packed_many_rows(a, b, bias);
+#if defined(INFER__HAVE_AVX2)
+    if ((infer__cpu_features() & INFER__CPU_AVX512) && (infer__cpu_features() & INFER__CPU_AVX2)) {
+        __atomic_store_n(&infer__cpu_cache, 0x100 | INFER__CPU_AVX2, __ATOMIC_RELAXED);
+        packed_many_rows(a, b, bias);
+        __atomic_store_n(&infer__cpu_cache, 0, __ATOMIC_RELAXED); /* asked again next time */
+    }
+#endif
+}
+
 static void test_threads_identical(void) {
     static float a[256 * 300], b[300 * 530];
     mm_case mc;
@@ -706,6 +748,7 @@ int main(void) {
     RUN(test_gemm_edge_fused);
     RUN(test_gemm_bands);
     RUN(test_few_rows_packed);
+    RUN(test_packed_many_rows);
     RUN(test_matmul_batched_broadcast);
     RUN(test_matmul_rows_folded);
     RUN(test_matmul_bias_activations);
