@@ -14593,6 +14593,8 @@ typedef struct infer__conv2 {
     const infer__act *act;
     const struct infer__gemm_isa *isa; /* its tile epilogue applies bias and act */
     void (*even)(float *d, const float *x, int64_t n); /* d[i] = x[2 i], or NULL */
+    /* packs B's block of 32-column panels in place of infer__conv_pack_b, or NULL */
+    void (*gather)(float *bp, const struct infer__conv2 *q, int64_t j0, int64_t cols, int64_t p0, int64_t kc);
     int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, ph, pw;
 } infer__conv2;
 
@@ -14804,6 +14806,16 @@ static int infer__pw_dw_scratch(const infer__conv_p *p, int nt, size_t *bytes) {
 
 #if defined(INFER__HAVE_AVX2) || defined(INFER__HAVE_NEON)
 
+#if defined(INFER__HAVE_AVX2)
+/* Whether every offset infer__conv_gather512 forms from cg channels of q's input fits in 32 bits (in double: the
+   sides' products may not fit in 64) */
+static int infer__conv_gather_fits(const infer__conv2 *q, int64_t cg) {
+    const double rows = (double)q->oh * (double)q->sh + (double)q->kh * (double)q->dh + (double)q->ph + 1;
+    return (double)cg * (double)q->ih * (double)q->iw + rows * (double)q->iw + (double)q->ow * (double)q->sw +
+               (double)q->kw * (double)q->dw + (double)q->pw < 2147483647.0;
+}
+#endif
+
 static void infer__conv2_init(const infer__conv_p *p, infer__conv2 *q) {
     int two = p->n_sp == 2;
     memset(q, 0, sizeof *q);
@@ -14826,6 +14838,10 @@ static void infer__conv_pack_b(float *bp, const void *arg, int64_t j0, int64_t c
     const infer__conv2 *q = (const infer__conv2 *)arg;
     infer__pack_seg seg[INFER__PACK_SEGS];
     int64_t ksz = q->kh * q->kw, p, j = 0, t, n = 0, g, lane = 0, panel = 0, oy = j0 / q->ow, ox = j0 % q->ow;
+    if (q->gather && nr == 32) {
+        q->gather(bp, q, j0, cols, p0, kc);
+        return;
+    }
     while (j < cols) {
         if (n == INFER__PACK_SEGS) { /* the rest as another call, from this panel's start */
             infer__conv_pack_b(bp + panel * kc * nr, arg, j0 + j - lane, cols - j + lane, p0, kc, nr);
@@ -15051,6 +15067,43 @@ __attribute__((target("avx512f,avx2,fma"))) static void infer__even_avx512(float
         const __mmask16 lo = (__mmask16)(v >= 16 ? 0xFFFF : (1u << v) - 1), hi = (__mmask16)(v > 16 ? (1u << (v - 16)) - 1 : 0);
         __m512 a = _mm512_maskz_loadu_ps(lo, x + 2 * i), b = _mm512_maskz_loadu_ps(hi, x + 2 * i + 16);
         _mm512_mask_storeu_ps(d + i, (__mmask16)((1u << m) - 1), _mm512_permutex2var_ps(a, ev, b));
+    }
+}
+
+/* infer__conv_pack_b for a strided conv, a panel row at a time: its 32 values, each an output position's input
+   at the row's tap, are two gathers from the channel's plane at offsets fixed per panel, masked to the taps inside
+   the image (the others and columns past cols read as zeros). The segment by segment copies cost a call and a
+   masked tail for each output row in a panel, a few values each in a narrow layer. The offsets are 32-bit: the
+   group's input plus a tap's reach fits (infer__conv_gather_fits). */
+__attribute__((target("avx512f"))) static void infer__conv_gather512(float *bp, const infer__conv2 *q, int64_t j0,
+                                                                    int64_t cols, int64_t p0, int64_t kc) {
+    const int64_t ksz = q->kh * q->kw, plane = q->ih * q->iw;
+    const __m512i ih = _mm512_set1_epi32((int32_t)q->ih), iw = _mm512_set1_epi32((int32_t)q->iw);
+    int32_t y[32], x[32];
+    int64_t j, p, l;
+    for (j = 0; j < cols; j += 32, bp += kc * 32) {
+        __m512i iy[2], ix[2], at[2];
+        __mmask16 live[2];
+        int64_t r = p0, ci = r / ksz, ky = r % ksz / q->kw, kx = r % q->kw;
+        int h;
+        for (l = 0; l < 32; l++) /* the lanes' first input row and column, before the tap */
+            y[l] = (int32_t)((j0 + j + l) / q->ow * q->sh - q->ph), x[l] = (int32_t)((j0 + j + l) % q->ow * q->sw - q->pw);
+        for (h = 0; h < 2; h++) {
+            iy[h] = _mm512_loadu_si512(y + 16 * h), ix[h] = _mm512_loadu_si512(x + 16 * h);
+            at[h] = _mm512_add_epi32(_mm512_mullo_epi32(iy[h], iw), ix[h]);
+            live[h] = infer__lanes16(0, cols - j - 16 * h);
+        }
+        for (p = 0; p < kc; p++) {
+            const int32_t dy = (int32_t)(ky * q->dh), dx = (int32_t)(kx * q->dw);
+            const __m512i off = _mm512_set1_epi32((int32_t)(ci * plane + dy * q->iw + dx));
+            for (h = 0; h < 2; h++) {
+                __mmask16 in = _mm512_mask_cmplt_epu32_mask(live[h], _mm512_add_epi32(iy[h], _mm512_set1_epi32(dy)), ih);
+                in = _mm512_mask_cmplt_epu32_mask(in, _mm512_add_epi32(ix[h], _mm512_set1_epi32(dx)), iw);
+                _mm512_storeu_ps(bp + p * 32 + 16 * h, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in,
+                                                                                 _mm512_add_epi32(at[h], off), q->x, 4));
+            }
+            if (++kx == q->kw) kx = 0, ky = ky + 1 == q->kh ? (ci++, 0) : ky + 1; /* the next row's tap */
+        }
     }
 }
 
@@ -16490,6 +16543,8 @@ static infer_status infer__conv_f32_simd(const infer__ctx *c, const infer__gemm_
     q.isa = isa;
 #if defined(INFER__HAVE_AVX2)
     q.even = isa == &infer__isa_avx512 ? infer__even_avx512 : infer__even_avx2;
+    if (isa == &infer__isa_avx512 && q.sw > 1 && infer__conv_gather_fits(&q, p->c / p->group))
+        q.gather = infer__conv_gather512;
 #else
     q.even = infer__even_neon;
 #endif
