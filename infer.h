@@ -15086,8 +15086,10 @@ __attribute__((target("avx512f"))) static void infer__conv_gather512(float *bp, 
         __mmask16 live[2];
         int64_t r = p0, ci = r / ksz, ky = r % ksz / q->kw, kx = r % q->kw;
         int h;
-        for (l = 0; l < 32; l++) /* the lanes' first input row and column, before the tap */
-            y[l] = (int32_t)((j0 + j + l) / q->ow * q->sh - q->ph), x[l] = (int32_t)((j0 + j + l) % q->ow * q->sw - q->pw);
+        for (l = 0; l < 32; l++) { /* the lanes' first input row and column, before the tap */
+            y[l] = (int32_t)((j0 + j + l) / q->ow * q->sh - q->ph);
+            x[l] = (int32_t)((j0 + j + l) % q->ow * q->sw - q->pw);
+        }
         for (h = 0; h < 2; h++) {
             iy[h] = _mm512_loadu_si512(y + 16 * h), ix[h] = _mm512_loadu_si512(x + 16 * h);
             at[h] = _mm512_add_epi32(_mm512_mullo_epi32(iy[h], iw), ix[h]);
@@ -15097,10 +15099,12 @@ __attribute__((target("avx512f"))) static void infer__conv_gather512(float *bp, 
             const int32_t dy = (int32_t)(ky * q->dh), dx = (int32_t)(kx * q->dw);
             const __m512i off = _mm512_set1_epi32((int32_t)(ci * plane + dy * q->iw + dx));
             for (h = 0; h < 2; h++) {
-                __mmask16 in = _mm512_mask_cmplt_epu32_mask(live[h], _mm512_add_epi32(iy[h], _mm512_set1_epi32(dy)), ih);
-                in = _mm512_mask_cmplt_epu32_mask(in, _mm512_add_epi32(ix[h], _mm512_set1_epi32(dx)), iw);
-                _mm512_storeu_ps(bp + p * 32 + 16 * h, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in,
-                                                                                 _mm512_add_epi32(at[h], off), q->x, 4));
+                const __m512i yy = _mm512_add_epi32(iy[h], _mm512_set1_epi32(dy));
+                const __m512i xx = _mm512_add_epi32(ix[h], _mm512_set1_epi32(dx));
+                const __mmask16 in =
+                    _mm512_mask_cmplt_epu32_mask(_mm512_mask_cmplt_epu32_mask(live[h], yy, ih), xx, iw);
+                const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, _mm512_add_epi32(at[h], off), q->x, 4);
+                _mm512_storeu_ps(bp + p * 32 + 16 * h, v);
             }
             if (++kx == q->kw) kx = 0, ky = ky + 1 == q->kh ? (ci++, 0) : ky + 1; /* the next row's tap */
         }
