@@ -15103,7 +15103,8 @@ __attribute__((target("avx512f"))) static void infer__conv_gather512(float *bp, 
                 const __m512i xx = _mm512_add_epi32(ix[h], _mm512_set1_epi32(dx));
                 const __mmask16 in =
                     _mm512_mask_cmplt_epu32_mask(_mm512_mask_cmplt_epu32_mask(live[h], yy, ih), xx, iw);
-                const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, _mm512_add_epi32(at[h], off), q->x, 4);
+                const __m512i at_off = _mm512_add_epi32(at[h], off);
+                const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, at_off, q->x, 4);
                 _mm512_storeu_ps(bp + p * 32 + 16 * h, v);
             }
             if (++kx == q->kw) kx = 0, ky = ky + 1 == q->kh ? (ci++, 0) : ky + 1; /* the next row's tap */
