@@ -16262,16 +16262,22 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
    ResNets' stem: 3 x 7 x 7 = 147 rows, 112 wide). A task is an output row: it splits its
    window's input rows (every channel) into even and odd columns once, so that each tap's
    32 values for a tile are a contiguous run of one half; then each tile, 12 output
-   channels (a packed A panel) x 32 positions, sums its products in the packed GEMM
-   kernel's order, two loads and 24 FMAs a tap, where the GEMM path first gathers B into
-   im2col panels (infer__conv_pack_b: 147 x 12544 floats written and read again a stem).
-   Taps on input rows in the padding are skipped, masked loads read zeros at the row's
-   ends. With finite weights the sums are the GEMM path's (a skipped product is a zero);
-   infinite or NaN weights no longer meet zeros of the padding, as in the reference.
+   channels (a packed A panel) x 32 positions, two loads and 24 FMAs a tap, where the GEMM
+   path first gathers B into im2col panels (infer__conv_pack_b: 147 x 12544 floats written
+   and read again a stem). A tile sums its taps column by column of the window (kx outer),
+   so that a column's two load masks and offset stay in registers over its rows. Taps on
+   input rows in the padding are skipped, masked loads read zeros at the row's ends;
+   infinite or NaN weights so never meet zeros of the padding, as in the reference.
+   Channels past the last whole panel: 4 as 8 + 8 (the second tile 4 rows of each panel),
+   not 12 + 4, whose 4-row tiles ran at half the rate (a 7x7 stem's 64 channels).
    ResNet-50's stem, one thread (AMD EPYC Zen 4, medians of 6 alternating processes):
    alone 2.72 -> 2.50 ms, in the model 2.83 -> 2.68, on two threads 1.65 -> 1.47. The
    first version, loads from the input row split into even and odd lanes per pair of
-   taps (two permutes per 48 FMAs), was 0.97 alone and no faster in the model. */
+   taps (two permutes per 48 FMAs), was 0.97 alone and no faster in the model. Kx outer
+   and 8 + 8 (Intel Xeon, AVX-512, one thread, 3 alternating profiles): in ResNet-50
+   1.91 -> 1.77 ms (ONNX Runtime 1.33); alone, two threads, 1.17 -> 1.15. Loads on
+   64-byte lines (wrong sums, timed only) were no faster: the tiles are FMA-bound, and the
+   16-wide tile at the row's end (112 = 3 x 32 + 16) is what is left. */
 typedef struct infer__s2_job {
     const infer__ctx *c;
     infer__conv2 q;
@@ -16290,49 +16296,55 @@ typedef struct infer__s2_job {
                                   : kind == INFER__ACT_CLIP ? infer__kepi16(INFER__ACT_CLIP, e, r##b, i, 16)       \
                                                             : infer__kepi16(INFER__ACT_NONE, e, r##b, i, 16));     \
     }
-/* R (4, 8, 12) rows of panel a (rows of it stored: rows) x W (16, 32) positions from
-   (oy, ox0) of the output row (n of them stored), into c (row stride ldc); e's bias, kind
-   NONE, RELU or CLIP. sp: the window rows split (infer__conv_s2_task512) */
+/* One row of the tile: row i's weight is a[i] in its panel, ah[i] past the first S rows
+   (the next panel's, when the tile's rows run on into it) */
+#define INFER__S2FMA(r, i)                                                                                         \
+    if (R > (i)) {                                                                                                 \
+        __m512 x = _mm512_set1_ps((i) < S ? a[i] : ah[i]);                                                         \
+        r##a = _mm512_fmadd_ps(x, b0, r##a);                                                                       \
+        if (W > 16) r##b = _mm512_fmadd_ps(x, b1, r##b);                                                           \
+    }
+/* R (4, 8, 12) output channels x W (16, 32) positions from (oy, ox0) of the output row (n
+   of them stored, rows of them stored: rows), into c (row stride ldc); e's bias, kind NONE,
+   RELU or CLIP. a0: the first channel's row in its packed panel; channels past the first S
+   are the next panel's, k weights on (12 k - 12 floats further). sp: the window rows split
+   (infer__conv_s2_task512) */
 __attribute__((target("avx512f"), always_inline)) static inline void
-infer__conv_s2_tile512(const int R, const int W, const infer__conv2 *q, int64_t cin, const float *a, const float *sp,
-                       int64_t ld, int64_t oy, int64_t ox0, int64_t n, int64_t rows, float *c, int64_t ldc,
-                       const infer__kepi *e, int kind) {
+infer__conv_s2_tile512(const int R, const int W, const int S, const infer__conv2 *q, int64_t cin, const float *a0,
+                       const float *sp, int64_t ld, int64_t oy, int64_t ox0, int64_t n, int64_t rows, float *c,
+                       int64_t ldc, const infer__kepi *e, int kind) {
     __m512 r0a = _mm512_setzero_ps(), r0b = r0a, r1a = r0a, r1b = r0a, r2a = r0a, r2b = r0a, r3a = r0a, r3b = r0a;
     __m512 r4a = r0a, r4b = r0a, r5a = r0a, r5b = r0a, r6a = r0a, r6b = r0a, r7a = r0a, r7b = r0a;
     __m512 r8a = r0a, r8b = r0a, r9a = r0a, r9b = r0a, rAa = r0a, rAb = r0a, rBa = r0a, rBb = r0a;
-    const int64_t c0 = ox0 * 2 - q->pw, iy0 = oy * q->sh - q->ph, as = 1;
+    const int64_t c0 = ox0 * 2 - q->pw, iy0 = oy * q->sh - q->ph, kw = q->kw, kh = q->kh;
+    const int64_t jump = 12 * (cin * kh * kw - 1);
+    const int64_t ky0 = INFER__MAX(0, -iy0), ky1 = INFER__MIN(kh, q->ih - iy0); /* rows outside: products of 0 */
     const __mmask16 ma = infer__lanes16(0, n), mb = infer__lanes16(0, n - 16);
-    int64_t off[8], ci, ky, kx, t;
-    __mmask16 mk[8][2]; /* tap kx's values inside the row */
-    for (kx = 0; kx < q->kw; kx++) { /* column c0 + kx + 2 j: value (c0 + kx) / 2 + j of the even or odd half */
+    int64_t ci, ky, kx;
+    for (kx = 0; kx < kw; kx++) { /* column c0 + kx + 2 j: value (c0 + kx) / 2 + j of the even or odd half */
         const int64_t col = c0 + kx, par = col & 1, first = (col - par) / 2, len = par ? q->iw / 2 : (q->iw + 1) / 2;
-        off[kx] = par * ld + 16 + first;
-        for (t = 0; t < W / 16; t++) mk[kx][t] = infer__lanes16(-(first + 16 * t), len - (first + 16 * t));
-    }
-    for (ci = 0; ci < cin; ci++)
-        for (ky = 0; ky < q->kh; ky++, sp += 2 * ld) {
-            if ((uint64_t)(iy0 + ky) >= (uint64_t)q->ih) { /* in the padding: products of 0 */
-                a += 12 * q->kw;
-                continue;
-            }
-            for (kx = 0; kx < q->kw; kx++, a += 12) {
-                const float *x = sp + off[kx]; /* masked loads: only the values inside the row */
-                const __m512 b0 = _mm512_maskz_loadu_ps(mk[kx][0], x);
-                const __m512 b1 = W > 16 ? _mm512_maskz_loadu_ps(mk[kx][1], x + 16) : b0;
-                INFER__FMA16(r0, 0)
-                INFER__FMA16(r1, 1)
-                INFER__FMA16(r2, 2)
-                INFER__FMA16(r3, 3)
-                INFER__FMA16(r4, 4)
-                INFER__FMA16(r5, 5)
-                INFER__FMA16(r6, 6)
-                INFER__FMA16(r7, 7)
-                INFER__FMA16(r8, 8)
-                INFER__FMA16(r9, 9)
-                INFER__FMA16(rA, 10)
-                INFER__FMA16(rB, 11)
+        const __mmask16 m0 = infer__lanes16(-first, len - first), m1 = infer__lanes16(-(first + 16), len - first - 16);
+        for (ci = 0; ci < cin; ci++) { /* the tap's masks and offset stay in registers over its rows */
+            const float *x = sp + (ci * kh + ky0) * 2 * ld + par * ld + 16 + first;
+            const float *a = a0 + ((ci * kh + ky0) * kw + kx) * 12, *ah = a + jump;
+            for (ky = ky0; ky < ky1; ky++, x += 2 * ld, a += 12 * kw, ah += 12 * kw) {
+                const __m512 b0 = _mm512_maskz_loadu_ps(m0, x); /* masked: only the values inside the row */
+                const __m512 b1 = W > 16 ? _mm512_maskz_loadu_ps(m1, x + 16) : b0;
+                INFER__S2FMA(r0, 0)
+                INFER__S2FMA(r1, 1)
+                INFER__S2FMA(r2, 2)
+                INFER__S2FMA(r3, 3)
+                INFER__S2FMA(r4, 4)
+                INFER__S2FMA(r5, 5)
+                INFER__S2FMA(r6, 6)
+                INFER__S2FMA(r7, 7)
+                INFER__S2FMA(r8, 8)
+                INFER__S2FMA(r9, 9)
+                INFER__S2FMA(rA, 10)
+                INFER__S2FMA(rB, 11)
             }
         }
+    }
     INFER__S2ST(r0, 0)
     INFER__S2ST(r1, 1)
     INFER__S2ST(r2, 2)
@@ -16347,6 +16359,7 @@ infer__conv_s2_tile512(const int R, const int W, const infer__conv2 *q, int64_t 
     INFER__S2ST(rB, 11)
 }
 #undef INFER__S2ST
+#undef INFER__S2FMA
 
 #define INFER__S2_SPLIT 8192 /* floats of a task's split window rows (stack) */
 /* Floats a row's half takes in the split rows: 16 before, its (iw + 1) / 2 rounded up to
@@ -16365,7 +16378,7 @@ __attribute__((target("avx512f"))) static void infer__conv_s2_task512(void *arg,
     const int64_t ld = infer__conv_s2_ld(p), iy0 = oy * p->s[0] - p->pb[0];
     float sp[INFER__S2_SPLIT];
     const float *x = (const float *)j->c->in[0]->data + img * j->cin * p->in[0] * p->in[1];
-    int64_t i0, ox, ci, ky;
+    int64_t i0, ox, ci, ky, rows;
     for (ci = 0; ci < j->cin; ci++)
         for (ky = 0; ky < p->k[0]; ky++) {
             const int64_t iy = iy0 + ky;
@@ -16375,21 +16388,34 @@ __attribute__((target("avx512f"))) static void infer__conv_s2_task512(void *arg,
             infer__even_avx512(d, xr, (p->in[1] + 1) / 2);
             infer__even_avx512(d + ld, xr + 1, p->in[1] / 2); /* the odd columns */
         }
-    for (i0 = 0; i0 < j->mg; i0 += 12) {
-        const int64_t rows = INFER__MIN(12, j->mg - i0);
-        const float *a = j->c->packed + i0 * k;
+    for (i0 = 0; i0 < j->mg; i0 += rows) { /* panels of 12 channels; the last 16 as 8 + 8, not 12 + 4 */
+        rows = j->mg - i0 == 16 || i0 % 12 ? 8 : INFER__MIN(12, j->mg - i0);
+        const float *a = j->c->packed + (i0 / 12) * 12 * k + i0 % 12;
         float *y = (float *)j->c->out[0]->data + ((img * j->mg + i0) * p->out[0] + oy) * ow;
+        const int64_t ldc = p->out[0] * ow;
+        const int kind = p->act.kind;
         infer__kepi e;
         e.row_bias = bias ? bias + i0 : NULL, e.col_bias = NULL, e.alpha = p->act.alpha, e.beta = p->act.beta;
         for (ox = 0; ox < ow; ox += 32) {
-            const int64_t n = INFER__MIN(32, ow - ox), ldc = p->out[0] * ow;
-            const int kind = p->act.kind;
-            if (n > 16 && rows > 8) infer__conv_s2_tile512(12, 32, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
-            else if (n > 16 && rows > 4) infer__conv_s2_tile512(8, 32, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
-            else if (n > 16) infer__conv_s2_tile512(4, 32, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
-            else if (rows > 8) infer__conv_s2_tile512(12, 16, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
-            else if (rows > 4) infer__conv_s2_tile512(8, 16, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
-            else infer__conv_s2_tile512(4, 16, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, y + ox, ldc, &e, kind);
+            const int64_t n = INFER__MIN(32, ow - ox);
+            float *yo = y + ox;
+            if (i0 % 12 && n > 16) { /* 4 channels of this panel, 4 of the next */
+                infer__conv_s2_tile512(8, 32, 4, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else if (i0 % 12) {
+                infer__conv_s2_tile512(8, 16, 4, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else if (n > 16 && rows > 8) {
+                infer__conv_s2_tile512(12, 32, 12, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else if (n > 16 && rows > 4) {
+                infer__conv_s2_tile512(8, 32, 12, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else if (n > 16) {
+                infer__conv_s2_tile512(4, 32, 12, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else if (rows > 8) {
+                infer__conv_s2_tile512(12, 16, 12, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else if (rows > 4) {
+                infer__conv_s2_tile512(8, 16, 12, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            } else {
+                infer__conv_s2_tile512(4, 16, 12, &j->q, j->cin, a, sp, ld, oy, ox, n, rows, yo, ldc, &e, kind);
+            }
         }
     }
 }

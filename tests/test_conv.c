@@ -298,10 +298,12 @@ static void test_conv_fixed_shapes(void) {
     k[n] = cc(1, 3, 11, 26, 5, 3, 2, 1, 1, 1), k[n].sh = 1, k[n].kh = 5, k[n].ph = 2, n++;    /* 1 down, 5x3 */
     k[n++] = cc(1, 64, 100, 100, 4, 7, 2, 3, 1, 1);                                          /* wide stem */
     /* stride 2 across, im2col rows within one K block, rows of 32+ outputs: straight from
-       the image on AVX-512 (infer__conv_s2_task512): 32 + 3 and 32 + 32 + 1 wide, 64 and
-       13 output channels (a panel of 4 rows, of 1), taps past both ends, 3 down and 1
-       down, kw 3, 5 and 8, no pad at the start, batch 2 */
+       the image on AVX-512 (infer__conv_s2_task512): 32 + 3 and 32 + 32 + 1 wide, 64, 16
+       and 13 output channels (the last 16 as 8 + 8, the second 8 from two panels; a panel
+       of 1 row), taps past both ends, 3 down and 1 down, kw 3, 5 and 8, no pad at the
+       start, batch 2 */
     k[n] = cc(1, 3, 67, 70, 64, 7, 2, 3, 1, 1), k[n].act = "Relu", n++;
+    k[n] = cc(1, 2, 11, 66, 16, 3, 2, 1, 1, 1), k[n].act = "Clip", n++;
     k[n] = cc(2, 3, 40, 129, 13, 7, 2, 3, 1, 1), k[n].bias = 0, n++;
     k[n] = cc(1, 17, 9, 80, 20, 3, 2, 1, 1, 1), k[n].act = "Clip", k[n].sh = 3, n++;
     k[n] = cc(1, 5, 6, 99, 7, 3, 2, 0, 1, 1), k[n].kw = 5, k[n].sh = 1, k[n].pw2 = 2, n++;
