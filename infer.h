@@ -15084,7 +15084,7 @@ __attribute__((target("avx512f"))) static void infer__conv_gather512(float *bp, 
     for (j = 0; j < cols; j += 32, bp += kc * 32) {
         __m512i iy[2], ix[2], at[2];
         __mmask16 live[2];
-        int64_t r = p0, ci = r / ksz, ky = r % ksz / q->kw, kx = r % q->kw;
+        int64_t ci = p0 / ksz, ky = p0 % ksz / q->kw, kx = p0 % q->kw; /* the K block's first tap */
         int h;
         for (l = 0; l < 32; l++) { /* the lanes' first input row and column, before the tap */
             y[l] = (int32_t)((j0 + j + l) / q->ow * q->sh - q->ph);
