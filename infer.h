@@ -16275,9 +16275,10 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
    first version, loads from the input row split into even and odd lanes per pair of
    taps (two permutes per 48 FMAs), was 0.97 alone and no faster in the model. Kx outer
    and 8 + 8 (Intel Xeon, AVX-512, one thread, 3 alternating profiles): in ResNet-50
-   1.91 -> 1.77 ms (ONNX Runtime 1.33); alone, two threads, 1.17 -> 1.15. Loads on
-   64-byte lines (wrong sums, timed only) were no faster: the tiles are FMA-bound, and the
-   16-wide tile at the row's end (112 = 3 x 32 + 16) is what is left. */
+   1.91 -> 1.77 ms (ONNX Runtime 1.33); alone, two threads, 1.17 -> 1.15. After it, every
+   tile shape (12 or 8 rows, 32 or 16 wide) runs at about the same rate per FMA in `perf
+   annotate`, about 65% of the FMA peak, near the GEMM kernel's own on that machine; loads
+   on 64-byte lines (wrong sums, timed only) were no faster. */
 typedef struct infer__s2_job {
     const infer__ctx *c;
     infer__conv2 q;
