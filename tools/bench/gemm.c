@@ -2,7 +2,8 @@
 
    Same inputs, same thread count (1 and 2), one process: for each shape it reports the
    median of several runs as GFLOP/s and as a percentage of the single-core FMA peak,
-   measured first with a loop of independent FMAs. Ours is the GEMM that MatMul and Gemm
+   measured first with a loop of independent FMAs (the header also gives the micro-kernel's
+   own rate in L1, the ceiling of a whole GEMM). Ours is the GEMM that MatMul and Gemm
    run (section 9 of infer.h, the variant session creation would pick on this CPU). */
 #define INFER_IMPLEMENTATION
 #include "../../infer.h"
@@ -99,6 +100,28 @@ typedef struct shape {
     int m, n, k;
 } shape;
 
+/* The full-tile micro-kernel alone, its A and B panels and C in L1 (kc 256): the
+   ceiling of a whole GEMM, which also packs and waits on memory. Best of 20 bursts. */
+static double kernel_flops(const infer__gemm_isa *isa) {
+    const int64_t kc = 256;
+    float *a = (float *)aligned(sizeof(float) * INFER__GEMM_MR_MAX * kc);
+    float *b = (float *)aligned(sizeof(float) * INFER__GEMM_NR_MAX * kc);
+    float c[INFER__GEMM_MR_MAX * INFER__GEMM_NR_MAX] = {0};
+    double best = 0;
+    int64_t i, rep, calls = 2000;
+    for (i = 0; i < INFER__GEMM_MR_MAX * kc; i++) a[i] = (float)(i % 7) * 1e-3f;
+    for (i = 0; i < INFER__GEMM_NR_MAX * kc; i++) b[i] = (float)(i % 5) * 1e-3f;
+    for (rep = 0; rep < 20; rep++) {
+        double t = now_s();
+        for (i = 0; i < calls; i++) isa->ukr(kc, a, b, c, isa->nr, 1);
+        t = now_s() - t;
+        best = INFER__MAX(best, 2.0 * isa->mr * isa->nr * kc * calls / t);
+    }
+    if (c[0] == 12345.0f) printf(" "); /* keep the calls */
+    free(a), free(b);
+    return best;
+}
+
 int main(int argc, char **argv) {
     static const shape listed[] = {{256, 256, 256},   {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
                                    {1, 4096, 4096},   {128, 768, 768}, {128, 3072, 768},  {3136, 64, 576}};
@@ -150,6 +173,11 @@ int main(int argc, char **argv) {
                "%.1f GFLOP/s; %d CPUs, load average %s\n",
                isa_name, openblas_get_config(), getenv("OPENBLAS_THREAD_TIMEOUT") ? getenv("OPENBLAS_THREAD_TIMEOUT") : "-",
                reps, peak * 1e-9, infer__default_threads(), load);
+        if (isa) {
+            double kf = kernel_flops(isa);
+            printf("# the %d x %d micro-kernel alone, in L1: %.1f GFLOP/s, %.0f%% of the peak\n", isa->mr, isa->nr,
+                   kf * 1e-9, 100.0 * kf / peak);
+        }
     }
     printf("| M x N x K | threads | ours GFLOP/s | ours %% peak | OpenBLAS GFLOP/s | OpenBLAS %% peak | ours/OpenBLAS |\n");
     printf("|---|---|---|---|---|---|---|\n");
