@@ -16288,9 +16288,9 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
    channels (a packed A panel) x 32 positions, two loads and 24 FMAs a tap, where the GEMM
    path first gathers B into im2col panels (infer__conv_pack_b: 147 x 12544 floats written
    and read again a stem). A tile sums its taps column by column of the window (kx outer),
-   so that a column's two load masks and offset stay in registers over its rows. Taps on
-   input rows in the padding are skipped, masked loads read zeros at the row's ends;
-   infinite or NaN weights so never meet zeros of the padding, as in the reference.
+   so that a column's offset stays in a register over its rows. Taps on input rows in the
+   padding are skipped; at a row's ends the loads read the zeros around each split row
+   (infer__s2_pads) as the padding's, multiplied as the im2col path's zeros are.
    Channels past the last whole panel: 4 as 8 + 8 (the second tile 4 rows of each panel),
    not 12 + 4, whose 4-row tiles ran at half the rate (a 7x7 stem's 64 channels).
    ResNet-50's stem, one thread (AMD EPYC Zen 4, medians of 6 alternating processes):
@@ -16301,7 +16301,11 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
    1.91 -> 1.77 ms (ONNX Runtime 1.33); alone, two threads, 1.17 -> 1.15. After it, every
    tile shape (12 or 8 rows, 32 or 16 wide) runs at about the same rate per FMA in `perf
    annotate`, about 65% of the FMA peak, near the GEMM kernel's own on that machine; loads
-   on 64-byte lines (wrong sums, timed only) were no faster. */
+   on 64-byte lines (wrong sums, timed only) were no faster. `perf annotate` then showed
+   the two masks of a tap's masked loads reloaded from the stack every step (kmovw: a load
+   and a uop on the FMA port each); zeros around the split rows instead of masks (Intel,
+   5 alternating processes): alone 1.95 -> 1.78 ms; in ResNet-50, 3 alternating profiles,
+   one thread 1.86 -> 1.70, two 0.95 -> 0.90. */
 typedef struct infer__s2_job {
     const infer__ctx *c;
     infer__conv2 q;
@@ -16346,14 +16350,13 @@ infer__conv_s2_tile512(const int R, const int W, const int S, const infer__conv2
     const __mmask16 ma = infer__lanes16(0, n), mb = infer__lanes16(0, n - 16);
     int64_t ci, ky, kx;
     for (kx = 0; kx < kw; kx++) { /* column c0 + kx + 2 j: value (c0 + kx) / 2 + j of the even or odd half */
-        const int64_t col = c0 + kx, par = col & 1, first = (col - par) / 2, len = par ? q->iw / 2 : (q->iw + 1) / 2;
-        const __mmask16 m0 = infer__lanes16(-first, len - first), m1 = infer__lanes16(-(first + 16), len - first - 16);
-        for (ci = 0; ci < cin; ci++) { /* the tap's masks and offset stay in registers over its rows */
+        const int64_t col = c0 + kx, par = col & 1, first = (col - par) / 2;
+        for (ci = 0; ci < cin; ci++) { /* the tap's offset stays in a register over its rows */
             const float *x = sp + (ci * kh + ky0) * 2 * ld + par * ld + 16 + first;
             const float *a = a0 + ((ci * kh + ky0) * kw + kx) * 12, *ah = a + jump;
             for (ky = ky0; ky < ky1; ky++, x += 2 * ld, a += 12 * kw, ah += 12 * kw) {
-                const __m512 b0 = _mm512_maskz_loadu_ps(m0, x); /* masked: only the values inside the row */
-                const __m512 b1 = W > 16 ? _mm512_maskz_loadu_ps(m1, x + 16) : b0;
+                const __m512 b0 = _mm512_loadu_ps(x); /* lanes past the row's ends: its zeros */
+                const __m512 b1 = W > 16 ? _mm512_loadu_ps(x + 16) : b0;
                 INFER__S2FMA(r0, 0)
                 INFER__S2FMA(r1, 1)
                 INFER__S2FMA(r2, 2)
@@ -16391,6 +16394,16 @@ infer__conv_s2_tile512(const int R, const int W, const int S, const infer__conv2
    value is at -4 or later, and a tile reads 32) */
 static int64_t infer__conv_s2_ld(const infer__conv_p *p) { return (((p->in[1] + 1) / 2 + 15) & ~(int64_t)15) + 48; }
 
+/* Zeros around a half row of len values at d (its ld floats from d - 16): the tile's
+   loads read them as the padding's zeros at the row's ends, with no masks (gcc kept a
+   tap's two masks on the stack, two loads into mask registers a step on the FMA port) */
+__attribute__((target("avx512f"))) static void infer__s2_pads(float *d, int64_t len, int64_t ld) {
+    int64_t i;
+    _mm512_storeu_ps(d - 16, _mm512_setzero_ps());
+    for (i = len; i < ld - 16; i += 16)
+        _mm512_mask_storeu_ps(d + i, infer__lanes16(0, ld - 16 - i), _mm512_setzero_ps());
+}
+
 /* task t: output row t % oh of image t / oh, every panel and tile. The window's input rows
    (every channel) are split first into even and odd columns (infer__even_avx512), once a
    task, so that B's rows are contiguous runs of them (a tap's columns are one parity) */
@@ -16411,6 +16424,8 @@ __attribute__((target("avx512f"))) static void infer__conv_s2_task512(void *arg,
             if ((uint64_t)iy >= (uint64_t)p->in[0]) continue; /* not read */
             infer__even_avx512(d, xr, (p->in[1] + 1) / 2);
             infer__even_avx512(d + ld, xr + 1, p->in[1] / 2); /* the odd columns */
+            infer__s2_pads(d, (p->in[1] + 1) / 2, ld);
+            infer__s2_pads(d + ld, p->in[1] / 2, ld);
         }
     for (i0 = 0; i0 < j->mg; i0 += rows) { /* panels of 12 channels; the last 16 as 8 + 8, not 12 + 4 */
         rows = j->mg - i0 == 16 || i0 % 12 ? 8 : INFER__MIN(12, j->mg - i0);
