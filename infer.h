@@ -16304,7 +16304,7 @@ static void infer__conv_pw_dw_task(void *arg, int64_t t) {
    on 64-byte lines (wrong sums, timed only) were no faster. `perf annotate` then showed
    the two masks of a tap's masked loads reloaded from the stack every step (kmovw: a load
    and a uop on the FMA port each); zeros around the split rows instead of masks (Intel,
-   5 alternating processes): alone 1.95 -> 1.78 ms; in ResNet-50, 3 alternating profiles,
+   5 alternating processes): alone 1.97 -> 1.77 ms; in ResNet-50, 3 alternating profiles,
    one thread 1.86 -> 1.70, two 0.95 -> 0.90. */
 typedef struct infer__s2_job {
     const infer__ctx *c;
