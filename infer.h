@@ -15655,6 +15655,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
     const int e = a - 2;
     const int64_t oh = p->out[0], ow = p->out[1], tw = w->tw, n_m = p->m * w->tiles;
     const infer__act *act = p->act.kind != INFER__ACT_NONE ? &p->act : NULL;
+    /* Relu and Clip on the vectors before their stores (as tile_epi), others by a pass over the rows after */
+    const int kind = act ? act->kind : INFER__ACT_NONE, fused = kind == INFER__ACT_RELU || kind == INFER__ACT_CLIP;
+    const __m256 al = _mm256_set1_ps(act ? act->alpha : 0), be = _mm256_set1_ps(act ? act->beta : 0);
     int64_t k0 = p->m * t / w->nt, k1 = p->m * (t + 1) / w->nt, k, r;
     for (k = k0; k < k1; k++) {
         const __m256 b = _mm256_set1_ps(w->bias ? w->bias[k] : 0);
@@ -15687,17 +15690,25 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
                     if (e * tx + 8 * e <= ow)
                         for (j = 0; j < e; j++) {
                             if (rp) ch[j] = _mm256_add_ps(ch[j], _mm256_loadu_ps(rp + i * ow + e * tx + 8 * j));
+                            if (kind == INFER__ACT_RELU) ch[j] = _mm256_max_ps(_mm256_setzero_ps(), ch[j]);
+                            else if (kind == INFER__ACT_CLIP) ch[j] = _mm256_min_ps(_mm256_max_ps(ch[j], al), be);
                             _mm256_storeu_ps(yp + i * ow + e * tx + 8 * j, ch[j]);
                         }
                     else {
                         float out[32];
                         for (j = 0; j < e; j++) _mm256_storeu_ps(out + 8 * j, ch[j]);
                         for (j = 0; rp && j < ow - e * tx; j++) out[j] += rp[i * ow + e * tx + j];
+                        for (j = 0; fused && j < e; j++) {
+                            __m256 v = _mm256_loadu_ps(out + 8 * j);
+                            if (kind == INFER__ACT_RELU) v = _mm256_max_ps(_mm256_setzero_ps(), v);
+                            else v = _mm256_min_ps(_mm256_max_ps(v, al), be);
+                            _mm256_storeu_ps(out + 8 * j, v);
+                        }
                         memcpy(yp + i * ow + e * tx, out, (size_t)(ow - e * tx) * sizeof(float));
                     }
                 }
             }
-            if (act) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
+            if (act && !fused) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
         }
     }
 }
@@ -15825,6 +15836,9 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
     const int e = a - 2;
     const int64_t oh = p->out[0], ow = p->out[1], tw = w->tw, n_m = p->m * w->tiles;
     const infer__act *act = p->act.kind != INFER__ACT_NONE ? &p->act : NULL;
+    /* Relu and Clip on the vectors before their stores (as tile_epi), others by a pass over the rows after */
+    const int kind = act ? act->kind : INFER__ACT_NONE, fused = kind == INFER__ACT_RELU || kind == INFER__ACT_CLIP;
+    const __m512 al = _mm512_set1_ps(act ? act->alpha : 0), be = _mm512_set1_ps(act ? act->beta : 0);
     int64_t k0 = p->m * t / w->nt, k1 = p->m * (t + 1) / w->nt, k, r;
     for (k = k0; k < k1; k++) {
         const __m512 b = _mm512_set1_ps(w->bias ? w->bias[k] : 0);
@@ -15861,12 +15875,14 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
                         int64_t at = e * tx + 16 * j, n = INFER__MIN(16, ow - at);
                         __mmask16 mask = (__mmask16)(n >= 16 ? 0xFFFFu : n > 0 ? (1u << n) - 1 : 0);
                         if (rp && mask) ch[j] = _mm512_add_ps(ch[j], _mm512_maskz_loadu_ps(mask, rp + i * ow + at));
+                        if (kind == INFER__ACT_RELU) ch[j] = _mm512_max_ps(_mm512_setzero_ps(), ch[j]);
+                        else if (kind == INFER__ACT_CLIP) ch[j] = _mm512_min_ps(_mm512_max_ps(ch[j], al), be);
                         if (n >= 16) _mm512_storeu_ps(yp + i * ow + at, ch[j]);
                         else if (n > 0) _mm512_mask_storeu_ps(yp + i * ow + at, mask, ch[j]);
                     }
                 }
             }
-            if (act) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
+            if (act && !fused) w->isa->epi(yp, ow, rows, ow, NULL, NULL, act);
         }
     }
 }
