@@ -232,7 +232,7 @@ static void test_gemm_b_in_place(void) {
 
 /* A GEMM on 2 threads cuts C into INFER__GEMM_BANDS bands a thread, taken as threads come
    free, only where no band packs what another packs too, and on the session's own pool;
-   with a MatMul's packed weights, bands at least INFER__GEMM_UA_JB wide; the bits are
+   with packed weights or a B packed once for all bands, bands at least INFER__GEMM_UA_JB wide; the bits are
    those of one band a thread (test_gemm_b_in_place, test_threads_identical). */
 static void test_gemm_bands(void) {
 #if defined(INFER__HAVE_GEMM_SIMD)
@@ -258,8 +258,10 @@ static void test_gemm_bands(void) {
     CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
     g.n--;
     CHECK(infer__gemm_bands(cx, &g, 2) == 2);
-    g.split_m = 1, g.n_units = 40, g.b_packed = g.shared_b = (float *)packed; /* bands of rows reading B packed once */
-    CHECK(infer__gemm_bands(cx, &g, 2) == 2 * INFER__GEMM_BANDS);
+    g.a_packed = packed, g.n = 784, g.n_units = 25; /* each band reads all of the weights: 256 columns or more */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2);
+    g.a_packed = NULL, g.split_m = 1, g.n_units = 40, g.b_packed = g.shared_b = (float *)packed; /* bands of rows */
+    CHECK(infer__gemm_bands(cx, &g, 2) == 2); /* reading B packed once, all of it each: as below */
     g.shared_b = NULL; /* B a MatMul's packed weights: bands of at least INFER__GEMM_UA_JB rows, a whole number a thread */
     CHECK(infer__gemm_bands(cx, &g, 2) == 2);
     g.m = 4 * INFER__GEMM_UA_JB, g.n_units = g.m / 12;
