@@ -15607,7 +15607,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void infer__win
                 }
                 /* the padded row: X's value is row[X - pl] for X < e sw, zero outside the row */
                 x0 = INFER__MIN(pl, e * sw), len = INFER__MAX(0, INFER__MIN(iw, e * sw - x0)), row = xp + iy * iw;
-                for (tx = 0; tx < sw; tx += 8)
+                for (tx = 0; tx <= tw; tx += 8) /* the values the tiles read: up to s[tw] */
                     if (e == 4) { /* 32 floats -> 8 of each phase */
                         __m256 a0 = infer__row8(row, 4 * tx - x0, len), a1 = infer__row8(row, 4 * tx + 8 - x0, len);
                         __m256 a2 = infer__row8(row, 4 * tx + 16 - x0, len), a3 = infer__row8(row, 4 * tx + 24 - x0, len);
@@ -15803,7 +15803,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
                 }
                 /* the padded row: X's value is row[X - pl] for X < e sw, zero outside the row */
                 x0 = INFER__MIN(pl, e * sw), len = INFER__MAX(0, INFER__MIN(iw, e * sw - x0)), row = xp + iy * iw;
-                for (tx = 0; tx < sw; tx += 16)
+                for (tx = 0; tx <= tw; tx += 16) /* the values the tiles read: up to s[tw] */
                     if (e == 4) { /* 64 floats -> 16 of each phase */
                         __m512 a0 = infer__row16(row, 4 * tx - x0, len), a1 = infer__row16(row, 4 * tx + 16 - x0, len);
                         __m512 a2 = infer__row16(row, 4 * tx + 32 - x0, len), a3 = infer__row16(row, 4 * tx + 48 - x0, len);

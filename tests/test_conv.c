@@ -357,6 +357,8 @@ static void test_conv_winograd(void) {
     k[n++] = cc(3, 17, 10, 9, 16, 3, 1, 0, 1, 1);    /* no padding, batch 3 */
     k[n++] = cc(2, 20, 14, 14, 24, 3, 1, 2, 1, 1);   /* pad 2 */
     k[n++] = cc(1, 16, 57, 61, 17, 3, 1, 1, 1, 1);   /* several blocks, a row of 16 tiles */
+    k[n++] = cc(1, 16, 6, 64, 16, 3, 1, 1, 1, 1);    /* 16 whole tiles a row: the last reads the row's end */
+    k[n++] = cc(1, 17, 6, 32, 18, 3, 1, 1, 1, 1);    /* 8 whole tiles (AVX2's vector) */
     k[n++] = cc(2, 300, 9, 11, 19, 3, 1, 1, 1, 1);   /* K crosses KC */
     k[n++] = cc(4, 64, 14, 14, 64, 3, 1, 1, 1, 1);   /* blocks of 4 images */
     k[n++] = cc(2, 64, 56, 56, 64, 3, 1, 1, 1, 1);   /* 6 blocks: on 2 threads, each runs whole ones */
