@@ -15778,6 +15778,62 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__ro
                                        _mm512_maskz_loadu_ps((__mmask16)(m >> lo), row));
 }
 
+/* infer__wino_in16 for images under 8 tiles wide (tw + 1 <= 8): tile rows r .. r + ng of
+   channel ci, 16 / (tw + 1) rows a vector of tw + 1 lanes each, whose last lane holds the
+   next tile's column (read by the shifted loads) and whose results are compressed to tw
+   (ResNet-50's 7 x 7 layer, 4 tiles a row: 4 of 16 lanes were used, now 12) */
+__attribute__((target("avx512f"), always_inline)) static inline void
+infer__wino_in16_rows(const infer__wino *w, int64_t ci, int64_t r, int64_t ng, const int a, float *s, __mmask16 live) {
+    const infer__conv_p *p = w->p;
+    const int e = a - 2;
+    const int64_t tw = w->tw, sw = infer__wino_sw(tw), n_c = p->c * w->tiles;
+    const int64_t ih = p->in[0], iw = p->in[1], pt = p->pb[0], x0 = INFER__MIN(p->pb[1], e * sw);
+    const int64_t len = INFER__MAX(0, INFER__MIN(iw, e * sw - x0));
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i q0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512 col[6][6], z[6], o[6];
+    int64_t g, i, j, k;
+    for (j = 0; j < a; j++) { /* s[j e + ph]: phase ph of window row j, the rows' segments side by side */
+        __m512 seg[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (g = 0; g < ng; g++) {
+            const int64_t iy = e * ((r + g) % w->th) - pt + j;
+            const __mmask16 at = (__mmask16)(((1u << (tw + 1)) - 1) << (g * (tw + 1)));
+            const __m512i up = _mm512_sub_epi32(lane, _mm512_set1_epi32((int)(g * (tw + 1))));
+            const float *row;
+            __m512 a0, a1;
+            if (iy < 0 || iy >= ih) continue; /* zeros */
+            row = w->x + ((r + g) / w->th * p->c + ci) * ih * iw + iy * iw;
+            a0 = infer__row16(row, -x0, len), a1 = infer__row16(row, 16 - x0, len);
+            if (e == 4) /* 32 floats -> 8 of each phase (tw + 1 <= 8 of them read) */
+                for (k = 0; k < 4; k++) {
+                    const __m512i qk = _mm512_add_epi32(q0, _mm512_set1_epi32((int)k));
+                    seg[k] = _mm512_mask_permutexvar_ps(seg[k], at, up, _mm512_permutex2var_ps(a0, qk, a1));
+                }
+            else {
+                seg[0] = _mm512_mask_permutexvar_ps(seg[0], at, up, _mm512_permutex2var_ps(a0, ev, a1));
+                seg[1] = _mm512_mask_permutexvar_ps(
+                    seg[1], at, up, _mm512_permutex2var_ps(a0, _mm512_add_epi32(ev, _mm512_set1_epi32(1)), a1));
+            }
+        }
+        for (k = 0; k < e; k++) _mm512_storeu_ps(s + (j * e + k) * sw, seg[k]);
+    }
+    for (k = 0; k < a; k++) {
+        for (j = 0; j < a; j++) {
+            z[j] = _mm512_loadu_ps(s + (j * e + k % e) * sw);
+            if (k / e) z[j] = _mm512_permutexvar_ps(_mm512_add_epi32(lane, _mm512_set1_epi32(1)), z[j]); /* lane + 1 */
+        }
+        infer__wino_bt16(a, z, o);
+        for (i = 0; i < a; i++) col[i][k] = o[i];
+    }
+    for (i = 0; i < a; i++) {
+        infer__wino_bt16(a, col[i], o);
+        for (k = 0; k < a; k++)
+            _mm512_mask_storeu_ps(w->v + ci * w->tiles + (size_t)(i * a + k) * (size_t)n_c + (r - w->r0) * tw,
+                                  (__mmask16)((1u << (ng * tw)) - 1), _mm512_maskz_compress_ps(live, o[k]));
+    }
+}
+
 __attribute__((target("avx512f"), always_inline)) static inline void infer__wino_in16(const infer__wino *w, int64_t t,
                                                                                      const int a) {
     const infer__conv_p *p = w->p;
@@ -15787,11 +15843,17 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
     /* phase k of 16 tiles from 32 floats (e = 2) or of 8 from each 32 (e = 4) */
     const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i q0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
+    const int64_t G = tw + 1 <= 8 ? 16 / (tw + 1) : 1; /* rows of tiles a vector */
     float *s = w->lines + (size_t)t * w->line;
     int64_t c0 = p->c * t / w->nt, c1 = p->c * (t + 1) / w->nt, ci, r;
+    __mmask16 live = 0; /* G > 1: the lanes of tiles */
+    for (r = 0; r < G * (tw + 1); r++)
+        if (r % (tw + 1) < tw) live = (__mmask16)(live | 1u << r);
     for (ci = c0; ci < c1; ci++) {
         float *vc = w->v + ci * w->tiles;
-        for (r = w->r0; r < w->r1; r++) {
+        for (r = w->r0; G > 1 && r < w->r1; r += G)
+            infer__wino_in16_rows(w, ci, r, INFER__MIN(G, w->r1 - r), a, s, live);
+        for (r = w->r0; G == 1 && r < w->r1; r++) {
             int64_t ty = r % w->th, j, tx, x0, len;
             const float *xp = w->x + (r / w->th * p->c + ci) * ih * iw, *row;
             for (j = 0; j < a; j++) {
