@@ -15767,10 +15767,9 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
 /* infer__row8 on 16 lanes */
 __attribute__((target("avx512f"), always_inline)) static inline __m512 infer__row16(const float *row, int64_t at,
                                                                                   int64_t len) {
-    const int64_t lo = INFER__MAX(0, -at), hi = INFER__MIN(16, len - at);
-    __mmask16 m;
-    if (hi <= lo) return _mm512_setzero_ps();
-    m = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+    const int64_t lo = INFER__MAX(0, -at);
+    const __mmask16 m = infer__lanes16(-at, len - at);
+    if (!m) return _mm512_setzero_ps();
     if (!lo) return _mm512_maskz_loadu_ps(m, row + at);
     return _mm512_maskz_permutexvar_ps(m, /* up by lo lanes */
                                        _mm512_sub_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -15798,7 +15797,7 @@ infer__wino_in16_rows(const infer__wino *w, int64_t ci, int64_t r, int64_t ng, c
         __m512 seg[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         for (g = 0; g < ng; g++) {
             const int64_t iy = e * ((r + g) % w->th) - pt + j;
-            const __mmask16 at = (__mmask16)(((1u << (tw + 1)) - 1) << (g * (tw + 1)));
+            const __mmask16 at = infer__lanes16(g * (tw + 1), (g + 1) * (tw + 1));
             const __m512i up = _mm512_sub_epi32(lane, _mm512_set1_epi32((int)(g * (tw + 1))));
             const float *row;
             __m512 a0, a1;
@@ -15830,7 +15829,7 @@ infer__wino_in16_rows(const infer__wino *w, int64_t ci, int64_t r, int64_t ng, c
         infer__wino_bt16(a, col[i], o);
         for (k = 0; k < a; k++)
             _mm512_mask_storeu_ps(w->v + ci * w->tiles + (size_t)(i * a + k) * (size_t)n_c + (r - w->r0) * tw,
-                                  (__mmask16)((1u << (ng * tw)) - 1), _mm512_maskz_compress_ps(live, o[k]));
+                                  infer__lanes16(0, ng * tw), _mm512_maskz_compress_ps(live, o[k]));
     }
 }
 
@@ -15846,14 +15845,15 @@ __attribute__((target("avx512f"), always_inline)) static inline void infer__wino
     const int64_t G = tw + 1 <= 8 ? 16 / (tw + 1) : 1; /* rows of tiles a vector */
     float *s = w->lines + (size_t)t * w->line;
     int64_t c0 = p->c * t / w->nt, c1 = p->c * (t + 1) / w->nt, ci, r;
-    __mmask16 live = 0; /* G > 1: the lanes of tiles */
-    for (r = 0; r < G * (tw + 1); r++)
-        if (r % (tw + 1) < tw) live = (__mmask16)(live | 1u << r);
+    __mmask16 live = 0; /* G > 1: the lanes of tiles, tw of each tw + 1 */
+    for (r = 0; r < G; r++) live = (__mmask16)(live | infer__lanes16(r * (tw + 1), r * (tw + 1) + tw));
     for (ci = c0; ci < c1; ci++) {
         float *vc = w->v + ci * w->tiles;
-        for (r = w->r0; G > 1 && r < w->r1; r += G)
-            infer__wino_in16_rows(w, ci, r, INFER__MIN(G, w->r1 - r), a, s, live);
-        for (r = w->r0; G == 1 && r < w->r1; r++) {
+        if (G > 1) {
+            for (r = w->r0; r < w->r1; r += G) infer__wino_in16_rows(w, ci, r, INFER__MIN(G, w->r1 - r), a, s, live);
+            continue;
+        }
+        for (r = w->r0; r < w->r1; r++) {
             int64_t ty = r % w->th, j, tx, x0, len;
             const float *xp = w->x + (r / w->th * p->c + ci) * ih * iw, *row;
             for (j = 0; j < a; j++) {
